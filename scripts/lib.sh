@@ -1,0 +1,74 @@
+# Shared helpers for LTB's shell scripts (sourced, not run).
+# Everything here is idempotent: it checks before it installs or starts anything.
+
+LTB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LTB_STATE_DIR="${LTB_STATE_DIR:-/var/lib/ltb-host}"
+LTB_LOG_DIR="${LTB_LOG_DIR:-/var/log/ltb}"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+  [[ $(id -u) -eq 0 ]] || die "host preparation needs root (apt-get, dockerd, network namespaces); run it with sudo"
+}
+
+# apt_install PKG...: installs the packages that are not installed yet, and nothing else.
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LTB_LOG_DIR/apt.log" 2>&1 \
+    || { tail -20 "$LTB_LOG_DIR/apt.log" >&2; die "apt-get install ${missing[*]} failed (log: $LTB_LOG_DIR/apt.log)"; }
+}
+
+docker_ping() { curl -sf --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
+
+# The docker CLI on these machines may be newer than the engine; speak the engine's API version.
+docker_api_version() {
+  curl -sf --max-time 5 --unix-socket /var/run/docker.sock http://localhost/version \
+    | sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p'
+}
+
+# start_dockerd: starts the Docker engine unless one already answers (never touches a running one).
+start_dockerd() {
+  if ! docker_ping; then
+    command -v dockerd >/dev/null || die "dockerd is not installed"
+    log "starting dockerd"
+    nohup dockerd >"$LTB_LOG_DIR/dockerd.log" 2>&1 &
+    local i
+    for i in $(seq 1 60); do docker_ping && break; sleep 0.5; done
+    docker_ping || { tail -20 "$LTB_LOG_DIR/dockerd.log" >&2; die "dockerd did not start (log: $LTB_LOG_DIR/dockerd.log)"; }
+  fi
+  DOCKER_API_VERSION="$(docker_api_version)"
+  export DOCKER_API_VERSION
+}
+
+# start_ovs: starts ovsdb-server and ovs-vswitchd by hand (no kernel module here: bridges use datapath_type=netdev).
+start_ovs() {
+  mkdir -p /var/run/openvswitch /etc/openvswitch
+  if ! ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
+    log "starting Open vSwitch"
+    [[ -f /etc/openvswitch/conf.db ]] || ovsdb-tool create /etc/openvswitch/conf.db /usr/share/openvswitch/vswitch.ovsschema
+    pgrep -x ovsdb-server >/dev/null || ovsdb-server --remote=punix:/var/run/openvswitch/db.sock \
+      --remote=db:Open_vSwitch,Open_vSwitch,manager_options --pidfile --detach --log-file="$LTB_LOG_DIR/ovsdb-server.log"
+    ovs-vsctl --no-wait init
+    pgrep -x ovs-vswitchd >/dev/null || ovs-vswitchd --pidfile --detach --log-file="$LTB_LOG_DIR/ovs-vswitchd.log"
+    ovs-vsctl --timeout=10 show >/dev/null || die "Open vSwitch did not start (logs in $LTB_LOG_DIR)"
+  fi
+}
+
+# debian_mirror: the Debian archive this machine's apt uses (debootstrap needs one).
+debian_mirror() {
+  local uri
+  uri=$(grep -hoE '^URIs:[[:space:]]*\S+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1)
+  [[ -n $uri ]] || uri=$(grep -hoE '^deb[[:space:]]+\S+' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1)
+  [[ -n $uri ]] || die "no Debian mirror found in the apt sources"
+  printf '%s\n' "$uri"
+}
+
+mkdir -p "$LTB_LOG_DIR" 2>/dev/null || true

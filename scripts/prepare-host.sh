@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prepares this machine as an LTB lab host: installs what is missing (apt) and starts the services.
+# Usage: scripts/prepare-host.sh [run|test]   (test also installs what only the test suite needs)
+# Idempotent: a second run installs nothing and leaves running services alone.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+need_root
+profile="${1:-run}"
+
+# What the features need, as they arrive. Keep docs/architecture.md ("Host preparation") in step.
+packages=(
+  curl ca-certificates      # talking to the Docker socket from scripts
+  docker.io                 # container nodes
+  iproute2                  # links: veth, bridges, namespaces
+  tcpdump                   # capture in node namespaces
+  debootstrap busybox-static # local node images without a registry
+)
+if [[ $profile == test ]]; then
+  packages+=(tshark)        # decoding captures in tests
+fi
+
+apt_install "${packages[@]}"
+start_dockerd
+log "host ready: docker engine API $DOCKER_API_VERSION"

@@ -1,0 +1,15 @@
+using System.CommandLine;
+using Ltb.Cli.Commands;
+
+namespace Ltb.Cli;
+
+/// <summary>The `ltb` command tree. Each command group lives in Commands/ and adds itself here.</summary>
+public static class LtbCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("LTB, the Lab Topology Builder: network labs of containers and VMs, described in YAML.");
+        root.Subcommands.Add(HostCommands.Create());
+        return root;
+    }
+}

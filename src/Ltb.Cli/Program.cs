@@ -1,0 +1,3 @@
+using Ltb.Cli;
+
+return await LtbCommandLine.Build().Parse(args).InvokeAsync();
