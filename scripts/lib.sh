@@ -22,7 +22,7 @@ apt_install() {
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LTB_LOG_DIR/apt.log" 2>&1 \
+  apt-get install -y -qq "${missing[@]}" >"$LTB_LOG_DIR/apt.log" 2>&1 \
     || { tail -20 "$LTB_LOG_DIR/apt.log" >&2; die "apt-get install ${missing[*]} failed (log: $LTB_LOG_DIR/apt.log)"; }
 }
 
