@@ -6,6 +6,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$LTB_ROOT"
 
+# A step that fails before the tests run (install, images, build) still ends with the closing line.
+finished=false
+trap '[[ $finished == true ]] || echo "0 passed, 1 failed, 0 skipped"' EXIT
+
 "$LTB_ROOT/scripts/prepare-host.sh" test
 start_dockerd >/dev/null
 "$LTB_ROOT/scripts/build-images.sh"
@@ -49,5 +53,6 @@ if [[ ${CI:-} == true && $skipped -gt 0 ]]; then
   echo "CI must not skip tests: $skipped skipped (a prerequisite is not installed by scripts/prepare-host.sh)"
   failed=$((failed + skipped)); skipped=0
 fi
+finished=true
 echo "$passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 ]]
