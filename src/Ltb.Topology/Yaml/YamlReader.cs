@@ -87,7 +87,7 @@ public static class YamlReader
                             break;
                         case MappingEnd or SequenceEnd:
                             var frame = _stack.Pop();
-                            var node = frame.IsMapping ? BuildMapping(frame) : new YSequence(At(frame.Start.Start), frame.Items);
+                            YNode node = frame.IsMapping ? BuildMapping(frame) : new YSequence(At(frame.Start.Start), frame.Items);
                             Register((NodeEvent)frame.Start, node);
                             Add(node, ref root);
                             break;
