@@ -61,6 +61,10 @@ public static class TopologyLoader
     {
         if (YamlReader.Read(text, path, diagnostics, options.Limits) is not { } root)
         {
+            if (!diagnostics.HasErrors)
+            {
+                diagnostics.Error(new SourceSpan(path, 1, 1), "the file is empty; a topology needs at least 'name' and its nodes");
+            }
             return null;
         }
         if (root is not YMapping mapping)

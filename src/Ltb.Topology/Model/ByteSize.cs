@@ -26,6 +26,10 @@ public static partial class ByteSize
         return factor == 0 || bytes is < 1 or > long.MaxValue / 2 ? null : (long)bytes;
     }
 
+    /// <summary>The shortest exact form: `4GiB`, `512MiB`, or bytes.</summary>
+    public static string Format(long bytes) =>
+        bytes % (1L << 30) == 0 ? $"{bytes >> 30}GiB" : bytes % (1L << 20) == 0 ? $"{bytes >> 20}MiB" : bytes.ToString(CultureInfo.InvariantCulture);
+
     [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]{0,3})$")]
     private static partial Regex SizeRegex();
 }

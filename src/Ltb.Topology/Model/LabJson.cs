@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using YamlDotNet.RepresentationModel;
 
 namespace Ltb.Topology.Model;
@@ -17,7 +18,17 @@ public static class LabJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        // Output only: `required` is for constructing the model, not for reading JSON.
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { NotRequired } },
     };
+
+    private static void NotRequired(JsonTypeInfo info)
+    {
+        foreach (var property in info.Properties)
+        {
+            property.IsRequired = false;
+        }
+    }
 
     public static string ToJson(Lab lab) => JsonSerializer.Serialize(lab, Options);
 

@@ -100,6 +100,11 @@ public sealed record Bind(string Source, string Target, string? Mode)
     [JsonIgnore]
     public SourceSpan Span { get; init; }
 
+    /// <summary>Equal when they mount the same thing the same way; where they were written does not matter.</summary>
+    public bool Equals(Bind? other) => other is not null && Source == other.Source && Target == other.Target && Mode == other.Mode;
+
+    public override int GetHashCode() => HashCode.Combine(Source, Target, Mode);
+
     /// <summary>The `SOURCE:TARGET[:MODE]` form of Docker and containerlab.</summary>
     public override string ToString() => Mode is null ? $"{Source}:{Target}" : $"{Source}:{Target}:{Mode}";
 }
@@ -109,6 +114,10 @@ public sealed record StartupConfig(string? Path, string? Text)
 {
     [JsonIgnore]
     public SourceSpan Span { get; init; }
+
+    public bool Equals(StartupConfig? other) => other is not null && Path == other.Path && Text == other.Text;
+
+    public override int GetHashCode() => HashCode.Combine(Path, Text);
 }
 
 /// <summary>A published port: `[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]`.</summary>

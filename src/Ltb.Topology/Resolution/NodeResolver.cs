@@ -85,7 +85,7 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             MgmtIpv6 = First(l => l.MgmtIpv6)?.Value,
             Labels = MergeNew(levels, l => l.Labels, n),
             Cpu = ParseCpu(First(l => l.Cpu), n) ?? type.Cpu,
-            Memory = memoryText?.Value ?? (type.MemoryBytes is { } mb ? FormatBytes(mb) : null),
+            Memory = memoryText?.Value ?? (type.MemoryBytes is { } mb ? ByteSize.Format(mb) : null),
             MemoryBytes = memoryText is { } mt ? ParseMemory(mt, n) : type.MemoryBytes,
             CpuSet = First(l => l.CpuSet)?.Value,
             CapAdd = [.. type.Capabilities.Concat(FirstList(l => l.CapAdd)?.Select(c => c.Value) ?? []).Distinct(StringComparer.Ordinal)],
@@ -168,9 +168,10 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             diagnostics.Error(written.Span, $"bind '{written.Value}' of node '{node}' has mode '{mode}'; use ro or rw (optionally with z, Z or a propagation such as rshared, comma-separated)");
             return null;
         }
-        // Sources under the lab's working folder (`__clabNodeDir__`) are created at deploy time.
-        var underLabDir = written.Value.Contains("__clab", StringComparison.Ordinal);
-        var source = paths.Resolve(parts[0], written.Span, $"bind source '{parts[0]}' of node '{node}'", mustExist: !underLabDir);
+        // Sources in the lab's working folder (`__clabNodeDir__`...) belong to LTB and are created at deploy time.
+        var source = written.Value.Contains("__clab", StringComparison.Ordinal)
+            ? Path.GetFullPath(Path.Combine(paths.TopologyDirectory, parts[0]))
+            : paths.Resolve(parts[0], written.Span, $"bind source '{parts[0]}' of node '{node}'", mustExist: true);
         return source is null ? null : new Bind(source, parts[1], mode) { Span = written.Span };
     }
 
@@ -288,7 +289,4 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
         }
         return bytes;
     }
-
-    private static string FormatBytes(long bytes) =>
-        bytes % (1L << 30) == 0 ? $"{bytes >> 30}GiB" : bytes % (1L << 20) == 0 ? $"{bytes >> 20}MiB" : bytes.ToString(CultureInfo.InvariantCulture);
 }

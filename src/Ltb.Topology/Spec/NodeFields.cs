@@ -57,7 +57,12 @@ public sealed class NodeFields
     {
         ["kind"] = (s, v, r, w) => s.Kind = r.PositionedText(v, w),
         ["type"] = (s, v, r, w) => s.Variant = r.PositionedText(v, w),
-        ["startup-config"] = (s, v, r, w) => s.StartupConfig = r.PositionedText(v, w),
+        ["startup-config"] = (s, v, r, w) =>
+        {
+            s.StartupConfig = r.PositionedText(v, w);
+            // A block scalar (`|`) is configuration text even when it holds one line.
+            s.StartupConfigIsText = v is YScalar { Style: YScalarStyle.Block };
+        },
         ["ports"] = (s, v, r, w) => s.Ports = r.TextList(v, w),
         ["config"] = ReadClabConfig,
     }));

@@ -19,7 +19,8 @@ internal static class LabRules
         var used = new Dictionary<(string Node, string Interface), Link>();
         foreach (var link in links)
         {
-            foreach (var e in link.Endpoints)
+            // Several macvlans may share one parent interface.
+            foreach (var e in link.Endpoints.Where(e => e.Node != Endpoint.MacvlanNode))
             {
                 // Host-side names of mgmt-net/macvlan links live in the host namespace like `host:` ones.
                 var key = (e.IsSpecial ? Endpoint.HostNode : e.Node, e.LinuxInterface);

@@ -87,11 +87,13 @@ public static class TopologyWriter
         }
         map.Put("group", n.Group);
         map.Put(keys.Variant, n.Variant);
-        map.Put("image", n.Image);
+        // Values equal to the node type's defaults are left out: reading the file back restores them.
+        var type = n.NodeType;
+        map.Put("image", n.Image == type.Image ? null : n.Image);
         if (n.StartupConfig is { Text: { } text })
         {
-            // containerlab reads a one-line value as a path: inline text must span lines.
-            map.Put(keys.StartupText, format == TopologyFormat.Containerlab && !text.Contains('\n', StringComparison.Ordinal) ? text + "\n" : text);
+            // containerlab reads a one-line plain value as a path: inline text is always a block (`|`).
+            map.Add(keys.StartupText, YamlOut.Block(text));
         }
         else if (n.StartupConfig is { Path: { } path })
         {
@@ -102,17 +104,17 @@ public static class TopologyWriter
             map.Put("cloud-init", n.CloudInit);
         }
         map.PutList("binds", n.Binds.Select(b => new Bind(YamlOut.PathFor(b.Source, dir), b.Target, b.Mode).ToString()));
-        map.PutMap("env", n.Env);
+        map.PutMap("env", n.Env.Where(e => type.Env.GetValueOrDefault(e.Key) != e.Value));
         map.PutList("exec", n.Exec);
         map.PutList(keys.Ports, n.Ports.Select(p => p.ToString()));
         map.Put("mgmt-ipv4", n.MgmtIpv4);
         map.Put("mgmt-ipv6", n.MgmtIpv6);
         map.PutMap("labels", n.Labels);
-        map.Put("cpu", n.Cpu);
-        map.Put("memory", n.Memory);
+        map.Put("cpu", n.Cpu == type.Cpu ? null : n.Cpu);
+        map.Put("memory", type.MemoryBytes is { } mb && n.Memory == ByteSize.Format(mb) ? null : n.Memory);
         map.Put("cpu-set", n.CpuSet);
-        map.PutList("cap-add", n.CapAdd);
-        map.PutMap("sysctls", n.Sysctls);
+        map.PutList("cap-add", n.CapAdd.Except(type.Capabilities, StringComparer.Ordinal));
+        map.PutMap("sysctls", n.Sysctls.Where(e => type.Sysctls.GetValueOrDefault(e.Key) != e.Value));
         map.Put("user", n.User);
         map.Put("entrypoint", n.Entrypoint);
         map.Put("cmd", n.Cmd);

@@ -22,6 +22,9 @@ internal static class YamlOut
         return node;
     }
 
+    /// <summary>Text as a literal block (`|`), which both formats read as text rather than a path.</summary>
+    public static YamlScalarNode Block(string value) => new(value) { Style = ScalarStyle.Literal };
+
     public static void Put(this YamlMappingNode map, string key, string? value)
     {
         if (value is not null)

@@ -181,7 +181,7 @@ public static class Suggest
                 (best, bestDistance) = (c, d);
             }
         }
-        return bestDistance <= Math.Max(1, written.Length / 3) ? best : null;
+        return bestDistance <= Math.Max(2, written.Length / 3) ? best : null;
     }
 
     private static int Distance(string a, string b)
