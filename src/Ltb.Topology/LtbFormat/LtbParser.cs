@@ -1,4 +1,3 @@
-using Ltb.Topology.Containerlab;
 using Ltb.Topology.Model;
 using Ltb.Topology.Spec;
 using Ltb.Topology.Yaml;
@@ -38,10 +37,10 @@ public static class LtbParser
         {
             spec.Defaults = fields.Parse(defaults, "'defaults'", r);
         }
-        ContainerlabParser.ReadNamed(root["devices"], "device", spec.Kinds, fields, r);
-        ContainerlabParser.ReadNamed(root["groups"], "group", spec.Groups, fields, r);
-        ContainerlabParser.ReadNodes(root["nodes"], spec, fields, r);
-        ContainerlabParser.ReadLinks(root["links"], spec, r);
+        SpecSections.ReadNamed(root["devices"], "device", spec.Kinds, fields, r);
+        SpecSections.ReadNamed(root["groups"], "group", spec.Groups, fields, r);
+        SpecSections.ReadNodes(root["nodes"], spec, fields, r);
+        SpecSections.ReadLinks(root["links"], spec, r);
         return spec;
     }
 }

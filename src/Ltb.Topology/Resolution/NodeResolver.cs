@@ -55,7 +55,12 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             }
         }
         Merge(env, levels, l => l.Env, n);
-        var image = Magic(First(l => l.Image)) ?? type.Image;
+        var version = First(l => l.Version);
+        if (version is { } v && type.Versions.Count > 0 && !type.Versions.Contains(v.Value))
+        {
+            diagnostics.Error(v.Span, $"{KindWord} '{type.Name}' has no version '{v.Value}' in the catalog; known versions: {string.Join(", ", type.Versions)}");
+        }
+        var image = Magic(First(l => l.Image)) ?? WithTag(type.Image, version?.Value);
         if (image is null && type.Runtime is NodeRuntime.Container or NodeRuntime.Vm)
         {
             diagnostics.Error(name.Span, $"node '{n}' has no image; kind '{type.Name}' has no default image, so give 'image:' on the node, its group, kind or defaults");
@@ -71,7 +76,7 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             Name = n,
             NodeType = type,
             Span = name.Span,
-            Version = First(l => l.Version)?.Value,
+            Version = version?.Value,
             Variant = First(l => l.Variant)?.Value,
             Group = nodeSpec.Group?.Value,
             Image = image,
@@ -104,6 +109,18 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             ConfigVars = MergeObjects(levels.Select(l => l.ConfigVars)),
             Unsupported = MergeObjects(levels.Select(l => l.Unsupported)),
         };
+    }
+
+    /// <summary>The type's default image with the asked version as its tag (`ghcr.io/nokia/srlinux` + 24.10).</summary>
+    private static string? WithTag(string? image, string? version)
+    {
+        if (image is null || version is null)
+        {
+            return image;
+        }
+        var colon = image.LastIndexOf(':');
+        var repository = colon > image.LastIndexOf('/') ? image[..colon] : image;
+        return $"{repository}:{version}";
     }
 
     /// <summary>"kind" in containerlab files, "device" in LTB templates.</summary>

@@ -14,7 +14,14 @@ public sealed class NodeFields
 
     private readonly Dictionary<string, Read> _fields;
 
-    private NodeFields(Dictionary<string, Read> fields) => _fields = fields;
+    /// <summary>Keys of the other format and what this format calls them, for the unknown-key message.</summary>
+    private readonly Dictionary<string, string> _otherFormat;
+
+    private NodeFields(Dictionary<string, Read> fields, Dictionary<string, string> otherFormat)
+    {
+        _fields = fields;
+        _otherFormat = otherFormat;
+    }
 
     /// <summary>containerlab node keys LTB keeps but does not act on yet.</summary>
     public static IReadOnlyList<string> UnsupportedKeys { get; } =
@@ -65,7 +72,11 @@ public sealed class NodeFields
         },
         ["ports"] = (s, v, r, w) => s.Ports = r.TextList(v, w),
         ["config"] = ReadClabConfig,
-    }));
+    }), new(StringComparer.Ordinal)
+    {
+        ["device"] = "kind", ["variant"] = "type", ["config-file"] = "startup-config", ["cloud-init"] = "startup-config",
+        ["expose"] = "ports", ["vars"] = "config.vars",
+    });
 
     public static NodeFields Ltb { get; } = new(WithUnsupported(new(Shared(), StringComparer.Ordinal)
     {
@@ -81,7 +92,10 @@ public sealed class NodeFields
         ["cloud-init"] = (s, v, r, w) => s.CloudInit = r.PositionedText(v, w),
         ["expose"] = (s, v, r, w) => s.Ports = r.TextList(v, w),
         ["vars"] = (s, v, r, _) => s.ConfigVars = r.Plain(v) as Dictionary<string, object?>,
-    }));
+    }), new(StringComparer.Ordinal)
+    {
+        ["kind"] = "device", ["type"] = "variant", ["startup-config"] = "config (text) or config-file (a path)", ["ports"] = "expose",
+    });
 
     public IEnumerable<string> Keys => _fields.Keys;
 
@@ -100,9 +114,17 @@ public sealed class NodeFields
         foreach (var entry in mapping.Entries)
         {
             var key = entry.Key.Value;
+            if (UnsupportedKeys.Contains(key))
+            {
+                r.Diagnostics.Warning(entry.Key.Span, $"'{key}' of {where} is not supported by LTB yet; it is kept for conversion but has no effect");
+            }
             if (_fields.TryGetValue(key, out var read))
             {
                 read(spec, entry.Value, r, $"'{key}' of {where}");
+            }
+            else if (_otherFormat.TryGetValue(key, out var ours))
+            {
+                r.Diagnostics.Error(entry.Key.Span, $"unknown key '{key}' in {where}; this format calls it '{ours}'");
             }
             else
             {
@@ -116,11 +138,7 @@ public sealed class NodeFields
     {
         foreach (var key in UnsupportedKeys)
         {
-            fields[key] = (s, v, r, w) =>
-            {
-                r.Diagnostics.Warning(v.Span, $"{w} is not supported by LTB yet; it is kept for conversion but has no effect");
-                s.Unsupported[key] = r.Plain(v);
-            };
+            fields[key] = (s, v, r, _) => s.Unsupported[key] = r.Plain(v);
         }
         return fields;
     }

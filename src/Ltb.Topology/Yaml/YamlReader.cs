@@ -123,9 +123,9 @@ public static class YamlReader
                 diagnostics.Error(At(ex.Start), $"YAML syntax: {Clean(ex.Message)}");
                 return null;
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // YamlDotNet's scanner throws these on some malformed input instead of a YamlException.
+                // YamlDotNet's scanner throws other exceptions (InvalidOperationException...) on some malformed input.
                 diagnostics.Error(At(last), "YAML syntax: the text after this point is not valid YAML");
                 return null;
             }

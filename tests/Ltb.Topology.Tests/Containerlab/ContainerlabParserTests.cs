@@ -100,8 +100,8 @@ public sealed class ContainerlabParserTests
         Assert.False(result.HasErrors);
         Assert.Equal(
         [
-            "t.clab.yml:6:15: warning: 'extras' of node 'n' is not supported by LTB yet; it is kept for conversion but has no effect",
-            "t.clab.yml:7:16: warning: 'runtime' of node 'n' is not supported by LTB yet; it is kept for conversion but has no effect",
+            "t.clab.yml:6:7: warning: 'extras' of node 'n' is not supported by LTB yet; it is kept for conversion but has no effect",
+            "t.clab.yml:7:7: warning: 'runtime' of node 'n' is not supported by LTB yet; it is kept for conversion but has no effect",
         ], result.Diagnostics.Select(d => d.ToString()));
         Assert.Equal("podman", result.Lab!.Nodes[0].Unsupported["runtime"]);
     }
