@@ -58,6 +58,10 @@ internal static class TopologyCommands
                 return 1;
             }
             var target = parse.GetValue(to) == "ltb" ? TopologyFormat.Ltb : TopologyFormat.Containerlab;
+            if (target == TopologyFormat.Containerlab && (lab.Description is not null || lab.Nodes.Any(n => n.Version is not null || n.CloudInit is not null)))
+            {
+                Console.Error.WriteLine($"{parse.GetValue(file)}: warning: containerlab has no description, catalog version or cloud-init; they are left out (images keep their tags)");
+            }
             var outFile = parse.GetValue(output);
             var directory = outFile?.Directory?.FullName ?? Path.GetDirectoryName(lab.SourceFile)!;
             var text = TopologyWriter.Write(lab, target, directory);
