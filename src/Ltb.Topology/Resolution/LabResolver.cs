@@ -59,7 +59,7 @@ internal static class LabResolver
                 links.Add(link);
             }
         }
-        LabRules.Check(spec, nodes, links, diagnostics);
+        LabRules.Check(spec, nodes, links, resolver.WaitForWritten, diagnostics);
         return new Lab
         {
             Name = name,

@@ -16,6 +16,9 @@ namespace Ltb.Topology.Resolution;
 /// </summary>
 internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog catalog, PathResolver paths, MagicVariables magic, DiagnosticBag diagnostics)
 {
+    /// <summary>Each node's wait-for entries as written (at whichever level), for the lab-wide checks.</summary>
+    public Dictionary<string, List<Positioned<string>>> WaitForWritten { get; } = new(StringComparer.Ordinal);
+
     public Node? Resolve(Positioned<string> name, NodeSpec nodeSpec)
     {
         if (!Names.IsSafe(name.Value))
@@ -71,6 +74,8 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             ? paths.Resolve(magic.Replace(lic.Value, n), lic.Span, $"license file '{lic.Value}' of node '{n}'", mustExist: true,
                 "license files are not distributed with labs: put the file there or point 'license:' at it")
             : null;
+        var waitFor = (FirstList(l => l.WaitFor) ?? []).Concat(levels.Select(l => l.StagesWaitFor).FirstOrDefault(v => v is not null) ?? []).ToList();
+        WaitForWritten[n] = waitFor;
         return new Node
         {
             Name = n,
@@ -100,7 +105,7 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             Cmd = Magic(First(l => l.Cmd)),
             NetworkMode = First(l => l.NetworkMode)?.Value,
             RestartPolicy = First(l => l.RestartPolicy)?.Value,
-            WaitFor = [.. (FirstList(l => l.WaitFor) ?? []).Concat(levels.Select(l => l.StagesWaitFor).FirstOrDefault(v => v is not null) ?? []).Select(w => w.Value).Distinct(StringComparer.Ordinal)],
+            WaitFor = [.. waitFor.Select(w => w.Value).Distinct(StringComparer.Ordinal)],
             Stages = levels.Select(l => l.Stages).FirstOrDefault(s => s is not null),
             Healthcheck = levels.Select(l => l.Healthcheck).FirstOrDefault(h => h is not null),
             Dns = levels.Select(l => l.Dns).FirstOrDefault(x => x is not null),

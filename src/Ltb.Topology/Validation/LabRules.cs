@@ -7,10 +7,11 @@ namespace Ltb.Topology.Validation;
 /// <summary>Checks that need the whole lab: interfaces used twice, wait-for references and cycles, management addresses.</summary>
 internal static class LabRules
 {
-    public static void Check(TopologySpec spec, IReadOnlyDictionary<string, Node> nodes, IReadOnlyList<Link> links, DiagnosticBag diagnostics)
+    public static void Check(TopologySpec spec, IReadOnlyDictionary<string, Node> nodes, IReadOnlyList<Link> links,
+        IReadOnlyDictionary<string, List<Yaml.Positioned<string>>> waitFor, DiagnosticBag diagnostics)
     {
         InterfacesUsedOnce(links, diagnostics);
-        WaitForDefinedAndAcyclic(nodes, spec, diagnostics);
+        WaitForDefinedAndAcyclic(nodes, waitFor, diagnostics);
         MgmtAddresses(spec, diagnostics);
     }
 
@@ -37,27 +38,21 @@ internal static class LabRules
         }
     }
 
-    private static void WaitForDefinedAndAcyclic(IReadOnlyDictionary<string, Node> nodes, TopologySpec spec, DiagnosticBag diagnostics)
+    private static void WaitForDefinedAndAcyclic(IReadOnlyDictionary<string, Node> nodes, IReadOnlyDictionary<string, List<Yaml.Positioned<string>>> waitFor, DiagnosticBag diagnostics)
     {
         var edges = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var (name, nodeSpec) in spec.Nodes)
+        foreach (var node in nodes.Values)
         {
-            if (!nodes.TryGetValue(name.Value, out var node))
-            {
-                continue;
-            }
-            var written = (nodeSpec.WaitFor ?? []).Concat(nodeSpec.StagesWaitFor ?? []).ToList();
+            var written = waitFor.GetValueOrDefault(node.Name) ?? [];
             foreach (var w in written.Where(w => !nodes.ContainsKey(w.Value)))
             {
-                diagnostics.Error(w.Span, $"node '{name.Value}' waits for '{w.Value}', which is not defined; defined nodes: {Resolution.NodeResolver.List(nodes.Keys)}");
+                diagnostics.Error(w.Span, $"node '{node.Name}' waits for '{w.Value}', which is not defined; defined nodes: {Resolution.NodeResolver.List(nodes.Keys)}");
             }
-            var targets = node.WaitFor.Where(nodes.ContainsKey).ToList();
-            if (node.WaitFor.Contains(node.Name))
+            foreach (var w in written.Where(w => w.Value == node.Name))
             {
-                diagnostics.Error(written.FirstOrDefault(w => w.Value == node.Name).Span, $"node '{node.Name}' waits for itself; remove it from its wait-for");
-                targets.Remove(node.Name);
+                diagnostics.Error(w.Span, $"node '{node.Name}' waits for itself; remove it from its wait-for");
             }
-            edges[node.Name] = targets;
+            edges[node.Name] = [.. node.WaitFor.Where(t => t != node.Name && nodes.ContainsKey(t))];
         }
         // Depth-first search for a cycle; report each cycle once, at the first node of it in file order.
         var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = on the path, 2 = done

@@ -49,14 +49,27 @@ public sealed class YSequence(SourceSpan span, IReadOnlyList<YNode> items) : YNo
 
 public sealed record YEntry(YScalar Key, YNode Value);
 
-public sealed class YMapping(SourceSpan span, IReadOnlyList<YEntry> entries) : YNode(span)
+public sealed class YMapping : YNode
 {
-    private readonly Dictionary<string, YEntry> _byKey = entries.GroupBy(e => e.Key.Value, StringComparer.Ordinal)
-        .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+    private readonly Dictionary<string, YEntry> _byKey;
 
-    public IReadOnlyList<YEntry> Entries { get; } = entries;
+    public YMapping(SourceSpan span, IReadOnlyList<YEntry> entries)
+        : base(span)
+    {
+        Entries = entries;
+        _byKey = new Dictionary<string, YEntry>(entries.Count, StringComparer.Ordinal);
+        long size = 1;
+        foreach (var e in entries)
+        {
+            _byKey.TryAdd(e.Key.Value, e);
+            size += 1 + e.Value.ExpandedSize;
+        }
+        ExpandedSize = size;
+    }
 
-    public override long ExpandedSize { get; } = 1 + entries.Sum(e => 1 + e.Value.ExpandedSize);
+    public IReadOnlyList<YEntry> Entries { get; }
+
+    public override long ExpandedSize { get; }
 
     public YEntry? Find(string key) => _byKey.GetValueOrDefault(key);
 

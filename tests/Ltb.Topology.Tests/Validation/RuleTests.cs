@@ -125,6 +125,13 @@ public sealed class RuleTests
     }
 
     [Fact]
+    public void Wait_for_inherited_from_defaults_is_checked_where_it_is_written()
+    {
+        Assert.Equal("t.clab.yml:3:25: error: node 'a' waits for 'ghost', which is not defined; defined nodes: a",
+            Diagnostics.Single("name: w\ntopology:\n  defaults: {wait-for: [ghost]}\n  nodes:\n    a: {image: alpine}\n"));
+    }
+
+    [Fact]
     public void A_bind_source_escaping_the_topology_folder_is_refused_unless_trusted()
     {
         using var t = new TempTopology("name: b\ntopology:\n  nodes:\n    a:\n      image: alpine\n      binds:\n        - ../outside:/data\n        - /etc/hosts:/etc/hosts:ro\n");
