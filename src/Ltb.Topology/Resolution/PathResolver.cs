@@ -11,6 +11,12 @@ namespace Ltb.Topology.Resolution;
 /// </summary>
 public sealed class PathResolver(string topologyDirectory, bool trusted, string? home, DiagnosticBag diagnostics)
 {
+    /// <summary>
+    /// A path written once at the defaults, kind or group level is resolved for every node that inherits it; it is
+    /// checked (and a problem reported) once.
+    /// </summary>
+    private readonly Dictionary<(string Written, SourceSpan Span), string?> _resolved = [];
+
     public string TopologyDirectory { get; } = topologyDirectory;
 
     /// <summary>The absolute path, or null after reporting why the path cannot be used.</summary>
@@ -18,6 +24,16 @@ public sealed class PathResolver(string topologyDirectory, bool trusted, string?
     /// <param name="mustExist">Report a missing file inside the topology's folder.</param>
     /// <param name="missingAdvice">Appended to the "does not exist" message.</param>
     public string? Resolve(string written, SourceSpan span, string what, bool mustExist, string? missingAdvice = null)
+    {
+        if (!_resolved.TryGetValue((written, span), out var result))
+        {
+            result = Check(written, span, what, mustExist, missingAdvice);
+            _resolved[(written, span)] = result;
+        }
+        return result;
+    }
+
+    private string? Check(string written, SourceSpan span, string what, bool mustExist, string? missingAdvice)
     {
         var isHostPath = Path.IsPathRooted(written) || written == "~" || written.StartsWith("~/", StringComparison.Ordinal);
         string full;

@@ -162,6 +162,14 @@ public sealed class RuleTests
     }
 
     [Fact]
+    public void A_missing_file_inherited_by_many_nodes_is_reported_once()
+    {
+        using var t = new TempTopology("name: s\ntopology:\n  defaults:\n    image: alpine\n    binds: [gone.conf:/etc/x.conf]\n  nodes:\n    a: {}\n    b: {}\n");
+        Assert.Equal($"{t.Path}:5:13: error: bind source 'gone.conf' of node 'a' does not exist (looked for {t.Directory}/gone.conf)",
+            Assert.Single(t.Load().Diagnostics).ToString());
+    }
+
+    [Fact]
     public void Mgmt_addresses_outside_the_subnet_or_duplicated()
     {
         Assert.Equal(
