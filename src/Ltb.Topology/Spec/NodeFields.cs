@@ -100,9 +100,10 @@ public sealed class NodeFields
     public IEnumerable<string> Keys => _fields.Keys;
 
     /// <summary>Reads <paramref name="node"/> (a mapping of these keys) as the settings of <paramref name="where"/>.</summary>
-    public NodeSpec Parse(YNode node, string where, YamlValueReader r)
+    /// <param name="name">Where the settings are named (`routers:` of a group), for messages about them as a whole.</param>
+    public NodeSpec Parse(YNode node, string where, YamlValueReader r, SourceSpan? name = null)
     {
-        var spec = new NodeSpec(node.Span);
+        var spec = new NodeSpec(name ?? node.Span);
         if (node is YScalar { IsNull: true })
         {
             return spec;

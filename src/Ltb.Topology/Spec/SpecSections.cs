@@ -14,7 +14,7 @@ internal static class SpecSections
         }
         foreach (var entry in m.Entries)
         {
-            into[entry.Key.Value] = fields.Parse(entry.Value, $"{what} '{entry.Key.Value}'", r);
+            into[entry.Key.Value] = fields.Parse(entry.Value, $"{what} '{entry.Key.Value}'", r, entry.Key.Span);
         }
     }
 

@@ -84,6 +84,13 @@ public sealed class RuleTests
     }
 
     [Fact]
+    public void An_unknown_kind_in_the_kinds_section()
+    {
+        Assert.Equal("t.clab.yml:4:5: error: 'kinds' configures unknown kind 'nokia_srlinx'; did you mean 'nokia_srlinux'?",
+            Diagnostics.Single("name: k\ntopology:\n  kinds:\n    nokia_srlinx: {image: x}\n  nodes:\n    r1: {image: alpine}\n"));
+    }
+
+    [Fact]
     public void An_unknown_group()
     {
         Assert.Equal("t.clab.yml:6:17: error: node 'r1' refers to group 'rooters', which is not defined; defined groups: routers",
