@@ -10,6 +10,7 @@ public static class LtbCommandLine
     {
         var root = new RootCommand("LTB, the Lab Topology Builder: network labs of containers and VMs, described in YAML.");
         root.Subcommands.Add(HostCommands.Create());
+        root.Subcommands.Add(TopologyCommands.Create());
         return root;
     }
 }

@@ -1,0 +1,113 @@
+namespace Ltb.Topology.Catalog;
+
+/// <summary>How a node of this type runs on a lab host.</summary>
+public enum NodeRuntime
+{
+    /// <summary>A container (Docker).</summary>
+    Container,
+
+    /// <summary>A QEMU virtual machine (vrnetlab-style kinds run QEMU inside a container; LTB runs it directly).</summary>
+    Vm,
+
+    /// <summary>A Linux bridge or OVS bridge on the host: a node only in the sense that links attach to it.</summary>
+    Bridge,
+
+    /// <summary>Something LTB does not create (an existing container, a kind cluster).</summary>
+    External,
+}
+
+/// <summary>How the user reaches the node's command line.</summary>
+public enum ConsoleType
+{
+    Shell,
+    Serial,
+    Ssh,
+    Telnet,
+    None,
+}
+
+/// <summary>How a startup configuration gets into the node.</summary>
+public enum ConfigInjection
+{
+    /// <summary>Bind-mounted (containers) to <see cref="ConfigMethod.Path"/>.</summary>
+    Bind,
+
+    /// <summary>Passed in the environment variable <see cref="ConfigMethod.EnvVar"/>.</summary>
+    Env,
+
+    /// <summary>As cloud-init user-data (VMs).</summary>
+    CloudInit,
+
+    /// <summary>Typed into the node after boot (<see cref="ConfigMethod.ApplyCommand"/>), over the console or SSH.</summary>
+    Commands,
+
+    /// <summary>The type takes no startup configuration.</summary>
+    None,
+}
+
+public sealed record ConfigMethod(ConfigInjection Injection, string? Path = null, string? EnvVar = null, string? ApplyCommand = null);
+
+public sealed record Credentials(string Username, string Password);
+
+/// <summary>How to tell that the node has booted: a line in its log or console, or a command that succeeds.</summary>
+public sealed record ReadinessCheck(string? LogLine, string? Command, int TimeoutSeconds);
+
+/// <summary>
+/// A kind of device ("information about a device"): everything needed to create a node of it and work with it.
+/// Loaded from YAML (built in, or added by admins); see docs/topology.md, "Device catalog".
+/// </summary>
+public sealed record NodeType
+{
+    public required string Name { get; init; }
+
+    /// <summary>Other names containerlab accepts for the kind (e.g. `srl` for `nokia_srlinux`).</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    public string Description { get; init; } = "";
+
+    public string Vendor { get; init; } = "";
+
+    public string Os { get; init; } = "";
+
+    /// <summary>Versions the catalog knows; the first is the default.</summary>
+    public IReadOnlyList<string> Versions { get; init; } = [];
+
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    public NodeRuntime Runtime { get; init; } = NodeRuntime.Container;
+
+    /// <summary>Default container image (containers, and the vrnetlab image of VM kinds); null when the user must give one.</summary>
+    public string? Image { get; init; }
+
+    /// <summary>Default VM disk image (runtime vm).</summary>
+    public string? Disk { get; init; }
+
+    public required InterfaceNaming Interfaces { get; init; }
+
+    public Credentials? Credentials { get; init; }
+
+    public ConfigMethod Config { get; init; } = new(ConfigInjection.None);
+
+    /// <summary>Default CPUs (fractions allowed) and memory in bytes; null means no limit.</summary>
+    public double? Cpu { get; init; }
+
+    public long? MemoryBytes { get; init; }
+
+    /// <summary>Linux capabilities the node needs. Privileged mode is not used: lab hosts may refuse it.</summary>
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
+
+    public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+
+    public ConsoleType Console { get; init; } = ConsoleType.Shell;
+
+    public ReadinessCheck? Ready { get; init; }
+
+    public string? SaveConfigCommand { get; init; }
+
+    public string? ShowConfigCommand { get; init; }
+
+    /// <summary>The file the type was read from (built-in resource name or admin file), for messages.</summary>
+    public string Source { get; init; } = "";
+}

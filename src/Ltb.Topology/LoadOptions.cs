@@ -1,0 +1,27 @@
+using Ltb.Topology.Catalog;
+using Ltb.Topology.Yaml;
+
+namespace Ltb.Topology;
+
+/// <summary>How to load a topology: who is asking, which environment and catalog apply.</summary>
+public sealed record LoadOptions
+{
+    /// <summary>Administrators: host paths (absolute binds, files outside the topology's folder) are allowed.</summary>
+    public bool Trusted { get; init; }
+
+    /// <summary>Variables for `${VAR}` substitution; null means the process environment.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    public NodeTypeCatalog Catalog { get; init; } = NodeTypeCatalog.BuiltIn;
+
+    /// <summary>The lab's working folder for `__clabDir__`; null means containerlab's `clab-NAME` beside the topology.</summary>
+    public string? LabDirectory { get; init; }
+
+    public YamlLimits Limits { get; init; } = YamlLimits.Default;
+
+    public static LoadOptions Default { get; } = new();
+
+    internal IReadOnlyDictionary<string, string> EffectiveEnvironment() =>
+        Environment ?? System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+}

@@ -1,0 +1,161 @@
+using Ltb.Topology.Catalog;
+using Ltb.Topology.Validation;
+
+namespace Ltb.Topology.Tests.Catalog;
+
+public sealed class NodeTypeCatalogTests
+{
+    private static readonly NodeTypeCatalog Catalog = NodeTypeCatalog.BuiltIn;
+
+    [Theory]
+    [InlineData("linux")]
+    [InlineData("frr")]
+    [InlineData("generic_vm")]
+    [InlineData("nokia_srlinux")]
+    [InlineData("arista_ceos")]
+    [InlineData("juniper_crpd")]
+    [InlineData("cisco_xrd")]
+    [InlineData("sonic-vs")]
+    [InlineData("nokia_sros")]
+    [InlineData("juniper_vmx")]
+    [InlineData("cisco_xrv9k")]
+    public void Built_in_types_are_present(string name) => Assert.Equal(name, Catalog.Find(name)!.Name);
+
+    [Theory]
+    [InlineData("srl", "nokia_srlinux")]
+    [InlineData("ceos", "arista_ceos")]
+    [InlineData("crpd", "juniper_crpd")]
+    [InlineData("xrd", "cisco_xrd")]
+    [InlineData("vr-sros", "nokia_sros")]
+    public void Containerlab_aliases_find_the_type(string alias, string name) => Assert.Equal(name, Catalog.Find(alias)!.Name);
+
+    [Theory]
+    [InlineData("nokia_srlinux", "e1-1", "e1-1")]
+    [InlineData("nokia_srlinux", "ethernet-1/1", "e1-1")]
+    [InlineData("nokia_srlinux", "ethernet-1/3/2", "e1-3-2")]
+    [InlineData("arista_ceos", "eth1", "eth1")]
+    [InlineData("arista_ceos", "Ethernet12", "eth12")]
+    [InlineData("arista_ceos", "et3", "eth3")]
+    [InlineData("juniper_crpd", "eth2", "eth2")]
+    [InlineData("cisco_xrd", "Gi0-0-0-0", "Gi0-0-0-0")]
+    [InlineData("cisco_xrd", "GigabitEthernet0/0/0/1", "Gi0-0-0-1")]
+    [InlineData("sonic-vs", "eth1", "eth1")]
+    [InlineData("juniper_vmx", "ge-0/0/0", "eth1")]
+    [InlineData("juniper_vmx", "eth3", "eth3")]
+    [InlineData("cisco_xrv9k", "Gi0/0/0/2", "eth3")]
+    [InlineData("cisco_csr1000v", "GigabitEthernet2", "eth1")]
+    [InlineData("cisco_n9kv", "Ethernet1/5", "eth5")]
+    [InlineData("nokia_srsim", "1/1/c1/1", "e1-1-c1-1")]
+    [InlineData("nokia_sros", "1/1/3", "eth3")]
+    [InlineData("f5_bigip-ve", "1.1", "eth1")]
+    [InlineData("ciena_saos", "1", "eth1")]
+    [InlineData("fortinet_fortigate", "port2", "eth1")]
+    [InlineData("linux", "my_if-0.10", "my_if-0.10")]
+    [InlineData("frr", "eth1", "eth1")]
+    public void Interface_names_map_to_linux_names(string type, string written, string linux) =>
+        Assert.Equal(linux, Catalog.Find(type)!.Interfaces.ToLinuxName(written));
+
+    [Theory]
+    [InlineData("nokia_srlinux", "eth1")]
+    [InlineData("arista_ceos", "Ethernet1/1/1")]
+    [InlineData("cisco_xrd", "eth1")]
+    [InlineData("linux", "an-interface-name-too-long")]
+    [InlineData("linux", "bad/name")]
+    [InlineData("cisco_csr1000v", "Gi0")]
+    public void Invalid_interface_names_do_not_map(string type, string written) =>
+        Assert.Null(Catalog.Find(type)!.Interfaces.ToLinuxName(written));
+
+    [Fact]
+    public void Frr_lists_explicit_capabilities_forwarding_and_where_config_goes()
+    {
+        var frr = Catalog.Find("frr")!;
+        Assert.Equal(["NET_ADMIN", "NET_RAW", "SYS_ADMIN"], frr.Capabilities);
+        Assert.Equal("1", frr.Sysctls["net.ipv4.ip_forward"]);
+        Assert.Equal("1", frr.Sysctls["net.ipv6.conf.all.forwarding"]);
+        Assert.Equal(new ConfigMethod(ConfigInjection.Bind, "/etc/frr/frr.conf"), frr.Config);
+        Assert.Equal(NodeRuntime.Container, frr.Runtime);
+        Assert.Equal(ConsoleType.Shell, frr.Console);
+        Assert.NotNull(frr.Ready?.Command);
+        Assert.Equal("vtysh -c 'write memory'", frr.SaveConfigCommand);
+        Assert.Equal("vtysh -c 'show running-config'", frr.ShowConfigCommand);
+        Assert.Equal("eth0", frr.Interfaces.Management);
+    }
+
+    [Fact]
+    public void Vm_kinds_run_as_vms_and_generic_vm_takes_cloud_init()
+    {
+        Assert.Equal(NodeRuntime.Vm, Catalog.Find("juniper_vmx")!.Runtime);
+        var vm = Catalog.Find("generic_vm")!;
+        Assert.Equal(NodeRuntime.Vm, vm.Runtime);
+        Assert.Equal(ConfigInjection.CloudInit, vm.Config.Injection);
+        Assert.Equal(ConsoleType.Serial, vm.Console);
+    }
+
+    [Fact]
+    public void Srlinux_manages_through_mgmt0_and_has_credentials()
+    {
+        var srl = Catalog.Find("nokia_srlinux")!;
+        Assert.Equal("mgmt0", srl.Interfaces.Management);
+        Assert.Equal("admin", srl.Credentials!.Username);
+        Assert.Equal(4L << 30, srl.MemoryBytes);
+    }
+
+    [Fact]
+    public void No_built_in_type_asks_for_privileged_mode_and_names_are_safe()
+    {
+        foreach (var type in Catalog.Types)
+        {
+            Assert.True(Names.IsSafe(type.Name), type.Name);
+            Assert.DoesNotContain("ALL", type.Capabilities);
+        }
+    }
+
+    [Fact]
+    public void Admins_add_node_types_as_yaml_files()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"ltb-types-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "vyos.yaml"), """
+                name: vyos
+                vendor: VyOS
+                os: VyOS
+                versions: ["1.4"]
+                image: local/vyos:1.4
+                interfaces:
+                  management: eth0
+                  patterns:
+                    - { name: "eth{n}", linux: "eth{n}" }
+                capabilities: [NET_ADMIN]
+                console: shell
+                """);
+            var bag = new DiagnosticBag();
+            var catalog = Catalog.WithDirectory(dir, bag);
+            Assert.False(bag.HasErrors);
+            var vyos = catalog.Find("vyos")!;
+            Assert.Equal("local/vyos:1.4", vyos.Image);
+            Assert.Equal("eth3", vyos.Interfaces.ToLinuxName("eth3"));
+            Assert.NotNull(catalog.Find("frr"));
+            var result = TopologyLoader.LoadText("name: v\ntopology:\n  nodes:\n    r: {kind: vyos}\n", "/x/t.clab.yml",
+                new LoadOptions { Catalog = catalog, Environment = TempTopology.Env });
+            Assert.Equal("local/vyos:1.4", result.ValidLab!.Nodes[0].Image);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void A_bad_admin_type_file_gets_positioned_errors()
+    {
+        var bag = new DiagnosticBag();
+        Assert.Null(NodeTypeReader.Read("name: x\nruntime: cloud\nimgae: a\ninterfaces:\n  patterns: []\n", "types/x.yaml", bag));
+        Assert.Equal(
+        [
+            "types/x.yaml:2:10: error: 'runtime' must be one of container, vm, bridge, external, not 'cloud'",
+            "types/x.yaml:3:1: error: unknown key 'imgae' in a node type; did you mean 'image'?",
+        ], bag.ToSortedList().Select(d => d.ToString()));
+    }
+}
