@@ -241,6 +241,13 @@ public sealed class LabRuntime
         }
         await RunReadyExecAsync();
 
+        // A node that exited right after it started (while the others were wired) fails the deploy, naming it.
+        await Parallel.ForEachAsync(create, par, async (n, c) =>
+        {
+            using var t = Timed(options.DockerTimeout, c);
+            await _nodes.RunningPidAsync(lab, n.Name, t.Token);
+        });
+
         async Task RunReadyExecAsync()
         {
             var ready = plan.Nodes.Where(n => createdNames.Contains(n.Name) && pinned.Contains(n.Name) && !execDone.Contains(n.Name)
