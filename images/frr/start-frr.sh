@@ -7,13 +7,20 @@ touch /etc/frr/vtysh.conf
 trap '/usr/lib/frr/frrinit.sh stop; exit 0' TERM INT
 # frrinit applies frr.conf from the start hook of the last daemon watchfrr brings up ("all have started"); when the
 # daemons start at the same moment under load, every hook can see another daemon still starting and the config is
-# never applied. So: wait until watchfrr reports every daemon up, then apply frr.conf (applying it twice is harmless).
+# never applied. And zebra drops `ip address` lines for interfaces that do not exist yet, while a lab runtime creates
+# the links only after the container started. So: wait until watchfrr reports every daemon up and every interface
+# named in frr.conf exists (60 s at most), then apply frr.conf (applying it twice is harmless).
 if [ -r /etc/frr/frr.conf ]; then
   i=0
-  while [ $i -lt 120 ]; do
+  while [ $i -lt 300 ]; do
+    ready=yes
     status=$(vtysh -c 'show watchfrr' 2>/dev/null) && echo "$status" | grep -q ' Up' \
-      && ! echo "$status" | grep -qE ' (Down|Starting|Restarting|Unknown|Stopping)' && break
-    i=$((i + 1)); sleep 0.5
+      && ! echo "$status" | grep -qE ' (Down|Starting|Restarting|Unknown|Stopping|Init)' || ready=no
+    for ifname in $(sed -n 's/^interface[[:space:]]\{1,\}\([^[:space:]]\{1,\}\).*/\1/p' /etc/frr/frr.conf); do
+      [ -e "/sys/class/net/$ifname" ] || ready=no
+    done
+    [ $ready = yes ] && break
+    i=$((i + 1)); sleep 0.2
   done
   vtysh -b >/dev/null 2>&1 || echo "start-frr: applying /etc/frr/frr.conf failed" >&2
 fi
