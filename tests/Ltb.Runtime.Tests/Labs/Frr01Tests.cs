@@ -144,7 +144,9 @@ public abstract class Frr01Tests(Frr01Fixture fx)
     {
         fx.RequireDeployed();
         var before = (await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct)).Node("router2");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var restarted = await fx.Runtime.RestartNodeAsync(fx.Plan.LabName, "router2", TestLabs.Ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: deploy took {fx.DeployTime.TotalSeconds:0.0} s, restarting router2 {sw.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(NodeState.Running, restarted.State);
         Assert.NotEqual(before.Pid, restarted.Pid);
         foreach (var iface in new[] { "eth1", "eth2", "eth3" })
@@ -159,6 +161,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
         var status = await TestLabs.EventuallyAsync(() => fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct), s => s.Links.All(l => l.Up == true), TimeSpan.FromSeconds(10));
         Assert.All(status.Links, l => Assert.True(l.Up, $"link {l.Key} is not up after the restart"));
         await Ospf_converges_on_every_router();
+        TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: OSPF re-converged {sw.Elapsed.TotalSeconds:0.0} s after the restart began");
         var ok = await TestLabs.EventuallyAsync(() => PingAsync("PC2", "192.168.11.2"), r => r, TimeSpan.FromSeconds(60));
         Assert.True(ok, "PC2 does not reach PC1 after router2 restarted");
     }
