@@ -38,6 +38,7 @@ public sealed class ContainerNodesTests
             };
             var plan = new LabPlan { LabName = "lab1", Nodes = [node] };
             var p = nodes.BuildCreate(plan, node);
+            var binds = p.HostConfig.Binds!;
             Assert.Equal("ltb-lab1-r1", p.Name);
             Assert.Equal("r1", p.Hostname);
             Assert.Equal(["A=1"], p.Env);
@@ -47,18 +48,18 @@ public sealed class ContainerNodesTests
             Assert.Equal("lab1", p.Labels[Names.LabLabel]);
             Assert.Equal("r1", p.Labels[Names.NodeLabel]);
             Assert.Equal("y", p.Labels["x"]);
-            Assert.Contains("/etc/hosts:/x/hosts:ro", p.HostConfig.Binds);
-            Assert.Contains(p.HostConfig.Binds, b => b.EndsWith(":/etc/startup.cfg", StringComparison.Ordinal) && b.StartsWith(state, StringComparison.Ordinal));
-            Assert.Equal("hostname r1\n", File.ReadAllText(p.HostConfig.Binds.Single(b => b.EndsWith(":/etc/startup.cfg", StringComparison.Ordinal)).Split(':')[0]));
+            Assert.Contains("/etc/hosts:/x/hosts:ro", binds);
+            Assert.Contains(binds, b => b.EndsWith(":/etc/startup.cfg", StringComparison.Ordinal) && b.StartsWith(state, StringComparison.Ordinal));
+            Assert.Equal("hostname r1\n", File.ReadAllText(binds.Single(b => b.EndsWith(":/etc/startup.cfg", StringComparison.Ordinal)).Split(':')[0]));
             Assert.Equal(["NET_ADMIN"], p.HostConfig.CapAdd);
-            Assert.Equal("1", p.HostConfig.Sysctls["net.ipv4.ip_forward"]);
+            Assert.Equal("1", p.HostConfig.Sysctls!["net.ipv4.ip_forward"]);
             Assert.Equal(1_500_000_000, p.HostConfig.NanoCPUs);
             Assert.Equal(256L << 20, p.HostConfig.Memory);
             Assert.Equal("0", p.HostConfig.CpusetCpus);
             Assert.Equal("ltb-lab1", p.HostConfig.NetworkMode);
             Assert.Equal(["9.9.9.9"], p.HostConfig.DNS);
-            Assert.Equal("8080", p.HostConfig.PortBindings["80/tcp"].Single().HostPort);
-            Assert.Equal("172.30.0.5", p.NetworkingConfig.EndpointsConfig["ltb-lab1"].IPAMConfig.IPv4Address);
+            Assert.Equal("8080", p.HostConfig.PortBindings!["80/tcp"].Single().HostPort);
+            Assert.Equal("172.30.0.5", p.NetworkingConfig!.EndpointsConfig["ltb-lab1"].IPAMConfig.IPv4Address);
         }
         finally
         {
