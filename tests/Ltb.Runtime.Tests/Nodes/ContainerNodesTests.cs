@@ -38,7 +38,7 @@ public sealed class ContainerNodesTests
             };
             var plan = new LabPlan { LabName = "lab1", Nodes = [node] };
             var p = nodes.BuildCreate(plan, node);
-            var binds = p.HostConfig.Binds!;
+            var binds = p.HostConfig!.Binds!;
             Assert.Equal("ltb-lab1-r1", p.Name);
             Assert.Equal("r1", p.Hostname);
             Assert.Equal(["A=1"], p.Env);
@@ -59,7 +59,7 @@ public sealed class ContainerNodesTests
             Assert.Equal("ltb-lab1", p.HostConfig.NetworkMode);
             Assert.Equal(["9.9.9.9"], p.HostConfig.DNS);
             Assert.Equal("8080", p.HostConfig.PortBindings!["80/tcp"].Single().HostPort);
-            Assert.Equal("172.30.0.5", p.NetworkingConfig!.EndpointsConfig["ltb-lab1"].IPAMConfig.IPv4Address);
+            Assert.Equal("172.30.0.5", p.NetworkingConfig!.EndpointsConfig["ltb-lab1"].IPAMConfig!.IPv4Address);
         }
         finally
         {
