@@ -11,7 +11,8 @@ profile="${1:-run}"
 packages=(
   curl ca-certificates      # talking to the Docker socket from scripts
   docker.io                 # container nodes
-  iproute2                  # links: veth, bridges, namespaces
+  iproute2                  # links: veth, bridges, namespaces, tc (link backends, rate limits)
+  openvswitch-switch        # the OVS link backend (userspace datapath: started by hand, see start_ovs)
   tcpdump                   # capture in node namespaces
   debootstrap busybox-static # local node images without a registry
 )
@@ -21,4 +22,5 @@ fi
 
 apt_install "${packages[@]}"
 start_dockerd
+start_ovs
 log "host ready: docker engine API $DOCKER_API_VERSION"

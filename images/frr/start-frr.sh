@@ -1,8 +1,46 @@
 #!/bin/sh
-# Entry point of the LTB FRR image: start the daemons enabled in /etc/frr/daemons, then wait.
+# Entry point of the LTB FRR image: start the daemons enabled in /etc/frr/daemons with /etc/frr/frr.conf, then wait.
 # Forwarding sysctls are set by the runtime (Docker sysctls), because /proc/sys is read-only here.
 chown -R frr:frr /etc/frr 2>/dev/null || true
 touch /etc/frr/vtysh.conf
+# A lab runtime creates a node's links after its container started, and zebra drops `ip address` lines for interfaces
+# that do not exist yet: wait (60 s at most) until every interface named in frr.conf exists before starting FRR.
+if [ -r /etc/frr/frr.conf ]; then
+  interfaces=$(sed -n 's/^interface[[:space:]]\{1,\}\([^[:space:]]\{1,\}\).*/\1/p' /etc/frr/frr.conf)
+  i=0
+  while [ $i -lt 120 ]; do
+    ready=yes
+    for ifname in $interfaces; do [ -e "/sys/class/net/$ifname" ] || ready=no; done
+    [ $ready = yes ] && break
+    i=$((i + 1)); sleep 0.5
+  done
+fi
 /usr/lib/frr/frrinit.sh start
 trap '/usr/lib/frr/frrinit.sh stop; exit 0' TERM INT
+# frrinit applies frr.conf from the start hook of the daemon that finds all others started; when the daemons start at
+# the same moment under load, every hook can see another one still starting and the config is never applied, and a
+# daemon too busy to answer loses its part. Check (cheaply: vty sockets, then one vtysh call every few seconds) that
+# the addresses and routing protocols of frr.conf are in the running config, and apply it again while they are not.
+if [ -r /etc/frr/frr.conf ]; then
+  enabled="zebra $(sed -n 's/^\([a-z0-9]*d\)=yes.*/\1/p' /etc/frr/daemons | grep -vx zebra)"
+  i=0
+  while [ $i -lt 120 ]; do
+    ready=yes
+    for d in $enabled; do [ -S "/var/run/frr/$d.vty" ] || ready=no; done
+    [ $ready = yes ] && break
+    i=$((i + 1)); sleep 0.5
+  done
+  want_addr=$(grep -cE '^[[:space:]]*ipv?6? ?address ' /etc/frr/frr.conf)
+  want_router=$(grep -cE '^router ' /etc/frr/frr.conf)
+  tries=0
+  while [ $tries -lt 10 ]; do
+    sleep 2
+    running=$(vtysh -c 'show running-config' 2>/dev/null)
+    have_addr=$(printf '%s\n' "$running" | grep -cE '^[[:space:]]*ipv?6? ?address ')
+    have_router=$(printf '%s\n' "$running" | grep -cE '^router ')
+    [ "$have_addr" -ge "$want_addr" ] && [ "$have_router" -ge "$want_router" ] && break
+    vtysh -b >/dev/null 2>&1 || echo "start-frr: applying /etc/frr/frr.conf failed (attempt $((tries + 1)))" >&2
+    tries=$((tries + 1)); sleep 1
+  done
+fi
 while :; do sleep 3600 & wait $!; done

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Plan;
+
+// Usage: Ltb.Bench.Runtime N [image] [backend] [parallelism]
+//        Ltb.Bench.Runtime destroy LAB [STATE_DIR]   (removes a lab left by an interrupted run)
+// Deploys a chain node1 - node2 - ... - nodeN (eth1 -> next node's eth2) through LabRuntime, then destroys it.
+// Prints "deploy SECONDS" and "destroy SECONDS" on stdout (one line each) for bench/deploy/run.sh.
+if (args is ["destroy", var toDestroy, ..])
+{
+    using var e = DockerEngine.Connect();
+    var stateDir = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "ltb-bench-state");
+    await new LabRuntime(e, null, new RuntimeOptions { StateDirectory = stateDir }).DestroyAsync(toDestroy);
+    return;
+}
+var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+var image = args.Length > 1 ? args[1] : "ltb/tiny:latest";
+var backend = args.Length > 2 ? Enum.Parse<LinkBackend>(args[2], ignoreCase: true) : LinkBackend.Veth;
+var options = new DeployOptions();
+if (args.Length > 3)
+{
+    options = options with { MaxParallelism = int.Parse(args[3], CultureInfo.InvariantCulture) };
+}
+var lab = $"bench{n}-{Guid.NewGuid():N}"[..(7 + n.ToString(CultureInfo.InvariantCulture).Length)];
+var nodes = Enumerable.Range(1, n).Select(i => new NodePlan { Name = $"node{i}", Image = image, CapAdd = ["NET_ADMIN"] }).ToList();
+var links = Enumerable.Range(1, n - 1).Select(i => new LinkPlan
+{
+    A = new LinkEndpoint($"node{i}", "eth1"),
+    B = new LinkEndpoint($"node{i + 1}", "eth2"),
+}).ToList();
+var plan = new LabPlan { LabName = lab, LinkBackend = backend, Nodes = nodes, Links = links };
+
+using var engine = DockerEngine.Connect();
+var runtime = new LabRuntime(engine, null, new RuntimeOptions { StateDirectory = Path.Combine(Path.GetTempPath(), "ltb-bench-state") });
+var sw = Stopwatch.StartNew();
+try
+{
+    await runtime.DeployAsync(plan, null, options);
+    Console.WriteLine(FormattableString.Invariant($"deploy {sw.Elapsed.TotalSeconds:0.00}"));
+}
+finally
+{
+    sw.Restart();
+    await runtime.DestroyAsync(lab);
+    Console.WriteLine(FormattableString.Invariant($"destroy {sw.Elapsed.TotalSeconds:0.00}"));
+}

@@ -1,0 +1,42 @@
+namespace Ltb.Runtime.Labs;
+
+public enum FailurePolicy
+{
+    /// <summary>A failed deploy leaves what did deploy in place (state Failed), to inspect and destroy later.</summary>
+    KeepFailed,
+    /// <summary>A failed deploy removes everything it created.</summary>
+    Rollback,
+}
+
+public enum PullPolicy
+{
+    /// <summary>Never pull: a missing image fails the deploy, naming the image.</summary>
+    Never,
+    /// <summary>Pull images that are not present (needs a reachable registry).</summary>
+    IfMissing,
+}
+
+/// <summary>How a deploy runs. Plain data, so that a control plane can send it to a remote agent.</summary>
+public sealed record DeployOptions
+{
+    /// <summary>Containers created/started at the same time; default: the number of cores.</summary>
+    public int MaxParallelism { get; init; } = Environment.ProcessorCount;
+    public FailurePolicy OnFailure { get; init; } = FailurePolicy.KeepFailed;
+    public PullPolicy Pull { get; init; } = PullPolicy.Never;
+    /// <summary>The pool automatic IPv4 management subnets (/24) are taken from.</summary>
+    public string MgmtIpv4Pool { get; init; } = "172.20.0.0/16";
+    /// <summary>The whole deploy (or apply).</summary>
+    public TimeSpan DeployTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>One engine call (create, start, inspect, pull is given ten times this).</summary>
+    public TimeSpan DockerTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>One exec command inside a node.</summary>
+    public TimeSpan ExecTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Grace period of a container stop before it is killed.</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Where the runtime keeps per-lab files (the applied plan, inline startup configs).</summary>
+public sealed record RuntimeOptions
+{
+    public string StateDirectory { get; init; } = "/var/lib/ltb/labs";
+}

@@ -1,0 +1,204 @@
+// Docker.DotNet's models are annotated non-null but treat null as 'omit the field'.
+#pragma warning disable CS8601
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+
+namespace Ltb.Runtime.Nodes;
+
+/// <summary>
+/// Container node lifecycle: create, start, stop, remove. A node kind with its own runtime step (e.g. waiting for a
+/// boot banner, pushing a config after start) adds it here, keyed by a label or image, and LabRuntime calls it per wave.
+/// </summary>
+internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
+{
+    public static Dictionary<string, IDictionary<string, bool>> LabFilter(string lab) =>
+        new() { ["label"] = new Dictionary<string, bool> { [$"{Names.LabLabel}={lab}"] = true } };
+
+    public CreateContainerParameters BuildCreate(LabPlan plan, NodePlan node)
+    {
+        var labels = new Dictionary<string, string>(node.Labels)
+        {
+            [Names.LabLabel] = plan.LabName,
+            [Names.NodeLabel] = node.Name,
+            [Names.NodeHashLabel] = Names.NodeHash(node),
+            [Names.ImageLabel] = node.Image,
+        };
+        var binds = node.Binds.Select(b => b.ToDockerBind()).ToList();
+        if (node.StartupConfig is { } sc)
+        {
+            var host = sc.HostFile ?? store.WriteNodeFile(plan.LabName, node.Name, "startup-config", sc.InlineText!);
+            binds.Add($"{host}:{sc.ContainerPath}");
+        }
+        var networkMode = node.NetworkMode ?? plan.MgmtNetworkName;
+        var onMgmt = networkMode == plan.MgmtNetworkName;
+        var p = new CreateContainerParameters
+        {
+            Name = Names.Container(plan.LabName, node.Name),
+            Image = node.Image,
+            Hostname = networkMode is "host" || networkMode.StartsWith("container:", StringComparison.Ordinal) ? null : node.Hostname ?? node.Name,
+            User = node.User,
+            Env = node.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+            Cmd = node.Cmd?.ToList(),
+            Entrypoint = node.Entrypoint?.ToList(),
+            Labels = labels,
+            ExposedPorts = node.Ports.Count == 0 ? null : node.Ports.ToDictionary(pm => $"{pm.ContainerPort}/{pm.Protocol}", _ => default(EmptyStruct)),
+            HostConfig = new HostConfig
+            {
+                Binds = binds,
+                CapAdd = node.CapAdd.ToList(),
+                Privileged = node.Privileged,
+                Sysctls = node.Sysctls.Count == 0 ? null : new Dictionary<string, string>(node.Sysctls),
+                NanoCPUs = node.Cpu is { } cpu ? (long)(cpu * 1e9) : 0,
+                Memory = node.Memory ?? 0,
+                CpusetCpus = node.CpuSet,
+                NetworkMode = networkMode,
+                DNS = node.Dns.Count == 0 ? null : node.Dns.ToList(),
+                PortBindings = node.Ports.Count == 0 ? null : node.Ports
+                    .GroupBy(pm => $"{pm.ContainerPort}/{pm.Protocol}")
+                    .ToDictionary(g => g.Key, g => (IList<PortBinding>)g.Select(pm => new PortBinding { HostPort = pm.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture), HostIP = pm.HostIp }).ToList()),
+            },
+        };
+        if (onMgmt && (node.MgmtIpv4 is not null || node.MgmtIpv6 is not null))
+        {
+            p.NetworkingConfig = new NetworkingConfig
+            {
+                EndpointsConfig = new Dictionary<string, EndpointSettings>
+                {
+                    [plan.MgmtNetworkName] = new() { IPAMConfig = new EndpointIPAMConfig { IPv4Address = node.MgmtIpv4, IPv6Address = node.MgmtIpv6 } },
+                },
+            };
+        }
+        return p;
+    }
+
+    public async Task<string> CreateAsync(LabPlan plan, NodePlan node, CancellationToken ct)
+    {
+        try
+        {
+            var created = await engine.Client.Containers.CreateContainerAsync(BuildCreate(plan, node), ct);
+            return created.ID;
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            throw new LabRuntimeException(plan.LabName, node.Name,
+                $"a container named {Names.Container(plan.LabName, node.Name)} already exists on this host (another lab or a leftover); remove it or rename the lab", e);
+        }
+        catch (DockerApiException e)
+        {
+            throw new LabRuntimeException(plan.LabName, node.Name, $"the engine refused to create the container: {DockerMessage(e)}", e);
+        }
+    }
+
+    /// <summary>Starts the container and returns its init pid; a container that exits at once is reported with its logs.</summary>
+    public async Task<long> StartAsync(string lab, NodePlan node, CancellationToken ct)
+    {
+        var name = Names.Container(lab, node.Name);
+        try
+        {
+            await engine.Client.Containers.StartContainerAsync(name, new ContainerStartParameters(), ct);
+        }
+        catch (DockerApiException e)
+        {
+            var msg = DockerMessage(e);
+            if (node.Privileged && (msg.Contains("caps", StringComparison.OrdinalIgnoreCase) || msg.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new LabRuntimeException(lab, node.Name,
+                    $"privileged mode is refused by this host (the container runtime says: {msg.Trim()}); give the node an explicit capability list (e.g. NET_ADMIN, NET_RAW, SYS_ADMIN) instead of privileged", e);
+            }
+            throw new LabRuntimeException(lab, node.Name, $"the container did not start: {msg.Trim()}", e);
+        }
+        return await RunningPidAsync(lab, node.Name, ct);
+    }
+
+    public async Task<long> RunningPidAsync(string lab, string node, CancellationToken ct)
+    {
+        var name = Names.Container(lab, node);
+        var inspect = await engine.Client.Containers.InspectContainerAsync(name, ct);
+        if (inspect.State is { Running: true, Pid: > 0 })
+        {
+            return inspect.State.Pid;
+        }
+        throw new LabRuntimeException(lab, node, await ExitedMessageAsync(name, inspect, ct));
+    }
+
+    public async Task<string> ExitedMessageAsync(string name, ContainerInspectResponse inspect, CancellationToken ct)
+    {
+        var logs = "";
+        try
+        {
+            using var stream = await engine.Client.Containers.GetContainerLogsAsync(name, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Tail = "5" }, ct);
+            var (o, e) = await stream.ReadOutputToEndAsync(ct);
+            logs = (o + e).Trim();
+        }
+        catch (DockerApiException)
+        {
+        }
+        return $"the container exited right after it started (exit code {inspect.State?.ExitCode}{(string.IsNullOrEmpty(inspect.State?.Error) ? "" : ", " + inspect.State!.Error)})" +
+               (logs.Length > 0 ? $"; its last output: {logs}" : "; it printed nothing");
+    }
+
+    public async Task StopAsync(string lab, string node, TimeSpan grace, CancellationToken ct) =>
+        await engine.Client.Containers.StopContainerAsync(Names.Container(lab, node),
+            new ContainerStopParameters { WaitBeforeKillSeconds = (uint)grace.TotalSeconds }, ct);
+
+    public async Task<IList<ContainerListResponse>> ListAsync(string lab, CancellationToken ct) =>
+        await engine.Client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = LabFilter(lab) }, ct);
+
+    public async Task RemoveAsync(string id, CancellationToken ct)
+    {
+        try
+        {
+            await engine.Client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict && (e.ResponseBody ?? "").Contains("already in progress", StringComparison.Ordinal))
+        {
+        }
+    }
+
+    /// <summary>Runs the node's exec commands in order; the first failure stops and names the command.</summary>
+    public async Task RunExecAsync(string lab, NodePlan node, TimeSpan timeout, IProgress<RuntimeEvent>? progress, CancellationToken ct)
+    {
+        foreach (var cmd in node.Exec)
+        {
+            ExecResult r;
+            try
+            {
+                r = await engine.ExecAsync(Names.Container(lab, node.Name), cmd.ToArgv(), timeout, ct);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new LabRuntimeException(lab, node.Name, $"exec command '{cmd}' did not finish within {timeout.TotalSeconds:0} s");
+            }
+            catch (DockerApiException e)
+            {
+                throw new LabRuntimeException(lab, node.Name, $"exec command '{cmd}' could not run: {DockerMessage(e)}", e);
+            }
+            if (!r.Succeeded)
+            {
+                var said = (r.Stderr + r.Stdout).Trim();
+                throw new LabRuntimeException(lab, node.Name, $"exec command '{cmd}' failed with exit code {r.ExitCode}{(said.Length > 0 ? ": " + said : "")}");
+            }
+            progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab, node.Name, RuntimeEventKind.Info, $"exec '{cmd}' done"));
+        }
+    }
+
+    public static string DockerMessage(DockerApiException e)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(e.ResponseBody ?? "");
+            return doc.RootElement.GetProperty("message").GetString() ?? e.Message;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            return string.IsNullOrWhiteSpace(e.ResponseBody) ? e.Message : e.ResponseBody.Trim();
+        }
+    }
+}

@@ -1,0 +1,64 @@
+namespace Ltb.Runtime.Plan;
+
+/// <summary>A host path mounted into the container. The host path is absolute (binds are an admin-only feature).</summary>
+public sealed record BindMount(string HostPath, string ContainerPath, string Mode = "rw")
+{
+    public string ToDockerBind() => Mode is "" or null ? $"{HostPath}:{ContainerPath}" : $"{HostPath}:{ContainerPath}:{Mode}";
+}
+
+/// <summary>A startup configuration placed in the container: a host file or inline text (written to the lab's state folder).</summary>
+public sealed record StartupConfig(string ContainerPath, string? HostFile = null, string? InlineText = null);
+
+/// <summary>
+/// A command run inside the container after the node's links are up: either an argument vector, or a string run by the
+/// container's own <c>sh -c</c> (never a host shell).
+/// </summary>
+public sealed record ExecCommand
+{
+    public IReadOnlyList<string>? Argv { get; init; }
+    public string? Shell { get; init; }
+
+    public static ExecCommand Sh(string command) => new() { Shell = command };
+    public static ExecCommand Args(params string[] argv) => new() { Argv = argv };
+
+    public IReadOnlyList<string> ToArgv() => Argv ?? ["sh", "-c", Shell ?? throw new InvalidOperationException("empty exec command")];
+    public override string ToString() => Shell ?? string.Join(' ', Argv ?? []);
+}
+
+/// <summary>A published port: host port -> container port/protocol.</summary>
+public sealed record PortMapping(int HostPort, int ContainerPort, string Protocol = "tcp", string? HostIp = null);
+
+/// <summary>One container node, fully resolved.</summary>
+public sealed record NodePlan
+{
+    public required string Name { get; init; }
+    public required string Image { get; init; }
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<BindMount> Binds { get; init; } = [];
+    public StartupConfig? StartupConfig { get; init; }
+    public IReadOnlyList<ExecCommand> Exec { get; init; } = [];
+    public IReadOnlyList<string>? Cmd { get; init; }
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public string? User { get; init; }
+    public IReadOnlyList<string> CapAdd { get; init; } = [];
+    public bool Privileged { get; init; }
+    public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
+    /// <summary>CPUs (e.g. 1.5); null: unlimited.</summary>
+    public double? Cpu { get; init; }
+    /// <summary>Memory limit in bytes; null: unlimited.</summary>
+    public long? Memory { get; init; }
+    public string? CpuSet { get; init; }
+    public string? MgmtIpv4 { get; init; }
+    public string? MgmtIpv6 { get; init; }
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<PortMapping> Ports { get; init; } = [];
+    /// <summary>Nodes that must be started (and have run their exec commands) before this one starts.</summary>
+    public IReadOnlyList<string> WaitFor { get; init; } = [];
+    /// <summary>Start wave: all nodes of a lower stage start (and run exec) before any node of a higher stage.</summary>
+    public int Stage { get; init; }
+    public IReadOnlyList<string> Dns { get; init; } = [];
+    /// <summary>null: the lab's management network. "none" or "host" or "container:X" are passed to Docker as is.</summary>
+    public string? NetworkMode { get; init; }
+    /// <summary>null: the node name.</summary>
+    public string? Hostname { get; init; }
+}

@@ -1,0 +1,118 @@
+using System.Text.RegularExpressions;
+using Ltb.Runtime.Status;
+
+namespace Ltb.Runtime.Plan;
+
+/// <summary>Checks a plan before anything is created: names, interface lengths, references.</summary>
+public static partial class PlanValidator
+{
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    private static partial Regex NameRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9_.:-]{1,15}$")]
+    private static partial Regex InterfaceRegex();
+
+    [GeneratedRegex("^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")]
+    private static partial Regex MacRegex();
+
+    public const string HostNode = "host";
+
+    public static void Validate(LabPlan plan)
+    {
+        var errors = new List<string>();
+        if (!NameRegex().IsMatch(plan.LabName) || plan.LabName.Contains('.', StringComparison.Ordinal))
+        {
+            errors.Add($"lab name '{plan.LabName}' is not valid (letters, digits, '_' and '-', at most 63 characters)");
+        }
+        var nodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var n in plan.Nodes)
+        {
+            if (!NameRegex().IsMatch(n.Name))
+            {
+                errors.Add($"node name '{n.Name}' is not valid (letters, digits, '_', '.', '-')");
+            }
+            if (n.Name == HostNode)
+            {
+                errors.Add($"node name '{HostNode}' is reserved for host links");
+            }
+            if (!nodes.Add(n.Name))
+            {
+                errors.Add($"node '{n.Name}' appears twice");
+            }
+            if (string.IsNullOrWhiteSpace(n.Image))
+            {
+                errors.Add($"node '{n.Name}' has no image");
+            }
+            foreach (var b in n.Binds)
+            {
+                if (!Path.IsPathRooted(b.HostPath))
+                {
+                    errors.Add($"node '{n.Name}': bind host path '{b.HostPath}' is not absolute");
+                }
+            }
+            if (n.StartupConfig is { HostFile: null, InlineText: null })
+            {
+                errors.Add($"node '{n.Name}': startup config for {n.StartupConfig.ContainerPath} has neither a file nor text");
+            }
+        }
+        foreach (var n in plan.Nodes)
+        {
+            foreach (var w in n.WaitFor.Where(w => !nodes.Contains(w)))
+            {
+                errors.Add($"node '{n.Name}' waits for unknown node '{w}'");
+            }
+        }
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var l in plan.Links)
+        {
+            CheckEndpoint(l, l.A, nodeSide: true);
+            switch (l.Type)
+            {
+                case LinkType.Dummy when l.B is not null:
+                    errors.Add($"link {l}: a dummy link has one endpoint");
+                    break;
+                case not LinkType.Dummy when l.B is null:
+                    errors.Add($"link {l}: a {l.Type} link needs two endpoints");
+                    break;
+                case LinkType.Veth:
+                    CheckEndpoint(l, l.B!, nodeSide: true);
+                    break;
+                case LinkType.Host or LinkType.MgmtNet or LinkType.Macvlan:
+                    CheckEndpoint(l, l.B!, nodeSide: false);
+                    break;
+            }
+            if (l.Mtu is < 68 or > 65535)
+            {
+                errors.Add($"link {l}: MTU {l.Mtu} is out of range");
+            }
+        }
+        if (errors.Count > 0)
+        {
+            throw new LabRuntimeException(plan.LabName, null, "the plan is not valid: " + string.Join("; ", errors));
+        }
+
+        void CheckEndpoint(LinkPlan l, LinkEndpoint e, bool nodeSide)
+        {
+            if (nodeSide && !nodes.Contains(e.Node))
+            {
+                errors.Add($"link {l}: unknown node '{e.Node}'");
+            }
+            if (!nodeSide && e.Node != HostNode)
+            {
+                errors.Add($"link {l}: the second endpoint of a {l.Type} link must be on node '{HostNode}'");
+            }
+            if (!InterfaceRegex().IsMatch(e.Interface))
+            {
+                errors.Add($"link {l}: interface name '{e.Interface}' is not valid (1-15 characters: letters, digits, '_', '.', ':', '-')");
+            }
+            if (e.Mac is not null && !MacRegex().IsMatch(e.Mac))
+            {
+                errors.Add($"link {l}: MAC '{e.Mac}' is not valid");
+            }
+            if ((nodeSide || l.Type != LinkType.Macvlan) && !used.Add($"{e.Node}:{e.Interface}"))
+            {
+                errors.Add($"interface {e} is used by more than one link");
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+using Ltb.Runtime.Tests.Support;
+
+namespace Ltb.Runtime.Tests.Labs;
+
+public sealed class ApplyTests
+{
+    private static LinkPlan L(string a, string b) =>
+        new() { A = new LinkEndpoint(a.Split(':')[0], a.Split(':')[1]), B = new LinkEndpoint(b.Split(':')[0], b.Split(':')[1]) };
+
+    [Fact]
+    public void The_diff_recreates_only_changed_nodes_and_their_links()
+    {
+        var old = new LabPlan
+        {
+            LabName = "d",
+            Nodes = [TestLabs.Tiny("a"), TestLabs.Tiny("b"), TestLabs.Tiny("c")],
+            Links = [L("a:eth1", "b:eth1"), L("b:eth2", "c:eth1")],
+        };
+        var @new = old with
+        {
+            Nodes = [TestLabs.Tiny("a") with { Env = new Dictionary<string, string> { ["X"] = "1" } }, TestLabs.Tiny("b"), TestLabs.Tiny("d")],
+            Links = [L("a:eth1", "b:eth1"), L("b:eth2", "d:eth1")],
+        };
+        var diff = PlanDiff.Compute(old, @new);
+        Assert.Equal(["d"], diff.AddedNodes.Select(n => n.Name));
+        Assert.Equal(["c"], diff.RemovedNodes);
+        Assert.Equal(["a"], diff.ChangedNodes.Select(n => n.Name));
+        Assert.Equal(["Veth:a:eth1=b:eth1", "Veth:b:eth2=c:eth1"], diff.LinksToRemove.Select(l => l.Key));
+        Assert.Equal(["Veth:a:eth1=b:eth1", "Veth:b:eth2=d:eth1"], diff.LinksToCreate.Select(l => l.Key));
+        Assert.True(PlanDiff.Compute(old, old).IsEmpty);
+    }
+
+    [Theory]
+    [InlineData(LinkBackend.Veth)]
+    [InlineData(LinkBackend.LinuxBridge)]
+    public async Task Applying_a_changed_plan_changes_only_what_differs(LinkBackend backend)
+    {
+        var (engine, runtime, net) = await TestLabs.RequireAsync(backend, TestLabs.TinyImage);
+        using var _ = engine;
+        var lab = TestLabs.UniqueName("apply");
+        var v1 = new LabPlan
+        {
+            LabName = lab,
+            LinkBackend = backend,
+            Nodes = [TestLabs.Tiny("a"), TestLabs.Tiny("b"), TestLabs.Tiny("c")],
+            Links = [L("a:eth1", "b:eth1"), L("b:eth2", "c:eth1")],
+        };
+        var v2 = v1 with
+        {
+            Nodes = [TestLabs.Tiny("a") with { Env = new Dictionary<string, string> { ["X"] = "1" } }, TestLabs.Tiny("b"), TestLabs.Tiny("d")],
+            Links = [L("a:eth1", "b:eth1"), L("b:eth2", "d:eth1"), L("b:eth3", "d:eth2")],
+        };
+        try
+        {
+            var s1 = await runtime.DeployAsync(v1, null, null, TestLabs.Ct);
+            var s2 = await runtime.ApplyAsync(v2, null, null, TestLabs.Ct);
+            Assert.Equal(LabState.Running, s2.State);
+            Assert.Equal(["a", "b", "d"], s2.Nodes.Select(n => n.Name));
+            Assert.Equal(s1.Node("b").ContainerId, s2.Node("b").ContainerId);
+            Assert.Equal(s1.Node("b").Pid, s2.Node("b").Pid);
+            Assert.NotEqual(s1.Node("a").ContainerId, s2.Node("a").ContainerId);
+            Assert.Equal(["eth0", "eth1", "eth2", "eth3"], s2.Node("b").Interfaces.Select(i => i.Name));
+            Assert.Equal("d:eth1", s2.Node("b").Interfaces.Single(i => i.Name == "eth2").Peer);
+            Assert.All(s2.Links, l => Assert.True(l.Up, $"{l.Key} is not up"));
+            var removedLink = L("b:eth2", "c:eth1");
+            var hostNames = (await net.ListLinksAsync(null, TestLabs.Ct)).Select(l => l.Name).ToHashSet();
+            Assert.DoesNotContain(Ltb.Runtime.Nodes.Names.HostVeth(lab, removedLink, 'a'), hostNames);
+            Assert.DoesNotContain(Ltb.Runtime.Nodes.Names.LinuxBridge(lab, removedLink), hostNames);
+            Assert.DoesNotContain(Ltb.Runtime.Nodes.Names.Netns(lab, "c"), net.ListNamespaces());
+            Assert.DoesNotContain(await runtime.ListLabsAsync(TestLabs.Ct), l => l == $"{lab}-c");
+        }
+        finally
+        {
+            await runtime.DestroyAsync(lab, null, CancellationToken.None);
+        }
+        var left = await Leftovers.FindAsync(engine, net, v2, TestLabs.StateDirectory);
+        Assert.True(left.IsEmpty, $"left behind: {left}");
+    }
+}

@@ -1,0 +1,215 @@
+using System.Text.Json;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Network;
+using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+using Ltb.Runtime.Tests.Support;
+using Ltb.Testing;
+
+namespace Ltb.Runtime.Tests.Labs;
+
+/// <summary>One frr01 lab deployed for all tests of a class (per backend); the last test destroys it.</summary>
+public abstract class Frr01Fixture(LinkBackend backend) : IAsyncLifetime
+{
+    public LinkBackend Backend { get; } = backend;
+    public string? Missing { get; private set; }
+    public Exception? DeployError { get; private set; }
+    public LabPlan Plan { get; private set; } = null!;
+    public LabStatus Status { get; set; } = null!;
+    public DockerEngine Engine { get; private set; } = null!;
+    public LabRuntime Runtime { get; private set; } = null!;
+    public HostNetwork Net { get; private set; } = null!;
+    public Leftovers Before { get; private set; } = null!;
+    public List<RuntimeEvent> Events { get; } = [];
+    public TimeSpan DeployTime { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        Missing = await TestLabs.MissingAsync(Backend, TestLabs.FrrImage, TestLabs.HostImage);
+        if (Missing is not null)
+        {
+            return;
+        }
+        (Engine, Runtime, Net) = TestLabs.Create();
+        Plan = TestLabs.Frr01(TestLabs.UniqueName($"frr01-{Backend.ToString().ToLowerInvariant()}"), Backend);
+        Before = await Leftovers.FindAsync(Engine, Net, Plan, TestLabs.StateDirectory);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            Status = await Runtime.DeployAsync(Plan, new SyncProgress(Events), new DeployOptions { OnFailure = FailurePolicy.KeepFailed });
+        }
+        catch (Exception e)
+        {
+            DeployError = e;
+        }
+        DeployTime = sw.Elapsed;
+    }
+
+    public void RequireDeployed()
+    {
+        Prerequisite.Require(Missing is null, Missing ?? "");
+        if (DeployError is not null)
+        {
+            Assert.Fail($"frr01 did not deploy with the {Backend} backend: {DeployError}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Runtime is not null && (await Runtime.InspectAsync(Plan.LabName)).State != LabState.Absent)
+        {
+            await Runtime.DestroyAsync(Plan.LabName);
+        }
+        Engine?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class Frr01VethFixture() : Frr01Fixture(LinkBackend.Veth);
+public sealed class Frr01LinuxBridgeFixture() : Frr01Fixture(LinkBackend.LinuxBridge);
+public sealed class Frr01OvsFixture() : Frr01Fixture(LinkBackend.Ovs);
+
+/// <summary>IProgress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
+public sealed class SyncProgress(List<RuntimeEvent> events) : IProgress<RuntimeEvent>
+{
+    public void Report(RuntimeEvent value)
+    {
+        lock (events)
+        {
+            events.Add(value);
+        }
+    }
+}
+
+/// <summary>
+/// The issue's acceptance test: ../shared/corpus/containerlab/frr01 deploys unchanged, OSPF converges, the PCs reach
+/// each other, router2 restarts keeping its links and OSPF re-converges, destroy leaves nothing behind.
+/// </summary>
+public abstract class Frr01Tests(Frr01Fixture fx)
+{
+    private static readonly TimeSpan Convergence = TimeSpan.FromSeconds(150);
+
+    public static readonly Dictionary<string, string[]> ExpectedOspf = new()
+    {
+        ["router1"] = ["192.168.3.0/24", "192.168.12.0/24", "192.168.13.0/24"],
+        ["router2"] = ["192.168.2.0/24", "192.168.11.0/24", "192.168.13.0/24"],
+        ["router3"] = ["192.168.1.0/24", "192.168.11.0/24", "192.168.12.0/24"],
+    };
+
+    [Fact, Order(1)]
+    public async Task Deploys_with_every_node_running_and_every_link_up()
+    {
+        fx.RequireDeployed();
+        var status = await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct);
+        Assert.Equal(LabState.Running, status.State);
+        Assert.Equal(6, status.Nodes.Count);
+        Assert.All(status.Nodes, n => Assert.Equal(NodeState.Running, n.State));
+        Assert.All(status.Nodes, n => Assert.NotNull(n.MgmtIpv4));
+        Assert.All(status.Links, l => Assert.True(l.Up, $"link {l.Key} is not up"));
+        var r1 = status.Node("router1");
+        Assert.Equal(["eth0", "eth1", "eth2", "eth3"], r1.Interfaces.Select(i => i.Name));
+        Assert.Equal("router2:eth1", r1.Interfaces.Single(i => i.Name == "eth1").Peer);
+        Assert.Equal(LinkPlan.DefaultMtu, r1.Interfaces.Single(i => i.Name == "eth1").Mtu);
+        Assert.Equal($"ltb-{fx.Plan.LabName}-router1", r1.ContainerName);
+        Assert.Contains(fx.Plan.LabName, await fx.Runtime.ListLabsAsync(TestLabs.Ct));
+    }
+
+    [Fact, Order(2)]
+    public async Task Ospf_converges_on_every_router()
+    {
+        fx.RequireDeployed();
+        foreach (var (router, prefixes) in ExpectedOspf)
+        {
+            var routes = await TestLabs.EventuallyAsync(() => OspfRoutesAsync(router), r => prefixes.All(r.Contains), Convergence, TimeSpan.FromSeconds(2));
+            Assert.True(prefixes.All(routes.Contains), $"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]");
+        }
+    }
+
+    [Fact, Order(3)]
+    public async Task PCs_reach_each_other_across_the_routers()
+    {
+        fx.RequireDeployed();
+        await Ospf_converges_on_every_router();
+        foreach (var target in new[] { "192.168.12.2", "192.168.13.2" })
+        {
+            var ok = await TestLabs.EventuallyAsync(() => PingAsync("PC1", target), r => r, TimeSpan.FromSeconds(30));
+            Assert.True(ok, $"PC1 does not reach {target}");
+        }
+    }
+
+    [Fact, Order(4)]
+    public async Task Restarting_router2_keeps_its_links_and_ospf_reconverges()
+    {
+        fx.RequireDeployed();
+        var before = (await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct)).Node("router2");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var restarted = await fx.Runtime.RestartNodeAsync(fx.Plan.LabName, "router2", TestLabs.Ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: deploy took {fx.DeployTime.TotalSeconds:0.0} s, restarting router2 {sw.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(NodeState.Running, restarted.State);
+        Assert.NotEqual(before.Pid, restarted.Pid);
+        foreach (var iface in new[] { "eth1", "eth2", "eth3" })
+        {
+            var b = before.Interfaces.Single(i => i.Name == iface);
+            var a = restarted.Interfaces.SingleOrDefault(i => i.Name == iface);
+            Assert.True(a is not null, $"router2 lost {iface} in the restart");
+            Assert.Equal(b.Mac, a.Mac);
+            Assert.Equal(b.Peer, a.Peer);
+            Assert.True(a.AdminUp);
+        }
+        var status = await TestLabs.EventuallyAsync(() => fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct), s => s.Links.All(l => l.Up == true), TimeSpan.FromSeconds(10));
+        Assert.All(status.Links, l => Assert.True(l.Up, $"link {l.Key} is not up after the restart"));
+        await Ospf_converges_on_every_router();
+        TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: OSPF re-converged {sw.Elapsed.TotalSeconds:0.0} s after the restart began");
+        var ok = await TestLabs.EventuallyAsync(() => PingAsync("PC2", "192.168.11.2"), r => r, TimeSpan.FromSeconds(60));
+        Assert.True(ok, "PC2 does not reach PC1 after router2 restarted");
+    }
+
+    [Fact, Order(5)]
+    public async Task Destroy_leaves_nothing_behind()
+    {
+        fx.RequireDeployed();
+        Assert.True(fx.Before.IsEmpty, $"before deploying: {fx.Before}");
+        var during = await Leftovers.FindAsync(fx.Engine, fx.Net, fx.Plan, TestLabs.StateDirectory);
+        Assert.False(during.IsEmpty);
+        await fx.Runtime.DestroyAsync(fx.Plan.LabName, null, TestLabs.Ct);
+        var after = await Leftovers.FindAsync(fx.Engine, fx.Net, fx.Plan, TestLabs.StateDirectory);
+        Assert.True(after.IsEmpty, $"left behind: {after}");
+        Assert.Equal(LabState.Absent, (await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct)).State);
+    }
+
+    private async Task<HashSet<string>> OspfRoutesAsync(string router)
+    {
+        var r = await fx.Engine.ExecAsync(Names.Container(fx.Plan.LabName, router), ["vtysh", "-c", "show ip route ospf json"], TimeSpan.FromSeconds(20), TestLabs.Ct);
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        if (!r.Succeeded || string.IsNullOrWhiteSpace(r.Stdout))
+        {
+            return set;
+        }
+        using var doc = JsonDocument.Parse(r.Stdout);
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.Value.EnumerateArray().Any(e => e.TryGetProperty("selected", out var s) && s.ValueKind == JsonValueKind.True))
+            {
+                set.Add(p.Name);
+            }
+        }
+        return set;
+    }
+
+    private async Task<bool> PingAsync(string node, string target)
+    {
+        var r = await fx.Engine.ExecAsync(Names.Container(fx.Plan.LabName, node), ["ping", "-c", "2", "-W", "2", target], TimeSpan.FromSeconds(20), TestLabs.Ct);
+        return r.Succeeded;
+    }
+}
+
+[TestMethodOrderer(typeof(ByOrder))]
+public sealed class Frr01VethTests(Frr01VethFixture fx) : Frr01Tests(fx), IClassFixture<Frr01VethFixture>;
+
+[TestMethodOrderer(typeof(ByOrder))]
+public sealed class Frr01LinuxBridgeTests(Frr01LinuxBridgeFixture fx) : Frr01Tests(fx), IClassFixture<Frr01LinuxBridgeFixture>;
+
+[TestMethodOrderer(typeof(ByOrder))]
+public sealed class Frr01OvsTests(Frr01OvsFixture fx) : Frr01Tests(fx), IClassFixture<Frr01OvsFixture>;

@@ -1,0 +1,52 @@
+using Docker.DotNet.Models;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Network;
+using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Plan;
+
+namespace Ltb.Runtime.Tests.Support;
+
+/// <summary>
+/// Everything on this host that belongs to one lab: containers and networks (by label and by name), host interfaces (by
+/// alias and by the names the plan's links would use), OVS bridges and ports (by external id and by name), pinned
+/// namespaces, the lab's state folder. Only this lab's objects are compared: other engineers' tests run beside ours.
+/// </summary>
+public sealed record Leftovers(IReadOnlyList<string> Items)
+{
+    public bool IsEmpty => Items.Count == 0;
+    public override string ToString() => Items.Count == 0 ? "nothing" : string.Join(", ", Items);
+
+    public static async Task<Leftovers> FindAsync(DockerEngine engine, IHostNetwork net, LabPlan plan, string stateDirectory)
+    {
+        var lab = plan.LabName;
+        var items = new List<string>();
+        var containers = await engine.Client.Containers.ListContainersAsync(new ContainersListParameters { All = true });
+        items.AddRange(containers.Where(c => c.Labels.TryGetValue(Names.LabLabel, out var l) && l == lab || c.Names.Any(n => n.StartsWith($"/ltb-{lab}-", StringComparison.Ordinal)))
+            .Select(c => $"container {c.Names.First()}"));
+        var networks = await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters());
+        items.AddRange(networks.Where(n => n.Labels?.TryGetValue(Names.LabLabel, out var l) == true && l == lab || n.Name == plan.MgmtNetworkName)
+            .Select(n => $"network {n.Name}"));
+
+        var hostNames = plan.Links.SelectMany(l => new[] { Names.HostVeth(lab, l, 'a'), Names.HostVeth(lab, l, 'b'), Names.LinuxBridge(lab, l), Names.OvsBridge(lab, l) })
+            .ToHashSet(StringComparer.Ordinal);
+        items.AddRange((await net.ListLinksAsync(null, CancellationToken.None))
+            .Where(l => l.Alias?.StartsWith(Names.AliasPrefix(lab), StringComparison.Ordinal) == true || hostNames.Contains(l.Name))
+            .Select(l => $"host interface {l.Name}"));
+
+        if (await net.OvsAvailableAsync(CancellationToken.None))
+        {
+            var byId = await net.OvsVsctlAsync([["--bare", "--columns=name", "find", "bridge", $"external_ids:ltb-lab={lab}"]], CancellationToken.None);
+            var ports = await net.OvsVsctlAsync([["--bare", "--columns=name", "find", "interface", $"external_ids:ltb-lab={lab}"]], CancellationToken.None);
+            var all = await net.OvsVsctlAsync([["list-br"]], CancellationToken.None);
+            items.AddRange(byId.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(b => $"ovs bridge {b}"));
+            items.AddRange(ports.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(b => $"ovs port {b}"));
+            items.AddRange(all.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(hostNames.Contains).Select(b => $"ovs bridge {b}"));
+        }
+        items.AddRange(net.ListNamespaces().Where(n => n.StartsWith($"ltb-{lab}-", StringComparison.Ordinal)).Select(n => $"netns {n}"));
+        if (Directory.Exists(Path.Combine(stateDirectory, lab)))
+        {
+            items.Add($"state folder {Path.Combine(stateDirectory, lab)}");
+        }
+        return new Leftovers(items.Distinct().ToList());
+    }
+}

@@ -1,0 +1,148 @@
+using Docker.DotNet.Models;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Network;
+using Ltb.Runtime.Plan;
+using Ltb.Testing;
+
+
+namespace Ltb.Runtime.Tests.Support;
+
+/// <summary>Plans and runtime instances for the tests: unique lab names, a private state folder, prerequisites.</summary>
+public static class TestLabs
+{
+    public const string FrrImage = "quay.io/frrouting/frr:10.5.1";
+    public const string HostImage = "wbitt/network-multitool:3.22.2";
+    public const string TinyImage = "ltb/tiny:latest";
+
+    public static string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), "ltb-runtime-tests", "state");
+
+    public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 7)];
+
+    public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Skips (outside CI) or fails (in CI) unless Docker, root, the images and, for OVS, Open vSwitch are there.</summary>
+    public static async Task<(DockerEngine Engine, LabRuntime Runtime, HostNetwork Net)> RequireAsync(LinkBackend backend, params string[] images)
+    {
+        var missing = await MissingAsync(backend, images);
+        Prerequisite.Require(missing is null, missing ?? "");
+        return Create();
+    }
+
+    public static (DockerEngine Engine, LabRuntime Runtime, HostNetwork Net) Create()
+    {
+        var engine = DockerEngine.Connect();
+        var net = new HostNetwork();
+        return (engine, new LabRuntime(engine, net, new RuntimeOptions { StateDirectory = StateDirectory }), net);
+    }
+
+    /// <summary>What is missing for a runtime test, or null.</summary>
+    public static async Task<string?> MissingAsync(LinkBackend backend, params string[] images)
+    {
+        if (Environment.UserName != "root")
+        {
+            return "root (network namespaces and veth pairs need it)";
+        }
+        using var engine = DockerEngine.Connect();
+        try
+        {
+            await engine.DescribeAsync(CancellationToken.None);
+        }
+        catch (DockerUnavailableException e)
+        {
+            return $"a running Docker engine ({e.Message})";
+        }
+        foreach (var image in images)
+        {
+            var found = await engine.Client.Images.ListImagesAsync(new ImagesListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["reference"] = new Dictionary<string, bool> { [image] = true } },
+            });
+            if (found.Count == 0)
+            {
+                return $"the local image {image} (scripts/build-images.sh builds it)";
+            }
+        }
+        if (backend == LinkBackend.Ovs && !await new HostNetwork().OvsAvailableAsync(CancellationToken.None))
+        {
+            return "Open vSwitch running (scripts/prepare-host.sh starts it)";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// ../shared/corpus/containerlab/frr01/frr01.clab.yml as a host plan, mirroring the file exactly: images by the names
+    /// the file uses, binds to the corpus files, the PCs' exec commands, the six links.
+    /// </summary>
+    public static LabPlan Frr01(string labName, LinkBackend backend)
+    {
+        var dir = Path.Combine(Repo.ContainerlabCorpus, "frr01");
+        NodePlan Router(string name) => new()
+        {
+            Name = name,
+            Image = FrrImage,
+            Binds = [new BindMount(Path.Combine(dir, name, "daemons"), "/etc/frr/daemons"), new BindMount(Path.Combine(dir, name, "frr.conf"), "/etc/frr/frr.conf")],
+            CapAdd = ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
+            Sysctls = new Dictionary<string, string> { ["net.ipv4.ip_forward"] = "1", ["net.ipv6.conf.all.forwarding"] = "1" },
+        };
+        NodePlan Pc(string name, int n) => new()
+        {
+            Name = name,
+            Image = HostImage,
+            CapAdd = ["NET_ADMIN", "NET_RAW"],
+            Exec =
+            [
+                ExecCommand.Sh("ip link set eth1 up"),
+                ExecCommand.Sh($"ip addr add 192.168.1{n}.2/24 dev eth1"),
+                ExecCommand.Sh($"ip route add 192.168.0.0/16 via 192.168.1{n}.1 dev eth1"),
+                ExecCommand.Sh($"ip route add 10.10.10.0/24 via 192.168.1{n}.1 dev eth1"),
+            ],
+        };
+        LinkPlan Link(string a, string b)
+        {
+            var (an, ai) = (a.Split(':')[0], a.Split(':')[1]);
+            var (bn, bi) = (b.Split(':')[0], b.Split(':')[1]);
+            return new LinkPlan { A = new LinkEndpoint(an, ai), B = new LinkEndpoint(bn, bi) };
+        }
+        return new LabPlan
+        {
+            LabName = labName,
+            LinkBackend = backend,
+            Nodes = [Router("router1"), Router("router2"), Router("router3"), Pc("PC1", 1), Pc("PC2", 2), Pc("PC3", 3)],
+            Links =
+            [
+                Link("router1:eth1", "router2:eth1"),
+                Link("router1:eth2", "router3:eth1"),
+                Link("router2:eth2", "router3:eth2"),
+                Link("PC1:eth1", "router1:eth3"),
+                Link("PC2:eth1", "router2:eth3"),
+                Link("PC3:eth1", "router3:eth3"),
+            ],
+        };
+    }
+
+    /// <summary>Two tiny nodes joined by one link n1:eth1 -- n2:eth1.</summary>
+    public static LabPlan Pair(string labName, LinkBackend backend) => new()
+    {
+        LabName = labName,
+        LinkBackend = backend,
+        Nodes = [Tiny("n1"), Tiny("n2")],
+        Links = [new LinkPlan { A = new LinkEndpoint("n1", "eth1", "02:00:00:00:01:01"), B = new LinkEndpoint("n2", "eth1", "02:00:00:00:01:02") }],
+    };
+
+    public static NodePlan Tiny(string name) => new() { Name = name, Image = TinyImage, CapAdd = ["NET_ADMIN", "NET_RAW"] };
+
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, TimeSpan? every = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var value = await probe();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+            await Task.Delay(every ?? TimeSpan.FromSeconds(1), Ct);
+        }
+    }
+}
