@@ -17,8 +17,12 @@ packages=(
 )
 if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests
+  packages+=(postgresql)    # the server's repository/API tests run against PostgreSQL too
 fi
 
 apt_install "${packages[@]}"
 start_dockerd
+if [[ $profile == test ]]; then
+  start_postgres
+fi
 log "host ready: docker engine API $DOCKER_API_VERSION"
