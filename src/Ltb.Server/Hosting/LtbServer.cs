@@ -37,6 +37,9 @@ public sealed class LtbServer : IAsyncDisposable
         // Request and SQL logs are noise at Information; warnings and errors stay. Nothing here logs a secret.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // Data protection keys protect nothing of LTB's (tokens live hashed in the database), so its key-storage
+        // warning would only alarm the reader.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Services.AddLtbServer(options);
 
         var app = builder.Build();

@@ -110,6 +110,11 @@ public static class ServerSetup
     public static RouteGroupBuilder MapLtbApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
+        // Every API endpoint may answer with these problems (the OpenAPI document says so once for all).
+        api.ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         api.MapAuthEndpoints()
             .MapUsersEndpoints()
             .MapGroupsEndpoints()
@@ -122,6 +127,7 @@ public static class ServerSetup
 
     private static string? DefaultDetail(int? status) => status switch
     {
+        StatusCodes.Status400BadRequest => "the request is malformed: check the JSON body and the parameters",
         StatusCodes.Status401Unauthorized => "sign in first: send 'Authorization: Bearer TOKEN' (ltb login, or a personal token)",
         StatusCodes.Status403Forbidden => "you may not do this",
         StatusCodes.Status404NotFound => "there is nothing at this address",
