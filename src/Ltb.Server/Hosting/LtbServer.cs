@@ -40,6 +40,8 @@ public sealed class LtbServer : IAsyncDisposable
         // Data protection keys protect nothing of LTB's (tokens live hashed in the database), so its key-storage
         // warning would only alarm the reader.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // Every refused token would otherwise be an information line; the audit log is where failures are recorded.
+        builder.Logging.AddFilter("Ltb.Server.Auth.TokenAuthenticationHandler", LogLevel.Warning);
         builder.Services.AddLtbServer(options);
 
         var app = builder.Build();

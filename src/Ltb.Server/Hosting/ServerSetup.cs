@@ -47,7 +47,7 @@ public static class ServerSetup
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiTokens.Scheme, null);
         // Every endpoint needs a signed-in caller unless it says AllowAnonymous: a forgotten check fails closed.
         services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiTokens.Scheme).RequireAuthenticatedUser().Build());
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
 
         services.AddResourceAuthorizer<LtbUser, UserAuthorizer>()
             .AddResourceAuthorizer<Group, GroupAuthorizer>()
