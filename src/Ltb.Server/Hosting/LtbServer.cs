@@ -40,6 +40,9 @@ public sealed class LtbServer : IAsyncDisposable
         // Data protection keys protect nothing of LTB's (tokens live hashed in the database), so its key-storage
         // warning would only alarm the reader.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // The first migration probes a history table that does not exist yet and EF logs that probe as a failed
+        // command; real database errors reach the exception handler (and its log) as exceptions.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         // Every refused token would otherwise be an information line; the audit log is where failures are recorded.
         builder.Logging.AddFilter("Ltb.Server.Auth.TokenAuthenticationHandler", LogLevel.Warning);
         builder.Services.AddLtbServer(options);
