@@ -61,14 +61,14 @@ public static class ServerConnection
 {
     public static Uri ResolveServer(string? option)
     {
-        var text = option ?? Environment.GetEnvironmentVariable("LTB_SERVER") ?? CredentialStore.Load()?.Server
+        var text = option ?? Env("LTB_SERVER") ?? CredentialStore.Load()?.Server
             ?? LtbServerOptions.DefaultUrl;
         return Normalize(text);
     }
 
     public static string? ResolveToken(Uri server)
     {
-        if (Environment.GetEnvironmentVariable("LTB_TOKEN") is { Length: > 0 } token)
+        if (Env("LTB_TOKEN") is { } token)
         {
             return token;
         }
@@ -81,6 +81,8 @@ public static class ServerConnection
         var server = ResolveServer(serverOption);
         return new LtbApiClient(server, ResolveToken(server));
     }
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 
     public static Uri Normalize(string text)
     {
