@@ -16,6 +16,11 @@ internal static class ServerInitialization
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
         await db.Database.MigrateAsync(ct);
+        if (options.Database == DatabaseProvider.Sqlite)
+        {
+            // Write-ahead logging: readers do not wait for a writer, which matters with many users on the embedded default.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        }
         await EnsureRolesAsync(db, ct);
         await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
         await RegisterLocalHostAsync(db, ct);

@@ -22,7 +22,8 @@ public static class ServerSetup
 {
     public static IServiceCollection AddLtbServer(this IServiceCollection services, LtbServerOptions options)
     {
-        Directory.CreateDirectory(options.DataDirectory);
+        // The data folder holds password and token hashes: its owner only.
+        Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         services.AddSingleton(options);
         services.AddHttpContextAccessor();
         services.AddLtbDatabase(options.Database, options.ResolveConnectionString());
