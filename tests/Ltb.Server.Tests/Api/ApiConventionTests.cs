@@ -43,6 +43,20 @@ public abstract partial class ApiConventionTests<TServer>(TServer fixture) : ICl
     }
 
     [Fact]
+    public async Task The_user_list_filters_by_role_and_by_name()
+    {
+        var teacher = await S.CreateUserAsync("rolef", "instructor");
+        var learner = await S.CreateUserAsync("rolef");
+        var instructors = await Http.ReadAsync<Paged<UserDto>>(await S.Admin.GetAsync("/api/v1/users?role=instructor&pageSize=200"), 200);
+        Assert.Contains(instructors.Items, u => u.Id == teacher.Id);
+        Assert.DoesNotContain(instructors.Items, u => u.Id == learner.Id);
+        Assert.All(instructors.Items, u => Assert.Contains("instructor", u.Roles));
+
+        var byName = await Http.ReadAsync<Paged<UserDto>>(await S.Admin.GetAsync($"/api/v1/users?q={learner.UserName.ToUpperInvariant()}"), 200);
+        Assert.Equal([learner.Id], byName.Items.Select(u => u.Id));
+    }
+
+    [Fact]
     public async Task An_update_with_a_stale_ETag_is_refused_with_412()
     {
         var created = await S.Admin.PostAsJsonAsync("/api/v1/groups", new CreateGroupRequest(ServerFixture.Unique("et")));
