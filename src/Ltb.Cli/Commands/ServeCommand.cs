@@ -49,6 +49,14 @@ internal static class ServeCommand
                 options.Urls.Clear();
                 options.Urls.Add(url);
             }
+            if (OidcFromEnvironment(out var oidcError) is { } oidc)
+            {
+                options.Oidc = oidc;
+            }
+            else if (oidcError is not null)
+            {
+                return Fail(oidcError);
+            }
             AdminAccountCreated? admin = null;
             options.OnAdminCreated = a => admin = a;
 
@@ -66,6 +74,10 @@ internal static class ServeCommand
                 var where = server.Urls.Count > 0 ? server.Urls[0] : string.Join(", ", options.Urls);
                 Console.WriteLine($"LTB is listening on {where}");
                 Console.WriteLine($"  API reference: {where}/docs   OpenAPI: {where}/openapi/v1.json");
+                if (options.Oidc is not null)
+                {
+                    Console.WriteLine($"  single sign-on: {where}/api/v1/auth/oidc/login (provider {options.Oidc.Authority})");
+                }
                 Console.WriteLine($"  database: {(options.Database == DatabaseProvider.Sqlite ? $"SQLite in {options.DataDirectory}" : "PostgreSQL")}");
                 if (admin is not null)
                 {
@@ -80,6 +92,38 @@ internal static class ServeCommand
             return 0;
         });
         return serve;
+    }
+
+    /// <summary>
+    /// OpenID Connect from LTB_OIDC_AUTHORITY, LTB_OIDC_CLIENT_ID, LTB_OIDC_CLIENT_SECRET, LTB_OIDC_GROUPS_CLAIM and
+    /// LTB_OIDC_ROLE_GROUPS ("provider-group=role,..."); none set: local accounts only.
+    /// </summary>
+    private static LtbOidcOptions? OidcFromEnvironment(out string? error)
+    {
+        error = null;
+        var authority = Env("LTB_OIDC_AUTHORITY");
+        var client = Env("LTB_OIDC_CLIENT_ID");
+        if (authority is null && client is null)
+        {
+            return null;
+        }
+        if (authority is null || client is null)
+        {
+            error = "OpenID Connect needs both LTB_OIDC_AUTHORITY and LTB_OIDC_CLIENT_ID";
+            return null;
+        }
+        var oidc = new LtbOidcOptions { Authority = authority, ClientId = client, ClientSecret = Env("LTB_OIDC_CLIENT_SECRET") };
+        oidc.GroupsClaim = Env("LTB_OIDC_GROUPS_CLAIM") ?? oidc.GroupsClaim;
+        foreach (var pair in (Env("LTB_OIDC_ROLE_GROUPS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (pair.Split('=', 2) is not [var group, var role] || !Ltb.Server.Auth.LtbRoles.IsKnown(role))
+            {
+                error = $"LTB_OIDC_ROLE_GROUPS: '{pair}' is not provider-group=role (roles: admin, instructor, student)";
+                return null;
+            }
+            oidc.RoleGroups[group] = role;
+        }
+        return oidc;
     }
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;

@@ -31,6 +31,9 @@ public sealed class LtbServerOptions
     /// <summary>Told once, on the first start, that the admin account was created (with the generated password, if any).</summary>
     public Action<AdminAccountCreated>? OnAdminCreated { get; set; }
 
+    /// <summary>Sign-in through an OpenID Connect provider (Keycloak and similar); null: local accounts only.</summary>
+    public LtbOidcOptions? Oidc { get; set; }
+
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Logins (and password changes) per client address per minute.</summary>
@@ -55,3 +58,28 @@ public sealed class LtbServerOptions
 
 /// <summary>The first admin account. <see cref="GeneratedPassword"/> is null when it came from LTB_ADMIN_PASSWORD.</summary>
 public sealed record AdminAccountCreated(string UserName, string? GeneratedPassword);
+
+/// <summary>
+/// An OpenID Connect provider (authorization code flow with PKCE). Its group claim decides LTB roles
+/// (<see cref="RoleGroups"/>) and LTB group memberships (every other group, when <see cref="SyncGroups"/>).
+/// </summary>
+public sealed class LtbOidcOptions
+{
+    public required string Authority { get; set; }
+
+    public required string ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The claim that lists the user's groups at the provider ("groups" for Keycloak's group mapper).</summary>
+    public string GroupsClaim { get; set; } = "groups";
+
+    /// <summary>Provider group -> LTB role (admin, instructor, student). A user in none of them is a student.</summary>
+    public Dictionary<string, string> RoleGroups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The provider's other groups become LTB groups, and the user a member of them.</summary>
+    public bool SyncGroups { get; set; } = true;
+
+    /// <summary>Only a test provider on loopback may be plain HTTP.</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+}

@@ -44,8 +44,12 @@ public static class ServerSetup
             .AddRoles<LtbRole>()
             .AddEntityFrameworkStores<LtbDbContext>();
 
-        services.AddAuthentication(ApiTokens.Scheme)
+        var authentication = services.AddAuthentication(ApiTokens.Scheme)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiTokens.Scheme, null);
+        if (options.Oidc is { } oidc)
+        {
+            authentication.AddLtbOidc(oidc);
+        }
         // Every endpoint needs a signed-in caller unless it says AllowAnonymous: a forgotten check fails closed.
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
@@ -103,7 +107,11 @@ public static class ServerSetup
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", o => o.WithTitle("LTB API")).AllowAnonymous();
 
-        app.MapLtbApi();
+        var api = app.MapLtbApi();
+        if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
+        {
+            api.MapOidcEndpoints();
+        }
         return app;
     }
 

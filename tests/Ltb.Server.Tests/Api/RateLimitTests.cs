@@ -8,10 +8,11 @@ namespace Ltb.Server.Tests.Api;
 /// <summary>A server with small limits, so that the limits can be reached in a test.</summary>
 public sealed class RateLimitedServer : SqliteServer
 {
-    protected override void Configure(LtbServerOptions options)
+    protected override Task ConfigureAsync(LtbServerOptions options)
     {
         options.LoginPermitsPerMinute = 4;
         options.TokenPermitsPerMinute = 2;
+        return Task.CompletedTask;
     }
 }
 

@@ -23,11 +23,15 @@ public abstract class ServerFixture : IAsyncLifetime
     protected abstract Task<(TestDatabase? Database, string? Unavailable)> CreateDatabaseAsync();
 
     /// <summary>Limits high enough for the tests that are not about rate limiting.</summary>
-    protected virtual void Configure(LtbServerOptions options)
+    protected virtual Task ConfigureAsync(LtbServerOptions options)
     {
         options.LoginPermitsPerMinute = 10_000;
         options.TokenPermitsPerMinute = 10_000;
+        return Task.CompletedTask;
     }
+
+    /// <summary>Stops what a derived fixture started beside the server.</summary>
+    protected virtual ValueTask DisposeExtrasAsync() => ValueTask.CompletedTask;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -56,7 +60,7 @@ public abstract class ServerFixture : IAsyncLifetime
         };
         options.Urls.Clear();
         options.Urls.Add("http://127.0.0.1:0");
-        Configure(options);
+        await ConfigureAsync(options);
         _server = await LtbServer.StartAsync(options, TestContext.Current.CancellationToken);
         BaseAddress = new Uri(_server.Urls[0]);
         Admin = await LoginAsync("admin", AdminPassword);
@@ -121,6 +125,7 @@ public abstract class ServerFixture : IAsyncLifetime
         {
             await _database.DisposeAsync();
         }
+        await DisposeExtrasAsync();
     }
 }
 
