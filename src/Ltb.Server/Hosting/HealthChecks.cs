@@ -30,7 +30,8 @@ internal sealed class AgentsHealthCheck(LtbDbContext db, IAgentDirectory agents)
         }
         if (hosts.Count == 0)
         {
-            return HealthCheckResult.Unhealthy("no lab host in service");
+            // The API still works; labs cannot be deployed until an admin puts a host back in service.
+            return HealthCheckResult.Degraded("no lab host in service");
         }
         return down.Count == 0
             ? HealthCheckResult.Healthy($"{hosts.Count} host(s) reachable")
