@@ -55,7 +55,10 @@ public static class AuthEndpoints
         {
             // Hash anyway, so that the answer's timing does not tell which user names exist.
             users.PasswordHasher.VerifyHashedPassword(new LtbUser(), DummyHash.Value, request.Password);
-            audit.RecordAs(null, request.UserName, AuditActions.LoginFailed, "user", null, "unknown user name");
+            // People type passwords into the name field; a valid password (it has an upper-case letter) never matches the
+            // user-name pattern, so only names that could be user names reach the log.
+            var tried = Validation.UserName().IsMatch(request.UserName) ? request.UserName : "(not a user name)";
+            audit.RecordAs(null, tried, AuditActions.LoginFailed, "user", null, "unknown user name");
             await db.SaveChangesAsync(ct);
             return Problems.Unauthorized(InvalidLogin);
         }
