@@ -62,6 +62,35 @@ start_ovs() {
   fi
 }
 
+# start_postgres: starts Debian's PostgreSQL cluster on loopback unless it already answers (never restarts a
+# running one), and creates the `ltb_test` role (allowed to create the per-test databases) and database idempotently.
+# The test suite reaches it with LTB_TEST_POSTGRES (default: Host=127.0.0.1;Username=ltb_test;Password=ltb_test).
+start_postgres() {
+  command -v pg_lsclusters >/dev/null || die "PostgreSQL is not installed (scripts/prepare-host.sh test installs it)"
+  local version cluster
+  read -r version cluster _ < <(pg_lsclusters --no-header | head -1)
+  if [[ -z ${version:-} ]]; then
+    version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    cluster=main
+    log "creating PostgreSQL cluster $version/$cluster"
+    pg_createcluster "$version" "$cluster" >/dev/null
+  fi
+  if ! pg_isready -q -h 127.0.0.1 -p "$(pg_conftool -s "$version" "$cluster" show port 2>/dev/null || echo 5432)"; then
+    log "starting PostgreSQL $version/$cluster"
+    pg_ctlcluster "$version" "$cluster" start || die "PostgreSQL did not start (log: /var/log/postgresql/postgresql-$version-$cluster.log)"
+  fi
+  local i
+  for i in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
+  pg_isready -q -h 127.0.0.1 || die "PostgreSQL does not answer on 127.0.0.1"
+  local psql=(runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt)
+  if [[ $("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'ltb_test'") != 1 ]]; then
+    "${psql[@]}" -c "CREATE ROLE ltb_test LOGIN CREATEDB PASSWORD 'ltb_test'" >/dev/null
+  fi
+  if [[ $("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'ltb_test'") != 1 ]]; then
+    "${psql[@]}" -c "CREATE DATABASE ltb_test OWNER ltb_test" >/dev/null
+  fi
+}
+
 # debian_mirror: the Debian archive this machine's apt uses (debootstrap needs one).
 debian_mirror() {
   local uri

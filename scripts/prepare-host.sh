@@ -18,9 +18,13 @@ packages=(
 )
 if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests
+  packages+=(postgresql)    # the server's repository/API tests run against PostgreSQL too
 fi
 
 apt_install "${packages[@]}"
 start_dockerd
 start_ovs
+if [[ $profile == test ]]; then
+  start_postgres
+fi
 log "host ready: docker engine API $DOCKER_API_VERSION"

@@ -11,6 +11,10 @@ public static class LtbCommandLine
         var root = new RootCommand("LTB, the Lab Topology Builder: network labs of containers and VMs, described in YAML.");
         root.Subcommands.Add(HostCommands.Create());
         root.Subcommands.Add(TopologyCommands.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(AuthCommands.Login());
+        root.Subcommands.Add(AuthCommands.Logout());
+        root.Subcommands.Add(AuthCommands.WhoAmI());
         return root;
     }
 }

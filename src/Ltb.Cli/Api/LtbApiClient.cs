@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ltb.Server.Api;
+
+namespace Ltb.Cli.Api;
+
+/// <summary>
+/// A small typed client of the LTB REST API for the command line (`ltb login`, `ltb lab ...`). Errors come back as
+/// <see cref="LtbApiException"/> whose message is one line made from the server's problem details.
+/// Add a method per call the commands need; the request and response types are the server's (Ltb.Server.Api).
+/// </summary>
+public sealed class LtbApiClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    private readonly HttpClient _http;
+
+    public LtbApiClient(Uri server, string? token, HttpMessageHandler? handler = null)
+    {
+        Server = server;
+        _http = handler is null ? new HttpClient() : new HttpClient(handler);
+        _http.BaseAddress = server;
+        _http.Timeout = TimeSpan.FromSeconds(100);
+        if (token is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    public Uri Server { get; }
+
+    public Task<LoginResponse> LoginAsync(string userName, string password, CancellationToken ct) =>
+        SendAsync<LoginResponse>(HttpMethod.Post, "api/v1/auth/login", new LoginRequest(userName, password), ct);
+
+    public Task LogoutAsync(CancellationToken ct) => SendAsync(HttpMethod.Post, "api/v1/auth/logout", null, ct);
+
+    public Task<UserDto> MeAsync(CancellationToken ct) => SendAsync<UserDto>(HttpMethod.Get, "api/v1/me", null, ct);
+
+    public Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
+
+    public Task<T> PostAsync<T>(string path, object body, CancellationToken ct) => SendAsync<T>(HttpMethod.Post, path, body, ct);
+
+    public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
+
+    public async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var response = await SendAsync(method, path, body, ct);
+        return await response.Content.ReadFromJsonAsync<T>(Json, ct)
+            ?? throw new LtbApiException(0, $"the server at {Server} sent an empty answer to {method} /{path}");
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new LtbApiException(0, $"cannot reach the LTB server at {Server}: {e.Message}", e);
+        }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new LtbApiException(0, $"the LTB server at {Server} did not answer in time", e);
+        }
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+        using (response)
+        {
+            throw await ToExceptionAsync(response, ct);
+        }
+    }
+
+    private static async Task<LtbApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var status = (int)response.StatusCode;
+        string? detail = null;
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<Problem>(Json, ct);
+            detail = problem?.Detail ?? problem?.Title;
+            if (problem?.Errors is { Count: > 0 } errors && problem.Detail is null)
+            {
+                detail = string.Join("; ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")));
+            }
+        }
+        catch (JsonException)
+        {
+            // Not problem details (a proxy's page): the status line is all there is.
+        }
+        var hint = response.StatusCode == HttpStatusCode.Unauthorized ? " (run: ltb login)" : "";
+        return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}");
+    }
+
+    private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors);
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>A failed API call; <see cref="Exception.Message"/> is one line for the user. Status 0: no answer.</summary>
+public sealed class LtbApiException(int status, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public int Status { get; } = status;
+}

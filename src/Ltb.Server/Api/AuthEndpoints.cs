@@ -1,0 +1,141 @@
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Ltb.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>
+/// Login (a session token for the CLI), logout, and the caller's own account (/me). Login is rate limited per client
+/// address and locks the account after repeated failures (Identity lockout).
+/// </summary>
+public static class AuthEndpoints
+{
+    private const string InvalidLogin = "invalid user name or password";
+
+    public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
+    {
+        var auth = api.MapGroup("/auth").WithTags("Authentication");
+        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Login)
+            .WithSummary("Sign in with user name and password; returns a session token (shown once)");
+        auth.MapPost("/logout", LogoutAsync).WithSummary("Revoke the token of this request");
+
+        var me = api.MapGroup("/me").WithTags("Authentication");
+        me.MapGet("/", MeAsync).WithSummary("The signed-in user");
+        me.MapPost("/password", ChangePasswordAsync).RequireRateLimiting(RateLimits.Login)
+            .WithSummary("Change one's own password (revokes one's other session tokens)");
+        return api;
+    }
+
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem>> LoginAsync(
+        LoginRequest request, UserManager<LtbUser> users, LtbDbContext db, AuditLog audit, LtbServerOptions options,
+        CancellationToken ct)
+    {
+        var v = new Validation();
+        if (string.IsNullOrWhiteSpace(request.UserName))
+        {
+            v.Add("userName", "is required");
+        }
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            v.Add("password", "is required");
+        }
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        var user = await users.FindByNameAsync(request.UserName);
+        if (user is null)
+        {
+            // Hash anyway, so that the answer's timing does not tell which user names exist.
+            users.PasswordHasher.VerifyHashedPassword(new LtbUser(), DummyHash.Value, request.Password);
+            // People type passwords into the name field; a valid password (it has an upper-case letter) never matches the
+            // user-name pattern, so only names that could be user names reach the log.
+            var tried = Validation.UserName().IsMatch(request.UserName) ? request.UserName : "(not a user name)";
+            audit.RecordAs(null, tried, AuditActions.LoginFailed, "user", null, "unknown user name");
+            await db.SaveChangesAsync(ct);
+            return Problems.Unauthorized(InvalidLogin);
+        }
+        if (await users.IsLockedOutAsync(user))
+        {
+            audit.RecordAs(user.Id, user.UserName!, AuditActions.LoginFailed, "user", user.Id, "account locked");
+            await db.SaveChangesAsync(ct);
+            return Locked();
+        }
+        if (!await users.CheckPasswordAsync(user, request.Password))
+        {
+            await users.AccessFailedAsync(user);
+            audit.RecordAs(user.Id, user.UserName!, AuditActions.LoginFailed, "user", user.Id, "wrong password");
+            await db.SaveChangesAsync(ct);
+            return await users.IsLockedOutAsync(user) ? Locked() : Problems.Unauthorized(InvalidLogin);
+        }
+        await users.ResetAccessFailedCountAsync(user);
+        var issued = ApiTokens.Issue(db, user.Id, ApiTokenKind.Session, "login", DateTimeOffset.UtcNow + options.SessionLifetime);
+        audit.RecordAs(user.Id, user.UserName!, AuditActions.Login, "user", user.Id);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new LoginResponse(issued.Secret, issued.Token.ExpiresAt!.Value, await UserViews.ToDtoAsync(db, user, ct)));
+    }
+
+    private static ProblemHttpResult Locked() => Problems.Unauthorized(
+        "the account is locked after repeated failed logins; wait a few minutes or ask an admin to reset the password");
+
+    private static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await db.ApiTokens.Where(t => t.Id == caller.TokenId && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
+        audit.Record(AuditActions.Logout, "token", caller.TokenId);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<UserDto>, ProblemHttpResult>> MeAsync(Caller caller, LtbDbContext db, HttpContext http,
+        CancellationToken ct)
+    {
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == caller.UserId, ct);
+        if (user is null)
+        {
+            return Problems.NotFound("user");
+        }
+        ETags.Set(http, user);
+        return TypedResults.Ok(await UserViews.ToDtoAsync(db, user, ct));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> ChangePasswordAsync(
+        ChangePasswordRequest request, Caller caller, UserManager<LtbUser> users, LtbDbContext db, AuditLog audit,
+        CancellationToken ct)
+    {
+        var user = await users.FindByIdAsync(caller.UserId.ToString());
+        if (user is null)
+        {
+            return Problems.NotFound("user");
+        }
+        var errors = await UserViews.CheckPasswordAsync(users, user, request.NewPassword);
+        if (errors.Length > 0)
+        {
+            return Problems.Invalid(new Dictionary<string, string[]> { ["newPassword"] = errors });
+        }
+        if (string.IsNullOrEmpty(request.CurrentPassword) || !await users.CheckPasswordAsync(user, request.CurrentPassword))
+        {
+            return Problems.Invalid("currentPassword", "is not the current password");
+        }
+        UserViews.SetPassword(users, user, request.NewPassword);
+        // Other sessions may belong to whoever knew the old password; personal tokens stay (the user manages them).
+        var now = DateTimeOffset.UtcNow;
+        await db.ApiTokens.Where(t => t.UserId == user.Id && t.Kind == ApiTokenKind.Session && t.Id != caller.TokenId && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
+        audit.Record(AuditActions.PasswordChanged, "user", user.Id);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>A hash of a random password, computed once, to verify against when the user does not exist.</summary>
+    private static readonly Lazy<string> DummyHash = new(() =>
+        new PasswordHasher<LtbUser>().HashPassword(new LtbUser(), Guid.NewGuid().ToString()));
+}

@@ -1,0 +1,57 @@
+namespace Ltb.Server.Api;
+
+// The API's request and response bodies (JSON, camelCase). The CLI's client (src/Ltb.Cli/Api) uses the same types.
+
+public sealed record LoginRequest(string UserName, string Password);
+
+public sealed record LoginResponse(string Token, DateTimeOffset ExpiresAt, UserDto User);
+
+public sealed record UserDto(Guid Id, string UserName, string DisplayName, string? Email, IReadOnlyList<string> Roles,
+    bool Locked, DateTimeOffset CreatedAt, long Version);
+
+public sealed record CreateUserRequest(string UserName, string Password, string? DisplayName = null, string? Email = null,
+    IReadOnlyList<string>? Roles = null);
+
+/// <summary>Only the fields given change. <c>Roles</c> replaces the user's roles.</summary>
+public sealed record UpdateUserRequest(string? DisplayName = null, string? Email = null, IReadOnlyList<string>? Roles = null,
+    bool? Locked = null);
+
+public sealed record ResetPasswordRequest(string NewPassword);
+
+public sealed record ChangePasswordRequest(string CurrentPassword, string NewPassword);
+
+public sealed record GroupDto(Guid Id, string Name, string Description, int MemberCount, DateTimeOffset CreatedAt, long Version);
+
+public sealed record CreateGroupRequest(string Name, string? Description = null);
+
+public sealed record UpdateGroupRequest(string? Name = null, string? Description = null);
+
+public sealed record MemberDto(Guid UserId, string UserName, string DisplayName, DateTimeOffset AddedAt);
+
+public sealed record TokenDto(Guid Id, Guid UserId, string Name, string Kind, string Prefix, DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt);
+
+/// <summary><c>ExpiresInDays</c>: 1 to 365; absent: the token does not expire.</summary>
+public sealed record CreateTokenRequest(string Name, int? ExpiresInDays = null);
+
+/// <summary>The only response that holds the token's secret.</summary>
+public sealed record CreatedTokenDto(TokenDto Token, string Secret);
+
+public sealed record SshKeyDto(Guid Id, Guid UserId, string Name, string Algorithm, string Fingerprint, string PublicKey,
+    DateTimeOffset CreatedAt);
+
+/// <summary><c>PublicKey</c>: one line of an OpenSSH public key file ("ssh-ed25519 AAAA... comment").</summary>
+public sealed record AddSshKeyRequest(string PublicKey, string? Name = null);
+
+public sealed record HostDto(Guid Id, string Name, string Address, bool IsLocal, int Cpus, long MemoryBytes,
+    IReadOnlyDictionary<string, string> Labels, string State, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version);
+
+public sealed record CreateHostRequest(string Name, string Address, int Cpus, long MemoryBytes,
+    Dictionary<string, string>? Labels = null);
+
+/// <summary>Only the fields given change. <c>State</c>: ready, draining or disabled.</summary>
+public sealed record UpdateHostRequest(string? Address = null, int? Cpus = null, long? MemoryBytes = null,
+    Dictionary<string, string>? Labels = null, string? State = null);
+
+public sealed record AuditEntryDto(long Id, DateTimeOffset At, Guid? ActorId, string ActorName, string Action, string ObjectType,
+    string? ObjectId, string? Detail, string? RemoteAddress);

@@ -1,0 +1,218 @@
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>/api/v1/groups: courses and teams, and their members. Access rules: <see cref="GroupAuthorizer"/>.</summary>
+public static class GroupsEndpoints
+{
+    private const string What = "group";
+
+    public static RouteGroupBuilder MapGroupsEndpoints(this RouteGroupBuilder api)
+    {
+        var groups = api.MapGroup("/groups").WithTags("Groups");
+        groups.MapGet("/", ListAsync).WithSummary("List the groups one may see (filter: q = part of the name)");
+        groups.MapPost("/", CreateAsync).WithSummary("Create a group (admin, instructor: the instructor becomes a member)");
+        groups.MapGet("/{id:guid}", GetAsync).WithSummary("One group; the ETag is its version");
+        groups.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Rename or describe a group (If-Match)");
+        groups.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Delete a group (its members keep their accounts)");
+        groups.MapGet("/{id:guid}/members", ListMembersAsync).WithSummary("The members of a group");
+        groups.MapPut("/{id:guid}/members/{user}", AddMemberAsync).WithSummary("Add a user (id or user name) to a group");
+        groups.MapDelete("/{id:guid}/members/{user}", RemoveMemberAsync).WithSummary("Remove a user (id or user name) from a group");
+        return api;
+    }
+
+    private static GroupDto ToDto(Group g, int members) => new(g.Id, g.Name, g.Description, members, g.CreatedAt, g.Version);
+
+    private static async Task<Results<Ok<Paged<GroupDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
+        LtbDbContext db, IResourceAuthorizer<Group> authz, string? q, int? page, int? pageSize, CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
+        {
+            return refused;
+        }
+        var (request, error) = PageRequest.From(page, pageSize);
+        if (request is not { } paging)
+        {
+            return Problems.Invalid("page", error!);
+        }
+        var query = authz.Visible(db.Groups, caller);
+        if (!string.IsNullOrWhiteSpace(q))
+        {
+            var needle = q.Trim().ToLowerInvariant();
+            query = query.Where(g => g.Name.ToLower().Contains(needle));
+        }
+        var result = await query.OrderBy(g => g.Name).Select(g => new { Group = g, Members = g.Members.Count })
+            .ToPageAsync(paging, x => ToDto(x.Group, x.Members), ct);
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<Results<Created<GroupDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
+        CreateGroupRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit,
+        HttpContext http, CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
+        {
+            return refused;
+        }
+        var v = new Validation()
+            .Require("name", request.Name, Validation.GroupName(), Validation.GroupNameRule)
+            .MaxLength("description", request.Description, 2000);
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (await db.Groups.AnyAsync(g => g.Name == request.Name, ct))
+        {
+            return Problems.Conflict($"a group named '{request.Name}' exists already");
+        }
+        var now = DateTimeOffset.UtcNow;
+        var group = new Group { Id = Guid.NewGuid(), Name = request.Name, Description = request.Description ?? "", CreatedAt = now };
+        db.Groups.Add(group);
+        // The instructor who creates a group teaches it: membership is what lets them manage it.
+        if (!caller.IsAdmin)
+        {
+            db.GroupMembers.Add(new GroupMember { GroupId = group.Id, UserId = caller.UserId, AddedAt = now });
+        }
+        audit.Record(AuditActions.Created, What, group.Id, group.Name);
+        await db.SaveChangesAsync(ct);
+        ETags.Set(http, group);
+        return TypedResults.Created($"/api/v1/groups/{group.Id}", ToDto(group, caller.IsAdmin ? 0 : 1));
+    }
+
+    private static async Task<Results<Ok<GroupDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<Group> authz, HttpContext http, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Read, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        ETags.Set(http, access.Resource!);
+        return TypedResults.Ok(ToDto(access.Resource!, await db.GroupMembers.CountAsync(m => m.GroupId == id, ct)));
+    }
+
+    private static async Task<Results<Ok<GroupDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
+        UpdateGroupRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit,
+        HttpContext http, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Update, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var group = access.Resource!;
+        var v = new Validation().MaxLength("description", request.Description, 2000);
+        if (request.Name is not null)
+        {
+            v.Require("name", request.Name, Validation.GroupName(), Validation.GroupNameRule);
+        }
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (!ETags.Check(http, db, group))
+        {
+            return Problems.PreconditionFailed();
+        }
+        if (request.Name is not null && request.Name != group.Name && await db.Groups.AnyAsync(g => g.Name == request.Name, ct))
+        {
+            return Problems.Conflict($"a group named '{request.Name}' exists already");
+        }
+        group.Name = request.Name ?? group.Name;
+        group.Description = request.Description ?? group.Description;
+        audit.Record(AuditActions.Updated, What, group.Id, group.Name);
+        await db.SaveChangesAsync(ct);
+        ETags.Set(http, group);
+        return TypedResults.Ok(ToDto(group, await db.GroupMembers.CountAsync(m => m.GroupId == id, ct)));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<Group> authz, AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Delete, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        db.Groups.Remove(access.Resource!);
+        audit.Record(AuditActions.Deleted, What, id, access.Resource!.Name);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<Paged<MemberDto>>, ProblemHttpResult, ValidationProblem>> ListMembersAsync(Guid id,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Group> authz, int? page, int? pageSize, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Read, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var (request, error) = PageRequest.From(page, pageSize);
+        if (request is not { } paging)
+        {
+            return Problems.Invalid("page", error!);
+        }
+        var result = await db.GroupMembers.Where(m => m.GroupId == id).OrderBy(m => m.User!.UserName)
+            .Select(m => new MemberDto(m.UserId, m.User!.UserName!, m.User.DisplayName, m.AddedAt))
+            .ToPageAsync(paging, m => m, ct);
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> AddMemberAsync(Guid id, string user, Caller caller,
+        LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.ManageMembers, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        // Managers of a group add people who are not in it yet, so the lookup is not narrowed to visible users.
+        var member = await FindUserAsync(db, user, ct);
+        if (member is null)
+        {
+            return Problems.NotFound("user");
+        }
+        if (!await db.GroupMembers.AnyAsync(m => m.GroupId == id && m.UserId == member.Id, ct))
+        {
+            db.GroupMembers.Add(new GroupMember { GroupId = id, UserId = member.Id, AddedAt = DateTimeOffset.UtcNow });
+            audit.Record(AuditActions.MemberAdded, What, id, member.UserName);
+            await db.SaveChangesAsync(ct);
+        }
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveMemberAsync(Guid id, string user, Caller caller,
+        LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.ManageMembers, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var member = await FindUserAsync(db, user, ct);
+        var membership = member is null
+            ? null
+            : await db.GroupMembers.FirstOrDefaultAsync(m => m.GroupId == id && m.UserId == member.Id, ct);
+        if (membership is null)
+        {
+            return Problems.NotFound("member");
+        }
+        db.GroupMembers.Remove(membership);
+        audit.Record(AuditActions.MemberRemoved, What, id, member!.UserName);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static Task<LtbUser?> FindUserAsync(LtbDbContext db, string user, CancellationToken ct) =>
+        Guid.TryParse(user, out var userId)
+            ? db.Users.FirstOrDefaultAsync(u => u.Id == userId, ct)
+            : db.Users.FirstOrDefaultAsync(u => u.UserName == user, ct);
+}

@@ -1,0 +1,203 @@
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>/api/v1/hosts: the lab hosts with their capacity, labels and state. Access rules: <see cref="LabHostAuthorizer"/>.</summary>
+public static class HostsEndpoints
+{
+    private const string What = "host";
+
+    public static RouteGroupBuilder MapHostsEndpoints(this RouteGroupBuilder api)
+    {
+        var hosts = api.MapGroup("/hosts").WithTags("Hosts");
+        hosts.MapGet("/", ListAsync).WithSummary("List lab hosts (filters: state, label = key=value)");
+        hosts.MapPost("/", CreateAsync).WithSummary("Register a remote lab host (admin)");
+        hosts.MapGet("/{id:guid}", GetAsync).WithSummary("One lab host; the ETag is its version");
+        hosts.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change a host's address, capacity, labels or state (admin; If-Match)");
+        hosts.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Forget a remote lab host (admin)");
+        return api;
+    }
+
+    private static HostDto ToDto(LabHost h) => new(h.Id, h.Name, h.Address, h.IsLocal, h.Cpus, h.MemoryBytes, h.Labels,
+        h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version);
+
+    private static async Task<Results<Ok<Paged<HostDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
+        LtbDbContext db, IResourceAuthorizer<LabHost> authz, string? state, string? label, int? page, int? pageSize,
+        CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
+        {
+            return refused;
+        }
+        var (request, error) = PageRequest.From(page, pageSize);
+        if (request is not { } paging)
+        {
+            return Problems.Invalid("page", error!);
+        }
+        var query = authz.Visible(db.LabHosts, caller);
+        if (state is not null)
+        {
+            if (!Enum.TryParse<LabHostState>(state, ignoreCase: true, out var s))
+            {
+                return Problems.Invalid("state", $"'{state}' is not a host state ({StateNames})");
+            }
+            query = query.Where(h => h.State == s);
+        }
+        // Labels are JSON text; a host list is short, so the label filter runs on the page's rows after the state filter.
+        var hosts = await query.OrderBy(h => h.Name).ToListAsync(ct);
+        if (label is not null)
+        {
+            var (key, value) = label.Split('=', 2) is [var k, var val] ? (k, val) : (label, null);
+            hosts = hosts.Where(h => h.Labels.TryGetValue(key, out var actual) && (value is null || actual == value)).ToList();
+        }
+        var items = hosts.Skip((paging.Page - 1) * paging.PageSize).Take(paging.PageSize).Select(ToDto).ToList();
+        return TypedResults.Ok(new Paged<HostDto>(items, paging.Page, paging.PageSize, hosts.Count));
+    }
+
+    private static string StateNames => string.Join(", ", Enum.GetNames<LabHostState>().Select(n => n.ToLowerInvariant()));
+
+    private static async Task<Results<Created<HostDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
+        CreateHostRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabHost> authz, AuditLog audit,
+        HttpContext http, CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
+        {
+            return refused;
+        }
+        var v = new Validation().Require("name", request.Name, Validation.HostName(), Validation.HostNameRule);
+        ValidateCapacity(v, request.Address, request.Cpus, request.MemoryBytes, request.Labels);
+        if (string.IsNullOrWhiteSpace(request.Address))
+        {
+            v.Add("address", "is required");
+        }
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (await db.LabHosts.AnyAsync(h => h.Name == request.Name, ct))
+        {
+            return Problems.Conflict($"a host named '{request.Name}' exists already");
+        }
+        var now = DateTimeOffset.UtcNow;
+        var host = new LabHost
+        {
+            Id = Guid.NewGuid(),
+            Name = request.Name,
+            Address = request.Address,
+            Cpus = request.Cpus,
+            MemoryBytes = request.MemoryBytes,
+            Labels = request.Labels ?? [],
+            // A remote host is unreachable until its agent answers (the agent connection comes with `ltb agent`).
+            State = LabHostState.Unreachable,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.LabHosts.Add(host);
+        audit.Record(AuditActions.Created, What, host.Id, host.Name);
+        await db.SaveChangesAsync(ct);
+        ETags.Set(http, host);
+        return TypedResults.Created($"/api/v1/hosts/{host.Id}", ToDto(host));
+    }
+
+    private static async Task<Results<Ok<HostDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<LabHost> authz, HttpContext http, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.LabHosts, h => h.Id == id, caller, Operation.Read, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        ETags.Set(http, access.Resource!);
+        return TypedResults.Ok(ToDto(access.Resource!));
+    }
+
+    private static async Task<Results<Ok<HostDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
+        UpdateHostRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabHost> authz, AuditLog audit,
+        HttpContext http, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.LabHosts, h => h.Id == id, caller, Operation.Update, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var host = access.Resource!;
+        var v = new Validation();
+        ValidateCapacity(v, request.Address, request.Cpus, request.MemoryBytes, request.Labels);
+        LabHostState? state = null;
+        if (request.State is not null)
+        {
+            // Unreachable is what the control plane observes, not something an admin sets.
+            if (Enum.TryParse<LabHostState>(request.State, ignoreCase: true, out var s) && s != LabHostState.Unreachable)
+            {
+                state = s;
+            }
+            else
+            {
+                v.Add("state", "must be ready, draining or disabled");
+            }
+        }
+        if (host.IsLocal && request.Address is not null)
+        {
+            v.Add("address", "the local host is reached in-process; its address cannot change");
+        }
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (!ETags.Check(http, db, host))
+        {
+            return Problems.PreconditionFailed();
+        }
+        host.Address = request.Address ?? host.Address;
+        host.Cpus = request.Cpus ?? host.Cpus;
+        host.MemoryBytes = request.MemoryBytes ?? host.MemoryBytes;
+        host.Labels = request.Labels ?? host.Labels;
+        host.State = state ?? host.State;
+        host.UpdatedAt = DateTimeOffset.UtcNow;
+        audit.Record(AuditActions.Updated, What, host.Id, host.Name);
+        await db.SaveChangesAsync(ct);
+        ETags.Set(http, host);
+        return TypedResults.Ok(ToDto(host));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<LabHost> authz, AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.LabHosts, h => h.Id == id, caller, Operation.Delete, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        if (access.Resource!.IsLocal)
+        {
+            return Problems.Conflict("the local host is part of this server and cannot be removed; set its state to disabled instead");
+        }
+        db.LabHosts.Remove(access.Resource);
+        audit.Record(AuditActions.Deleted, What, id, access.Resource.Name);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static void ValidateCapacity(Validation v, string? address, int? cpus, long? memory, Dictionary<string, string>? labels)
+    {
+        v.MaxLength("address", address, 500).Range("cpus", cpus, 1, 4096).Range("memoryBytes", memory, 1, long.MaxValue);
+        if (labels is { Count: > 50 })
+        {
+            v.Add("labels", "at most 50 labels");
+        }
+        foreach (var (k, value) in labels ?? [])
+        {
+            if (!Validation.Label().IsMatch(k) || value.Length > 200)
+            {
+                v.Add("labels", $"'{k}': keys are {Validation.LabelRule}; values at most 200 characters");
+            }
+        }
+    }
+}

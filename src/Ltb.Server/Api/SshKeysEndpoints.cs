@@ -1,0 +1,95 @@
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>/api/v1/ssh-keys: users' SSH public keys for the SSH gateway. Access rules: <see cref="SshKeyAuthorizer"/>.</summary>
+public static class SshKeysEndpoints
+{
+    private const string What = "SSH key";
+
+    public static RouteGroupBuilder MapSshKeysEndpoints(this RouteGroupBuilder api)
+    {
+        var keys = api.MapGroup("/ssh-keys").WithTags("SSH keys");
+        keys.MapGet("/", ListAsync).WithSummary("One's SSH public keys (admins: userId= for another user's)");
+        keys.MapPost("/", AddAsync).WithSummary("Add an SSH public key (one line of an OpenSSH .pub file)");
+        keys.MapDelete("/{id:guid}", RemoveAsync).WithSummary("Remove an SSH public key");
+        return api;
+    }
+
+    private static SshKeyDto ToDto(SshKey k) => new(k.Id, k.UserId, k.Name, k.Algorithm, k.Fingerprint, k.PublicKey, k.CreatedAt);
+
+    private static async Task<Results<Ok<Paged<SshKeyDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
+        LtbDbContext db, IResourceAuthorizer<SshKey> authz, Guid? userId, int? page, int? pageSize, CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
+        {
+            return refused;
+        }
+        var (request, error) = PageRequest.From(page, pageSize);
+        if (request is not { } paging)
+        {
+            return Problems.Invalid("page", error!);
+        }
+        var owner = userId ?? caller.UserId;
+        var query = authz.Visible(db.SshKeys, caller).Where(k => k.UserId == owner);
+        return TypedResults.Ok(await query.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToPageAsync(paging, ToDto, ct));
+    }
+
+    private static async Task<Results<Created<SshKeyDto>, ProblemHttpResult, ValidationProblem>> AddAsync(
+        AddSshKeyRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<SshKey> authz, AuditLog audit,
+        CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
+        {
+            return refused;
+        }
+        if (!SshPublicKey.TryParse(request.PublicKey, out var key, out var error))
+        {
+            return Problems.Invalid("publicKey", error);
+        }
+        var name = string.IsNullOrWhiteSpace(request.Name) ? key.Comment : request.Name.Trim();
+        var v = new Validation().MaxLength("name", name, 200);
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (await db.SshKeys.AnyAsync(k => k.Fingerprint == key.Fingerprint, ct))
+        {
+            return Problems.Conflict($"the key {key.Fingerprint} is registered already (a key can belong to one account only)");
+        }
+        var entity = new SshKey
+        {
+            Id = Guid.NewGuid(),
+            UserId = caller.UserId,
+            Name = name,
+            Algorithm = key.Algorithm,
+            PublicKey = key.Text,
+            Fingerprint = key.Fingerprint,
+            CreatedAt = DateTimeOffset.UtcNow,
+        };
+        db.SshKeys.Add(entity);
+        audit.Record(AuditActions.Created, "ssh-key", entity.Id, entity.Fingerprint);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/v1/ssh-keys/{entity.Id}", ToDto(entity));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<SshKey> authz, AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.SshKeys, k => k.Id == id, caller, Operation.Delete, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        db.SshKeys.Remove(access.Resource!);
+        audit.Record(AuditActions.Deleted, "ssh-key", id, access.Resource!.Fingerprint);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+}

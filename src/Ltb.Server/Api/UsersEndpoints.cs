@@ -1,0 +1,243 @@
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>/api/v1/users: accounts. Access rules: <see cref="UserAuthorizer"/>.</summary>
+public static class UsersEndpoints
+{
+    private const string What = "user";
+
+    public static RouteGroupBuilder MapUsersEndpoints(this RouteGroupBuilder api)
+    {
+        var users = api.MapGroup("/users").WithTags("Users");
+        users.MapGet("/", ListAsync).WithSummary("List users (filters: q = part of the name, role)");
+        users.MapPost("/", CreateAsync).WithSummary("Create a user (admin)");
+        users.MapGet("/{id:guid}", GetAsync).WithSummary("One user; the ETag is its version");
+        users.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change display name, e-mail, roles, lock (admin; If-Match)");
+        users.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Delete a user with their tokens and keys (admin)");
+        users.MapPost("/{id:guid}/password", ResetPasswordAsync)
+            .WithSummary("Set a user's password and unlock the account; revokes all their tokens (admin)");
+        return api;
+    }
+
+    private static async Task<Results<Ok<Paged<UserDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(
+        Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, string? q, string? role, int? page, int? pageSize,
+        CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
+        {
+            return refused;
+        }
+        var (request, error) = PageRequest.From(page, pageSize);
+        if (request is not { } paging)
+        {
+            return Problems.Invalid("page", error!);
+        }
+        var query = authz.Visible(db.Users, caller);
+        if (!string.IsNullOrWhiteSpace(q))
+        {
+            var needle = q.Trim().ToLowerInvariant();
+            query = query.Where(u => u.UserName!.Contains(needle) || u.DisplayName.ToLower().Contains(needle));
+        }
+        if (!string.IsNullOrWhiteSpace(role))
+        {
+            query = query.Where(u => db.UserRoles.Any(ur => ur.UserId == u.Id && db.Roles.Any(r => r.Id == ur.RoleId && r.Name == role)));
+        }
+        var result = await query.OrderBy(u => u.UserName).ToPageAsync(paging, u => u, ct);
+        var roles = await UserViews.RolesOfAsync(db, result.Items.Select(u => u.Id).ToList(), ct);
+        return TypedResults.Ok(new Paged<UserDto>(
+            result.Items.Select(u => UserViews.ToDto(u, roles.GetValueOrDefault(u.Id) ?? [])).ToList(),
+            result.Page, result.PageSize, result.Total));
+    }
+
+    private static async Task<Results<Created<UserDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
+        CreateUserRequest request, Caller caller, UserManager<LtbUser> users, LtbDbContext db, IResourceAuthorizer<LtbUser> authz,
+        AuditLog audit, HttpContext http, CancellationToken ct)
+    {
+        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
+        {
+            return refused;
+        }
+        var roles = request.Roles ?? [LtbRoles.Student];
+        var v = new Validation()
+            .Require("userName", request.UserName, Validation.UserName(), Validation.UserNameRule)
+            .MaxLength("displayName", request.DisplayName, 200);
+        ValidateEmailAndRoles(v, request.Email, roles);
+        var user = new LtbUser
+        {
+            UserName = request.UserName,
+            DisplayName = request.DisplayName ?? request.UserName ?? "",
+            Email = string.IsNullOrWhiteSpace(request.Email) ? null : request.Email,
+            CreatedAt = DateTimeOffset.UtcNow,
+        };
+        var passwordErrors = await UserViews.CheckPasswordAsync(users, user, request.Password);
+        foreach (var e in passwordErrors)
+        {
+            v.Add("password", e);
+        }
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (await users.FindByNameAsync(request.UserName!) is not null)
+        {
+            return Problems.Conflict($"a user named '{request.UserName}' exists already");
+        }
+        var created = await users.CreateAsync(user, request.Password!);
+        if (!created.Succeeded)
+        {
+            return Problems.Invalid("userName", string.Join(" ", created.Errors.Select(e => e.Description)));
+        }
+        await users.AddToRolesAsync(user, roles.Distinct());
+        audit.Record(AuditActions.Created, What, user.Id, $"{user.UserName} roles={string.Join(',', roles)}");
+        await db.SaveChangesAsync(ct);
+        ETags.Set(http, user);
+        return TypedResults.Created($"/api/v1/users/{user.Id}", await UserViews.ToDtoAsync(db, user, ct));
+    }
+
+    private static async Task<Results<Ok<UserDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<LtbUser> authz, HttpContext http, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.Read, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        ETags.Set(http, access.Resource!);
+        return TypedResults.Ok(await UserViews.ToDtoAsync(db, access.Resource!, ct));
+    }
+
+    private static async Task<Results<Ok<UserDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
+        UpdateUserRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, UserManager<LtbUser> users,
+        AuditLog audit, HttpContext http, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.Update, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var user = access.Resource!;
+        var v = new Validation().MaxLength("displayName", request.DisplayName, 200);
+        ValidateEmailAndRoles(v, request.Email, request.Roles);
+        if (!v.IsValid)
+        {
+            return Problems.Invalid(v.Errors);
+        }
+        if (!ETags.Check(http, db, user))
+        {
+            return Problems.PreconditionFailed();
+        }
+        // An admin cannot lock themselves out of administration; another admin can.
+        if (user.Id == caller.UserId && (request.Locked == true || (request.Roles is { } r && !r.Contains(LtbRoles.Admin))))
+        {
+            return Problems.Conflict("you cannot lock yourself or remove your own admin role; ask another admin");
+        }
+        if (request.DisplayName is not null)
+        {
+            user.DisplayName = request.DisplayName;
+        }
+        if (request.Email is not null)
+        {
+            user.Email = request.Email.Length == 0 ? null : request.Email;
+            user.NormalizedEmail = users.NormalizeEmail(user.Email);
+        }
+        if (request.Locked is { } locked)
+        {
+            user.LockoutEnd = locked ? DateTimeOffset.MaxValue : null;
+            user.AccessFailedCount = 0;
+        }
+        if (request.Roles is { } roles)
+        {
+            await ReplaceRolesAsync(db, user, roles, ct);
+        }
+        // Roles live in another table: touch the user so that its version (the ETag) moves with them.
+        db.Entry(user).State = EntityState.Modified;
+        audit.Record(AuditActions.Updated, What, user.Id, Describe(request));
+        await db.SaveChangesAsync(ct);
+        ETags.Set(http, user);
+        return TypedResults.Ok(await UserViews.ToDtoAsync(db, user, ct));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<LtbUser> authz, AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.Delete, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        if (access.Resource!.Id == caller.UserId)
+        {
+            return Problems.Conflict("you cannot delete your own account; ask another admin");
+        }
+        db.Users.Remove(access.Resource);
+        audit.Record(AuditActions.Deleted, What, id, access.Resource.UserName);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> ResetPasswordAsync(Guid id,
+        ResetPasswordRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, UserManager<LtbUser> users,
+        AuditLog audit, CancellationToken ct)
+    {
+        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.ResetPassword, What, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var user = access.Resource!;
+        var errors = await UserViews.CheckPasswordAsync(users, user, request.NewPassword);
+        if (errors.Length > 0)
+        {
+            return Problems.Invalid(new Dictionary<string, string[]> { ["newPassword"] = errors });
+        }
+        UserViews.SetPassword(users, user, request.NewPassword);
+        // A reset usually means the account was compromised or forgotten: no old token survives it.
+        var now = DateTimeOffset.UtcNow;
+        await db.ApiTokens.Where(t => t.UserId == user.Id && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
+        audit.Record(AuditActions.PasswordReset, What, user.Id);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static void ValidateEmailAndRoles(Validation v, string? email, IReadOnlyList<string>? roles)
+    {
+        if (!string.IsNullOrEmpty(email) && (email.Length > 256 || !Validation.Email().IsMatch(email)))
+        {
+            v.Add("email", "is not an e-mail address");
+        }
+        foreach (var role in roles ?? [])
+        {
+            if (!LtbRoles.IsKnown(role))
+            {
+                v.Add("roles", $"'{role}' is not a role (roles: {string.Join(", ", LtbRoles.All)})");
+            }
+        }
+    }
+
+    private static async Task ReplaceRolesAsync(LtbDbContext db, LtbUser user, IReadOnlyList<string> roles, CancellationToken ct)
+    {
+        var wanted = await db.Roles.Where(r => roles.Contains(r.Name!)).Select(r => r.Id).ToListAsync(ct);
+        var current = await db.UserRoles.Where(ur => ur.UserId == user.Id).ToListAsync(ct);
+        db.UserRoles.RemoveRange(current.Where(ur => !wanted.Contains(ur.RoleId)));
+        db.UserRoles.AddRange(wanted.Where(rid => current.All(ur => ur.RoleId != rid))
+            .Select(rid => new IdentityUserRole<Guid> { UserId = user.Id, RoleId = rid }));
+    }
+
+    private static string Describe(UpdateUserRequest r) => string.Join(' ', new[]
+    {
+        r.DisplayName is null ? null : "displayName",
+        r.Email is null ? null : "email",
+        r.Roles is null ? null : $"roles={string.Join(',', r.Roles)}",
+        r.Locked is null ? null : $"locked={r.Locked}",
+    }.Where(s => s is not null));
+}

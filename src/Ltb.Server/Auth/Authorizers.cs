@@ -1,0 +1,106 @@
+using Ltb.Server.Data;
+
+namespace Ltb.Server.Auth;
+
+// One authorizer per resource: the access rules of the API, read in one screen. Labs and templates (later issues)
+// add theirs here with the same two questions: what may the caller see, and what may they do with it.
+
+/// <summary>
+/// Users: admins see and manage everyone. Instructors see the members of their groups (to manage those groups).
+/// Everyone sees themselves. Only admins create, update, delete users or reset passwords (self-service is under /me).
+/// </summary>
+public sealed class UserAuthorizer : IResourceAuthorizer<LtbUser>
+{
+    public IQueryable<LtbUser> Visible(IQueryable<LtbUser> source, Caller caller)
+    {
+        if (caller.IsAdmin)
+        {
+            return source;
+        }
+        if (caller.IsInstructor)
+        {
+            var groups = caller.GroupIds.ToList();
+            return source.Where(u => u.Id == caller.UserId || u.Memberships.Any(m => groups.Contains(m.GroupId)));
+        }
+        return source.Where(u => u.Id == caller.UserId);
+    }
+
+    public bool Allows(Caller caller, Operation operation, LtbUser? resource) => operation switch
+    {
+        Operation.Read => true,
+        _ => caller.IsAdmin,
+    };
+}
+
+/// <summary>
+/// Groups: admins see and manage all. Members see their groups. Instructors create groups and manage the groups they
+/// are members of (details, members, deletion); students only read.
+/// </summary>
+public sealed class GroupAuthorizer : IResourceAuthorizer<Group>
+{
+    public IQueryable<Group> Visible(IQueryable<Group> source, Caller caller)
+    {
+        if (caller.IsAdmin)
+        {
+            return source;
+        }
+        var groups = caller.GroupIds.ToList();
+        return source.Where(g => groups.Contains(g.Id));
+    }
+
+    public bool Allows(Caller caller, Operation operation, Group? resource) => operation switch
+    {
+        Operation.Read => true,
+        Operation.Create => caller.IsAdmin || caller.IsInstructor,
+        Operation.Update or Operation.Delete or Operation.ManageMembers =>
+            caller.IsAdmin || (caller.IsInstructor && resource is not null && caller.IsMemberOf(resource.Id)),
+        _ => false,
+    };
+}
+
+/// <summary>API tokens: one's own only; admins also see and revoke anyone's (incident response).</summary>
+public sealed class ApiTokenAuthorizer : IResourceAuthorizer<ApiToken>
+{
+    public IQueryable<ApiToken> Visible(IQueryable<ApiToken> source, Caller caller) =>
+        caller.IsAdmin ? source : source.Where(t => t.UserId == caller.UserId);
+
+    public bool Allows(Caller caller, Operation operation, ApiToken? resource) => operation switch
+    {
+        Operation.Read or Operation.Delete => true,
+        // Tokens are created for oneself only (the endpoint sets the owner): nobody mints tokens for others.
+        Operation.Create => true,
+        _ => false,
+    };
+}
+
+/// <summary>SSH keys: one's own; admins see and remove anyone's.</summary>
+public sealed class SshKeyAuthorizer : IResourceAuthorizer<SshKey>
+{
+    public IQueryable<SshKey> Visible(IQueryable<SshKey> source, Caller caller) =>
+        caller.IsAdmin ? source : source.Where(k => k.UserId == caller.UserId);
+
+    public bool Allows(Caller caller, Operation operation, SshKey? resource) => operation switch
+    {
+        Operation.Read or Operation.Create or Operation.Delete => true,
+        _ => false,
+    };
+}
+
+/// <summary>Lab hosts: everyone signed in reads them (capacity, state); only admins manage them.</summary>
+public sealed class LabHostAuthorizer : IResourceAuthorizer<LabHost>
+{
+    public IQueryable<LabHost> Visible(IQueryable<LabHost> source, Caller caller) => source;
+
+    public bool Allows(Caller caller, Operation operation, LabHost? resource) =>
+        operation == Operation.Read || caller.IsAdmin;
+}
+
+/// <summary>The audit log: admins only.</summary>
+public sealed class AuditAuthorizer : IResourceAuthorizer<AuditEntry>
+{
+    public IQueryable<AuditEntry> Visible(IQueryable<AuditEntry> source, Caller caller) =>
+        caller.IsAdmin ? source : source.Where(_ => false);
+
+    public bool Allows(Caller caller, Operation operation, AuditEntry? resource) =>
+        operation == Operation.Read && caller.IsAdmin;
+}

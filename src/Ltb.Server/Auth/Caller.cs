@@ -1,0 +1,23 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+
+namespace Ltb.Server.Auth;
+
+/// <summary>
+/// Who is calling: the authenticated user with the roles and group memberships read from the database for this request
+/// (so a role change or a removal from a group takes effect on the next request, whatever token is used).
+/// Endpoints take it as a parameter; authorizers decide with it.
+/// </summary>
+public sealed record Caller(Guid UserId, string UserName, IReadOnlySet<string> Roles, IReadOnlySet<Guid> GroupIds, Guid TokenId)
+{
+    public bool IsAdmin => Roles.Contains(LtbRoles.Admin);
+
+    public bool IsInstructor => Roles.Contains(LtbRoles.Instructor);
+
+    public bool IsMemberOf(Guid groupId) => GroupIds.Contains(groupId);
+
+    /// <summary>Minimal APIs bind it from the request; only authenticated endpoints take it (the fallback policy).</summary>
+    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
+        ValueTask.FromResult<Caller?>(context.Features.Get<Caller>()
+            ?? throw new InvalidOperationException($"{parameter.Name}: the endpoint takes a Caller but allows anonymous access"));
+}

@@ -1,0 +1,71 @@
+using System.Linq.Expressions;
+using Ltb.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Auth;
+
+/// <summary>What a caller wants to do with a resource.</summary>
+public enum Operation
+{
+    Read,
+    Create,
+    Update,
+    Delete,
+    /// <summary>Add or remove members (groups), share (templates, labs: later).</summary>
+    ManageMembers,
+    /// <summary>Set another user's password (admin reset).</summary>
+    ResetPassword,
+}
+
+/// <summary>
+/// The one place where a resource's access rules live. Every endpoint of the resource goes through it:
+/// <list type="bullet">
+/// <item><see cref="Visible"/> narrows a query to what the caller may see; lists and single reads use it, so an object the
+/// caller may not see does not exist for them (404, never 403: no probing of ids).</item>
+/// <item><see cref="Allows"/> decides an operation on a visible object, or on the collection when it is null (Create);
+/// a refusal is 403.</item>
+/// </list>
+/// Register an implementation with <c>services.AddResourceAuthorizer&lt;T, TAuthorizer&gt;()</c>.
+/// </summary>
+public interface IResourceAuthorizer<T>
+    where T : class
+{
+    IQueryable<T> Visible(IQueryable<T> source, Caller caller);
+
+    bool Allows(Caller caller, Operation operation, T? resource);
+}
+
+/// <summary>The outcome of looking up a resource for an operation: the resource, or the problem to answer with.</summary>
+public readonly record struct Access<T>(T? Resource, ProblemHttpResult? Denied)
+    where T : class;
+
+public static class ResourceAuthorizerExtensions
+{
+    /// <summary>Finds the object the caller may see and checks the operation: 404 when unseen, 403 when refused.</summary>
+    public static async Task<Access<T>> FindAsync<T>(this IResourceAuthorizer<T> authorizer, IQueryable<T> source,
+        Expression<Func<T, bool>> match, Caller caller, Operation operation, string what, CancellationToken ct)
+        where T : class
+    {
+        var resource = await authorizer.Visible(source, caller).FirstOrDefaultAsync(match, ct);
+        if (resource is null)
+        {
+            return new Access<T>(null, Problems.NotFound(what));
+        }
+        return authorizer.Allows(caller, operation, resource)
+            ? new Access<T>(resource, null)
+            : new Access<T>(null, Problems.Forbidden($"you may not {Describe(operation)} this {what}"));
+    }
+
+    /// <summary>A collection-level check (Create): null when allowed, else the 403 problem.</summary>
+    public static ProblemHttpResult? Refuse<T>(this IResourceAuthorizer<T> authorizer, Caller caller, Operation operation, string what)
+        where T : class =>
+        authorizer.Allows(caller, operation, null) ? null : Problems.Forbidden($"you may not {Describe(operation)} a {what}");
+
+    private static string Describe(Operation operation) => operation switch
+    {
+        Operation.ManageMembers => "manage the members of",
+        Operation.ResetPassword => "reset the password of",
+        _ => operation.ToString().ToLowerInvariant(),
+    };
+}

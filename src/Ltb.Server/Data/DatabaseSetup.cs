@@ -1,0 +1,45 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ltb.Server.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>Chooses the provider (and so the migration set) from the settings.</summary>
+public static class DatabaseSetup
+{
+    public static IServiceCollection AddLtbDatabase(this IServiceCollection services, DatabaseProvider provider, string connectionString)
+    {
+        switch (provider)
+        {
+            case DatabaseProvider.Sqlite:
+                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>(o => o.UseSqlite(connectionString));
+                break;
+            case DatabaseProvider.Postgres:
+                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>(o => o.UseNpgsql(connectionString));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown database provider");
+        }
+        return services;
+    }
+}
+
+// Design-time factories: `dotnet ef migrations add NAME --context SqliteLtbDbContext -o Data/Migrations/Sqlite`
+// (and PostgresLtbDbContext -o Data/Migrations/Postgres). The connection strings are never opened to add a migration.
+internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteLtbDbContext>
+{
+    public SqliteLtbDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteLtbDbContext>().UseSqlite("Data Source=design-time.db").Options);
+}
+
+internal sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresLtbDbContext>
+{
+    public PostgresLtbDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresLtbDbContext>().UseNpgsql("Host=127.0.0.1;Database=ltb_design").Options);
+}

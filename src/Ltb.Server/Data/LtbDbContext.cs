@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Ltb.Server.Data;
+
+/// <summary>
+/// The control plane's one database: Identity (users, roles), groups, tokens, SSH keys, lab hosts, audit log.
+/// One model, two providers: <see cref="SqliteLtbDbContext"/> and <see cref="PostgresLtbDbContext"/> only exist so that
+/// each provider has its own migration set (Data/Migrations/Sqlite, Data/Migrations/Postgres). Services depend on
+/// this base type. Later stores (templates, labs, tasks) add their DbSets and configuration here.
+/// </summary>
+public abstract class LtbDbContext(DbContextOptions options)
+    : IdentityDbContext<LtbUser, LtbRole, Guid>(options)
+{
+    public DbSet<Group> Groups => Set<Group>();
+    public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<SshKey> SshKeys => Set<SshKey>();
+    public DbSet<LabHost> LabHosts => Set<LabHost>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+
+        builder.Entity<LtbUser>(e =>
+        {
+            e.Property(u => u.DisplayName).HasMaxLength(200);
+            e.Property(u => u.Version).IsConcurrencyToken();
+        });
+
+        builder.Entity<Group>(e =>
+        {
+            e.Property(g => g.Name).HasMaxLength(100);
+            e.HasIndex(g => g.Name).IsUnique();
+            e.Property(g => g.Description).HasMaxLength(2000);
+            e.Property(g => g.Version).IsConcurrencyToken();
+        });
+
+        builder.Entity<GroupMember>(e =>
+        {
+            e.HasKey(m => new { m.GroupId, m.UserId });
+            e.HasOne(m => m.Group).WithMany(g => g.Members).HasForeignKey(m => m.GroupId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(m => m.User).WithMany(u => u.Memberships).HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(m => m.UserId);
+        });
+
+        builder.Entity<ApiToken>(e =>
+        {
+            e.Property(t => t.Name).HasMaxLength(100);
+            e.Property(t => t.Prefix).HasMaxLength(16);
+            e.Property(t => t.Hash).HasMaxLength(32);
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasIndex(t => t.UserId);
+            e.HasOne(t => t.User).WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<SshKey>(e =>
+        {
+            e.Property(k => k.Name).HasMaxLength(200);
+            e.Property(k => k.Algorithm).HasMaxLength(64);
+            e.Property(k => k.PublicKey).HasMaxLength(16384);
+            e.Property(k => k.Fingerprint).HasMaxLength(64);
+            // A key identifies one user at the SSH gateway: it cannot belong to two accounts.
+            e.HasIndex(k => k.Fingerprint).IsUnique();
+            e.HasIndex(k => k.UserId);
+            e.HasOne(k => k.User).WithMany().HasForeignKey(k => k.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<LabHost>(e =>
+        {
+            e.Property(h => h.Name).HasMaxLength(100);
+            e.HasIndex(h => h.Name).IsUnique();
+            e.Property(h => h.Address).HasMaxLength(500);
+            e.Property(h => h.State).HasConversion<string>().HasMaxLength(20);
+            e.Property(h => h.Version).IsConcurrencyToken();
+            // Labels are a small map read with the host; JSON text works the same on both providers.
+            e.Property(h => h.Labels).HasConversion(
+                    v => JsonSerializer.Serialize(v, JsonSerializerOptions.Default),
+                    v => JsonSerializer.Deserialize<Dictionary<string, string>>(v, JsonSerializerOptions.Default) ?? new())
+                .Metadata.SetValueComparer(new ValueComparer<Dictionary<string, string>>(
+                    (a, b) => a != null && b != null && a.Count == b.Count && !a.Except(b).Any(),
+                    v => v.Aggregate(0, (h, kv) => HashCode.Combine(h, kv.Key, kv.Value)),
+                    v => new Dictionary<string, string>(v)));
+        });
+
+        builder.Entity<AuditEntry>(e =>
+        {
+            e.Property(a => a.ActorName).HasMaxLength(256);
+            e.Property(a => a.Action).HasMaxLength(64);
+            e.Property(a => a.ObjectType).HasMaxLength(64);
+            e.Property(a => a.ObjectId).HasMaxLength(128);
+            e.Property(a => a.Detail).HasMaxLength(2000);
+            e.Property(a => a.RemoteAddress).HasMaxLength(64);
+            e.HasIndex(a => a.At);
+            e.HasIndex(a => a.ActorId);
+        });
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        BumpVersions();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        BumpVersions();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>Every update of a versioned row raises its version; the original value stays the concurrency check.</summary>
+    private void BumpVersions()
+    {
+        foreach (var entry in ChangeTracker.Entries<IVersioned>())
+        {
+            if (entry.State == EntityState.Added)
+            {
+                entry.Entity.Version = 1;
+            }
+            else if (entry.State == EntityState.Modified)
+            {
+                entry.Entity.Version = entry.Property(e => e.Version).OriginalValue + 1;
+            }
+        }
+    }
+}
+
+/// <summary>The embedded default. SQLite cannot order or compare DateTimeOffset text, so it is stored as a number.</summary>
+public sealed class SqliteLtbDbContext(DbContextOptions<SqliteLtbDbContext> options) : LtbDbContext(options)
+{
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+    }
+}
+
+/// <summary>Production: PostgreSQL through Npgsql.</summary>
+public sealed class PostgresLtbDbContext(DbContextOptions<PostgresLtbDbContext> options) : LtbDbContext(options);

@@ -1,0 +1,85 @@
+using Ltb.Server.Data;
+
+namespace Ltb.Server.Hosting;
+
+/// <summary>Everything `ltb serve` (and the tests) choose about a server instance.</summary>
+public sealed class LtbServerOptions
+{
+    /// <summary>The per-user data folder by default: ~/.local/share/ltb (XDG_DATA_HOME is honoured).</summary>
+    public static string DefaultDataDirectory =>
+        Path.Combine(Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "ltb");
+
+    public const string DefaultUrl = "http://127.0.0.1:8480";
+
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>Where to listen; a port of 0 picks a free one (the bound address is in <see cref="LtbServer.Urls"/>).</summary>
+    public IList<string> Urls { get; } = [DefaultUrl];
+
+    public DatabaseProvider Database { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary>PostgreSQL: required. SQLite: defaults to DATA/ltb.db.</summary>
+    public string? ConnectionString { get; set; }
+
+    public string AdminUserName { get; set; } = "admin";
+
+    /// <summary>The first admin's password (LTB_ADMIN_PASSWORD); null: one is generated and reported once.</summary>
+    public string? AdminPassword { get; set; }
+
+    /// <summary>Told once, on the first start, that the admin account was created (with the generated password, if any).</summary>
+    public Action<AdminAccountCreated>? OnAdminCreated { get; set; }
+
+    /// <summary>Sign-in through an OpenID Connect provider (Keycloak and similar); null: local accounts only.</summary>
+    public LtbOidcOptions? Oidc { get; set; }
+
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Logins (and password changes) per client address per minute.</summary>
+    public int LoginPermitsPerMinute { get; set; } = 10;
+
+    /// <summary>Token creations per user per minute.</summary>
+    public int TokenPermitsPerMinute { get; set; } = 10;
+
+    public int LockoutAttempts { get; set; } = 5;
+
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    public string ResolveConnectionString() => Database switch
+    {
+        DatabaseProvider.Sqlite => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "ltb.db")}",
+        _ => ConnectionString is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException(
+                "the PostgreSQL database needs a connection string (--connection-string or LTB_CONNECTION_STRING)"),
+    };
+}
+
+/// <summary>The first admin account. <see cref="GeneratedPassword"/> is null when it came from LTB_ADMIN_PASSWORD.</summary>
+public sealed record AdminAccountCreated(string UserName, string? GeneratedPassword);
+
+/// <summary>
+/// An OpenID Connect provider (authorization code flow with PKCE). Its group claim decides LTB roles
+/// (<see cref="RoleGroups"/>) and LTB group memberships (every other group, when <see cref="SyncGroups"/>).
+/// </summary>
+public sealed class LtbOidcOptions
+{
+    public required string Authority { get; set; }
+
+    public required string ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The claim that lists the user's groups at the provider ("groups" for Keycloak's group mapper).</summary>
+    public string GroupsClaim { get; set; } = "groups";
+
+    /// <summary>Provider group -> LTB role (admin, instructor, student). A user in none of them is a student.</summary>
+    public Dictionary<string, string> RoleGroups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The provider's other groups become LTB groups, and the user a member of them.</summary>
+    public bool SyncGroups { get; set; } = true;
+
+    /// <summary>Only a test provider on loopback may be plain HTTP.</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+}

@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using Ltb.Server.Api;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ltb.Server.Hosting;
+
+/// <summary>What every start does before listening: migrate, ensure the roles, the first admin and the local host.</summary>
+internal static class ServerInitialization
+{
+    public static async Task RunAsync(IServiceProvider services, LtbServerOptions options, CancellationToken ct)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        await db.Database.MigrateAsync(ct);
+        if (options.Database == DatabaseProvider.Sqlite)
+        {
+            // Write-ahead logging: readers do not wait for a writer, which matters with many users on the embedded default.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        }
+        await EnsureRolesAsync(db, ct);
+        await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
+        await RegisterLocalHostAsync(db, ct);
+    }
+
+    private static async Task EnsureRolesAsync(LtbDbContext db, CancellationToken ct)
+    {
+        foreach (var role in LtbRoles.All)
+        {
+            if (!await db.Roles.AnyAsync(r => r.Name == role, ct))
+            {
+                db.Roles.Add(new LtbRole(role) { Id = Guid.NewGuid(), ConcurrencyStamp = Guid.NewGuid().ToString() });
+            }
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>The first start (no admin yet) creates one; its password is given (LTB_ADMIN_PASSWORD) or generated and reported once.</summary>
+    private static async Task EnsureAdminAsync(UserManager<LtbUser> users, LtbDbContext db, LtbServerOptions options,
+        CancellationToken ct)
+    {
+        if ((await users.GetUsersInRoleAsync(LtbRoles.Admin)).Count > 0)
+        {
+            return;
+        }
+        var admin = new LtbUser { UserName = options.AdminUserName, DisplayName = "Administrator", CreatedAt = DateTimeOffset.UtcNow };
+        var password = options.AdminPassword;
+        if (password is not null)
+        {
+            var errors = await UserViews.CheckPasswordAsync(users, admin, password);
+            if (errors.Length > 0)
+            {
+                throw new InvalidOperationException($"LTB_ADMIN_PASSWORD is too weak: {string.Join(" ", errors)}");
+            }
+        }
+        var generated = password is null ? GeneratePassword() : null;
+        var result = await users.CreateAsync(admin, password ?? generated!);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException(
+                $"cannot create the admin account '{options.AdminUserName}': {string.Join(" ", result.Errors.Select(e => e.Description))}");
+        }
+        await users.AddToRoleAsync(admin, LtbRoles.Admin);
+        await db.SaveChangesAsync(ct);
+        options.OnAdminCreated?.Invoke(new AdminAccountCreated(admin.UserName, generated));
+    }
+
+    /// <summary>20 characters of an unambiguous alphabet (~115 bits), with upper, lower and digit as the policy wants.</summary>
+    private static string GeneratePassword()
+    {
+        const string upper = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower = "abcdefghijkmnopqrstuvwxyz", digits = "23456789";
+        const string all = upper + lower + digits;
+        var chars = RandomNumberGenerator.GetItems<char>(all, 17).ToList();
+        chars.Add(RandomNumberGenerator.GetItems<char>(upper, 1)[0]);
+        chars.Add(RandomNumberGenerator.GetItems<char>(lower, 1)[0]);
+        chars.Add(RandomNumberGenerator.GetItems<char>(digits, 1)[0]);
+        var array = chars.ToArray();
+        RandomNumberGenerator.Shuffle(array.AsSpan());
+        return new string(array);
+    }
+
+    /// <summary>This machine is the "local" lab host, served by the in-process agent; its capacity is refreshed each start.</summary>
+    private static async Task RegisterLocalHostAsync(LtbDbContext db, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var host = await db.LabHosts.FirstOrDefaultAsync(h => h.IsLocal, ct);
+        if (host is null)
+        {
+            host = new LabHost { Id = Guid.NewGuid(), Name = "local", IsLocal = true, Address = "in-process", CreatedAt = now };
+            db.LabHosts.Add(host);
+        }
+        host.Cpus = Environment.ProcessorCount;
+        host.MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (host.State == LabHostState.Unreachable)
+        {
+            host.State = LabHostState.Ready;
+        }
+        host.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ltb.Server.Api;
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Scalar.AspNetCore;
+
+namespace Ltb.Server.Hosting;
+
+/// <summary>The server's services and request pipeline, so that `ltb serve` and the tests are a few lines.</summary>
+public static class ServerSetup
+{
+    public static IServiceCollection AddLtbServer(this IServiceCollection services, LtbServerOptions options)
+    {
+        // The data folder holds password and token hashes: its owner only.
+        Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        services.AddSingleton(options);
+        services.AddHttpContextAccessor();
+        services.AddLtbDatabase(options.Database, options.ResolveConnectionString());
+
+        services.AddIdentityCore<LtbUser>(o =>
+            {
+                // Length over character classes (NIST SP 800-63B), but still not a dictionary word alone.
+                o.Password.RequiredLength = 10;
+                o.Password.RequireNonAlphanumeric = false;
+                o.Password.RequireUppercase = true;
+                o.Password.RequireLowercase = true;
+                o.Password.RequireDigit = true;
+                o.Lockout.MaxFailedAccessAttempts = options.LockoutAttempts;
+                o.Lockout.DefaultLockoutTimeSpan = options.LockoutDuration;
+                o.Lockout.AllowedForNewUsers = true;
+                o.User.RequireUniqueEmail = false;
+            })
+            .AddRoles<LtbRole>()
+            .AddEntityFrameworkStores<LtbDbContext>();
+
+        var authentication = services.AddAuthentication(ApiTokens.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiTokens.Scheme, null);
+        if (options.Oidc is { } oidc)
+        {
+            authentication.AddLtbOidc(oidc);
+        }
+        // Every endpoint needs a signed-in caller unless it says AllowAnonymous: a forgotten check fails closed.
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+        services.AddResourceAuthorizer<LtbUser, UserAuthorizer>()
+            .AddResourceAuthorizer<Group, GroupAuthorizer>()
+            .AddResourceAuthorizer<ApiToken, ApiTokenAuthorizer>()
+            .AddResourceAuthorizer<SshKey, SshKeyAuthorizer>()
+            .AddResourceAuthorizer<LabHost, LabHostAuthorizer>()
+            .AddResourceAuthorizer<AuditEntry, AuditAuthorizer>();
+        services.AddScoped<AuditLog>();
+
+        services.AddSingleton<InProcessAgent>();
+        services.AddSingleton<IAgentDirectory, AgentDirectory>();
+
+        services.AddLtbRateLimits(options);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
+            c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier;
+            c.ProblemDetails.Detail ??= DefaultDetail(c.ProblemDetails.Status);
+        });
+        services.AddExceptionHandler<LtbExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        });
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<AgentsHealthCheck>("agents", tags: ["ready"]);
+        services.AddLtbOpenApi();
+        return services;
+    }
+
+    public static IServiceCollection AddResourceAuthorizer<T, TAuthorizer>(this IServiceCollection services)
+        where T : class
+        where TAuthorizer : class, IResourceAuthorizer<T> =>
+        services.AddSingleton<IResourceAuthorizer<T>, TAuthorizer>();
+
+    public static WebApplication UseLtbServer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        // Empty error responses (401 challenges, 403, 404 of unknown routes, 405, 429) get a problem-details body.
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains("ready"),
+            ResponseWriter = HealthResponse.WriteAsync,
+        }).AllowAnonymous();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs", o => o.WithTitle("LTB API")).AllowAnonymous();
+
+        var api = app.MapLtbApi();
+        if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
+        {
+            api.MapOidcEndpoints();
+        }
+        return app;
+    }
+
+    /// <summary>The REST API under /api/v1: one line per resource (labs, templates, tasks add theirs here).</summary>
+    public static RouteGroupBuilder MapLtbApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        // Every API endpoint may answer with these problems (the OpenAPI document says so once for all).
+        api.ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        api.MapAuthEndpoints()
+            .MapUsersEndpoints()
+            .MapGroupsEndpoints()
+            .MapTokensEndpoints()
+            .MapSshKeysEndpoints()
+            .MapHostsEndpoints()
+            .MapAuditEndpoints();
+        return api;
+    }
+
+    private static string? DefaultDetail(int? status) => status switch
+    {
+        StatusCodes.Status400BadRequest => "the request is malformed: check the JSON body and the parameters",
+        StatusCodes.Status401Unauthorized => "sign in first: send 'Authorization: Bearer TOKEN' (ltb login, or a personal token)",
+        StatusCodes.Status403Forbidden => "you may not do this",
+        StatusCodes.Status404NotFound => "there is nothing at this address",
+        StatusCodes.Status405MethodNotAllowed => "this address does not take this method",
+        StatusCodes.Status429TooManyRequests => "too many requests; wait a minute and try again",
+        _ => null,
+    };
+}

@@ -1,0 +1,295 @@
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Ltb.Server.Api;
+using Ltb.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ltb.Server.Tests.Api;
+
+/// <summary>Who calls in the matrix. A owns the objects under test; B shares group G1 with A; C is in G2 only; I teaches G1.</summary>
+public enum Who
+{
+    Anonymous,
+    StudentA,
+    StudentB,
+    StudentC,
+    Instructor,
+    Admin,
+}
+
+/// <summary>The cast of the matrix: users, groups and objects owned by student A, on one server.</summary>
+public abstract class MatrixServer : ServerFixture
+{
+    private readonly Dictionary<Who, HttpClient> _clients = [];
+
+    public UserDto A { get; private set; } = null!;
+    public UserDto B { get; private set; } = null!;
+    public UserDto C { get; private set; } = null!;
+    public UserDto I { get; private set; } = null!;
+    public GroupDto G1 { get; private set; } = null!;
+    public GroupDto G2 { get; private set; } = null!;
+    public HostDto RemoteHost { get; private set; } = null!;
+
+    protected override async Task SeedAsync()
+    {
+        A = await CreateUserAsync("a");
+        B = await CreateUserAsync("b");
+        C = await CreateUserAsync("c");
+        I = await CreateUserAsync("i", "instructor");
+        G1 = await CreateGroupAsync("g1", A.Id, B.Id, I.Id);
+        G2 = await CreateGroupAsync("g2", C.Id);
+        RemoteHost = await CreateHostAsync();
+        _clients[Who.Anonymous] = Anonymous();
+        _clients[Who.Admin] = Admin;
+        foreach (var (who, user) in new[] { (Who.StudentA, A), (Who.StudentB, B), (Who.StudentC, C), (Who.Instructor, I) })
+        {
+            _clients[who] = await LoginAsync(user.UserName, UserPassword);
+        }
+    }
+
+    public HttpClient Client(Who who) => _clients[who];
+
+    public UserDto UserOf(Who who) => who switch
+    {
+        Who.StudentA => A,
+        Who.StudentB => B,
+        Who.StudentC => C,
+        Who.Instructor => I,
+        _ => throw new ArgumentOutOfRangeException(nameof(who)),
+    };
+
+    public async Task<HostDto> CreateHostAsync() => await Http.ReadAsync<HostDto>(await Admin.PostAsJsonAsync("/api/v1/hosts",
+        new CreateHostRequest(Unique("h"), "https://10.0.0.1:7443", 4, 8L << 30)), 201);
+}
+
+public sealed class SqliteMatrixServer : MatrixServer
+{
+    protected override Task<(TestDatabase? Database, string? Unavailable)> CreateDatabaseAsync() =>
+        Task.FromResult<(TestDatabase?, string?)>((new SqliteTestDatabase(), null));
+}
+
+public sealed class PostgresMatrixServer : MatrixServer
+{
+    protected override async Task<(TestDatabase? Database, string? Unavailable)> CreateDatabaseAsync() =>
+        await PostgresTestDatabase.CreateAsync();
+}
+
+/// <summary>
+/// Every endpoint of the API called as each kind of caller, with the status each must get. Objects belong to student A.
+/// A 404 where a 403 might be expected is deliberate: what a caller may not see does not exist for them (no IDOR).
+/// A second test checks that the matrix covers every endpoint the server maps, so a new endpoint cannot slip in
+/// without its row.
+/// </summary>
+public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture) : IClassFixture<TServer>
+    where TServer : MatrixServer
+{
+    private const int Ok = 200, Created = 201, NoContent = 204, Invalid = 400, Unauth = 401, Forbid = 403, NotFound = 404;
+
+    private TServer S
+    {
+        get
+        {
+            fixture.Require();
+            return fixture;
+        }
+    }
+
+    /// <summary>One endpoint: the route as mapped, how to make the request (fresh objects per call where it destroys), and the
+    /// expected status for Anonymous, A, B, C, Instructor, Admin.</summary>
+    private sealed record Row(string Method, string Route, Func<Who, Task<string>> Path, Func<object?> Body, int[] Expected,
+        bool FreshSession = false);
+
+    private static Row R(string method, string route, Func<Who, Task<string>> path, int[] expected, Func<object?>? body = null,
+        bool freshSession = false) => new(method, route, path, body ?? (() => null), expected, freshSession);
+
+    private static Func<Who, Task<string>> At(string path) => _ => Task.FromResult(path);
+
+    private IReadOnlyList<Row> Rows()
+    {
+        var s = S;
+        string a = s.A.Id.ToString(), g1 = s.G1.Id.ToString(), host = s.RemoteHost.Id.ToString(), c = s.C.Id.ToString(),
+            b = s.B.Id.ToString(), iId = s.I.Id.ToString();
+        var matrix = s;
+        async Task<string> FreshStudentInG1(string suffix)
+        {
+            var victim = await matrix.CreateUserAsync("v");
+            await Http.EnsureAsync(await matrix.Admin.PutAsync($"/api/v1/groups/{g1}/members/{victim.Id}", null), 204, "add victim");
+            return $"/api/v1/users/{victim.Id}{suffix}";
+        }
+        async Task<string> FreshGroup(string suffix)
+        {
+            var group = await matrix.CreateGroupAsync("fg", Guid.Parse(a), Guid.Parse(b), Guid.Parse(iId));
+            return $"/api/v1/groups/{group.Id}{suffix}";
+        }
+        async Task<string> FreshTokenOfA()
+        {
+            var client = s.Client(Who.StudentA);
+            var token = await Http.ReadAsync<CreatedTokenDto>(await client.PostAsJsonAsync("/api/v1/tokens", new CreateTokenRequest("m")), 201);
+            return $"/api/v1/tokens/{token.Token.Id}";
+        }
+        async Task<string> FreshKeyOfA()
+        {
+            var client = s.Client(Who.StudentA);
+            var key = await Http.ReadAsync<SshKeyDto>(await client.PostAsJsonAsync("/api/v1/ssh-keys", new AddSshKeyRequest(Http.RandomSshKey())), 201);
+            return $"/api/v1/ssh-keys/{key.Id}";
+        }
+        async Task<string> FreshHost()
+        {
+            var h = await s.CreateHostAsync();
+            return $"/api/v1/hosts/{h.Id}";
+        }
+        var all200 = new[] { Unauth, Ok, Ok, Ok, Ok, Ok };
+        var adminOnly = new[] { Unauth, Forbid, Forbid, Forbid, Forbid };
+
+        return
+        [
+            // Anonymous by design: every caller gets the same 401 for a wrong login.
+            R("POST", "/api/v1/auth/login", At("/api/v1/auth/login"), [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth],
+                () => new LoginRequest("nobody", "Not-a-Passw0rd")),
+            R("POST", "/api/v1/auth/logout", At("/api/v1/auth/logout"), [Unauth, NoContent, NoContent, NoContent, NoContent, NoContent],
+                freshSession: true),
+            R("GET", "/api/v1/me", At("/api/v1/me"), all200),
+            R("POST", "/api/v1/me/password", At("/api/v1/me/password"), [Unauth, Invalid, Invalid, Invalid, Invalid, Invalid],
+                () => new ChangePasswordRequest("Wrong-Passw0rd-9", "Other-Passw0rd-9")),
+
+            R("GET", "/api/v1/users", At("/api/v1/users"), all200),
+            R("POST", "/api/v1/users", At("/api/v1/users"), [.. adminOnly, Created],
+                () => new CreateUserRequest(ServerFixture.Unique("n"), ServerFixture.UserPassword)),
+            R("GET", "/api/v1/users/{id}", At($"/api/v1/users/{a}"), [Unauth, Ok, NotFound, NotFound, Ok, Ok]),
+            R("PATCH", "/api/v1/users/{id}", At($"/api/v1/users/{a}"), [Unauth, Forbid, NotFound, NotFound, Forbid, Ok],
+                () => new UpdateUserRequest(DisplayName: "Student A")),
+            R("DELETE", "/api/v1/users/{id}", _ => FreshStudentInG1(""), [Unauth, NotFound, NotFound, NotFound, Forbid, NoContent]),
+            R("POST", "/api/v1/users/{id}/password", _ => FreshStudentInG1("/password"),
+                [Unauth, NotFound, NotFound, NotFound, Forbid, NoContent], () => new ResetPasswordRequest("Reset-Passw0rd-7")),
+
+            R("GET", "/api/v1/groups", At("/api/v1/groups"), all200),
+            R("POST", "/api/v1/groups", At("/api/v1/groups"), [Unauth, Forbid, Forbid, Forbid, Created, Created],
+                () => new CreateGroupRequest(ServerFixture.Unique("ng"))),
+            R("GET", "/api/v1/groups/{id}", At($"/api/v1/groups/{g1}"), [Unauth, Ok, Ok, NotFound, Ok, Ok]),
+            R("PATCH", "/api/v1/groups/{id}", At($"/api/v1/groups/{g1}"), [Unauth, Forbid, Forbid, NotFound, Ok, Ok],
+                () => new UpdateGroupRequest(Description: "course")),
+            R("DELETE", "/api/v1/groups/{id}", _ => FreshGroup(""), [Unauth, Forbid, Forbid, NotFound, NoContent, NoContent]),
+            R("GET", "/api/v1/groups/{id}/members", At($"/api/v1/groups/{g1}/members"), [Unauth, Ok, Ok, NotFound, Ok, Ok]),
+            R("PUT", "/api/v1/groups/{id}/members/{user}", _ => FreshGroup($"/members/{c}"),
+                [Unauth, Forbid, Forbid, NotFound, NoContent, NoContent]),
+            R("DELETE", "/api/v1/groups/{id}/members/{user}", _ => FreshGroup($"/members/{b}"),
+                [Unauth, Forbid, Forbid, NotFound, NoContent, NoContent]),
+
+            R("GET", "/api/v1/tokens", At("/api/v1/tokens"), all200),
+            R("POST", "/api/v1/tokens", At("/api/v1/tokens"), [Unauth, Created, Created, Created, Created, Created],
+                () => new CreateTokenRequest("matrix")),
+            R("DELETE", "/api/v1/tokens/{id}", _ => FreshTokenOfA(), [Unauth, NoContent, NotFound, NotFound, NotFound, NoContent]),
+
+            R("GET", "/api/v1/ssh-keys", At("/api/v1/ssh-keys"), all200),
+            R("POST", "/api/v1/ssh-keys", At("/api/v1/ssh-keys"), [Unauth, Created, Created, Created, Created, Created],
+                () => new AddSshKeyRequest(Http.RandomSshKey())),
+            R("DELETE", "/api/v1/ssh-keys/{id}", _ => FreshKeyOfA(), [Unauth, NoContent, NotFound, NotFound, NotFound, NoContent]),
+
+            R("GET", "/api/v1/hosts", At("/api/v1/hosts"), all200),
+            R("POST", "/api/v1/hosts", At("/api/v1/hosts"), [.. adminOnly, Created],
+                () => new CreateHostRequest(ServerFixture.Unique("nh"), "https://10.0.0.2:7443", 2, 1L << 30)),
+            R("GET", "/api/v1/hosts/{id}", At($"/api/v1/hosts/{host}"), all200),
+            R("PATCH", "/api/v1/hosts/{id}", At($"/api/v1/hosts/{host}"), [.. adminOnly, Ok],
+                () => new UpdateHostRequest(Labels: new() { ["rack"] = "1" })),
+            R("DELETE", "/api/v1/hosts/{id}", _ => FreshHost(), [.. adminOnly, NoContent]),
+
+            R("GET", "/api/v1/audit", At("/api/v1/audit"), [.. adminOnly, Ok]),
+        ];
+    }
+
+    [Fact]
+    public async Task Every_endpoint_answers_each_caller_as_the_matrix_says()
+    {
+        var server = S;
+        var failures = new List<string>();
+        foreach (var row in Rows())
+        {
+            foreach (var who in Enum.GetValues<Who>())
+            {
+                var path = await row.Path(who);
+                using var request = new HttpRequestMessage(new HttpMethod(row.Method), path);
+                if (row.Body() is { } body)
+                {
+                    request.Content = JsonContent.Create(body, body.GetType());
+                }
+                var client = server.Client(who);
+                HttpClient? fresh = null;
+                if (row.FreshSession && who != Who.Anonymous)
+                {
+                    var user = who == Who.Admin ? "admin" : server.UserOf(who).UserName;
+                    var password = who == Who.Admin ? ServerFixture.AdminPassword : ServerFixture.UserPassword;
+                    client = fresh = await server.LoginAsync(user, password);
+                }
+                using var response = await client.SendAsync(request);
+                fresh?.Dispose();
+                var expected = row.Expected[(int)who];
+                if ((int)response.StatusCode != expected)
+                {
+                    failures.Add($"{row.Method} {row.Route} as {who}: expected {expected}, got {(int)response.StatusCode} " +
+                        await response.Content.ReadAsStringAsync());
+                }
+                else if (expected >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+                {
+                    failures.Add($"{row.Method} {row.Route} as {who}: {expected} without problem details");
+                }
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public void The_matrix_covers_every_endpoint_of_the_api()
+    {
+        var server = S;
+        var mapped = server.Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Select(m => $"{m} {Normalize(e.RoutePattern.RawText!)}"))
+            .ToHashSet();
+        var covered = Rows().Select(r => $"{r.Method} {r.Route}").ToHashSet();
+        Assert.Empty(mapped.Except(covered));
+        Assert.Empty(covered.Except(mapped));
+    }
+
+    [Fact]
+    public async Task Lists_never_show_what_the_caller_may_not_see()
+    {
+        var s = S;
+        HttpClient b = s.Client(Who.StudentB), c = s.Client(Who.StudentC), i = s.Client(Who.Instructor);
+        var a = s.A;
+        var bUsers = await Http.ReadAsync<Paged<UserDto>>(await b.GetAsync("/api/v1/users"), 200);
+        Assert.Equal([s.B.Id], bUsers.Items.Select(u => u.Id));
+
+        // (C may share a group with the instructor by now: the matrix adds C to fresh groups. A new user does not.)
+        var stranger = await s.CreateUserAsync("x");
+        var iUsers = await Http.ReadAsync<Paged<UserDto>>(await i.GetAsync("/api/v1/users?pageSize=200"), 200);
+        Assert.Contains(iUsers.Items, u => u.Id == a.Id);
+        Assert.DoesNotContain(iUsers.Items, u => u.Id == stranger.Id);
+        Assert.DoesNotContain(iUsers.Items, u => u.UserName == "admin");
+
+        var cGroups = await Http.ReadAsync<Paged<GroupDto>>(await c.GetAsync("/api/v1/groups"), 200);
+        Assert.Contains(cGroups.Items, g => g.Id == s.G2.Id);
+        Assert.DoesNotContain(cGroups.Items, g => g.Id == s.G1.Id);
+
+        // Asking for another user's tokens or keys by id yields nothing, not their objects.
+        var bTokens = await Http.ReadAsync<Paged<TokenDto>>(await b.GetAsync($"/api/v1/tokens?userId={a.Id}"), 200);
+        Assert.Empty(bTokens.Items);
+        var bKeys = await Http.ReadAsync<Paged<SshKeyDto>>(await b.GetAsync($"/api/v1/ssh-keys?userId={a.Id}"), 200);
+        Assert.Empty(bKeys.Items);
+
+        // Admins can look at anyone's (incident response).
+        var admin = s.Client(Who.Admin);
+        var aTokens = await Http.ReadAsync<Paged<TokenDto>>(await admin.GetAsync($"/api/v1/tokens?userId={a.Id}"), 200);
+        Assert.NotEmpty(aTokens.Items);
+    }
+
+    private static string Normalize(string route) => Constraint().Replace(route, "{$1}").TrimEnd('/');
+
+    [GeneratedRegex(@"\{(\w+):[^}]+\}")]
+    private static partial Regex Constraint();
+}
+
+public sealed class AuthorizationMatrixOnSqlite(SqliteMatrixServer fixture) : AuthorizationMatrixTests<SqliteMatrixServer>(fixture);
+
+public sealed class AuthorizationMatrixOnPostgres(PostgresMatrixServer fixture) : AuthorizationMatrixTests<PostgresMatrixServer>(fixture);
