@@ -64,4 +64,11 @@ public sealed record MgmtNetwork
     public string? Bridge { get; init; }
 
     public bool? ExternalAccess { get; init; }
+
+    /// <summary>
+    /// True when the topology wrote a subnet itself. Otherwise the subnets above are containerlab's defaults, and a
+    /// multi-lab host picks a free subnet per lab instead (unless nodes pin management addresses).
+    /// </summary>
+    [JsonIgnore]
+    public bool SubnetWritten { get; init; }
 }

@@ -39,6 +39,7 @@ public static class MgmtReader
             Mtu = m["mtu"] is { } mtu ? (int?)r.Integer(mtu, "'mgmt.mtu'", 68, 65535) : null,
             Bridge = Text("bridge"),
             ExternalAccess = m["external-access"] is { } ea ? r.Boolean(ea, "'mgmt.external-access'") : null,
+            SubnetWritten = ipv4 is not null || ipv6 is not null,
         };
     }
 

@@ -1,3 +1,5 @@
+using Ltb.Runtime.Planning;
+using Ltb.Topology;
 using Docker.DotNet.Models;
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
@@ -74,51 +76,17 @@ public static class TestLabs
     /// ../shared/corpus/containerlab/frr01/frr01.clab.yml as a host plan, mirroring the file exactly: images by the names
     /// the file uses, binds to the corpus files, the PCs' exec commands, the six links.
     /// </summary>
+    /// <summary>
+    /// The corpus's frr01 lab exactly as containerlab users have it: the file is loaded by the topology loader and
+    /// planned by the planner, the same path the server takes.
+    /// </summary>
     public static LabPlan Frr01(string labName, LinkBackend backend)
     {
-        var dir = Path.Combine(Repo.ContainerlabCorpus, "frr01");
-        NodePlan Router(string name) => new()
-        {
-            Name = name,
-            Image = FrrImage,
-            Binds = [new BindMount(Path.Combine(dir, name, "daemons"), "/etc/frr/daemons"), new BindMount(Path.Combine(dir, name, "frr.conf"), "/etc/frr/frr.conf")],
-            CapAdd = ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
-            Sysctls = new Dictionary<string, string> { ["net.ipv4.ip_forward"] = "1", ["net.ipv6.conf.all.forwarding"] = "1" },
-        };
-        NodePlan Pc(string name, int n) => new()
-        {
-            Name = name,
-            Image = HostImage,
-            CapAdd = ["NET_ADMIN", "NET_RAW"],
-            Exec =
-            [
-                ExecCommand.Sh("ip link set eth1 up"),
-                ExecCommand.Sh($"ip addr add 192.168.1{n}.2/24 dev eth1"),
-                ExecCommand.Sh($"ip route add 192.168.0.0/16 via 192.168.1{n}.1 dev eth1"),
-                ExecCommand.Sh($"ip route add 10.10.10.0/24 via 192.168.1{n}.1 dev eth1"),
-            ],
-        };
-        LinkPlan Link(string a, string b)
-        {
-            var (an, ai) = (a.Split(':')[0], a.Split(':')[1]);
-            var (bn, bi) = (b.Split(':')[0], b.Split(':')[1]);
-            return new LinkPlan { A = new LinkEndpoint(an, ai), B = new LinkEndpoint(bn, bi) };
-        }
-        return new LabPlan
-        {
-            LabName = labName,
-            LinkBackend = backend,
-            Nodes = [Router("router1"), Router("router2"), Router("router3"), Pc("PC1", 1), Pc("PC2", 2), Pc("PC3", 3)],
-            Links =
-            [
-                Link("router1:eth1", "router2:eth1"),
-                Link("router1:eth2", "router3:eth1"),
-                Link("router2:eth2", "router3:eth2"),
-                Link("PC1:eth1", "router1:eth3"),
-                Link("PC2:eth1", "router2:eth3"),
-                Link("PC3:eth1", "router3:eth3"),
-            ],
-        };
+        var file = Path.Combine(Repo.ContainerlabCorpus, "frr01", "frr01.clab.yml");
+        var loaded = TopologyLoader.LoadFile(file);
+        var lab = loaded.ValidLab ?? throw new InvalidOperationException(string.Join('\n', loaded.Diagnostics));
+        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = labName, LinkBackend = backend });
+        return planned.Plan ?? throw new InvalidOperationException(string.Join('\n', planned.Errors));
     }
 
     /// <summary>Two tiny nodes joined by one link n1:eth1 -- n2:eth1.</summary>

@@ -1,0 +1,190 @@
+using System.Globalization;
+using Ltb.Runtime.Plan;
+using Ltb.Topology.Catalog;
+using Ltb.Topology.Model;
+using PlannedLinkType = Ltb.Runtime.Plan.LinkType;
+using PlannedPort = Ltb.Runtime.Plan.PortMapping;
+using PlannedStartupConfig = Ltb.Runtime.Plan.StartupConfig;
+using TopologyLinkType = Ltb.Topology.Model.LinkType;
+
+namespace Ltb.Runtime.Planning;
+
+/// <summary>How a validated topology becomes a plan for one host.</summary>
+public sealed record PlanningOptions
+{
+    /// <summary>The lab's name on the host; null: the topology's name. A control plane makes it unique per host.</summary>
+    public string? LabName { get; init; }
+
+    public LinkBackend LinkBackend { get; init; } = LinkBackend.Veth;
+
+    /// <summary>Privileged nodes and host network mode are for administrators only.</summary>
+    public bool Trusted { get; init; }
+}
+
+/// <summary>The plan, or why the topology cannot run on this runtime (each message names the node or link).</summary>
+public sealed record PlanningResult(LabPlan? Plan, IReadOnlyList<string> Errors)
+{
+    public bool Succeeded => Plan is not null && Errors.Count == 0;
+}
+
+/// <summary>
+/// The step between the topology model and the runtime: kinds, defaults and formats are gone afterwards; what is left is
+/// an explicit <see cref="LabPlan"/> that any host (in-process or remote agent) can execute.
+/// </summary>
+public static class LabPlanner
+{
+    public static PlanningResult Plan(Lab lab, PlanningOptions? options = null)
+    {
+        options ??= new PlanningOptions();
+        var errors = new List<string>();
+        var nodes = lab.Nodes.Select(n => PlanNode(n, options, errors)).OfType<NodePlan>().ToList();
+        var links = lab.Links.Select(l => PlanLink(l, errors)).OfType<LinkPlan>().ToList();
+        if (errors.Count > 0)
+        {
+            return new PlanningResult(null, errors);
+        }
+        return new PlanningResult(new LabPlan
+        {
+            LabName = options.LabName ?? lab.Name,
+            Mgmt = PlanMgmt(lab),
+            LinkBackend = options.LinkBackend,
+            Nodes = nodes,
+            Links = links,
+        }, []);
+    }
+
+    /// <summary>
+    /// Every lab gets its own management network. Its subnet is the topology's when written there (or when nodes pin
+    /// addresses, which then refer to containerlab's default subnet); otherwise the host picks a free one.
+    /// </summary>
+    private static MgmtNetworkPlan PlanMgmt(Lab lab)
+    {
+        var m = lab.Mgmt;
+        var pinned = m.SubnetWritten || lab.Nodes.Any(n => n.MgmtIpv4 is not null || n.MgmtIpv6 is not null);
+        if (!pinned)
+        {
+            return new MgmtNetworkPlan { Mtu = m.Mtu };
+        }
+        return new MgmtNetworkPlan
+        {
+            Ipv4Subnet = m.Ipv4Subnet,
+            Ipv4Gateway = m.Ipv4Gateway,
+            Ipv6Subnet = m.Ipv6Subnet,
+            Ipv6Gateway = m.Ipv6Gateway,
+            Mtu = m.Mtu,
+        };
+    }
+
+    private static NodePlan? PlanNode(Node node, PlanningOptions options, List<string> errors)
+    {
+        var who = $"node '{node.Name}' (kind {node.Kind})";
+        if (node.Runtime != NodeRuntime.Container)
+        {
+            errors.Add($"{who} runs as {node.Runtime.ToString().ToLowerInvariant()}; this host runtime deploys container nodes only so far");
+            return null;
+        }
+        if (node.Image is not { Length: > 0 } image)
+        {
+            errors.Add($"{who} has no image; set 'image:' on the node, its group or its kind");
+            return null;
+        }
+        if (node.NetworkMode is "host" && !options.Trusted)
+        {
+            errors.Add($"{who} asks for the host's network (network-mode: host); only administrators may deploy that");
+        }
+
+        var env = new Dictionary<string, string>(node.Env, StringComparer.Ordinal);
+        var startup = PlanStartupConfig(node, who, env, errors);
+        return new NodePlan
+        {
+            Name = node.Name,
+            Image = image,
+            Env = env,
+            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, b.Mode ?? "rw")).ToList(),
+            StartupConfig = startup,
+            Exec = node.Exec.Select(ExecCommand.Sh).ToList(),
+            Cmd = Words(node.Cmd, $"{who}: cmd", errors),
+            Entrypoint = Words(node.Entrypoint, $"{who}: entrypoint", errors),
+            User = node.User,
+            CapAdd = node.CapAdd,
+            Sysctls = node.Sysctls,
+            Cpu = node.Cpu,
+            Memory = node.MemoryBytes,
+            CpuSet = node.CpuSet,
+            MgmtIpv4 = node.MgmtIpv4,
+            MgmtIpv6 = node.MgmtIpv6,
+            Labels = node.Labels,
+            Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp)).ToList(),
+            WaitFor = node.WaitFor,
+            Dns = node.Dns?.Servers ?? [],
+            NetworkMode = node.NetworkMode,
+            Hostname = node.Name,
+        };
+    }
+
+    /// <summary>The node type says where a startup configuration goes; a type without a method cannot take one.</summary>
+    private static PlannedStartupConfig? PlanStartupConfig(Node node, string who, Dictionary<string, string> env, List<string> errors)
+    {
+        if (node.StartupConfig is not { } config)
+        {
+            return null;
+        }
+        var method = node.NodeType.Config;
+        switch (method.Injection)
+        {
+            case ConfigInjection.Bind when method.Path is { } path:
+                return new PlannedStartupConfig(path, config.Path, config.Text);
+            case ConfigInjection.Env when method.EnvVar is { } variable:
+                env[variable] = config.Text ?? File.ReadAllText(config.Path!);
+                return null;
+            default:
+                errors.Add($"{who} has a startup-config, but kind {node.Kind} takes its configuration by " +
+                    $"{method.Injection.ToString().ToLowerInvariant()}, which this host runtime does not do yet; remove 'startup-config' " +
+                    "or bind the file where the image expects it");
+                return null;
+        }
+    }
+
+    private static LinkPlan? PlanLink(Link link, List<string> errors)
+    {
+        var type = link.Type switch
+        {
+            TopologyLinkType.Veth => PlannedLinkType.Veth,
+            TopologyLinkType.Host => PlannedLinkType.Host,
+            TopologyLinkType.MgmtNet => PlannedLinkType.MgmtNet,
+            TopologyLinkType.Macvlan => PlannedLinkType.Macvlan,
+            TopologyLinkType.Dummy => PlannedLinkType.Dummy,
+            _ => (PlannedLinkType?)null,
+        };
+        if (type is null)
+        {
+            errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is of type {link.Type}, which needs a second host; " +
+                "labs that span hosts arrive with remote agents");
+            return null;
+        }
+        // The runtime wants the node's end first; special ends (host, mgmt-net, macvlan) come second.
+        var ends = link.Endpoints.OrderBy(e => e.IsSpecial).Select(e => new LinkEndpoint(e.Node, e.LinuxInterface, e.Mac)).ToList();
+        return new LinkPlan
+        {
+            Type = type.Value,
+            A = ends[0],
+            B = ends.Count > 1 ? ends[1] : null,
+            Mtu = link.Mtu ?? LinkPlan.DefaultMtu,
+            Vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal),
+        };
+    }
+
+    private static IReadOnlyList<string>? Words(string? text, string what, List<string> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        var words = ShellWords.Split(text, out var error);
+        if (error is not null)
+        {
+            errors.Add($"{what}: {error}");
+        }
+        return words;
+    }
+}
