@@ -7,7 +7,7 @@ using YamlDotNet.Serialization;
 
 // Parse + validate a generated 1,000-node / 2,000-link topology; compare with plain YamlDotNet in the same run.
 const int Nodes = 1000;
-const int WarmUp = 3;
+const int WarmUp = 10;
 const int Runs = 15;
 var text = GeneratedTopology.Create(Nodes);
 var path = Path.Combine(Path.GetTempPath(), "bench.clab.yml");

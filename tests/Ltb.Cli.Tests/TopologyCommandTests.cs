@@ -43,6 +43,16 @@ public sealed class TopologyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_untrusted_refuses_host_paths_as_the_server_would()
+    {
+        var cvx02 = Path.Combine(Repo.ContainerlabCorpus, "cvx02", "topo.clab.yml");
+        Assert.Equal(0, (await HostCommand.LtbAsync("topology", "validate", cvx02)).ExitCode);
+        var untrusted = await HostCommand.LtbAsync("topology", "validate", "--untrusted", cvx02);
+        Assert.Equal(1, untrusted.ExitCode);
+        Assert.Contains($"{cvx02}:10:11: error: bind source '/lib/modules' of node 'sw1' is a host path", untrusted.Stderr);
+    }
+
+    [Fact]
     public async Task Show_prints_the_resolved_model_as_camel_case_json()
     {
         var frr01 = Path.Combine(Repo.ContainerlabCorpus, "frr01", "frr01.clab.yml");

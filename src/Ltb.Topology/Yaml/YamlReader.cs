@@ -45,7 +45,8 @@ public static class YamlReader
             public SourceSpan Span { get; } = span;
         }
 
-        private SourceSpan At(Mark mark) => new(file, (int)mark.Line, (int)mark.Column);
+        /// <summary>A position for a diagnostic; before the first event YamlDotNet's mark may be 0:0, which names no place.</summary>
+        private SourceSpan At(Mark mark) => new(file, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column));
 
         public YNode? Build(string text)
         {
@@ -61,16 +62,9 @@ public static class YamlReader
                     last = e.End;
                     switch (e)
                     {
-                        case DocumentStart ds when !ds.IsImplicit || documents > 0:
-                            if (++documents > 1)
-                            {
-                                diagnostics.Error(At(e.Start), "a topology file holds one YAML document; remove the second '---' and what follows");
-                                return root;
-                            }
-                            break;
-                        case DocumentStart:
-                            documents++;
-                            break;
+                        case DocumentStart when ++documents > 1:
+                            diagnostics.Error(At(e.Start), "a topology file holds one YAML document; remove the second '---' and what follows");
+                            return root;
                         case DocumentEnd:
                             if (root is null)
                             {

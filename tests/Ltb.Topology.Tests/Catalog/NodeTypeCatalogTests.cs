@@ -111,6 +111,21 @@ public sealed class NodeTypeCatalogTests
     }
 
     [Fact]
+    public void Every_built_in_interface_pattern_maps_to_a_valid_linux_name()
+    {
+        foreach (var type in Catalog.Types)
+        {
+            foreach (var pattern in type.Interfaces.Patterns.Where(p => p.Name != InterfacePattern.AnyLinuxName))
+            {
+                var example = System.Text.RegularExpressions.Regex.Replace(pattern.Name, @"\{[a-z]\}", "2");
+                var linux = type.Interfaces.ToLinuxName(example);
+                Assert.True(linux is not null && InterfaceNaming.IsValidLinuxName(linux), $"{type.Name}: {example} -> {linux}");
+                Assert.NotEqual(type.Interfaces.Management, linux);
+            }
+        }
+    }
+
+    [Fact]
     public void Admins_add_node_types_as_yaml_files()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"ltb-types-{Guid.NewGuid():N}");
