@@ -30,8 +30,10 @@ public sealed class ServeProcess : IAsyncLifetime
         {
             psi.ArgumentList.Add(a);
         }
-        psi.Environment["HOME"] = Home;
-        psi.Environment["XDG_DATA_HOME"] = "";
+        foreach (var (k, v) in HomeEnvironment(Home))
+        {
+            psi.Environment[k] = v;
+        }
         psi.Environment["LTB_ADMIN_PASSWORD"] = Password;
         _serve = Process.Start(psi)!;
         var stderr = _serve.StandardError.ReadToEndAsync();
@@ -50,6 +52,25 @@ public sealed class ServeProcess : IAsyncLifetime
             $"ltb serve did not report its address: {string.Join('\n', output)}\n{(_serve.HasExited ? await stderr : "")}");
         Assert.Contains("Created the admin account 'admin' with the password from LTB_ADMIN_PASSWORD", output);
         Assert.DoesNotContain(output, l => l.Contains(Password, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// HOME points at a temp folder (credentials and data go there), but a build by ./ltb keeps using this user's
+    /// NuGet packages and .NET home rather than restoring everything again into the temp folder.
+    /// </summary>
+    public static Dictionary<string, string> HomeEnvironment(string home)
+    {
+        var realHome = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return new Dictionary<string, string>
+        {
+            ["HOME"] = home,
+            ["XDG_CONFIG_HOME"] = "",
+            ["XDG_DATA_HOME"] = "",
+            ["NUGET_PACKAGES"] = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
+                ? packages
+                : Path.Combine(realHome, ".nuget", "packages"),
+            ["DOTNET_CLI_HOME"] = Environment.GetEnvironmentVariable("DOTNET_CLI_HOME") is { Length: > 0 } cli ? cli : realHome,
+        };
     }
 
     public static int FreePort()
@@ -81,14 +102,9 @@ public sealed class ServeAndLoginTests(ServeProcess server) : IClassFixture<Serv
 
     private Dictionary<string, string> Env(params (string Key, string Value)[] extra)
     {
-        var env = new Dictionary<string, string>
-        {
-            ["HOME"] = _home,
-            ["XDG_CONFIG_HOME"] = "",
-            ["XDG_DATA_HOME"] = "",
-            ["LTB_SERVER"] = "",
-            ["LTB_TOKEN"] = "",
-        };
+        var env = ServeProcess.HomeEnvironment(_home);
+        env["LTB_SERVER"] = "";
+        env["LTB_TOKEN"] = "";
         foreach (var (k, v) in extra)
         {
             env[k] = v;
