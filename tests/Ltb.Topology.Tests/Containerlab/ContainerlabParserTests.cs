@@ -59,7 +59,7 @@ public sealed class ContainerlabParserTests
         Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
         var lab = result.Lab!;
         Assert.Equal("", lab.Prefix);
-        Assert.Equal(new MgmtNetwork { Network = "labnet", Ipv4Subnet = "10.0.0.0/24", Ipv6Subnet = "2001:db8::/64", Ipv4Gateway = "10.0.0.1", Mtu = 1400, Bridge = "br-lab" }, lab.Mgmt);
+        Assert.Equal(new MgmtNetwork { Network = "labnet", Ipv4Subnet = "10.0.0.0/24", Ipv6Subnet = "2001:db8::/64", Ipv4Gateway = "10.0.0.1", Mtu = 1400, Bridge = "br-lab", SubnetWritten = true }, lab.Mgmt);
         var r1 = lab.FindNode("r1")!;
         Assert.Equal("small", r1.Variant);
         Assert.Equal(new StartupConfig(Path.Combine(t.Directory, "r1.cfg"), null), r1.StartupConfig);

@@ -1,0 +1,117 @@
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Planning;
+using Ltb.Testing;
+using Ltb.Topology;
+
+namespace Ltb.Runtime.Tests.Planning;
+
+/// <summary>The topology model becomes an explicit host plan; what this runtime cannot do is refused by name.</summary>
+public sealed class LabPlannerTests
+{
+    private static PlanningResult PlanText(string yaml, PlanningOptions? options = null)
+    {
+        var loaded = TopologyLoader.LoadText(yaml, Path.Combine(Path.GetTempPath(), "lab.clab.yml"),
+            new LoadOptions { Environment = new Dictionary<string, string>() });
+        Assert.False(loaded.HasErrors, string.Join("\n", loaded.Diagnostics));
+        return LabPlanner.Plan(loaded.Lab!, options);
+    }
+
+    [Fact]
+    public void Frr01_plans_as_written_in_the_corpus()
+    {
+        var loaded = TopologyLoader.LoadFile(Path.Combine(Repo.ContainerlabCorpus, "frr01", "frr01.clab.yml"));
+        var plan = LabPlanner.Plan(loaded.ValidLab!, new PlanningOptions { LabName = "frr01-x", LinkBackend = LinkBackend.Ovs }).Plan!;
+
+        Assert.Equal("frr01-x", plan.LabName);
+        Assert.Equal(LinkBackend.Ovs, plan.LinkBackend);
+        Assert.Null(plan.Mgmt.Ipv4Subnet); // not written: the host picks a free subnet per lab
+        var router1 = plan.Nodes.Single(n => n.Name == "router1");
+        Assert.Equal("quay.io/frrouting/frr:10.5.1", router1.Image);
+        Assert.Contains(router1.Binds, b => b.ContainerPath == "/etc/frr/frr.conf" && b.HostPath.EndsWith("frr01/router1/frr.conf", StringComparison.Ordinal));
+        Assert.Equal("1", router1.Sysctls["net.ipv4.ip_forward"]);
+        Assert.Contains("NET_ADMIN", router1.CapAdd);
+        var pc1 = plan.Nodes.Single(n => n.Name == "PC1");
+        Assert.Equal("ip addr add 192.168.11.2/24 dev eth1", pc1.Exec[1].Shell);
+        Assert.Equal(6, plan.Links.Count);
+        Assert.Contains(plan.Links, l => l.A == new LinkEndpoint("PC1", "eth1") && l.B == new LinkEndpoint("router1", "eth3") && l.Mtu == 9500);
+    }
+
+    [Fact]
+    public void A_written_subnet_or_a_pinned_address_pins_the_management_network()
+    {
+        var written = PlanText("""
+            name: m
+            mgmt: {ipv4-subnet: 10.5.0.0/24}
+            topology: {nodes: {a: {kind: linux, image: ltb/tiny:latest}}}
+            """).Plan!;
+        Assert.Equal("10.5.0.0/24", written.Mgmt.Ipv4Subnet);
+
+        var pinnedAddress = PlanText("""
+            name: m
+            topology: {nodes: {a: {kind: linux, image: ltb/tiny:latest, mgmt-ipv4: 172.20.20.9}}}
+            """).Plan!;
+        Assert.Equal("172.20.20.0/24", pinnedAddress.Mgmt.Ipv4Subnet);
+        Assert.Equal("172.20.20.9", pinnedAddress.Nodes[0].MgmtIpv4);
+    }
+
+    [Fact]
+    public void Cmd_and_entrypoint_are_split_into_words_without_a_shell()
+    {
+        var plan = PlanText("""
+            name: w
+            topology:
+              nodes:
+                a: {kind: linux, image: ltb/tiny:latest, cmd: "sh -c 'echo \"a b\"; sleep 1'", entrypoint: /bin/env}
+            """).Plan!;
+        Assert.Equal(["sh", "-c", "echo \"a b\"; sleep 1"], plan.Nodes[0].Cmd);
+        Assert.Equal(["/bin/env"], plan.Nodes[0].Entrypoint);
+    }
+
+    [Fact]
+    public void A_host_side_endpoint_comes_second()
+    {
+        var plan = PlanText("""
+            name: h
+            topology:
+              nodes: {a: {kind: linux, image: ltb/tiny:latest}}
+              links: [{endpoints: ["host:veth-a", "a:eth1"]}]
+            """).Plan!;
+        var link = Assert.Single(plan.Links);
+        Assert.Equal(Ltb.Runtime.Plan.LinkType.Host, link.Type);
+        Assert.Equal(new LinkEndpoint("a", "eth1"), link.A);
+        Assert.Equal(new LinkEndpoint("host", "veth-a"), link.B);
+    }
+
+    [Fact]
+    public void What_this_runtime_cannot_deploy_is_refused_by_name()
+    {
+        var result = PlanText("""
+            name: r
+            topology:
+              nodes:
+                vm1: {kind: generic_vm, image: disk.qcow2}
+                c1: {kind: linux, image: ltb/tiny:latest, network-mode: host}
+                c2: {kind: linux, image: ltb/tiny:latest}
+              links:
+                - type: vxlan
+                  endpoint: {node: c2, interface: eth1}
+                  remote: 192.0.2.1
+                  vni: 10
+            """);
+        Assert.Null(result.Plan);
+        Assert.Contains(result.Errors, e => e.StartsWith("node 'vm1' (kind generic_vm) runs as vm", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("node 'c1' (kind linux) asks for the host's network", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("link 1 (c2:eth1) is of type Vxlan", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Administrators_may_use_the_host_network()
+    {
+        var result = PlanText("""
+            name: t
+            topology: {nodes: {c1: {kind: linux, image: ltb/tiny:latest, network-mode: host}}}
+            """, new PlanningOptions { Trusted = true });
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+        Assert.Equal("host", result.Plan!.Nodes[0].NetworkMode);
+    }
+}
