@@ -186,7 +186,7 @@ public sealed partial class HostNetwork : IHostNetwork
                 continue;
             }
             lines.AddRange(r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Where(l => l.StartsWith("-A ", StringComparison.Ordinal) && l.Contains($"--comment {commentPrefix}", StringComparison.Ordinal))
+                .Where(l => l.StartsWith("-A ", StringComparison.Ordinal) && (l.Contains($"--comment {commentPrefix}", StringComparison.Ordinal) || l.Contains($"--comment \"{commentPrefix}", StringComparison.Ordinal)))
                 .Select(l => "-D " + l[3..]));
         }
         if (lines.Count == 1)
