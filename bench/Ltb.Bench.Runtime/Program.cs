@@ -23,7 +23,7 @@ if (args.Length > 3)
 {
     options = options with { MaxParallelism = int.Parse(args[3], CultureInfo.InvariantCulture) };
 }
-var lab = $"bench{n}-{Guid.NewGuid():N}"[..(7 + n.ToString(CultureInfo.InvariantCulture).Length)];
+var lab = $"bench{n}-{Guid.NewGuid():N}"[..(12 + n.ToString(CultureInfo.InvariantCulture).Length)];
 var nodes = Enumerable.Range(1, n).Select(i => new NodePlan { Name = $"node{i}", Image = image, CapAdd = ["NET_ADMIN"] }).ToList();
 var links = Enumerable.Range(1, n - 1).Select(i => new LinkPlan
 {
@@ -37,7 +37,9 @@ var runtime = new LabRuntime(engine, null, new RuntimeOptions { StateDirectory =
 var sw = Stopwatch.StartNew();
 try
 {
-    await runtime.DeployAsync(plan, null, options);
+    IProgress<Ltb.Runtime.Status.RuntimeEvent>? progress = Environment.GetEnvironmentVariable("LTB_BENCH_VERBOSE") is null ? null
+        : new Verbose(sw);
+    await runtime.DeployAsync(plan, progress, options);
     Console.WriteLine(FormattableString.Invariant($"deploy {sw.Elapsed.TotalSeconds:0.00}"));
 }
 finally
@@ -45,4 +47,15 @@ finally
     sw.Restart();
     await runtime.DestroyAsync(lab);
     Console.WriteLine(FormattableString.Invariant($"destroy {sw.Elapsed.TotalSeconds:0.00}"));
+}
+
+internal sealed class Verbose(Stopwatch sw) : IProgress<Ltb.Runtime.Status.RuntimeEvent>
+{
+    public void Report(Ltb.Runtime.Status.RuntimeEvent value)
+    {
+        if (value.Kind != Ltb.Runtime.Status.RuntimeEventKind.Progress || value.Node is null)
+        {
+            Console.Error.WriteLine(FormattableString.Invariant($"{sw.Elapsed.TotalSeconds,7:0.00} {value}"));
+        }
+    }
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Entry point of the LTB FRR image: start the daemons enabled in /etc/frr/daemons with /etc/frr/frr.conf, then wait.
 # Forwarding sysctls are set by the runtime (Docker sysctls), because /proc/sys is read-only here.
-chown -R frr:frr /etc/frr 2>/dev/null || true
+# Only the folder: the files in it may be bind mounts of the user's own files, whose owner must not change.
+chown frr:frr /etc/frr 2>/dev/null || true
 touch /etc/frr/vtysh.conf
 # A lab runtime creates a node's links after its container started, and zebra drops `ip address` lines for interfaces
 # that do not exist yet: wait (60 s at most) until every interface named in frr.conf exists before starting FRR.

@@ -362,6 +362,7 @@ public sealed class LabRuntime
         var hostLinks = (await _net.ListLinksAsync(null, ct)).Where(l => l.Alias?.StartsWith(prefix, StringComparison.Ordinal) == true)
             .OrderBy(l => l.Kind == "bridge" ? 1 : 0).Select(l => $"link del {l.Name}").ToList();
         await _net.IpBatchAsync(null, hostLinks, force: true, ct);
+        await _net.RemoveFirewallRulesAsync(prefix, ct);
 
         foreach (var n in await _mgmt.ListAsync(lab, ct))
         {

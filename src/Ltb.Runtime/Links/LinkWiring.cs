@@ -23,6 +23,10 @@ public sealed class WiringBatch
     public List<string> HostTc { get; } = [];
     public Dictionary<string, List<string>> NetnsIp { get; } = new(StringComparer.Ordinal);
     public List<string> KindsNeeded { get; } = [];
+    /// <summary>Linux bridges whose bridged traffic the host firewall must let through (bridge, rule comment).</summary>
+    public List<(string Bridge, string Comment)> FirewallAllow { get; } = [];
+    /// <summary>Comments (prefixes) of firewall rules to remove.</summary>
+    public List<string> FirewallRemove { get; } = [];
 
     public void InNetns(string netns, string line)
     {
@@ -43,6 +47,11 @@ public sealed class WiringBatch
         await Parallel.ForEachAsync(OvsFlows, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = ct },
             async (kv, c) => await net.OvsAddFlowsAsync(kv.Key, kv.Value, c));
         await net.TcBatchAsync(null, HostTc, force, ct);
+        await net.AllowBridgedAsync(FirewallAllow, ct);
+        foreach (var comment in FirewallRemove)
+        {
+            await net.RemoveFirewallRulesAsync(comment, ct);
+        }
         await Parallel.ForEachAsync(NetnsIp, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = ct },
             async (kv, c) => await net.IpBatchAsync(kv.Key, kv.Value, force, c));
     }

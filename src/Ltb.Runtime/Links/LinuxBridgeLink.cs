@@ -19,6 +19,8 @@ public sealed class LinuxBridgeLink : ILinkWiring
         batch.HostIp.Add($"link add {bridge} mtu {link.Mtu} type bridge stp_state 0 mcast_snooping 0 ageing_time 30000");
         batch.HostIp.Add($"link set {bridge} alias {Names.Alias(ctx.Lab, link)} up");
         var (a, b) = BridgedEnds.Create(link, ctx, batch, bridge);
+        // Docker loads br_netfilter and sets FORWARD to DROP: bridged IP traffic would be dropped by the host firewall.
+        batch.FirewallAllow.Add((bridge, Names.Alias(ctx.Lab, link)));
         foreach (var (from, to) in new[] { (a, b), (b, a) })
         {
             batch.HostTc.Add($"qdisc add dev {from} ingress");
@@ -31,6 +33,7 @@ public sealed class LinuxBridgeLink : ILinkWiring
     {
         BridgedEnds.Remove(link, ctx, batch);
         batch.HostIp.Add($"link del {Names.LinuxBridge(ctx.Lab, link)}");
+        batch.FirewallRemove.Add(Names.Alias(ctx.Lab, link));
     }
 
     public void SetState(LinkPlan link, LinkContext ctx, bool up, WiringBatch batch) => BridgedEnds.SetState(link, ctx, up, batch);

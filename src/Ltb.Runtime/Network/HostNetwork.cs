@@ -148,6 +148,62 @@ public sealed partial class HostNetwork : IHostNetwork
         }
     }
 
+    private static bool BridgeNetfilterActive =>
+        File.Exists("/proc/sys/net/bridge/bridge-nf-call-iptables") && File.ReadAllText("/proc/sys/net/bridge/bridge-nf-call-iptables").Trim() == "1";
+
+    private async Task<string> FirewallChainAsync(CancellationToken ct) =>
+        (await RunAsync("iptables", ["-w", "5", "-S", "DOCKER-USER"], null, null, ct)).Succeeded ? "DOCKER-USER" : "FORWARD";
+
+    public async Task AllowBridgedAsync(IReadOnlyList<(string Bridge, string Comment)> bridges, CancellationToken ct)
+    {
+        if (bridges.Count == 0 || !BridgeNetfilterActive)
+        {
+            return;
+        }
+        var chain = await FirewallChainAsync(ct);
+        var lines = new List<string> { "*filter" };
+        lines.AddRange(bridges.Select(b => $"-I {chain} -i {b.Bridge} -o {b.Bridge} -m comment --comment {b.Comment} -j ACCEPT"));
+        lines.Add("COMMIT");
+        var r = await RunAsync("iptables-restore", ["-w", "5", "--noflush"], string.Join('\n', lines) + "\n", null, ct);
+        if (!r.Succeeded)
+        {
+            throw new HostNetworkException($"iptables-restore (letting bridged link traffic through the host firewall) failed: {r.Stderr.Trim()}", r);
+        }
+    }
+
+    public async Task RemoveFirewallRulesAsync(string commentPrefix, CancellationToken ct)
+    {
+        if (!HostCommandExists("iptables"))
+        {
+            return;
+        }
+        var lines = new List<string> { "*filter" };
+        foreach (var chain in new[] { "DOCKER-USER", "FORWARD" })
+        {
+            var r = await RunAsync("iptables", ["-w", "5", "-S", chain], null, null, ct);
+            if (!r.Succeeded)
+            {
+                continue;
+            }
+            lines.AddRange(r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => l.StartsWith("-A ", StringComparison.Ordinal) && (l.Contains($"--comment {commentPrefix}", StringComparison.Ordinal) || l.Contains($"--comment \"{commentPrefix}", StringComparison.Ordinal)))
+                .Select(l => "-D " + l[3..]));
+        }
+        if (lines.Count == 1)
+        {
+            return;
+        }
+        lines.Add("COMMIT");
+        var d = await RunAsync("iptables-restore", ["-w", "5", "--noflush"], string.Join('\n', lines) + "\n", null, ct);
+        if (!d.Succeeded)
+        {
+            throw new HostNetworkException($"iptables-restore (removing LTB's firewall rules) failed: {d.Stderr.Trim()}", d);
+        }
+    }
+
+    private static bool HostCommandExists(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':').Any(d => File.Exists(Path.Combine(d, name)));
+
     public async Task<ProcessResult> RunAsync(string file, IReadOnlyList<string> args, string? stdin, TimeSpan? timeout, CancellationToken ct)
     {
         var psi = new ProcessStartInfo(file)

@@ -50,5 +50,15 @@ public interface IHostNetwork
     /// <summary>Whether Open vSwitch answers.</summary>
     Task<bool> OvsAvailableAsync(CancellationToken ct);
 
+    /// <summary>
+    /// Lets bridged frames of these Linux bridges through the host firewall where bridged traffic is filtered
+    /// (br_netfilter loaded, as Docker does, with a FORWARD policy of DROP): one ACCEPT rule per bridge in DOCKER-USER
+    /// (or FORWARD), commented with <paramref name="comment"/>(bridge) for removal. One iptables-restore for all.
+    /// </summary>
+    Task AllowBridgedAsync(IReadOnlyList<(string Bridge, string Comment)> bridges, CancellationToken ct);
+
+    /// <summary>Removes the firewall rules whose comment starts with <paramref name="commentPrefix"/>.</summary>
+    Task RemoveFirewallRulesAsync(string commentPrefix, CancellationToken ct);
+
     Task<ProcessResult> RunAsync(string file, IReadOnlyList<string> args, string? stdin, TimeSpan? timeout, CancellationToken ct);
 }

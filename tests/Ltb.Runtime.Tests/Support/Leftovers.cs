@@ -42,6 +42,8 @@ public sealed record Leftovers(IReadOnlyList<string> Items)
             items.AddRange(ports.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(b => $"ovs port {b}"));
             items.AddRange(all.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(hostNames.Contains).Select(b => $"ovs bridge {b}"));
         }
+        var rules = await net.RunAsync("iptables", ["-w", "5", "-S"], null, null, CancellationToken.None);
+        items.AddRange(rules.Stdout.Split('\n').Where(l => l.Replace("\"", "", StringComparison.Ordinal).Contains($"--comment {Names.AliasPrefix(lab)}", StringComparison.Ordinal)).Select(l => $"firewall rule {l}"));
         items.AddRange(net.ListNamespaces().Where(n => n.StartsWith($"ltb-{lab}-", StringComparison.Ordinal)).Select(n => $"netns {n}"));
         if (Directory.Exists(Path.Combine(stateDirectory, lab)))
         {
