@@ -99,7 +99,9 @@ public static class LabsEndpoints
 
         var lab = await db.Labs.FirstOrDefaultAsync(l => l.OwnerId == caller.UserId && l.Name == name, ct);
         var apply = false;
-        if (lab is not null && lab.State != LabLifecycle.Removed)
+        // A failed lab (a failed or interrupted deployment) is redeployed: removed first, then deployed, in one go.
+        var redeploy = lab is { State: LabLifecycle.Failed } && !reconfigure;
+        if (lab is not null && lab.State != LabLifecycle.Removed && !redeploy)
         {
             if (!reconfigure || lab.State != LabLifecycle.Running)
             {
@@ -143,11 +145,22 @@ public static class LabsEndpoints
         lab.UpdatedAt = now;
         var input = new DeploymentInput(loaded.Plan, new AgentDeployOptions(Rollback: onFailure == "rollback"), apply);
         var task = LabReconciler.NewTask(lab, LabTaskKind.Deployment, JsonSerializer.Serialize(input, LabTaskRunner.Json), now);
+        // The host's worker runs tasks in order: the removal ends before the deployment starts.
+        var removal = redeploy ? LabReconciler.NewTask(lab, LabTaskKind.Removal, "{}", now) : null;
+        if (removal is not null)
+        {
+            task.CreatedAt = now.AddMilliseconds(1); // after the removal in the task list (SQLite keeps milliseconds)
+            db.LabTasks.Add(removal);
+        }
         db.LabTasks.Add(task);
         db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info,
-            Message = $"{(apply ? "reconfiguration" : "deployment")} of {topology.FileName} requested by {caller.UserName}" });
+            Message = $"{(apply ? "reconfiguration" : redeploy ? "redeployment" : "deployment")} of {topology.FileName} requested by {caller.UserName}" });
         audit.Record(apply ? "lab.reconfigure" : "lab.deploy", What, lab.Id, $"{name} ({topology.FileName})");
         await db.SaveChangesAsync(ct);
+        if (removal is not null)
+        {
+            queue.Enqueue(lab.HostId, removal.Id);
+        }
         queue.Enqueue(lab.HostId, task.Id);
         return TypedResults.Accepted($"/api/v1/tasks/{task.Id}",
             new LabTaskAccepted(LabViews.ToDto(lab, caller.UserName, LabViews.Stored(lab)), LabViews.ToDto(task)));

@@ -174,6 +174,12 @@ public sealed class LabsApiTests(SqliteServer server) : IClassFixture<SqliteServ
         var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
         Assert.Equal(("failed", task.Error), (lab.State, lab.Error));
         Assert.Equal(0, await LabTestSupport.LeftoversAsync(lab.RuntimeName));
+        // A failed lab is redeployed by deploying it again (removal, then deployment).
+        var again = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name, "ltb/no-such-image:2"));
+        var retry = await LabTestSupport.WaitAsync(admin, again.Task.Id);
+        Assert.Contains("ltb/no-such-image:2", retry.Error);
+        var kinds = (await Http.ReadAsync<Paged<LabTaskDto>>(await admin.GetAsync($"/api/v1/labs/{name}/tasks"), 200)).Items.Select(t => (t.Kind, t.State));
+        Assert.Equal([("deployment", "failed"), ("removal", "succeeded"), ("deployment", "failed")], kinds);
         // Failed labs are destroyable.
         var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
         Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
