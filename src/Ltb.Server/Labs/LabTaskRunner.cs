@@ -19,6 +19,8 @@ public sealed record DeploymentInput(LabPlan Plan, AgentDeployOptions Options, b
 public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents)
 {
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    /// <summary>Longer than the runtime's own deploy timeout (10 min), so that its clearer message wins.</summary>
+    public static readonly TimeSpan TaskTimeout = TimeSpan.FromMinutes(20);
     private readonly ConcurrentQueue<RuntimeEvent> _pending = new();
 
     public async Task RunAsync(Guid taskId, CancellationToken ct)
@@ -41,7 +43,10 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents)
             {
                 throw new LabRuntimeException(lab.RuntimeName, null, $"host '{host.Name}' has no connected agent");
             }
-            var work = ExecuteAsync(agent, task, lab, new Progress(_pending), ct);
+            // Every task ends: the runtime bounds a deployment itself, this bounds any task (a removal, a hung engine).
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(TaskTimeout);
+            var work = ExecuteAsync(agent, task, lab, new Progress(_pending), limit.Token);
             while (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), ct)) != work)
             {
                 await FlushAsync(task, lab, ct);
@@ -147,7 +152,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents)
         var text = e switch
         {
             LabRuntimeException r => r.Message,
-            OperationCanceledException => $"lab '{lab.RuntimeName}': the task timed out",
+            OperationCanceledException => $"lab '{lab.RuntimeName}': the task did not finish within {TaskTimeout.TotalMinutes:0} minutes",
             _ => $"lab '{lab.RuntimeName}': {e.Message}",
         };
         return Truncate(text.Replace($"'{lab.RuntimeName}'", $"'{lab.Name}'", StringComparison.Ordinal), 4000);

@@ -80,14 +80,24 @@ public static class LabTestSupport
     }
 }
 
-/// <summary>Labs through the API on one server (SQLite) and the real Docker engine.</summary>
-public sealed class LabsApiTests(SqliteServer server) : IClassFixture<SqliteServer>
+/// <summary>Labs through the API on one server (SQLite and PostgreSQL) and the real Docker engine.</summary>
+public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TServer>
+    where TServer : ServerFixture
 {
+    private TServer S
+    {
+        get
+        {
+            fixture.Require();
+            return fixture;
+        }
+    }
+
     [Fact]
     public async Task A_tiny_lab_deploys_its_nodes_ping_over_the_link_and_destroy_leaves_nothing()
     {
         LabTestSupport.RequireDocker();
-        var admin = server.Admin;
+        var admin = S.Admin;
         var name = ServerFixture.Unique("t");
         var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name));
         var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
@@ -139,8 +149,8 @@ public sealed class LabsApiTests(SqliteServer server) : IClassFixture<SqliteServ
                   binds: ["../../etc/passwd:/x"]
             """;
         // A student: host paths (the bind outside the topology's folder) are refused too, with their position.
-        var student = await server.CreateUserAsync("s");
-        using var client = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        var student = await S.CreateUserAsync("s");
+        using var client = await S.LoginAsync(student.UserName, ServerFixture.UserPassword);
         using var content = LabTestSupport.Upload(yaml, "bad.clab.yml");
         var problem = await Http.ProblemAsync(await client.PostAsync("/api/v1/labs", content), 400);
         var errors = problem.GetProperty("errors").GetProperty("topology").EnumerateArray().Select(e => e.GetString()!).ToList();
@@ -155,7 +165,7 @@ public sealed class LabsApiTests(SqliteServer server) : IClassFixture<SqliteServ
     {
         using var content = LabTestSupport.Upload(LabTestSupport.TinyLab("p"));
         content.Add(new StringContent("x"), "files", "../../etc/evil");
-        var problem = await Http.ProblemAsync(await server.Admin.PostAsync("/api/v1/labs", content), 400);
+        var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", content), 400);
         Assert.Contains("'..'", problem.GetProperty("detail").GetString());
     }
 
@@ -163,7 +173,7 @@ public sealed class LabsApiTests(SqliteServer server) : IClassFixture<SqliteServ
     public async Task A_missing_image_fails_the_lab_naming_image_node_and_lab_and_leaves_nothing()
     {
         LabTestSupport.RequireDocker();
-        var admin = server.Admin;
+        var admin = S.Admin;
         var name = ServerFixture.Unique("m");
         var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name, "ltb/no-such-image:1"));
         var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
@@ -185,6 +195,10 @@ public sealed class LabsApiTests(SqliteServer server) : IClassFixture<SqliteServ
         Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
     }
 }
+
+public sealed class LabsApiOnSqlite(SqliteServer fixture) : LabsApiTests<SqliteServer>(fixture);
+
+public sealed class LabsApiOnPostgres(PostgresServer fixture) : LabsApiTests<PostgresServer>(fixture);
 
 /// <summary>
 /// A server restart reconciles: a deployment cut off by the restart (simulated: its task left Running) ends failed and
