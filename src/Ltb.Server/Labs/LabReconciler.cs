@@ -11,6 +11,7 @@ namespace Ltb.Server.Labs;
 /// <item>Tasks left Running were cut off: they become Interrupted and their lab Failed with a message saying to destroy or
 /// redeploy (a cut-off removal is queued again: removal is idempotent).</item>
 /// <item>Queued tasks are queued again.</item>
+/// <item>Running labs the agent holds nothing of become Failed.</item>
 /// <item>Labs an agent holds that the store does not know (or knows as removed) are destroyed: they are orphans of a
 /// deployment whose row was never written or of a removal that was cut off.</item>
 /// </list>
@@ -73,8 +74,8 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
             {
                 continue;
             }
-            var known = (await db.Labs.Where(l => l.HostId == host.Id && l.State != LabLifecycle.Removed)
-                .Select(l => l.RuntimeName).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+            var labs = await db.Labs.Where(l => l.HostId == host.Id && l.State != LabLifecycle.Removed).ToListAsync(ct);
+            var known = labs.Select(l => l.RuntimeName).ToHashSet(StringComparer.Ordinal);
             IReadOnlyList<string> held;
             try
             {
@@ -86,6 +87,14 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
                 log.LogWarning("cannot list the labs of host {Host}: {Error}", host.Name, e.Message);
                 continue;
             }
+            // A running lab the host holds nothing of (the host was wiped or rebuilt) is failed, so the user sees it.
+            foreach (var lost in labs.Where(l => l.State == LabLifecycle.Running && !held.Contains(l.RuntimeName)))
+            {
+                lost.State = LabLifecycle.Failed;
+                lost.Error = $"lab '{lost.Name}': host '{host.Name}' holds nothing of it any more; destroy or redeploy the lab";
+                db.LabEvents.Add(new LabEvent { LabId = lost.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Error, Message = lost.Error });
+            }
+            await db.SaveChangesAsync(ct);
             foreach (var orphan in held.Where(l => !known.Contains(l)))
             {
                 log.LogWarning("removing lab {Lab} from host {Host}: the store does not know it (an orphan)", orphan, host.Name);

@@ -213,7 +213,7 @@ public sealed class LabReconcileTests
         await using var database = new SqliteTestDatabase();
         var options = Options(database);
         string kept, orphan;
-        Guid keptId;
+        Guid keptId, ghost;
         await using (var first = await LtbServer.StartAsync(options))
         {
             using var admin = await LoginAsync(first);
@@ -231,6 +231,15 @@ public sealed class LabReconcileTests
             task.State = LabTaskState.Running;
             (await db.Labs.SingleAsync(l => l.Id == keptId)).State = LabLifecycle.Deploying;
             db.Labs.Remove(await db.Labs.SingleAsync(l => l.Id == b.Lab.Id));
+            // And a running lab whose host lost it.
+            var ghostId = Guid.NewGuid();
+            var ghostLab = new Lab
+            {
+                Id = ghostId, Name = ServerFixture.Unique("g"), RuntimeName = LabNames.Runtime("g", ghostId), OwnerId = (await db.Users.FirstAsync()).Id,
+                HostId = task.HostId, State = LabLifecycle.Running, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            };
+            ghost = ghostId;
+            db.Labs.Add(ghostLab);
             await db.SaveChangesAsync();
         }
         Assert.NotEqual(0, await LabTestSupport.LeftoversAsync(orphan));
@@ -242,6 +251,9 @@ public sealed class LabReconcileTests
         Assert.Equal("failed", lab.State);
         Assert.Contains(LabReconciler.RestartReason, lab.Error);
         Assert.Contains("destroy or redeploy", lab.Error);
+        var lost = await Http.ReadAsync<LabDto>(await client.GetAsync($"/api/v1/labs/{ghost}"), 200);
+        Assert.Equal("failed", lost.State);
+        Assert.Contains("holds nothing of it", lost.Error);
         var tasks = await Http.ReadAsync<Paged<LabTaskDto>>(await client.GetAsync($"/api/v1/labs/{keptId}/tasks"), 200);
         Assert.Contains(tasks.Items, t => t.State == "interrupted");
 
