@@ -15,6 +15,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(AuthCommands.Login());
         root.Subcommands.Add(AuthCommands.Logout());
         root.Subcommands.Add(AuthCommands.WhoAmI());
+        root.Subcommands.Add(LabCommands.Create());
         return root;
     }
 }

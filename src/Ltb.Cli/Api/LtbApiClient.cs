@@ -41,7 +41,21 @@ public sealed class LtbApiClient : IDisposable
 
     public Task<T> PostAsync<T>(string path, object body, CancellationToken ct) => SendAsync<T>(HttpMethod.Post, path, body, ct);
 
+    /// <summary>A POST whose answer has no body (204).</summary>
+    public async Task PostAsync(string path, object? body, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, path, body, ct);
+    }
+
     public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
+
+    /// <summary>A multipart upload (a topology and its files).</summary>
+    public async Task<T> PostContentAsync<T>(string path, HttpContent content, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, path, content, ct);
+        return await response.Content.ReadFromJsonAsync<T>(Json, ct)
+            ?? throw new LtbApiException(0, $"the server at {Server} sent an empty answer to POST /{path}");
+    }
 
     public async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {
@@ -53,7 +67,11 @@ public sealed class LtbApiClient : IDisposable
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
+        if (body is HttpContent content)
+        {
+            request.Content = content;
+        }
+        else if (body is not null)
         {
             request.Content = JsonContent.Create(body, body.GetType(), options: Json);
         }
@@ -84,6 +102,7 @@ public sealed class LtbApiClient : IDisposable
     {
         var status = (int)response.StatusCode;
         string? detail = null;
+        IReadOnlyList<string> details = [];
         try
         {
             var problem = await response.Content.ReadFromJsonAsync<Problem>(Json, ct);
@@ -92,13 +111,14 @@ public sealed class LtbApiClient : IDisposable
             {
                 detail = string.Join("; ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")));
             }
+            details = problem?.Errors?.SelectMany(e => e.Value).ToList() ?? [];
         }
         catch (JsonException)
         {
             // Not problem details (a proxy's page): the status line is all there is.
         }
         var hint = response.StatusCode == HttpStatusCode.Unauthorized ? " (run: ltb login)" : "";
-        return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}");
+        return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}") { Details = details };
     }
 
     private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors);
@@ -110,4 +130,7 @@ public sealed class LtbApiClient : IDisposable
 public sealed class LtbApiException(int status, string message, Exception? inner = null) : Exception(message, inner)
 {
     public int Status { get; } = status;
+
+    /// <summary>The individual messages of a validation problem (e.g. one topology diagnostic each), for printing line by line.</summary>
+    public IReadOnlyList<string> Details { get; init; } = [];
 }

@@ -55,3 +55,35 @@ public sealed record UpdateHostRequest(string? Address = null, int? Cpus = null,
 
 public sealed record AuditEntryDto(long Id, DateTimeOffset At, Guid? ActorId, string ActorName, string Action, string ObjectType,
     string? ObjectId, string? Detail, string? RemoteAddress);
+
+// Labs (docs/api.md "Labs"). The status part (nodes, links) is also the stored snapshot of the lab.
+
+public sealed record LabSnapshot(IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links)
+{
+    public static LabSnapshot Empty { get; } = new([], []);
+}
+
+public sealed record LabNodeDto(string Name, string Kind, string Image, string State, string? MgmtIpv4, string? MgmtIpv6,
+    string? ContainerId, string? ContainerName, IReadOnlyList<LabInterfaceDto> Interfaces, string? Error);
+
+public sealed record LabInterfaceDto(string Name, string? Mac, string? Peer);
+
+/// <summary>A link: both ends as "node:iface" (B is a host interface name for host links), its state (up, down, unknown),
+/// its type and the key from which the host-side objects (veths, bridges) are named.</summary>
+public sealed record LabLinkDto(string A, string? B, string State, string Type, string Key);
+
+public sealed record LabEventDto(DateTimeOffset At, string Level, string? Node, string Message);
+
+public sealed record LabDto(Guid Id, string Name, string State, string Owner, Guid? GroupId, string RuntimeName,
+    string SourceFileName, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version);
+
+public sealed record LabTaskDto(Guid Id, Guid LabId, string Kind, string State, string? Progress, IReadOnlyList<string> Log,
+    string? Error, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>The answer to a deploy or destroy: the lab and the task to follow (GET /api/v1/tasks/{id}).</summary>
+public sealed record LabTaskAccepted(LabDto Lab, LabTaskDto Task);
+
+public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int? TimeoutSeconds = null);
+
+public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr);

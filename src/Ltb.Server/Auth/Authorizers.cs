@@ -104,3 +104,28 @@ public sealed class AuditAuthorizer : IResourceAuthorizer<AuditEntry>
     public bool Allows(Caller caller, Operation operation, AuditEntry? resource) =>
         operation == Operation.Read && caller.IsAdmin;
 }
+
+/// <summary>
+/// Labs: the owner does everything with their lab; admins with every lab. A lab shared with a group (its GroupId) is
+/// read by the group's members, instructors included (to follow their students); only owner and admins operate it
+/// (exec, node and link operations, destroy). Anyone signed in deploys labs of their own. Tasks are visible with their lab.
+/// </summary>
+public sealed class LabAuthorizer : IResourceAuthorizer<Lab>
+{
+    public IQueryable<Lab> Visible(IQueryable<Lab> source, Caller caller)
+    {
+        if (caller.IsAdmin)
+        {
+            return source;
+        }
+        var groups = caller.GroupIds.ToList();
+        return source.Where(l => l.OwnerId == caller.UserId || (l.GroupId != null && groups.Contains(l.GroupId.Value)));
+    }
+
+    public bool Allows(Caller caller, Operation operation, Lab? resource) => operation switch
+    {
+        Operation.Read or Operation.Create => true,
+        Operation.Update or Operation.Delete => caller.IsAdmin || resource?.OwnerId == caller.UserId,
+        _ => false,
+    };
+}

@@ -21,6 +21,9 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<SshKey> SshKeys => Set<SshKey>();
     public DbSet<LabHost> LabHosts => Set<LabHost>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<Lab> Labs => Set<Lab>();
+    public DbSet<LabEvent> LabEvents => Set<LabEvent>();
+    public DbSet<LabTask> LabTasks => Set<LabTask>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -97,6 +100,43 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(a => a.RemoteAddress).HasMaxLength(64);
             e.HasIndex(a => a.At);
             e.HasIndex(a => a.ActorId);
+        });
+
+        builder.Entity<Lab>(e =>
+        {
+            e.Property(l => l.Name).HasMaxLength(40);
+            e.Property(l => l.RuntimeName).HasMaxLength(63);
+            e.HasIndex(l => new { l.OwnerId, l.Name }).IsUnique();
+            e.HasIndex(l => new { l.HostId, l.RuntimeName }).IsUnique();
+            e.HasIndex(l => l.GroupId);
+            e.HasOne(l => l.Owner).WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Group>().WithMany().HasForeignKey(l => l.GroupId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<LabHost>().WithMany().HasForeignKey(l => l.HostId).OnDelete(DeleteBehavior.Restrict);
+            e.Property(l => l.State).HasConversion<string>().HasMaxLength(20);
+            e.Property(l => l.SourceFormat).HasMaxLength(20);
+            e.Property(l => l.SourceFileName).HasMaxLength(255);
+            e.Property(l => l.Error).HasMaxLength(4000);
+            e.Property(l => l.Version).IsConcurrencyToken();
+        });
+
+        builder.Entity<LabEvent>(e =>
+        {
+            e.HasOne<Lab>().WithMany().HasForeignKey(x => x.LabId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => new { x.LabId, x.Id });
+            e.Property(x => x.Level).HasConversion<string>().HasMaxLength(10);
+            e.Property(x => x.Node).HasMaxLength(64);
+            e.Property(x => x.Message).HasMaxLength(4000);
+        });
+
+        builder.Entity<LabTask>(e =>
+        {
+            e.HasOne<Lab>().WithMany().HasForeignKey(t => t.LabId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(t => new { t.LabId, t.CreatedAt });
+            e.HasIndex(t => t.State);
+            e.Property(t => t.Kind).HasConversion<string>().HasMaxLength(20);
+            e.Property(t => t.State).HasConversion<string>().HasMaxLength(20);
+            e.Property(t => t.Progress).HasMaxLength(2000);
+            e.Property(t => t.Error).HasMaxLength(4000);
         });
     }
 

@@ -24,6 +24,7 @@ internal static class ServerInitialization
         await EnsureRolesAsync(db, ct);
         await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
         await RegisterLocalHostAsync(db, ct);
+        await scope.ServiceProvider.GetRequiredService<Labs.LabReconciler>().RunAsync(ct);
     }
 
     private static async Task EnsureRolesAsync(LtbDbContext db, CancellationToken ct)

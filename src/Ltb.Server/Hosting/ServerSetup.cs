@@ -4,6 +4,7 @@ using Ltb.Server.Api;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
+using Ltb.Server.Labs;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
@@ -59,11 +60,17 @@ public static class ServerSetup
             .AddResourceAuthorizer<ApiToken, ApiTokenAuthorizer>()
             .AddResourceAuthorizer<SshKey, SshKeyAuthorizer>()
             .AddResourceAuthorizer<LabHost, LabHostAuthorizer>()
-            .AddResourceAuthorizer<AuditEntry, AuditAuthorizer>();
+            .AddResourceAuthorizer<AuditEntry, AuditAuthorizer>()
+            .AddResourceAuthorizer<Lab, LabAuthorizer>();
         services.AddScoped<AuditLog>();
 
         services.AddSingleton<InProcessAgent>();
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
+        services.AddSingleton<ChannelLabTaskQueue>();
+        services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
+        services.AddHostedService(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
+        services.AddScoped<LabTaskRunner>();
+        services.AddScoped<LabReconciler>();
 
         services.AddLtbRateLimits(options);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -130,7 +137,8 @@ public static class ServerSetup
             .MapTokensEndpoints()
             .MapSshKeysEndpoints()
             .MapHostsEndpoints()
-            .MapAuditEndpoints();
+            .MapAuditEndpoints()
+            .MapLabsEndpoints();
         return api;
     }
 

@@ -2,7 +2,10 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Ltb.Server.Api;
 using Ltb.Server.Tests.Infrastructure;
+using Ltb.Server.Data;
+using Ltb.Server.Labs;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Tests.Api;
@@ -59,6 +62,27 @@ public abstract class MatrixServer : ServerFixture
         _ => throw new ArgumentOutOfRangeException(nameof(who)),
     };
 
+    /// <summary>A lab of student A shared with G1, in the failed state (nothing on the host), with one finished task.</summary>
+    public async Task<(Guid Lab, Guid Task)> CreateLabOfAAsync()
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        var host = await db.LabHosts.FirstAsync(h => h.IsLocal);
+        var id = Guid.NewGuid();
+        var now = DateTimeOffset.UtcNow;
+        var lab = new Lab
+        {
+            Id = id, Name = Unique("lab"), RuntimeName = LabNames.Runtime("m", id), OwnerId = A.Id, GroupId = G1.Id, HostId = host.Id,
+            State = LabLifecycle.Failed, Error = "seeded", NodeKindsJson = """{"n1":"linux"}""", CreatedAt = now, UpdatedAt = now,
+        };
+        var task = LabReconciler.NewTask(lab, LabTaskKind.Deployment, "{}", now);
+        task.State = LabTaskState.Failed;
+        db.Labs.Add(lab);
+        db.LabTasks.Add(task);
+        await db.SaveChangesAsync();
+        return (id, task.Id);
+    }
+
     public async Task<HostDto> CreateHostAsync() => await Http.ReadAsync<HostDto>(await Admin.PostAsJsonAsync("/api/v1/hosts",
         new CreateHostRequest(Unique("h"), "https://10.0.0.1:7443", 4, 8L << 30)), 201);
 }
@@ -84,6 +108,7 @@ public sealed class PostgresMatrixServer : MatrixServer
 public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture) : IClassFixture<TServer>
     where TServer : MatrixServer
 {
+    private const int Accepted = 202, Conflict = 409;
     private const int Ok = 200, Created = 201, NoContent = 204, Invalid = 400, Unauth = 401, Forbid = 403, NotFound = 404;
 
     private TServer S
@@ -139,7 +164,16 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             var h = await s.CreateHostAsync();
             return $"/api/v1/hosts/{h.Id}";
         }
+        async Task<string> FreshLab(string suffix)
+        {
+            var (id, _) = await matrix.CreateLabOfAAsync();
+            return $"/api/v1/labs/{id}{suffix}";
+        }
+        var (labId, taskId) = s.CreateLabOfAAsync().GetAwaiter().GetResult();
         var all200 = new[] { Unauth, Ok, Ok, Ok, Ok, Ok };
+        // Shared with G1: B and the instructor read it; only A (owner) and the admin operate it; C does not see it.
+        var sharedRead = new[] { Unauth, Ok, Ok, NotFound, Ok, Ok };
+        var ownerOperates = new[] { Unauth, Conflict, Forbid, NotFound, Forbid, Conflict };
         var adminOnly = new[] { Unauth, Forbid, Forbid, Forbid, Forbid };
 
         return
@@ -195,6 +229,18 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("DELETE", "/api/v1/hosts/{id}", _ => FreshHost(), [.. adminOnly, NoContent]),
 
             R("GET", "/api/v1/audit", At("/api/v1/audit"), [.. adminOnly, Ok]),
+
+            R("GET", "/api/v1/labs", At("/api/v1/labs"), all200),
+            // Everyone may deploy; a body that is not a multipart upload is a 400.
+            R("POST", "/api/v1/labs", At("/api/v1/labs"), [Unauth, Invalid, Invalid, Invalid, Invalid, Invalid], () => new { }),
+            R("GET", "/api/v1/labs/{lab}", At($"/api/v1/labs/{labId}"), sharedRead),
+            R("DELETE", "/api/v1/labs/{lab}", _ => FreshLab(""), [Unauth, Accepted, Forbid, NotFound, Forbid, Accepted]),
+            R("GET", "/api/v1/labs/{lab}/tasks", At($"/api/v1/labs/{labId}/tasks"), sharedRead),
+            // The seeded lab is failed: allowed callers get 409 (not running), before anything reaches the host.
+            R("POST", "/api/v1/labs/{lab}/exec", At($"/api/v1/labs/{labId}/exec"), ownerOperates, () => new ExecRequest("n1", ["true"])),
+            R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),
+            R("POST", "/api/v1/labs/{lab}/links/{node}/{iface}/{state}", At($"/api/v1/labs/{labId}/links/n1/eth1/down"), ownerOperates),
+            R("GET", "/api/v1/tasks/{id}", At($"/api/v1/tasks/{taskId}"), sharedRead),
         ];
     }
 

@@ -1,0 +1,342 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ltb.Cli.Api;
+using Ltb.Server.Api;
+using Ltb.Topology;
+using Spectre.Console;
+
+namespace Ltb.Cli.Commands;
+
+/// <summary>
+/// `ltb lab ...`: deploy, list, inspect, exec, destroy, node and link operations, all through the LTB server
+/// (`ltb login` first). Errors are one line on stderr (topology diagnostics one per line) and exit code 1; `lab exec`
+/// exits with the command's own exit code.
+/// </summary>
+internal static class LabCommands
+{
+    private static readonly Option<string> Server = new("--server")
+    {
+        Description = "The LTB server's URL [env LTB_SERVER; default: the server of the last login]",
+    };
+
+    private static readonly Option<string> Format = new("--format")
+    {
+        Description = "table or json",
+        DefaultValueFactory = _ => "table",
+    };
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static Command Create()
+    {
+        var lab = new Command("lab", "Deploy and work with labs on an LTB server.");
+        lab.Subcommands.Add(Deploy());
+        lab.Subcommands.Add(List());
+        lab.Subcommands.Add(Inspect());
+        lab.Subcommands.Add(Exec());
+        lab.Subcommands.Add(Destroy());
+        lab.Subcommands.Add(NodeCommand());
+        lab.Subcommands.Add(LinkCommand());
+        return lab;
+    }
+
+    private static Argument<string> LabArgument() => new("LAB") { Description = "The lab's name (one of yours) or id." };
+
+    // ------------------------------------------------------------------ deploy
+
+    private static Command Deploy()
+    {
+        var topology = new Option<FileInfo>("--topology", "-t") { Description = "The topology file (containerlab or LTB).", Required = true };
+        var name = new Option<string?>("--name") { Description = "The lab's name [default: the topology's name]" };
+        var reconfigure = new Option<bool>("--reconfigure") { Description = "Apply the topology onto your running lab of the same name." };
+        var rollback = new Option<bool>("--rollback") { Description = "On failure remove what did deploy (default: keep it, failed, to inspect and destroy)." };
+        var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references, shows progress, waits until it runs.")
+        {
+            topology, name, reconfigure, rollback, Server,
+        };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            var file = parse.GetValue(topology)!;
+            if (!file.Exists)
+            {
+                throw new LtbApiException(0, $"{file}: no such file");
+            }
+            using var content = Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback));
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
+            Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
+            var task = await FollowAsync(client, accepted.Task, ct);
+            if (task.State != "succeeded")
+            {
+                throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the deployment ended {task.State}");
+            }
+            Console.WriteLine($"lab '{accepted.Lab.Name}' is running");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// The topology plus every file it references inside its folder (bind sources, startup configs, licenses), with paths
+    /// relative to that folder: the server stores them the same way, so relative references resolve there too. Host
+    /// paths outside the folder are not uploaded (only admins may use them, and they name files on the server's host).
+    /// </summary>
+    private static MultipartFormDataContent Upload(FileInfo topology, string? name, bool reconfigure, bool rollback)
+    {
+        var folder = topology.Directory!.FullName;
+        var content = new MultipartFormDataContent();
+        AddFile(content, "topology", topology.FullName, topology.Name);
+        foreach (var relative in ReferencedFiles(topology.FullName, folder))
+        {
+            AddFile(content, "files", Path.Combine(folder, relative), relative);
+        }
+        if (name is not null)
+        {
+            content.Add(new StringContent(name), "name");
+        }
+        content.Add(new StringContent(reconfigure ? "true" : "false"), "reconfigure");
+        content.Add(new StringContent(rollback ? "rollback" : "keep"), "onFailure");
+        return content;
+    }
+
+    private static void AddFile(MultipartFormDataContent content, string field, string path, string relative)
+    {
+        var part = new ByteArrayContent(File.ReadAllBytes(path));
+        part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Add(part, field, relative.Replace(Path.DirectorySeparatorChar, '/'));
+    }
+
+    private static SortedSet<string> ReferencedFiles(string topology, string folder)
+    {
+        // Loaded locally only to find the references; the server validates again with the caller's rights.
+        var files = new SortedSet<string>(StringComparer.Ordinal);
+        var lab = TopologyLoader.LoadFile(topology, new LoadOptions { Trusted = true }).Lab;
+        if (lab is null)
+        {
+            return files;
+        }
+        var paths = lab.Nodes.SelectMany(n => n.Binds.Select(b => b.Source)
+                .Append(n.StartupConfig?.Path).Append(n.License))
+            .OfType<string>();
+        var root = folder.TrimEnd('/') + "/";
+        foreach (var p in paths.Where(p => p.StartsWith(root, StringComparison.Ordinal)))
+        {
+            if (File.Exists(p))
+            {
+                files.Add(Path.GetRelativePath(folder, p));
+            }
+            else if (Directory.Exists(p))
+            {
+                foreach (var f in Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories))
+                {
+                    files.Add(Path.GetRelativePath(folder, f));
+                }
+            }
+        }
+        return files;
+    }
+
+    /// <summary>Polls the task and prints its new log lines until it ends.</summary>
+    private static async Task<LabTaskDto> FollowAsync(LtbApiClient client, LabTaskDto task, CancellationToken ct)
+    {
+        var printed = 0;
+        while (true)
+        {
+            foreach (var line in task.Log.Skip(printed))
+            {
+                Console.WriteLine($"  {line}");
+            }
+            printed = Math.Max(printed, task.Log.Count);
+            if (task.State is "succeeded" or "failed" or "interrupted")
+            {
+                return task;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            task = await client.GetAsync<LabTaskDto>($"api/v1/tasks/{task.Id}", ct);
+        }
+    }
+
+    // ------------------------------------------------------------------ read
+
+    private static Command List()
+    {
+        var command = new Command("list", "List the labs you may see.") { Format, Server };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var labs = await client.GetAsync<Paged<LabDto>>("api/v1/labs?pageSize=200", ct);
+            if (parse.GetValue(Format) == "json")
+            {
+                Console.WriteLine(JsonSerializer.Serialize(labs.Items.Select(l => new { l.Name, l.State, l.Owner, Nodes = l.Nodes.Count }), Json));
+                return 0;
+            }
+            var table = new Table().AddColumns("NAME", "STATE", "OWNER", "NODES", "ERROR");
+            foreach (var l in labs.Items)
+            {
+                table.AddRow(Markup.Escape(l.Name), l.State, Markup.Escape(l.Owner), l.Nodes.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(l.Error ?? ""));
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Inspect()
+    {
+        var lab = LabArgument();
+        var command = new Command("inspect", "Show a lab's nodes, interfaces and links as the host sees them now.") { lab, Format, Server };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var l = await client.GetAsync<LabDto>($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}", ct);
+            if (parse.GetValue(Format) == "json")
+            {
+                Console.WriteLine(JsonSerializer.Serialize(Document(l), Json));
+                return 0;
+            }
+            AnsiConsole.MarkupLine($"lab [bold]{Markup.Escape(l.Name)}[/]: {l.State}{(l.Error is null ? "" : " - " + Markup.Escape(l.Error))}");
+            var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES");
+            foreach (var n in l.Nodes)
+            {
+                nodes.AddRow(Markup.Escape(n.Name), Markup.Escape(n.Kind), Markup.Escape(n.Image), n.State, n.MgmtIpv4 ?? "", n.MgmtIpv6 ?? "",
+                    Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))));
+            }
+            AnsiConsole.Write(nodes);
+            var links = new Table().AddColumns("A", "B", "STATE");
+            foreach (var k in l.Links)
+            {
+                links.AddRow(Markup.Escape(k.A), Markup.Escape(k.B ?? ""), k.State);
+            }
+            AnsiConsole.Write(links);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The stable JSON document of `lab inspect --format json` (docs/api.md): only these keys, in this order.</summary>
+    private static object Document(LabDto l) => new
+    {
+        name = l.Name,
+        state = l.State,
+        nodes = l.Nodes.Select(n => new
+        {
+            name = n.Name, kind = n.Kind, image = n.Image, state = n.State, mgmtIpv4 = n.MgmtIpv4, mgmtIpv6 = n.MgmtIpv6,
+            interfaces = n.Interfaces.Select(i => new { name = i.Name, mac = i.Mac, peer = i.Peer }),
+        }),
+        links = l.Links.Select(k => new { a = k.A, b = k.B, state = k.State }),
+    };
+
+    // ------------------------------------------------------------------ operate
+
+    private static Command Exec()
+    {
+        var lab = LabArgument();
+        var node = new Argument<string>("NODE") { Description = "The node." };
+        var argv = new Argument<string[]>("CMD") { Arity = ArgumentArity.OneOrMore, Description = "The command and its arguments (after --); run without a shell." };
+        var timeout = new Option<int?>("--timeout") { Description = "Seconds to wait for the command [default: 60]" };
+        var command = new Command("exec", "Run a command in a node; prints its output and exits with its exit code.") { lab, node, argv, timeout, Server };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var result = await client.PostAsync<ExecResponse>($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/exec",
+                new ExecRequest(parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(timeout)), ct);
+            Console.Out.Write(result.Stdout);
+            Console.Error.Write(result.Stderr);
+            return result.ExitCode is >= 0 and <= 255 ? (int)result.ExitCode : 1;
+        }));
+        return command;
+    }
+
+    private static Command Destroy()
+    {
+        var lab = LabArgument();
+        var command = new Command("destroy", "Remove a lab and everything it created on its host; waits until it is gone.") { lab, Server };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var accepted = await client.SendAsync<LabTaskAccepted>(HttpMethod.Delete, $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}", null, ct);
+            var task = await FollowAsync(client, accepted.Task, ct);
+            if (task.State != "succeeded")
+            {
+                throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the removal ended {task.State}");
+            }
+            Console.WriteLine($"lab '{accepted.Lab.Name}' destroyed");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command NodeCommand()
+    {
+        var node = new Command("node", "Stop, start or restart a node.");
+        foreach (var action in new[] { "stop", "start", "restart" })
+        {
+            var lab = LabArgument();
+            var name = new Argument<string>("NODE") { Description = "The node." };
+            var command = new Command(action, $"{char.ToUpperInvariant(action[0])}{action[1..]} a node of a lab.") { lab, name, Server };
+            command.SetAction((parse, ct) => Run(async () =>
+            {
+                using var client = ServerConnection.Connect(parse.GetValue(Server));
+                var status = await client.PostAsync<LabNodeDto>(
+                    $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/nodes/{Uri.EscapeDataString(parse.GetValue(name)!)}/{action}", new { }, ct);
+                Console.WriteLine($"node {status.Name}: {status.State}");
+                return 0;
+            }));
+            node.Subcommands.Add(command);
+        }
+        return node;
+    }
+
+    private static Command LinkCommand()
+    {
+        var link = new Command("link", "Set a link down or up (both ends lose or regain carrier).");
+        foreach (var state in new[] { "down", "up" })
+        {
+            var lab = LabArgument();
+            var end = new Argument<string>("NODE:IFACE") { Description = "One end of the link." };
+            var command = new Command(state, $"Set a link {state}.") { lab, end, Server };
+            command.SetAction((parse, ct) => Run(async () =>
+            {
+                var text = parse.GetValue(end)!;
+                if (text.Split(':') is not [{ Length: > 0 } n, { Length: > 0 } i])
+                {
+                    throw new LtbApiException(0, $"'{text}' is not NODE:IFACE");
+                }
+                using var client = ServerConnection.Connect(parse.GetValue(Server));
+                await client.PostAsync(
+                    $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/links/{Uri.EscapeDataString(n)}/{Uri.EscapeDataString(i)}/{state}", null, ct);
+                Console.WriteLine($"link {text}: {state}");
+                return 0;
+            }));
+            link.Subcommands.Add(command);
+        }
+        return link;
+    }
+
+    /// <summary>Runs a command body; an API error is one line on stderr (each diagnostic its own line) and exit code 1.</summary>
+    private static async Task<int> Run(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (LtbApiException e)
+        {
+            if (e.Details.Count > 1)
+            {
+                foreach (var d in e.Details)
+                {
+                    Console.Error.WriteLine(d);
+                }
+            }
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+namespace Ltb.Server.Data;
+
+/// <summary>Where a lab is in its life; every state but the transient ones can be destroyed or redeployed.</summary>
+public enum LabLifecycle
+{
+    Pending = 0,
+    Deploying = 1,
+    Running = 2,
+    Failed = 3,
+    Destroying = 4,
+    Removed = 5,
+}
+
+/// <summary>
+/// A lab in the running-lab store: who owns it, what it was deployed from (verbatim source and files under
+/// DATA/labs/ID/files), where it runs and in which state. <see cref="StatusJson"/> is the last status the host's agent
+/// reported (nodes with kind, image, container, addresses, interfaces; links with their host-side objects), refreshed
+/// after every task, so that the store answers even when the host does not.
+/// </summary>
+public sealed class Lab : IVersioned
+{
+    public Guid Id { get; set; }
+    /// <summary>The user's name for the lab; unique per owner.</summary>
+    public string Name { get; set; } = "";
+    /// <summary>The name on the host (containers, namespaces, labels): unique per host, see <see cref="Labs.LabNames"/>.</summary>
+    public string RuntimeName { get; set; } = "";
+    public Guid OwnerId { get; set; }
+    public LtbUser? Owner { get; set; }
+    /// <summary>Shared read access for the members of this group.</summary>
+    public Guid? GroupId { get; set; }
+    public Guid HostId { get; set; }
+    public LabLifecycle State { get; set; }
+    public string SourceFormat { get; set; } = "";
+    public string SourceText { get; set; } = "";
+    public string SourceFileName { get; set; } = "";
+    /// <summary>The lab's planned node kinds (node -> kind), which the host does not know.</summary>
+    public string NodeKindsJson { get; set; } = "{}";
+    public string? StatusJson { get; set; }
+    public string? Error { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public long Version { get; set; }
+}
+
+public enum LabEventLevel { Info = 0, Warning = 1, Error = 2 }
+
+/// <summary>One line of a lab's event log (deploys, failures, node and link operations, reconciliation).</summary>
+public sealed class LabEvent
+{
+    public long Id { get; set; }
+    public Guid LabId { get; set; }
+    public DateTimeOffset At { get; set; }
+    public LabEventLevel Level { get; set; }
+    public string? Node { get; set; }
+    public string Message { get; set; } = "";
+}
+
+public enum LabTaskKind { Deployment = 0, Removal = 1, Mirror = 2, Snapshot = 3 }
+
+public enum LabTaskState { Queued = 0, Running = 1, Succeeded = 2, Failed = 3, Interrupted = 4 }
+
+/// <summary>
+/// A unit of work on the lab's host, run by the host's task queue. <see cref="InputJson"/> holds everything the task
+/// needs (the plan and options), so that a queued task survives a restart and can be shipped to a remote agent.
+/// </summary>
+public sealed class LabTask
+{
+    public Guid Id { get; set; }
+    public Guid LabId { get; set; }
+    public Guid HostId { get; set; }
+    public LabTaskKind Kind { get; set; }
+    public LabTaskState State { get; set; }
+    public string InputJson { get; set; } = "{}";
+    /// <summary>The last progress line.</summary>
+    public string? Progress { get; set; }
+    /// <summary>All log lines, newline-separated.</summary>
+    public string Log { get; set; } = "";
+    public string? Error { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using Ltb.Runtime.Status;
+using Ltb.Server.Api;
+using Ltb.Server.Data;
+
+namespace Ltb.Server.Labs;
+
+/// <summary>Turns the runtime's status and the store's rows into the API's documents (and the stored snapshot).</summary>
+public static class LabViews
+{
+    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+
+    public static string State(LabLifecycle s) => s.ToString().ToLowerInvariant();
+
+    /// <summary>The nodes and links of a status, with the kinds the store knows (the host does not).</summary>
+    public static LabSnapshot Snapshot(LabStatus status, IReadOnlyDictionary<string, string> kinds) => new(
+        status.Nodes.Select(n => new LabNodeDto(n.Name, kinds.GetValueOrDefault(n.Name, ""), n.Image, n.State.ToString().ToLowerInvariant(),
+            n.MgmtIpv4, n.MgmtIpv6, n.ContainerId, n.ContainerName,
+            n.Interfaces.Select(i => new LabInterfaceDto(i.Name, i.Mac, i.Peer)).ToList(), n.Error)).ToList(),
+        status.Links.Select(l => new LabLinkDto(l.A, l.B, l.Up switch { true => "up", false => "down", null => "unknown" },
+            l.Type.ToString().ToLowerInvariant(), l.Key)).ToList());
+
+    public static IReadOnlyDictionary<string, string> Kinds(Lab lab) =>
+        JsonSerializer.Deserialize<Dictionary<string, string>>(lab.NodeKindsJson, Json) ?? [];
+
+    public static string Serialize(LabSnapshot snapshot) => JsonSerializer.Serialize(snapshot, Json);
+
+    public static LabSnapshot Stored(Lab lab) =>
+        lab.StatusJson is null ? LabSnapshot.Empty : JsonSerializer.Deserialize<LabSnapshot>(lab.StatusJson, Json) ?? LabSnapshot.Empty;
+
+    public static LabDto ToDto(Lab lab, string owner, LabSnapshot snapshot, IReadOnlyList<LabEventDto>? events = null) =>
+        new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
+            lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version);
+
+    public static LabTaskDto ToDto(LabTask t) => new(t.Id, t.LabId, t.Kind.ToString().ToLowerInvariant(),
+        t.State.ToString().ToLowerInvariant(), t.Progress, t.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), t.Error,
+        t.CreatedAt, t.StartedAt, t.FinishedAt);
+
+    public static LabEventDto ToDto(LabEvent e) => new(e.At, e.Level.ToString().ToLowerInvariant(), e.Node, e.Message);
+}

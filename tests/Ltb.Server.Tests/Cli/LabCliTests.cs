@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Ltb.Server.Tests.Labs;
+using Ltb.Testing;
+
+namespace Ltb.Server.Tests.Cli;
+
+/// <summary>
+/// The issue's "done when": frr01 from the containerlab corpus, unchanged, deployed with `./ltb lab deploy` against
+/// `./ltb serve`; OSPF converges; PC1 pings PC2 and PC3; inspect's JSON has the documented shape; destroy leaves nothing.
+/// </summary>
+public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProcess>
+{
+    private static readonly TimeSpan Convergence = TimeSpan.FromMinutes(4);
+    private static readonly string[] OspfPrefixes = ["192.168.3.0/24", "192.168.12.0/24", "192.168.13.0/24"];
+
+    private Dictionary<string, string> Env()
+    {
+        var env = ServeProcess.HomeEnvironment(server.Home);
+        env["LTB_SERVER"] = "";
+        env["LTB_TOKEN"] = "";
+        return env;
+    }
+
+    private Task<HostCommand.Result> Ltb(string? stdin, params string[] args) =>
+        HostCommand.RunAsync(Path.Combine(Repo.Root, "ltb"), args, TimeSpan.FromMinutes(6), Env(), stdin: stdin);
+
+    [Fact]
+    public async Task Frr01_deploys_unchanged_converges_pings_and_destroys_without_leftovers()
+    {
+        LabTestSupport.RequireDocker();
+        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        var lab = "frr" + Guid.NewGuid().ToString("N")[..6];
+        var topology = Path.Combine(Repo.ContainerlabCorpus, "frr01", "frr01.clab.yml");
+        var deploy = await Ltb(null, "lab", "deploy", "-t", topology, "--name", lab);
+        Assert.True(deploy.ExitCode == 0, deploy.Stderr + deploy.Stdout);
+        Assert.Contains("6 links up", deploy.Stdout);
+        Assert.EndsWith($"lab '{lab}' is running", deploy.Stdout.Trim());
+        string? runtimeName = null;
+        try
+        {
+            var inspect = await Ltb(null, "lab", "inspect", lab, "--format", "json");
+            Assert.True(inspect.ExitCode == 0, inspect.Stderr);
+            using var doc = JsonDocument.Parse(inspect.Stdout);
+            var root = doc.RootElement;
+            Assert.Equal(["name", "state", "nodes", "links"], root.EnumerateObject().Select(p => p.Name));
+            Assert.Equal((lab, "running"), (root.GetProperty("name").GetString(), root.GetProperty("state").GetString()));
+            var nodes = root.GetProperty("nodes").EnumerateArray().ToList();
+            Assert.Equal(6, nodes.Count);
+            Assert.All(nodes, n => Assert.Equal(["name", "kind", "image", "state", "mgmtIpv4", "mgmtIpv6", "interfaces"], n.EnumerateObject().Select(p => p.Name)));
+            var pc1 = nodes.Single(n => n.GetProperty("name").GetString() == "PC1");
+            Assert.Equal("wbitt/network-multitool:3.22.2", pc1.GetProperty("image").GetString());
+            var eth1 = pc1.GetProperty("interfaces").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "eth1");
+            Assert.Equal(["name", "mac", "peer"], eth1.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("router1:eth3", eth1.GetProperty("peer").GetString());
+            var links = root.GetProperty("links").EnumerateArray().ToList();
+            Assert.Equal(6, links.Count);
+            Assert.All(links, l => Assert.Equal(["a", "b", "state"], l.EnumerateObject().Select(p => p.Name)));
+            Assert.Contains(links, l => l.GetProperty("a").GetString() == "router1:eth1" && l.GetProperty("b").GetString() == "router2:eth1");
+
+            var routes = await WaitForOspfAsync(lab);
+            Assert.True(OspfPrefixes.All(routes.Contains), $"router1's OSPF routes after {Convergence}: {string.Join(", ", routes)}");
+            foreach (var target in new[] { "192.168.12.2", "192.168.13.2" })
+            {
+                var ping = await Ltb(null, "lab", "exec", lab, "PC1", "--", "ping", "-c", "2", "-W", "2", target);
+                Assert.True(ping.ExitCode == 0, $"PC1 -> {target}: {ping.Stdout}{ping.Stderr}");
+            }
+            var missing = await Ltb(null, "lab", "exec", lab, "PC9", "--", "true");
+            Assert.Equal(1, missing.ExitCode);
+            Assert.Contains($"no such node 'PC9' in lab '{lab}'", missing.Stderr);
+
+            var list = await Ltb(null, "lab", "list");
+            Assert.Contains(lab, list.Stdout);
+            runtimeName = await RuntimeNameAsync(lab);
+        }
+        finally
+        {
+            var destroy = await Ltb(null, "lab", "destroy", lab);
+            Assert.True(destroy.ExitCode == 0, destroy.Stderr + destroy.Stdout);
+        }
+        Assert.NotNull(runtimeName);
+        Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtimeName));
+    }
+
+    private async Task<HashSet<string>> WaitForOspfAsync(string lab)
+    {
+        var deadline = DateTime.UtcNow + Convergence;
+        var routes = new HashSet<string>(StringComparer.Ordinal);
+        while (DateTime.UtcNow < deadline)
+        {
+            var r = await Ltb(null, "lab", "exec", lab, "router1", "--", "vtysh", "-c", "show ip route ospf json");
+            if (r.ExitCode == 0 && r.Stdout.TrimStart().StartsWith('{'))
+            {
+                using var doc = JsonDocument.Parse(r.Stdout);
+                routes = doc.RootElement.EnumerateObject()
+                    .Where(p => p.Value.EnumerateArray().Any(x => x.TryGetProperty("selected", out var s) && s.GetBoolean()))
+                    .Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+                if (OspfPrefixes.All(routes.Contains))
+                {
+                    return routes;
+                }
+            }
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+        return routes;
+    }
+
+    /// <summary>The name the lab has on the host (containers are labelled with it), from the API through the CLI's token.</summary>
+    private async Task<string> RuntimeNameAsync(string lab)
+    {
+        var credentials = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(server.Home, ".config", "ltb", "credentials.json")));
+        using var client = new HttpClient { BaseAddress = new Uri(server.Url) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", credentials.RootElement.GetProperty("token").GetString());
+        using var doc = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/labs/{lab}"));
+        return doc.RootElement.GetProperty("runtimeName").GetString()!;
+    }
+}
