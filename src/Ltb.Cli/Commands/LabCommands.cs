@@ -56,9 +56,15 @@ internal static class LabCommands
         var name = new Option<string?>("--name") { Description = "The lab's name [default: the topology's name]" };
         var reconfigure = new Option<bool>("--reconfigure") { Description = "Apply the topology onto your running lab of the same name." };
         var rollback = new Option<bool>("--rollback") { Description = "On failure remove what did deploy (default: keep it, failed, to inspect and destroy)." };
+        var backend = new Option<string>("--link-backend")
+        {
+            Description = "How node-to-node links are carried: veth (a veth pair per link), linux-bridge or ovs (a bridge per link).",
+            DefaultValueFactory = _ => "veth",
+        };
+        backend.AcceptOnlyFromAmong("veth", "linux-bridge", "ovs");
         var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references, shows progress, waits until it runs.")
         {
-            topology, name, reconfigure, rollback, Server,
+            topology, name, reconfigure, rollback, backend, Server,
         };
         command.SetAction((parse, ct) => Run(async () =>
         {
@@ -67,7 +73,7 @@ internal static class LabCommands
             {
                 throw new LtbApiException(0, $"{file}: no such file");
             }
-            using var content = Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback));
+            using var content = Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!);
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
@@ -87,7 +93,7 @@ internal static class LabCommands
     /// relative to that folder: the server stores them the same way, so relative references resolve there too. Host
     /// paths outside the folder are not uploaded (only admins may use them, and they name files on the server's host).
     /// </summary>
-    private static MultipartFormDataContent Upload(FileInfo topology, string? name, bool reconfigure, bool rollback)
+    private static MultipartFormDataContent Upload(FileInfo topology, string? name, bool reconfigure, bool rollback, string linkBackend)
     {
         var folder = topology.Directory!.FullName;
         var content = new MultipartFormDataContent();
@@ -102,6 +108,7 @@ internal static class LabCommands
         }
         content.Add(new StringContent(reconfigure ? "true" : "false"), "reconfigure");
         content.Add(new StringContent(rollback ? "rollback" : "keep"), "onFailure");
+        content.Add(new StringContent(linkBackend), "linkBackend");
         return content;
     }
 

@@ -27,7 +27,7 @@ public static class LabsEndpoints
     {
         var labs = api.MapGroup("/labs").WithTags("Labs");
         labs.MapPost("/", DeployAsync).DisableAntiforgery()
-            .WithSummary("Deploy a lab (multipart: topology, files, name, reconfigure, onFailure=keep|rollback, groupId); answers 202 with the task");
+            .WithSummary("Deploy a lab (multipart: topology, files, name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
         labs.MapGet("/", ListAsync).WithSummary("The labs the caller may see");
         labs.MapGet("/{lab}", GetAsync).WithSummary("A lab's status (nodes, interfaces, links, as the host sees them now) and events");
         labs.MapDelete("/{lab}", DestroyAsync).WithSummary("Destroy a lab (202 with the removal task)");
@@ -64,6 +64,11 @@ public static class LabsEndpoints
         if (onFailure is not ("keep" or "rollback"))
         {
             return Problems.Invalid("onFailure", "is 'keep' (a failed lab stays, to inspect and destroy) or 'rollback'");
+        }
+        var backendName = form["linkBackend"].ToString() is { Length: > 0 } lb ? lb : "veth";
+        if (!LabSources.LinkBackends.TryGetValue(backendName, out var backend))
+        {
+            return Problems.Invalid("linkBackend", $"is one of {string.Join(", ", LabSources.LinkBackends.Keys)}, not '{backendName}'");
         }
         Guid? groupId = null;
         if (form["groupId"].ToString() is { Length: > 0 } g)
@@ -126,7 +131,7 @@ public static class LabsEndpoints
             CopyFolder(staging, files);
             DeleteFolder(Path.GetDirectoryName(staging)!);
         }
-        var loaded = LabSources.Load(files, topology.FileName, lab.RuntimeName, caller.IsAdmin);
+        var loaded = LabSources.Load(files, topology.FileName, lab.RuntimeName, caller.IsAdmin, backend);
         if (loaded.Errors.Count > 0 || loaded.Plan is null)
         {
             if (lab.Id == newId)

@@ -93,7 +93,15 @@ public static class LabSources
     /// read "FILE:LINE:COL: error: message" with the path as the user uploaded it. Variables come from an empty
     /// environment: the server's own environment is not the user's to read.
     /// </summary>
-    public static LoadedSource Load(string directory, string fileName, string? runtimeName, bool trusted)
+    /// <summary>The names users give the link backends (API field `linkBackend`, CLI `--link-backend`).</summary>
+    public static readonly IReadOnlyDictionary<string, LinkBackend> LinkBackends = new Dictionary<string, LinkBackend>(StringComparer.Ordinal)
+    {
+        ["veth"] = LinkBackend.Veth,
+        ["linux-bridge"] = LinkBackend.LinuxBridge,
+        ["ovs"] = LinkBackend.Ovs,
+    };
+
+    public static LoadedSource Load(string directory, string fileName, string? runtimeName, bool trusted, LinkBackend backend = LinkBackend.Veth)
     {
         var path = Path.Combine(directory, fileName);
         var text = File.ReadAllText(path);
@@ -110,7 +118,7 @@ public static class LabSources
         {
             return new LoadedSource(lab.Name, format, text, null, kinds, []);
         }
-        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted });
+        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted, LinkBackend = backend });
         return new LoadedSource(lab.Name, format, text, planned.Plan, kinds, planned.Errors.Select(e => $"{fileName}: error: {e}").ToList());
     }
 }

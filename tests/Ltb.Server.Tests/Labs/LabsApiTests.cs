@@ -38,19 +38,23 @@ public static class LabTestSupport
             - endpoints: ["a:eth1", "b:eth1"]
         """;
 
-    public static MultipartFormDataContent Upload(string yaml, string fileName = "lab.clab.yml", bool rollback = false)
+    public static MultipartFormDataContent Upload(string yaml, string fileName = "lab.clab.yml", bool rollback = false, string? linkBackend = null)
     {
         var content = new MultipartFormDataContent();
         var file = new StringContent(yaml);
         file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Add(file, "topology", fileName);
         content.Add(new StringContent(rollback ? "rollback" : "keep"), "onFailure");
+        if (linkBackend is not null)
+        {
+            content.Add(new StringContent(linkBackend), "linkBackend");
+        }
         return content;
     }
 
-    public static async Task<LabTaskAccepted> DeployAsync(HttpClient client, string yaml, bool rollback = false)
+    public static async Task<LabTaskAccepted> DeployAsync(HttpClient client, string yaml, bool rollback = false, string? linkBackend = null)
     {
-        using var content = Upload(yaml, rollback: rollback);
+        using var content = Upload(yaml, rollback: rollback, linkBackend: linkBackend);
         return await Http.ReadAsync<LabTaskAccepted>(await client.PostAsync("/api/v1/labs", content), 202);
     }
 
@@ -91,6 +95,42 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
             fixture.Require();
             return fixture;
         }
+    }
+
+    [Theory]
+    [InlineData("linux-bridge")]
+    [InlineData("ovs")]
+    public async Task A_lab_runs_on_the_link_backend_its_user_chose(string backend)
+    {
+        LabTestSupport.RequireDocker();
+        var admin = S.Admin;
+        var name = ServerFixture.Unique("b");
+        var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name), linkBackend: backend);
+        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
+        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+        var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+
+        var ping = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
+            new ExecRequest("a", ["ping", "-c", "2", "-W", "2", "10.0.0.2"])), 200);
+        Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
+        // Unlike a plain veth pair, a bridged link has host-side ports, each marked with the alias ltb/LAB/...
+        Assert.Contains($"ltb/{lab.RuntimeName}/", await AliasesAsync());
+
+        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
+        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+        Assert.Equal(0, await LabTestSupport.LeftoversAsync(lab.RuntimeName));
+        Assert.DoesNotContain($"ltb/{lab.RuntimeName}/", await AliasesAsync());
+    }
+
+    /// <summary>The runtime marks every host-side interface of a lab with the alias ltb/LAB/...</summary>
+    private static async Task<string> AliasesAsync() => (await HostCommand.RunAsync("ip", "-o", "-d", "link", "show")).Stdout;
+
+    [Fact]
+    public async Task An_unknown_link_backend_is_refused_with_the_choices()
+    {
+        using var content = LabTestSupport.Upload(LabTestSupport.TinyLab(ServerFixture.Unique("u")), linkBackend: "wires");
+        var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", content), 400);
+        Assert.Contains("veth, linux-bridge, ovs, not 'wires'", problem.GetRawText());
     }
 
     [Fact]
