@@ -11,7 +11,13 @@ namespace Ltb.Server.Tests.Cli;
 public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProcess>
 {
     private static readonly TimeSpan Convergence = TimeSpan.FromMinutes(4);
-    private static readonly string[] OspfPrefixes = ["192.168.3.0/24", "192.168.12.0/24", "192.168.13.0/24"];
+    /// <summary>What each router learns from OSPF in frr01: the other routers' PC subnets and the third transit subnet.</summary>
+    private static readonly Dictionary<string, string[]> OspfPrefixes = new()
+    {
+        ["router1"] = ["192.168.3.0/24", "192.168.12.0/24", "192.168.13.0/24"],
+        ["router2"] = ["192.168.2.0/24", "192.168.11.0/24", "192.168.13.0/24"],
+        ["router3"] = ["192.168.1.0/24", "192.168.11.0/24", "192.168.12.0/24"],
+    };
 
     private Dictionary<string, string> Env()
     {
@@ -58,8 +64,12 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
             Assert.All(links, l => Assert.Equal(["a", "b", "state"], l.EnumerateObject().Select(p => p.Name)));
             Assert.Contains(links, l => l.GetProperty("a").GetString() == "router1:eth1" && l.GetProperty("b").GetString() == "router2:eth1");
 
-            var routes = await WaitForOspfAsync(lab);
-            Assert.True(OspfPrefixes.All(routes.Contains), $"router1's OSPF routes after {Convergence}: {string.Join(", ", routes)}");
+            // Every router, not just router1: a ping needs the way back too.
+            foreach (var (router, prefixes) in OspfPrefixes)
+            {
+                var routes = await WaitForOspfAsync(lab, router, prefixes);
+                Assert.True(prefixes.All(routes.Contains), $"{router}'s OSPF routes after {Convergence}: {string.Join(", ", routes)}");
+            }
             foreach (var target in new[] { "192.168.12.2", "192.168.13.2" })
             {
                 var ping = await Ltb(null, "lab", "exec", lab, "PC1", "--", "ping", "-c", "2", "-W", "2", target);
@@ -82,20 +92,20 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtimeName));
     }
 
-    private async Task<HashSet<string>> WaitForOspfAsync(string lab)
+    private async Task<HashSet<string>> WaitForOspfAsync(string lab, string router, string[] prefixes)
     {
         var deadline = DateTime.UtcNow + Convergence;
         var routes = new HashSet<string>(StringComparer.Ordinal);
         while (DateTime.UtcNow < deadline)
         {
-            var r = await Ltb(null, "lab", "exec", lab, "router1", "--", "vtysh", "-c", "show ip route ospf json");
+            var r = await Ltb(null, "lab", "exec", lab, router, "--", "vtysh", "-c", "show ip route ospf json");
             if (r.ExitCode == 0 && r.Stdout.TrimStart().StartsWith('{'))
             {
                 using var doc = JsonDocument.Parse(r.Stdout);
                 routes = doc.RootElement.EnumerateObject()
                     .Where(p => p.Value.EnumerateArray().Any(x => x.TryGetProperty("selected", out var s) && s.GetBoolean()))
                     .Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-                if (OspfPrefixes.All(routes.Contains))
+                if (prefixes.All(routes.Contains))
                 {
                     return routes;
                 }
