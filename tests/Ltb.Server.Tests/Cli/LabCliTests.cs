@@ -72,7 +72,13 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
             }
             foreach (var target in new[] { "192.168.12.2", "192.168.13.2" })
             {
+                // A route selected in the RIB reaches the kernel a moment later: a few tries, as a person would.
                 var ping = await Ltb(null, "lab", "exec", lab, "PC1", "--", "ping", "-c", "2", "-W", "2", target);
+                for (var attempt = 1; attempt < 5 && ping.ExitCode != 0; attempt++)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    ping = await Ltb(null, "lab", "exec", lab, "PC1", "--", "ping", "-c", "2", "-W", "2", target);
+                }
                 Assert.True(ping.ExitCode == 0, $"PC1 -> {target}: {ping.Stdout}{ping.Stderr}");
             }
             var missing = await Ltb(null, "lab", "exec", lab, "PC9", "--", "true");
