@@ -31,9 +31,13 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
                     $"the management subnet {m.Ipv4Subnet} overlaps a network that exists on this host; choose another or leave it out (automatic)");
             }
             var pool = IPNetwork.Parse(options.MgmtIpv4Pool);
-            for (var attempt = 0; attempt < 5; attempt++)
+            // Docker may refuse a subnet that no list shows (a network of another process being created or removed
+            // right now): such a subnet is not tried again in this deployment.
+            var refused = new List<IPNetwork>();
+            for (var attempt = 0; attempt < 32; attempt++)
             {
                 var taken = await TakenAsync(ct);
+                taken.AddRange(refused);
                 var free = Candidates(pool).FirstOrDefault(c => !taken.Any(t => Overlaps(t, c)));
                 if (free == default)
                 {
@@ -44,6 +48,7 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
                 {
                     return created.Value;
                 }
+                refused.Add(free);
             }
             throw new LabRuntimeException(plan.LabName, null, $"no free /24 management subnet is left in {options.MgmtIpv4Pool}; pin one in the topology (mgmt ipv4-subnet)");
         }
