@@ -48,18 +48,35 @@ start_dockerd() {
   export DOCKER_API_VERSION
 }
 
-# start_ovs: starts ovsdb-server and ovs-vswitchd by hand (no kernel module here: bridges use datapath_type=netdev).
+# start_ovs: starts ovsdb-server and ovs-vswitchd by hand, each only when it does not answer (no kernel module here:
+# bridges use datapath_type=netdev). The Debian package's own init may have started ovsdb-server alone.
 start_ovs() {
   mkdir -p /var/run/openvswitch /etc/openvswitch
-  if ! ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
-    log "starting Open vSwitch"
-    [[ -f /etc/openvswitch/conf.db ]] || ovsdb-tool create /etc/openvswitch/conf.db /usr/share/openvswitch/vswitch.ovsschema
-    pgrep -x ovsdb-server >/dev/null || ovsdb-server --remote=punix:/var/run/openvswitch/db.sock \
-      --remote=db:Open_vSwitch,Open_vSwitch,manager_options --pidfile --detach --log-file="$LTB_LOG_DIR/ovsdb-server.log"
-    ovs-vsctl --no-wait init
-    pgrep -x ovs-vswitchd >/dev/null || ovs-vswitchd --pidfile --detach --log-file="$LTB_LOG_DIR/ovs-vswitchd.log"
-    ovs-vsctl --timeout=10 show >/dev/null || die "Open vSwitch did not start (logs in $LTB_LOG_DIR)"
+  local i
+  if ! ovs-vsctl --timeout=2 show >/dev/null 2>&1 && pgrep -x ovsdb-server >/dev/null; then
+    # One is running (perhaps started by the package) but does not answer yet: give it a moment, then replace it.
+    for i in $(seq 1 10); do ovs-vsctl --timeout=1 show >/dev/null 2>&1 && break; sleep 0.5; done
+    if ! ovs-vsctl --timeout=1 show >/dev/null 2>&1; then
+      pkill -x ovsdb-server || true
+      for i in $(seq 1 20); do pgrep -x ovsdb-server >/dev/null || break; sleep 0.25; done
+    fi
   fi
+  if ! ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
+    log "starting ovsdb-server"
+    [[ -f /etc/openvswitch/conf.db ]] || ovsdb-tool create /etc/openvswitch/conf.db /usr/share/openvswitch/vswitch.ovsschema
+    rm -f /var/run/openvswitch/ovsdb-server.pid
+    ovsdb-server /etc/openvswitch/conf.db --remote=punix:/var/run/openvswitch/db.sock \
+      --remote=db:Open_vSwitch,Open_vSwitch,manager_options --pidfile --detach --log-file="$LTB_LOG_DIR/ovsdb-server.log" \
+      || die "ovsdb-server did not start (log: $LTB_LOG_DIR/ovsdb-server.log)"
+  fi
+  ovs-vsctl --timeout=10 --no-wait init || die "the Open vSwitch database does not answer (log: $LTB_LOG_DIR/ovsdb-server.log)"
+  if ! ovs-appctl --timeout=2 -t ovs-vswitchd version >/dev/null 2>&1; then
+    log "starting ovs-vswitchd"
+    rm -f /var/run/openvswitch/ovs-vswitchd.pid
+    ovs-vswitchd --pidfile --detach --log-file="$LTB_LOG_DIR/ovs-vswitchd.log" \
+      || die "ovs-vswitchd did not start (log: $LTB_LOG_DIR/ovs-vswitchd.log)"
+  fi
+  ovs-appctl --timeout=10 -t ovs-vswitchd version >/dev/null || die "ovs-vswitchd does not answer (log: $LTB_LOG_DIR/ovs-vswitchd.log)"
 }
 
 # start_postgres: starts Debian's PostgreSQL cluster on loopback unless it already answers (never restarts a
