@@ -43,6 +43,15 @@ public sealed class TopologyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Reads_a_file_that_another_process_holds_an_exclusive_flock_on()
+    {
+        // FRR's `vtysh -b` holds such a lock on the bind-mounted frr.conf while a router boots.
+        var path = Write("locked.clab.yml", "name: locked\ntopology:\n  nodes:\n    r1: {image: alpine}\n");
+        var result = await HostCommand.RunAsync("flock", "--exclusive", path, Path.Combine(Repo.Root, "ltb"), "topology", "validate", path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+    }
+
+    [Fact]
     public async Task Validate_untrusted_refuses_host_paths_as_the_server_would()
     {
         var cvx02 = Path.Combine(Repo.ContainerlabCorpus, "cvx02", "topo.clab.yml");
