@@ -23,10 +23,15 @@ public static class ShellWords
                 if (c == '\'') { quote = null; } else { word.Append(c); }
                 continue;
             }
-            if (c == '\\' && quote != '\'' && i + 1 < text.Length)
+            // POSIX: outside quotes a backslash escapes any character; inside double quotes only $ ` " \ and newline,
+            // and before anything else it stays a backslash. An escaped newline joins the lines.
+            if (c == '\\' && i + 1 < text.Length && (quote is null || text[i + 1] is '$' or '`' or '"' or '\\' or '\n'))
             {
-                word.Append(text[++i]);
-                inWord = true;
+                if (text[++i] != '\n')
+                {
+                    word.Append(text[i]);
+                    inWord = true;
+                }
                 continue;
             }
             if (quote == '"')
