@@ -97,5 +97,37 @@ public sealed class TemplateCliTests(ServeProcess server) : IClassFixture<ServeP
         Assert.Contains("one of the two", both.Stderr);
     }
 
+    /// <summary>The README's promise: the server starts with a demo template that works with the local images.</summary>
+    [Fact]
+    public async Task The_demo_template_deploys_and_its_hosts_reach_each_other_over_OSPF()
+    {
+        LabTestSupport.RequireDocker();
+        await LoginAsync();
+        var name = "demo" + Guid.NewGuid().ToString("N")[..6];
+        var deploy = await Ltb(null, "lab", "deploy", "--template", "ospf-demo", "--name", name);
+        try
+        {
+            Assert.True(deploy.ExitCode == 0, deploy.Stderr + deploy.Stdout);
+            // OSPF needs its dead interval and SPF runs to converge: try for a while, as a person would.
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            HostCommand.Result ping;
+            do
+            {
+                ping = await Ltb(null, "lab", "exec", name, "h1", "--", "ping", "-c", "1", "-W", "2", "192.168.2.2");
+                if (ping.ExitCode != 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(3));
+                }
+            }
+            while (ping.ExitCode != 0 && DateTime.UtcNow < deadline);
+            Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
+        }
+        finally
+        {
+            var destroy = await Ltb(null, "lab", "destroy", name);
+            Assert.True(destroy.ExitCode == 0, destroy.Stderr + destroy.Stdout);
+        }
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
