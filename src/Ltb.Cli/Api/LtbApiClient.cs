@@ -47,6 +47,13 @@ public sealed class LtbApiClient : IDisposable
         using var response = await SendAsync(HttpMethod.Post, path, body, ct);
     }
 
+    /// <summary>A body as the server sent it, byte for byte (a template's YAML).</summary>
+    public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, ct);
+        return await response.Content.ReadAsByteArrayAsync(ct);
+    }
+
     public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
 
     /// <summary>A multipart upload (a topology and its files).</summary>

@@ -52,7 +52,8 @@ internal static class LabCommands
 
     private static Command Deploy()
     {
-        var topology = new Option<FileInfo>("--topology", "-t") { Description = "The topology file (containerlab or LTB).", Required = true };
+        var topology = new Option<FileInfo>("--topology", "-t") { Description = "The topology file (containerlab or LTB)." };
+        var template = new Option<string?>("--template") { Description = "Deploy a stored template instead (its name or id; ltb template list)." };
         var name = new Option<string?>("--name") { Description = "The lab's name [default: the topology's name]" };
         var reconfigure = new Option<bool>("--reconfigure") { Description = "Apply the topology onto your running lab of the same name." };
         var rollback = new Option<bool>("--rollback") { Description = "On failure remove what did deploy (default: keep it, failed, to inspect and destroy)." };
@@ -62,19 +63,26 @@ internal static class LabCommands
             DefaultValueFactory = _ => "veth",
         };
         backend.AcceptOnlyFromAmong("veth", "linux-bridge", "ovs");
-        var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references, shows progress, waits until it runs.")
+        var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references (or names a stored template), shows progress, waits until it runs.")
         {
-            topology, name, reconfigure, rollback, backend, Server,
+            topology, template, name, reconfigure, rollback, backend, Server,
         };
         command.SetAction((parse, ct) => Run(async () =>
         {
-            var file = parse.GetValue(topology)!;
-            if (!file.Exists)
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var file = parse.GetValue(topology);
+            if ((file is null) == (parse.GetValue(template) is null))
+            {
+                throw new LtbApiException(0, "give a topology file (-t FILE) or a stored template (--template NAME), one of the two");
+            }
+            if (file is { Exists: false })
             {
                 throw new LtbApiException(0, $"{file}: no such file");
             }
-            using var content = Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!);
-            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            using var content = file is not null
+                ? Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!)
+                : Options(new MultipartFormDataContent { { new StringContent((await TemplateCommands.ResolveAsync(client, parse.GetValue(template)!, ct)).Id.ToString()), "template" } },
+                    parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!);
             var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
             var task = await FollowAsync(client, accepted.Task, ct);
@@ -102,6 +110,12 @@ internal static class LabCommands
         {
             AddFile(content, "files", Path.Combine(folder, relative), relative);
         }
+        return Options(content, name, reconfigure, rollback, linkBackend);
+    }
+
+    /// <summary>The deployment's fields, beside the topology (or the template) of the upload.</summary>
+    private static MultipartFormDataContent Options(MultipartFormDataContent content, string? name, bool reconfigure, bool rollback, string linkBackend)
+    {
         if (name is not null)
         {
             content.Add(new StringContent(name), "name");
@@ -112,14 +126,14 @@ internal static class LabCommands
         return content;
     }
 
-    private static void AddFile(MultipartFormDataContent content, string field, string path, string relative)
+    internal static void AddFile(MultipartFormDataContent content, string field, string path, string relative)
     {
         var part = new ByteArrayContent(File.ReadAllBytes(path));
         part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Add(part, field, relative.Replace(Path.DirectorySeparatorChar, '/'));
     }
 
-    private static SortedSet<string> ReferencedFiles(string topology, string folder)
+    internal static SortedSet<string> ReferencedFiles(string topology, string folder)
     {
         // Loaded locally only to find the references; the server validates again with the caller's rights.
         var files = new SortedSet<string>(StringComparer.Ordinal);
@@ -327,7 +341,7 @@ internal static class LabCommands
     }
 
     /// <summary>Runs a command body; an API error is one line on stderr (each diagnostic its own line) and exit code 1.</summary>
-    private static async Task<int> Run(Func<Task<int>> body)
+    internal static async Task<int> Run(Func<Task<int>> body)
     {
         try
         {

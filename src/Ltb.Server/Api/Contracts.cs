@@ -87,3 +87,41 @@ public sealed record LabTaskAccepted(LabDto Lab, LabTaskDto Task);
 public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int? TimeoutSeconds = null);
 
 public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr);
+
+// Templates and node types (docs/api.md "Templates", "Node types").
+
+/// <summary>One finding of a topology's (or node type's) validation, with its position.</summary>
+public sealed record DiagnosticDto(string File, int Line, int Column, string Severity, string Message);
+
+public sealed record TemplateFileDto(string Path, long Size);
+
+/// <summary>A template version: the topology as uploaded (<c>Yaml</c>; byte for byte at <c>.../source</c>), the resolved
+/// model, its files, and the warnings of its validation.</summary>
+public sealed record TemplateVersionDto(int Number, string FileName, string Format, string LabName, string Yaml,
+    System.Text.Json.JsonElement Model, IReadOnlyList<TemplateFileDto> Files, IReadOnlyList<DiagnosticDto> Warnings,
+    string CreatedBy, DateTimeOffset CreatedAt);
+
+public sealed record TemplateVersionSummaryDto(int Number, string FileName, string Format, string LabName, string CreatedBy,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A template's metadata; <c>Current</c> (its newest version) in single answers only.</summary>
+public sealed record TemplateDto(Guid Id, string Name, Guid OwnerId, string Owner, string Visibility, Guid? GroupId,
+    string Description, IReadOnlyList<string> Tags, int CurrentVersion, string Format, DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt, long Version, TemplateVersionDto? Current = null);
+
+/// <summary>Only the fields given change. <c>Tags</c> replaces the tags; <c>Visibility</c>: private, group (with
+/// <c>GroupId</c>), everyone.</summary>
+public sealed record UpdateTemplateRequest(string? Name = null, string? Description = null, IReadOnlyList<string>? Tags = null,
+    string? Visibility = null, Guid? GroupId = null);
+
+/// <summary>A node type of the effective catalog. <c>Origin</c>: built-in, changed (a built-in type an admin redefined) or
+/// custom; <c>Definition</c> is its YAML; <c>Version</c> is the ETag (0: as shipped, never changed).</summary>
+public sealed record NodeTypeDto(string Name, string Origin, IReadOnlyList<string> Aliases, string Description, string Vendor,
+    string Os, string Runtime, string? Image, IReadOnlyList<string> Versions, IReadOnlyList<string> Tags, bool Retired,
+    DateTimeOffset? RetiredAt, string? Definition, long Version);
+
+/// <summary><c>Definition</c>: the YAML of a node type (the schema of the built-in files, docs/topology.md).</summary>
+public sealed record CreateNodeTypeRequest(string Definition);
+
+/// <summary>A new <c>Definition</c> (same name), and/or <c>Retired</c>: true retires the type, false puts it back in service.</summary>
+public sealed record UpdateNodeTypeRequest(string? Definition = null, bool? Retired = null);

@@ -2,9 +2,11 @@ using System.Text.Json;
 using Ltb.Runtime.Status;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
+using Ltb.Server.Catalog;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
+using Ltb.Server.Templates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -27,7 +29,7 @@ public static class LabsEndpoints
     {
         var labs = api.MapGroup("/labs").WithTags("Labs");
         labs.MapPost("/", DeployAsync).DisableAntiforgery()
-            .WithSummary("Deploy a lab (multipart: topology, files, name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
+            .WithSummary("Deploy a lab (multipart: topology and files, or template and templateVersion; name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
         labs.MapGet("/", ListAsync).WithSummary("The labs the caller may see");
         labs.MapGet("/{lab}", GetAsync).WithSummary("A lab's status (nodes, interfaces, links, as the host sees them now) and events");
         labs.MapDelete("/{lab}", DestroyAsync).WithSummary("Destroy a lab (202 with the removal task)");
@@ -43,7 +45,7 @@ public static class LabsEndpoints
 
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue,
-        LtbServerOptions options, AuditLog audit, CancellationToken ct)
+        LtbServerOptions options, AuditLog audit, NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates, CancellationToken ct)
     {
         if (authz.Refuse(caller, Operation.Create, What) is { } refused)
         {
@@ -55,10 +57,6 @@ public static class LabsEndpoints
         }
         var form = await request.ReadFormAsync(ct);
         var topology = form.Files.GetFile("topology");
-        if (topology is null)
-        {
-            return Problems.Invalid("topology", "a 'topology' file is required");
-        }
         var reconfigure = form["reconfigure"] is [var r] && bool.TryParse(r, out var rb) && rb;
         var onFailure = form["onFailure"].ToString() is var of && of.Length > 0 ? of : "keep";
         if (onFailure is not ("keep" or "rollback"))
@@ -83,22 +81,44 @@ public static class LabsEndpoints
         // The files land in the folder of a new lab id; an existing lab (reconfigure) takes them over below.
         var newId = Guid.NewGuid();
         var staging = LabSources.FilesDirectory(options.DataDirectory, newId);
-        var stored = await LabSources.StoreAsync(staging, topology, form.Files.GetFiles("files"), ct);
-        if (stored is not null)
+        string fileName;
+        string source;
+        if (form["template"].ToString() is { Length: > 0 } templateRef)
+        {
+            // A stored template: its version's topology and files, written out as if uploaded. Reading it is enough.
+            var (version, missing) = await TemplateVersionAsync(templateRef, form["templateVersion"].ToString(), caller, db, templates, ct);
+            if (version is null)
+            {
+                return missing!;
+            }
+            fileName = await TemplateStore.WriteAsync(db, version, staging, ct);
+            source = $"template {templateRef} version {version.Number}";
+        }
+        else if (topology is null)
+        {
+            return Problems.Invalid("topology", "a 'topology' file (or a 'template' id) is required");
+        }
+        else if (await LabSources.StoreAsync(staging, topology, form.Files.GetFiles("files"), ct) is { } stored)
         {
             DeleteFolder(staging);
             return Problems.Invalid("files", stored);
         }
-        var first = LabSources.Load(staging, topology.FileName, null, caller.IsAdmin);
-        if (first.Errors.Count > 0)
+        else
         {
-            DeleteFolder(staging);
-            return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. first.Errors] });
+            fileName = topology.FileName;
+            source = fileName;
         }
-        var name = form["name"].ToString() is { Length: > 0 } n ? n : first.Name;
+        // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements).
+        var loaded = LabSources.LoadTopology(staging, fileName, caller.IsAdmin, await nodeTypes.CatalogAsync(ct));
+        if (loaded.Lab is null)
+        {
+            DeleteFolder(Path.GetDirectoryName(staging)!);
+            return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. loaded.Errors] });
+        }
+        var name = form["name"].ToString() is { Length: > 0 } n ? n : loaded.Lab.Name;
         if (!LabNames.Valid().IsMatch(name))
         {
-            DeleteFolder(staging);
+            DeleteFolder(Path.GetDirectoryName(staging)!);
             return Problems.Invalid("name", $"'{name}' is not a valid lab name ({LabNames.Rule}); choose one with --name");
         }
 
@@ -110,18 +130,26 @@ public static class LabsEndpoints
         {
             if (!reconfigure || lab.State != LabLifecycle.Running)
             {
-                DeleteFolder(staging);
+                DeleteFolder(Path.GetDirectoryName(staging)!);
                 return Problems.Conflict(reconfigure
                     ? $"lab '{name}' is {LabViews.State(lab.State)}; only a running lab can be reconfigured: destroy it and deploy again"
                     : $"lab '{name}' exists already ({LabViews.State(lab.State)}); destroy it (ltb lab destroy {name}), deploy with --reconfigure, or choose another name (--name)");
             }
             apply = true;
         }
+        var runtimeName = lab?.RuntimeName ?? LabNames.Runtime(name, newId);
+        var planned = LabSources.Plan(loaded, runtimeName, caller.IsAdmin, backend);
+        if (planned.Errors.Count > 0 || planned.Plan is null)
+        {
+            DeleteFolder(Path.GetDirectoryName(staging)!);
+            return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. planned.Errors] });
+        }
+        var plan = planned.Plan;
         var host = await db.LabHosts.FirstAsync(h => h.IsLocal, ct);
         var now = DateTimeOffset.UtcNow;
         if (lab is null)
         {
-            lab = new Lab { Id = newId, Name = name, RuntimeName = LabNames.Runtime(name, newId), OwnerId = caller.UserId, HostId = host.Id, CreatedAt = now };
+            lab = new Lab { Id = newId, Name = name, RuntimeName = runtimeName, OwnerId = caller.UserId, HostId = host.Id, CreatedAt = now };
             db.Labs.Add(lab);
         }
         var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
@@ -130,25 +158,17 @@ public static class LabsEndpoints
             // Overwrite in place: running nodes of an applied lab keep their bind mounts at the same paths.
             CopyFolder(staging, files);
             DeleteFolder(Path.GetDirectoryName(staging)!);
-        }
-        var loaded = LabSources.Load(files, topology.FileName, lab.RuntimeName, caller.IsAdmin, backend);
-        if (loaded.Errors.Count > 0 || loaded.Plan is null)
-        {
-            if (lab.Id == newId)
-            {
-                DeleteFolder(Path.GetDirectoryName(files)!);
-            }
-            return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. loaded.Errors] });
+            plan = LabSources.Relocate(plan, staging, files);
         }
         lab.GroupId = groupId ?? lab.GroupId;
         lab.State = LabLifecycle.Pending;
         lab.Error = null;
         lab.SourceFormat = loaded.Format;
         lab.SourceText = loaded.Text;
-        lab.SourceFileName = topology.FileName;
+        lab.SourceFileName = fileName;
         lab.NodeKindsJson = JsonSerializer.Serialize(loaded.Kinds, LabTaskRunner.Json);
         lab.UpdatedAt = now;
-        var input = new DeploymentInput(loaded.Plan, new AgentDeployOptions(Rollback: onFailure == "rollback"), apply);
+        var input = new DeploymentInput(plan, new AgentDeployOptions(Rollback: onFailure == "rollback"), apply);
         var task = LabReconciler.NewTask(lab, LabTaskKind.Deployment, JsonSerializer.Serialize(input, LabTaskRunner.Json), now);
         // The host's worker runs tasks in order: the removal ends before the deployment starts.
         var removal = redeploy ? LabReconciler.NewTask(lab, LabTaskKind.Removal, "{}", now) : null;
@@ -159,8 +179,8 @@ public static class LabsEndpoints
         }
         db.LabTasks.Add(task);
         db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info,
-            Message = $"{(apply ? "reconfiguration" : redeploy ? "redeployment" : "deployment")} of {topology.FileName} requested by {caller.UserName}" });
-        audit.Record(apply ? "lab.reconfigure" : "lab.deploy", What, lab.Id, $"{name} ({topology.FileName})");
+            Message = $"{(apply ? "reconfiguration" : redeploy ? "redeployment" : "deployment")} of {source} requested by {caller.UserName}" });
+        audit.Record(apply ? "lab.reconfigure" : "lab.deploy", What, lab.Id, $"{name} ({source})");
         await db.SaveChangesAsync(ct);
         if (removal is not null)
         {
@@ -169,6 +189,26 @@ public static class LabsEndpoints
         queue.Enqueue(lab.HostId, task.Id);
         return TypedResults.Accepted($"/api/v1/tasks/{task.Id}",
             new LabTaskAccepted(LabViews.ToDto(lab, caller.UserName, LabViews.Stored(lab)), LabViews.ToDto(task)));
+    }
+
+    /// <summary>A template version the caller may read: `template` is an id, `templateVersion` a number (default: current).</summary>
+    private static async Task<(LabTemplateVersion? Version, ProblemHttpResult? Problem)> TemplateVersionAsync(string templateRef,
+        string versionText, Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> templates, CancellationToken ct)
+    {
+        if (!Guid.TryParse(templateRef, out var templateId))
+        {
+            return (null, Problems.NotFound($"template '{templateRef}' (give its id)"));
+        }
+        var access = await templates.FindAsync(db.LabTemplates, t => t.Id == templateId, caller, Operation.Read, "template", ct);
+        if (access.Denied is { } denied)
+        {
+            return (null, denied);
+        }
+        var number = int.TryParse(versionText, out var v) ? v : access.Resource!.CurrentVersion;
+        var version = await db.LabTemplateVersions.AsNoTracking().FirstOrDefaultAsync(x => x.TemplateId == templateId && x.Number == number, ct);
+        return version is null
+            ? (null, Problems.NotFound($"version {versionText} of template '{access.Resource!.Name}'"))
+            : (version, null);
     }
 
     // ------------------------------------------------------------------ read

@@ -129,3 +129,41 @@ public sealed class LabAuthorizer : IResourceAuthorizer<Lab>
         _ => false,
     };
 }
+
+/// <summary>
+/// Lab templates: admins see and manage all. Instructors create templates and manage (change, add versions, delete)
+/// their own. Everyone signed in reads the templates shared with them: their group's (visibility group) and everyone's
+/// (visibility everyone); a private template is seen by its owner only. Students do not create templates. Deploying a
+/// lab from a template needs only to read it.
+/// </summary>
+public sealed class LabTemplateAuthorizer : IResourceAuthorizer<LabTemplate>
+{
+    public IQueryable<LabTemplate> Visible(IQueryable<LabTemplate> source, Caller caller)
+    {
+        if (caller.IsAdmin)
+        {
+            return source;
+        }
+        var groups = caller.GroupIds.ToList();
+        return source.Where(t => t.OwnerId == caller.UserId
+            || t.Visibility == TemplateVisibility.Everyone
+            || (t.Visibility == TemplateVisibility.Group && t.GroupId != null && groups.Contains(t.GroupId.Value)));
+    }
+
+    public bool Allows(Caller caller, Operation operation, LabTemplate? resource) => operation switch
+    {
+        Operation.Read => true,
+        Operation.Create => caller.IsAdmin || caller.IsInstructor,
+        Operation.Update or Operation.Delete => caller.IsAdmin || (caller.IsInstructor && resource?.OwnerId == caller.UserId),
+        _ => false,
+    };
+}
+
+/// <summary>The device catalog: everyone signed in reads it (retired types included, marked); only admins change it.</summary>
+public sealed class NodeTypeAuthorizer : IResourceAuthorizer<StoredNodeType>
+{
+    public IQueryable<StoredNodeType> Visible(IQueryable<StoredNodeType> source, Caller caller) => source;
+
+    public bool Allows(Caller caller, Operation operation, StoredNodeType? resource) =>
+        operation == Operation.Read || caller.IsAdmin;
+}

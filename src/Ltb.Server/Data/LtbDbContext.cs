@@ -24,6 +24,11 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<Lab> Labs => Set<Lab>();
     public DbSet<LabEvent> LabEvents => Set<LabEvent>();
     public DbSet<LabTask> LabTasks => Set<LabTask>();
+    public DbSet<LabTemplate> LabTemplates => Set<LabTemplate>();
+    public DbSet<LabTemplateTag> LabTemplateTags => Set<LabTemplateTag>();
+    public DbSet<LabTemplateVersion> LabTemplateVersions => Set<LabTemplateVersion>();
+    public DbSet<LabTemplateFile> LabTemplateFiles => Set<LabTemplateFile>();
+    public DbSet<StoredNodeType> NodeTypes => Set<StoredNodeType>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -137,6 +142,52 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(t => t.State).HasConversion<string>().HasMaxLength(20);
             e.Property(t => t.Progress).HasMaxLength(2000);
             e.Property(t => t.Error).HasMaxLength(4000);
+        });
+
+        builder.Entity<LabTemplate>(e =>
+        {
+            e.Property(t => t.Name).HasMaxLength(40);
+            e.HasIndex(t => new { t.OwnerId, t.Name }).IsUnique();
+            e.HasIndex(t => t.GroupId);
+            e.HasOne(t => t.Owner).WithMany().HasForeignKey(t => t.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            // A deleted group leaves its templates visible to their owners only.
+            e.HasOne<Group>().WithMany().HasForeignKey(t => t.GroupId).OnDelete(DeleteBehavior.SetNull);
+            e.Property(t => t.Visibility).HasConversion<string>().HasMaxLength(20);
+            e.Property(t => t.Description).HasMaxLength(2000);
+            e.Property(t => t.Format).HasMaxLength(20);
+            e.Property(t => t.Version).IsConcurrencyToken();
+            e.HasMany(t => t.Tags).WithOne().HasForeignKey(x => x.TemplateId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<LabTemplateTag>(e =>
+        {
+            e.HasKey(x => new { x.TemplateId, x.Tag });
+            e.Property(x => x.Tag).HasMaxLength(40);
+            e.HasIndex(x => x.Tag);
+        });
+
+        builder.Entity<LabTemplateVersion>(e =>
+        {
+            e.HasKey(v => new { v.TemplateId, v.Number });
+            e.HasOne<LabTemplate>().WithMany().HasForeignKey(v => v.TemplateId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(v => v.FileName).HasMaxLength(255);
+            e.Property(v => v.Format).HasMaxLength(20);
+            e.Property(v => v.LabName).HasMaxLength(100);
+            e.Property(v => v.CreatedByName).HasMaxLength(256);
+        });
+
+        builder.Entity<LabTemplateFile>(e =>
+        {
+            e.HasKey(f => new { f.TemplateId, f.VersionNumber, f.Path });
+            e.HasOne<LabTemplateVersion>().WithMany().HasForeignKey(f => new { f.TemplateId, f.VersionNumber }).OnDelete(DeleteBehavior.Cascade);
+            e.Property(f => f.Path).HasMaxLength(1024);
+        });
+
+        builder.Entity<StoredNodeType>(e =>
+        {
+            e.Property(t => t.Name).HasMaxLength(100);
+            e.HasIndex(t => t.Name).IsUnique();
+            e.Property(t => t.Version).IsConcurrencyToken();
         });
     }
 

@@ -31,6 +31,9 @@ public sealed class LtbServerOptions
     /// <summary>Told once, on the first start, that the admin account was created (with the generated password, if any).</summary>
     public Action<AdminAccountCreated>? OnAdminCreated { get; set; }
 
+    /// <summary>On the first start, store the demo lab template (examples/ospf-demo), owned by the admin, visible to everyone.</summary>
+    public bool SeedDemoTemplate { get; set; } = true;
+
     /// <summary>Sign-in through an OpenID Connect provider (Keycloak and similar); null: local accounts only.</summary>
     public LtbOidcOptions? Oidc { get; set; }
 

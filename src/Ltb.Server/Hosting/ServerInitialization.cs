@@ -66,6 +66,11 @@ internal static class ServerInitialization
         }
         await users.AddToRoleAsync(admin, LtbRoles.Admin);
         await db.SaveChangesAsync(ct);
+        if (options.SeedDemoTemplate)
+        {
+            // The first start only (like the admin account): a deleted demo stays deleted.
+            await Templates.DemoTemplate.SeedAsync(db, admin, options.DataDirectory, ct);
+        }
         options.OnAdminCreated?.Invoke(new AdminAccountCreated(admin.UserName, generated));
     }
 

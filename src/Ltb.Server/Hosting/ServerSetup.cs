@@ -61,7 +61,10 @@ public static class ServerSetup
             .AddResourceAuthorizer<SshKey, SshKeyAuthorizer>()
             .AddResourceAuthorizer<LabHost, LabHostAuthorizer>()
             .AddResourceAuthorizer<AuditEntry, AuditAuthorizer>()
-            .AddResourceAuthorizer<Lab, LabAuthorizer>();
+            .AddResourceAuthorizer<Lab, LabAuthorizer>()
+            .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
+            .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>();
+        services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<AuditLog>();
 
         services.AddSingleton<InProcessAgent>();
@@ -138,7 +141,9 @@ public static class ServerSetup
             .MapSshKeysEndpoints()
             .MapHostsEndpoints()
             .MapAuditEndpoints()
-            .MapLabsEndpoints();
+            .MapLabsEndpoints()
+            .MapTemplatesEndpoints()
+            .MapNodeTypesEndpoints();
         return api;
     }
 

@@ -1,6 +1,10 @@
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Planning;
+using System.Text.Json;
 using Ltb.Topology;
+using Ltb.Topology.Catalog;
+using Ltb.Topology.Model;
+using Ltb.Topology.Validation;
 using Microsoft.AspNetCore.Http;
 
 namespace Ltb.Server.Labs;
@@ -88,11 +92,6 @@ public static class LabSources
         return null;
     }
 
-    /// <summary>
-    /// Loads the stored topology (admins are trusted with host paths) and plans it under the runtime name. Diagnostics
-    /// read "FILE:LINE:COL: error: message" with the path as the user uploaded it. Variables come from an empty
-    /// environment: the server's own environment is not the user's to read.
-    /// </summary>
     /// <summary>The names users give the link backends (API field `linkBackend`, CLI `--link-backend`).</summary>
     public static readonly IReadOnlyDictionary<string, LinkBackend> LinkBackends = new Dictionary<string, LinkBackend>(StringComparer.Ordinal)
     {
@@ -101,24 +100,81 @@ public static class LabSources
         ["ovs"] = LinkBackend.Ovs,
     };
 
-    public static LoadedSource Load(string directory, string fileName, string? runtimeName, bool trusted, LinkBackend backend = LinkBackend.Veth)
+    /// <summary>
+    /// Loads the stored topology with the server's effective catalog (admins are trusted with host paths) and plans it
+    /// under the runtime name. Diagnostics read "FILE:LINE:COL: error: message" with the path as the user uploaded it.
+    /// </summary>
+    public static LoadedSource Load(string directory, string fileName, string? runtimeName, bool trusted, LinkBackend backend = LinkBackend.Veth,
+        NodeTypeCatalog? catalog = null)
+    {
+        var topology = LoadTopology(directory, fileName, trusted, catalog);
+        return runtimeName is null || topology.Lab is null ? topology.Unplanned() : Plan(topology, runtimeName, trusted, backend);
+    }
+
+    /// <summary>
+    /// Loads the topology stored in <paramref name="directory"/> (once; plan it with <see cref="Plan"/>). Variables come
+    /// from an empty environment: the server's own environment is not the user's to read.
+    /// </summary>
+    public static LoadedTopology LoadTopology(string directory, string fileName, bool trusted, NodeTypeCatalog? catalog = null)
     {
         var path = Path.Combine(directory, fileName);
-        var text = File.ReadAllText(path);
-        var result = TopologyLoader.LoadFile(path, new LoadOptions { Trusted = trusted, Environment = new Dictionary<string, string>() });
-        var prefix = directory.TrimEnd('/') + "/";
-        var errors = result.Diagnostics.Where(d => d.IsError).Select(d => d.ToString().Replace(prefix, "", StringComparison.Ordinal)).ToList();
-        var format = result.Lab?.Format.ToString().ToLowerInvariant() ?? "";
-        if (result.ValidLab is not { } lab)
+        var source = File.ReadAllBytes(path);
+        var result = TopologyLoader.LoadFile(path, new LoadOptions
         {
-            return new LoadedSource("", format, text, null, new Dictionary<string, string>(), errors);
-        }
-        var kinds = lab.Nodes.ToDictionary(n => n.Name, n => n.Kind, StringComparer.Ordinal);
-        if (runtimeName is null)
-        {
-            return new LoadedSource(lab.Name, format, text, null, kinds, []);
-        }
-        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted, LinkBackend = backend });
-        return new LoadedSource(lab.Name, format, text, planned.Plan, kinds, planned.Errors.Select(e => $"{fileName}: error: {e}").ToList());
+            Trusted = trusted,
+            Environment = new Dictionary<string, string>(),
+            Catalog = catalog ?? NodeTypeCatalog.BuiltIn,
+        });
+        return new LoadedTopology(directory, fileName, source, result);
     }
+
+    /// <summary>Plans a loaded topology for one host under the lab's runtime name.</summary>
+    public static LoadedSource Plan(LoadedTopology topology, string runtimeName, bool trusted, LinkBackend backend)
+    {
+        var lab = topology.Lab ?? throw new InvalidOperationException("only a topology without errors is planned");
+        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted, LinkBackend = backend });
+        return new LoadedSource(lab.Name, topology.Format, topology.Text, planned.Plan, topology.Kinds,
+            planned.Errors.Select(e => $"{topology.FileName}: error: {e}").ToList());
+    }
+
+    /// <summary>
+    /// The plan of a topology loaded in <paramref name="from"/> for files that now live, identical, in <paramref name="to"/>
+    /// (an upload validated in its staging folder, then applied to an existing lab whose running nodes keep their bind
+    /// mounts). Every host path of the plan (binds, startup configs, labels naming the lab folder) moves with the folder.
+    /// </summary>
+    public static LabPlan Relocate(LabPlan plan, string from, string to)
+    {
+        static string Encoded(string path) => JsonSerializer.Serialize(path.TrimEnd('/') + "/")[1..^1];
+        var json = JsonSerializer.Serialize(plan, LabTaskRunner.Json).Replace(Encoded(from), Encoded(to), StringComparison.Ordinal);
+        return JsonSerializer.Deserialize<LabPlan>(json, LabTaskRunner.Json)!;
+    }
+}
+
+/// <summary>A topology loaded from its folder on the server; file names in diagnostics and the model are relative to it.</summary>
+public sealed record LoadedTopology(string Directory, string FileName, byte[] Source, LoadResult Result)
+{
+    private string Prefix => Directory.TrimEnd('/') + "/";
+
+    public Lab? Lab => Result.ValidLab;
+
+    /// <summary>The text as the loader read it (a byte order mark dropped); <see cref="Source"/> is the file byte for byte.</summary>
+    public string Text => new StreamReader(new MemoryStream(Source), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true).ReadToEnd();
+
+    public string Format => Result.Lab?.Format.ToString().ToLowerInvariant() ?? "";
+
+    public IReadOnlyDictionary<string, string> Kinds =>
+        Lab?.Nodes.ToDictionary(n => n.Name, n => n.Kind, StringComparer.Ordinal) ?? new Dictionary<string, string>();
+
+    /// <summary>Every diagnostic, with the path as the user uploaded it.</summary>
+    public IReadOnlyList<Diagnostic> Diagnostics =>
+        [.. Result.Diagnostics.Select(d => d with { Span = d.Span with { File = Relative(d.Span.File) }, Message = Relative(d.Message) })];
+
+    public IReadOnlyList<string> Errors => [.. Diagnostics.Where(d => d.IsError).Select(d => d.ToString())];
+
+    /// <summary>The resolved model as JSON, paths relative to the folder (so it does not depend on where it was loaded).</summary>
+    public string ModelJson => Lab is null ? "{}" : Relative(LabJson.ToJson(Lab));
+
+    public LoadedSource Unplanned() => new(Lab?.Name ?? "", Format, Text, null, Kinds, Errors);
+
+    private string Relative(string text) => text.Replace(Prefix, "", StringComparison.Ordinal);
 }

@@ -108,6 +108,12 @@ public sealed record NodeType
 
     public string? ShowConfigCommand { get; init; }
 
+    /// <summary>
+    /// Taken out of service by an administrator: it stays in the catalog (readable, and labs that use it keep running),
+    /// but a topology loaded with this catalog that uses it gets an error.
+    /// </summary>
+    public bool Retired { get; init; }
+
     /// <summary>The file the type was read from (built-in resource name or admin file), for messages.</summary>
     public string Source { get; init; } = "";
 }

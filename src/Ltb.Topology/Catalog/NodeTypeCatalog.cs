@@ -69,9 +69,28 @@ public sealed class NodeTypeCatalog
         return new NodeTypeCatalog(_byName.Values.Concat(added));
     }
 
+    /// <summary>This catalog plus <paramref name="types"/> (a type with an existing name replaces it), e.g. those an
+    /// administrator stored in the server's database.</summary>
+    public NodeTypeCatalog With(IEnumerable<NodeType> types) => new(_byName.Values.Concat(types));
+
     /// <summary>This catalog plus every `*.yaml` / `*.yml` file of <paramref name="directory"/>.</summary>
     public NodeTypeCatalog WithDirectory(string directory, DiagnosticBag diagnostics) =>
         WithFiles(Directory.EnumerateFiles(directory, "*.y*ml").Order(StringComparer.Ordinal), diagnostics);
+
+    /// <summary>The YAML definition a built-in type was read from; null for a type that is not built in.</summary>
+    public static string? BuiltInDefinition(NodeType type)
+    {
+        if (!type.Source.StartsWith(ResourcePrefix, StringComparison.Ordinal)
+            || typeof(NodeTypeCatalog).Assembly.GetManifestResourceStream(type.Source) is not { } stream)
+        {
+            return null;
+        }
+        using (stream)
+        using (var reader = new StreamReader(stream))
+        {
+            return reader.ReadToEnd();
+        }
+    }
 
     private static NodeTypeCatalog LoadBuiltIn()
     {

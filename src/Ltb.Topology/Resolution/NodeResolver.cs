@@ -40,6 +40,13 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
                 (suggestion is null ? $"; known: {List(catalog.Names)}" : $"; did you mean '{suggestion}'?"));
             return null;
         }
+        if (type.Retired)
+        {
+            // Labs that run keep running (they run from their plan); nothing new is built on a retired type.
+            diagnostics.Error(kindWritten?.Span ?? name.Span, $"node '{name.Value}' uses {KindWord} '{type.Name}', which was retired " +
+                "from the device catalog by an administrator; choose another " + KindWord);
+            return null;
+        }
         var kindSpec = spec.Kinds.GetValueOrDefault(type.Name) ?? spec.Kinds.GetValueOrDefault(kindName)
             ?? type.Aliases.Select(a => spec.Kinds.GetValueOrDefault(a)).FirstOrDefault(k => k is not null);
         // Most specific first.

@@ -83,6 +83,11 @@ public abstract class MatrixServer : ServerFixture
         return (id, task.Id);
     }
 
+    /// <summary>A template of the instructor shared with G1 (students cannot own templates).</summary>
+    public async Task<TemplateDto> CreateTemplateOfIAsync() =>
+        await Templates.TemplateTestSupport.CreateAsync(Client(Who.Instructor), Templates.TemplateTestSupport.SmallLab("m"),
+            Unique("tpl"), "group", G1.Id);
+
     public async Task<HostDto> CreateHostAsync() => await Http.ReadAsync<HostDto>(await Admin.PostAsJsonAsync("/api/v1/hosts",
         new CreateHostRequest(Unique("h"), "https://10.0.0.1:7443", 4, 8L << 30)), 201);
 }
@@ -169,7 +174,17 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             var (id, _) = await matrix.CreateLabOfAAsync();
             return $"/api/v1/labs/{id}{suffix}";
         }
+        async Task<string> FreshTemplate(string suffix)
+        {
+            var t = await matrix.CreateTemplateOfIAsync();
+            return $"/api/v1/templates/{t.Id}{suffix}";
+        }
         var (labId, taskId) = s.CreateLabOfAAsync().GetAwaiter().GetResult();
+        var template = s.CreateTemplateOfIAsync().GetAwaiter().GetResult().Id;
+        var customType = ServerFixture.Unique("host");
+        Http.EnsureAsync(s.Admin.PostAsJsonAsync("/api/v1/node-types", new CreateNodeTypeRequest(Templates.TemplateTestSupport.HostType(customType)))
+            .GetAwaiter().GetResult(), 201, "create node type").GetAwaiter().GetResult();
+        static object Upload() => Templates.TemplateTestSupport.Upload(Templates.TemplateTestSupport.SmallLab("m"), name: ServerFixture.Unique("up"));
         var all200 = new[] { Unauth, Ok, Ok, Ok, Ok, Ok };
         // Shared with G1: B and the instructor read it; only A (owner) and the admin operate it; C does not see it.
         var sharedRead = new[] { Unauth, Ok, Ok, NotFound, Ok, Ok };
@@ -241,6 +256,27 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),
             R("POST", "/api/v1/labs/{lab}/links/{node}/{iface}/{state}", At($"/api/v1/labs/{labId}/links/n1/eth1/down"), ownerOperates),
             R("GET", "/api/v1/tasks/{id}", At($"/api/v1/tasks/{taskId}"), sharedRead),
+
+            // Templates belong to the instructor and are shared with G1: A and B read them, C does not see them; only the
+            // owning instructor and the admin change them; students create none.
+            R("GET", "/api/v1/templates", At("/api/v1/templates"), all200),
+            R("POST", "/api/v1/templates", At("/api/v1/templates"), [Unauth, Forbid, Forbid, Forbid, Created, Created], Upload),
+            R("GET", "/api/v1/templates/{id}", At($"/api/v1/templates/{template}"), sharedRead),
+            R("PATCH", "/api/v1/templates/{id}", At($"/api/v1/templates/{template}"), [Unauth, Forbid, Forbid, NotFound, Ok, Ok],
+                () => new UpdateTemplateRequest(Description: "matrix")),
+            R("DELETE", "/api/v1/templates/{id}", _ => FreshTemplate(""), [Unauth, Forbid, Forbid, NotFound, NoContent, NoContent]),
+            R("GET", "/api/v1/templates/{id}/versions", At($"/api/v1/templates/{template}/versions"), sharedRead),
+            R("POST", "/api/v1/templates/{id}/versions", At($"/api/v1/templates/{template}/versions"),
+                [Unauth, Forbid, Forbid, NotFound, Created, Created], Upload),
+            R("GET", "/api/v1/templates/{id}/versions/{number}", At($"/api/v1/templates/{template}/versions/1"), sharedRead),
+            R("GET", "/api/v1/templates/{id}/versions/{number}/source", At($"/api/v1/templates/{template}/versions/1/source"), sharedRead),
+
+            R("GET", "/api/v1/node-types", At("/api/v1/node-types"), all200),
+            R("POST", "/api/v1/node-types", At("/api/v1/node-types"), [.. adminOnly, Created],
+                () => new CreateNodeTypeRequest(Templates.TemplateTestSupport.HostType(ServerFixture.Unique("host")))),
+            R("GET", "/api/v1/node-types/{name}", At("/api/v1/node-types/linux"), all200),
+            R("PATCH", "/api/v1/node-types/{name}", At($"/api/v1/node-types/{customType}"), [.. adminOnly, Ok],
+                () => new UpdateNodeTypeRequest(Definition: Templates.TemplateTestSupport.HostType(customType))),
         ];
     }
 
@@ -257,7 +293,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
                 using var request = new HttpRequestMessage(new HttpMethod(row.Method), path);
                 if (row.Body() is { } body)
                 {
-                    request.Content = JsonContent.Create(body, body.GetType());
+                    request.Content = body as HttpContent ?? JsonContent.Create(body, body.GetType());
                 }
                 var client = server.Client(who);
                 HttpClient? fresh = null;

@@ -163,6 +163,28 @@ public sealed class NodeTypeCatalogTests
     }
 
     [Fact]
+    public void A_retired_type_stays_in_the_catalog_but_a_topology_using_it_gets_a_positioned_error()
+    {
+        var catalog = Catalog.With([Catalog.Find("frr")! with { Retired = true }]);
+        Assert.True(catalog.Find("frr")!.Retired);
+        Assert.False(Catalog.Find("frr")!.Retired);
+        var result = TopologyLoader.LoadText("name: v\ntopology:\n  nodes:\n    r: {kind: frr}\n    h: {kind: linux, image: a}\n", "/x/t.clab.yml",
+            new LoadOptions { Catalog = catalog, Environment = TempTopology.Env });
+        Assert.Equal(
+            ["/x/t.clab.yml:4:15: error: node 'r' uses kind 'frr', which was retired from the device catalog by an administrator; choose another kind"],
+            result.Diagnostics.Select(d => d.ToString()));
+        var ltb = TopologyLoader.LoadText("format: ltb/v1\nname: v\nnodes:\n  r: {device: frr}\n", "/x/t.ltb.yml",
+            new LoadOptions { Catalog = catalog, Environment = TempTopology.Env });
+        Assert.Contains("uses device 'frr', which was retired", Assert.Single(ltb.Diagnostics).Message);
+    }
+
+    [Fact]
+    public void Built_in_types_keep_their_YAML_definition()
+    {
+        Assert.StartsWith("# Built-in node type.", NodeTypeCatalog.BuiltInDefinition(Catalog.Find("linux")!));
+    }
+
+    [Fact]
     public void A_bad_admin_type_file_gets_positioned_errors()
     {
         var bag = new DiagnosticBag();

@@ -1,0 +1,76 @@
+using System.Net.Http.Json;
+using Ltb.Server.Api;
+using Ltb.Server.Tests.Infrastructure;
+using Ltb.Server.Tests.Templates;
+
+namespace Ltb.Server.Tests.Labs;
+
+/// <summary>
+/// A reconfiguration loads the upload once, in a staging folder, and moves its files into the running lab's folder:
+/// unchanged nodes keep running with their bind mounts, new nodes mount the lab's (updated) files.
+/// </summary>
+public abstract class LabReconfigureTests<TServer>(TServer fixture) : IClassFixture<TServer>
+    where TServer : ServerFixture
+{
+    private TServer S
+    {
+        get
+        {
+            fixture.Require();
+            return fixture;
+        }
+    }
+
+    private static string Lab(string name, bool withC) => $$"""
+        name: {{name}}
+        topology:
+          nodes:
+            a: {kind: linux, image: "ltb/tiny:latest", binds: ["files/motd:/etc/motd-lab"]}
+            b: {kind: linux, image: "ltb/tiny:latest"}
+        {{(withC ? "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"files/motd:/etc/motd-lab\"]}" : "")}}
+          links:
+            - endpoints: ["a:eth1", "b:eth1"]
+        """;
+
+    [Fact]
+    public async Task Reconfiguring_keeps_unchanged_nodes_and_their_files_in_the_labs_folder()
+    {
+        LabTestSupport.RequireDocker();
+        var admin = S.Admin;
+        var name = ServerFixture.Unique("rc");
+        using (var first = TemplateTestSupport.Upload(Lab(name, false), files: new Dictionary<string, byte[]> { ["files/motd"] = "one\n"u8.ToArray() }))
+        {
+            var accepted = await Http.ReadAsync<LabTaskAccepted>(await admin.PostAsync("/api/v1/labs", first), 202);
+            var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
+            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+        }
+        var before = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+        try
+        {
+            using var second = TemplateTestSupport.Upload(Lab(name, true), files: new Dictionary<string, byte[]> { ["files/motd"] = "two\n"u8.ToArray() });
+            second.Add(new StringContent("true"), "reconfigure");
+            var accepted = await Http.ReadAsync<LabTaskAccepted>(await admin.PostAsync("/api/v1/labs", second), 202);
+            var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
+            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+            var after = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+            Assert.Equal(["a", "b", "c"], after.Nodes.Select(n => n.Name));
+            Assert.Equal(before.Nodes[0].ContainerId, after.Nodes[0].ContainerId);
+            foreach (var node in new[] { "a", "c" })
+            {
+                var cat = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
+                    new ExecRequest(node, ["cat", "/etc/motd-lab"])), 200);
+                Assert.Equal((0L, "two\n"), (cat.ExitCode, cat.Stdout));
+            }
+        }
+        finally
+        {
+            var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
+            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+            Assert.Equal(0, await LabTestSupport.LeftoversAsync(before.RuntimeName));
+        }
+    }
+}
+
+public sealed class LabReconfigureOnSqlite(SqliteServer fixture) : LabReconfigureTests<SqliteServer>(fixture);
+
+public sealed class LabReconfigureOnPostgres(PostgresServer fixture) : LabReconfigureTests<PostgresServer>(fixture);
