@@ -6,6 +6,7 @@ using Ltb.Runtime.Plan;
 
 // Usage: Ltb.Bench.Runtime N [image] [backend] [parallelism]
 //        Ltb.Bench.Runtime destroy LAB [STATE_DIR]   (removes a lab left by an interrupted run)
+//        Ltb.Bench.Runtime floor N NETWORK [parallelism] [image]   (the engine alone, see Floor.cs)
 // Deploys a chain node1 - node2 - ... - nodeN (eth1 -> next node's eth2) through LabRuntime, then destroys it.
 // Prints "deploy SECONDS" and "destroy SECONDS" on stdout (one line each) for bench/deploy/run.sh.
 if (args is ["destroy", var toDestroy, ..])
@@ -13,6 +14,12 @@ if (args is ["destroy", var toDestroy, ..])
     using var e = DockerEngine.Connect();
     var stateDir = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "ltb-bench-state");
     await new LabRuntime(e, null, new RuntimeOptions { StateDirectory = stateDir }).DestroyAsync(toDestroy);
+    return;
+}
+if (args is ["floor", var count, var network, ..])
+{
+    await Floor.RunAsync(int.Parse(count, CultureInfo.InvariantCulture), network,
+        args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : int.MaxValue, args.Length > 4 ? args[4] : "ltb/tiny:latest");
     return;
 }
 var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;

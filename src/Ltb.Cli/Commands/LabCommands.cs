@@ -164,7 +164,8 @@ internal static class LabCommands
             {
                 return task;
             }
-            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            // A quarter second: a lab that is ready should not wait a whole second for the command to notice.
+            await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
             task = await client.GetAsync<LabTaskDto>($"api/v1/tasks/{task.Id}", ct);
         }
     }
