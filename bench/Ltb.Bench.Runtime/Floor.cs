@@ -55,7 +55,19 @@ internal static class Floor
             Print("remove", sw);
             if (network == "user")
             {
-                await engine.Client.Networks.DeleteNetworkAsync(tag);
+                // The engine may still be tearing a just-removed container's endpoint down: a few tries.
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await engine.Client.Networks.DeleteNetworkAsync(tag);
+                        break;
+                    }
+                    catch (Docker.DotNet.DockerApiException) when (attempt < 20)
+                    {
+                        await Task.Delay(500);
+                    }
+                }
             }
         }
     }
