@@ -44,9 +44,9 @@ var runtime = new LabRuntime(engine, null, new RuntimeOptions { StateDirectory =
 var sw = Stopwatch.StartNew();
 try
 {
-    IProgress<Ltb.Runtime.Status.RuntimeEvent>? progress = Environment.GetEnvironmentVariable("LTB_BENCH_VERBOSE") is null ? null
-        : new Verbose(sw);
-    await runtime.DeployAsync(plan, progress, options);
+    var verbose = Environment.GetEnvironmentVariable("LTB_BENCH_VERBOSE") is null ? null : new Verbose(sw);
+    await runtime.DeployAsync(plan, verbose, options);
+    verbose?.Summary(sw.Elapsed.TotalSeconds);
     Console.WriteLine(FormattableString.Invariant($"deploy {sw.Elapsed.TotalSeconds:0.00}"));
 }
 finally
@@ -56,13 +56,45 @@ finally
     Console.WriteLine(FormattableString.Invariant($"destroy {sw.Elapsed.TotalSeconds:0.00}"));
 }
 
+/// <summary>LTB_BENCH_VERBOSE: every lab-level event as it comes, and at the end when each phase ended.</summary>
 internal sealed class Verbose(Stopwatch sw) : IProgress<Ltb.Runtime.Status.RuntimeEvent>
 {
+    private readonly Lock _gate = new();
+    private readonly List<(double At, string Phase)> _marks = [];
+
     public void Report(Ltb.Runtime.Status.RuntimeEvent value)
     {
+        var at = sw.Elapsed.TotalSeconds;
+        lock (_gate)
+        {
+            var phase = value.Message switch
+            {
+                var m when m.StartsWith("management network", StringComparison.Ordinal) => "management network created",
+                "created" => "all containers created",
+                "started" => "all containers started",
+                var m when m.EndsWith("links up", StringComparison.Ordinal) => "links wired",
+                "deployed" => "deployed (status inspected after)",
+                _ => null,
+            };
+            if (phase is not null)
+            {
+                _marks.RemoveAll(x => x.Phase == phase);
+                _marks.Add((at, phase));
+            }
+        }
         if (value.Kind != Ltb.Runtime.Status.RuntimeEventKind.Progress || value.Node is null)
         {
-            Console.Error.WriteLine(FormattableString.Invariant($"{sw.Elapsed.TotalSeconds,7:0.00} {value}"));
+            Console.Error.WriteLine(FormattableString.Invariant($"{at,7:0.00} {value}"));
+        }
+    }
+
+    public void Summary(double total)
+    {
+        var before = 0.0;
+        foreach (var (at, phase) in _marks.OrderBy(x => x.At).Append((total, "returned")))
+        {
+            Console.Error.WriteLine(FormattableString.Invariant($"phase: {phase,-40} at {at,7:0.00} s (+{at - before:0.00} s)"));
+            before = at;
         }
     }
 }
