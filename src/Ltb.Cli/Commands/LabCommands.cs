@@ -97,7 +97,7 @@ internal static class LabCommands
     }
 
     /// <summary>
-    /// The topology plus every file it references inside its folder (bind sources, startup configs, licenses), with paths
+    /// The topology plus every file it references inside its folder (bind sources, startup configs, env-files, licenses), with paths
     /// relative to that folder: the server stores them the same way, so relative references resolve there too. Host
     /// paths outside the folder are not uploaded (only admins may use them, and they name files on the server's host).
     /// </summary>
@@ -143,7 +143,7 @@ internal static class LabCommands
             return files;
         }
         var paths = lab.Nodes.SelectMany(n => n.Binds.Select(b => b.Source)
-                .Append(n.StartupConfig?.Path).Append(n.License))
+                .Append(n.StartupConfig?.Path).Append(n.License).Concat(n.EnvFiles.Select(e => e.Path)))
             .OfType<string>();
         var root = folder.TrimEnd('/') + "/";
         foreach (var p in paths.Where(p => p.StartsWith(root, StringComparison.Ordinal)))
@@ -178,7 +178,8 @@ internal static class LabCommands
             {
                 return task;
             }
-            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            // A quarter second: a lab that is ready should not wait a whole second for the command to notice.
+            await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
             task = await client.GetAsync<LabTaskDto>($"api/v1/tasks/{task.Id}", ct);
         }
     }

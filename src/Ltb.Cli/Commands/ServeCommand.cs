@@ -25,10 +25,15 @@ internal static class ServeCommand
         {
             Description = "Database connection string (required for postgres) [env LTB_CONNECTION_STRING]",
         };
+        var tasksPerHost = new Option<int?>("--lab-tasks-per-host")
+        {
+            Description = "How many labs deploy or are removed at the same time on one host (a lab's own tasks always run in order) " +
+                "[env LTB_LAB_TASKS_PER_HOST; default: the number of cores]",
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated and printed once).")
         {
-            data, listen, database, connection,
+            data, listen, database, connection, tasksPerHost,
         };
         serve.SetAction(async (parse, ct) =>
         {
@@ -44,6 +49,15 @@ internal static class ServeCommand
                 return Fail($"'{provider}' is not a database (use sqlite or postgres)");
             }
             options.Database = chosen;
+            var perHost = parse.GetValue(tasksPerHost)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Env("LTB_LAB_TASKS_PER_HOST");
+            if (perHost is not null)
+            {
+                if (!int.TryParse(perHost, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
+                {
+                    return Fail($"--lab-tasks-per-host (LTB_LAB_TASKS_PER_HOST) must be a whole number of at least 1, not '{perHost}'");
+                }
+                options.LabTasksPerHost = n;
+            }
             if ((parse.GetValue(listen) ?? Env("LTB_LISTEN")) is { } url)
             {
                 options.Urls.Clear();

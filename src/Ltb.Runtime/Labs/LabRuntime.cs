@@ -73,18 +73,22 @@ public sealed class LabRuntime
         }
         catch (Exception e)
         {
-            throw await FailAsync(plan, record, e, options, timeout.IsCancellationRequested && !ct.IsCancellationRequested, progress);
+            throw await FailAsync(plan, record, e, options, timeout.IsCancellationRequested && !ct.IsCancellationRequested, ct.IsCancellationRequested, progress);
         }
     }
 
-    private async Task<LabRuntimeException> FailAsync(LabPlan plan, LabRecord record, Exception e, DeployOptions options, bool timedOut, IProgress<RuntimeEvent>? progress)
+    private async Task<LabRuntimeException> FailAsync(LabPlan plan, LabRecord record, Exception e, DeployOptions options, bool timedOut,
+        bool cancelled, IProgress<RuntimeEvent>? progress)
     {
         var lab = plan.LabName;
         var error = e switch
         {
             LabRuntimeException l => l,
             OperationCanceledException when timedOut => new LabRuntimeException(lab, null, $"the deploy did not finish within {options.DeployTimeout}", e),
-            OperationCanceledException => new LabRuntimeException(lab, null, "the deploy was cancelled", e),
+            OperationCanceledException when cancelled => new LabRuntimeException(lab, null, "the deploy was cancelled", e),
+            // Neither the caller nor the deploy's own timeout: one engine call ran into DockerTimeout.
+            OperationCanceledException => new LabRuntimeException(lab, null,
+                $"a Docker engine call did not answer within {options.DockerTimeout.TotalSeconds:0} s (the engine is overloaded or hung)", e),
             HostNetworkException h => new LabRuntimeException(lab, null, $"wiring failed: {h.Message}", e),
             DockerApiException d => new LabRuntimeException(lab, null, $"the Docker engine refused: {ContainerNodes.DockerMessage(d)}", e),
             _ => new LabRuntimeException(lab, null, e.Message, e),
@@ -308,7 +312,7 @@ public sealed class LabRuntime
         catch (Exception e)
         {
             throw await FailAsync(plan, record, e, options with { OnFailure = FailurePolicy.KeepFailed },
-                timeout.IsCancellationRequested && !ct.IsCancellationRequested, progress);
+                timeout.IsCancellationRequested && !ct.IsCancellationRequested, ct.IsCancellationRequested, progress);
         }
     }
 

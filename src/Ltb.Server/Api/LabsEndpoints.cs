@@ -299,7 +299,7 @@ public static class LabsEndpoints
         {
             return Problems.Conflict($"lab '{l.Name}' is removed already");
         }
-        // Queued behind a running deployment on the same host worker, the removal runs when the deployment ends.
+        // Queued behind the lab's running deployment (the queue keeps a lab's tasks in order), the removal runs when it ends.
         var now = DateTimeOffset.UtcNow;
         var task = LabReconciler.NewTask(l, LabTaskKind.Removal, "{}", now);
         db.LabTasks.Add(task);

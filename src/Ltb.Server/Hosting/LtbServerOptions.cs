@@ -49,6 +49,12 @@ public sealed class LtbServerOptions
 
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How many lab tasks (deployments, removals) of different labs run at the same time on one host; the tasks of one
+    /// lab always run one after the other. Default: the number of cores of this machine.
+    /// </summary>
+    public int LabTasksPerHost { get; set; } = Environment.ProcessorCount;
+
     public string ResolveConnectionString() => Database switch
     {
         DatabaseProvider.Sqlite => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "ltb.db")}",

@@ -27,7 +27,11 @@ public sealed record Node
 
     public string? Image { get; init; }
 
+    /// <summary>Env variables: the catalog's, then the env-files', then `env`; the most specific level wins.</summary>
     public IReadOnlyDictionary<string, string> Env { get; init; } = Empty.Map;
+
+    /// <summary>The env-files read into <see cref="Env"/> (absolute paths, least specific level first), e.g. to upload them.</summary>
+    public IReadOnlyList<EnvFile> EnvFiles { get; init; } = [];
 
     public IReadOnlyList<Bind> Binds { get; init; } = [];
 
@@ -107,6 +111,17 @@ public sealed record Bind(string Source, string Target, string? Mode)
 
     /// <summary>The `SOURCE:TARGET[:MODE]` form of Docker and containerlab.</summary>
     public override string ToString() => Mode is null ? $"{Source}:{Target}" : $"{Source}:{Target}:{Mode}";
+}
+
+/// <summary>An env-file (`NAME=value` lines) of a node: its absolute path and where the topology names it.</summary>
+public sealed record EnvFile(string Path)
+{
+    [JsonIgnore]
+    public SourceSpan Span { get; init; }
+
+    public bool Equals(EnvFile? other) => other is not null && Path == other.Path;
+
+    public override int GetHashCode() => Path.GetHashCode(StringComparison.Ordinal);
 }
 
 /// <summary>A startup configuration: a file (absolute path) or text written inline in the topology.</summary>

@@ -57,11 +57,15 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
         string? Magic(Positioned<string>? v) => v is null ? null : magic.Replace(v.Value.Value, n);
 
         var env = new Dictionary<string, string>(type.Env, StringComparer.Ordinal);
+        var envFiles = new List<EnvFile>();
         foreach (var level in levels.Reverse())
         {
             foreach (var file in level.EnvFiles ?? [])
             {
-                ReadEnvFile(file, n, env);
+                if (ReadEnvFile(file, n, env) is { } read)
+                {
+                    envFiles.Add(new EnvFile(read) { Span = file.Span });
+                }
             }
         }
         Merge(env, levels, l => l.Env, n);
@@ -118,6 +122,7 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             Dns = levels.Select(l => l.Dns).FirstOrDefault(x => x is not null),
             Aliases = FirstList(l => l.Aliases)?.Select(a => a.Value).ToList() ?? [],
             License = license,
+            EnvFiles = envFiles,
             ConfigVars = MergeObjects(levels.Select(l => l.ConfigVars)),
             Unsupported = MergeObjects(levels.Select(l => l.Unsupported)),
         };
@@ -207,19 +212,20 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
     [GeneratedRegex(@"^(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy)(,(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy))*$")]
     private static partial Regex BindModeRegex();
 
-    private void ReadEnvFile(Positioned<string> file, string node, Dictionary<string, string> env)
+    /// <summary>Adds the file's variables to <paramref name="env"/>; returns its absolute path, or null when it was refused.</summary>
+    private string? ReadEnvFile(Positioned<string> file, string node, Dictionary<string, string> env)
     {
         var path = paths.Resolve(magic.Replace(file.Value, node), file.Span, $"env-file '{file.Value}' of node '{node}'", mustExist: true);
         if (path is null)
         {
-            return;
+            return null;
         }
         try
         {
             if (new FileInfo(path).Length > 1024 * 1024)
             {
                 diagnostics.Error(file.Span, $"env-file '{file.Value}' of node '{node}' is larger than 1024 KiB");
-                return;
+                return null;
             }
             foreach (var raw in File.ReadLines(path))
             {
@@ -238,7 +244,9 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             diagnostics.Error(file.Span, $"env-file '{file.Value}' of node '{node}' cannot be read: {e.Message}");
+            return null;
         }
+        return path;
     }
 
     private void Merge(Dictionary<string, string> into, NodeSpec[] levels, Func<NodeSpec, List<(Positioned<string> Key, Positioned<string> Value)>?> field, string node)

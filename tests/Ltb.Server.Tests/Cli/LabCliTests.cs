@@ -98,6 +98,48 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtimeName));
     }
 
+    [Fact]
+    public async Task An_env_file_beside_the_topology_is_uploaded_and_its_variables_reach_the_node()
+    {
+        LabTestSupport.RequireDocker();
+        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        var lab = "envf" + Guid.NewGuid().ToString("N")[..6];
+        var folder = Directory.CreateTempSubdirectory("ltb-envfile-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder.FullName, "vars"));
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "vars", "node.env"), "# set by the env-file\nLTB_FROM_ENV_FILE=uploaded-42\n");
+            var topology = Path.Combine(folder.FullName, "lab.clab.yml");
+            await File.WriteAllTextAsync(topology, """
+                name: envfiles
+                topology:
+                  nodes:
+                    a:
+                      kind: linux
+                      image: ltb/tiny:latest
+                      env-files: [vars/node.env]
+                """);
+            var deploy = await Ltb(null, "lab", "deploy", "-t", topology, "--name", lab);
+            Assert.True(deploy.ExitCode == 0, deploy.Stderr + deploy.Stdout);
+            try
+            {
+                var env = await Ltb(null, "lab", "exec", lab, "a", "--", "env");
+                Assert.True(env.ExitCode == 0, env.Stderr);
+                Assert.Contains("LTB_FROM_ENV_FILE=uploaded-42", env.Stdout.Split('\n'));
+            }
+            finally
+            {
+                var destroy = await Ltb(null, "lab", "destroy", lab);
+                Assert.True(destroy.ExitCode == 0, destroy.Stderr + destroy.Stdout);
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private async Task<HashSet<string>> WaitForOspfAsync(string lab, string router, string[] prefixes)
     {
         var deadline = DateTime.UtcNow + Convergence;

@@ -57,6 +57,8 @@ public abstract class ServerFixture : IAsyncLifetime
             ConnectionString = _database.ConnectionString,
             AdminPassword = AdminPassword,
             OnAdminCreated = a => AdminCreated = a,
+            // Two labs at once on a host, also on a one-core runner (the concurrency test needs the overlap).
+            LabTasksPerHost = Math.Max(2, Environment.ProcessorCount),
         };
         options.Urls.Clear();
         options.Urls.Add("http://127.0.0.1:0");

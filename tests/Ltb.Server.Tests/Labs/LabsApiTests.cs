@@ -175,6 +175,33 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
     }
 
     [Fact]
+    public async Task Two_labs_deploy_at_the_same_time_on_one_host_and_a_removal_waits_for_its_deployment()
+    {
+        LabTestSupport.RequireDocker();
+        var admin = S.Admin;
+        var (one, two) = (ServerFixture.Unique("p"), ServerFixture.Unique("q"));
+        var deployments = await Task.WhenAll(LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(one)),
+            LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(two)));
+        // Queued right behind its deployment, the removal of lab two must not overtake it.
+        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{two}"), 202);
+        var (a, b) = (await LabTestSupport.WaitAsync(admin, deployments[0].Task.Id), await LabTestSupport.WaitAsync(admin, deployments[1].Task.Id));
+        var removed = await LabTestSupport.WaitAsync(admin, removal.Task.Id);
+        Assert.True(a.State == "succeeded", $"{a.Error}\n{string.Join('\n', a.Log)}");
+        Assert.True(b.State == "succeeded", $"{b.Error}\n{string.Join('\n', b.Log)}");
+        Assert.Equal("succeeded", removed.State);
+        Assert.True(a.StartedAt < b.FinishedAt && b.StartedAt < a.FinishedAt,
+            $"the two deployments ran one after the other: {a.StartedAt:O}-{a.FinishedAt:O} and {b.StartedAt:O}-{b.FinishedAt:O}");
+        Assert.True(removed.StartedAt >= b.FinishedAt, $"the removal started at {removed.StartedAt:O}, before its deployment ended at {b.FinishedAt:O}");
+
+        var running = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{one}"), 200);
+        Assert.Equal("running", running.State);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/labs/{two}")).StatusCode);
+        var end = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{one}"), 202);
+        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, end.Task.Id)).State);
+        Assert.Equal(0, await LabTestSupport.LeftoversAsync(running.RuntimeName) + await LabTestSupport.LeftoversAsync(removal.Lab.RuntimeName));
+    }
+
+    [Fact]
     public async Task Validation_errors_come_back_with_file_line_and_column()
     {
         var yaml = """

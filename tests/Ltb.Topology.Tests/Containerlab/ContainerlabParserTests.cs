@@ -65,6 +65,9 @@ public sealed class ContainerlabParserTests
         Assert.Equal(new StartupConfig(Path.Combine(t.Directory, "r1.cfg"), null), r1.StartupConfig);
         Assert.Equal("from-file", r1.Env["A"]);
         Assert.Equal("from-env", r1.Env["B"]);
+        var envFile = Assert.Single(r1.EnvFiles);
+        Assert.Equal(Path.Combine(t.Directory, "r1.env"), envFile.Path);
+        Assert.True(envFile.Span.IsKnown);
         Assert.Equal(["ip link set eth1 up"], r1.Exec);
         Assert.Equal([new PortMapping(null, 8080, 80, "tcp"), new PortMapping("127.0.0.1", 5353, 53, "udp")], r1.Ports);
         Assert.Equal("10.0.0.10", r1.MgmtIpv4);
