@@ -39,7 +39,9 @@ start_dockerd() {
   if ! docker_ping; then
     command -v dockerd >/dev/null || die "dockerd is not installed"
     log "starting dockerd"
-    nohup dockerd >"$LTB_LOG_DIR/dockerd.log" 2>&1 &
+    # Its own session: the engine must outlive the shell (or job) that started it, also when that one's process group
+    # is killed. The log is appended to, so that the reason of an earlier end stays readable.
+    setsid -f dockerd >>"$LTB_LOG_DIR/dockerd.log" 2>&1 </dev/null
     local i
     for i in $(seq 1 60); do docker_ping && break; sleep 0.5; done
     docker_ping || { tail -20 "$LTB_LOG_DIR/dockerd.log" >&2; die "dockerd did not start (log: $LTB_LOG_DIR/dockerd.log)"; }
