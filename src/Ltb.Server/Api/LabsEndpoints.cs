@@ -43,7 +43,7 @@ public static class LabsEndpoints
 
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue,
-        LtbServerOptions options, AuditLog audit, CancellationToken ct)
+        LtbServerOptions options, AuditLog audit, IResourceAuthorizer<LabHost> hostAuthz, CancellationToken ct)
     {
         if (authz.Refuse(caller, Operation.Create, What) is { } refused)
         {
@@ -117,13 +117,19 @@ public static class LabsEndpoints
             }
             apply = true;
         }
-        var host = await db.LabHosts.FirstAsync(h => h.IsLocal, ct);
+        var (host, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, ct);
+        if (host is null)
+        {
+            DeleteFolder(staging);
+            return notPlaced is not null ? notPlaced : invalidHost!;
+        }
         var now = DateTimeOffset.UtcNow;
         if (lab is null)
         {
             lab = new Lab { Id = newId, Name = name, RuntimeName = LabNames.Runtime(name, newId), OwnerId = caller.UserId, HostId = host.Id, CreatedAt = now };
             db.Labs.Add(lab);
         }
+        lab.HostId = host.Id; // a removed lab deployed again may land on another host
         var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
         if (lab.Id != newId)
         {
