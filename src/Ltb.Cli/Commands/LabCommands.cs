@@ -62,9 +62,10 @@ internal static class LabCommands
             DefaultValueFactory = _ => "veth",
         };
         backend.AcceptOnlyFromAmong("veth", "linux-bridge", "ovs");
+        var host = new Option<string?>("--host") { Description = "The lab host to deploy on (ltb: GET /api/v1/hosts) [default: the server's own host]" };
         var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references, shows progress, waits until it runs.")
         {
-            topology, name, reconfigure, rollback, backend, Server,
+            topology, name, reconfigure, rollback, backend, host, Server,
         };
         command.SetAction((parse, ct) => Run(async () =>
         {
@@ -74,6 +75,10 @@ internal static class LabCommands
                 throw new LtbApiException(0, $"{file}: no such file");
             }
             using var content = Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!);
+            if (parse.GetValue(host) is { } hostName)
+            {
+                content.Add(new StringContent(hostName), "host");
+            }
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
