@@ -54,13 +54,33 @@ public sealed class RemoteHostFixture : IAsyncLifetime
         var token = await Http.ReadAsync<CreatedHostTokenDto>(await Admin.PostAsJsonAsync("/api/v1/hosts/tokens", new CreateHostTokenRequest(HostName)), 201);
 
         AgentUrl = $"http://{Host.Address}:7443";
+        _hostToken = token.Secret;
+        await StartAgentAsync();
+    }
+
+    private string _hostToken = "";
+
+    private async Task StartAgentAsync()
+    {
         var agentEnv = ServeProcess.HomeEnvironment(Home);
-        agentEnv["LTB_HOST_TOKEN"] = token.Secret;
+        agentEnv["LTB_HOST_TOKEN"] = _hostToken;
         agentEnv["DOCKER_HOST"] = Host.DockerHost;
         _agent = Host.StartInside(Path.Combine(Repo.Root, "ltb"), ["agent", "--controller", Url, "--name", HostName,
             "--listen", $"{Host.Address}:7443", "--insecure", "--data", Path.Combine(Host.Folder, "agent"), "--label", "rack=sim"], agentEnv);
         await WaitForLineAsync(_agent, l => l.StartsWith($"LTB agent '{HostName}' registered", StringComparison.Ordinal), TimeSpan.FromMinutes(2),
             "ltb agent");
+    }
+
+    /// <summary>Stops the agent (SIGTERM) and starts it again: it registers again and reports the labs it finds.</summary>
+    public async Task RestartAgentAsync()
+    {
+        var old = _agent!;
+        (await HostCommand.RunAsync("kill", "-TERM", old.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))).EnsureSuccess("kill agent");
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await old.WaitForExitAsync(wait.Token);
+        }
+        await StartAgentAsync();
     }
 
     public static bool Available() =>
@@ -260,6 +280,33 @@ public sealed class RemoteHostTests(RemoteHostFixture remote) : IClassFixture<Re
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_restarted_agent_reports_its_labs_and_the_controller_keeps_operating_them()
+    {
+        var r = R;
+        var name = "rr" + Guid.NewGuid().ToString("N")[..6];
+        using (var content = Labs.LabTestSupport.Upload(Labs.LabTestSupport.TinyLab(name)))
+        {
+            content.Add(new StringContent(r.HostName), "host");
+            var accepted = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.PostAsync("/api/v1/labs", content), 202);
+            var task = await Labs.LabTestSupport.WaitAsync(r.Admin, accepted.Task.Id);
+            Assert.True(task.State == "succeeded", task.Error);
+        }
+        await r.RestartAgentAsync();
+        // The agent found its lab again (engine labels, state folder): the reconciler left it running, and the controller
+        // reaches the new agent with the new secret.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var lab = await Http.ReadAsync<LabDto>(await r.Admin.GetAsync($"/api/v1/labs/{name}"), 200);
+        Assert.Equal("running", lab.State);
+        Assert.All(lab.Nodes, n => Assert.Equal("running", n.State));
+        var ping = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
+            new ExecRequest("a", ["ping", "-c", "1", "-W", "2", "10.0.0.2"])), 200);
+        Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
+        var removal = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
+        Assert.Equal("succeeded", (await Labs.LabTestSupport.WaitAsync(r.Admin, removal.Task.Id)).State);
+        Assert.Equal("", (await r.Host.DockerAsync("ps", "-aq", "--filter", $"label=org.ltb.lab={lab.RuntimeName}")).Stdout.Trim());
     }
 
     [Fact]
