@@ -12,6 +12,7 @@ packages=(
   curl ca-certificates      # talking to the Docker socket from scripts
   docker.io                 # container nodes
   iproute2                  # links: veth, bridges, namespaces, tc (link backends, rate limits)
+  util-linux                # nsenter: processes in a namespace (simulated remote hosts in tests)
   iptables                  # lets bridged link traffic through where Docker filters bridges (br_netfilter)
   openvswitch-switch        # the OVS link backend (userspace datapath: started by hand, see start_ovs)
   tcpdump                   # capture in node namespaces

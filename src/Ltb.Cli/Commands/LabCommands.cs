@@ -63,9 +63,10 @@ internal static class LabCommands
             DefaultValueFactory = _ => "veth",
         };
         backend.AcceptOnlyFromAmong("veth", "linux-bridge", "ovs");
+        var host = new Option<string?>("--host") { Description = "The lab host to deploy on (ltb: GET /api/v1/hosts) [default: the server's own host]" };
         var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references (or names a stored template), shows progress, waits until it runs.")
         {
-            topology, template, name, reconfigure, rollback, backend, Server,
+            topology, template, name, reconfigure, rollback, backend, host, Server,
         };
         command.SetAction((parse, ct) => Run(async () =>
         {
@@ -83,6 +84,10 @@ internal static class LabCommands
                 ? Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!)
                 : Options(new MultipartFormDataContent { { new StringContent((await TemplateCommands.ResolveAsync(client, parse.GetValue(template)!, ct)).Id.ToString()), "template" } },
                     parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!);
+            if (parse.GetValue(host) is { } hostName)
+            {
+                content.Add(new StringContent(hostName), "host");
+            }
             var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
             var task = await FollowAsync(client, accepted.Task, ct);

@@ -42,6 +42,8 @@ internal static class ServeCommand
                 DataDirectory = parse.GetValue(data) ?? Env("LTB_DATA") ?? LtbServerOptions.DefaultDataDirectory,
                 ConnectionString = parse.GetValue(connection) ?? Env("LTB_CONNECTION_STRING"),
                 AdminPassword = Env("LTB_ADMIN_PASSWORD"),
+                // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
+                AgentCaFile = Env("LTB_AGENT_CA"),
             };
             var provider = parse.GetValue(database) ?? Env("LTB_DATABASE") ?? "sqlite";
             if (!Enum.TryParse<DatabaseProvider>(provider, ignoreCase: true, out var chosen) || !Enum.IsDefined(chosen))

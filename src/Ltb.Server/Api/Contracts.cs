@@ -43,8 +43,20 @@ public sealed record SshKeyDto(Guid Id, Guid UserId, string Name, string Algorit
 /// <summary><c>PublicKey</c>: one line of an OpenSSH public key file ("ssh-ed25519 AAAA... comment").</summary>
 public sealed record AddSshKeyRequest(string PublicKey, string? Name = null);
 
+/// <summary>Disk, KVM, images, kinds and the last heartbeat are what the host's agent reported.</summary>
 public sealed record HostDto(Guid Id, string Name, string Address, bool IsLocal, int Cpus, long MemoryBytes,
-    IReadOnlyDictionary<string, string> Labels, string State, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version);
+    IReadOnlyDictionary<string, string> Labels, string State, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version,
+    long DiskBytes = 0, bool Kvm = false, IReadOnlyList<string>? Images = null, IReadOnlyList<string>? Kinds = null,
+    DateTimeOffset? LastSeenAt = null, string? AgentVersion = null);
+
+/// <summary>A token `ltb agent --token` registers a host with. <c>HostId</c>: the host it registered, once it has.</summary>
+public sealed record HostTokenDto(Guid Id, string Name, string Prefix, Guid? HostId, DateTimeOffset CreatedAt,
+    DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+
+public sealed record CreateHostTokenRequest(string Name);
+
+/// <summary>The token and, this once, its secret.</summary>
+public sealed record CreatedHostTokenDto(HostTokenDto Token, string Secret);
 
 public sealed record CreateHostRequest(string Name, string Address, int Cpus, long MemoryBytes,
     Dictionary<string, string>? Labels = null);

@@ -22,11 +22,13 @@ public static class HostsEndpoints
         hosts.MapGet("/{id:guid}", GetAsync).WithSummary("One lab host; the ETag is its version");
         hosts.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change a host's address, capacity, labels or state (admin; If-Match)");
         hosts.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Forget a remote lab host (admin)");
+        hosts.MapHostAgentsEndpoints();
         return api;
     }
 
     private static HostDto ToDto(LabHost h) => new(h.Id, h.Name, h.Address, h.IsLocal, h.Cpus, h.MemoryBytes, h.Labels,
-        h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version);
+        h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version, h.DiskBytes, h.Kvm, h.Images, h.Kinds,
+        h.LastSeenAt, h.AgentVersion);
 
     private static async Task<Results<Ok<Paged<HostDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
         LtbDbContext db, IResourceAuthorizer<LabHost> authz, string? state, string? label, int? page, int? pageSize,
@@ -188,6 +190,11 @@ public static class HostsEndpoints
     private static void ValidateCapacity(Validation v, string? address, int? cpus, long? memory, Dictionary<string, string>? labels)
     {
         v.MaxLength("address", address, 500).Range("cpus", cpus, 1, 4096).Range("memoryBytes", memory, 1, long.MaxValue);
+        ValidateLabels(v, labels);
+    }
+
+    internal static void ValidateLabels(Validation v, Dictionary<string, string>? labels)
+    {
         if (labels is { Count: > 50 })
         {
             v.Add("labels", "at most 50 labels");

@@ -45,7 +45,8 @@ public static class LabsEndpoints
 
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue,
-        LtbServerOptions options, AuditLog audit, NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates, CancellationToken ct)
+        LtbServerOptions options, AuditLog audit, NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates,
+        IResourceAuthorizer<LabHost> hostAuthz, CancellationToken ct)
     {
         if (authz.Refuse(caller, Operation.Create, What) is { } refused)
         {
@@ -145,13 +146,19 @@ public static class LabsEndpoints
             return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. planned.Errors] });
         }
         var plan = planned.Plan;
-        var host = await db.LabHosts.FirstAsync(h => h.IsLocal, ct);
+        var (host, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, ct);
+        if (host is null)
+        {
+            DeleteFolder(Path.GetDirectoryName(staging)!);
+            return notPlaced is not null ? notPlaced : invalidHost!;
+        }
         var now = DateTimeOffset.UtcNow;
         if (lab is null)
         {
             lab = new Lab { Id = newId, Name = name, RuntimeName = runtimeName, OwnerId = caller.UserId, HostId = host.Id, CreatedAt = now };
             db.Labs.Add(lab);
         }
+        lab.HostId = host.Id; // a removed lab deployed again may land on another host
         var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
         if (lab.Id != newId)
         {

@@ -91,8 +91,18 @@ public sealed class LabHostAuthorizer : IResourceAuthorizer<LabHost>
 {
     public IQueryable<LabHost> Visible(IQueryable<LabHost> source, Caller caller) => source;
 
+    /// <summary>Everyone reads hosts and may name one for a new lab (whether it is in service is the placement's check); admins change them.</summary>
     public bool Allows(Caller caller, Operation operation, LabHost? resource) =>
-        operation == Operation.Read || caller.IsAdmin;
+        operation is Operation.Read or Operation.PlaceLabs || caller.IsAdmin;
+}
+
+/// <summary>Host tokens (what `ltb agent` registers with): admins only, for every operation.</summary>
+public sealed class HostTokenAuthorizer : IResourceAuthorizer<HostToken>
+{
+    public IQueryable<HostToken> Visible(IQueryable<HostToken> source, Caller caller) =>
+        caller.IsAdmin ? source : source.Where(_ => false);
+
+    public bool Allows(Caller caller, Operation operation, HostToken? resource) => caller.IsAdmin;
 }
 
 /// <summary>The audit log: admins only.</summary>

@@ -16,6 +16,8 @@ public enum Operation
     ManageMembers,
     /// <summary>Set another user's password (admin reset).</summary>
     ResetPassword,
+    /// <summary>Deploy labs onto (hosts).</summary>
+    PlaceLabs,
 }
 
 /// <summary>

@@ -112,6 +112,40 @@ public sealed class LabHost : IVersioned
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public long Version { get; set; }
+    /// <summary>Free disk bytes where the agent keeps its data, as last reported.</summary>
+    public long DiskBytes { get; set; }
+    /// <summary>Whether the host can run VMs with KVM acceleration.</summary>
+    public bool Kvm { get; set; }
+    /// <summary>The image tags the host's engine holds, as last reported.</summary>
+    public List<string> Images { get; set; } = [];
+    /// <summary>The node kinds the host can run, as last reported.</summary>
+    public List<string> Kinds { get; set; } = [];
+    /// <summary>The last registration or heartbeat of a remote agent; a host silent for too long becomes Unreachable.</summary>
+    public DateTimeOffset? LastSeenAt { get; set; }
+    /// <summary>
+    /// What the controller presents to the host's agent on every call (issued at registration, replaced at the next).
+    /// Kept readable because the controller must send it; the database is the controller's own trust anchor.
+    /// </summary>
+    public string? AgentSecret { get; set; }
+    public string? AgentVersion { get; set; }
+}
+
+/// <summary>
+/// A credential with which one `ltb agent` registers a host and sends heartbeats. Created and revoked by admins; only the
+/// SHA-256 of the secret is kept. The first registration binds it to its host (a token cannot take over another host).
+/// </summary>
+public sealed class HostToken
+{
+    public Guid Id { get; set; }
+    public string Name { get; set; } = "";
+    /// <summary>The first characters of the secret, to recognise it in lists.</summary>
+    public string Prefix { get; set; } = "";
+    public byte[] Hash { get; set; } = [];
+    public Guid? HostId { get; set; }
+    public Guid CreatedById { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? LastUsedAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
 }
 
 /// <summary>Who did what to which object, when. Append-only: nothing in the API updates or deletes it.</summary>

@@ -18,6 +18,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<Group> Groups => Set<Group>();
     public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<HostToken> HostTokens => Set<HostToken>();
     public DbSet<SshKey> SshKeys => Set<SshKey>();
     public DbSet<LabHost> LabHosts => Set<LabHost>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
@@ -93,6 +94,18 @@ public abstract class LtbDbContext(DbContextOptions options)
                     (a, b) => a != null && b != null && a.Count == b.Count && !a.Except(b).Any(),
                     v => v.Aggregate(0, (h, kv) => HashCode.Combine(h, kv.Key, kv.Value)),
                     v => new Dictionary<string, string>(v)));
+            e.Property(h => h.Images).HasConversion(StringList.Converter).Metadata.SetValueComparer(StringList.Comparer);
+            e.Property(h => h.Kinds).HasConversion(StringList.Converter).Metadata.SetValueComparer(StringList.Comparer);
+            e.Property(h => h.AgentSecret).HasMaxLength(100);
+            e.Property(h => h.AgentVersion).HasMaxLength(50);
+        });
+
+        builder.Entity<HostToken>(e =>
+        {
+            e.Property(t => t.Name).HasMaxLength(100);
+            e.Property(t => t.Prefix).HasMaxLength(16);
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasOne<LabHost>().WithMany().HasForeignKey(t => t.HostId).OnDelete(DeleteBehavior.SetNull);
         });
 
         builder.Entity<AuditEntry>(e =>
@@ -231,3 +244,16 @@ public sealed class SqliteLtbDbContext(DbContextOptions<SqliteLtbDbContext> opti
 
 /// <summary>Production: PostgreSQL through Npgsql.</summary>
 public sealed class PostgresLtbDbContext(DbContextOptions<PostgresLtbDbContext> options) : LtbDbContext(options);
+
+/// <summary>A short list of strings kept as JSON text (the same on both providers).</summary>
+internal static class StringList
+{
+    public static readonly ValueConverter<List<string>, string> Converter = new(
+        v => JsonSerializer.Serialize(v, JsonSerializerOptions.Default),
+        v => JsonSerializer.Deserialize<List<string>>(v, JsonSerializerOptions.Default) ?? new());
+
+    public static readonly ValueComparer<List<string>> Comparer = new(
+        (a, b) => a != null && b != null && a.SequenceEqual(b),
+        v => v.Aggregate(0, (h, x) => HashCode.Combine(h, x)),
+        v => v.ToList());
+}

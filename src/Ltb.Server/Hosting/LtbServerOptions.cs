@@ -48,6 +48,11 @@ public sealed class LtbServerOptions
     public int LockoutAttempts { get; set; } = 5;
 
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>How often remote agents report; a host silent for <see cref="HostSilence"/> becomes unreachable.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan HostSilence { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>A PEM file of the CA that signed the agents' certificates; null: the system's trust store (env LTB_AGENT_CA).</summary>
+    public string? AgentCaFile { get; set; }
 
     /// <summary>
     /// How many lab tasks (deployments, removals) of different labs run at the same time on one host; the tasks of one

@@ -60,6 +60,7 @@ public static class ServerSetup
             .AddResourceAuthorizer<ApiToken, ApiTokenAuthorizer>()
             .AddResourceAuthorizer<SshKey, SshKeyAuthorizer>()
             .AddResourceAuthorizer<LabHost, LabHostAuthorizer>()
+            .AddResourceAuthorizer<HostToken, HostTokenAuthorizer>()
             .AddResourceAuthorizer<AuditEntry, AuditAuthorizer>()
             .AddResourceAuthorizer<Lab, LabAuthorizer>()
             .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
@@ -67,8 +68,9 @@ public static class ServerSetup
         services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<AuditLog>();
 
-        services.AddSingleton<InProcessAgent>();
+        services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options)));
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
+        services.AddHostedService<HostMonitor>();
         services.AddSingleton<ChannelLabTaskQueue>();
         services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLabTaskQueue>());

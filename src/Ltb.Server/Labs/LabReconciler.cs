@@ -74,8 +74,6 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
             {
                 continue;
             }
-            var labs = await db.Labs.Where(l => l.HostId == host.Id && l.State != LabLifecycle.Removed).ToListAsync(ct);
-            var known = labs.Select(l => l.RuntimeName).ToHashSet(StringComparer.Ordinal);
             IReadOnlyList<string> held;
             try
             {
@@ -83,29 +81,47 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
             }
             catch (Exception e)
             {
-                // A host without a working engine must not keep the control plane from starting.
+                // A host without a working engine (or a remote agent not back yet) must not keep the control plane from
+                // starting; a remote agent reports its labs when it registers again.
                 log.LogWarning("cannot list the labs of host {Host}: {Error}", host.Name, e.Message);
                 continue;
             }
-            // A running lab the host holds nothing of (the host was wiped or rebuilt) is failed, so the user sees it.
-            foreach (var lost in labs.Where(l => l.State == LabLifecycle.Running && !held.Contains(l.RuntimeName)))
+            await ReconcileAsync(host, agent, held, ct);
+        }
+    }
+
+    /// <summary>After a remote agent registered: its labs (as it rebuilt them from its engine) against the store.</summary>
+    public async Task ReconcileHostAsync(Guid hostId, IReadOnlyList<string> held, CancellationToken ct)
+    {
+        var host = await db.LabHosts.FirstAsync(h => h.Id == hostId, ct);
+        if (agents.For(host) is { } agent)
+        {
+            await ReconcileAsync(host, agent, held, ct);
+        }
+    }
+
+    private async Task ReconcileAsync(LabHost host, ILabHostAgent agent, IReadOnlyList<string> held, CancellationToken ct)
+    {
+        var labs = await db.Labs.Where(l => l.HostId == host.Id && l.State != LabLifecycle.Removed).ToListAsync(ct);
+        var known = labs.Select(l => l.RuntimeName).ToHashSet(StringComparer.Ordinal);
+        // A running lab the host holds nothing of (the host was wiped or rebuilt) is failed, so the user sees it.
+        foreach (var lost in labs.Where(l => l.State == LabLifecycle.Running && !held.Contains(l.RuntimeName)))
+        {
+            lost.State = LabLifecycle.Failed;
+            lost.Error = $"lab '{lost.Name}': host '{host.Name}' holds nothing of it any more; destroy or redeploy the lab";
+            db.LabEvents.Add(new LabEvent { LabId = lost.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Error, Message = lost.Error });
+        }
+        await db.SaveChangesAsync(ct);
+        foreach (var orphan in held.Where(l => !known.Contains(l)))
+        {
+            log.LogWarning("removing lab {Lab} from host {Host}: the store does not know it (an orphan)", orphan, host.Name);
+            try
             {
-                lost.State = LabLifecycle.Failed;
-                lost.Error = $"lab '{lost.Name}': host '{host.Name}' holds nothing of it any more; destroy or redeploy the lab";
-                db.LabEvents.Add(new LabEvent { LabId = lost.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Error, Message = lost.Error });
+                await agent.DestroyAsync(orphan, null, ct);
             }
-            await db.SaveChangesAsync(ct);
-            foreach (var orphan in held.Where(l => !known.Contains(l)))
+            catch (Exception e)
             {
-                log.LogWarning("removing lab {Lab} from host {Host}: the store does not know it (an orphan)", orphan, host.Name);
-                try
-                {
-                    await agent.DestroyAsync(orphan, null, ct);
-                }
-                catch (Exception e)
-                {
-                    log.LogError("cannot remove the orphaned lab {Lab} from host {Host}: {Error}", orphan, host.Name, e.Message);
-                }
+                log.LogError("cannot remove the orphaned lab {Lab} from host {Host}: {Error}", orphan, host.Name, e.Message);
             }
         }
     }

@@ -16,7 +16,7 @@ public sealed record DeploymentInput(LabPlan Plan, AgentDeployOptions Options, b
 /// (flushed about once a second from this one thread, so the DbContext is never shared) and the outcome. Add a task
 /// kind here (a case in <see cref="ExecuteAsync"/>) with its input record beside <see cref="DeploymentInput"/>.
 /// </summary>
-public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents)
+public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions)
 {
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
     /// <summary>Longer than the runtime's own deploy timeout (10 min), so that its clearer message wins.</summary>
@@ -82,9 +82,11 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents)
                 lab.State = LabLifecycle.Deploying;
                 lab.Error = null;
                 await db.SaveChangesAsync(ct);
+                // A remote host receives the lab's uploaded files with the plan (the local one reads them where they are).
+                var options = input.Options with { FilesRoot = LabSources.FilesDirectory(serverOptions.DataDirectory, lab.Id) };
                 var status = input.Apply
-                    ? await agent.ApplyAsync(input.Plan, input.Options, progress, ct)
-                    : await agent.DeployAsync(input.Plan, input.Options, progress, ct);
+                    ? await agent.ApplyAsync(input.Plan, options, progress, ct)
+                    : await agent.DeployAsync(input.Plan, options, progress, ct);
                 lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab)));
                 lab.State = LabLifecycle.Running;
                 break;

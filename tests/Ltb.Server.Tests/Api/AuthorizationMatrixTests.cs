@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using Ltb.Agent;
 using Ltb.Server.Api;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Data;
@@ -169,6 +170,11 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             var h = await s.CreateHostAsync();
             return $"/api/v1/hosts/{h.Id}";
         }
+        async Task<string> FreshHostToken()
+        {
+            var t = await Http.ReadAsync<CreatedHostTokenDto>(await matrix.Admin.PostAsJsonAsync("/api/v1/hosts/tokens", new CreateHostTokenRequest("fresh")), 201);
+            return $"/api/v1/hosts/tokens/{t.Token.Id}";
+        }
         async Task<string> FreshLab(string suffix)
         {
             var (id, _) = await matrix.CreateLabOfAAsync();
@@ -242,6 +248,15 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("PATCH", "/api/v1/hosts/{id}", At($"/api/v1/hosts/{host}"), [.. adminOnly, Ok],
                 () => new UpdateHostRequest(Labels: new() { ["rack"] = "1" })),
             R("DELETE", "/api/v1/hosts/{id}", _ => FreshHost(), [.. adminOnly, NoContent]),
+            R("GET", "/api/v1/hosts/tokens", At("/api/v1/hosts/tokens"), [.. adminOnly, Ok]),
+            R("POST", "/api/v1/hosts/tokens", At("/api/v1/hosts/tokens"), [.. adminOnly, Created], () => new CreateHostTokenRequest("matrix")),
+            // Host tokens are invisible to everyone but admins: 404, like a token that does not exist.
+            R("DELETE", "/api/v1/hosts/tokens/{id}", _ => FreshHostToken(), [Unauth, NotFound, NotFound, NotFound, NotFound, NoContent]),
+            // Agents' own calls: only a host token opens them; no user (not even an admin) is an agent.
+            R("POST", "/api/v1/hosts/register", At("/api/v1/hosts/register"), [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth],
+                () => new AgentRegistration("matrix-host", "https://10.0.0.9:7443", MatrixFacts, null, [], "1")),
+            R("POST", "/api/v1/hosts/{id}/heartbeat", At($"/api/v1/hosts/{host}/heartbeat"), [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth],
+                () => new AgentHeartbeat(MatrixFacts, [])),
 
             R("GET", "/api/v1/audit", At("/api/v1/audit"), [.. adminOnly, Ok]),
 
@@ -279,6 +294,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
                 () => new UpdateNodeTypeRequest(Definition: Templates.TemplateTestSupport.HostType(customType))),
         ];
     }
+
+    private static readonly AgentFacts MatrixFacts = new(2, 1L << 30, 1L << 30, false, [], ["linux"], "test");
 
     [Fact]
     public async Task Every_endpoint_answers_each_caller_as_the_matrix_says()

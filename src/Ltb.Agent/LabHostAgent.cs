@@ -1,0 +1,51 @@
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+
+namespace Ltb.Agent;
+
+/// <summary>
+/// The control plane's view of the agent on one lab host. The local host's agent runs in the server process
+/// (<see cref="RuntimeAgent"/>); a remote host runs the same <see cref="RuntimeAgent"/> behind `ltb agent`, which the
+/// controller reaches with <see cref="GrpcLabHostAgent"/> (contract: Protos/agent.proto). Inputs and outputs are the runtime's
+/// serialisable records (<see cref="LabPlan"/>, <see cref="LabStatus"/>, <see cref="RuntimeEvent"/>) and plain values,
+/// so that a remote implementation only has to ship them. Labs are named by their runtime name (unique per host).
+/// </summary>
+public interface ILabHostAgent
+{
+    /// <summary>Whether the agent answers; the message says why not.</summary>
+    Task<AgentHealth> CheckAsync(CancellationToken ct);
+
+    /// <summary>Deploys a new lab; failures throw <see cref="LabRuntimeException"/> (lab, node, cause).</summary>
+    Task<LabStatus> DeployAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct);
+
+    /// <summary>Applies a changed plan onto the running lab of the same name (unchanged nodes keep running).</summary>
+    Task<LabStatus> ApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct);
+
+    /// <summary>Removes everything of the lab; also works on half-deployed labs and on labs that are already gone.</summary>
+    Task DestroyAsync(string lab, IProgress<RuntimeEvent>? progress, CancellationToken ct);
+
+    Task<LabStatus> InspectAsync(string lab, CancellationToken ct);
+
+    /// <summary>The labs this agent created and still holds something of (its own, not other installations' on the same engine).</summary>
+    Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct);
+
+    /// <summary>Runs an argument vector (never a shell line) in a node and returns its output and exit code.</summary>
+    Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct);
+
+    Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct);
+
+    Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct);
+}
+
+public sealed record AgentHealth(bool Reachable, string Message);
+
+public enum NodeAction { Stop, Start, Restart }
+
+/// <summary>What a deployment may choose (serialisable; the runtime's <see cref="DeployOptions"/> is built from it).</summary>
+/// <param name="FilesRoot">The controller-side folder of the lab's own files (uploaded startup configs and binds): a
+/// remote agent receives its content with the plan and rewrites the plan's paths under it. Null: nothing to ship.</param>
+public sealed record AgentDeployOptions(bool Rollback = false, int TimeoutSeconds = 600, string? FilesRoot = null);
+

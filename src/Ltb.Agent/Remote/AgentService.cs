@@ -1,0 +1,167 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Ltb.Agent.Grpc;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+using RuntimeEvent = Ltb.Runtime.Status.RuntimeEvent;
+
+namespace Ltb.Agent.Remote;
+
+/// <summary>
+/// The agent side of Protos/agent.proto: each rpc calls the host's <see cref="ILabHostAgent"/> (the runtime-backed one),
+/// streams its progress, and turns a <see cref="LabRuntimeException"/> into the status the client turns back.
+/// Who may call is checked before this runs (<see cref="ControllerCredential"/>).
+/// </summary>
+public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : LabHostAgent.LabHostAgentBase
+{
+    public override async Task<CheckReply> Check(CheckRequest request, ServerCallContext context)
+    {
+        var health = await agent.CheckAsync(context.CancellationToken);
+        return new CheckReply { Reachable = health.Reachable, Message = health.Message };
+    }
+
+    public override Task Deploy(DeployRequest request, IServerStreamWriter<LabUpdate> responseStream, ServerCallContext context) =>
+        DeployOrApplyAsync(request, responseStream, context, apply: false);
+
+    public override Task Apply(DeployRequest request, IServerStreamWriter<LabUpdate> responseStream, ServerCallContext context) =>
+        DeployOrApplyAsync(request, responseStream, context, apply: true);
+
+    private Task DeployOrApplyAsync(DeployRequest request, IServerStreamWriter<LabUpdate> stream, ServerCallContext context, bool apply) =>
+        GuardAsync(async () =>
+        {
+            var plan = AgentWire.FromJson<LabPlan>(request.PlanJson);
+            if (request.FilesRoot.Length > 0)
+            {
+                plan = LabFiles.Rebase(plan, request.FilesRoot, files.Unpack(plan.LabName, request.FilesTarGz.ToByteArray()));
+            }
+            var options = new AgentDeployOptions(request.Options?.Rollback ?? false, request.Options?.TimeoutSeconds is > 0 and var t ? t : 600);
+            var status = await StreamAsync(stream, context, progress => apply
+                ? agent.ApplyAsync(plan, options, progress, context.CancellationToken)
+                : agent.DeployAsync(plan, options, progress, context.CancellationToken));
+            await stream.WriteAsync(new LabUpdate { StatusJson = AgentWire.ToJson(status) });
+        });
+
+    public override Task Destroy(LabRequest request, IServerStreamWriter<LabUpdate> responseStream, ServerCallContext context) =>
+        GuardAsync(async () =>
+        {
+            await StreamAsync(responseStream, context, async progress =>
+            {
+                await agent.DestroyAsync(request.Lab, progress, context.CancellationToken);
+                return true;
+            });
+            files.Remove(request.Lab);
+        });
+
+    public override Task<LabStatusReply> Inspect(LabRequest request, ServerCallContext context) =>
+        GuardAsync(async () => new LabStatusReply { StatusJson = AgentWire.ToJson(await agent.InspectAsync(request.Lab, context.CancellationToken)) });
+
+    public override Task<ListLabsReply> ListLabs(ListLabsRequest request, ServerCallContext context) =>
+        GuardAsync(async () => new ListLabsReply { Labs = { await agent.ListLabsAsync(context.CancellationToken) } });
+
+    public override Task<ExecReply> Exec(ExecRequest request, ServerCallContext context) =>
+        GuardAsync(async () =>
+        {
+            var result = await agent.ExecAsync(request.Lab, request.Node, request.Command,
+                TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 1, 3600)), context.CancellationToken);
+            return new ExecReply { ExitCode = result.ExitCode, Stdout = result.Stdout, Stderr = result.Stderr };
+        });
+
+    public override Task<NodeStatusReply> NodeAction(NodeActionRequest request, ServerCallContext context) =>
+        GuardAsync(async () =>
+        {
+            var action = request.Action switch
+            {
+                Grpc.NodeAction.Stop => Agent.NodeAction.Stop,
+                Grpc.NodeAction.Start => Agent.NodeAction.Start,
+                _ => Agent.NodeAction.Restart,
+            };
+            var status = await agent.NodeActionAsync(request.Lab, request.Node, action, context.CancellationToken);
+            return new NodeStatusReply { NodeStatusJson = AgentWire.ToJson(status) };
+        });
+
+    public override Task<LinkStateReply> SetLinkState(LinkStateRequest request, ServerCallContext context) =>
+        GuardAsync(async () =>
+        {
+            await agent.SetLinkStateAsync(request.Lab, request.Node, request.Interface, request.Up, context.CancellationToken);
+            return new LinkStateReply();
+        });
+
+    /// <summary>
+    /// Runs a long operation while its progress events go to the stream in order. The runtime reports from its own
+    /// threads; a channel keeps the stream's one-writer-at-a-time rule.
+    /// </summary>
+    private static async Task<T> StreamAsync<T>(IServerStreamWriter<LabUpdate> stream, ServerCallContext context,
+        Func<IProgress<RuntimeEvent>, Task<T>> operation)
+    {
+        var events = Channel.CreateUnbounded<RuntimeEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var e in events.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                await stream.WriteAsync(new LabUpdate { Event = AgentWire.ToMessage(e) }, context.CancellationToken);
+            }
+        });
+        try
+        {
+            return await operation(new ChannelProgress(events.Writer));
+        }
+        finally
+        {
+            events.Writer.TryComplete();
+            await writer;
+        }
+    }
+
+    private static async Task GuardAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (LabRuntimeException e)
+        {
+            throw AgentWire.ToRpc(e);
+        }
+    }
+
+    private static async Task<T> GuardAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (LabRuntimeException e)
+        {
+            throw AgentWire.ToRpc(e);
+        }
+    }
+
+    private sealed class ChannelProgress(ChannelWriter<RuntimeEvent> writer) : IProgress<RuntimeEvent>
+    {
+        public void Report(RuntimeEvent value) => writer.TryWrite(value);
+    }
+}
+
+/// <summary>Where an agent keeps the lab files a controller sent (one folder per lab, beside the runtime's state).</summary>
+public sealed class AgentFilesFolder(string root)
+{
+    public string PathOf(string lab) =>
+        lab.Length == 0 || lab.Contains('/', StringComparison.Ordinal) || lab.StartsWith('.')
+            ? throw new LabRuntimeException(lab, null, "not a lab name")
+            : Path.Combine(root, lab);
+
+    public string Unpack(string lab, byte[] tarGz)
+    {
+        var target = PathOf(lab);
+        LabFiles.Unpack(tarGz, target);
+        return target;
+    }
+
+    public void Remove(string lab)
+    {
+        if (Directory.Exists(PathOf(lab)))
+        {
+            Directory.Delete(PathOf(lab), recursive: true);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Ltb.Agent.Grpc;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+using NodeAction = Ltb.Agent.NodeAction;
+using RuntimeEvent = Ltb.Runtime.Status.RuntimeEvent;
+
+namespace Ltb.Agent.Remote;
+
+/// <summary>
+/// The controller's client of a remote `ltb agent`: every <see cref="ILabHostAgent"/> operation is one rpc of
+/// Protos/agent.proto. A runtime failure on the host comes back as the same <see cref="LabRuntimeException"/>; a host
+/// that cannot be reached or refuses the controller becomes a LabRuntimeException naming the host, so a task fails with
+/// a message a user can act on.
+/// </summary>
+public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly LabHostAgent.LabHostAgentClient _client;
+    private readonly Metadata _headers;
+    private readonly string _hostName;
+
+    /// <param name="address">The agent's gRPC URL (https://HOST:PORT; http:// only for agents started with --insecure).</param>
+    /// <param name="secret">The per-agent secret given to the agent at registration.</param>
+    /// <param name="caCertificatePem">A CA file that signed the agents' certificates; null: the system's trust store.</param>
+    public GrpcLabHostAgent(string hostName, string address, string secret, string? caCertificatePem = null)
+    {
+        _hostName = hostName;
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        if (caCertificatePem is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = AgentCertificates.TrustOnly(caCertificatePem);
+        }
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxReceiveMessageSize = AgentWire.MaxMessageBytes,
+            MaxSendMessageSize = AgentWire.MaxMessageBytes,
+        });
+        _client = new LabHostAgent.LabHostAgentClient(_channel);
+        _headers = new Metadata { { "authorization", "Bearer " + secret } };
+    }
+
+    public async Task<AgentHealth> CheckAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(10));
+            var reply = await _client.CheckAsync(new CheckRequest(), _headers, cancellationToken: limit.Token);
+            return new AgentHealth(reply.Reachable, reply.Message);
+        }
+        catch (RpcException e)
+        {
+            return new AgentHealth(false, $"host '{_hostName}': {e.Status.Detail}");
+        }
+    }
+
+    public Task<LabStatus> DeployAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
+        DeployOrApplyAsync(plan, options, progress, apply: false, ct);
+
+    public Task<LabStatus> ApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
+        DeployOrApplyAsync(plan, options, progress, apply: true, ct);
+
+    private Task<LabStatus> DeployOrApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, bool apply,
+        CancellationToken ct) => CallAsync(plan.LabName, async () =>
+    {
+        var request = new DeployRequest
+        {
+            PlanJson = AgentWire.ToJson(plan),
+            Options = new DeployOptions { Rollback = options.Rollback, TimeoutSeconds = options.TimeoutSeconds },
+        };
+        if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Uses(plan, root))
+        {
+            request.FilesRoot = root;
+            request.FilesTarGz = ByteString.CopyFrom(LabFiles.Pack(root));
+        }
+        using var call = apply
+            ? _client.Apply(request, _headers, cancellationToken: ct)
+            : _client.Deploy(request, _headers, cancellationToken: ct);
+        var status = await ReadAsync(call.ResponseStream, progress, ct);
+        return status is null
+            ? throw new LabRuntimeException(plan.LabName, null, $"host '{_hostName}' ended the deployment without a status")
+            : AgentWire.FromJson<LabStatus>(status);
+    });
+
+    public Task DestroyAsync(string lab, IProgress<RuntimeEvent>? progress, CancellationToken ct) => CallAsync(lab, async () =>
+    {
+        using var call = _client.Destroy(new LabRequest { Lab = lab }, _headers, cancellationToken: ct);
+        await ReadAsync(call.ResponseStream, progress, ct);
+        return true;
+    });
+
+    public Task<LabStatus> InspectAsync(string lab, CancellationToken ct) => CallAsync(lab, async () =>
+        AgentWire.FromJson<LabStatus>((await _client.InspectAsync(new LabRequest { Lab = lab }, _headers, cancellationToken: ct)).StatusJson));
+
+    public Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct) => CallAsync<IReadOnlyList<string>>(null, async () =>
+        (await _client.ListLabsAsync(new ListLabsRequest(), _headers, cancellationToken: ct)).Labs.ToList());
+
+    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct) =>
+        CallAsync(lab, async () =>
+        {
+            var request = new ExecRequest { Lab = lab, Node = node, TimeoutSeconds = (int)Math.Ceiling(timeout.TotalSeconds) };
+            request.Command.AddRange(command);
+            var reply = await _client.ExecAsync(request, _headers, cancellationToken: ct);
+            return new ExecResult(reply.ExitCode, reply.Stdout, reply.Stderr);
+        });
+
+    public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) => CallAsync(lab, async () =>
+    {
+        var request = new NodeActionRequest
+        {
+            Lab = lab, Node = node,
+            Action = action switch { NodeAction.Stop => Grpc.NodeAction.Stop, NodeAction.Start => Grpc.NodeAction.Start, _ => Grpc.NodeAction.Restart },
+        };
+        return AgentWire.FromJson<NodeStatus>((await _client.NodeActionAsync(request, _headers, cancellationToken: ct)).NodeStatusJson);
+    });
+
+    public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) => CallAsync(lab, async () =>
+    {
+        await _client.SetLinkStateAsync(new LinkStateRequest { Lab = lab, Node = node, Interface = iface, Up = up }, _headers, cancellationToken: ct);
+        return true;
+    });
+
+    /// <summary>Reads progress events until the stream ends; returns the status message when one came.</summary>
+    private static async Task<string?> ReadAsync(IAsyncStreamReader<LabUpdate> stream, IProgress<RuntimeEvent>? progress, CancellationToken ct)
+    {
+        string? status = null;
+        while (await stream.MoveNext(ct))
+        {
+            switch (stream.Current.UpdateCase)
+            {
+                case LabUpdate.UpdateOneofCase.Event:
+                    progress?.Report(AgentWire.FromMessage(stream.Current.Event));
+                    break;
+                case LabUpdate.UpdateOneofCase.StatusJson:
+                    status = stream.Current.StatusJson;
+                    break;
+            }
+        }
+        return status;
+    }
+
+    private async Task<T> CallAsync<T>(string? lab, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException e) when (AgentWire.FromRpc(e) is { } runtime)
+        {
+            throw runtime;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+        {
+            throw new OperationCanceledException(e.Status.Detail, e);
+        }
+        catch (RpcException e)
+        {
+            var why = e.StatusCode switch
+            {
+                StatusCode.Unavailable => $"host '{_hostName}' does not answer ({e.Status.Detail}); check that its agent runs",
+                StatusCode.Unauthenticated => $"host '{_hostName}' refused the controller ({e.Status.Detail}); restart its agent so that it registers again",
+                StatusCode.DeadlineExceeded => $"host '{_hostName}' did not answer in time",
+                _ => $"host '{_hostName}' failed: {e.Status.Detail}",
+            };
+            throw new LabRuntimeException(lab ?? "-", null, why, e);
+        }
+    }
+
+    public void Dispose() => _channel.Dispose();
+}
