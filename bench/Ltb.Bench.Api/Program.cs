@@ -7,14 +7,15 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 
-// Usage: Ltb.Bench.Api [--labs 50] [--clients 200] [--seconds 20] [--interval-ms 0] [--ltb PATH]
+// Usage: Ltb.Bench.Api [--labs 50] [--clients 200] [--seconds 20] [--intervals-ms 1000,0] [--ltb PATH]
 // Starts a real `ltb serve` (embedded default: SQLite, in-process agent, a fresh data folder, a free loopback port),
 // signs in as the admin, deploys --labs real labs (one or two ltb/tiny nodes each) through the API, then runs --clients
 // concurrent clients for --seconds against GET /healthz (the baseline) and against lab status (GET /api/v1/labs/{id},
 // one request in ten the list GET /api/v1/labs), and prints count, errors, p50/p95/p99/max and throughput of each.
-// --interval-ms 0: every client sends its next request as soon as the last one answered (closed loop, saturation);
-// N > 0: every client sends one request every N ms (a polling client). Destroys its labs and stops the server at the end.
-// Exit code 0: lab status p99 < 50 ms and no errors; 2: the target was missed; 1: the run failed.
+// Each interval of --intervals-ms is one pair of phases (baseline, lab status): N > 0 ms: every client sends one request
+// every N ms (a polling client, e.g. a page refreshing every second); 0: every client sends its next request as soon as
+// the last one answered (closed loop: saturation, latency = clients / throughput). Destroys its labs and stops the
+// server at the end. Exit code 0: lab status p99 < 50 ms and no errors in the first pair; 2: missed; 1: the run failed.
 var settings = Settings.Parse(args);
 var repo = Settings.FindRepoRoot();
 var data = Directory.CreateTempSubdirectory("ltb-bench-api-").FullName;
@@ -23,7 +24,7 @@ var url = $"http://127.0.0.1:{FreePort()}";
 var prefix = "apib" + Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
 
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Settings.CpuModel()}, {Settings.MemoryGiB():0.#} GiB; load average {Settings.LoadAverage()}");
-Console.WriteLine($"labs {settings.Labs}, clients {settings.Clients}, {settings.Seconds} s per phase, interval {(settings.IntervalMs == 0 ? "none (closed loop)" : settings.IntervalMs + " ms")}");
+Console.WriteLine($"labs {settings.Labs}, clients {settings.Clients}, {settings.Seconds} s per phase");
 
 using var server = ServeProcess.Start(settings.Ltb ?? Path.Combine(repo, "ltb"), data, url, password);
 using var cancel = new CancellationTokenSource();
@@ -51,23 +52,45 @@ try
         labIds.Add(lab);
         deployTasks.Add(task);
     }
-    foreach (var task in deployTasks)
+    // A deployment the busy host fails (a timeout) is reported; the load runs against the labs that run.
+    var running = new List<Guid>();
+    for (var i = 0; i < deployTasks.Count; i++)
     {
-        await Labs.WaitForTaskAsync(http, task, TimeSpan.FromMinutes(15), cancel.Token);
+        try
+        {
+            await Labs.WaitForTaskAsync(http, deployTasks[i], TimeSpan.FromMinutes(15), cancel.Token);
+            running.Add(labIds[i]);
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.WriteLine($"  lab {i} did not deploy: {e.Message}");
+        }
     }
-    Console.WriteLine($"deployed {settings.Labs} labs ({settings.Labs / 2 * 3 + settings.Labs % 2} containers) in {deploySw.Elapsed.TotalSeconds:0.0} s");
+    Console.WriteLine($"deployed {running.Count} of {settings.Labs} labs ({settings.Labs / 2 * 3 + settings.Labs % 2} containers requested) in {deploySw.Elapsed.TotalSeconds:0.0} s");
+    if (running.Count < settings.Labs * 9 / 10)
+    {
+        throw new InvalidOperationException("fewer than 90% of the labs deployed: not a meaningful run");
+    }
 
-    var baseline = await Load.RunAsync(http, settings, _ => "/healthz", cancel.Token);
-    baseline.Print("baseline GET /healthz");
-    var status = await Load.RunAsync(http, settings,
-        random => random.Next(10) == 0 ? "/api/v1/labs?pageSize=100" : $"/api/v1/labs/{labIds[random.Next(labIds.Count)]}", cancel.Token);
-    status.Print("lab status (GET /labs/{id}, 1 in 10 GET /labs)");
-    status.Only("/api/v1/labs/").Print("  of which GET /labs/{id}");
-    status.Only("/api/v1/labs?").Print("  of which GET /labs");
-    Console.WriteLine($"ratio lab status / baseline: p50 {Ratio(status.P(50), baseline.P(50))}, p99 {Ratio(status.P(99), baseline.P(99))}, throughput {Ratio(status.Throughput, baseline.Throughput)}");
-    var met = status.P(99) < 50 && status.Errors == 0;
-    Console.WriteLine(met ? "target met: lab status p99 < 50 ms, no errors" : "target MISSED: lab status p99 < 50 ms and no errors");
-    exit = met ? 0 : 2;
+    bool? met = null;
+    foreach (var interval in settings.IntervalsMs)
+    {
+        var phase = settings with { IntervalMs = interval };
+        Console.WriteLine(interval == 0
+            ? $"-- {settings.Clients} clients, closed loop (each sends its next request when the last one answered), load average {Settings.LoadAverage()}"
+            : $"-- {settings.Clients} clients, each polling every {interval} ms, load average {Settings.LoadAverage()}");
+        var baseline = await Load.RunAsync(http, phase, _ => "/healthz", cancel.Token);
+        baseline.Print("baseline GET /healthz");
+        var status = await Load.RunAsync(http, phase,
+            random => random.Next(10) == 0 ? "/api/v1/labs?pageSize=100" : $"/api/v1/labs/{running[random.Next(running.Count)]}", cancel.Token);
+        status.Print("lab status (GET /labs/{id}, 1 in 10 GET /labs)");
+        status.Only("/api/v1/labs/").Print("  of which GET /labs/{id}");
+        status.Only("/api/v1/labs?").Print("  of which GET /labs");
+        Console.WriteLine($"ratio lab status / baseline: p50 {Ratio(status.P(50), baseline.P(50))}, p99 {Ratio(status.P(99), baseline.P(99))}, throughput {Ratio(status.Throughput, baseline.Throughput)}");
+        met ??= status.P(99) < 50 && status.Errors == 0;
+    }
+    Console.WriteLine(met == true ? "target met (first pair): lab status p99 < 50 ms, no errors" : "target MISSED (first pair): lab status p99 < 50 ms and no errors");
+    exit = met == true ? 0 : 2;
 }
 catch (Exception e)
 {
@@ -77,6 +100,7 @@ catch (Exception e)
 finally
 {
     // Leave nothing behind: the labs (through the API, so the server removes containers, links and state), the server, its data.
+    var destroyed = true;
     try
     {
         if (labIds.Count > 0 && http.DefaultRequestHeaders.Authorization is not null)
@@ -101,9 +125,14 @@ finally
     {
         Console.Error.WriteLine($"error while destroying the labs ({prefix}-*): {e.Message}; remove them with ltb serve --data {data}");
         exit = 1;
+        destroyed = false;
     }
     await server.StopAsync();
-    if (exit != 1)
+    if (Environment.GetEnvironmentVariable("LTB_BENCH_VERBOSE") is { Length: > 0 })
+    {
+        Console.WriteLine($"server log (last lines):\n{server.Log()}");
+    }
+    if (destroyed)
     {
         Directory.Delete(data, recursive: true);
     }
@@ -119,11 +148,11 @@ static int FreePort()
     return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
-internal sealed record Settings(int Labs, int Clients, int Seconds, int IntervalMs, string? Ltb)
+internal sealed record Settings(int Labs, int Clients, int Seconds, int[] IntervalsMs, string? Ltb, int IntervalMs = 0)
 {
     public static Settings Parse(string[] args)
     {
-        var s = new Settings(50, 200, 20, 0, null);
+        var s = new Settings(50, 200, 20, [1000, 0], null);
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             var v = args[i + 1];
@@ -132,7 +161,7 @@ internal sealed record Settings(int Labs, int Clients, int Seconds, int Interval
                 "--labs" => s with { Labs = int.Parse(v, CultureInfo.InvariantCulture) },
                 "--clients" => s with { Clients = int.Parse(v, CultureInfo.InvariantCulture) },
                 "--seconds" => s with { Seconds = int.Parse(v, CultureInfo.InvariantCulture) },
-                "--interval-ms" => s with { IntervalMs = int.Parse(v, CultureInfo.InvariantCulture) },
+                "--intervals-ms" => s with { IntervalsMs = [.. v.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] },
                 "--ltb" => s with { Ltb = v },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
