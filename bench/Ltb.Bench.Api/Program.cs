@@ -9,7 +9,7 @@ using System.Text.Json;
 
 // Usage: Ltb.Bench.Api [--labs 50] [--clients 200] [--seconds 20] [--intervals-ms 1000,0] [--ltb PATH]
 // Starts a real `ltb serve` (embedded default: SQLite, in-process agent, a fresh data folder, a free loopback port),
-// signs in as the admin, deploys --labs real labs (one or two ltb/tiny nodes each) through the API, then runs --clients
+// signs in as the admin, deploys --labs real labs (one ltb/tiny node each, every fifth two with a link) through the API, then runs --clients
 // concurrent clients for --seconds against GET /healthz (the baseline) and against lab status (GET /api/v1/labs/{id},
 // one request in ten the list GET /api/v1/labs), and prints count, errors, p50/p95/p99/max and throughput of each.
 // Each interval of --intervals-ms is one pair of phases (baseline, lab status): N > 0 ms: every client sends one request
@@ -48,7 +48,7 @@ try
     var deployTasks = new List<Guid>();
     for (var i = 0; i < settings.Labs; i++)
     {
-        var (lab, task) = await Labs.DeployAsync(http, $"{prefix}-{i:00}", nodes: i % 2 == 0 ? 1 : 2, cancel.Token);
+        var (lab, task) = await Labs.DeployAsync(http, $"{prefix}-{i:00}", nodes: i % 5 == 4 ? 2 : 1, cancel.Token);
         labIds.Add(lab);
         deployTasks.Add(task);
     }
@@ -66,7 +66,7 @@ try
             Console.WriteLine($"  lab {i} did not deploy: {e.Message}");
         }
     }
-    Console.WriteLine($"deployed {running.Count} of {settings.Labs} labs ({settings.Labs / 2 * 3 + settings.Labs % 2} containers requested) in {deploySw.Elapsed.TotalSeconds:0.0} s");
+    Console.WriteLine($"deployed {running.Count} of {settings.Labs} labs ({settings.Labs + settings.Labs / 5} containers requested) in {deploySw.Elapsed.TotalSeconds:0.0} s");
     if (running.Count < settings.Labs * 9 / 10)
     {
         throw new InvalidOperationException("fewer than 90% of the labs deployed: not a meaningful run");

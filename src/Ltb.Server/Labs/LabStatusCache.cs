@@ -11,8 +11,11 @@ namespace Ltb.Server.Labs;
 /// per request (an inspection is one engine call and one `ip` process per node: ~100-250 ms on a busy 2-core host).
 /// <list type="bullet">
 /// <item>A reading younger than <see cref="RefreshAfter"/> is answered as is.</item>
-/// <item>Older, up to <see cref="ServeStaleFor"/>: answered at once while one background inspection refreshes it.</item>
-/// <item>Older still, missing, or invalidated: the reader waits for an inspection.</item>
+/// <item>Older, up to <see cref="ServeStaleFor"/>: answered at once while one background inspection refreshes it. While
+///   that inspection runs, readers keep getting the last reading even when a slow host makes it older than that:
+///   waiting would not give them a fresher one (an inspection's reading is as old as the inspection is long).</item>
+/// <item>Older still with no inspection running (nobody read the lab for a while), missing, or invalidated: the reader
+///   waits for an inspection, and so do the readers that come while it runs.</item>
 /// <item>Single flight: concurrent readers of one lab share one inspection; at most <see cref="MaxConcurrentInspections"/>
 ///   run at a time, so that refreshes never take the host's CPU from the requests.</item>
 /// <item><see cref="Invalidate"/> (node and link operations) and <see cref="Set"/> (a task's outcome) start a new
@@ -28,7 +31,7 @@ public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposa
     public static readonly TimeSpan ServeStaleFor = TimeSpan.FromSeconds(5);
     /// <summary>An inspection that hangs (a stuck engine) ends and the readers fall back to the stored snapshot.</summary>
     public static readonly TimeSpan InspectionTimeout = TimeSpan.FromSeconds(30);
-    public static readonly int MaxConcurrentInspections = int.TryParse(Environment.GetEnvironmentVariable("LTB_TMP_INSPECTIONS"), out var x) ? x : Math.Max(2, Environment.ProcessorCount);
+    public static readonly int MaxConcurrentInspections = Math.Max(2, Environment.ProcessorCount);
 
     private readonly ConcurrentDictionary<Guid, Entry> _labs = new();
     private readonly SemaphoreSlim _inspections = new(MaxConcurrentInspections);
@@ -56,9 +59,10 @@ public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposa
                 flight = new TaskCompletionSource<Reading>(TaskCreationOptions.RunContinuationsAsynchronously);
                 entry.Flight = flight;
                 entry.FlightGeneration = entry.Generation;
+                entry.FlightNeeded = age >= ServeStaleFor;
                 flying = flight.Task;
             }
-            if (age < ServeStaleFor)
+            if (age < RefreshAfter || (current is not null && !entry.FlightNeeded))
             {
                 answer = current;
             }
@@ -168,5 +172,7 @@ public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposa
         public (Reading Reading, long Generation)? Value;
         public TaskCompletionSource<Reading>? Flight;
         public long FlightGeneration;
+        /// <summary>The running inspection was started because the reading was too old or missing: readers wait for it.</summary>
+        public bool FlightNeeded;
     }
 }
