@@ -7,7 +7,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 
-// Usage: Ltb.Bench.Api [--labs 50] [--clients 200] [--seconds 20] [--intervals-ms 1000,0] [--ltb PATH]
+// Usage: Ltb.Bench.Api [--labs 50] [--clients 200] [--seconds 20] [--warm-up 10] [--intervals-ms 1000,0] [--ltb PATH]
 // Starts a real `ltb serve` (embedded default: SQLite, in-process agent, a fresh data folder, a free loopback port),
 // signs in as the admin, deploys --labs real labs (one ltb/tiny node each, every fifth two with a link) through the API, then runs --clients
 // concurrent clients for --seconds against GET /healthz (the baseline) and against lab status (GET /api/v1/labs/{id},
@@ -148,7 +148,7 @@ static int FreePort()
     return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
-internal sealed record Settings(int Labs, int Clients, int Seconds, int[] IntervalsMs, string? Ltb, int IntervalMs = 0)
+internal sealed record Settings(int Labs, int Clients, int Seconds, int[] IntervalsMs, string? Ltb, int IntervalMs = 0, int WarmUpSeconds = 10)
 {
     public static Settings Parse(string[] args)
     {
@@ -161,6 +161,7 @@ internal sealed record Settings(int Labs, int Clients, int Seconds, int[] Interv
                 "--labs" => s with { Labs = int.Parse(v, CultureInfo.InvariantCulture) },
                 "--clients" => s with { Clients = int.Parse(v, CultureInfo.InvariantCulture) },
                 "--seconds" => s with { Seconds = int.Parse(v, CultureInfo.InvariantCulture) },
+                "--warm-up" => s with { WarmUpSeconds = int.Parse(v, CultureInfo.InvariantCulture) },
                 "--intervals-ms" => s with { IntervalsMs = [.. v.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] },
                 "--ltb" => s with { Ltb = v },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
@@ -360,10 +361,13 @@ internal sealed class Load(List<(string Path, double Ms)> samples, int errors, d
         }
     }
 
-    /// <summary>Clients run for the warm-up (2 s, not measured) and then for the measured seconds.</summary>
+    /// <summary>
+    /// Clients run for the warm-up (not measured: JIT, connections, and each lab's first read after the deployment, which
+    /// waits for an inspection) and then for the measured seconds.
+    /// </summary>
     public static async Task<Load> RunAsync(HttpClient http, Settings settings, Func<Random, string> next, CancellationToken ct)
     {
-        var warmUp = TimeSpan.FromSeconds(2);
+        var warmUp = TimeSpan.FromSeconds(settings.WarmUpSeconds);
         var clock = Stopwatch.StartNew();
         var measureFrom = warmUp;
         var until = warmUp + TimeSpan.FromSeconds(settings.Seconds);
