@@ -114,9 +114,22 @@ finally
                     removals.Add(task);
                 }
             }
+            // One failed removal (the engine restarted) must not leave the others behind: wait for all, then report.
+            var failures = new List<string>();
             foreach (var task in removals)
             {
-                await Labs.WaitForTaskAsync(http, task, TimeSpan.FromMinutes(10), CancellationToken.None);
+                try
+                {
+                    await Labs.WaitForTaskAsync(http, task, TimeSpan.FromMinutes(10), CancellationToken.None);
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+                {
+                    failures.Add(e.Message);
+                }
+            }
+            if (failures.Count > 0)
+            {
+                throw new InvalidOperationException($"{failures.Count} removals failed, the first: {failures[0]}");
             }
             Console.WriteLine($"destroyed {labIds.Count} labs in {sw.Elapsed.TotalSeconds:0.0} s");
         }
