@@ -129,9 +129,14 @@ finally
             }
             if (failures.Count > 0)
             {
-                throw new InvalidOperationException($"{failures.Count} removals failed, the first: {failures[0]}");
+                Console.Error.WriteLine($"error: {failures.Count} removals failed, the first: {failures[0]}; remove the labs ({prefix}-*) with ltb serve --data {data}");
+                exit = 1;
+                destroyed = false;
             }
-            Console.WriteLine($"destroyed {labIds.Count} labs in {sw.Elapsed.TotalSeconds:0.0} s");
+            else
+            {
+                Console.WriteLine($"destroyed {labIds.Count} labs in {sw.Elapsed.TotalSeconds:0.0} s");
+            }
         }
     }
     catch (Exception e)
