@@ -13,6 +13,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(TopologyCommands.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(AdminCommands.Create());
         root.Subcommands.Add(AuthCommands.Login());
         root.Subcommands.Add(AuthCommands.Logout());
         root.Subcommands.Add(AuthCommands.WhoAmI());

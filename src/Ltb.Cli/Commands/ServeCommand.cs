@@ -7,23 +7,57 @@ namespace Ltb.Cli.Commands;
 /// <summary>`ltb serve`: the control plane with an in-process agent for this host (the embedded default).</summary>
 internal static class ServeCommand
 {
-    public static Command Create()
+    /// <summary>Where the server keeps its data: the options `ltb serve` and `ltb admin` share.</summary>
+    internal sealed class StoreOptions
     {
-        var data = new Option<string>("--data")
+        public Option<string> Data { get; } = new("--data")
         {
             Description = $"Data folder (SQLite database, settings) [env LTB_DATA; default {LtbServerOptions.DefaultDataDirectory}]",
         };
-        var listen = new Option<string>("--listen")
-        {
-            Description = $"URL to listen on; port 0 picks a free one [env LTB_LISTEN; default {LtbServerOptions.DefaultUrl}]",
-        };
-        var database = new Option<string>("--database")
+
+        public Option<string> Database { get; } = new("--database")
         {
             Description = "Database: sqlite (embedded, in the data folder) or postgres [env LTB_DATABASE; default sqlite]",
         };
-        var connection = new Option<string>("--connection-string")
+
+        public Option<string> Connection { get; } = new("--connection-string")
         {
             Description = "Database connection string (required for postgres) [env LTB_CONNECTION_STRING]",
+        };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Data);
+            command.Options.Add(Database);
+            command.Options.Add(Connection);
+        }
+
+        /// <summary>The server options from the command line and the environment, or null and the error.</summary>
+        public LtbServerOptions? Read(ParseResult parse, out string? error)
+        {
+            error = null;
+            var options = new LtbServerOptions
+            {
+                DataDirectory = parse.GetValue(Data) ?? Env("LTB_DATA") ?? LtbServerOptions.DefaultDataDirectory,
+                ConnectionString = parse.GetValue(Connection) ?? Env("LTB_CONNECTION_STRING"),
+            };
+            var provider = parse.GetValue(Database) ?? Env("LTB_DATABASE") ?? "sqlite";
+            if (!Enum.TryParse<DatabaseProvider>(provider, ignoreCase: true, out var chosen) || !Enum.IsDefined(chosen))
+            {
+                error = $"'{provider}' is not a database (use sqlite or postgres)";
+                return null;
+            }
+            options.Database = chosen;
+            return options;
+        }
+    }
+
+    public static Command Create()
+    {
+        var store = new StoreOptions();
+        var listen = new Option<string>("--listen")
+        {
+            Description = $"URL to listen on; port 0 picks a free one [env LTB_LISTEN; default {LtbServerOptions.DefaultUrl}]",
         };
         var tasksPerHost = new Option<int?>("--lab-tasks-per-host")
         {
@@ -31,26 +65,21 @@ internal static class ServeCommand
                 "[env LTB_LAB_TASKS_PER_HOST; default: the number of cores]",
         };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
-            "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated and printed once).")
+            "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
+            $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            data, listen, database, connection, tasksPerHost,
+            listen, tasksPerHost,
         };
+        store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
         {
-            var options = new LtbServerOptions
+            if (store.Read(parse, out var storeError) is not { } options)
             {
-                DataDirectory = parse.GetValue(data) ?? Env("LTB_DATA") ?? LtbServerOptions.DefaultDataDirectory,
-                ConnectionString = parse.GetValue(connection) ?? Env("LTB_CONNECTION_STRING"),
-                AdminPassword = Env("LTB_ADMIN_PASSWORD"),
-                // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
-                AgentCaFile = Env("LTB_AGENT_CA"),
-            };
-            var provider = parse.GetValue(database) ?? Env("LTB_DATABASE") ?? "sqlite";
-            if (!Enum.TryParse<DatabaseProvider>(provider, ignoreCase: true, out var chosen) || !Enum.IsDefined(chosen))
-            {
-                return Fail($"'{provider}' is not a database (use sqlite or postgres)");
+                return Fail(storeError!);
             }
-            options.Database = chosen;
+            options.AdminPassword = Env("LTB_ADMIN_PASSWORD");
+            // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
+            options.AgentCaFile = Env("LTB_AGENT_CA");
             var perHost = parse.GetValue(tasksPerHost)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Env("LTB_LAB_TASKS_PER_HOST");
             if (perHost is not null)
             {
@@ -95,12 +124,22 @@ internal static class ServeCommand
                     Console.WriteLine($"  single sign-on: {where}/api/v1/auth/oidc/login (provider {options.Oidc.Authority})");
                 }
                 Console.WriteLine($"  database: {(options.Database == DatabaseProvider.Sqlite ? $"SQLite in {options.DataDirectory}" : "PostgreSQL")}");
-                if (admin is not null)
+                var file = InitialAdminPassword.PathOf(options);
+                if (admin is { GeneratedPassword: null })
                 {
-                    // The generated password goes to this terminal once, never to a log or a file.
-                    Console.WriteLine(admin.GeneratedPassword is { } password
-                        ? $"Created the admin account '{admin.UserName}' with password: {password}\n  (shown once; sign in with: ltb login --server {where} --user {admin.UserName})"
-                        : $"Created the admin account '{admin.UserName}' with the password from LTB_ADMIN_PASSWORD");
+                    Console.WriteLine($"Created the admin account '{admin.UserName}' with the password from LTB_ADMIN_PASSWORD");
+                }
+                else if (InitialAdminPassword.Read(options) is { } password)
+                {
+                    // Printed on every start while the admin has not changed it (the file goes then), never to a log.
+                    Console.WriteLine(admin is not null
+                        ? $"Created the admin account '{admin.UserName}' with password: {password}"
+                        : $"Admin account '{options.AdminUserName}', initial password: {password}");
+                    Console.WriteLine($"  (kept in {file} until the admin changes it: sign in with ltb login --server {where} --user {options.AdminUserName}, then POST /api/v1/me/password)");
+                }
+                else
+                {
+                    Console.WriteLine($"Admin account '{options.AdminUserName}' (its initial password was changed; lost it? run on this machine: ltb admin reset-password --data {options.DataDirectory})");
                 }
                 Console.Out.Flush();
                 await server.WaitForShutdownAsync(ct);
@@ -142,9 +181,9 @@ internal static class ServeCommand
         return oidc;
     }
 
-    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+    internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 
-    private static int Fail(string message)
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"error: {message}");
         return 1;

@@ -109,7 +109,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> ChangePasswordAsync(
         ChangePasswordRequest request, Caller caller, UserManager<LtbUser> users, LtbDbContext db, AuditLog audit,
-        CancellationToken ct)
+        LtbServerOptions options, CancellationToken ct)
     {
         var user = await users.FindByIdAsync(caller.UserId.ToString());
         if (user is null)
@@ -132,6 +132,7 @@ public static class AuthEndpoints
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
         audit.Record(AuditActions.PasswordChanged, "user", user.Id);
         await db.SaveChangesAsync(ct);
+        InitialAdminPassword.Discard(options, user);
         return TypedResults.NoContent();
     }
 

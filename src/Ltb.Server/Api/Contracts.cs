@@ -70,7 +70,8 @@ public sealed record AuditEntryDto(long Id, DateTimeOffset At, Guid? ActorId, st
 
 // Labs (docs/api.md "Labs"). The status part (nodes, links) is also the stored snapshot of the lab.
 
-public sealed record LabSnapshot(IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links)
+/// <summary><c>ObservedAt</c>: when the host was inspected for this picture (null: never, or before LTB recorded it).</summary>
+public sealed record LabSnapshot(IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, DateTimeOffset? ObservedAt = null)
 {
     public static LabSnapshot Empty { get; } = new([], []);
 }
@@ -88,7 +89,8 @@ public sealed record LabEventDto(DateTimeOffset At, string Level, string? Node, 
 
 public sealed record LabDto(Guid Id, string Name, string State, string Owner, Guid? GroupId, string RuntimeName,
     string SourceFileName, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version);
+    IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version,
+    DateTimeOffset? ObservedAt = null);
 
 public sealed record LabTaskDto(Guid Id, Guid LabId, string Kind, string State, string? Progress, IReadOnlyList<string> Log,
     string? Error, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);

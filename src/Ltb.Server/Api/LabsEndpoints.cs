@@ -31,7 +31,7 @@ public static class LabsEndpoints
         labs.MapPost("/", DeployAsync).DisableAntiforgery()
             .WithSummary("Deploy a lab (multipart: topology and files, or template and templateVersion; name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
         labs.MapGet("/", ListAsync).WithSummary("The labs the caller may see");
-        labs.MapGet("/{lab}", GetAsync).WithSummary("A lab's status (nodes, interfaces, links, as the host sees them now) and events");
+        labs.MapGet("/{lab}", GetAsync).WithSummary("A lab's status (nodes, interfaces, links, as the host saw them at observedAt, at most a few seconds ago) and events");
         labs.MapDelete("/{lab}", DestroyAsync).WithSummary("Destroy a lab (202 with the removal task)");
         labs.MapGet("/{lab}/tasks", TasksAsync).WithSummary("The lab's tasks, newest first");
         labs.MapPost("/{lab}/exec", ExecAsync).WithSummary("Run a command (argument vector) in a node; answers its output and exit code");
@@ -236,7 +236,7 @@ public static class LabsEndpoints
     }
 
     private static async Task<Results<Ok<LabDto>, ProblemHttpResult>> GetAsync(string lab, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct)
+        IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, CancellationToken ct)
     {
         var access = await FindAsync(lab, caller, db, authz, Operation.Read, ct);
         if (access.Denied is { } denied)
@@ -245,15 +245,13 @@ public static class LabsEndpoints
         }
         var l = access.Resource!;
         var snapshot = LabViews.Stored(l);
-        if (l.State is LabLifecycle.Running or LabLifecycle.Failed or LabLifecycle.Deploying && await AgentOfAsync(db, agents, l, ct) is { } agent)
+        if (l.State is LabLifecycle.Running or LabLifecycle.Failed or LabLifecycle.Deploying)
         {
-            // Live from the host; the stored snapshot answers when the host does not.
-            try
+            // Live from the host, observed at most a few seconds ago; the stored snapshot answers when the host does not.
+            var reading = await statuses.GetAsync(l.Id, l.RuntimeName, () => AgentOfAsync(db, agents, l, ct), ct);
+            if (reading.Status is { } status)
             {
-                snapshot = LabViews.Snapshot(await agent.InspectAsync(l.RuntimeName, ct), LabViews.Kinds(l));
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
+                snapshot = LabViews.Snapshot(status, LabViews.Kinds(l), reading.At);
             }
         }
         var events = await db.LabEvents.Where(e => e.LabId == l.Id).OrderByDescending(e => e.Id).Take(200).ToListAsync(ct);
@@ -350,7 +348,8 @@ public static class LabsEndpoints
     }
 
     private static async Task<Results<Ok<LabNodeDto>, ProblemHttpResult>> NodeAsync(string lab, string node, string action,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, CancellationToken ct)
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, AuditLog audit,
+        CancellationToken ct)
     {
         if (!Enum.TryParse<NodeAction>(action, ignoreCase: true, out var a) || !Enum.IsDefined(a) || action.Any(char.IsDigit))
         {
@@ -363,7 +362,16 @@ public static class LabsEndpoints
         }
         try
         {
-            var status = await agent!.NodeActionAsync(l!.RuntimeName, node, a, ct);
+            NodeStatus status;
+            try
+            {
+                status = await agent!.NodeActionAsync(l!.RuntimeName, node, a, ct);
+            }
+            finally
+            {
+                // Done or half done, the node changed: readers from now on see it as the host does after the call.
+                statuses.Invalidate(l!.Id);
+            }
             await RecordAsync(db, audit, l, node, $"node {node}: {action.ToLowerInvariant()}", ct);
             var snapshot = LabViews.Snapshot(new LabStatus(l.RuntimeName, LabState.Running, default, null, null, null, [status], []), LabViews.Kinds(l));
             return TypedResults.Ok(snapshot.Nodes[0]);
@@ -375,7 +383,8 @@ public static class LabsEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> LinkAsync(string lab, string node, string iface, string state,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, CancellationToken ct)
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, AuditLog audit,
+        CancellationToken ct)
     {
         if (state is not ("up" or "down"))
         {
@@ -388,7 +397,14 @@ public static class LabsEndpoints
         }
         try
         {
-            await agent!.SetLinkStateAsync(l!.RuntimeName, node, iface, state == "up", ct);
+            try
+            {
+                await agent!.SetLinkStateAsync(l!.RuntimeName, node, iface, state == "up", ct);
+            }
+            finally
+            {
+                statuses.Invalidate(l!.Id);
+            }
             await RecordAsync(db, audit, l, node, $"link {node}:{iface} {state}", ct);
             return TypedResults.NoContent();
         }

@@ -1,6 +1,7 @@
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
+using Ltb.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -186,7 +187,7 @@ public static class UsersEndpoints
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> ResetPasswordAsync(Guid id,
         ResetPasswordRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, UserManager<LtbUser> users,
-        AuditLog audit, CancellationToken ct)
+        AuditLog audit, LtbServerOptions options, CancellationToken ct)
     {
         var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.ResetPassword, What, ct);
         if (access.Denied is { } denied)
@@ -206,6 +207,7 @@ public static class UsersEndpoints
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
         audit.Record(AuditActions.PasswordReset, What, user.Id);
         await db.SaveChangesAsync(ct);
+        InitialAdminPassword.Discard(options, user);
         return TypedResults.NoContent();
     }
 

@@ -39,12 +39,16 @@ internal static class ServerInitialization
         await db.SaveChangesAsync(ct);
     }
 
-    /// <summary>The first start (no admin yet) creates one; its password is given (LTB_ADMIN_PASSWORD) or generated and reported once.</summary>
+    /// <summary>
+    /// The first start (no admin yet) creates one; its password is given (LTB_ADMIN_PASSWORD) or generated, reported and
+    /// kept in <see cref="InitialAdminPassword"/>'s file until the admin changes it.
+    /// </summary>
     private static async Task EnsureAdminAsync(UserManager<LtbUser> users, LtbDbContext db, LtbServerOptions options,
         CancellationToken ct)
     {
         if ((await users.GetUsersInRoleAsync(LtbRoles.Admin)).Count > 0)
         {
+            await InitialAdminPassword.DiscardIfStaleAsync(users, options);
             return;
         }
         var admin = new LtbUser { UserName = options.AdminUserName, DisplayName = "Administrator", CreatedAt = DateTimeOffset.UtcNow };
@@ -71,11 +75,19 @@ internal static class ServerInitialization
             // The first start only (like the admin account): a deleted demo stays deleted.
             await Templates.DemoTemplate.SeedAsync(db, admin, options.DataDirectory, ct);
         }
+        if (generated is not null)
+        {
+            InitialAdminPassword.Write(options, generated);
+        }
+        else
+        {
+            File.Delete(InitialAdminPassword.PathOf(options)); // a file from an earlier installation in this folder
+        }
         options.OnAdminCreated?.Invoke(new AdminAccountCreated(admin.UserName, generated));
     }
 
     /// <summary>20 characters of an unambiguous alphabet (~115 bits), with upper, lower and digit as the policy wants.</summary>
-    private static string GeneratePassword()
+    public static string GeneratePassword()
     {
         const string upper = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower = "abcdefghijkmnopqrstuvwxyz", digits = "23456789";
         const string all = upper + lower + digits;

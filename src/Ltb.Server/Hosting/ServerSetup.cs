@@ -75,6 +75,7 @@ public static class ServerSetup
         services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
         services.AddScoped<LabTaskRunner>();
+        services.AddSingleton<LabStatusCache>();
         services.AddScoped<LabReconciler>();
 
         services.AddLtbRateLimits(options);

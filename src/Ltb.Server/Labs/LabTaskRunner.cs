@@ -16,7 +16,7 @@ public sealed record DeploymentInput(LabPlan Plan, AgentDeployOptions Options, b
 /// (flushed about once a second from this one thread, so the DbContext is never shared) and the outcome. Add a task
 /// kind here (a case in <see cref="ExecuteAsync"/>) with its input record beside <see cref="DeploymentInput"/>.
 /// </summary>
-public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions)
+public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabStatusCache statuses)
 {
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
     /// <summary>Longer than the runtime's own deploy timeout (10 min), so that its clearer message wins.</summary>
@@ -87,13 +87,15 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 var status = input.Apply
                     ? await agent.ApplyAsync(input.Plan, options, progress, ct)
                     : await agent.DeployAsync(input.Plan, options, progress, ct);
-                lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab)));
+                lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab), DateTimeOffset.UtcNow));
                 lab.State = LabLifecycle.Running;
+                statuses.Set(lab.Id, status);
                 break;
             case LabTaskKind.Removal:
                 lab.State = LabLifecycle.Destroying;
                 await db.SaveChangesAsync(ct);
                 await agent.DestroyAsync(lab.RuntimeName, progress, ct);
+                statuses.Forget(lab.Id);
                 lab.StatusJson = null;
                 lab.State = LabLifecycle.Removed;
                 lab.Error = null;
@@ -111,6 +113,8 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         task.Error = error;
         if (error is not null)
         {
+            // What the host holds of a failed lab changed: the next reader inspects it.
+            statuses.Invalidate(lab.Id);
             lab.State = LabLifecycle.Failed;
             lab.Error = error;
             task.Log += error + "\n";

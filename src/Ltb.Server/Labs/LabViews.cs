@@ -13,12 +13,13 @@ public static class LabViews
     public static string State(LabLifecycle s) => s.ToString().ToLowerInvariant();
 
     /// <summary>The nodes and links of a status, with the kinds the store knows (the host does not).</summary>
-    public static LabSnapshot Snapshot(LabStatus status, IReadOnlyDictionary<string, string> kinds) => new(
+    public static LabSnapshot Snapshot(LabStatus status, IReadOnlyDictionary<string, string> kinds, DateTimeOffset? observedAt = null) => new(
         status.Nodes.Select(n => new LabNodeDto(n.Name, kinds.GetValueOrDefault(n.Name, ""), n.Image, n.State.ToString().ToLowerInvariant(),
             n.MgmtIpv4, n.MgmtIpv6, n.ContainerId, n.ContainerName,
             n.Interfaces.Select(i => new LabInterfaceDto(i.Name, i.Mac, i.Peer)).ToList(), n.Error)).ToList(),
         status.Links.Select(l => new LabLinkDto(l.A, l.B, l.Up switch { true => "up", false => "down", null => "unknown" },
-            l.Type.ToString().ToLowerInvariant(), l.Key)).ToList());
+            l.Type.ToString().ToLowerInvariant(), l.Key)).ToList(),
+        observedAt);
 
     public static IReadOnlyDictionary<string, string> Kinds(Lab lab) =>
         JsonSerializer.Deserialize<Dictionary<string, string>>(lab.NodeKindsJson, Json) ?? [];
@@ -30,7 +31,7 @@ public static class LabViews
 
     public static LabDto ToDto(Lab lab, string owner, LabSnapshot snapshot, IReadOnlyList<LabEventDto>? events = null) =>
         new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
-            lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version);
+            lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version, snapshot.ObservedAt);
 
     public static LabTaskDto ToDto(LabTask t) => new(t.Id, t.LabId, t.Kind.ToString().ToLowerInvariant(),
         t.State.ToString().ToLowerInvariant(), t.Progress, t.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), t.Error,
