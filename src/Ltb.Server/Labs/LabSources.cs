@@ -101,17 +101,6 @@ public static class LabSources
     };
 
     /// <summary>
-    /// Loads the stored topology with the server's effective catalog (admins are trusted with host paths) and plans it
-    /// under the runtime name. Diagnostics read "FILE:LINE:COL: error: message" with the path as the user uploaded it.
-    /// </summary>
-    public static LoadedSource Load(string directory, string fileName, string? runtimeName, bool trusted, LinkBackend backend = LinkBackend.Veth,
-        NodeTypeCatalog? catalog = null)
-    {
-        var topology = LoadTopology(directory, fileName, trusted, catalog);
-        return runtimeName is null || topology.Lab is null ? topology.Unplanned() : Plan(topology, runtimeName, trusted, backend);
-    }
-
-    /// <summary>
     /// Loads the topology stored in <paramref name="directory"/> (once; plan it with <see cref="Plan"/>). Variables come
     /// from an empty environment: the server's own environment is not the user's to read.
     /// </summary>
@@ -173,8 +162,6 @@ public sealed record LoadedTopology(string Directory, string FileName, byte[] So
 
     /// <summary>The resolved model as JSON, paths relative to the folder (so it does not depend on where it was loaded).</summary>
     public string ModelJson => Lab is null ? "{}" : Relative(LabJson.ToJson(Lab));
-
-    public LoadedSource Unplanned() => new(Lab?.Name ?? "", Format, Text, null, Kinds, Errors);
 
     private string Relative(string text) => text.Replace(Prefix, "", StringComparison.Ordinal);
 }
