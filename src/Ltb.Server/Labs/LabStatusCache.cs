@@ -7,7 +7,7 @@ namespace Ltb.Server.Labs;
 
 /// <summary>
 /// The live status of running labs, observed on their hosts and kept for a few seconds, so that many readers of a lab
-/// (students polling, a class dashboard) cost one host inspection per lab every <see cref="RefreshAfter"/> rather than one
+/// (students polling, a class dashboard) cost one host inspection per lab every <see cref="RefreshAfter"/> (plus jitter) rather than one
 /// per request (an inspection is one engine call and one `ip` process per node: ~100-250 ms on a busy 2-core host).
 /// <list type="bullet">
 /// <item>A reading younger than <see cref="RefreshAfter"/> is answered as is.</item>
@@ -27,8 +27,15 @@ namespace Ltb.Server.Labs;
 /// </summary>
 public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposable
 {
-    public static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(2);
-    public static readonly TimeSpan ServeStaleFor = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Node and link operations through LTB invalidate at once, so this only bounds how late a change made behind LTB's
+    /// back (a node that crashed) shows. Each lab adds up to <see cref="RefreshJitter"/> so that labs read together
+    /// (a class dashboard) are not all inspected in the same second: measured, such a burst of 50 inspections took the
+    /// CPU from every request for seconds (bench/Ltb.Bench.Api, docs/benchmarks.md).
+    /// </summary>
+    public static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan RefreshJitter = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan ServeStaleFor = TimeSpan.FromSeconds(30);
     /// <summary>An inspection that hangs (a stuck engine) ends and the readers fall back to the stored snapshot.</summary>
     public static readonly TimeSpan InspectionTimeout = TimeSpan.FromSeconds(30);
     public static readonly int MaxConcurrentInspections = Math.Max(2, Environment.ProcessorCount);
@@ -54,7 +61,7 @@ public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposa
             var current = entry.Value is { } v && v.Generation == entry.Generation ? v.Reading : null;
             var age = current is null ? TimeSpan.MaxValue : DateTimeOffset.UtcNow - current.At;
             var flying = entry.Flight is { } f && entry.FlightGeneration == entry.Generation ? f.Task : null;
-            if (flying is null && age >= RefreshAfter)
+            if (flying is null && age >= entry.RefreshAfter)
             {
                 flight = new TaskCompletionSource<Reading>(TaskCreationOptions.RunContinuationsAsynchronously);
                 entry.Flight = flight;
@@ -62,7 +69,7 @@ public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposa
                 entry.FlightNeeded = age >= ServeStaleFor;
                 flying = flight.Task;
             }
-            if (age < RefreshAfter || (current is not null && !entry.FlightNeeded))
+            if (age < entry.RefreshAfter || (current is not null && !entry.FlightNeeded))
             {
                 answer = current;
             }
@@ -168,6 +175,7 @@ public sealed class LabStatusCache(IHostApplicationLifetime lifetime) : IDisposa
 
     private sealed class Entry
     {
+        public readonly TimeSpan RefreshAfter = LabStatusCache.RefreshAfter + RefreshJitter * Random.Shared.NextDouble();
         public long Generation;
         public (Reading Reading, long Generation)? Value;
         public TaskCompletionSource<Reading>? Flight;
