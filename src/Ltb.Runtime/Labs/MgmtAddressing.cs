@@ -17,8 +17,8 @@ public sealed record MgmtState(string Bridge, string? Ipv4Subnet, string? Ipv4Ga
 {
     public MgmtState WithNodes(IReadOnlyDictionary<string, MgmtAddresses> nodes) => this with { Nodes = nodes };
 
-    public int Ipv4Prefix => IPNetwork.Parse(Ipv4Subnet!).PrefixLength;
-    public int Ipv6Prefix => IPNetwork.Parse(Ipv6Subnet!).PrefixLength;
+    public int Ipv4Prefix() => IPNetwork.Parse(Ipv4Subnet!).PrefixLength;
+    public int Ipv6Prefix() => IPNetwork.Parse(Ipv6Subnet!).PrefixLength;
 }
 
 /// <summary>How a node is attached to the lab's management network.</summary>

@@ -31,13 +31,13 @@ public static class MgmtInterface
         yield return $"link set {eth0} up";
         if (addresses.Ipv4 is not null && net.Ipv4Gateway is not null)
         {
-            yield return $"addr replace {addresses.Ipv4}/{net.Ipv4Prefix} dev {eth0}";
+            yield return $"addr replace {addresses.Ipv4}/{net.Ipv4Prefix()} dev {eth0}";
             yield return $"route replace default via {net.Ipv4Gateway} dev {eth0}";
         }
         if (addresses.Ipv6 is not null && net.Ipv6Gateway is not null)
         {
             // nodad: the address is LTB's to give, and duplicate detection would hold it back for a second or more.
-            yield return $"addr replace {addresses.Ipv6}/{net.Ipv6Prefix} dev {eth0} nodad";
+            yield return $"addr replace {addresses.Ipv6}/{net.Ipv6Prefix()} dev {eth0} nodad";
             yield return $"route replace ::/0 via {net.Ipv6Gateway} dev {eth0}";
         }
     }
