@@ -62,7 +62,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                 Binds = binds,
                 CapAdd = node.CapAdd.ToList(),
                 Privileged = node.Privileged,
-                Sysctls = node.Sysctls.Count == 0 ? null : new Dictionary<string, string>(node.Sysctls),
+                Sysctls = Sysctls(node, attachment == MgmtAttachment.Veth && mgmt?.Ipv6Subnet is not null),
                 NanoCPUs = node.Cpu is { } cpu ? (long)(cpu * 1e9) : 0,
                 Memory = node.Memory ?? 0,
                 CpusetCpus = node.CpuSet,
@@ -86,6 +86,21 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             };
         }
         return p;
+    }
+
+    /// <summary>
+    /// The node's sysctls; a container without a Docker network has IPv6 disabled, so an LTB-wired node of a lab with
+    /// IPv6 management gets it enabled (as Docker does for containers on an IPv6 network), unless the node says otherwise.
+    /// </summary>
+    private static Dictionary<string, string>? Sysctls(NodePlan node, bool enableIpv6)
+    {
+        var sysctls = new Dictionary<string, string>(node.Sysctls);
+        if (enableIpv6)
+        {
+            sysctls.TryAdd("net.ipv6.conf.all.disable_ipv6", "0");
+            sysctls.TryAdd("net.ipv6.conf.default.disable_ipv6", "0");
+        }
+        return sysctls.Count == 0 ? null : sysctls;
     }
 
     private static List<string> HostsEntries(LabPlan plan, MgmtState mgmt)

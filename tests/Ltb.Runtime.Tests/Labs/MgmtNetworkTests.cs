@@ -24,7 +24,7 @@ public sealed class MgmtNetworkTests
         var plan = new LabPlan
         {
             LabName = lab,
-            Mgmt = new MgmtNetworkPlan { Ipv4Subnet = $"10.252.{third}.0/24" },
+            Mgmt = new MgmtNetworkPlan { Ipv4Subnet = $"10.252.{third}.0/24", Ipv6Subnet = $"fd00:252:{third}::/64" },
             Nodes =
             [
                 TestLabs.Tiny("n1"),
@@ -43,6 +43,7 @@ public sealed class MgmtNetworkTests
             Assert.All(status.Nodes, n => Assert.StartsWith($"10.252.{third}.", n.MgmtIpv4));
             Assert.DoesNotContain(status.Nodes, n => n.MgmtIpv4 == $"10.252.{third}.1");
             Assert.Equal(3, status.Nodes.Select(n => n.MgmtIpv4).Distinct().Count());
+            Assert.All(status.Nodes, n => Assert.StartsWith($"fd00:252:{third}::", n.MgmtIpv6));
             var n1 = status.Node("n1");
             var eth0 = Assert.Single(n1.Interfaces, i => i.Name == "eth0");
             Assert.True(eth0.Carrier);
@@ -55,6 +56,8 @@ public sealed class MgmtNetworkTests
             Assert.Equal(status.Node("web").MgmtIpv4, inspectWeb.NetworkSettings!.Networks[plan.MgmtNetworkName].IPAddress);
 
             await PingAsync("n1", $"10.252.{third}.1");
+            await PingAsync("n1", $"fd00:252:{third}::1");
+            await PingAsync("n1", status.Node("n2").MgmtIpv6!);
             await PingAsync("n1", "n2");
             await PingAsync("n2", "web");
             await PingAsync("web", "n1");
@@ -66,6 +69,7 @@ public sealed class MgmtNetworkTests
             var addr = await engine.ExecAsync(Names.Container(lab, "n1"), ["ip", "-4", "addr", "show", "eth0"], TimeSpan.FromSeconds(30), TestLabs.Ct);
             Assert.Contains($"{n1.MgmtIpv4}/24", addr.Stdout);
             await PingAsync("n1", $"10.252.{third}.1");
+            await PingAsync("n1", $"fd00:252:{third}::1");
             await PingAsync("n1", "n2");
             await PingAsync("n2", "n1");
         }
