@@ -246,7 +246,7 @@ public sealed class LabRuntime
                     throw new LabRuntimeException(lab, null, $"creating links and management interfaces failed: {e.Message}", e);
                 }
                 wired.UnionWith(ready.Select(l => l.Key));
-                Report(progress, lab, null, $"{ready.Count} links and {mgmtWired.Count} management interfaces up", RuntimeEventKind.Progress);
+                Report(progress, lab, null, $"{mgmtWired.Count} management interfaces and {ready.Count} links up", RuntimeEventKind.Progress);
             }
             await RunReadyExecAsync();
         }
