@@ -62,11 +62,12 @@ public sealed class LabRuntime
         try
         {
             _store.Save(record);
-            var (_, bridge, subnet) = await _mgmt.CreateAsync(plan, options, token);
-            record = record with { MgmtBridge = bridge };
+            var net = await _mgmt.CreateAsync(plan, options, token);
+            net = net.WithNodes(MgmtAllocator.Allocate(plan, net, new Dictionary<string, MgmtAddresses>()));
+            record = record with { MgmtBridge = net.Bridge, Mgmt = net };
             _store.Save(record);
-            Report(progress, lab, null, $"management network {plan.MgmtNetworkName} ({subnet ?? "no IPv4"}) on {bridge}");
-            await CreateAndWireAsync(plan, plan.Nodes, plan.Links, [], bridge, options, progress, token);
+            Report(progress, lab, null, $"management network {plan.MgmtNetworkName} ({net.Ipv4Subnet ?? "no IPv4"}) on {net.Bridge}");
+            await CreateAndWireAsync(plan, plan.Nodes, plan.Links, [], net, options, progress, token);
             _store.Save(record with { Phase = LabPhase.Deployed });
             Report(progress, lab, null, "deployed");
             return await InspectAsync(lab, CancellationToken.None);
@@ -167,24 +168,25 @@ public sealed class LabRuntime
 
     /// <summary>
     /// Creates the containers of <paramref name="create"/> (bounded parallelism), then per wave: starts them, pins their
-    /// namespaces, wires every link whose ends are now all pinned, and runs the exec commands of nodes whose links are all up.
+    /// namespaces, wires their management interfaces and every link whose ends are now all pinned (one batch), and runs
+    /// the exec commands of nodes whose links are all up.
     /// </summary>
     private async Task CreateAndWireAsync(LabPlan plan, IReadOnlyList<NodePlan> create, IReadOnlyList<LinkPlan> wire,
-        IReadOnlyCollection<string> alreadyPinned, string? bridge, DeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct)
+        IReadOnlyCollection<string> alreadyPinned, MgmtState net, DeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {
         var lab = plan.LabName;
         var par = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxParallelism), CancellationToken = ct };
         await Parallel.ForEachAsync(create, par, async (n, c) =>
         {
             using var t = Timed(options.DockerTimeout, c);
-            await _nodes.CreateAsync(plan, n, t.Token);
+            await _nodes.CreateAsync(plan, n, net, t.Token);
             Report(progress, lab, n.Name, "created", RuntimeEventKind.Progress);
         });
 
         var pinned = new HashSet<string>(alreadyPinned, StringComparer.Ordinal);
         var wired = new HashSet<string>(StringComparer.Ordinal);
         var execDone = new HashSet<string>(StringComparer.Ordinal);
-        var ctx = new LinkContext(lab, plan.LinkBackend, bridge);
+        var ctx = new LinkContext(lab, plan.LinkBackend, net.Bridge);
         var createdNames = create.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var staleNs = _net.ListNamespaces().ToHashSet(StringComparer.Ordinal);
 
@@ -223,9 +225,14 @@ public sealed class LabRuntime
             pinned.UnionWith(wave.Select(n => n.Name));
 
             var ready = wire.Where(l => !wired.Contains(l.Key) && LinkWirings.NodeEnds(l).All(e => pinned.Contains(e.Node))).ToList();
-            if (ready.Count > 0)
+            var mgmtWired = wave.Where(n => IsLtbWired(plan, net, n.Name)).ToList();
+            if (ready.Count + mgmtWired.Count > 0)
             {
                 var batch = new WiringBatch();
+                foreach (var n in mgmtWired)
+                {
+                    MgmtInterface.Create(ctx, net, n.Name, net.Nodes[n.Name], batch);
+                }
                 foreach (var l in ready)
                 {
                     LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, batch);
@@ -236,10 +243,10 @@ public sealed class LabRuntime
                 }
                 catch (HostNetworkException e)
                 {
-                    throw new LabRuntimeException(lab, null, $"creating links failed: {e.Message}", e);
+                    throw new LabRuntimeException(lab, null, $"creating links and management interfaces failed: {e.Message}", e);
                 }
                 wired.UnionWith(ready.Select(l => l.Key));
-                Report(progress, lab, null, $"{ready.Count} links up", RuntimeEventKind.Progress);
+                Report(progress, lab, null, $"{mgmtWired.Count} management interfaces and {ready.Count} links up", RuntimeEventKind.Progress);
             }
             await RunReadyExecAsync();
         }
@@ -287,10 +294,19 @@ public sealed class LabRuntime
         timeout.CancelAfter(options.DeployTimeout);
         var token = timeout.Token;
 
+        if (old.Mgmt is null)
+        {
+            throw new LabRuntimeException(lab, null, "the lab was deployed by an earlier LTB that left the management network to Docker; destroy it and deploy it again");
+        }
+
         var diff = PlanDiff.Compute(old.Plan, plan);
         Report(progress, lab, null, $"apply: {diff}");
         await PreflightAsync(plan, diff.AddedNodes.Concat(diff.ChangedNodes), diff.LinksToCreate, options, progress, token);
-        var record = old with { Plan = plan, Phase = LabPhase.Deploying, Error = null };
+        var gone = diff.RemovedNodes.Concat(diff.ChangedNodes.Select(n => n.Name)).ToList();
+        // Nodes that keep running keep their addresses; recreated nodes keep theirs where they still can.
+        var kept = old.Mgmt.Nodes.Where(kv => !gone.Contains(kv.Key) && plan.Nodes.Any(n => n.Name == kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var net = old.Mgmt.WithNodes(MgmtAllocator.Allocate(plan, old.Mgmt, kept, old.Mgmt.Nodes));
+        var record = old with { Plan = plan, Phase = LabPhase.Deploying, Error = null, Mgmt = net };
         try
         {
             var ctx = new LinkContext(lab, plan.LinkBackend, old.MgmtBridge);
@@ -299,13 +315,16 @@ public sealed class LabRuntime
             {
                 LinkWirings.For(l, old.Plan.LinkBackend).Remove(l, ctx, remove);
             }
+            foreach (var n in gone.Where(n => IsLtbWired(old.Plan, old.Mgmt, n)))
+            {
+                MgmtInterface.Remove(ctx, n, remove);
+            }
             await remove.RunAsync(_net, options.MaxParallelism, force: true, token);
-            var gone = diff.RemovedNodes.Concat(diff.ChangedNodes.Select(n => n.Name)).ToList();
             await RemoveNodesAsync(lab, gone, options.MaxParallelism, token);
             _store.Save(record);
             var create = diff.AddedNodes.Concat(diff.ChangedNodes).ToList();
             var keep = plan.Nodes.Select(n => n.Name).Except(create.Select(n => n.Name)).ToList();
-            await CreateAndWireAsync(plan, create, diff.LinksToCreate, keep, old.MgmtBridge, options, progress, token);
+            await CreateAndWireAsync(plan, create, diff.LinksToCreate, keep, net, options, progress, token);
             _store.Save(record with { Phase = LabPhase.Deployed });
             return await InspectAsync(lab, CancellationToken.None);
         }
@@ -449,8 +468,9 @@ public sealed class LabRuntime
                 {
                 }
             }
+            // LTB-wired nodes have no Docker endpoint: their addresses are in their labels (Docker-attached ones have both).
             nodes.Add(new NodeStatus(name, i.Name.TrimStart('/'), i.ID, (c.Labels.TryGetValue(Names.ImageLabel, out var img) ? img : c.Image), state,
-                NullIfEmpty(ep?.IPAddress), NullIfEmpty(ep?.GlobalIPv6Address), i.State?.Pid is > 0 ? (int)i.State.Pid : null,
+                Label(c, Names.MgmtIpv4Label) ?? NullIfEmpty(ep?.IPAddress), Label(c, Names.MgmtIpv6Label) ?? NullIfEmpty(ep?.GlobalIPv6Address), i.State?.Pid is > 0 ? (int)i.State.Pid : null,
                 ifaces.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
                 state == NodeState.Exited ? $"exit code {i.State?.ExitCode} {i.State?.Error}".Trim() : null));
         });
@@ -482,9 +502,9 @@ public sealed class LabRuntime
     /// <summary>Stops a node; its interfaces stay in its pinned namespace (set down, so the peers lose carrier).</summary>
     public async Task<NodeStatus> StopNodeAsync(string labName, string node, TimeSpan? timeout = null, CancellationToken ct = default)
     {
-        var (plan, n) = Find(labName, node);
+        var (record, n) = Find(labName, node);
         using var _ = await LockAsync(labName, ct);
-        var ends = NodeInterfaces(plan, node);
+        var ends = NodeInterfaces(record, node);
         await _net.IpBatchAsync(Names.Netns(labName, node), ends.Select(i => $"link set {i} down").ToList(), force: true, ct);
         using var t = Timed((timeout ?? TimeSpan.FromSeconds(10)) + TimeSpan.FromSeconds(30), ct);
         await _nodes.StopAsync(labName, n.Name, timeout ?? TimeSpan.FromSeconds(10), t.Token);
@@ -498,7 +518,7 @@ public sealed class LabRuntime
     /// </summary>
     public async Task<NodeStatus> StartNodeAsync(string labName, string node, CancellationToken ct = default)
     {
-        var (plan, n) = Find(labName, node);
+        var (record, n) = Find(labName, node);
         using var _ = await LockAsync(labName, ct);
         using var t = Timed(TimeSpan.FromMinutes(2), ct);
         var inspect = await _engine.Client.Containers.InspectContainerAsync(Names.Container(labName, node), t.Token);
@@ -507,7 +527,7 @@ public sealed class LabRuntime
             await _nodes.StartAsync(labName, n, t.Token);
         }
         var pid = await _nodes.RunningPidAsync(labName, node, t.Token);
-        await RewireAsync(plan, n, pid, t.Token);
+        await RewireAsync(record, n, pid, t.Token);
         await _nodes.RunExecAsync(labName, n, TimeSpan.FromSeconds(60), null, t.Token);
         return (await InspectAsync(labName, ct)).Node(node);
     }
@@ -518,11 +538,12 @@ public sealed class LabRuntime
         return await StartNodeAsync(labName, node, ct);
     }
 
-    private async Task RewireAsync(LabPlan plan, NodePlan node, long pid, CancellationToken ct)
+    private async Task RewireAsync(LabRecord record, NodePlan node, long pid, CancellationToken ct)
     {
+        var plan = record.Plan;
         var lab = plan.LabName;
         var ns = Names.Netns(lab, node.Name);
-        var ifaces = NodeInterfaces(plan, node.Name);
+        var ifaces = NodeInterfaces(record, node.Name);
         var identify = await _net.RunAsync("ip", ["netns", "identify", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, null, ct);
         var already = identify.Stdout.Split('\n', StringSplitOptions.TrimEntries).Contains(ns);
         if (!already)
@@ -536,19 +557,30 @@ public sealed class LabRuntime
         }
         var present = (await _net.ListLinksAsync(ns, ct)).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
         await _net.IpBatchAsync(ns, ifaces.Where(present.Contains).Select(i => $"link set {i} up").ToList(), force: true, ct);
-
-        // Interfaces that did not survive (e.g. the pin was lost): recreate their links.
-        var missing = plan.Links.Where(l => LinkWirings.NodeEnds(l).Any(e => e.Node == node.Name && !present.Contains(e.Interface))).ToList();
-        if (missing.Count > 0)
+        var mgmt = IsLtbWired(plan, record.Mgmt, node.Name) ? record.Mgmt : null;
+        if (mgmt is not null && present.Contains(Names.MgmtInterface))
         {
-            var record = _store.Load(lab);
-            var ctx = new LinkContext(lab, plan.LinkBackend, record?.MgmtBridge);
+            // Moving eth0 into the new namespace dropped its addresses and routes.
+            await _net.IpBatchAsync(ns, MgmtInterface.Configure(mgmt, mgmt.Nodes[node.Name]).ToList(), force: false, ct);
+        }
+
+        // Interfaces that did not survive (e.g. the pin was lost): recreate their links and the management interface.
+        var missing = plan.Links.Where(l => LinkWirings.NodeEnds(l).Any(e => e.Node == node.Name && !present.Contains(e.Interface))).ToList();
+        var mgmtMissing = mgmt is not null && !present.Contains(Names.MgmtInterface);
+        if (missing.Count > 0 || mgmtMissing)
+        {
+            var ctx = new LinkContext(lab, plan.LinkBackend, record.MgmtBridge);
             var remove = new WiringBatch();
             var create = new WiringBatch();
             foreach (var l in missing)
             {
                 LinkWirings.For(l, plan.LinkBackend).Remove(l, ctx, remove);
                 LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, create);
+            }
+            if (mgmtMissing)
+            {
+                MgmtInterface.Remove(ctx, node.Name, remove);
+                MgmtInterface.Create(ctx, mgmt!, node.Name, mgmt!.Nodes[node.Name], create);
             }
             await remove.RunAsync(_net, 4, force: true, ct);
             await create.RunAsync(_net, 4, force: false, ct);
@@ -586,11 +618,11 @@ public sealed class LabRuntime
 
     // ---------------------------------------------------------------- helpers
 
-    private (LabPlan Plan, NodePlan Node) Find(string lab, string node)
+    private (LabRecord Record, NodePlan Node) Find(string lab, string node)
     {
         var record = _store.Load(lab) ?? throw new LabRuntimeException(lab, node, "the lab is not deployed on this host");
         var n = record.Plan.Nodes.FirstOrDefault(x => x.Name == node) ?? throw new LabRuntimeException(lab, node, "the lab has no such node");
-        return (record.Plan, n);
+        return (record, n);
     }
 
     private (LabPlan Plan, LinkPlan Link) FindLink(string lab, string node, string iface)
@@ -601,10 +633,17 @@ public sealed class LabRuntime
         return (record.Plan, link);
     }
 
-    private static List<string> NodeInterfaces(LabPlan plan, string node) =>
-        plan.Links.SelectMany(LinkWirings.NodeEnds).Where(e => e.Node == node).Select(e => e.Interface).ToList();
+    /// <summary>The interfaces LTB put into a node: its link ends, and eth0 where LTB wired the management interface.</summary>
+    private static List<string> NodeInterfaces(LabRecord record, string node) =>
+        record.Plan.Links.SelectMany(LinkWirings.NodeEnds).Where(e => e.Node == node).Select(e => e.Interface)
+            .Concat(IsLtbWired(record.Plan, record.Mgmt, node) ? [Names.MgmtInterface] : []).ToList();
+
+    private static bool IsLtbWired(LabPlan plan, MgmtState? mgmt, string node) =>
+        mgmt?.Nodes.ContainsKey(node) == true && plan.Nodes.FirstOrDefault(n => n.Name == node) is { } n && MgmtAttachments.Of(plan, n) == MgmtAttachment.Veth;
 
     private static LabStatus Absent(string lab, LinkBackend backend) => new(lab, LabState.Absent, backend, null, null, null, [], []);
+
+    private static string? Label(ContainerListResponse c, string key) => c.Labels.TryGetValue(key, out var v) ? v : null;
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 

@@ -6,8 +6,11 @@ namespace Ltb.Runtime.Labs;
 
 public enum LabPhase { Deploying, Deployed, Failed }
 
-/// <summary>What the runtime remembers of a lab beyond the engine's labels: the applied plan and the phase.</summary>
-public sealed record LabRecord(LabPlan Plan, LabPhase Phase, string? Error, string? MgmtBridge);
+/// <summary>
+/// What the runtime remembers of a lab beyond the engine's labels: the applied plan, the phase, and the management
+/// network as LTB wired it (null in records of labs deployed before LTB wired eth0 itself: their nodes are Docker's).
+/// </summary>
+public sealed record LabRecord(LabPlan Plan, LabPhase Phase, string? Error, string? MgmtBridge, MgmtState? Mgmt = null);
 
 /// <summary>Per-lab folder under <see cref="RuntimeOptions.StateDirectory"/>: <c>lab.json</c> and generated files.</summary>
 public sealed class LabStateStore(string root)

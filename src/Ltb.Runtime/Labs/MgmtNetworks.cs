@@ -19,7 +19,10 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
-    public async Task<(string Id, string Bridge, string? Subnet4)> CreateAsync(LabPlan plan, DeployOptions options, CancellationToken ct)
+    /// <summary>Docker's bridge networks have an MTU of 1500 unless told otherwise.</summary>
+    public const int DefaultMtu = 1500;
+
+    public async Task<MgmtState> CreateAsync(LabPlan plan, DeployOptions options, CancellationToken ct)
     {
         var m = plan.Mgmt;
         await Gate.WaitAsync(ct);
@@ -46,7 +49,7 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
                 var created = await TryCreateAsync(plan, free.ToString(), ct);
                 if (created is not null)
                 {
-                    return created.Value;
+                    return created;
                 }
                 refused.Add(free);
             }
@@ -58,13 +61,16 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
         }
     }
 
-    private async Task<(string, string, string?)?> TryCreateAsync(LabPlan plan, string subnet4, CancellationToken ct)
+    private async Task<MgmtState?> TryCreateAsync(LabPlan plan, string subnet4, CancellationToken ct)
     {
         var m = plan.Mgmt;
-        var ipam = new List<IPAMConfig> { new() { Subnet = subnet4, Gateway = m.Ipv4Gateway! } };
+        // The gateways are chosen here (not left to Docker) because LTB configures them in the nodes it wires itself.
+        var gateway4 = m.Ipv4Gateway ?? MgmtAllocator.FirstHost(subnet4);
+        var gateway6 = m.Ipv6Subnet is null ? null : m.Ipv6Gateway ?? MgmtAllocator.FirstHost(m.Ipv6Subnet);
+        var ipam = new List<IPAMConfig> { new() { Subnet = subnet4, Gateway = gateway4 } };
         if (m.Ipv6Subnet is not null)
         {
-            ipam.Add(new IPAMConfig { Subnet = m.Ipv6Subnet, Gateway = m.Ipv6Gateway! });
+            ipam.Add(new IPAMConfig { Subnet = m.Ipv6Subnet, Gateway = gateway6! });
         }
         var options = new Dictionary<string, string>();
         if (m.Mtu is { } mtu)
@@ -82,7 +88,9 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
                 Options = options,
                 Labels = new Dictionary<string, string> { [Names.LabLabel] = plan.LabName },
             }, ct);
-            return (r.ID, $"br-{r.ID[..12]}", subnet4);
+            // Docker names a bridge network's device br-<first 12 of the id> unless the options name it (LTB's never do).
+            return new MgmtState($"br-{r.ID[..12]}", subnet4, gateway4, m.Ipv6Subnet, gateway6, m.Mtu ?? DefaultMtu,
+                new Dictionary<string, MgmtAddresses>(StringComparer.Ordinal));
         }
         catch (DockerApiException e) when (ContainerNodes.DockerMessage(e).Contains("overlap", StringComparison.OrdinalIgnoreCase))
         {

@@ -18,8 +18,12 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
     public static Dictionary<string, IDictionary<string, bool>> LabFilter(string lab) =>
         new() { ["label"] = new Dictionary<string, bool> { [$"{Names.LabLabel}={lab}"] = true } };
 
-    public CreateContainerParameters BuildCreate(LabPlan plan, NodePlan node)
+    /// <param name="mgmt">The management network with every node's addresses (null: the node's static addresses only).</param>
+    public CreateContainerParameters BuildCreate(LabPlan plan, NodePlan node, MgmtState? mgmt = null)
     {
+        var attachment = MgmtAttachments.Of(plan, node);
+        var addresses = attachment == MgmtAttachment.None ? null
+            : mgmt?.Nodes.GetValueOrDefault(node.Name) ?? new MgmtAddresses(node.MgmtIpv4, node.MgmtIpv6);
         var labels = new Dictionary<string, string>(node.Labels)
         {
             [Names.LabLabel] = plan.LabName,
@@ -27,14 +31,21 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             [Names.NodeHashLabel] = Names.NodeHash(node),
             [Names.ImageLabel] = node.Image,
         };
+        if (addresses?.Ipv4 is { } a4)
+        {
+            labels[Names.MgmtIpv4Label] = a4;
+        }
+        if (addresses?.Ipv6 is { } a6)
+        {
+            labels[Names.MgmtIpv6Label] = a6;
+        }
         var binds = node.Binds.Select(b => b.ToDockerBind()).ToList();
         if (node.StartupConfig is { } sc)
         {
             var host = sc.HostFile ?? store.WriteNodeFile(plan.LabName, node.Name, "startup-config", sc.InlineText!);
             binds.Add($"{host}:{sc.ContainerPath}");
         }
-        var networkMode = node.NetworkMode ?? plan.MgmtNetworkName;
-        var onMgmt = networkMode == plan.MgmtNetworkName;
+        var networkMode = attachment == MgmtAttachment.Veth ? "none" : node.NetworkMode ?? plan.MgmtNetworkName;
         var p = new CreateContainerParameters
         {
             Name = Names.Container(plan.LabName, node.Name),
@@ -51,35 +62,66 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                 Binds = binds,
                 CapAdd = node.CapAdd.ToList(),
                 Privileged = node.Privileged,
-                Sysctls = node.Sysctls.Count == 0 ? null : new Dictionary<string, string>(node.Sysctls),
+                Sysctls = Sysctls(node, attachment == MgmtAttachment.Veth && mgmt?.Ipv6Subnet is not null),
                 NanoCPUs = node.Cpu is { } cpu ? (long)(cpu * 1e9) : 0,
                 Memory = node.Memory ?? 0,
                 CpusetCpus = node.CpuSet,
                 NetworkMode = networkMode,
                 DNS = node.Dns.Count == 0 ? null : node.Dns.ToList(),
+                // The lab's nodes by name (and container name): LTB-wired nodes have no Docker DNS on the management network.
+                ExtraHosts = attachment == MgmtAttachment.None || mgmt is null ? null : HostsEntries(plan, mgmt),
                 PortBindings = node.Ports.Count == 0 ? null : node.Ports
                     .GroupBy(pm => $"{pm.ContainerPort}/{pm.Protocol}")
                     .ToDictionary(g => g.Key, g => (IList<PortBinding>)g.Select(pm => new PortBinding { HostPort = pm.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture), HostIP = pm.HostIp }).ToList()),
             },
         };
-        if (onMgmt && (node.MgmtIpv4 is not null || node.MgmtIpv6 is not null))
+        if (attachment == MgmtAttachment.Docker && (addresses?.Ipv4 is not null || addresses?.Ipv6 is not null))
         {
             p.NetworkingConfig = new NetworkingConfig
             {
                 EndpointsConfig = new Dictionary<string, EndpointSettings>
                 {
-                    [plan.MgmtNetworkName] = new() { IPAMConfig = new EndpointIPAMConfig { IPv4Address = node.MgmtIpv4, IPv6Address = node.MgmtIpv6 } },
+                    [plan.MgmtNetworkName] = new() { IPAMConfig = new EndpointIPAMConfig { IPv4Address = addresses!.Ipv4, IPv6Address = addresses.Ipv6 } },
                 },
             };
         }
         return p;
     }
 
-    public async Task<string> CreateAsync(LabPlan plan, NodePlan node, CancellationToken ct)
+    /// <summary>
+    /// The node's sysctls; a container without a Docker network has IPv6 disabled, so an LTB-wired node of a lab with
+    /// IPv6 management gets it enabled (as Docker does for containers on an IPv6 network), unless the node says otherwise.
+    /// </summary>
+    private static Dictionary<string, string>? Sysctls(NodePlan node, bool enableIpv6)
+    {
+        var sysctls = new Dictionary<string, string>(node.Sysctls);
+        if (enableIpv6)
+        {
+            sysctls.TryAdd("net.ipv6.conf.all.disable_ipv6", "0");
+            sysctls.TryAdd("net.ipv6.conf.default.disable_ipv6", "0");
+        }
+        return sysctls.Count == 0 ? null : sysctls;
+    }
+
+    private static List<string> HostsEntries(LabPlan plan, MgmtState mgmt)
+    {
+        var entries = new List<string>();
+        foreach (var (name, a) in mgmt.Nodes.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            foreach (var ip in new[] { a.Ipv4, a.Ipv6 }.OfType<string>())
+            {
+                entries.Add($"{name}:{ip}");
+                entries.Add($"{Names.Container(plan.LabName, name)}:{ip}");
+            }
+        }
+        return entries;
+    }
+
+    public async Task<string> CreateAsync(LabPlan plan, NodePlan node, MgmtState? mgmt, CancellationToken ct)
     {
         try
         {
-            var created = await engine.Client.Containers.CreateContainerAsync(BuildCreate(plan, node), ct);
+            var created = await engine.Client.Containers.CreateContainerAsync(BuildCreate(plan, node, mgmt), ct);
             return created.ID;
         }
         catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)

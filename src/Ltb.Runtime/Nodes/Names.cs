@@ -11,6 +11,12 @@ public static class Names
     public const string NodeLabel = "org.ltb.node";
     public const string NodeHashLabel = "org.ltb.node-hash";
     public const string ImageLabel = "org.ltb.image-name";
+    /// <summary>The node's management addresses as LTB allocated them (inspect reads them back without Docker's network settings).</summary>
+    public const string MgmtIpv4Label = "org.ltb.mgmt-ipv4";
+    public const string MgmtIpv6Label = "org.ltb.mgmt-ipv6";
+
+    /// <summary>The management interface LTB wires into a node.</summary>
+    public const string MgmtInterface = "eth0";
 
     public static string Container(string lab, string node) => $"ltb-{lab}-{node}";
 
@@ -32,6 +38,17 @@ public static class Names
     public static string OvsBridge(string lab, LinkPlan link) => $"lo{LinkHash(lab, link)}";
 
     public static string Alias(string lab, LinkPlan link) => $"{AliasPrefix(lab)}{LinkHash(lab, link)}";
+
+    private static byte[] NodeDigest(string lab, string node) => SHA256.HashData(Encoding.UTF8.GetBytes(lab + "\nmgmt\n" + node));
+
+    /// <summary>Host-side veth of a node's management interface: <c>le&lt;hash&gt;</c>, a port of the management bridge.</summary>
+    public static string MgmtHostVeth(string lab, string node) => $"le{Convert.ToHexStringLower(NodeDigest(lab, node))[..9]}";
+
+    /// <summary>A stable, locally administered unicast MAC for a node's management interface.</summary>
+    public static string MgmtMac(string lab, string node) =>
+        "02:" + string.Join(':', NodeDigest(lab, node).Take(5).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+
+    public static string MgmtAlias(string lab, string node) => $"{AliasPrefix(lab)}mgmt/{node}";
 
     /// <summary>A hash of a node's definition: a changed hash means the node must be recreated on apply.</summary>
     public static string NodeHash(NodePlan node) =>
