@@ -52,7 +52,6 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 await FlushAsync(task, lab, ct);
             }
             await work;
-            task.State = LabTaskState.Succeeded;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -65,7 +64,8 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
             await FinishAsync(task, lab, LabTaskState.Failed, Message(e, lab), CancellationToken.None);
             return;
         }
-        await FinishAsync(task, lab, task.State, null, CancellationToken.None);
+        // The state changes only here, with the end time, in one save: a reader never sees "succeeded" without it.
+        await FinishAsync(task, lab, LabTaskState.Succeeded, null, CancellationToken.None);
     }
 
     /// <summary>The text for a lab and task that a restart or shutdown cut off.</summary>
