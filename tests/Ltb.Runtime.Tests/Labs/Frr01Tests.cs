@@ -191,7 +191,8 @@ public abstract class Frr01Tests(Frr01Fixture fx)
         {
             return set; // a busy host: vtysh did not answer in time; poll again
         }
-        if (!r.Succeeded || string.IsNullOrWhiteSpace(r.Stdout))
+        // While the daemons start, vtysh may answer a warning instead of JSON (and still exit 0): poll again.
+        if (!r.Succeeded || !r.Stdout.TrimStart().StartsWith('{'))
         {
             return set;
         }
