@@ -128,6 +128,12 @@ public sealed class LabHost : IVersioned
     /// </summary>
     public string? AgentSecret { get; set; }
     public string? AgentVersion { get; set; }
+    /// <summary>The address other hosts send VXLAN traffic to for links of labs that span hosts (reported by the agent).</summary>
+    public string? TunnelAddress { get; set; }
+    /// <summary>An admin's limit on the CPUs placement may use on this host (null: what the agent reports).</summary>
+    public int? CpusOverride { get; set; }
+    /// <summary>An admin's limit on the memory placement may use on this host (null: what the agent reports).</summary>
+    public long? MemoryBytesOverride { get; set; }
 }
 
 /// <summary>

@@ -28,7 +28,15 @@ public sealed class Lab : IVersioned
     public LtbUser? Owner { get; set; }
     /// <summary>Shared read access for the members of this group.</summary>
     public Guid? GroupId { get; set; }
+    /// <summary>The host that owns the lab: its task queue runs the lab's tasks (for a spanning lab, on every host it uses).</summary>
     public Guid HostId { get; set; }
+    /// <summary>
+    /// Where each node runs when the lab spans hosts (<see cref="Ltb.Server.Labs.LabLayout"/> as JSON); null: every node on
+    /// <see cref="HostId"/>.
+    /// </summary>
+    public string? LayoutJson { get; set; }
+    /// <summary>Why the lab was placed where it is (recorded by placement, shown to users and admins).</summary>
+    public string? PlacementReason { get; set; }
     public LabLifecycle State { get; set; }
     public string SourceFormat { get; set; } = "";
     public string SourceText { get; set; } = "";
@@ -76,7 +84,23 @@ public sealed class LabTask
     /// <summary>All log lines, newline-separated.</summary>
     public string Log { get; set; } = "";
     public string? Error { get; set; }
+    /// <summary>How many times the task was started (a retry after a lost host or controller starts it again).</summary>
+    public int Attempts { get; set; }
+    /// <summary>The id of the job that runs the task in the durable job queue.</summary>
+    public string? JobId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
+}
+
+/// <summary>
+/// A VXLAN network identifier in use by a link of a lab that spans hosts. The key makes a VNI unique across the whole
+/// installation, so that two tunnels never meet on a host (a host refuses a second VXLAN device with the same VNI and port).
+/// </summary>
+public sealed class LabTunnel
+{
+    public int Vni { get; set; }
+    public Guid LabId { get; set; }
+    /// <summary>The plan's key of the link the tunnel carries.</summary>
+    public string LinkKey { get; set; } = "";
 }

@@ -25,6 +25,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<Lab> Labs => Set<Lab>();
     public DbSet<LabEvent> LabEvents => Set<LabEvent>();
     public DbSet<LabTask> LabTasks => Set<LabTask>();
+    public DbSet<LabTunnel> LabTunnels => Set<LabTunnel>();
     public DbSet<LabTemplate> LabTemplates => Set<LabTemplate>();
     public DbSet<LabTemplateTag> LabTemplateTags => Set<LabTemplateTag>();
     public DbSet<LabTemplateVersion> LabTemplateVersions => Set<LabTemplateVersion>();
@@ -98,6 +99,7 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(h => h.Kinds).HasConversion(StringList.Converter).Metadata.SetValueComparer(StringList.Comparer);
             e.Property(h => h.AgentSecret).HasMaxLength(100);
             e.Property(h => h.AgentVersion).HasMaxLength(50);
+            e.Property(h => h.TunnelAddress).HasMaxLength(100);
         });
 
         builder.Entity<HostToken>(e =>
@@ -134,6 +136,7 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(l => l.SourceFormat).HasMaxLength(20);
             e.Property(l => l.SourceFileName).HasMaxLength(255);
             e.Property(l => l.Error).HasMaxLength(4000);
+            e.Property(l => l.PlacementReason).HasMaxLength(2000);
             e.Property(l => l.Version).IsConcurrencyToken();
         });
 
@@ -155,6 +158,16 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(t => t.State).HasConversion<string>().HasMaxLength(20);
             e.Property(t => t.Progress).HasMaxLength(2000);
             e.Property(t => t.Error).HasMaxLength(4000);
+            e.Property(t => t.JobId).HasMaxLength(100);
+        });
+
+        builder.Entity<LabTunnel>(e =>
+        {
+            e.HasKey(t => t.Vni);
+            e.Property(t => t.Vni).ValueGeneratedNever();
+            e.HasOne<Lab>().WithMany().HasForeignKey(t => t.LabId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(t => t.LabId);
+            e.Property(t => t.LinkKey).HasMaxLength(200);
         });
 
         builder.Entity<LabTemplate>(e =>

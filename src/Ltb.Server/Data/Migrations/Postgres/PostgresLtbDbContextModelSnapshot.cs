@@ -234,6 +234,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Property<Guid>("HostId")
                         .HasColumnType("uuid");
 
+                    b.Property<string>("LayoutJson")
+                        .HasColumnType("text");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(40)
@@ -245,6 +248,10 @@ namespace Ltb.Server.Data.Migrations.Postgres
 
                     b.Property<Guid>("OwnerId")
                         .HasColumnType("uuid");
+
+                    b.Property<string>("PlacementReason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
 
                     b.Property<string>("RuntimeName")
                         .IsRequired()
@@ -350,6 +357,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Property<int>("Cpus")
                         .HasColumnType("integer");
 
+                    b.Property<int?>("CpusOverride")
+                        .HasColumnType("integer");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -380,6 +390,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Property<long>("MemoryBytes")
                         .HasColumnType("bigint");
 
+                    b.Property<long?>("MemoryBytesOverride")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -389,6 +402,10 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)");
+
+                    b.Property<string>("TunnelAddress")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
@@ -411,6 +428,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -427,6 +447,10 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Property<string>("InputJson")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<string>("JobId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
 
                     b.Property<string>("Kind")
                         .IsRequired()
@@ -602,6 +626,26 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.HasKey("TemplateId", "Number");
 
                     b.ToTable("LabTemplateVersions");
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.LabTunnel", b =>
+                {
+                    b.Property<int>("Vni")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("LabId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("LinkKey")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("Vni");
+
+                    b.HasIndex("LabId");
+
+                    b.ToTable("LabTunnels");
                 });
 
             modelBuilder.Entity("Ltb.Server.Data.LtbRole", b =>
@@ -1008,6 +1052,15 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.HasOne("Ltb.Server.Data.LabTemplate", null)
                         .WithMany()
                         .HasForeignKey("TemplateId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.LabTunnel", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Lab", null)
+                        .WithMany()
+                        .HasForeignKey("LabId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -227,6 +227,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.Property<Guid>("HostId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("LayoutJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(40)
@@ -237,6 +240,10 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PlacementReason")
+                        .HasMaxLength(2000)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("RuntimeName")
@@ -341,6 +348,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.Property<int>("Cpus")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("CpusOverride")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
@@ -371,6 +381,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.Property<long>("MemoryBytes")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("MemoryBytesOverride")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -379,6 +392,10 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.Property<string>("State")
                         .IsRequired()
                         .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TunnelAddress")
+                        .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("UpdatedAt")
@@ -402,6 +419,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
@@ -417,6 +437,10 @@ namespace Ltb.Server.Data.Migrations.Sqlite
 
                     b.Property<string>("InputJson")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobId")
+                        .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Kind")
@@ -593,6 +617,26 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.HasKey("TemplateId", "Number");
 
                     b.ToTable("LabTemplateVersions");
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.LabTunnel", b =>
+                {
+                    b.Property<int>("Vni")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("LabId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LinkKey")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Vni");
+
+                    b.HasIndex("LabId");
+
+                    b.ToTable("LabTunnels");
                 });
 
             modelBuilder.Entity("Ltb.Server.Data.LtbRole", b =>
@@ -995,6 +1039,15 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.HasOne("Ltb.Server.Data.LabTemplate", null)
                         .WithMany()
                         .HasForeignKey("TemplateId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.LabTunnel", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Lab", null)
+                        .WithMany()
+                        .HasForeignKey("LabId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
