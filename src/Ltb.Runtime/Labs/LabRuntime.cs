@@ -176,6 +176,8 @@ public sealed class LabRuntime
     {
         var lab = plan.LabName;
         var par = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxParallelism), CancellationToken = ct };
+        // Before any container: a VXLAN remote this host cannot reach fails the deploy at once.
+        wire = await VxlanLink.ResolveUnderlayAsync(_net, wire, ct);
         await Parallel.ForEachAsync(create, par, async (n, c) =>
         {
             using var t = Timed(options.DockerTimeout, c);

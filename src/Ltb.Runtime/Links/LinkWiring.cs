@@ -82,6 +82,7 @@ public static class LinkWirings
         LinkType.MgmtNet => MgmtNetLink.Instance,
         LinkType.Macvlan => MacvlanLink.Instance,
         LinkType.Dummy => DummyLink.Instance,
+        LinkType.Vxlan => VxlanLink.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(link)),
     };
 

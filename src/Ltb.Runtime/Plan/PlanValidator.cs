@@ -68,8 +68,11 @@ public static partial class PlanValidator
             CheckEndpoint(l, l.A, nodeSide: true);
             switch (l.Type)
             {
-                case LinkType.Dummy when l.B is not null:
-                    errors.Add($"link {l}: a dummy link has one endpoint");
+                case LinkType.Dummy or LinkType.Vxlan when l.B is not null:
+                    errors.Add($"link {l}: a {l.Type} link has one endpoint");
+                    break;
+                case LinkType.Vxlan:
+                    CheckVxlan(l);
                     break;
                 case not LinkType.Dummy when l.B is null:
                     errors.Add($"link {l}: a {l.Type} link needs two endpoints");
@@ -81,7 +84,7 @@ public static partial class PlanValidator
                     CheckEndpoint(l, l.B!, nodeSide: false);
                     break;
             }
-            if (l.Mtu is < 68 or > 65535)
+            if (l.Mtu is < 68 or > 65535 && !(l.Type == LinkType.Vxlan && l.Mtu == LinkPlan.AutoMtu))
             {
                 errors.Add($"link {l}: MTU {l.Mtu} is out of range");
             }
@@ -89,6 +92,35 @@ public static partial class PlanValidator
         if (errors.Count > 0)
         {
             throw new LabRuntimeException(plan.LabName, null, "the plan is not valid: " + string.Join("; ", errors));
+        }
+
+        void CheckVxlan(LinkPlan l)
+        {
+            if (l.Vxlan is not { } vx)
+            {
+                errors.Add($"link {l}: a vxlan link needs its remote and VNI");
+                return;
+            }
+            if (!System.Net.IPAddress.TryParse(vx.Remote, out _))
+            {
+                errors.Add($"link {l}: the VXLAN remote '{vx.Remote}' is not an IP address");
+            }
+            if (vx.Local is not null && !System.Net.IPAddress.TryParse(vx.Local, out _))
+            {
+                errors.Add($"link {l}: the VXLAN local address '{vx.Local}' is not an IP address");
+            }
+            if (vx.Vni is < 1 or > VxlanPlan.MaxVni)
+            {
+                errors.Add($"link {l}: VNI {vx.Vni} is out of range (1-{VxlanPlan.MaxVni})");
+            }
+            if (vx.Port is < 1 or > 65535)
+            {
+                errors.Add($"link {l}: UDP port {vx.Port} is out of range");
+            }
+            if (vx.Parent is not null && !InterfaceRegex().IsMatch(vx.Parent))
+            {
+                errors.Add($"link {l}: parent interface name '{vx.Parent}' is not valid");
+            }
         }
 
         void CheckEndpoint(LinkPlan l, LinkEndpoint e, bool nodeSide)

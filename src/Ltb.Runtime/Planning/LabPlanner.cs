@@ -154,22 +154,35 @@ public static class LabPlanner
             TopologyLinkType.MgmtNet => PlannedLinkType.MgmtNet,
             TopologyLinkType.Macvlan => PlannedLinkType.Macvlan,
             TopologyLinkType.Dummy => PlannedLinkType.Dummy,
+            // vxlan-stitch (containerlab: a host vxlan device stitched to a veth into the node with tc) gives the node
+            // the same thing: an interface whose frames travel to the remote host. One device is simpler and faster.
+            TopologyLinkType.Vxlan or TopologyLinkType.VxlanStitch => PlannedLinkType.Vxlan,
             _ => (PlannedLinkType?)null,
         };
         if (type is null)
         {
-            errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is of type {link.Type}, which needs a second host; " +
-                "labs that span hosts arrive with remote agents");
+            errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is of type {link.Type}, which this runtime does not wire");
             return null;
         }
         // The runtime wants the node's end first; special ends (host, mgmt-net, macvlan) come second.
         var ends = link.Endpoints.OrderBy(e => e.IsSpecial).Select(e => new LinkEndpoint(e.Node, e.LinuxInterface, e.Mac)).ToList();
+        VxlanPlan? vxlan = null;
+        if (type == PlannedLinkType.Vxlan)
+        {
+            if (link.Vxlan is not { } vx)
+            {
+                errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is a VXLAN link without 'remote' and 'vni'");
+                return null;
+            }
+            vxlan = new VxlanPlan(vx.Remote, vx.Vni, vx.UdpPort ?? VxlanPlan.DefaultPort, null, vx.ParentInterface);
+        }
         return new LinkPlan
         {
             Type = type.Value,
             A = ends[0],
-            B = ends.Count > 1 ? ends[1] : null,
-            Mtu = link.Mtu ?? LinkPlan.DefaultMtu,
+            B = type == PlannedLinkType.Vxlan ? null : ends.Count > 1 ? ends[1] : null,
+            Mtu = link.Mtu ?? (type == PlannedLinkType.Vxlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
+            Vxlan = vxlan,
             Vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal),
         };
     }

@@ -92,16 +92,47 @@ public sealed class LabPlannerTests
                 vm1: {kind: generic_vm, image: disk.qcow2}
                 c1: {kind: linux, image: ltb/tiny:latest, network-mode: host}
                 c2: {kind: linux, image: ltb/tiny:latest}
-              links:
-                - type: vxlan
-                  endpoint: {node: c2, interface: eth1}
-                  remote: 192.0.2.1
-                  vni: 10
             """);
         Assert.Null(result.Plan);
         Assert.Contains(result.Errors, e => e.StartsWith("node 'vm1' (kind generic_vm) runs as vm", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.StartsWith("node 'c1' (kind linux) asks for the host's network", StringComparison.Ordinal));
-        Assert.Contains(result.Errors, e => e.StartsWith("link 1 (c2:eth1) is of type Vxlan", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Vxlan_and_vxlan_stitch_links_plan_into_one_vxlan_device_in_the_node()
+    {
+        var result = PlanText("""
+            name: r
+            topology:
+              nodes:
+                c1: {kind: linux, image: ltb/tiny:latest}
+                c2: {kind: linux, image: ltb/tiny:latest}
+              links:
+                - type: vxlan
+                  endpoint: {node: c1, interface: eth1, mac: "02:00:00:00:00:11"}
+                  remote: 192.0.2.1
+                  vni: 10
+                - type: vxlan-stitch
+                  endpoint: {node: c2, interface: eth1}
+                  remote: 2001:db8::1
+                  vni: 11
+                  dst-port: 14789
+                  mtu: 1400
+            """);
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+        var a = result.Plan!.Links[0];
+        Assert.Equal(Ltb.Runtime.Plan.LinkType.Vxlan, a.Type);
+        Assert.Equal(new LinkEndpoint("c1", "eth1", "02:00:00:00:00:11"), a.A);
+        Assert.Null(a.B);
+        Assert.Equal(new VxlanPlan("192.0.2.1", 10, 4789), a.Vxlan);
+        Assert.Equal(LinkPlan.AutoMtu, a.Mtu); // the host fills in the underlay's MTU minus 50
+        var b = result.Plan.Links[1];
+        Assert.Equal(Ltb.Runtime.Plan.LinkType.Vxlan, b.Type);
+        Assert.Equal(new VxlanPlan("2001:db8::1", 11, 14789), b.Vxlan);
+        Assert.Equal(1400, b.Mtu);
+        Assert.Equal(50, VxlanPlan.Overhead("192.0.2.1"));
+        Assert.Equal(70, VxlanPlan.Overhead("2001:db8::1"));
+        PlanValidator.Validate(result.Plan);
     }
 
     [Fact]
