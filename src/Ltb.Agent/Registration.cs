@@ -5,8 +5,10 @@ namespace Ltb.Agent;
 /// <param name="Images">The image tags the host's engine holds.</param>
 /// <param name="Kinds">The node kinds the host can run.</param>
 /// <param name="Kvm">Whether /dev/kvm can be opened (VM nodes can use hardware acceleration).</param>
+/// <param name="TunnelAddress">The address other hosts send this host's VXLAN traffic to (links of labs that span hosts);
+/// null: the host takes no part in such labs.</param>
 public sealed record AgentFacts(int Cpus, long MemoryBytes, long DiskBytes, bool Kvm, IReadOnlyList<string> Images,
-    IReadOnlyList<string> Kinds, string EngineVersion);
+    IReadOnlyList<string> Kinds, string EngineVersion, string? TunnelAddress = null);
 
 /// <summary>
 /// POST /api/v1/hosts/register, sent by `ltb agent` with `Authorization: Bearer HOST-TOKEN`.

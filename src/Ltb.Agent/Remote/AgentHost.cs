@@ -32,6 +32,22 @@ public sealed record AgentOptions
     public string? ControllerCaFile { get; init; }
     public Dictionary<string, string> Labels { get; init; } = [];
     public string? DockerEndpoint { get; init; }
+    /// <summary>The address other hosts reach this one at for VXLAN; null: the IP of the advertised address, when it is one.</summary>
+    public IPAddress? TunnelAddress { get; init; }
+
+    /// <summary>
+    /// What the agent reports as its tunnel address: <see cref="TunnelAddress"/>, else the IP the controller reaches it at
+    /// (<see cref="Advertise"/>, else <see cref="Listen"/>), unless that is a loopback or wildcard address, which other hosts cannot use.
+    /// </summary>
+    public IPAddress? EffectiveTunnelAddress(Uri address)
+    {
+        if (TunnelAddress is not null)
+        {
+            return TunnelAddress;
+        }
+        var ip = IPAddress.TryParse(address.Host.Trim('[', ']'), out var a) ? a : null;
+        return ip is null || IPAddress.IsLoopback(ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any) ? null : ip;
+    }
 
     public bool UsesTls => CertificateFile is not null;
 
@@ -203,7 +219,7 @@ public sealed class AgentHost : IAsyncDisposable
         var tags = images.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>").Order(StringComparer.Ordinal).ToList();
         var kinds = NodeTypeCatalog.BuiltIn.Types.Where(t => t.Runtime == NodeRuntime.Container).Select(t => t.Name).ToList();
         return new AgentFacts((int)facts.Cpus, facts.MemoryBytes, new DriveInfo(_options.DataDirectory).AvailableFreeSpace, KvmUsable(),
-            tags, kinds, facts.EngineVersion);
+            tags, kinds, facts.EngineVersion, _options.EffectiveTunnelAddress(Address)?.ToString());
     }
 
     private static bool KvmUsable()

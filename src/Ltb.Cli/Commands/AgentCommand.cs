@@ -24,11 +24,15 @@ internal static class AgentCommand
         var key = new Option<string>("--key") { Description = "PEM private key of --cert" };
         var controllerCa = new Option<string>("--controller-ca") { Description = "PEM CA file the controller's HTTPS certificate chains to [default: system trust]" };
         var insecure = new Option<bool>("--insecure") { Description = "Plain HTTP/2 on a non-loopback address: isolated test networks only" };
+        var tunnel = new Option<string>("--tunnel-address")
+        {
+            Description = "The IP other lab hosts send this host's VXLAN traffic to (labs that span hosts) [default: the IP of --advertise or --listen]",
+        };
         var labels = new Option<string[]>("--label") { Description = "A label KEY=VALUE of this host (repeat)", AllowMultipleArgumentsPerToken = false };
         var agent = new Command("agent", "Run this machine as a lab host of a controller: register, report capacity and labs, and carry out " +
             "the controller's deployments. It accepts commands only from the controller it registered with.")
         {
-            controller, token, name, listen, advertise, data, cert, key, controllerCa, insecure, labels,
+            controller, token, name, listen, advertise, data, cert, key, controllerCa, insecure, labels, tunnel,
         };
         agent.SetAction(async (parse, ct) =>
         {
@@ -51,6 +55,11 @@ internal static class AgentCommand
             if (parse.GetValue(advertise) is { } a && !Uri.TryCreate(a, UriKind.Absolute, out advertiseUri))
             {
                 return Fail($"--advertise '{a}' is not a URL");
+            }
+            System.Net.IPAddress? tunnelAddress = null;
+            if (parse.GetValue(tunnel) is { } ta && !System.Net.IPAddress.TryParse(ta, out tunnelAddress))
+            {
+                return Fail($"--tunnel-address '{ta}' is not an IP address");
             }
             var labelMap = new Dictionary<string, string>();
             foreach (var pair in parse.GetValue(labels) ?? [])
@@ -75,6 +84,7 @@ internal static class AgentCommand
                 ControllerCaFile = parse.GetValue(controllerCa),
                 Insecure = parse.GetValue(insecure),
                 Labels = labelMap,
+                TunnelAddress = tunnelAddress,
             };
             AgentHost host;
             try

@@ -199,7 +199,7 @@ public static class HostAgentsEndpoints
             .SetProperty(h => h.Cpus, facts.Cpus).SetProperty(h => h.MemoryBytes, facts.MemoryBytes)
             .SetProperty(h => h.DiskBytes, facts.DiskBytes).SetProperty(h => h.Kvm, facts.Kvm)
             .SetProperty(h => h.Images, facts.Images).SetProperty(h => h.Kinds, facts.Kinds)
-            .SetProperty(h => h.LastSeenAt, now), ct);
+            .SetProperty(h => h.LastSeenAt, now).SetProperty(h => h.TunnelAddress, facts.TunnelAddress), ct);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }
@@ -213,5 +213,6 @@ public static class HostAgentsEndpoints
         host.Images = facts.Images.Take(2000).Select(i => i.Length > 300 ? i[..300] : i).ToList();
         host.Kinds = facts.Kinds.Take(500).ToList();
         host.LastSeenAt = now;
+        host.TunnelAddress = facts.TunnelAddress is { Length: <= 100 } t && System.Net.IPAddress.TryParse(t, out _) ? t : null;
     }
 }

@@ -6,6 +6,7 @@ using Ltb.Server.Catalog;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
+using Ltb.Server.Labs.Spanning;
 using Ltb.Server.Templates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -147,11 +148,18 @@ public static class LabsEndpoints
         }
         var plan = planned.Plan;
         var (host, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, ct);
-        if (host is null)
+        // Nodes labelled ltb.host run on that host (a lab whose nodes are on several hosts spans them).
+        var (pinned, notPinned, invalidPin) = host is null ? default : await NodePins.PlaceAsync(db, hostAuthz, caller, loaded.Lab.Nodes, host, lab, ct);
+        if (pinned is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
-            return notPlaced is not null ? notPlaced : invalidHost!;
+            if ((notPlaced ?? notPinned) is { } notHere)
+            {
+                return notHere;
+            }
+            return (invalidHost ?? invalidPin)!;
         }
+        host = pinned.Host;
         var now = DateTimeOffset.UtcNow;
         if (lab is null)
         {
@@ -159,6 +167,9 @@ public static class LabsEndpoints
             db.Labs.Add(lab);
         }
         lab.HostId = host.Id; // a removed lab deployed again may land on another host
+        lab.LayoutJson = pinned.Layout?.ToJson();
+        lab.PlacementReason = pinned.Reason ?? lab.PlacementReason;
+        await LabTunnelAllocator.AssignAsync(db, lab, plan, pinned.Layout, ct);
         var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
         if (lab.Id != newId)
         {
@@ -188,7 +199,7 @@ public static class LabsEndpoints
         db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info,
             Message = $"{(apply ? "reconfiguration" : redeploy ? "redeployment" : "deployment")} of {source} requested by {caller.UserName}" });
         audit.Record(apply ? "lab.reconfigure" : "lab.deploy", What, lab.Id, $"{name} ({source})");
-        await db.SaveChangesAsync(ct);
+        await LabTunnelAllocator.SaveAsync(db, ct); // draws VNIs again if another request took one meanwhile
         if (removal is not null)
         {
             queue.Enqueue(lab.HostId, removal.Id);
@@ -449,8 +460,8 @@ public static class LabsEndpoints
         return (l, agent, null);
     }
 
-    private static async Task<ILabHostAgent?> AgentOfAsync(LtbDbContext db, IAgentDirectory agents, Lab lab, CancellationToken ct) =>
-        await db.LabHosts.FirstOrDefaultAsync(h => h.Id == lab.HostId, ct) is { } host ? agents.For(host) : null;
+    private static Task<ILabHostAgent?> AgentOfAsync(LtbDbContext db, IAgentDirectory agents, Lab lab, CancellationToken ct) =>
+        agents.ForLabAsync(db, lab, ct);
 
     private static async Task RecordAsync(LtbDbContext db, AuditLog audit, Lab lab, string node, string message, CancellationToken ct)
     {

@@ -36,7 +36,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         task.StartedAt = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(ct);
 
-        var agent = agents.For(host);
+        var agent = await agents.ForLabAsync(db, lab, ct); // a lab that spans hosts gets one agent over all of them
         try
         {
             if (agent is null)

@@ -1,0 +1,191 @@
+using Ltb.Agent;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Planning;
+using Ltb.Runtime.Status;
+using Ltb.Server.Data;
+
+namespace Ltb.Server.Labs.Spanning;
+
+/// <summary>One host of a spanning lab: the host and its agent (null when none is connected).</summary>
+public sealed record SpanHost(LabHost Host, ILabHostAgent? Agent);
+
+/// <summary>
+/// The agent of a lab that spans hosts, as one <see cref="ILabHostAgent"/>: a deployment splits the plan
+/// (<see cref="PlanSplitter"/>: cross-host links become VXLAN pairs with the lab's VNIs) and deploys every host's part in
+/// parallel; with rollback, a failure on one host removes the lab from all of them. Destroy runs on every host, inspect
+/// merges the hosts' views, node and link operations go to the node's host. The lab has the same runtime name on every
+/// host (unique per host, and each host holds only its own nodes).
+/// </summary>
+public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, SpanHost> hosts, IReadOnlyDictionary<string, int> vnis,
+    Func<CancellationToken, Task>? destroyed = null) : ILabHostAgent
+{
+    public async Task<AgentHealth> CheckAsync(CancellationToken ct)
+    {
+        var checks = await Task.WhenAll(hosts.Values.Select(async h =>
+            (h.Host.Name, Health: h.Agent is null ? new AgentHealth(false, "no agent connected") : await h.Agent.CheckAsync(ct))));
+        var down = checks.Where(c => !c.Health.Reachable).ToList();
+        return down.Count == 0
+            ? new AgentHealth(true, $"hosts {string.Join(", ", checks.Select(c => c.Name))} reachable")
+            : new AgentHealth(false, string.Join("; ", down.Select(d => $"host '{d.Name}': {d.Health.Message}")));
+    }
+
+    public Task<LabStatus> DeployAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
+        OnEveryHostAsync(plan, options, progress, (agent, host, part, c) => agent.DeployAsync(part, options, Prefixed(progress, host), c), ct);
+
+    public Task<LabStatus> ApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
+        OnEveryHostAsync(plan, options, progress, (agent, host, part, c) => agent.ApplyAsync(part, options, Prefixed(progress, host), c), ct);
+
+    private async Task<LabStatus> OnEveryHostAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress,
+        Func<ILabHostAgent, string, LabPlan, CancellationToken, Task<LabStatus>> run, CancellationToken ct)
+    {
+        var names = hosts.ToDictionary(h => h.Key, h => h.Value.Host.Name);
+        var split = PlanSplitter.Split(plan,
+            layout.NodeHosts.ToDictionary(n => n.Key, n => names.TryGetValue(n.Value, out var name) ? name : n.Value.ToString(), StringComparer.Ordinal),
+            hosts.Values.Where(h => !string.IsNullOrEmpty(h.Host.TunnelAddress)).ToDictionary(h => h.Host.Name, h => h.Host.TunnelAddress!, StringComparer.Ordinal),
+            vnis);
+        if (!split.Succeeded)
+        {
+            throw new LabRuntimeException(plan.LabName, null, "cannot split the lab over its hosts: " + string.Join("; ", split.Errors));
+        }
+        foreach (var w in split.Warnings)
+        {
+            progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, plan.LabName, null, RuntimeEventKind.Warning, w));
+        }
+        var byName = hosts.Values.ToDictionary(h => h.Host.Name, StringComparer.Ordinal);
+        var missing = split.Plans.Keys.Where(h => byName[h].Agent is null).ToList();
+        if (missing.Count > 0)
+        {
+            throw new LabRuntimeException(plan.LabName, null, $"host {string.Join(", ", missing.Select(m => $"'{m}'"))} has no connected agent");
+        }
+        progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, plan.LabName, null, RuntimeEventKind.Info,
+            $"the lab spans {split.Plans.Count} hosts: {string.Join("; ", split.Plans.Select(p => $"{p.Key}: {string.Join(", ", p.Value.Nodes.Select(n => n.Name))}"))}"));
+        var results = await Task.WhenAll(split.Plans.Select(async p =>
+        {
+            try
+            {
+                return (Host: p.Key, Status: await run(byName[p.Key].Agent!, p.Key, p.Value, ct), Error: (Exception?)null);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                return (Host: p.Key, Status: (e as LabRuntimeException)?.Status, Error: e);
+            }
+        }));
+        var failed = results.Where(r => r.Error is not null).ToList();
+        if (failed.Count == 0)
+        {
+            return Merge(plan.LabName, results.Select(r => (r.Host, r.Status!)).ToList());
+        }
+        var message = string.Join("; ", failed.Select(f => $"on host '{f.Host}': {f.Error!.Message}"));
+        if (options.Rollback)
+        {
+            // The hosts that succeeded hold a part that cannot work alone: all parts go.
+            progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, plan.LabName, null, RuntimeEventKind.Info, "rolling back on every host"));
+            await DestroyAsync(plan.LabName, progress, CancellationToken.None);
+        }
+        throw new LabRuntimeException(plan.LabName, null, $"the deployment failed {message}", failed[0].Error);
+    }
+
+    public async Task DestroyAsync(string lab, IProgress<RuntimeEvent>? progress, CancellationToken ct)
+    {
+        var errors = new List<string>();
+        await Task.WhenAll(hosts.Values.Select(async h =>
+        {
+            try
+            {
+                if (h.Agent is null)
+                {
+                    throw new InvalidOperationException("no agent connected");
+                }
+                await h.Agent.DestroyAsync(lab, Prefixed(progress, h.Host.Name), ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                lock (errors)
+                {
+                    errors.Add($"on host '{h.Host.Name}': {e.Message}");
+                }
+            }
+        }));
+        if (errors.Count > 0)
+        {
+            throw new LabRuntimeException(lab, null, $"the removal failed {string.Join("; ", errors)}; destroy the lab again");
+        }
+        if (destroyed is not null)
+        {
+            await destroyed(ct);
+        }
+    }
+
+    public async Task<LabStatus> InspectAsync(string lab, CancellationToken ct)
+    {
+        var parts = await Task.WhenAll(hosts.Values.Select(async h =>
+        {
+            try
+            {
+                return (h.Host.Name, h.Agent is null
+                    ? Unreachable(lab, "no agent connected")
+                    : await h.Agent.InspectAsync(lab, ct));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                return (h.Host.Name, Unreachable(lab, e.Message));
+            }
+        }));
+        return Merge(lab, parts);
+    }
+
+    public async Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct)
+    {
+        var lists = await Task.WhenAll(hosts.Values.Where(h => h.Agent is not null).Select(h => h.Agent!.ListLabsAsync(ct)));
+        return [.. lists.SelectMany(l => l).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
+
+    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct) =>
+        AgentOf(lab, node).ExecAsync(lab, node, command, timeout, ct);
+
+    public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) =>
+        AgentOf(lab, node).NodeActionAsync(lab, node, action, ct);
+
+    public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
+        AgentOf(lab, node).SetLinkStateAsync(lab, node, iface, up, ct);
+
+    private ILabHostAgent AgentOf(string lab, string node)
+    {
+        if (!layout.NodeHosts.TryGetValue(node, out var id) || !hosts.TryGetValue(id, out var host))
+        {
+            throw new LabRuntimeException(lab, node, "the node is not placed on any host of the lab");
+        }
+        return host.Agent ?? throw new LabRuntimeException(lab, node, $"its host '{host.Host.Name}' has no connected agent");
+    }
+
+    private static LabStatus Unreachable(string lab, string why) =>
+        new(lab, LabState.Absent, LinkBackend.Veth, null, null, null, [], [], why);
+
+    /// <summary>One view of the lab from its hosts' views: all nodes and links; running only when every part runs.</summary>
+    public static LabStatus Merge(string lab, IReadOnlyList<(string Host, LabStatus Status)> parts)
+    {
+        var states = parts.Select(p => p.Status.State).Distinct().ToList();
+        var state = states.Count == 1 ? states[0]
+            : states.Contains(LabState.Failed) ? LabState.Failed
+            : states.Contains(LabState.Deploying) ? LabState.Deploying
+            : LabState.Degraded;
+        var errors = parts.Where(p => p.Status.Error is not null).Select(p => $"host '{p.Host}': {p.Status.Error}").ToList();
+        var first = parts.FirstOrDefault(p => p.Status.State != LabState.Absent).Status ?? parts[0].Status;
+        return new LabStatus(lab, state, first.LinkBackend,
+            string.Join(", ", parts.Select(p => p.Status.MgmtNetwork).OfType<string>().Distinct()) is { Length: > 0 } m ? m : null,
+            first.MgmtIpv4Subnet, first.MgmtIpv6Subnet,
+            [.. parts.SelectMany(p => p.Status.Nodes)], [.. parts.SelectMany(p => p.Status.Links)],
+            errors.Count == 0 ? null : string.Join("; ", errors));
+    }
+
+    private static HostProgress? Prefixed(IProgress<RuntimeEvent>? progress, string host) =>
+        progress is null ? null : new HostProgress(progress, host);
+
+    /// <summary>Events of one host's part: lab-wide lines name the host (node lines name the node, which is on one host).</summary>
+    private sealed class HostProgress(IProgress<RuntimeEvent> inner, string host) : IProgress<RuntimeEvent>
+    {
+        public void Report(RuntimeEvent value) =>
+            inner.Report(value.Node is not null ? value : value with { Message = $"host {host}: {value.Message}" });
+    }
+}
