@@ -42,8 +42,11 @@ public sealed class LtbProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', Lines);
 
-    /// <summary>Starts `./ltb ARGS` in this namespace with <paramref name="env"/> (see <see cref="ServeProcess.HomeEnvironment"/>).</summary>
-    public static LtbProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string what)
+    /// <summary>
+    /// Starts `./ltb ARGS` in this namespace with <paramref name="env"/> (see <see cref="ServeProcess.HomeEnvironment"/>)
+    /// and without the variables named in <paramref name="unset"/>.
+    /// </summary>
+    public static LtbProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string what, IEnumerable<string>? unset = null)
     {
         var psi = new ProcessStartInfo(Path.Combine(Repo.Root, "ltb"))
         {
@@ -56,6 +59,10 @@ public sealed class LtbProcess : IAsyncDisposable
         foreach (var (k, v) in env)
         {
             psi.Environment[k] = v;
+        }
+        foreach (var k in unset ?? [])
+        {
+            psi.Environment.Remove(k);
         }
         return new LtbProcess(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {what}"), what);
     }
