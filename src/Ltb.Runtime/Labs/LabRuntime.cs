@@ -252,6 +252,26 @@ public sealed class LabRuntime
             }
             await RunReadyExecAsync();
         }
+        // Links between nodes that kept running (an apply that only adds links) come with no wave of their own.
+        var rest = wire.Where(l => !wired.Contains(l.Key) && LinkWirings.NodeEnds(l).All(e => pinned.Contains(e.Node))).ToList();
+        if (rest.Count > 0)
+        {
+            var batch = new WiringBatch();
+            foreach (var l in rest)
+            {
+                LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, batch);
+            }
+            try
+            {
+                await batch.RunAsync(_net, Math.Max(2, options.MaxParallelism), force: false, ct);
+            }
+            catch (HostNetworkException e)
+            {
+                throw new LabRuntimeException(lab, null, $"creating links failed: {e.Message}", e);
+            }
+            wired.UnionWith(rest.Select(l => l.Key));
+            Report(progress, lab, null, $"{rest.Count} links up", RuntimeEventKind.Progress);
+        }
         await RunReadyExecAsync();
 
         // A node that exited right after it started (while the others were wired) fails the deploy, naming it.
