@@ -36,7 +36,8 @@ public static class NodePins
             {
                 continue;
             }
-            var where = $"{node.Span}: node '{node.Name}' is pinned to host '{name}' (label {Label})";
+            // Positioned like the loader's diagnostics, with the file as uploaded (not the server's folder).
+            var where = $"{Path.GetFileName(node.Span.File)}:{node.Span.Line}:{node.Span.Column}: error: node '{node.Name}' is pinned to host '{name}' (label {Label})";
             var host = await authz.Visible(db.LabHosts, caller).FirstOrDefaultAsync(h => h.Name == name, ct);
             if (host is null)
             {

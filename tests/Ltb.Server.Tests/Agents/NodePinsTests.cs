@@ -1,0 +1,100 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Ltb.Agent;
+using Ltb.Server.Api;
+using Ltb.Server.Tests.Infrastructure;
+using Ltb.Server.Tests.Labs;
+
+namespace Ltb.Server.Tests.Agents;
+
+/// <summary>
+/// Node pins (label ltb.host) through the deploy endpoint, without agents (fast, both databases): what cannot be placed is
+/// refused with the node's position and the reason; a lab pinned over two hosts is accepted and spans them.
+/// </summary>
+public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TServer>
+    where TServer : ServerFixture
+{
+    private TServer S
+    {
+        get
+        {
+            fixture.Require();
+            return fixture;
+        }
+    }
+
+    private static string Pinned(string name, string? a, string? b) => $"""
+        name: {name}
+        topology:
+          nodes:
+            a:
+              kind: linux
+              image: ltb/tiny:latest
+        {(a is null ? "" : $"      labels: {{ltb.host: {a}}}\n")}    b:
+              kind: linux
+              image: ltb/tiny:latest
+        {(b is null ? "" : $"      labels: {{ltb.host: {b}}}\n")}  links:
+            - endpoints: ["a:eth1", "b:eth1"]
+        """;
+
+    /// <summary>A host registered as an agent would (the agent address answers nothing), with or without a tunnel address.</summary>
+    private async Task<string> RegisterAsync(string? tunnel)
+    {
+        var name = ServerFixture.Unique("pin");
+        var token = await Http.ReadAsync<CreatedHostTokenDto>(await S.Admin.PostAsJsonAsync("/api/v1/hosts/tokens", new CreateHostTokenRequest(name)), 201);
+        using var agent = new HttpClient { BaseAddress = S.BaseAddress };
+        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
+        var facts = new AgentFacts(2, 4L << 30, 10L << 30, false, ["ltb/tiny:latest"], ["linux"], "test", tunnel);
+        await Http.ReadAsync<AgentRegistered>(await agent.PostAsJsonAsync("/api/v1/hosts/register",
+            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], "test")), 200);
+        return name;
+    }
+
+    private async Task<string> RefusedAsync(string yaml, int status)
+    {
+        using var content = LabTestSupport.Upload(yaml);
+        return (await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", content), status)).GetRawText();
+    }
+
+    [Fact]
+    public async Task Pins_to_hosts_that_cannot_take_the_node_are_refused_with_the_node_and_the_reason()
+    {
+        var s = S;
+        var unknown = await RefusedAsync(Pinned(ServerFixture.Unique("p"), "no-such-host", null), 400);
+        Assert.Contains("\"lab.clab.yml:4:5: error: node 'a' is pinned to host 'no-such-host' (label ltb.host), but there is no host 'no-such-host'", unknown);
+
+        var handMade = await Http.ReadAsync<HostDto>(await s.Admin.PostAsJsonAsync("/api/v1/hosts",
+            new CreateHostRequest(ServerFixture.Unique("nh"), "https://10.0.0.2:7443", 2, 1L << 30)), 201);
+        var unready = await RefusedAsync(Pinned(ServerFixture.Unique("p"), null, handMade.Name), 400);
+        Assert.Contains($"node 'b' is pinned to host '{handMade.Name}' (label ltb.host), which is unreachable, not ready for new labs", unready);
+
+        // a on a remote host, b (not pinned) on the local host: the local host takes no part in spanning labs.
+        var remote = await RegisterAsync("10.77.0.1");
+        var local = await RefusedAsync(Pinned(ServerFixture.Unique("p"), remote, null), 400);
+        Assert.Contains("nodes b would run on the local host", local);
+
+        var untunnelled = await RegisterAsync(null);
+        var noTunnel = await RefusedAsync(Pinned(ServerFixture.Unique("p"), remote, untunnelled), 400);
+        Assert.Contains($"host '{untunnelled}' (nodes b) has not reported a tunnel address", noTunnel);
+    }
+
+    [Fact]
+    public async Task A_lab_pinned_over_two_hosts_is_accepted_and_its_deployment_names_the_hosts_that_fail()
+    {
+        var s = S;
+        var (h1, h2) = (await RegisterAsync("10.77.0.1"), await RegisterAsync("10.77.0.2"));
+        var name = ServerFixture.Unique("sp");
+        using var content = LabTestSupport.Upload(Pinned(name, h1, h2));
+        var accepted = await Http.ReadAsync<LabTaskAccepted>(await s.Admin.PostAsync("/api/v1/labs", content), 202);
+        var task = await LabTestSupport.WaitAsync(s.Admin, accepted.Task.Id);
+        // No agent answers at those addresses: the failure says where.
+        Assert.Equal("failed", task.State);
+        Assert.Contains($"the lab spans 2 hosts: {h1}: a; {h2}: b", string.Join("\n", task.Log));
+        Assert.Contains($"on host '{h1}'", task.Error);
+        Assert.Contains($"on host '{h2}'", task.Error);
+    }
+}
+
+public sealed class NodePinsOnSqlite(SqliteServer fixture) : NodePinsTests<SqliteServer>(fixture);
+
+public sealed class NodePinsOnPostgres(PostgresServer fixture) : NodePinsTests<PostgresServer>(fixture);
