@@ -61,6 +61,12 @@ public sealed partial class SpanningLabTests
             Assert.Equal("running", dto.State);
             Assert.Equal(6, dto.Nodes.Count);
             Assert.All(dto.Nodes, n => Assert.Equal("running", n.State));
+            // The links as written: three within a host, three tunnels shown as the link between their two nodes.
+            Assert.Equal(6, dto.Links.Count);
+            Assert.All(dto.Links, l => Assert.Equal("up", l.State));
+            Assert.Equal(["PC3:eth1=router3:eth3", "router1:eth1=router2:eth1", "router2:eth2=router3:eth2"],
+                dto.Links.Where(l => l.Type == "vxlan").Select(l => $"{l.A}={l.B}").Order(StringComparer.Ordinal));
+            Assert.Equal("router3:eth3", dto.Nodes.Single(n => n.Name == "PC3").Interfaces.Single(i => i.Name == "eth1").Peer);
             // Each host runs its own nodes.
             foreach (var host in new[] { a, b })
             {

@@ -74,7 +74,7 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         var failed = results.Where(r => r.Error is not null).ToList();
         if (failed.Count == 0)
         {
-            return Merge(plan.LabName, results.Select(r => (r.Host, r.Status!)).ToList());
+            return Merge(plan.LabName, results.Select(r => (r.Host, r.Status!)).ToList(), vnis.Keys);
         }
         var message = string.Join("; ", failed.Select(f => $"on host '{f.Host}': {f.Error!.Message}"));
         if (options.Rollback)
@@ -132,7 +132,7 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
                 return (h.Host.Name, Unreachable(lab, e.Message));
             }
         }));
-        return Merge(lab, parts);
+        return Merge(lab, parts, vnis.Keys);
     }
 
     public async Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct)
@@ -163,7 +163,7 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         new(lab, LabState.Absent, LinkBackend.Veth, null, null, null, [], [], why);
 
     /// <summary>One view of the lab from its hosts' views: all nodes and links; running only when every part runs.</summary>
-    public static LabStatus Merge(string lab, IReadOnlyList<(string Host, LabStatus Status)> parts)
+    public static LabStatus Merge(string lab, IReadOnlyList<(string Host, LabStatus Status)> parts, IEnumerable<string> crossHostLinks)
     {
         var states = parts.Select(p => p.Status.State).Distinct().ToList();
         var state = states.Count == 1 ? states[0]
@@ -172,11 +172,48 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
             : LabState.Degraded;
         var errors = parts.Where(p => p.Status.Error is not null).Select(p => $"host '{p.Host}': {p.Status.Error}").ToList();
         var first = parts.FirstOrDefault(p => p.Status.State != LabState.Absent).Status ?? parts[0].Status;
+        var (nodes, links) = JoinTunnels([.. parts.SelectMany(p => p.Status.Nodes)], [.. parts.SelectMany(p => p.Status.Links)], crossHostLinks);
         return new LabStatus(lab, state, first.LinkBackend,
             string.Join(", ", parts.Select(p => p.Status.MgmtNetwork).OfType<string>().Distinct()) is { Length: > 0 } m ? m : null,
-            first.MgmtIpv4Subnet, first.MgmtIpv6Subnet,
-            [.. parts.SelectMany(p => p.Status.Nodes)], [.. parts.SelectMany(p => p.Status.Links)],
+            first.MgmtIpv4Subnet, first.MgmtIpv6Subnet, nodes, links,
             errors.Count == 0 ? null : string.Join("; ", errors));
+    }
+
+    /// <summary>
+    /// Each host reports its end of a cross-host link as a one-sided VXLAN link: the user's view shows the link as written
+    /// (both ends, type vxlan, up when both ends are) and each end's interface names the other as its peer.
+    /// </summary>
+    private static (IReadOnlyList<NodeStatus>, IReadOnlyList<LinkStatus>) JoinTunnels(List<NodeStatus> nodes, List<LinkStatus> links,
+        IEnumerable<string> crossHostLinks)
+    {
+        foreach (var key in crossHostLinks)
+        {
+            // The planner's key of a node-to-node link: "Veth:A=B" with A and B as node:interface.
+            if (key.Split(':', 2) is not [_, var ends] || ends.Split('=') is not [var a, var b])
+            {
+                continue;
+            }
+            var halves = links.Where(l => l.Type == LinkType.Vxlan && (l.A == a || l.A == b)).ToList();
+            if (halves.Count == 0)
+            {
+                continue;
+            }
+            links.RemoveAll(halves.Contains);
+            bool? up = halves.Count < 2 ? false : halves.All(h => h.Up == true) ? true : halves.Any(h => h.Up == false) ? false : null;
+            links.Add(new LinkStatus(key, LinkType.Vxlan, a, b, up, string.Join("; ", halves.Select(h => h.Error).OfType<string>()) is { Length: > 0 } e ? e : null));
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                var n = nodes[i];
+                if (n.Interfaces.Any(x => $"{n.Name}:{x.Name}" is var me && (me == a || me == b) && x.Peer is null))
+                {
+                    nodes[i] = n with
+                    {
+                        Interfaces = [.. n.Interfaces.Select(x => $"{n.Name}:{x.Name}" == a ? x with { Peer = b } : $"{n.Name}:{x.Name}" == b ? x with { Peer = a } : x)],
+                    };
+                }
+            }
+        }
+        return (nodes, links);
     }
 
     private static HostProgress? Prefixed(IProgress<RuntimeEvent>? progress, string host) =>
