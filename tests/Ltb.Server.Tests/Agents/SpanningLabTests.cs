@@ -12,7 +12,8 @@ namespace Ltb.Server.Tests.Agents;
 /// Issue 6, "done when": frr01 from the containerlab corpus with its nodes pinned (label ltb.host) to two simulated hosts,
 /// deployed with `ltb lab deploy` through the controller. The links between the hosts are VXLAN tunnels over the hosts'
 /// fabric: OSPF converges across them, PC1 pings PC3 (whose link to its router is itself a tunnel), the documented MTU
-/// (fabric 1500 - 50) passes with DF and one byte more does not; destroying leaves nothing on either host and frees the VNIs.
+/// (fabric 1500 - 50) passes with DF and one byte more does not; a restarted agent keeps its part of the lab; destroying
+/// leaves nothing on either host and frees the VNIs.
 /// </summary>
 public sealed partial class SpanningLabTests
 {
@@ -119,6 +120,16 @@ public sealed partial class SpanningLabTests
             Assert.True(fits.ExitCode == 0, $"a 1450-byte DF ping PC1 -> PC3 failed: {fits.Stdout}{fits.Stderr}");
             var tooBig = await ExecAsync(cluster, lab, "PC1", "ping", "-c", "2", "-W", "2", "-M", "do", "-s", "1423", "192.168.13.2");
             Assert.True(tooBig.ExitCode != 0, $"a 1451-byte DF ping PC1 -> PC3 crossed a 1450 tunnel: {tooBig.Stdout}");
+
+            // Host B holds a part of a lab whose tasks run on A: after its agent restarts and reports its labs, the
+            // reconciler must not take that part for an orphan.
+            await b.RestartAgentAsync();
+            await Task.Delay(TimeSpan.FromSeconds(4), ct);
+            var onB = (await b.Sim.DockerAsync("ps", "-q", "--filter", $"label=org.ltb.lab={runtime}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(3, onB.Length);
+            Assert.Equal("running", (await Http.ReadAsync<LabDto>(await cluster.Admin.GetAsync($"/api/v1/labs/{lab}", ct), 200)).State);
+            var after = await ExecAsync(cluster, lab, "PC3", "ping", "-c", "2", "-W", "2", "192.168.11.2");
+            Assert.True(after.ExitCode == 0, $"PC3 -> PC1 after B's agent restarted: {after.Stdout}{after.Stderr}");
         }
         finally
         {
