@@ -90,7 +90,10 @@ public sealed record LabEventDto(DateTimeOffset At, string Level, string? Node, 
 public sealed record LabDto(Guid Id, string Name, string State, string Owner, Guid? GroupId, string RuntimeName,
     string SourceFileName, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version,
-    DateTimeOffset? ObservedAt = null);
+    DateTimeOffset? ObservedAt = null, LabTemplateRefDto? Template = null);
+
+/// <summary>The stored template (and its version) a lab was deployed from.</summary>
+public sealed record LabTemplateRefDto(Guid Id, int Version);
 
 public sealed record LabTaskDto(Guid Id, Guid LabId, string Kind, string State, string? Progress, IReadOnlyList<string> Log,
     string? Error, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);

@@ -31,7 +31,8 @@ public static class LabViews
 
     public static LabDto ToDto(Lab lab, string owner, LabSnapshot snapshot, IReadOnlyList<LabEventDto>? events = null) =>
         new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
-            lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version, snapshot.ObservedAt);
+            lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version, snapshot.ObservedAt,
+            lab.TemplateId is { } template ? new LabTemplateRefDto(template, lab.TemplateVersion ?? 0) : null);
 
     public static LabTaskDto ToDto(LabTask t) => new(t.Id, t.LabId, t.Kind.ToString().ToLowerInvariant(),
         t.State.ToString().ToLowerInvariant(), t.Progress, t.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), t.Error,
