@@ -53,10 +53,16 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         var lab = await db.Labs.FirstAsync(l => l.Id == seen.LabId, ct);
         var host = await db.LabHosts.AsNoTracking().FirstAsync(h => h.Id == seen.HostId, ct);
         var agent = agents.For(host);
-        if (!host.IsLocal && (host.State == LabHostState.Unreachable || agent is null))
+        if (!host.IsLocal)
         {
-            await WaitForHostAsync(seen, lab, host, ct);
-            return;
+            // A host that does not answer (its heartbeats stopped, or its agent is down but not yet declared
+            // unreachable) is waited for: trying would only use up the task's attempts.
+            var health = agent is null || host.State == LabHostState.Unreachable ? null : await agent.CheckAsync(ct);
+            if (health is not { Reachable: true })
+            {
+                await WaitForHostAsync(seen, lab, host, health?.Message, ct);
+                return;
+            }
         }
 
         var now = DateTimeOffset.UtcNow;
@@ -132,14 +138,14 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         or StatusCode.Unauthenticated or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
 
     /// <summary>A task whose host is unreachable waits for it (rescheduled, no attempt used) up to the bound, then fails.</summary>
-    private async Task WaitForHostAsync(LabTask seen, Lab lab, LabHost host, CancellationToken ct)
+    private async Task WaitForHostAsync(LabTask seen, Lab lab, LabHost host, string? answer, CancellationToken ct)
     {
-        var silent = host.LastSeenAt is { } seenAt ? $"silent since {seenAt:u}" : "its agent never registered";
+        var silent = answer ?? (host.LastSeenAt is { } seenAt ? $"silent since {seenAt:u}" : "its agent never registered");
         var since = host.LastSeenAt is { } last && last > seen.CreatedAt ? last : seen.CreatedAt;
         var task = await db.LabTasks.FirstAsync(t => t.Id == seen.Id, ct);
         if (DateTimeOffset.UtcNow - since > serverOptions.HostAwayTimeout)
         {
-            var error = $"lab '{lab.Name}': host '{host.Name}' is unreachable ({silent}); the task waited " +
+            var error = $"lab '{lab.Name}': host '{host.Name}' is unreachable ({silent}; last heartbeat {host.LastSeenAt?.ToString("u") ?? "never"}); the task waited " +
                 $"{serverOptions.HostAwayTimeout.TotalMinutes:0.#} minutes for it and gave up. Start the host's agent, then run the task again";
             if (await db.LabTasks.Where(t => t.Id == seen.Id && t.State == LabTaskState.Queued)
                     .ExecuteUpdateAsync(u => u.SetProperty(t => t.State, LabTaskState.Running), ct) == 1)
