@@ -46,8 +46,10 @@ public sealed class HangfireLabTaskQueue(LabJobs jobs, IServiceScopeFactory scop
         {
             var task = db.LabTasks.Single(t => t.Id == taskId);
             var before = PreviousJob(db, task);
-            var job = Job.FromExpression<LabTaskJob>(j => j.RunAsync(taskId, CancellationToken.None));
-            var enqueued = new EnqueuedState(LabJobs.QueueOf(hostId));
+            var queue = LabJobs.QueueOf(hostId);
+            // The job carries its queue, so that it returns to it after a delay (a retry) and not to Hangfire's default.
+            var job = Job.FromExpression<LabTaskJob>(j => j.RunAsync(taskId, CancellationToken.None), queue);
+            var enqueued = new EnqueuedState(queue);
             // A continuation of a job that has already finished is enqueued at once (Hangfire checks under its lock).
             IState state = before is null ? enqueued : new AwaitingState(before, enqueued, JobContinuationOptions.OnAnyFinishedState);
             task.JobId = jobs.Client.Create(job, state);
