@@ -64,11 +64,16 @@ internal static class ServeCommand
             Description = "How many labs deploy or are removed at the same time on one host (a lab's own tasks always run in order) " +
                 "[env LTB_LAB_TASKS_PER_HOST; default: the number of cores]",
         };
+        var replica = new Option<string>("--replica")
+        {
+            Description = "This replica's name, when several `ltb serve` share one PostgreSQL database (written in the log of " +
+                "every task it runs) [env LTB_REPLICA; default: the machine's name]",
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost,
+            listen, tasksPerHost, replica,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -88,6 +93,10 @@ internal static class ServeCommand
                     return Fail($"--lab-tasks-per-host (LTB_LAB_TASKS_PER_HOST) must be a whole number of at least 1, not '{perHost}'");
                 }
                 options.LabTasksPerHost = n;
+            }
+            if (parse.GetValue(replica) is { Length: > 0 } name)
+            {
+                options.ReplicaName = name;
             }
             if ((parse.GetValue(listen) ?? Env("LTB_LISTEN")) is { } url)
             {

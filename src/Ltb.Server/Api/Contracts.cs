@@ -96,7 +96,7 @@ public sealed record LabDto(Guid Id, string Name, string State, string Owner, Gu
 public sealed record LabTemplateRefDto(Guid Id, int Version);
 
 public sealed record LabTaskDto(Guid Id, Guid LabId, string Kind, string State, string? Progress, IReadOnlyList<string> Log,
-    string? Error, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+    string? Error, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int Attempts = 0);
 
 /// <summary>The answer to a deploy or destroy: the lab and the task to follow (GET /api/v1/tasks/{id}).</summary>
 public sealed record LabTaskAccepted(LabDto Lab, LabTaskDto Task);

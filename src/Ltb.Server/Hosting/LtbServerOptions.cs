@@ -60,6 +60,24 @@ public sealed class LtbServerOptions
     /// </summary>
     public int LabTasksPerHost { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// This replica's name (LTB_REPLICA; default: the machine's name): names its Hangfire servers and is written in the
+    /// log of every task it runs. Replicas on one database should have different names.
+    /// </summary>
+    public string ReplicaName { get; set; } = Environment.GetEnvironmentVariable("LTB_REPLICA") is { Length: > 0 } r ? r : Environment.MachineName;
+
+    /// <summary>How many times a task is started when its host could not be reached or the connection dropped.</summary>
+    public int LabTaskAttempts { get; set; } = 5;
+
+    /// <summary>How long a task waits for its unreachable host before it fails (it burns no attempt while it waits).</summary>
+    public TimeSpan HostAwayTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// PostgreSQL: a replica that died holds its running tasks' jobs this long (after its last keep-alive) before
+    /// another replica takes them over and runs them again.
+    /// </summary>
+    public TimeSpan JobInvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     public string ResolveConnectionString() => Database switch
     {
         DatabaseProvider.Sqlite => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "ltb.db")}",

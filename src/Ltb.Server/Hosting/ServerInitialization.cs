@@ -15,6 +15,13 @@ internal static class ServerInitialization
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        if (options.Database == DatabaseProvider.Postgres)
+        {
+            // Replicas starting together take turns (migrations, the first admin, the local host, the job schema):
+            // a session-level advisory lock on this connection, released when the connection closes.
+            await db.Database.OpenConnectionAsync(ct);
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({StartLock})", ct);
+        }
         await db.Database.MigrateAsync(ct);
         if (options.Database == DatabaseProvider.Sqlite)
         {
@@ -24,8 +31,17 @@ internal static class ServerInitialization
         await EnsureRolesAsync(db, ct);
         await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
         await RegisterLocalHostAsync(db, ct);
+        // Creates the job storage (and with PostgreSQL its schema) while the lock is held.
+        scope.ServiceProvider.GetRequiredService<Labs.LabJobs>();
         await scope.ServiceProvider.GetRequiredService<Labs.LabReconciler>().RunAsync(ct);
+        if (options.Database == DatabaseProvider.Postgres)
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({StartLock})", ct);
+        }
     }
+
+    /// <summary>The advisory lock key of the start-up work ("LTB" in ASCII, and 1).</summary>
+    private const long StartLock = 0x4C544201;
 
     private static async Task EnsureRolesAsync(LtbDbContext db, CancellationToken ct)
     {

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Hangfire;
+using Hangfire.Dashboard;
 using System.Text.Json.Serialization;
 using Ltb.Server.Api;
 using Ltb.Server.Audit;
@@ -71,9 +73,11 @@ public static class ServerSetup
         services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options)));
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
         services.AddHostedService<HostMonitor>();
-        services.AddSingleton<ChannelLabTaskQueue>();
-        services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
-        services.AddHostedService(sp => sp.GetRequiredService<ChannelLabTaskQueue>());
+        services.AddSingleton<LabJobs>();
+        services.AddSingleton<HangfireLabTaskQueue>();
+        services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
+        services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
+        services.AddScoped<LabTaskJob>();
         services.AddScoped<LabTaskRunner>();
         services.AddSingleton<LabStatusCache>();
         services.AddScoped<LabReconciler>();
@@ -95,6 +99,32 @@ public static class ServerSetup
             .AddCheck<AgentsHealthCheck>("agents", tags: ["ready"]);
         services.AddLtbOpenApi();
         return services;
+    }
+
+    /// <summary>
+    /// Hangfire's dashboard of the lab task jobs at /admin/jobs, for admins only (the endpoint's policy; a bearer token
+    /// like the API). Read-only: the store's task rows are the truth, so a job is not requeued or deleted by hand here.
+    /// </summary>
+    public static IEndpointConventionBuilder MapJobsDashboard(this IEndpointRouteBuilder app)
+    {
+        const string path = "/admin/jobs";
+        var options = new DashboardOptions
+        {
+            Authorization = [],
+            AsyncAuthorization = [],
+            IsReadOnlyFunc = _ => true,
+            DashboardTitle = "LTB lab tasks",
+            DisplayStorageConnectionString = false,
+            AppPath = null,
+        };
+        var pipeline = app.CreateApplicationBuilder()
+            .UsePathBase(path)
+            .UseMiddleware<AspNetCoreDashboardMiddleware>(app.ServiceProvider.GetRequiredService<LabJobs>().Storage, options, DashboardRoutes.Routes)
+            .Build();
+        // The dashboard reads with GET and polls its counters with POST.
+        return app.MapMethods(path + "/{**path}", [HttpMethods.Get, HttpMethods.Post], pipeline)
+            .RequireAuthorization(p => p.RequireAuthenticatedUser().RequireRole(LtbRoles.Admin))
+            .ExcludeFromDescription();
     }
 
     public static IServiceCollection AddResourceAuthorizer<T, TAuthorizer>(this IServiceCollection services)
@@ -120,6 +150,7 @@ public static class ServerSetup
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", o => o.WithTitle("LTB API")).AllowAnonymous();
 
+        app.MapJobsDashboard();
         var api = app.MapLtbApi();
         if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
         {

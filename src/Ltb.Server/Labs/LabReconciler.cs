@@ -8,53 +8,52 @@ namespace Ltb.Server.Labs;
 /// <summary>
 /// At every start, before requests are served: makes the store and the hosts agree again after a crash or `kill -9`.
 /// <list type="number">
-/// <item>Tasks left Running were cut off: they become Interrupted and their lab Failed with a message saying to destroy or
-/// redeploy (a cut-off removal is queued again: removal is idempotent).</item>
-/// <item>Queued tasks are queued again.</item>
+/// <item>Embedded mode (the jobs lived in this process only): tasks left Running were cut off; they go back to the
+/// queue and run again as a retry (a retried deployment removes what the cut-off attempt left, then deploys). Every
+/// queued task is queued again, in its lab's order. With PostgreSQL the jobs survive: a task Running on a replica
+/// that died is taken over by Hangfire once that replica stops keeping it (<see cref="LtbServerOptions.JobInvisibilityTimeout"/>)
+/// and retried the same way, while a live replica's running tasks are left alone; only tasks that never got a job
+/// (cut off between two writes) are queued here.</item>
 /// <item>Running labs the agent holds nothing of become Failed.</item>
 /// <item>Labs an agent holds that the store does not know (or knows as removed) are destroyed: they are orphans of a
 /// deployment whose row was never written or of a removal that was cut off.</item>
 /// </list>
 /// </summary>
-public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabTaskQueue queue, ILogger<LabReconciler> log)
+public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabTaskQueue queue, LabJobs jobs, ILogger<LabReconciler> log)
 {
     public const string RestartReason = "interrupted by a server restart";
 
     public async Task RunAsync(CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
-        var requeue = new List<LabTask>();
-        foreach (var task in await db.LabTasks.Where(t => t.State == LabTaskState.Running).ToListAsync(ct))
+        if (jobs.InProcess)
         {
-            var lab = await db.Labs.FirstAsync(l => l.Id == task.LabId, ct);
-            var message = $"lab '{lab.Name}': {LabTaskRunner.Interrupted(task, RestartReason)}";
-            task.State = LabTaskState.Interrupted;
-            task.Error = message;
-            task.FinishedAt = now;
-            task.Log += message + "\n";
-            lab.State = LabLifecycle.Failed;
-            lab.Error = message;
-            lab.UpdatedAt = now;
-            db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Error, Message = message });
-            if (task.Kind == LabTaskKind.Removal)
+            foreach (var id in await db.LabTasks.Where(t => t.State == LabTaskState.Running).Select(t => t.Id).ToListAsync(ct))
             {
-                requeue.Add(NewTask(lab, LabTaskKind.Removal, "{}", now));
+                await LabTaskRunner.CutOffAsync(db, id, RestartReason, ct);
             }
+            // The job ids of the last run mean nothing to this process's storage.
+            await db.LabTasks.Where(t => t.State == LabTaskState.Queued && t.JobId != null)
+                .ExecuteUpdateAsync(u => u.SetProperty(t => t.JobId, (string?)null), ct);
         }
-        // Labs stuck in a transient state without a task (a crash between the two writes) are failed the same way.
-        var busy = await db.LabTasks.Where(t => t.State == LabTaskState.Queued).Select(t => t.LabId).ToListAsync(ct);
+        // Labs stuck in a transient state without a task (a crash between the two writes) are failed.
+        var busy = await db.LabTasks.Where(t => t.State == LabTaskState.Queued || t.State == LabTaskState.Running)
+            .Select(t => t.LabId).ToListAsync(ct);
         foreach (var lab in await db.Labs.Where(l => l.State == LabLifecycle.Deploying || l.State == LabLifecycle.Destroying).ToListAsync(ct))
         {
-            if (!busy.Contains(lab.Id) && lab.State != LabLifecycle.Failed)
+            if (!busy.Contains(lab.Id))
             {
                 lab.State = LabLifecycle.Failed;
                 lab.Error = $"lab '{lab.Name}': {RestartReason}; destroy or redeploy the lab";
+                lab.UpdatedAt = now;
             }
         }
-        db.LabTasks.AddRange(requeue);
         await db.SaveChangesAsync(ct);
 
-        foreach (var task in await db.LabTasks.Where(t => t.State == LabTaskState.Queued).OrderBy(t => t.CreatedAt).ToListAsync(ct))
+        var waiting = await db.LabTasks.AsNoTracking().Where(t => t.State == LabTaskState.Queued && t.JobId == null).ToListAsync(ct);
+        // In queue order (SQLite cannot order DateTimeOffset in SQL); a removal and a deployment created together (a
+        // redeploy) were queued removal first.
+        foreach (var task in waiting.OrderBy(t => t.CreatedAt).ThenBy(t => t.Kind == LabTaskKind.Removal ? 0 : 1))
         {
             queue.Enqueue(task.HostId, task.Id);
         }

@@ -1,17 +1,19 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.Common;
+using Hangfire.States;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Ltb.Server.Labs;
 
 /// <summary>
-/// Runs lab tasks on their host. The store holds the task (state, input, log), the queue only its id, so a queue can be
-/// swapped for a durable one (Hangfire with the remote-hosts issue) without touching endpoints or the runner.
+/// Runs lab tasks on their host. The store holds the task (state, input, log), the queue only its id, so the endpoints
+/// and the runner do not depend on how tasks are queued.
 /// </summary>
 public interface ILabTaskQueue
 {
@@ -19,131 +21,225 @@ public interface ILabTaskQueue
 }
 
 /// <summary>
-/// An in-memory queue per host. Tasks of different labs run side by side, at most
-/// <see cref="LtbServerOptions.LabTasksPerHost"/> at a time on one host; the tasks of one lab run one after the other in
-/// the order they were queued (so a removal never overtakes the deployment it follows). What was queued when the process
-/// died is re-queued from the store at the next start (<see cref="LabReconciler"/>). A failing task never stops the queue.
+/// Lab tasks as Hangfire jobs (<see cref="LabJobs"/>: PostgreSQL storage shared by every replica, or in-memory storage in
+/// the embedded single-process mode). Each host has its own Hangfire queue, served in this process by a server of at
+/// most <see cref="LtbServerOptions.LabTasksPerHost"/> workers. The tasks of one lab run in the order they were queued:
+/// a task's job is a continuation of the job of the lab's previous unfinished task, so it waits (in Hangfire's Awaiting
+/// state, holding no worker) until that one has finished. The store's <see cref="LabTask"/> row stays the truth about
+/// state, attempts, progress and log; the job only says "run task X now".
 /// </summary>
-public sealed class ChannelLabTaskQueue(IServiceScopeFactory scopes, LtbServerOptions options, ILogger<ChannelLabTaskQueue> log)
+public sealed class HangfireLabTaskQueue(LabJobs jobs, IServiceScopeFactory scopes, ILogger<HangfireLabTaskQueue> log)
     : ILabTaskQueue, IHostedService, IDisposable
 {
-    private readonly ConcurrentDictionary<Guid, HostQueue> _hosts = new();
-    private readonly ConcurrentBag<Task> _dispatchers = [];
+    private readonly ConcurrentDictionary<Guid, BackgroundJobServer> _servers = new();
+    // Enqueuing reads the lab's previous task and writes this one's job id: one at a time in this process.
+    private readonly Lock _enqueueing = new();
     private readonly CancellationTokenSource _stopping = new();
+    private Task? _discovery;
 
     public void Enqueue(Guid hostId, Guid taskId)
     {
-        var host = _hosts.GetOrAdd(hostId, id =>
-        {
-            var q = new HostQueue(id, Math.Max(1, options.LabTasksPerHost));
-            _dispatchers.Add(Task.Run(() => DispatchAsync(q)));
-            return q;
-        });
-        host.Ids.Writer.TryWrite(taskId);
-    }
-
-    /// <summary>
-    /// The one reader of a host's queue: puts each task at the end of its lab's lane, in queue order. A lane's task
-    /// takes a slot of the host only once the task before it in the lane has finished, so a waiting task holds no slot.
-    /// </summary>
-    private async Task DispatchAsync(HostQueue host)
-    {
-        try
-        {
-            await foreach (var taskId in host.Ids.Reader.ReadAllAsync(_stopping.Token))
-            {
-                Guid lane;
-                try
-                {
-                    lane = await LabOfAsync(taskId, _stopping.Token) ?? taskId;
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    log.LogError(e, "could not look up the lab of task {Task}; it runs in a lane of its own", taskId);
-                    lane = taskId;
-                }
-                var before = host.Lanes.GetValueOrDefault(lane, Task.CompletedTask);
-                var run = RunAfterAsync(before, host, taskId);
-                host.Lanes[lane] = run;
-                host.Running[run] = lane;
-                _ = run.ContinueWith(done =>
-                {
-                    host.Lanes.TryRemove(new KeyValuePair<Guid, Task>(lane, done));
-                    host.Running.TryRemove(done, out _);
-                }, TaskScheduler.Default);
-            }
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task<Guid?> LabOfAsync(Guid taskId, CancellationToken ct)
-    {
-        await using var scope = scopes.CreateAsyncScope();
+        EnsureServer(hostId);
+        using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
-        return await db.LabTasks.Where(t => t.Id == taskId).Select(t => (Guid?)t.LabId).FirstOrDefaultAsync(ct);
+        lock (_enqueueing)
+        {
+            var task = db.LabTasks.Single(t => t.Id == taskId);
+            var before = PreviousJob(db, task);
+            var queue = LabJobs.QueueOf(hostId);
+            // The job carries its queue, so that it returns to it after a delay (a retry) and not to Hangfire's default.
+            var job = Job.FromExpression<LabTaskJob>(j => j.RunAsync(taskId, CancellationToken.None), queue);
+            var enqueued = new EnqueuedState(queue);
+            // A continuation of a job that has already finished is enqueued at once (Hangfire checks under its lock).
+            IState state = before is null ? enqueued : new AwaitingState(before, enqueued, JobContinuationOptions.OnAnyFinishedState);
+            task.JobId = jobs.Client.Create(job, state);
+            db.SaveChanges();
+        }
     }
 
-    private async Task RunAfterAsync(Task before, HostQueue host, Guid taskId)
+    /// <summary>The job of the lab's last task queued before this one that has not finished.</summary>
+    private static string? PreviousJob(LtbDbContext db, LabTask task)
     {
-        await before.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        try
-        {
-            await host.Slots.WaitAsync(_stopping.Token);
-        }
-        catch (OperationCanceledException)
+        var unfinished = db.LabTasks
+            .Where(t => t.LabId == task.LabId && t.Id != task.Id && t.JobId != null
+                && (t.State == LabTaskState.Queued || t.State == LabTaskState.Running))
+            .Select(t => new { t.JobId, t.CreatedAt })
+            .ToList();
+        // SQLite cannot order DateTimeOffset in SQL; a lab has few unfinished tasks. Tasks created in one request share
+        // their time: the job created later (a larger id) was queued later.
+        return unfinished
+            .Where(t => t.CreatedAt <= task.CreatedAt)
+            .OrderBy(t => t.CreatedAt)
+            .ThenBy(t => long.TryParse(t.JobId, out var n) ? n : 0)
+            .LastOrDefault()?.JobId;
+    }
+
+    /// <summary>Starts this replica's server of the host's queue, once.</summary>
+    public void EnsureServer(Guid hostId)
+    {
+        if (_stopping.IsCancellationRequested || _servers.ContainsKey(hostId))
         {
             return;
         }
-        try
+        lock (_servers)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<LabTaskRunner>().RunAsync(taskId, _stopping.Token);
+            if (!_servers.ContainsKey(hostId))
+            {
+                _servers[hostId] = jobs.StartServer(hostId);
+            }
         }
-        catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
+    }
+
+    /// <summary>Serves the queues of the hosts the store knows, and (every few seconds) of hosts another replica added.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _discovery = Task.Run(async () =>
         {
-            log.LogError(e, "lab task {Task} on host {Host} failed unexpectedly", taskId, host.Id);
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+            while (!_stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+                    foreach (var host in await db.LabHosts.Select(h => h.Id).ToListAsync(_stopping.Token))
+                    {
+                        EnsureServer(host);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogWarning("cannot list the hosts to serve their task queues: {Error}", e.Message);
+                }
+                try
+                {
+                    await timer.WaitForNextTickAsync(_stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        BackgroundJobServer[] servers;
+        lock (_servers)
+        {
+            servers = [.. _servers.Values];
         }
-        catch (OperationCanceledException)
+        // Running tasks see the shutdown token, put themselves back in the queue and end (LabTaskRunner).
+        foreach (var s in servers)
         {
+            s.SendStop();
         }
-        finally
+        await Task.WhenAll(servers.Select(s => s.WaitForShutdownAsync(cancellationToken)))
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_discovery is not null)
         {
-            host.Slots.Release();
+            await _discovery.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
     public void Dispose()
     {
+        foreach (var s in _servers.Values)
+        {
+            s.Dispose();
+        }
         _stopping.Dispose();
-        foreach (var h in _hosts.Values)
+    }
+}
+
+/// <summary>What a Hangfire job runs: one lab task, in a scope of its own.</summary>
+public sealed class LabTaskJob(LabTaskRunner runner)
+{
+    // Hangfire's own retries are not used for lab tasks (LabTaskRunner decides); a task that cannot run now is
+    // rescheduled with RetryLaterException.
+    public Task RunAsync(Guid taskId, CancellationToken ct) => runner.RunAsync(taskId, ct);
+}
+
+/// <summary>Thrown by a task that is to run again later (its host is away, or a retry after a transient failure).</summary>
+public sealed class RetryLaterException(TimeSpan delay, string why) : Exception(why)
+{
+    public TimeSpan Delay { get; } = delay;
+}
+
+/// <summary>Turns a job that failed with <see cref="RetryLaterException"/> into a scheduled one (no Hangfire retry used).</summary>
+internal sealed class RetryLaterFilter : JobFilterAttribute, IElectStateFilter
+{
+    public void OnStateElection(ElectStateContext context)
+    {
+        if (context.CandidateState is FailedState { Exception: RetryLaterException later })
         {
-            h.Slots.Dispose();
+            context.CandidateState = new ScheduledState(later.Delay) { Reason = later.Message };
         }
     }
+}
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+/// <summary>
+/// The Hangfire side of lab tasks: the storage (PostgreSQL, shared by replicas; in memory for the embedded SQLite mode),
+/// the job client, the filters and one server per host queue. Nothing here uses Hangfire's static configuration, so
+/// several servers can live in one process (the tests).
+/// </summary>
+public sealed class LabJobs : IDisposable
+{
+    private readonly LtbServerOptions _options;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly JobFilterCollection _filters = [];
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public LabJobs(LtbServerOptions options, IServiceScopeFactory scopes)
     {
-        await _stopping.CancelAsync();
-        foreach (var h in _hosts.Values)
-        {
-            h.Ids.Writer.TryComplete();
-        }
-        var all = _dispatchers.Concat(_hosts.Values.SelectMany(h => h.Running.Keys));
-        await Task.WhenAll(all).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _options = options;
+        _scopes = scopes;
+        Storage = options.Database == DatabaseProvider.Postgres
+            ? new Hangfire.PostgreSql.PostgreSqlStorage(
+                new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(options.ResolveConnectionString(), new Hangfire.PostgreSql.PostgreSqlStorageOptions()),
+                new Hangfire.PostgreSql.PostgreSqlStorageOptions
+                {
+                    SchemaName = "hangfire",
+                    PrepareSchemaIfNecessary = true,
+                    // A job stays invisible to other replicas while its worker lives (the timeout slides with the
+                    // worker's keep-alive); a replica that died lets its jobs be fetched again after this.
+                    UseSlidingInvisibilityTimeout = true,
+                    InvisibilityTimeout = options.JobInvisibilityTimeout,
+                    EnableLongPolling = true,
+                    QueuePollInterval = TimeSpan.FromSeconds(2),
+                })
+            : new Hangfire.InMemory.InMemoryStorage(new Hangfire.InMemory.InMemoryStorageOptions { IdType = Hangfire.InMemory.InMemoryStorageIdType.Long });
+        _filters.Add(new ContinuationsSupportAttribute());
+        _filters.Add(new RetryLaterFilter(), -10);
+        // A job that throws anything else (the database was away) is tried a few times, then deleted, which lets the
+        // lab's next task go on; the task's row says what happened (LabTaskRunner) or is retried at the next start.
+        _filters.Add(new AutomaticRetryAttribute { Attempts = 3, DelaysInSeconds = [5, 15, 30], OnAttemptsExceeded = AttemptsExceededAction.Delete });
+        Client = new BackgroundJobClient(Storage, _filters);
     }
 
-    private sealed class HostQueue(Guid id, int slots)
+    public JobStorage Storage { get; }
+
+    public IBackgroundJobClient Client { get; }
+
+    /// <summary>Whether the jobs live only in this process (the embedded mode): at a start, nothing of them is left.</summary>
+    public bool InProcess => Storage is Hangfire.InMemory.InMemoryStorage;
+
+    /// <summary>A Hangfire queue name (lowercase letters, digits, underscores) for a host.</summary>
+    public static string QueueOf(Guid hostId) => "host_" + hostId.ToString("N");
+
+    public BackgroundJobServer StartServer(Guid hostId) => new(new BackgroundJobServerOptions
     {
-        public Guid Id { get; } = id;
-        public Channel<Guid> Ids { get; } = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
-        public SemaphoreSlim Slots { get; } = new(slots, slots);
-        /// <summary>Per lab, the last task queued for it (removed once it has finished and nothing follows it).</summary>
-        public ConcurrentDictionary<Guid, Task> Lanes { get; } = new();
-        /// <summary>The tasks not finished yet (waiting for their lane or a slot, or running), for a clean stop.</summary>
-        public ConcurrentDictionary<Task, Guid> Running { get; } = new();
-    }
+        ServerName = $"{_options.ReplicaName}/{QueueOf(hostId)}",
+        Queues = [QueueOf(hostId)],
+        WorkerCount = Math.Max(1, _options.LabTasksPerHost),
+        FilterProvider = _filters,
+        Activator = new AspNetCoreJobActivator(_scopes),
+        SchedulePollingInterval = TimeSpan.FromSeconds(2),
+        HeartbeatInterval = TimeSpan.FromSeconds(10),
+        ShutdownTimeout = TimeSpan.FromSeconds(15),
+    }, Storage);
+
+    public void Dispose() => (Storage as IDisposable)?.Dispose();
 }

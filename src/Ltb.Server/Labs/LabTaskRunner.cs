@@ -3,6 +3,8 @@ using System.Text.Json;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using Ltb.Server.Data;
+using System.Net.Sockets;
+using Grpc.Core;
 using Ltb.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
@@ -12,31 +14,73 @@ namespace Ltb.Server.Labs;
 public sealed record DeploymentInput(LabPlan Plan, AgentDeployOptions Options, bool Apply);
 
 /// <summary>
-/// Executes one task: marks it running, calls the lab's host agent, and persists progress and log lines as they come
-/// (flushed about once a second from this one thread, so the DbContext is never shared) and the outcome. Add a task
-/// kind here (a case in <see cref="ExecuteAsync"/>) with its input record beside <see cref="DeploymentInput"/>.
+/// Executes one task (called by its Hangfire job, <see cref="LabTaskJob"/>): claims it (Queued -> Running, one more
+/// attempt, in one conditional update, so two executors never both run it), calls the lab's host agent, and persists
+/// progress and log lines as they come (flushed about once a second from this one thread, so the DbContext is never
+/// shared) and the outcome. A task whose host is away waits (rescheduled, no attempt used) up to
+/// <see cref="LtbServerOptions.HostAwayTimeout"/>; one whose host could not be reached or whose connection dropped is
+/// retried up to <see cref="LtbServerOptions.LabTaskAttempts"/> times; a retried deployment first removes what the
+/// earlier attempt left, so it converges to the plan. Add a task kind here (a case in <see cref="ExecuteAsync"/>) with
+/// its input record beside <see cref="DeploymentInput"/>.
 /// </summary>
-public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabStatusCache statuses)
+public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabStatusCache statuses,
+    LabJobs jobs)
 {
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
     /// <summary>Longer than the runtime's own deploy timeout (10 min), so that its clearer message wins.</summary>
     public static readonly TimeSpan TaskTimeout = TimeSpan.FromMinutes(20);
+    /// <summary>How often a task whose host is away looks again.</summary>
+    public static readonly TimeSpan HostAwayPoll = TimeSpan.FromSeconds(5);
     private readonly ConcurrentQueue<RuntimeEvent> _pending = new();
 
     public async Task RunAsync(Guid taskId, CancellationToken ct)
     {
-        var task = await db.LabTasks.FirstOrDefaultAsync(t => t.Id == taskId, ct);
-        if (task is null || task.State != LabTaskState.Queued)
+        var seen = await db.LabTasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == taskId, ct);
+        if (seen is null)
         {
             return;
         }
-        var lab = await db.Labs.FirstAsync(l => l.Id == task.LabId, ct);
-        var host = await db.LabHosts.FirstAsync(h => h.Id == task.HostId, ct);
-        task.State = LabTaskState.Running;
-        task.StartedAt = DateTimeOffset.UtcNow;
+        if (seen.State == LabTaskState.Running && !jobs.InProcess)
+        {
+            // Hangfire hands a job to a second worker only when the first one stopped keeping it (its replica died):
+            // the attempt it ran was cut off, this one is a retry.
+            await CutOffAsync(taskId, $"the replica that ran attempt {seen.Attempts} stopped answering", ct);
+        }
+        else if (seen.State != LabTaskState.Queued)
+        {
+            return;
+        }
+        var lab = await db.Labs.FirstAsync(l => l.Id == seen.LabId, ct);
+        var host = await db.LabHosts.AsNoTracking().FirstAsync(h => h.Id == seen.HostId, ct);
+        var agent = await agents.ForLabAsync(db, lab, ct); // a lab that spans hosts gets one agent over all of them
+        if (!host.IsLocal || lab.LayoutJson is not null)
+        {
+            // A host that does not answer (its heartbeats stopped, or its agent is down but not yet declared
+            // unreachable) is waited for: trying would only use up the task's attempts.
+            var health = agent is null || host.State == LabHostState.Unreachable ? null : await agent.CheckAsync(ct);
+            if (health is not { Reachable: true })
+            {
+                await WaitForHostAsync(seen, lab, host, health?.Message, ct);
+                return;
+            }
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var claimed = await db.LabTasks.Where(t => t.Id == taskId && t.State == LabTaskState.Queued)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(t => t.State, LabTaskState.Running)
+                .SetProperty(t => t.StartedAt, t => t.StartedAt ?? now)
+                .SetProperty(t => t.Attempts, t => t.Attempts + 1)
+                .SetProperty(t => t.Error, (string?)null), ct);
+        if (claimed == 0)
+        {
+            return; // another executor took it first
+        }
+        var task = await db.LabTasks.FirstAsync(t => t.Id == taskId, ct);
+        task.Log += $"{now:HH:mm:ss} attempt {task.Attempts} of {Math.Max(1, serverOptions.LabTaskAttempts)} on replica '{serverOptions.ReplicaName}'\n";
         await db.SaveChangesAsync(ct);
 
-        var agent = await agents.ForLabAsync(db, lab, ct); // a lab that spans hosts gets one agent over all of them
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
             if (agent is null)
@@ -44,7 +88,6 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 throw new LabRuntimeException(lab.RuntimeName, null, $"host '{host.Name}' has no connected agent");
             }
             // Every task ends: the runtime bounds a deployment itself, this bounds any task (a removal, a hung engine).
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
             limit.CancelAfter(TaskTimeout);
             var work = ExecuteAsync(agent, task, lab, new Progress(_pending), limit.Token);
             while (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), ct)) != work)
@@ -55,9 +98,17 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The server is stopping: the task cannot finish; the lab is left for the user to destroy or redeploy.
-            await FinishAsync(task, lab, LabTaskState.Interrupted, Interrupted(task, "the server stopped"), CancellationToken.None);
-            return;
+            // This replica is stopping: the task goes back to the queue and runs again (as a retry) on another replica
+            // or at the next start; Hangfire keeps the job queued because it was aborted by the shutdown.
+            await BackToQueueAsync(task, lab, "the server stopped", CancellationToken.None);
+            throw;
+        }
+        catch (Exception e) when (IsTransient(e, limit) && task.Attempts < serverOptions.LabTaskAttempts)
+        {
+            var delay = TimeSpan.FromSeconds(5 * task.Attempts);
+            var why = $"attempt {task.Attempts} failed: {Message(e, lab)}; trying again in {delay.TotalSeconds:0} s";
+            await BackToQueueAsync(task, lab, why, CancellationToken.None);
+            throw new RetryLaterException(delay, why);
         }
         catch (Exception e)
         {
@@ -68,10 +119,76 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         await FinishAsync(task, lab, LabTaskState.Succeeded, null, CancellationToken.None);
     }
 
-    /// <summary>The text for a lab and task that a restart or shutdown cut off.</summary>
-    public static string Interrupted(LabTask task, string why) => task.Kind == LabTaskKind.Removal
-        ? $"the removal was interrupted ({why}); destroy the lab again"
-        : $"the deployment was interrupted ({why}); destroy or redeploy the lab";
+    /// <summary>
+    /// Failures that say nothing about the lab: the host could not be reached, the connection dropped, the agent restarted
+    /// (a new secret). The runtime's own verdicts (a missing image, a bad config: a LabRuntimeException from the agent)
+    /// and the task's time limit are final.
+    /// </summary>
+    public static bool IsTransient(Exception e, CancellationTokenSource limit) => e switch
+    {
+        LabRuntimeException { InnerException: RpcException r } => IsTransient(r.StatusCode),
+        RpcException r => IsTransient(r.StatusCode),
+        // The agent's call was cancelled by the other side (it went away), not by this task's time limit.
+        OperationCanceledException => !limit.IsCancellationRequested,
+        HttpRequestException or IOException or SocketException => true,
+        _ => false,
+    };
+
+    private static bool IsTransient(StatusCode code) => code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Aborted
+        or StatusCode.Unauthenticated or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
+
+    /// <summary>A task whose host is unreachable waits for it (rescheduled, no attempt used) up to the bound, then fails.</summary>
+    private async Task WaitForHostAsync(LabTask seen, Lab lab, LabHost host, string? answer, CancellationToken ct)
+    {
+        var silent = answer ?? (host.LastSeenAt is { } seenAt ? $"silent since {seenAt:u}" : "its agent never registered");
+        var since = host.LastSeenAt is { } last && last > seen.CreatedAt ? last : seen.CreatedAt;
+        var task = await db.LabTasks.FirstAsync(t => t.Id == seen.Id, ct);
+        if (DateTimeOffset.UtcNow - since > serverOptions.HostAwayTimeout)
+        {
+            var error = $"lab '{lab.Name}': host '{host.Name}' is unreachable ({silent}; last heartbeat {host.LastSeenAt?.ToString("u") ?? "never"}); the task waited " +
+                $"{serverOptions.HostAwayTimeout.TotalMinutes:0.#} minutes for it and gave up. Start the host's agent, then run the task again";
+            if (await db.LabTasks.Where(t => t.Id == seen.Id && t.State == LabTaskState.Queued)
+                    .ExecuteUpdateAsync(u => u.SetProperty(t => t.State, LabTaskState.Running), ct) == 1)
+            {
+                task.State = LabTaskState.Running;
+                await FinishAsync(task, lab, LabTaskState.Failed, error, ct);
+            }
+            return;
+        }
+        var waiting = $"waiting for host '{host.Name}' ({silent})";
+        if (task.Progress != waiting)
+        {
+            task.Progress = waiting;
+            task.Log += $"{DateTimeOffset.UtcNow:HH:mm:ss} {waiting}\n";
+            await db.SaveChangesAsync(ct);
+        }
+        throw new RetryLaterException(HostAwayPoll, waiting);
+    }
+
+    /// <summary>Puts a claimed task back in the queue (it keeps its attempts); the lab stays in its transient state.</summary>
+    private async Task BackToQueueAsync(LabTask task, Lab lab, string why, CancellationToken ct)
+    {
+        await FlushAsync(task, lab, ct);
+        task.State = LabTaskState.Queued;
+        task.Progress = why;
+        task.Log += $"{DateTimeOffset.UtcNow:HH:mm:ss} {why}\n";
+        db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Warning, Message = why });
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>A Running task whose executor is gone goes back to the queue, to run again as a retry.</summary>
+    public static async Task<bool> CutOffAsync(LtbDbContext db, Guid taskId, string why, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var line = $"{now:HH:mm:ss} {why}; the task runs again\n";
+        return await db.LabTasks.Where(t => t.Id == taskId && t.State == LabTaskState.Running)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(t => t.State, LabTaskState.Queued)
+                .SetProperty(t => t.Progress, why)
+                .SetProperty(t => t.Log, t => t.Log + line), ct) == 1;
+    }
+
+    private Task<bool> CutOffAsync(Guid taskId, string why, CancellationToken ct) => CutOffAsync(db, taskId, why, ct);
 
     private async Task ExecuteAsync(ILabHostAgent agent, LabTask task, Lab lab, IProgress<RuntimeEvent> progress, CancellationToken ct)
     {
@@ -84,7 +201,16 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 await db.SaveChangesAsync(ct);
                 // A remote host receives the lab's uploaded files with the plan (the local one reads them where they are).
                 var options = input.Options with { FilesRoot = LabSources.FilesDirectory(serverOptions.DataDirectory, lab.Id) };
-                var status = input.Apply
+                var retry = task.Attempts > 1;
+                if (retry)
+                {
+                    // An earlier attempt was cut off somewhere in the middle: remove what it left (removal works on
+                    // half-deployed labs) and deploy the whole plan again, so the lab ends exactly as planned.
+                    progress.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab.RuntimeName, null, RuntimeEventKind.Info,
+                        $"attempt {task.Attempts}: removing what the earlier attempt left, then deploying again"));
+                    await agent.DestroyAsync(lab.RuntimeName, progress, ct);
+                }
+                var status = input.Apply && !retry
                     ? await agent.ApplyAsync(input.Plan, options, progress, ct)
                     : await agent.DeployAsync(input.Plan, options, progress, ct);
                 lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab), DateTimeOffset.UtcNow));

@@ -36,7 +36,7 @@ public static class LabViews
 
     public static LabTaskDto ToDto(LabTask t) => new(t.Id, t.LabId, t.Kind.ToString().ToLowerInvariant(),
         t.State.ToString().ToLowerInvariant(), t.Progress, t.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), t.Error,
-        t.CreatedAt, t.StartedAt, t.FinishedAt);
+        t.CreatedAt, t.StartedAt, t.FinishedAt, t.Attempts);
 
     public static LabEventDto ToDto(LabEvent e) => new(e.At, e.Level.ToString().ToLowerInvariant(), e.Node, e.Message);
 }

@@ -259,6 +259,9 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
                 () => new AgentHeartbeat(MatrixFacts, [])),
 
             R("GET", "/api/v1/audit", At("/api/v1/audit"), [.. adminOnly, Ok]),
+            // The Hangfire dashboard of the lab task jobs (not part of the API, but behind the same authentication).
+            R("GET", "/admin/jobs/{**path}", At("/admin/jobs/"), [.. adminOnly, Ok]),
+            R("POST", "/admin/jobs/{**path}", At("/admin/jobs/stats"), [.. adminOnly, Ok], () => new FormUrlEncodedContent([new("metrics[]", "enqueued:count")])),
 
             R("GET", "/api/v1/labs", At("/api/v1/labs"), all200),
             // Everyone may deploy; a body that is not a multipart upload is a 400.
@@ -338,11 +341,11 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
     }
 
     [Fact]
-    public void The_matrix_covers_every_endpoint_of_the_api()
+    public void The_matrix_covers_every_endpoint_of_the_api_and_the_admin_pages()
     {
         var server = S;
         var mapped = server.Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .Where(e => e.RoutePattern.RawText is { } route && (route.StartsWith("/api/", StringComparison.Ordinal) || route.StartsWith("/admin/", StringComparison.Ordinal)))
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"])
                 .Select(m => $"{m} {Normalize(e.RoutePattern.RawText!)}"))
             .ToHashSet();

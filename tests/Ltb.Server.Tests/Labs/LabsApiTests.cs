@@ -72,6 +72,14 @@ public static class LabTestSupport
         }
     }
 
+    /// <summary>The lab's containers (by its label) on the engine.</summary>
+    public static async Task<int> ContainersAsync(string runtimeName, string? dockerHost = null)
+    {
+        using var engine = DockerEngine.Connect(dockerHost);
+        var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"org.ltb.lab={runtimeName}"] = true } };
+        return (await engine.Client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter })).Count;
+    }
+
     /// <summary>Containers and networks the engine holds with the lab's label.</summary>
     public static async Task<int> LeftoversAsync(string runtimeName)
     {
@@ -268,19 +276,20 @@ public sealed class LabsApiOnSqlite(SqliteServer fixture) : LabsApiTests<SqliteS
 public sealed class LabsApiOnPostgres(PostgresServer fixture) : LabsApiTests<PostgresServer>(fixture);
 
 /// <summary>
-/// A server restart reconciles: a deployment cut off by the restart (simulated: its task left Running) ends failed and
-/// destroyable; a lab on the host that the store does not know (an orphan) is removed.
+/// A server restart reconciles: a deployment cut off by the restart (simulated: its task left Running) is retried and
+/// converges (the lab ends running, exactly as planned); a lab on the host that the store does not know (an orphan) is
+/// removed; a running lab the host lost is failed.
 /// </summary>
 public sealed class LabReconcileTests
 {
     [Fact]
-    public async Task A_restart_fails_interrupted_deployments_and_removes_orphans()
+    public async Task A_restart_retries_cut_off_deployments_and_removes_orphans()
     {
         LabTestSupport.RequireDocker();
         await using var database = new SqliteTestDatabase();
         var options = Options(database);
         string kept, orphan;
-        Guid keptId, ghost;
+        Guid keptId, keptTask, ghost;
         await using (var first = await LtbServer.StartAsync(options))
         {
             using var admin = await LoginAsync(first);
@@ -288,7 +297,7 @@ public sealed class LabReconcileTests
             var b = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(ServerFixture.Unique("o")));
             Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, a.Task.Id)).State);
             Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, b.Task.Id)).State);
-            (kept, keptId, orphan) = (a.Lab.RuntimeName, a.Lab.Id, b.Lab.RuntimeName);
+            (kept, keptId, keptTask, orphan) = (a.Lab.RuntimeName, a.Lab.Id, a.Task.Id, b.Lab.RuntimeName);
 
             // What a kill -9 in the middle of the deployment leaves: the task Running, the lab Deploying; and a lab
             // the host holds without a row in the store.
@@ -314,15 +323,18 @@ public sealed class LabReconcileTests
         await using var second = await LtbServer.StartAsync(options);
         using var client = await LoginAsync(second);
         Assert.Equal(0, await LabTestSupport.LeftoversAsync(orphan));
+        var retried = await LabTestSupport.WaitAsync(client, keptTask);
+        Assert.Equal("succeeded", retried.State);
+        Assert.Equal(2, retried.Attempts);
+        Assert.Contains(retried.Log, l => l.Contains(LabReconciler.RestartReason, StringComparison.Ordinal));
         var lab = await Http.ReadAsync<LabDto>(await client.GetAsync($"/api/v1/labs/{keptId}"), 200);
-        Assert.Equal("failed", lab.State);
-        Assert.Contains(LabReconciler.RestartReason, lab.Error);
-        Assert.Contains("destroy or redeploy", lab.Error);
+        Assert.Equal("running", lab.State);
+        Assert.Equal(2, await LabTestSupport.ContainersAsync(kept)); // no duplicate of what the cut-off attempt made
         var lost = await Http.ReadAsync<LabDto>(await client.GetAsync($"/api/v1/labs/{ghost}"), 200);
         Assert.Equal("failed", lost.State);
         Assert.Contains("holds nothing of it", lost.Error);
         var tasks = await Http.ReadAsync<Paged<LabTaskDto>>(await client.GetAsync($"/api/v1/labs/{keptId}/tasks"), 200);
-        Assert.Contains(tasks.Items, t => t.State == "interrupted");
+        Assert.DoesNotContain(tasks.Items, t => t.State == "interrupted");
 
         var removal = await Http.ReadAsync<LabTaskAccepted>(await client.DeleteAsync($"/api/v1/labs/{keptId}"), 202);
         Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(client, removal.Task.Id)).State);
