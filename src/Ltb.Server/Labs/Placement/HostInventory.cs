@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ltb.Runtime.Plan;
 using Ltb.Server.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -26,17 +27,30 @@ public static class HostInventory
         var allocated = new Dictionary<Guid, CpuMemory>();
         foreach (var lab in labs)
         {
-            if (!inputs.TryGetValue(lab.Id, out var json) || JsonSerializer.Deserialize<DeploymentInput>(json, LabTaskRunner.Json) is not { } input)
+            if (!inputs.TryGetValue(lab.Id, out var json) || PlanOf(json) is not { } plan)
             {
                 continue;
             }
             var layout = LabLayout.Parse(lab.LayoutJson);
-            foreach (var node in LabDemand.Of(input.Plan, new Dictionary<string, string>()).Nodes)
+            foreach (var node in LabDemand.Of(plan, new Dictionary<string, string>()).Nodes)
             {
                 var host = layout?.NodeHosts.GetValueOrDefault(node.Name) is { } h && h != Guid.Empty ? h : lab.HostId;
                 allocated[host] = allocated.GetValueOrDefault(host) + node.Demand;
             }
         }
         return allocated;
+    }
+
+    /// <summary>The plan of a deployment task's input; null for an input without one (nothing to count).</summary>
+    private static LabPlan? PlanOf(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<DeploymentInput>(json, LabTaskRunner.Json)?.Plan is { Nodes: not null } plan ? plan : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }
