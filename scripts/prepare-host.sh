@@ -21,6 +21,7 @@ packages=(
 if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests
   packages+=(postgresql)    # the server's repository/API tests run against PostgreSQL too
+  packages+=(iputils-ping)  # reachability between simulated lab hosts (tests)
 fi
 
 apt_install "${packages[@]}"

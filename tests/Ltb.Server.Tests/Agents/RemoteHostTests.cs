@@ -12,183 +12,42 @@ using Ltb.Testing;
 
 namespace Ltb.Server.Tests.Agents;
 
-/// <summary>
-/// A controller (`ltb serve`, root namespace) and one remote lab host (<see cref="SimulatedHost"/>: its own namespace and
-/// dockerd) with `ltb agent` registered by a host token. Torn down completely; the tests check what is left.
-/// </summary>
+/// <summary>A <see cref="LabCluster"/> of one remote host, shared by the tests of this class.</summary>
 public sealed class RemoteHostFixture : IAsyncLifetime
 {
-    public const string Password = "Agent-Admin-Passw0rd";
-    private readonly string _data = Directory.CreateTempSubdirectory("ltb-agent-ctl-").FullName;
-    private Process? _serve;
-    private Process? _agent;
-    private readonly List<string> _agentOutput = [];
+    public const string Password = LabCluster.Password;
+    private LabCluster? _cluster;
 
-    public SimulatedHost Host { get; private set; } = null!;
-    public string Home { get; } = Directory.CreateTempSubdirectory("ltb-agent-home-").FullName;
-    public string Url { get; private set; } = "";
-    public string HostName { get; } = "sim-" + Guid.NewGuid().ToString("N")[..6];
-    public string AgentUrl { get; private set; } = "";
-    public HttpClient Admin { get; private set; } = null!;
+    private LabCluster Cluster => _cluster ?? throw new InvalidOperationException("the cluster did not start");
+    private ClusterHost Remote => Cluster.Hosts[0];
+    public SimulatedHost Host => Remote.Sim;
+    public string Url => Cluster.Url;
+    public string HostName => Remote.Name;
+    public string AgentUrl => Remote.AgentUrl;
+    public HttpClient Admin => Cluster.Admin;
     public string Namespace => Host.Namespace;
+    public string AgentOutput => Remote.Agent?.Output ?? "";
 
     public async ValueTask InitializeAsync()
     {
-        if (!Available())
+        if (LabCluster.Available())
         {
-            return;
+            _cluster = await LabCluster.StartAsync();
         }
-        Host = await SimulatedHost.StartAsync();
-        await Host.LoadImageAsync("ltb/tiny:latest");
-
-        // The controller listens where the host can reach it: its side of the veth pair.
-        Url = $"http://{Host.RootAddress}:{ServeProcess.FreePort()}";
-        var env = ServeProcess.HomeEnvironment(Home);
-        env["LTB_ADMIN_PASSWORD"] = Password;
-        _serve = Start(Path.Combine(Repo.Root, "ltb"), ["serve", "--data", _data, "--listen", Url], env);
-        await WaitForLineAsync(_serve, l => l.StartsWith("Created the admin account", StringComparison.Ordinal), TimeSpan.FromMinutes(4), "ltb serve");
-
-        Admin = new HttpClient { BaseAddress = new Uri(Url) };
-        var login = await Http.ReadAsync<LoginResponse>(await Admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", Password)), 200);
-        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.Token);
-        var token = await Http.ReadAsync<CreatedHostTokenDto>(await Admin.PostAsJsonAsync("/api/v1/hosts/tokens", new CreateHostTokenRequest(HostName)), 201);
-
-        AgentUrl = $"http://{Host.Address}:7443";
-        _hostToken = token.Secret;
-        await StartAgentAsync();
-    }
-
-    private string _hostToken = "";
-
-    private async Task StartAgentAsync()
-    {
-        var agentEnv = ServeProcess.HomeEnvironment(Home);
-        agentEnv["LTB_HOST_TOKEN"] = _hostToken;
-        agentEnv["DOCKER_HOST"] = Host.DockerHost;
-        _agent = Host.StartInside(Path.Combine(Repo.Root, "ltb"), ["agent", "--controller", Url, "--name", HostName,
-            "--listen", $"{Host.Address}:7443", "--insecure", "--data", Path.Combine(Host.Folder, "agent"), "--label", "rack=sim"], agentEnv);
-        await WaitForLineAsync(_agent, l => l.StartsWith($"LTB agent '{HostName}' registered", StringComparison.Ordinal), TimeSpan.FromMinutes(2),
-            "ltb agent");
     }
 
     /// <summary>Stops the agent (SIGTERM) and starts it again: it registers again and reports the labs it finds.</summary>
-    public async Task RestartAgentAsync()
-    {
-        var old = _agent!;
-        (await HostCommand.RunAsync("kill", "-TERM", old.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))).EnsureSuccess("kill agent");
-        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-        {
-            await old.WaitForExitAsync(wait.Token);
-        }
-        await StartAgentAsync();
-    }
+    public Task RestartAgentAsync() => Remote.RestartAgentAsync();
 
-    public static bool Available() =>
-        File.Exists("/var/run/docker.sock") && Environment.UserName == "root" && new[] { "ip", "nsenter", "dockerd", "docker" }.All(HostCommand.Exists);
+    public static void Require() => LabCluster.Require();
 
-    public static void Require()
-    {
-        SimulatedHost.Require();
-        Prerequisite.Require(File.Exists("/var/run/docker.sock"), "a Docker engine (/var/run/docker.sock)");
-    }
-
-    public Dictionary<string, string> CliEnvironment()
-    {
-        var env = ServeProcess.HomeEnvironment(Home);
-        env["LTB_SERVER"] = "";
-        env["LTB_TOKEN"] = "";
-        return env;
-    }
-
-    public Task<HostCommand.Result> LtbAsync(string? stdin, params string[] args) =>
-        HostCommand.RunAsync(Path.Combine(Repo.Root, "ltb"), args, TimeSpan.FromMinutes(6), CliEnvironment(), stdin: stdin);
-
-    public string AgentOutput
-    {
-        get
-        {
-            lock (_agentOutput)
-            {
-                return string.Join('\n', _agentOutput);
-            }
-        }
-    }
-
-    private Process Start(string file, IEnumerable<string> args, Dictionary<string, string> env)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var (k, v) in env)
-        {
-            psi.Environment[k] = v;
-        }
-        return Process.Start(psi)!;
-    }
-
-    /// <summary>Reads the process's output until a line matches; the rest of its output keeps draining in the background.</summary>
-    private async Task WaitForLineAsync(Process process, Func<string, bool> match, TimeSpan timeout, string what)
-    {
-        var lines = new List<string>();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            while (await process.StandardOutput.ReadLineAsync(cts.Token) is { } line)
-            {
-                lines.Add(line);
-                if (match(line))
-                {
-                    _ = DrainAsync(process);
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        throw new InvalidOperationException($"{what} did not start: {string.Join('\n', lines)}\n{(process.HasExited ? await stderr : "(still running)")}");
-    }
-
-    private async Task DrainAsync(Process process)
-    {
-        while (await process.StandardOutput.ReadLineAsync() is { } line)
-        {
-            lock (_agentOutput)
-            {
-                _agentOutput.Add(line);
-            }
-        }
-    }
+    public Task<HostCommand.Result> LtbAsync(string? stdin, params string[] args) => Cluster.LtbAsync(stdin, args);
 
     public async ValueTask DisposeAsync()
     {
-        Admin?.Dispose();
-        IReadOnlyList<string> left = [];
-        if (Host is not null)
+        if (_cluster is not null)
         {
-            await Host.DisposeAsync();
-            left = await SimulatedHost.LeftoversAsync(Host.Namespace);
-        }
-        if (_serve is { HasExited: false })
-        {
-            _serve.Kill(entireProcessTree: true);
-            await _serve.WaitForExitAsync();
-        }
-        _serve?.Dispose();
-        _agent?.Dispose();
-        foreach (var dir in new[] { _data, Home })
-        {
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-        if (left.Count > 0)
-        {
-            throw new InvalidOperationException($"the simulated host left: {string.Join("; ", left)}");
+            await _cluster.DisposeAsync();
         }
     }
 }

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Ltb.Server.Tests.Infrastructure;
 using Ltb.Testing;
 
 namespace Ltb.Server.Tests.Cli;
@@ -16,7 +16,7 @@ public sealed class AdminPasswordTests : IAsyncLifetime
     private readonly string _data = Directory.CreateTempSubdirectory("ltb-admin-data-").FullName;
     private readonly string _home = Directory.CreateTempSubdirectory("ltb-admin-home-").FullName;
     private readonly string _url = $"http://127.0.0.1:{ServeProcess.FreePort()}";
-    private Process? _serve;
+    private LtbProcess? _serve;
 
     private string PasswordFile => Path.Combine(_data, "initial-admin-password");
 
@@ -102,50 +102,23 @@ public sealed class AdminPasswordTests : IAsyncLifetime
     }
 
     /// <summary>`./ltb serve` without LTB_ADMIN_PASSWORD; answers its lines up to and including those about the admin account.</summary>
-    private async Task<List<string>> StartAsync()
+    private async Task<IReadOnlyList<string>> StartAsync()
     {
-        var psi = new ProcessStartInfo(Path.Combine(Repo.Root, "ltb"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Repo.Root,
-        };
-        foreach (var a in new[] { "serve", "--data", _data, "--listen", _url })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var (k, v) in ServeProcess.HomeEnvironment(_home))
-        {
-            psi.Environment[k] = v;
-        }
-        psi.Environment.Remove("LTB_ADMIN_PASSWORD");
-        _serve = Process.Start(psi)!;
-        var stderr = _serve.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        var output = new List<string>();
-        while (await _serve.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            output.Add(line);
-            if (line.StartsWith("  (kept in", StringComparison.Ordinal) || line.Contains("reset-password", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
-        Assert.True(output.Contains($"LTB is listening on {_url}"),
-            $"ltb serve did not start: {string.Join('\n', output)}\n{(_serve.HasExited ? await stderr : "")}");
+        _serve = LtbProcess.Start(["serve", "--data", _data, "--listen", _url], ServeProcess.HomeEnvironment(_home), "ltb serve", unset: ["LTB_ADMIN_PASSWORD"]);
+        await _serve.WaitForLineAsync(l => l.StartsWith("  (kept in", StringComparison.Ordinal) || l.Contains("reset-password", StringComparison.Ordinal),
+            TimeSpan.FromMinutes(4));
+        var output = _serve.Lines;
+        Assert.Contains($"LTB is listening on {_url}", output);
         return output;
     }
 
     private async Task StopAsync()
     {
-        if (_serve is { HasExited: false })
+        if (_serve is not null)
         {
-            _serve.Kill(entireProcessTree: true);
-            await _serve.WaitForExitAsync();
+            await _serve.DisposeAsync();
+            _serve = null;
         }
-        _serve?.Dispose();
-        _serve = null;
     }
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;

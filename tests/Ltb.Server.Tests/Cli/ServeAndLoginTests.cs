@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Ltb.Server.Tests.Infrastructure;
 using Ltb.Testing;
 
 namespace Ltb.Server.Tests.Cli;
@@ -10,7 +10,7 @@ public sealed class ServeProcess : IAsyncLifetime
 {
     public const string Password = "Cli-Admin-Passw0rd";
     private readonly string _data = Directory.CreateTempSubdirectory("ltb-cli-data-").FullName;
-    private Process? _serve;
+    private LtbProcess? _serve;
 
     public string Home { get; } = Directory.CreateTempSubdirectory("ltb-cli-home-").FullName;
 
@@ -19,37 +19,13 @@ public sealed class ServeProcess : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Url = $"http://127.0.0.1:{FreePort()}";
-        var psi = new ProcessStartInfo(Path.Combine(Repo.Root, "ltb"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Repo.Root,
-        };
-        foreach (var a in new[] { "serve", "--data", _data, "--listen", Url })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var (k, v) in HomeEnvironment(Home))
-        {
-            psi.Environment[k] = v;
-        }
-        psi.Environment["LTB_ADMIN_PASSWORD"] = Password;
-        _serve = Process.Start(psi)!;
-        var stderr = _serve.StandardError.ReadToEndAsync();
+        var env = HomeEnvironment(Home);
+        env["LTB_ADMIN_PASSWORD"] = Password;
+        _serve = LtbProcess.Start(["serve", "--data", _data, "--listen", Url], env, "ltb serve");
         // ./ltb may build first: allow for it.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        var output = new List<string>();
-        while (await _serve.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            output.Add(line);
-            if (line.StartsWith("Created the admin account", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
-        Assert.True(output.Any(l => l == $"LTB is listening on {Url}"),
-            $"ltb serve did not report its address: {string.Join('\n', output)}\n{(_serve.HasExited ? await stderr : "")}");
+        await _serve.WaitForLineAsync(l => l.StartsWith("Created the admin account", StringComparison.Ordinal), TimeSpan.FromMinutes(4));
+        var output = _serve.Lines;
+        Assert.Contains($"LTB is listening on {Url}", output);
         Assert.Contains("Created the admin account 'admin' with the password from LTB_ADMIN_PASSWORD", output);
         Assert.DoesNotContain(output, l => l.Contains(Password, StringComparison.Ordinal));
     }
@@ -82,12 +58,10 @@ public sealed class ServeProcess : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_serve is { HasExited: false })
+        if (_serve is not null)
         {
-            _serve.Kill(entireProcessTree: true);
-            await _serve.WaitForExitAsync();
+            await _serve.DisposeAsync();
         }
-        _serve?.Dispose();
         Directory.Delete(Home, recursive: true);
         Directory.Delete(_data, recursive: true);
     }
