@@ -54,9 +54,12 @@ public static class LabPlacement
         }
         var chosen = visible.First(h => h.Id == decision.Host!.Id);
         var layout = decision.NodeHosts is { } nodeHosts ? new LabLayout(nodeHosts) : null;
-        // SPAN: a lab that spans hosts (layout.Spans) is deployed per host by the "span" work (Labs/Spanning, node pins
-        // with the `ltb.host` label); this is the one place that hands the layout over: LabsEndpoints stores it in
-        // Lab.LayoutJson, from which the task runner and the agent directory deploy each host's part.
+        // SPAN (the one hand-over to the spanning runtime, Labs/Spanning): the layout (automatic spanning, or nodes pinned
+        // with the `ltb.host` label — both decided by the policy, with capacity and tunnel addresses) is stored by
+        // LabsEndpoints in Lab.LayoutJson, from which the agent directory deploys each host's part. When merging with the
+        // span branch: this replaces NodePins.PlaceAsync's choice of hosts (keep its refusal to move an existing lab's
+        // nodes if wanted); pass this layout to LabTunnelAllocator.AssignAsync and save with LabTunnelAllocator.SaveAsync
+        // before PlacementLock.CommitAsync.
         return (new PlacedLab(chosen, layout, decision.Reason), null, null);
     }
 

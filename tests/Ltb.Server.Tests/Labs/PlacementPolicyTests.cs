@@ -118,7 +118,12 @@ public sealed class PlacementPolicyTests
         // Together too small: refused with the hosts' combined free capacity.
         var refused = PlacementPolicy.Place(Lab(N("1"), N("2"), N("3"), N("4"), N("5"), N("6"), N("7"), N("8"), N("9")), [x, y]);
         Assert.False(refused.Placed);
-        Assert.Contains("the ready hosts together have 8 CPUs and 8 GiB free", refused.Reason);
+        Assert.Contains("the ready hosts that can span labs together have 8 CPUs and 8 GiB free", refused.Reason);
+
+        // Hosts without a tunnel address (the local host, an agent without one) take no part in spanning.
+        var untunnelled = PlacementPolicy.Place(lab, [x with { CanSpan = false }, y]);
+        Assert.False(untunnelled.Placed);
+        Assert.StartsWith("no host can take the lab (it needs 3 CPUs and 6 GiB): host-x: no capacity", untunnelled.Reason);
     }
 
     [Fact]
@@ -134,6 +139,9 @@ public sealed class PlacementPolicyTests
         var together = PlacementPolicy.Place(Lab(Node("r1", pin: "host-b"), Node("r2")), [a, b]);
         Assert.Equal(("host-b", null), (together.Host!.Name, together.NodeHosts));
         Assert.False(PlacementPolicy.Place(Lab(Node("r1", pin: "host-z")), [a, b]).Placed);
+        var local = PlacementPolicy.Place(lab, [a, b with { CanSpan = false }]);
+        Assert.Equal("nodes are pinned (ltb.host) to several hosts, and host 'host-b' takes no part in labs that span hosts " +
+            "(no tunnel address: the local host, or an agent without --tunnel-address)", local.Reason);
     }
 
     [Fact]

@@ -6,9 +6,11 @@ namespace Ltb.Server.Labs.Placement;
 /// A host as placement sees it at one moment: whether it takes new labs (state, and whether the caller may place labs on
 /// it), what it can run (kinds, images; null: the host did not report them, and nothing is assumed missing), its
 /// effective capacity (an admin's override, else what the agent reported) and what the labs already on it demand.
+/// <paramref name="CanSpan"/>: the host can carry part of a lab that spans hosts (a remote host whose agent reported a
+/// tunnel address for VXLAN; the in-process local host has none).
 /// </summary>
 public sealed record HostOffer(Guid Id, string Name, LabHostState State, bool MayPlace, IReadOnlySet<string>? Kinds,
-    IReadOnlySet<string>? Images, CpuMemory Capacity, CpuMemory Allocated)
+    IReadOnlySet<string>? Images, CpuMemory Capacity, CpuMemory Allocated, bool CanSpan = true)
 {
     public CpuMemory Free => Capacity - Allocated;
 
@@ -19,7 +21,7 @@ public sealed record HostOffer(Guid Id, string Name, LabHostState State, bool Ma
     public static HostOffer From(LabHost host, bool mayPlace, CpuMemory allocated) => new(host.Id, host.Name, host.State, mayPlace,
         host.Kinds.Count == 0 ? null : host.Kinds.ToHashSet(StringComparer.Ordinal),
         host.Images.Count == 0 ? null : host.Images.ToHashSet(StringComparer.Ordinal),
-        EffectiveCapacity(host), allocated);
+        EffectiveCapacity(host), allocated, !host.IsLocal && !string.IsNullOrEmpty(host.TunnelAddress));
 
     /// <summary>Whether the host holds an image; an image without a tag is ":latest" to Docker.</summary>
     public bool HasImage(string image) => Images is null || Images.Contains(image) || (!HasTag(image) && Images.Contains(image + ":latest"));

@@ -138,10 +138,18 @@ public static class PlacementPolicy
     private static PlacementDecision Span(LabDemand lab, List<HostOffer> hosts, Dictionary<string, string> pins, CpuMemory total,
         List<HostRejection> rejections)
     {
-        var usable = hosts.Where(h => h.MayPlace && h.State == Data.LabHostState.Ready).ToList();
+        // Only hosts that can carry VXLAN tunnels take part in a lab that spans hosts.
+        var usable = hosts.Where(h => h.MayPlace && h.State == Data.LabHostState.Ready && h.CanSpan).ToList();
         var combined = usable.Aggregate(CpuMemory.Zero, (sum, h) => sum + Max(h.Free, CpuMemory.Zero));
         string Refusal() => $"no host can take the lab (it needs {total}" +
-            (usable.Count > 1 ? $"; the ready hosts together have {combined} free" : "") + $"): {string.Join("; ", rejections)}";
+            (usable.Count > 1 ? $"; the ready hosts that can span labs together have {combined} free" : "") + $"): {string.Join("; ", rejections)}";
+        if (pins.Values.Distinct().Count() > 1 && pins.Values.FirstOrDefault(p => usable.All(h => h.Name != p)) is { } cannot)
+        {
+            var host = hosts.First(h => h.Name == cannot);
+            var why = !host.CanSpan ? "takes no part in labs that span hosts (no tunnel address: the local host, or an agent without --tunnel-address)"
+                : $"cannot take nodes ({string.Join(", ", rejections.First(r => r.Host == cannot).Reasons.DefaultIfEmpty("not ready"))})";
+            return PlacementDecision.Refused($"nodes are pinned ({LabDemand.HostLabel}) to several hosts, and host '{cannot}' {why}", rejections);
+        }
 
         var free = usable.ToDictionary(h => h.Id, h => h.Free);
         var byName = usable.ToDictionary(h => h.Name, StringComparer.Ordinal);
