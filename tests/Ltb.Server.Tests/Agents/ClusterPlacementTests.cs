@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using Ltb.Server.Api;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
-using Ltb.Testing;
 
 namespace Ltb.Server.Tests.Agents;
 
@@ -68,6 +67,7 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
     {
         var c = C;
         var ct = TestContext.Current.CancellationToken;
+        var interfacesBefore = await Task.WhenAll(c.Hosts.Select(h => h.Sim.InterfacesAsync()));
         var names = Enumerable.Range(0, 10).Select(i => $"ten{i}{Guid.NewGuid().ToString("N")[..5]}").ToList();
         var accepted = await Task.WhenAll(names.Select(name => LabTestSupport.DeployAsync(c.Admin, LabTestSupport.TinyLab(name))));
         var tasks = await Task.WhenAll(accepted.Select(a => LabTestSupport.WaitAsync(c.Admin, a.Task.Id)));
@@ -111,11 +111,15 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
             await Http.ReadAsync<LabTaskAccepted>(await c.Admin.DeleteAsync($"/api/v1/labs/{n}", ct), 202)));
         var removed = await Task.WhenAll(removals.Select(r => LabTestSupport.WaitAsync(c.Admin, r.Task.Id)));
         Assert.All(removed, t => Assert.True(t.State == "succeeded", $"{t.State}: {t.Error}"));
-        foreach (var host in c.Hosts)
+        for (var i = 0; i < c.Hosts.Count; i++)
         {
-            Assert.Equal("", (await host.Sim.DockerAsync("ps", "-aq")).Stdout.Trim());
-            Assert.Empty(await SimulatedHost.LeftoversAsync(host.Sim.Namespace));
+            var sim = c.Hosts[i].Sim;
+            Assert.Equal("", (await sim.DockerAsync("ps", "-aq")).Stdout.Trim());
+            var networks = (await sim.DockerAsync("network", "ls", "--format", "{{.Name}}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(["host", "none"], networks.Order());
+            Assert.Equal(interfacesBefore[i].Order(), (await sim.InterfacesAsync()).Order());
         }
+        Assert.All(labs, l => Assert.Empty(Directory.Exists("/run/netns") ? Directory.GetFiles("/run/netns", $"ltb-{l.RuntimeName}-*") : []));
         hosts = await Http.ReadAsync<Paged<HostDto>>(await c.Admin.GetAsync("/api/v1/hosts?label=rack=sim", ct), 200);
         Assert.All(hosts.Items, h => Assert.Equal((0, new HostResourcesDto(0, 0)), (h.Labs, h.Allocated)));
     }
