@@ -168,7 +168,7 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         {
             var why = e.StatusCode switch
             {
-                StatusCode.Unavailable when IsUntrustedCertificate(e) =>
+                _ when IsUntrustedCertificate(e) =>
                     $"host '{_hostName}' presented a TLS certificate the controller does not trust; give the controller the CA that " +
                     "issued the agents' certificates (LTB_AGENT_CA, docs/operations.md) or check the agent's --cert",
                 StatusCode.Unavailable => $"host '{_hostName}' does not answer ({e.Status.Detail}); check that its agent runs",
@@ -183,6 +183,12 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
     /// <summary>The call failed in the TLS handshake: the agent's certificate did not validate against the trusted CA.</summary>
     private static bool IsUntrustedCertificate(RpcException e)
     {
+        // grpc-dotnet reports it as Internal or Unavailable ("Error starting gRPC call. HttpRequestException: The SSL
+        // connection could not be established ..."), with the AuthenticationException as the debug exception.
+        if (e.Status.Detail.Contains("SSL connection could not be established", StringComparison.Ordinal))
+        {
+            return true;
+        }
         for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
         {
             if (inner is System.Security.Authentication.AuthenticationException)
