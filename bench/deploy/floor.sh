@@ -5,15 +5,8 @@
 # per-lab management network is), unbounded and with LTB's default parallelism (the number of cores).
 # Usage: bench/deploy/floor.sh [-r REPEATS] [N]
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib.sh"
-need_root
-cd "$LTB_ROOT"
-export DOCKER_API_VERSION="${DOCKER_API_VERSION:-$(docker_api_version)}"
-image=ltb/tiny:latest
-repeats=1
-if [[ ${1:-} == -r ]]; then repeats=$2; shift 2; fi
-n=${1:-50}
-source "$LTB_ROOT/bench/deploy/baseline.sh"
+source "$(dirname "$0")/common.sh"
+n=${bench_args[0]:-50}
 dotnet build bench/Ltb.Bench.Runtime -c Release --nologo -v q -clp:NoSummary >/dev/null
 harness="$LTB_ROOT/.artifacts/bin/Ltb.Bench.Runtime/release/Ltb.Bench.Runtime"
 

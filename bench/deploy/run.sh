@@ -6,14 +6,8 @@
 # Usage: bench/deploy/run.sh [-r REPEATS] [N...]   (default: 1 repeat, N = 10 50). Prints every run, the ratios
 # LTB/baseline per run, and with repeats the medians.
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib.sh"
-need_root
-cd "$LTB_ROOT"
-export DOCKER_API_VERSION="${DOCKER_API_VERSION:-$(docker_api_version)}"
-image=ltb/tiny:latest
-repeats=1
-if [[ ${1:-} == -r ]]; then repeats=$2; shift 2; fi
-sizes=("$@"); [[ ${#sizes[@]} -gt 0 ]] || sizes=(10 50)
+source "$(dirname "$0")/common.sh"
+sizes=("${bench_args[@]}"); [[ ${#sizes[@]} -gt 0 ]] || sizes=(10 50)
 
 dotnet build src/Ltb.Cli/Ltb.Cli.csproj -c Release --nologo -v q -clp:NoSummary >/dev/null
 ltb_dll="$LTB_ROOT/.artifacts/bin/Ltb.Cli/release/ltb.dll"
@@ -29,7 +23,6 @@ LTB_ADMIN_PASSWORD="$password" HOME="$work/home" XDG_CONFIG_HOME="" XDG_DATA_HOM
 serve_pid=$!
 cleanup() { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; [[ -n ${LTB_BENCH_KEEP:-} ]] || rm -rf "$work"; }
 trap cleanup EXIT
-source "$LTB_ROOT/bench/deploy/baseline.sh"
 url=""
 for _ in $(seq 1 120); do
   url=$(sed -n 's/^LTB is listening on \(http[^ ]*\).*/\1/p' "$work/serve.log" | head -1)

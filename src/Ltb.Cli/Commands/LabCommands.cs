@@ -54,6 +54,7 @@ internal static class LabCommands
     {
         var topology = new Option<FileInfo>("--topology", "-t") { Description = "The topology file (containerlab or LTB)." };
         var template = new Option<string?>("--template") { Description = "Deploy a stored template instead (its name or id; ltb template list)." };
+        var templateVersion = new Option<int?>("--template-version") { Description = "With --template: the version to deploy (ltb template show) [default: the current one]" };
         var name = new Option<string?>("--name") { Description = "The lab's name [default: the topology's name]" };
         var reconfigure = new Option<bool>("--reconfigure") { Description = "Apply the topology onto your running lab of the same name." };
         var rollback = new Option<bool>("--rollback") { Description = "On failure remove what did deploy (default: keep it, failed, to inspect and destroy)." };
@@ -66,7 +67,7 @@ internal static class LabCommands
         var host = new Option<string?>("--host") { Description = "The lab host to deploy on (ltb: GET /api/v1/hosts) [default: placement chooses a ready host with room for the lab]" };
         var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references (or names a stored template), shows progress, waits until it runs.")
         {
-            topology, template, name, reconfigure, rollback, backend, host, Server,
+            topology, template, templateVersion, name, reconfigure, rollback, backend, host, Server,
         };
         command.SetAction((parse, ct) => Run(async () =>
         {
@@ -80,10 +81,18 @@ internal static class LabCommands
             {
                 throw new LtbApiException(0, $"{file}: no such file");
             }
+            if (file is not null && parse.GetValue(templateVersion) is not null)
+            {
+                throw new LtbApiException(0, "--template-version goes with --template, not with a topology file");
+            }
             using var content = file is not null
                 ? Upload(file, parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!)
                 : Options(new MultipartFormDataContent { { new StringContent((await TemplateCommands.ResolveAsync(client, parse.GetValue(template)!, ct)).Id.ToString()), "template" } },
                     parse.GetValue(name), parse.GetValue(reconfigure), parse.GetValue(rollback), parse.GetValue(backend)!);
+            if (parse.GetValue(templateVersion) is { } version)
+            {
+                content.Add(new StringContent(version.ToString(System.Globalization.CultureInfo.InvariantCulture)), "templateVersion");
+            }
             if (parse.GetValue(host) is { } hostName)
             {
                 content.Add(new StringContent(hostName), "host");

@@ -325,6 +325,12 @@ public sealed class LabRuntime
             var create = diff.AddedNodes.Concat(diff.ChangedNodes).ToList();
             var keep = plan.Nodes.Select(n => n.Name).Except(create.Select(n => n.Name)).ToList();
             await CreateAndWireAsync(plan, create, diff.LinksToCreate, keep, net, options, progress, token);
+            // Running nodes learn the names of the nodes added and forget the removed ones.
+            var names = ContainerNodes.HostNames(lab, old.Mgmt.Nodes.Keys.Concat(net.Nodes.Keys)).ToHashSet(StringComparer.Ordinal);
+            foreach (var node in plan.Nodes.Where(n => keep.Contains(n.Name) && MgmtAttachments.Of(plan, n) != MgmtAttachment.None))
+            {
+                await _nodes.RefreshHostsAsync(plan, node.Name, net, names, token);
+            }
             _store.Save(record with { Phase = LabPhase.Deployed });
             return await InspectAsync(lab, CancellationToken.None);
         }

@@ -103,6 +103,29 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         return sysctls.Count == 0 ? null : sysctls;
     }
 
+    /// <summary>
+    /// Rewrites the lab's entries in the /etc/hosts of a node that keeps running through an apply, so that it knows the
+    /// nodes added and forgets the removed ones. Docker keeps that file on the host and bind-mounts it, so the agent
+    /// rewrites it there (no shell in the node needed). Other lines (localhost, the user's own) stay as they are.
+    /// </summary>
+    /// <param name="names">Every name the lab had or has (nodes and their container names): lines naming them are replaced.</param>
+    public async Task RefreshHostsAsync(LabPlan plan, string node, MgmtState mgmt, IReadOnlySet<string> names, CancellationToken ct)
+    {
+        var inspect = await engine.Client.Containers.InspectContainerAsync(Names.Container(plan.LabName, node), ct);
+        if (string.IsNullOrEmpty(inspect.HostsPath) || !File.Exists(inspect.HostsPath))
+        {
+            return;
+        }
+        var others = (await File.ReadAllLinesAsync(inspect.HostsPath, ct))
+            .Where(line => !line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Skip(1).Any(names.Contains));
+        var ours = HostsEntries(plan, mgmt).Select(e => e.Split(':', 2)).Select(p => $"{p[1]}\t{p[0]}");
+        await File.WriteAllLinesAsync(inspect.HostsPath, others.Concat(ours), ct);
+    }
+
+    /// <summary>The names of a lab's nodes in /etc/hosts: each node by its name and by its container name.</summary>
+    public static IEnumerable<string> HostNames(string lab, IEnumerable<string> nodes) =>
+        nodes.SelectMany(n => new[] { n, Names.Container(lab, n) });
+
     private static List<string> HostsEntries(LabPlan plan, MgmtState mgmt)
     {
         var entries = new List<string>();

@@ -102,8 +102,11 @@ public sealed record LabEventDto(DateTimeOffset At, string Level, string? Node, 
 public sealed record LabDto(Guid Id, string Name, string State, string Owner, Guid? GroupId, string RuntimeName,
     string SourceFileName, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version,
-    DateTimeOffset? ObservedAt = null, string? Host = null, string? HostState = null, string? PlacementReason = null,
-    IReadOnlyList<LabHostRefDto>? Hosts = null);
+    DateTimeOffset? ObservedAt = null, LabTemplateRefDto? Template = null, string? Host = null, string? HostState = null,
+    string? PlacementReason = null, IReadOnlyList<LabHostRefDto>? Hosts = null);
+
+/// <summary>The stored template (and its version) a lab was deployed from.</summary>
+public sealed record LabTemplateRefDto(Guid Id, int Version);
 
 /// <summary>A host a lab uses: its name, state and how many of the lab's nodes run there.</summary>
 public sealed record LabHostRefDto(string Name, string State, int Nodes);

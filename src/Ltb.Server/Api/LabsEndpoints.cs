@@ -85,6 +85,7 @@ public static class LabsEndpoints
         var staging = LabSources.FilesDirectory(options.DataDirectory, newId);
         string fileName;
         string source;
+        LabTemplateVersion? fromTemplate = null;
         if (form["template"].ToString() is { Length: > 0 } templateRef)
         {
             // A stored template: its version's topology and files, written out as if uploaded. Reading it is enough.
@@ -95,6 +96,7 @@ public static class LabsEndpoints
             }
             fileName = await TemplateStore.WriteAsync(db, version, staging, ct);
             source = $"template {templateRef} version {version.Number}";
+            fromTemplate = version;
         }
         else if (topology is null)
         {
@@ -181,6 +183,8 @@ public static class LabsEndpoints
         lab.SourceFormat = loaded.Format;
         lab.SourceText = loaded.Text;
         lab.SourceFileName = fileName;
+        lab.TemplateId = fromTemplate?.TemplateId;
+        lab.TemplateVersion = fromTemplate?.Number;
         lab.NodeKindsJson = JsonSerializer.Serialize(loaded.Kinds, LabTaskRunner.Json);
         lab.UpdatedAt = now;
         var input = new DeploymentInput(plan, new AgentDeployOptions(Rollback: onFailure == "rollback"), apply);

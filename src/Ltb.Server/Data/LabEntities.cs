@@ -41,6 +41,10 @@ public sealed class Lab : IVersioned
     public string SourceFormat { get; set; } = "";
     public string SourceText { get; set; } = "";
     public string SourceFileName { get; set; } = "";
+    /// <summary>The stored template the lab was last deployed from (null: an uploaded topology).</summary>
+    public Guid? TemplateId { get; set; }
+    /// <summary>The number of that template's version.</summary>
+    public int? TemplateVersion { get; set; }
     /// <summary>The lab's planned node kinds (node -> kind), which the host does not know.</summary>
     public string NodeKindsJson { get; set; } = "{}";
     public string? StatusJson { get; set; }

@@ -132,6 +132,8 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.HasOne(l => l.Owner).WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<Group>().WithMany().HasForeignKey(l => l.GroupId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<LabHost>().WithMany().HasForeignKey(l => l.HostId).OnDelete(DeleteBehavior.Restrict);
+            // A lab outlives the template it came from.
+            e.HasOne<LabTemplate>().WithMany().HasForeignKey(l => l.TemplateId).OnDelete(DeleteBehavior.SetNull);
             e.Property(l => l.State).HasConversion<string>().HasMaxLength(20);
             e.Property(l => l.SourceFormat).HasMaxLength(20);
             e.Property(l => l.SourceFileName).HasMaxLength(255);

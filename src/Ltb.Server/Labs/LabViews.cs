@@ -44,7 +44,7 @@ public static class LabViews
             : null;
         return new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
             lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version, snapshot.ObservedAt,
-            host?.Name, host?.State.ToString().ToLowerInvariant(), lab.PlacementReason, used);
+            lab.TemplateId is { } template ? new LabTemplateRefDto(template, lab.TemplateVersion ?? 0) : null, host?.Name, host?.State.ToString().ToLowerInvariant(), lab.PlacementReason, used);
     }
 
     /// <summary>Every host by id: a short list, read once per answer that shows labs.</summary>

@@ -1,3 +1,4 @@
+using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
@@ -71,6 +72,12 @@ public sealed class ApplyTests
             Assert.DoesNotContain(Ltb.Runtime.Nodes.Names.LinuxBridge(lab, removedLink), hostNames);
             Assert.DoesNotContain(Ltb.Runtime.Nodes.Names.Netns(lab, "c"), net.ListNamespaces());
             Assert.DoesNotContain(await runtime.ListLabsAsync(TestLabs.Ct), l => l == $"{lab}-c");
+            // b kept running: it now knows d by name and no longer c.
+            var ping = await engine.ExecAsync(Ltb.Runtime.Nodes.Names.Container(lab, "b"), ["ping", "-c", "1", "-W", "2", "d"], TimeSpan.FromSeconds(10), TestLabs.Ct);
+            Assert.True(ping.Succeeded, ping.Stdout + ping.Stderr);
+            var hosts = await engine.ExecAsync(Ltb.Runtime.Nodes.Names.Container(lab, "b"), ["cat", "/etc/hosts"], TimeSpan.FromSeconds(10), TestLabs.Ct);
+            Assert.DoesNotMatch(@"\sc(\s|$)", hosts.Stdout);
+            Assert.Contains("localhost", hosts.Stdout);
         }
         finally
         {

@@ -79,7 +79,11 @@ public sealed class TemplateCliTests(ServeProcess server) : IClassFixture<ServeP
         await File.WriteAllTextAsync(file, LabTestSupport.TinyLab(name));
         var push = await Ltb(null, "template", "push", file, "--name", name + "-tpl");
         Assert.True(push.ExitCode == 0, push.Stderr + push.Stdout);
-        var deploy = await Ltb(null, "lab", "deploy", "--template", name + "-tpl", "--name", name);
+        // Version 2 names an image no engine has: deploying version 1 must not touch it.
+        await File.WriteAllTextAsync(file, LabTestSupport.TinyLab(name, image: "ltb/no-such-image:latest"));
+        var second = await Ltb(null, "template", "push", file, "--name", name + "-tpl");
+        Assert.True(second.ExitCode == 0, second.Stderr + second.Stdout);
+        var deploy = await Ltb(null, "lab", "deploy", "--template", name + "-tpl", "--template-version", "1", "--name", name);
         try
         {
             Assert.True(deploy.ExitCode == 0, deploy.Stderr + deploy.Stdout);
@@ -95,6 +99,9 @@ public sealed class TemplateCliTests(ServeProcess server) : IClassFixture<ServeP
         var both = await Ltb(null, "lab", "deploy", "--template", name + "-tpl", "-t", file);
         Assert.Equal(1, both.ExitCode);
         Assert.Contains("one of the two", both.Stderr);
+        var unknown = await Ltb(null, "lab", "deploy", "--template", name + "-tpl", "--template-version", "9", "--name", name);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("version 9", unknown.Stderr);
     }
 
     /// <summary>The README's promise: the server starts with a demo template that works with the local images.</summary>

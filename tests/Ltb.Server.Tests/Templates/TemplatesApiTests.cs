@@ -296,6 +296,7 @@ public abstract class TemplatesApiTests<TServer>(TServer fixture) : IClassFixtur
             var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
             Assert.Equal(("running", "lab.clab.yml"), (lab.State, lab.SourceFileName));
             Assert.All(lab.Nodes, n => Assert.Equal("running", n.State));
+            Assert.Equal(new LabTemplateRefDto(template.Id, 1), lab.Template);
         }
         finally
         {

@@ -280,6 +280,12 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Property<string>("StatusJson")
                         .HasColumnType("text");
 
+                    b.Property<Guid?>("TemplateId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int?>("TemplateVersion")
+                        .HasColumnType("integer");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -290,6 +296,8 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.HasIndex("GroupId");
+
+                    b.HasIndex("TemplateId");
 
                     b.HasIndex("HostId", "RuntimeName")
                         .IsUnique();
@@ -991,6 +999,11 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+
+                    b.HasOne("Ltb.Server.Data.LabTemplate", null)
+                        .WithMany()
+                        .HasForeignKey("TemplateId")
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("Owner");
                 });

@@ -273,6 +273,12 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.Property<string>("StatusJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("TemplateId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("TemplateVersion")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
@@ -283,6 +289,8 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.HasIndex("GroupId");
+
+                    b.HasIndex("TemplateId");
 
                     b.HasIndex("HostId", "RuntimeName")
                         .IsUnique();
@@ -978,6 +986,11 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+
+                    b.HasOne("Ltb.Server.Data.LabTemplate", null)
+                        .WithMany()
+                        .HasForeignKey("TemplateId")
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("Owner");
                 });
