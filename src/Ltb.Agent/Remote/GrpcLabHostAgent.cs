@@ -168,6 +168,9 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         {
             var why = e.StatusCode switch
             {
+                _ when IsUntrustedCertificate(e) =>
+                    $"host '{_hostName}' presented a TLS certificate the controller does not trust; give the controller the CA that " +
+                    "issued the agents' certificates (LTB_AGENT_CA, docs/operations.md) or check the agent's --cert",
                 StatusCode.Unavailable => $"host '{_hostName}' does not answer ({e.Status.Detail}); check that its agent runs",
                 StatusCode.Unauthenticated => $"host '{_hostName}' refused the controller ({e.Status.Detail}); restart its agent so that it registers again",
                 StatusCode.DeadlineExceeded => $"host '{_hostName}' did not answer in time",
@@ -175,6 +178,25 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
             };
             throw new LabRuntimeException(lab ?? "-", null, why, e);
         }
+    }
+
+    /// <summary>The call failed in the TLS handshake: the agent's certificate did not validate against the trusted CA.</summary>
+    private static bool IsUntrustedCertificate(RpcException e)
+    {
+        // grpc-dotnet reports it as Internal or Unavailable ("Error starting gRPC call. HttpRequestException: The SSL
+        // connection could not be established ..."), with the AuthenticationException as the debug exception.
+        if (e.Status.Detail.Contains("SSL connection could not be established", StringComparison.Ordinal))
+        {
+            return true;
+        }
+        for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     public void Dispose() => _channel.Dispose();

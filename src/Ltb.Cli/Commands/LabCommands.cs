@@ -64,7 +64,7 @@ internal static class LabCommands
             DefaultValueFactory = _ => "veth",
         };
         backend.AcceptOnlyFromAmong("veth", "linux-bridge", "ovs");
-        var host = new Option<string?>("--host") { Description = "The lab host to deploy on (ltb: GET /api/v1/hosts) [default: the server's own host]" };
+        var host = new Option<string?>("--host") { Description = "The lab host to deploy on (ltb: GET /api/v1/hosts) [default: placement chooses a ready host with room for the lab]" };
         var command = new Command("deploy", "Deploy a lab: uploads the topology and the files it references (or names a stored template), shows progress, waits until it runs.")
         {
             topology, template, templateVersion, name, reconfigure, rollback, backend, host, Server,
@@ -209,19 +209,25 @@ internal static class LabCommands
             var labs = await client.GetAsync<Paged<LabDto>>("api/v1/labs?pageSize=200", ct);
             if (parse.GetValue(Format) == "json")
             {
-                Console.WriteLine(JsonSerializer.Serialize(labs.Items.Select(l => new { l.Name, l.State, l.Owner, Nodes = l.Nodes.Count }), Json));
+                Console.WriteLine(JsonSerializer.Serialize(labs.Items.Select(l => new { l.Name, l.State, l.Owner, Nodes = l.Nodes.Count, l.Host, l.HostState }), Json));
                 return 0;
             }
-            var table = new Table().AddColumns("NAME", "STATE", "OWNER", "NODES", "ERROR");
+            var table = new Table().AddColumns("NAME", "STATE", "OWNER", "NODES", "HOST", "ERROR");
             foreach (var l in labs.Items)
             {
-                table.AddRow(Markup.Escape(l.Name), l.State, Markup.Escape(l.Owner), l.Nodes.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(l.Error ?? ""));
+                table.AddRow(Markup.Escape(l.Name), l.State, Markup.Escape(l.Owner), l.Nodes.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Markup.Escape(HostText(l)), Markup.Escape(l.Error ?? ""));
             }
             AnsiConsole.Write(table);
             return 0;
         }));
         return command;
     }
+
+    /// <summary>The lab's host (or hosts, when it spans), with the state of any that is not ready.</summary>
+    private static string HostText(LabDto l) => l.Hosts is { Count: > 0 } hosts
+        ? string.Join(", ", hosts.Select(h => h.State == "ready" ? h.Name : $"{h.Name} ({h.State})"))
+        : l.Host is null ? "" : l.HostState is null or "ready" ? l.Host : $"{l.Host} ({l.HostState})";
 
     private static Command Inspect()
     {
@@ -237,6 +243,10 @@ internal static class LabCommands
                 return 0;
             }
             AnsiConsole.MarkupLine($"lab [bold]{Markup.Escape(l.Name)}[/]: {l.State}{(l.Error is null ? "" : " - " + Markup.Escape(l.Error))}");
+            if (l.Host is not null)
+            {
+                AnsiConsole.MarkupLine($"host {Markup.Escape(HostText(l))}{(l.PlacementReason is null ? "" : " - placed: " + Markup.Escape(l.PlacementReason))}");
+            }
             var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES");
             foreach (var n in l.Nodes)
             {

@@ -43,11 +43,19 @@ public sealed record SshKeyDto(Guid Id, Guid UserId, string Name, string Algorit
 /// <summary><c>PublicKey</c>: one line of an OpenSSH public key file ("ssh-ed25519 AAAA... comment").</summary>
 public sealed record AddSshKeyRequest(string PublicKey, string? Name = null);
 
-/// <summary>Disk, KVM, images, kinds and the last heartbeat are what the host's agent reported.</summary>
+/// <summary>
+/// <c>Cpus</c>/<c>MemoryBytes</c>, disk, KVM, images, kinds and the last heartbeat are what the host's agent reported.
+/// <c>CpusOverride</c>/<c>MemoryBytesOverride</c>: an admin's limits for placement (null: none); <c>Capacity</c>: what
+/// placement uses (override, else reported); <c>Allocated</c>: what the labs on the host demand; <c>Labs</c>: how many.
+/// </summary>
 public sealed record HostDto(Guid Id, string Name, string Address, bool IsLocal, int Cpus, long MemoryBytes,
     IReadOnlyDictionary<string, string> Labels, string State, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version,
     long DiskBytes = 0, bool Kvm = false, IReadOnlyList<string>? Images = null, IReadOnlyList<string>? Kinds = null,
-    DateTimeOffset? LastSeenAt = null, string? AgentVersion = null);
+    DateTimeOffset? LastSeenAt = null, string? AgentVersion = null, int? CpusOverride = null, long? MemoryBytesOverride = null,
+    HostResourcesDto? Capacity = null, HostResourcesDto? Allocated = null, int Labs = 0);
+
+/// <summary>CPUs (fractions: node demands are often a quarter CPU) and memory in bytes.</summary>
+public sealed record HostResourcesDto(double Cpus, long MemoryBytes);
 
 /// <summary>A token `ltb agent --token` registers a host with. <c>HostId</c>: the host it registered, once it has.</summary>
 public sealed record HostTokenDto(Guid Id, string Name, string Prefix, Guid? HostId, DateTimeOffset CreatedAt,
@@ -61,9 +69,11 @@ public sealed record CreatedHostTokenDto(HostTokenDto Token, string Secret);
 public sealed record CreateHostRequest(string Name, string Address, int Cpus, long MemoryBytes,
     Dictionary<string, string>? Labels = null);
 
-/// <summary>Only the fields given change. <c>State</c>: ready, draining or disabled.</summary>
+/// <summary>Only the fields given change. <c>State</c>: ready, draining or disabled. <c>Cpus</c>/<c>MemoryBytes</c> set the
+/// admin's capacity overrides for placement (the agent's heartbeats keep reporting the measured figures beside them);
+/// <c>ResetCapacity</c>: true drops both overrides (placement uses the reported figures again).</summary>
 public sealed record UpdateHostRequest(string? Address = null, int? Cpus = null, long? MemoryBytes = null,
-    Dictionary<string, string>? Labels = null, string? State = null);
+    Dictionary<string, string>? Labels = null, string? State = null, bool? ResetCapacity = null);
 
 public sealed record AuditEntryDto(long Id, DateTimeOffset At, Guid? ActorId, string ActorName, string Action, string ObjectType,
     string? ObjectId, string? Detail, string? RemoteAddress);
@@ -87,13 +97,19 @@ public sealed record LabLinkDto(string A, string? B, string State, string Type, 
 
 public sealed record LabEventDto(DateTimeOffset At, string Level, string? Node, string Message);
 
+/// <summary><c>Host</c>/<c>HostState</c>: the host that owns the lab and its state (a lab on an unreachable host shows it);
+/// <c>Hosts</c>: every host a lab that spans hosts uses, with its state; <c>PlacementReason</c>: why it was placed there.</summary>
 public sealed record LabDto(Guid Id, string Name, string State, string Owner, Guid? GroupId, string RuntimeName,
     string SourceFileName, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version,
-    DateTimeOffset? ObservedAt = null, LabTemplateRefDto? Template = null);
+    DateTimeOffset? ObservedAt = null, LabTemplateRefDto? Template = null, string? Host = null, string? HostState = null,
+    string? PlacementReason = null, IReadOnlyList<LabHostRefDto>? Hosts = null);
 
 /// <summary>The stored template (and its version) a lab was deployed from.</summary>
 public sealed record LabTemplateRefDto(Guid Id, int Version);
+
+/// <summary>A host a lab uses: its name, state and how many of the lab's nodes run there.</summary>
+public sealed record LabHostRefDto(string Name, string State, int Nodes);
 
 public sealed record LabTaskDto(Guid Id, Guid LabId, string Kind, string State, string? Progress, IReadOnlyList<string> Log,
     string? Error, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int Attempts = 0);

@@ -1,6 +1,7 @@
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
+using Ltb.Server.Labs.Placement;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,15 +21,31 @@ public static class HostsEndpoints
         hosts.MapGet("/", ListAsync).WithSummary("List lab hosts (filters: state, label = key=value)");
         hosts.MapPost("/", CreateAsync).WithSummary("Register a remote lab host (admin)");
         hosts.MapGet("/{id:guid}", GetAsync).WithSummary("One lab host; the ETag is its version");
-        hosts.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change a host's address, capacity, labels or state (admin; If-Match)");
+        hosts.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change a host's address, capacity overrides, labels or state (admin; If-Match)");
         hosts.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Forget a remote lab host (admin)");
         hosts.MapHostAgentsEndpoints();
         return api;
     }
 
-    private static HostDto ToDto(LabHost h) => new(h.Id, h.Name, h.Address, h.IsLocal, h.Cpus, h.MemoryBytes, h.Labels,
-        h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version, h.DiskBytes, h.Kvm, h.Images, h.Kinds,
-        h.LastSeenAt, h.AgentVersion);
+    private static HostDto ToDto(LabHost h, HostUsage usage)
+    {
+        var capacity = HostOffer.EffectiveCapacity(h);
+        var allocated = usage.Allocated.GetValueOrDefault(h.Id);
+        return new(h.Id, h.Name, h.Address, h.IsLocal, h.Cpus, h.MemoryBytes, h.Labels,
+            h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version, h.DiskBytes, h.Kvm, h.Images, h.Kinds,
+            h.LastSeenAt, h.AgentVersion, h.CpusOverride, h.MemoryBytesOverride,
+            new HostResourcesDto(capacity.Cpus, capacity.MemoryBytes), new HostResourcesDto(Math.Round(allocated.Cpus, 3), allocated.MemoryBytes),
+            usage.Labs.GetValueOrDefault(h.Id));
+    }
+
+    /// <summary>What the labs on each host demand (as placement counts it) and how many labs each host owns.</summary>
+    private sealed record HostUsage(Dictionary<Guid, CpuMemory> Allocated, Dictionary<Guid, int> Labs)
+    {
+        public static async Task<HostUsage> ReadAsync(LtbDbContext db, CancellationToken ct) => new(
+            await HostInventory.AllocatedAsync(db, ct),
+            await db.Labs.Where(l => l.State != LabLifecycle.Removed).GroupBy(l => l.HostId)
+                .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct));
+    }
 
     private static async Task<Results<Ok<Paged<HostDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
         LtbDbContext db, IResourceAuthorizer<LabHost> authz, string? state, string? label, int? page, int? pageSize,
@@ -59,7 +76,8 @@ public static class HostsEndpoints
             var (key, value) = label.Split('=', 2) is [var k, var val] ? (k, val) : (label, null);
             hosts = hosts.Where(h => h.Labels.TryGetValue(key, out var actual) && (value is null || actual == value)).ToList();
         }
-        var items = hosts.Skip((paging.Page - 1) * paging.PageSize).Take(paging.PageSize).Select(ToDto).ToList();
+        var usage = await HostUsage.ReadAsync(db, ct);
+        var items = hosts.Skip((paging.Page - 1) * paging.PageSize).Take(paging.PageSize).Select(h => ToDto(h, usage)).ToList();
         return TypedResults.Ok(new Paged<HostDto>(items, paging.Page, paging.PageSize, hosts.Count));
     }
 
@@ -105,7 +123,7 @@ public static class HostsEndpoints
         audit.Record(AuditActions.Created, What, host.Id, host.Name);
         await db.SaveChangesAsync(ct);
         ETags.Set(http, host);
-        return TypedResults.Created($"/api/v1/hosts/{host.Id}", ToDto(host));
+        return TypedResults.Created($"/api/v1/hosts/{host.Id}", ToDto(host, await HostUsage.ReadAsync(db, ct)));
     }
 
     private static async Task<Results<Ok<HostDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
@@ -117,7 +135,7 @@ public static class HostsEndpoints
             return denied;
         }
         ETags.Set(http, access.Resource!);
-        return TypedResults.Ok(ToDto(access.Resource!));
+        return TypedResults.Ok(ToDto(access.Resource!, await HostUsage.ReadAsync(db, ct)));
     }
 
     private static async Task<Results<Ok<HostDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
@@ -158,15 +176,22 @@ public static class HostsEndpoints
             return Problems.PreconditionFailed();
         }
         host.Address = request.Address ?? host.Address;
-        host.Cpus = request.Cpus ?? host.Cpus;
-        host.MemoryBytes = request.MemoryBytes ?? host.MemoryBytes;
+        // The admin's figures are overrides beside the reported ones: the agent's heartbeats keep measuring the host
+        // (and would otherwise overwrite them); placement uses the override where there is one.
+        if (request.ResetCapacity == true)
+        {
+            host.CpusOverride = null;
+            host.MemoryBytesOverride = null;
+        }
+        host.CpusOverride = request.Cpus ?? host.CpusOverride;
+        host.MemoryBytesOverride = request.MemoryBytes ?? host.MemoryBytesOverride;
         host.Labels = request.Labels ?? host.Labels;
         host.State = state ?? host.State;
         host.UpdatedAt = DateTimeOffset.UtcNow;
         audit.Record(AuditActions.Updated, What, host.Id, host.Name);
         await db.SaveChangesAsync(ct);
         ETags.Set(http, host);
-        return TypedResults.Ok(ToDto(host));
+        return TypedResults.Ok(ToDto(host, await HostUsage.ReadAsync(db, ct)));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,

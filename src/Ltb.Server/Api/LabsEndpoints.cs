@@ -6,6 +6,7 @@ using Ltb.Server.Catalog;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
+using Ltb.Server.Labs.Placement;
 using Ltb.Server.Labs.Spanning;
 using Ltb.Server.Templates;
 using Microsoft.AspNetCore.Builder;
@@ -113,7 +114,8 @@ public static class LabsEndpoints
             source = fileName;
         }
         // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements).
-        var loaded = LabSources.LoadTopology(staging, fileName, caller.IsAdmin, await nodeTypes.CatalogAsync(ct));
+        var catalog = await nodeTypes.CatalogAsync(ct);
+        var loaded = LabSources.LoadTopology(staging, fileName, caller.IsAdmin, catalog);
         if (loaded.Lab is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
@@ -149,19 +151,24 @@ public static class LabsEndpoints
             return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. planned.Errors] });
         }
         var plan = planned.Plan;
-        var (host, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, ct);
-        // Nodes labelled ltb.host run on that host (a lab whose nodes are on several hosts spans them).
-        var (pinned, notPinned, invalidPin) = host is null ? default : await NodePins.PlaceAsync(db, hostAuthz, caller, loaded.Lab.Nodes, host, lab, ct);
+        // Held until the lab and its task are saved: a concurrent deployment sees this lab's demand (Labs/Placement).
+        await using var placementLock = await PlacementLock.AcquireAsync(db, ct);
+        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab,
+            LabDemand.Of(plan, loaded.Kinds, catalog), ct);
+        // Node pins (label ltb.host) are checked on their own too: their refusals point at the node in the topology, and a
+        // lab that exists keeps its nodes where they are.
+        var (pinned, notPinned, invalidPin) = await NodePins.PlaceAsync(db, hostAuthz, caller, loaded.Lab.Nodes, placement?.Host, lab, ct);
         if (pinned is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
-            if ((notPlaced ?? notPinned) is { } notHere)
-            {
-                return notHere;
-            }
-            return (invalidHost ?? invalidPin)!;
+            return notPinned is not null ? notPinned : invalidPin!;
         }
-        host = pinned.Host;
+        if (placement is null)
+        {
+            DeleteFolder(Path.GetDirectoryName(staging)!);
+            return notPlaced is not null ? notPlaced : invalidHost!;
+        }
+        var host = placement.Host;
         var now = DateTimeOffset.UtcNow;
         if (lab is null)
         {
@@ -169,9 +176,9 @@ public static class LabsEndpoints
             db.Labs.Add(lab);
         }
         lab.HostId = host.Id; // a removed lab deployed again may land on another host
-        lab.LayoutJson = pinned.Layout?.ToJson();
-        lab.PlacementReason = pinned.Reason ?? lab.PlacementReason;
-        await LabTunnelAllocator.AssignAsync(db, lab, plan, pinned.Layout, ct);
+        lab.LayoutJson = placement.Layout?.ToJson();
+        lab.PlacementReason = placement.Reason;
+        await LabTunnelAllocator.AssignAsync(db, lab, plan, placement.Layout, ct);
         var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
         if (lab.Id != newId)
         {
@@ -204,13 +211,14 @@ public static class LabsEndpoints
             Message = $"{(apply ? "reconfiguration" : redeploy ? "redeployment" : "deployment")} of {source} requested by {caller.UserName}" });
         audit.Record(apply ? "lab.reconfigure" : "lab.deploy", What, lab.Id, $"{name} ({source})");
         await LabTunnelAllocator.SaveAsync(db, ct); // draws VNIs again if another request took one meanwhile
+        await placementLock.CommitAsync(ct);
         if (removal is not null)
         {
             queue.Enqueue(lab.HostId, removal.Id);
         }
         queue.Enqueue(lab.HostId, task.Id);
         return TypedResults.Accepted($"/api/v1/tasks/{task.Id}",
-            new LabTaskAccepted(LabViews.ToDto(lab, caller.UserName, LabViews.Stored(lab)), LabViews.ToDto(task)));
+            new LabTaskAccepted(LabViews.ToDto(lab, caller.UserName, LabViews.Stored(lab), await LabViews.HostsAsync(db, ct)), LabViews.ToDto(task)));
     }
 
     /// <summary>A template version the caller may read: `template` is an id, `templateVersion` a number (default: current).</summary>
@@ -245,8 +253,9 @@ public static class LabsEndpoints
         }
         // Removed labs are history: listed only with ?all=true.
         var query = authz.Visible(db.Labs, caller).Include(l => l.Owner).Where(l => all == true || l.State != LabLifecycle.Removed);
+        var hosts = await LabViews.HostsAsync(db, ct);
         var result = await query.OrderBy(l => l.Name).ThenBy(l => l.Id)
-            .ToPageAsync(paging, l => LabViews.ToDto(l, l.Owner?.UserName ?? "", LabViews.Stored(l)), ct);
+            .ToPageAsync(paging, l => LabViews.ToDto(l, l.Owner?.UserName ?? "", LabViews.Stored(l), hosts), ct);
         return TypedResults.Ok(result);
     }
 
@@ -271,7 +280,8 @@ public static class LabsEndpoints
         }
         var events = await db.LabEvents.Where(e => e.LabId == l.Id).OrderByDescending(e => e.Id).Take(200).ToListAsync(ct);
         var owner = await db.Users.Where(u => u.Id == l.OwnerId).Select(u => u.UserName).FirstOrDefaultAsync(ct) ?? "";
-        return TypedResults.Ok(LabViews.ToDto(l, owner, snapshot, events.OrderBy(e => e.Id).Select(LabViews.ToDto).ToList()));
+        return TypedResults.Ok(LabViews.ToDto(l, owner, snapshot, await LabViews.HostsAsync(db, ct),
+            events.OrderBy(e => e.Id).Select(LabViews.ToDto).ToList()));
     }
 
     private static async Task<Results<Ok<Paged<LabTaskDto>>, ProblemHttpResult, ValidationProblem>> TasksAsync(string lab,
@@ -327,7 +337,7 @@ public static class LabsEndpoints
         audit.Record("lab.destroy", What, l.Id, l.Name);
         await db.SaveChangesAsync(ct);
         queue.Enqueue(l.HostId, task.Id);
-        return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", new LabTaskAccepted(LabViews.ToDto(l, caller.UserName, LabViews.Stored(l)), LabViews.ToDto(task)));
+        return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", new LabTaskAccepted(LabViews.ToDto(l, caller.UserName, LabViews.Stored(l), await LabViews.HostsAsync(db, ct)), LabViews.ToDto(task)));
     }
 
     // ------------------------------------------------------------------ operate

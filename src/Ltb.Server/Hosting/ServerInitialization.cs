@@ -128,6 +128,9 @@ internal static class ServerInitialization
         }
         host.Cpus = Environment.ProcessorCount;
         host.MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        // What a remote agent reports, for placement: the in-process agent runs the container kinds of the catalog.
+        host.Kinds = [.. Ltb.Topology.Catalog.NodeTypeCatalog.BuiltIn.Types
+            .Where(t => t.Runtime == Ltb.Topology.Catalog.NodeRuntime.Container).Select(t => t.Name)];
         if (host.State == LabHostState.Unreachable)
         {
             host.State = LabHostState.Ready;

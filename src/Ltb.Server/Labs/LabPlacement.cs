@@ -1,18 +1,26 @@
 using Ltb.Server.Api;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
+using Ltb.Server.Labs.Placement;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Labs;
 
+/// <summary>Where a lab runs: its host (the owner of its task queue), where each node runs if it spans hosts, and why.</summary>
+public sealed record PlacedLab(LabHost Host, LabLayout? Layout, string? Reason);
+
 /// <summary>
-/// Which host a new lab runs on: the one the user names (the `host` form field), else the local host. A lab stays on its
-/// host for its life (reconfigure and redeploy keep it). Placement by capacity, kinds and images comes later, here.
+/// Which host a new lab runs on (the policy: <see cref="PlacementPolicy"/>): any ready host the caller may place labs on
+/// that runs the lab's kinds and has the capacity, or the one the user names (the `host` form field), checked the same
+/// way. A lab stays on its host for its life (reconfigure and redeploy keep it). Callers hold a <see cref="PlacementLock"/>
+/// from here until the lab is saved, so that concurrent deployments see each other's demand.
 /// </summary>
 public static class LabPlacement
 {
-    public static async Task<(LabHost? Host, ProblemHttpResult? Refused, ValidationProblem? Invalid)> ChooseAsync(LtbDbContext db, IResourceAuthorizer<LabHost> authz,
-        Caller caller, string? requested, Lab? existing, CancellationToken ct)
+    public static async Task<(PlacedLab? Placed, ProblemHttpResult? Refused, ValidationProblem? Invalid)> ChooseAsync(LtbDbContext db,
+        IResourceAuthorizer<LabHost> authz, Caller caller, string? requested, Lab? existing, LabDemand demand, CancellationToken ct)
     {
         if (existing is not null && existing.State != LabLifecycle.Removed)
         {
@@ -21,25 +29,45 @@ public static class LabPlacement
             {
                 return (null, Problems.Conflict($"lab '{existing.Name}' runs on host '{current.Name}'; destroy it to deploy it on '{requested}'"), null);
             }
-            return (current, null, null);
+            return (new PlacedLab(current, LabLayout.Parse(existing.LayoutJson), existing.PlacementReason), null, null);
         }
-        if (string.IsNullOrEmpty(requested))
+        var visible = await authz.Visible(db.LabHosts, caller).ToListAsync(ct);
+        var pinned = string.IsNullOrEmpty(requested) ? null : requested;
+        if (pinned is not null)
         {
-            return (await db.LabHosts.FirstAsync(h => h.IsLocal, ct), null, null);
+            if (visible.FirstOrDefault(h => h.Name == pinned) is not { } host)
+            {
+                return (null, null, Problems.Invalid("host", $"there is no host '{pinned}' (GET /api/v1/hosts lists them)"));
+            }
+            if (!authz.Allows(caller, Operation.PlaceLabs, host))
+            {
+                return (null, Problems.Forbidden($"you may not deploy labs on host '{pinned}'"), null);
+            }
         }
-        var host = await authz.Visible(db.LabHosts, caller).FirstOrDefaultAsync(h => h.Name == requested, ct);
-        if (host is null)
+        var allocated = await HostInventory.AllocatedAsync(db, ct);
+        var offers = visible.Select(h => HostOffer.From(h, authz.Allows(caller, Operation.PlaceLabs, h), allocated.GetValueOrDefault(h.Id)))
+            .ToList();
+        var decision = PlacementPolicy.Place(demand, offers, pinned);
+        if (!decision.Placed)
         {
-            return (null, null, Problems.Invalid("host", $"there is no host '{requested}' (GET /api/v1/hosts lists them)"));
+            return (null, Unplaceable(decision), null);
         }
-        if (!authz.Allows(caller, Operation.PlaceLabs, host))
-        {
-            return (null, Problems.Forbidden($"you may not deploy labs on host '{requested}'"), null);
-        }
-        if (host.State != LabHostState.Ready)
-        {
-            return (null, null, Problems.Invalid("host", $"host '{requested}' is {host.State.ToString().ToLowerInvariant()}, not ready for new labs; choose another host"));
-        }
-        return (host, null, null);
+        var chosen = visible.First(h => h.Id == decision.Host!.Id);
+        var layout = decision.NodeHosts is { } nodeHosts ? new LabLayout(nodeHosts) : null;
+        // SPAN (the one hand-over to the spanning runtime, Labs/Spanning): the layout (automatic spanning, or nodes pinned
+        // with the `ltb.host` label — both decided by the policy, with capacity and tunnel addresses) is stored by
+        // LabsEndpoints in Lab.LayoutJson, from which the agent directory deploys each host's part. When merging with the
+        // span branch: this replaces NodePins.PlaceAsync's choice of hosts (keep its refusal to move an existing lab's
+        // nodes if wanted); pass this layout to LabTunnelAllocator.AssignAsync and save with LabTunnelAllocator.SaveAsync
+        // before PlacementLock.CommitAsync.
+        return (new PlacedLab(chosen, layout, decision.Reason), null, null);
     }
+
+    /// <summary>409 with every host and why it cannot take the lab (also as the "hosts" extension, for programs).</summary>
+    private static ProblemHttpResult Unplaceable(PlacementDecision decision) => TypedResults.Problem(
+        statusCode: StatusCodes.Status409Conflict, title: "No host can take the lab", detail: decision.Reason,
+        extensions: new Dictionary<string, object?>
+        {
+            ["hosts"] = decision.Rejections.Select(r => new Dictionary<string, object?> { ["host"] = r.Host, ["reasons"] = r.Reasons }).ToList(),
+        });
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Ltb.Runtime.Status;
 using Ltb.Server.Api;
 using Ltb.Server.Data;
+using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Labs;
 
@@ -29,10 +30,26 @@ public static class LabViews
     public static LabSnapshot Stored(Lab lab) =>
         lab.StatusJson is null ? LabSnapshot.Empty : JsonSerializer.Deserialize<LabSnapshot>(lab.StatusJson, Json) ?? LabSnapshot.Empty;
 
-    public static LabDto ToDto(Lab lab, string owner, LabSnapshot snapshot, IReadOnlyList<LabEventDto>? events = null) =>
-        new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
+    /// <param name="hosts">The hosts by id (<see cref="HostsAsync"/>), for the lab's host name and state.</param>
+    public static LabDto ToDto(Lab lab, string owner, LabSnapshot snapshot, IReadOnlyDictionary<Guid, LabHost> hosts,
+        IReadOnlyList<LabEventDto>? events = null)
+    {
+        var host = hosts.GetValueOrDefault(lab.HostId);
+        var layout = LabLayout.Parse(lab.LayoutJson);
+        var used = layout is { Spans: true }
+            ? layout.NodeHosts.GroupBy(n => n.Value).OrderByDescending(g => g.Count()).ThenBy(g => hosts.GetValueOrDefault(g.Key)?.Name, StringComparer.Ordinal)
+                .Select(g => new LabHostRefDto(hosts.GetValueOrDefault(g.Key)?.Name ?? g.Key.ToString(),
+                    hosts.GetValueOrDefault(g.Key)?.State.ToString().ToLowerInvariant() ?? "unknown", g.Count()))
+                .ToList()
+            : null;
+        return new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
             lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version, snapshot.ObservedAt,
-            lab.TemplateId is { } template ? new LabTemplateRefDto(template, lab.TemplateVersion ?? 0) : null);
+            lab.TemplateId is { } template ? new LabTemplateRefDto(template, lab.TemplateVersion ?? 0) : null, host?.Name, host?.State.ToString().ToLowerInvariant(), lab.PlacementReason, used);
+    }
+
+    /// <summary>Every host by id: a short list, read once per answer that shows labs.</summary>
+    public static async Task<IReadOnlyDictionary<Guid, LabHost>> HostsAsync(LtbDbContext db, CancellationToken ct) =>
+        await db.LabHosts.AsNoTracking().ToDictionaryAsync(h => h.Id, ct);
 
     public static LabTaskDto ToDto(LabTask t) => new(t.Id, t.LabId, t.Kind.ToString().ToLowerInvariant(),
         t.State.ToString().ToLowerInvariant(), t.Progress, t.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), t.Error,

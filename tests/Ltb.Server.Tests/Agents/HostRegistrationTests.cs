@@ -104,8 +104,8 @@ public abstract class HostRegistrationTests<TServer>(TServer fixture) : IClassFi
             new CreateHostRequest(ServerFixture.Unique("nh"), "https://10.0.0.2:7443", 2, 1L << 30)), 201);
         using var unready = Labs.LabTestSupport.Upload(Labs.LabTestSupport.TinyLab(ServerFixture.Unique("p")));
         unready.Add(new StringContent(host.Name), "host");
-        problem = await Http.ProblemAsync(await s.Admin.PostAsync("/api/v1/labs", unready), 400);
-        Assert.Contains($"host '{host.Name}' is unreachable, not ready for new labs", problem.GetRawText());
+        problem = await Http.ProblemAsync(await s.Admin.PostAsync("/api/v1/labs", unready), 409);
+        Assert.Contains($"host '{host.Name}' cannot take the lab (it needs 0.5 CPUs and 512 MiB): not ready (unreachable)", problem.GetRawText());
     }
 
     private async Task<string> WaitForStateAsync(Guid host, string state)

@@ -21,6 +21,10 @@ public sealed record LabClusterOptions
     public IReadOnlyList<string> ServeArgs { get; init; } = [];
     /// <summary>More arguments of each host's `ltb agent`.</summary>
     public Func<ClusterHost, IEnumerable<string>>? AgentArgs { get; init; }
+    /// <summary>Agents serve TLS (`--cert`/`--key` issued by <see cref="LabCluster.AgentCa"/>) instead of `--insecure` HTTP/2.</summary>
+    public bool AgentTls { get; init; }
+    /// <summary>With <see cref="AgentTls"/>: the controller trusts the agents' CA (LTB_AGENT_CA); false: it is given another CA.</summary>
+    public bool ControllerTrustsAgentCa { get; init; } = true;
 }
 
 /// <summary>
@@ -51,6 +55,10 @@ public sealed class LabCluster : IAsyncDisposable
     public HttpClient Admin { get; private set; } = null!;
     /// <summary>The PostgreSQL connection string, when the controller runs on PostgreSQL.</summary>
     public string? ConnectionString => _database?.ConnectionString;
+    /// <summary>The CA that issued the agents' certificates (with <see cref="LabClusterOptions.AgentTls"/>).</summary>
+    public TestCertificateAuthority? AgentCa { get; private set; }
+    /// <summary>The CA the controller trusts instead, when <see cref="LabClusterOptions.ControllerTrustsAgentCa"/> is false.</summary>
+    private TestCertificateAuthority? _otherCa;
 
     public static bool Available() =>
         File.Exists("/var/run/docker.sock") && Environment.UserName == "root" && new[] { "ip", "nsenter", "dockerd", "docker" }.All(HostCommand.Exists);
@@ -83,6 +91,11 @@ public sealed class LabCluster : IAsyncDisposable
             var (database, unavailable) = await PostgresTestDatabase.CreateAsync();
             Prerequisite.Require(database is not null, unavailable ?? "PostgreSQL");
             _database = database;
+        }
+        if (_options.AgentTls)
+        {
+            AgentCa = await TestCertificateAuthority.CreateAsync("LTB test agents CA");
+            _otherCa = _options.ControllerTrustsAgentCa ? null : await TestCertificateAuthority.CreateAsync("LTB unrelated CA");
         }
         // Hosts start in parallel: each is an engine start and image copies.
         var sims = await Task.WhenAll(Enumerable.Range(0, _options.Hosts).Select(async _ =>
@@ -131,6 +144,10 @@ public sealed class LabCluster : IAsyncDisposable
             args.AddRange(["--database", "postgres", "--connection-string", _database.ConnectionString]);
         }
         args.AddRange(_options.ServeArgs);
+        if ((_otherCa ?? AgentCa) is { } trusted)
+        {
+            env["LTB_AGENT_CA"] = trusted.CertificateFile;
+        }
         Controller = LtbProcess.Start(args, env, "ltb serve");
         await Controller.WaitForLineAsync(l => first ? l.StartsWith("Created the admin account", StringComparison.Ordinal)
             : l.StartsWith("LTB is listening on", StringComparison.Ordinal), TimeSpan.FromMinutes(4));
@@ -181,6 +198,8 @@ public sealed class LabCluster : IAsyncDisposable
         {
             await _database.DisposeAsync();
         }
+        AgentCa?.Dispose();
+        _otherCa?.Dispose();
         foreach (var dir in new[] { Data, Home })
         {
             if (Directory.Exists(dir))
@@ -206,9 +225,10 @@ public sealed class ClusterHost(LabCluster cluster, SimulatedHost sim, string na
     /// <summary>The host's address on the fabric shared with the other hosts (null with a single host).</summary>
     public IPAddress? FabricAddress { get; } = fabricAddress;
     /// <summary>Where the controller reaches the agent.</summary>
-    public string AgentUrl => $"http://{Sim.Address}:{AgentPort}";
+    public string AgentUrl => $"{(cluster.AgentCa is null ? "http" : "https")}://{Sim.Address}:{AgentPort}";
     public LtbProcess? Agent { get; private set; }
     internal string Token { get; set; } = "";
+    private (string Certificate, string Key)? _certificate;
 
     /// <summary>Starts the agent (again) and waits until it has registered.</summary>
     public async Task StartAgentAsync()
@@ -217,7 +237,16 @@ public sealed class ClusterHost(LabCluster cluster, SimulatedHost sim, string na
         env["LTB_HOST_TOKEN"] = Token;
         env["DOCKER_HOST"] = Sim.DockerHost;
         List<string> args = ["agent", "--controller", $"http://{Sim.RootAddress}:{cluster.Port}", "--name", Name,
-            "--listen", $"{Sim.Address}:{AgentPort}", "--insecure", "--data", Path.Combine(Sim.Folder, "agent"), "--label", "rack=sim"];
+            "--listen", $"{Sim.Address}:{AgentPort}", "--data", Path.Combine(Sim.Folder, "agent"), "--label", "rack=sim"];
+        if (cluster.AgentCa is { } ca)
+        {
+            _certificate ??= await ca.IssueAsync(Name, Sim.Address);
+            args.AddRange(["--cert", _certificate.Value.Certificate, "--key", _certificate.Value.Key]);
+        }
+        else
+        {
+            args.Add("--insecure");
+        }
         args.AddRange(cluster.AgentArgsFor(this));
         Agent = LtbProcess.StartInside(Sim, args, env, $"ltb agent {Name}");
         await Agent.WaitForLineAsync(l => l.StartsWith($"LTB agent '{Name}' registered", StringComparison.Ordinal), TimeSpan.FromMinutes(2));

@@ -8,7 +8,8 @@ using TopologyNode = Ltb.Topology.Model.Node;
 namespace Ltb.Server.Labs.Spanning;
 
 /// <summary>Where a lab's nodes run: its host, the layout when it spans hosts (null otherwise), and why.</summary>
-public sealed record PinnedPlacement(LabHost Host, LabLayout? Layout, string? Reason);
+/// <param name="Host">Null when placement chose no host (it refused the lab) and no node is pinned.</param>
+public sealed record PinnedPlacement(LabHost? Host, LabLayout? Layout, string? Reason);
 
 /// <summary>
 /// Node pins: a node labelled <c>ltb.host: NAME</c> (containerlab or LTB format <c>labels:</c>) runs on that host; the
@@ -21,7 +22,7 @@ public static class NodePins
     public const string Label = "ltb.host";
 
     public static async Task<(PinnedPlacement? Placed, ProblemHttpResult? Refused, ValidationProblem? Invalid)> PlaceAsync(LtbDbContext db,
-        IResourceAuthorizer<LabHost> authz, Caller caller, IReadOnlyList<TopologyNode> nodes, LabHost chosen, Lab? existing, CancellationToken ct)
+        IResourceAuthorizer<LabHost> authz, Caller caller, IReadOnlyList<TopologyNode> nodes, LabHost? chosen, Lab? existing, CancellationToken ct)
     {
         var pins = nodes.Where(n => n.Labels.TryGetValue(Label, out var h) && !string.IsNullOrWhiteSpace(h)).ToList();
         if (pins.Count == 0)
@@ -53,12 +54,14 @@ public static class NodePins
             }
             hosts[name] = host;
         }
-        var nodeHosts = nodes.ToDictionary(n => n.Name, n => pins.Contains(n) ? hosts[n.Labels[Label]] : chosen, StringComparer.Ordinal);
+        // Without a chosen host (placement refused the lab), the nodes not pinned are checked as if they followed the first pin.
+        var others = chosen ?? hosts[pins[0].Labels[Label]];
+        var nodeHosts = nodes.ToDictionary(n => n.Name, n => pins.Contains(n) ? hosts[n.Labels[Label]] : others, StringComparer.Ordinal);
         var used = nodeHosts.Values.DistinctBy(h => h.Id).ToList();
         // The lab's own host (where its tasks queue): the chosen one when it keeps nodes, else the first pinned one.
-        var main = used.FirstOrDefault(h => h.Id == chosen.Id) ?? nodeHosts[nodes[0].Name];
+        var main = used.FirstOrDefault(h => h.Id == others.Id) ?? nodeHosts[nodes[0].Name];
         var reason = $"nodes pinned by label {Label}: {string.Join(", ", pins.Select(n => $"{n.Name} -> {n.Labels[Label]}"))}" +
-            (pins.Count < nodes.Count ? $"; the others on {chosen.Name}" : "");
+            (pins.Count < nodes.Count ? $"; the others on {others.Name}" : "");
         if (used.Count == 1)
         {
             return Unchanged(existing, new PinnedPlacement(main, null, reason));
@@ -77,22 +80,22 @@ public static class NodePins
     /// <summary>A lab that exists keeps its nodes where they are: moving one means destroying the lab first.</summary>
     private static (PinnedPlacement?, ProblemHttpResult?, ValidationProblem?) Unchanged(Lab? existing, PinnedPlacement placed)
     {
-        if (existing is null || existing.State == LabLifecycle.Removed)
+        if (existing is null || existing.State == LabLifecycle.Removed || placed.Host is not { } host)
         {
             return (placed, null, null);
         }
         var before = LabLayout.Parse(existing.LayoutJson);
         if (before is null && placed.Layout is null)
         {
-            return placed.Host.Id == existing.HostId
+            return host.Id == existing.HostId
                 ? (placed, null, null)
-                : (null, Problems.Conflict($"lab '{existing.Name}' runs on another host than '{placed.Host.Name}'; destroy it to move it"), null);
+                : (null, Problems.Conflict($"lab '{existing.Name}' runs on another host than '{host.Name}'; destroy it to move it"), null);
         }
         Guid HostBefore(string node) => before?.NodeHosts.TryGetValue(node, out var h) == true ? h : existing.HostId;
-        Guid HostNow(string node) => placed.Layout?.NodeHosts.TryGetValue(node, out var h) == true ? h : placed.Host.Id;
+        Guid HostNow(string node) => placed.Layout?.NodeHosts.TryGetValue(node, out var h) == true ? h : host.Id;
         var nodes = (before?.NodeHosts.Keys ?? []).Concat(placed.Layout?.NodeHosts.Keys ?? []).Distinct();
         var hostsBefore = before?.Hosts.ToHashSet() ?? [existing.HostId];
-        var hostsNow = placed.Layout?.Hosts.ToHashSet() ?? [placed.Host.Id];
+        var hostsNow = placed.Layout?.Hosts.ToHashSet() ?? [host.Id];
         var moved = nodes.Where(n => (before is null || before.NodeHosts.ContainsKey(n)) && (placed.Layout is null || placed.Layout.NodeHosts.ContainsKey(n))
             && HostBefore(n) != HostNow(n)).ToList();
         if (moved.Count > 0 || !hostsBefore.SetEquals(hostsNow))
