@@ -61,7 +61,7 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         }
         catch (RpcException e)
         {
-            return new AgentHealth(false, $"host '{_hostName}': {e.Status.Detail}");
+            return new AgentHealth(false, Why(e));
         }
     }
 
@@ -166,19 +166,21 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         }
         catch (RpcException e)
         {
-            var why = e.StatusCode switch
-            {
-                _ when IsUntrustedCertificate(e) =>
-                    $"host '{_hostName}' presented a TLS certificate the controller does not trust; give the controller the CA that " +
-                    "issued the agents' certificates (LTB_AGENT_CA, docs/operations.md) or check the agent's --cert",
-                StatusCode.Unavailable => $"host '{_hostName}' does not answer ({e.Status.Detail}); check that its agent runs",
-                StatusCode.Unauthenticated => $"host '{_hostName}' refused the controller ({e.Status.Detail}); restart its agent so that it registers again",
-                StatusCode.DeadlineExceeded => $"host '{_hostName}' did not answer in time",
-                _ => $"host '{_hostName}' failed: {e.Status.Detail}",
-            };
-            throw new LabRuntimeException(lab ?? "-", null, why, e);
+            throw new LabRuntimeException(lab ?? "-", null, Why(e), e);
         }
     }
+
+    /// <summary>What a failed call means for the user, naming the host and what to do.</summary>
+    private string Why(RpcException e) => e.StatusCode switch
+    {
+        _ when IsUntrustedCertificate(e) =>
+            $"host '{_hostName}' presented a TLS certificate the controller does not trust; give the controller the CA that " +
+            "issued the agents' certificates (LTB_AGENT_CA, docs/operations.md) or check the agent's --cert",
+        StatusCode.Unavailable => $"host '{_hostName}' does not answer ({e.Status.Detail}); check that its agent runs",
+        StatusCode.Unauthenticated => $"host '{_hostName}' refused the controller ({e.Status.Detail}); restart its agent so that it registers again",
+        StatusCode.DeadlineExceeded => $"host '{_hostName}' did not answer in time",
+        _ => $"host '{_hostName}' failed: {e.Status.Detail}",
+    };
 
     /// <summary>The call failed in the TLS handshake: the agent's certificate did not validate against the trusted CA.</summary>
     private static bool IsUntrustedCertificate(RpcException e)

@@ -9,7 +9,7 @@ namespace Ltb.Server.Tests.Agents;
 /// <summary>
 /// A <see cref="LabCluster"/> of two hosts for placement: the controller's own host disabled (labs go to the two
 /// simulated hosts only), and on each host an admin's capacity override of 3 CPUs and 3 GiB, so that one host holds at
-/// most six tiny labs (two nodes of 0.25 CPUs and 256 MiB each) and ten must spread.
+/// most six tiny labs (two nodes of 256 MiB each) and ten must spread.
 /// </summary>
 public sealed class TwoHostPlacementFixture : IAsyncLifetime
 {
@@ -28,17 +28,8 @@ public sealed class TwoHostPlacementFixture : IAsyncLifetime
         var hosts = await Http.ReadAsync<Paged<HostDto>>(await _cluster.Admin.GetAsync("/api/v1/hosts"), 200);
         foreach (var host in hosts.Items)
         {
-            await PatchAsync(host.Id, host.IsLocal ? new UpdateHostRequest(State: "disabled") : new UpdateHostRequest(Cpus: 3, MemoryBytes: 3 * GiB));
+            await _cluster.UpdateHostAsync(host.Name, host.IsLocal ? new UpdateHostRequest(State: "disabled") : new UpdateHostRequest(Cpus: 3, MemoryBytes: 3 * GiB));
         }
-    }
-
-    private async Task PatchAsync(Guid id, UpdateHostRequest change)
-    {
-        var current = await Cluster.Admin.GetAsync($"/api/v1/hosts/{id}");
-        await Http.EnsureAsync(current, 200, "host");
-        using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(change) };
-        patch.Headers.IfMatch.Add(current.Headers.ETag!);
-        await Http.EnsureAsync(await Cluster.Admin.SendAsync(patch), 200, "patch host");
     }
 
     public async ValueTask DisposeAsync()
@@ -92,7 +83,7 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
         {
             Assert.Equal(new HostResourcesDto(3, 3 * TwoHostPlacementFixture.GiB), h.Capacity);
             Assert.Equal(perHost[h.Name].Count, h.Labs);
-            Assert.Equal(new HostResourcesDto(perHost[h.Name].Count * 0.5, perHost[h.Name].Count * (512L << 20)), h.Allocated);
+            Assert.Equal(new HostResourcesDto(0, perHost[h.Name].Count * (512L << 20)), h.Allocated);
         });
 
         // On each host, one lab's link carries traffic; its containers are on that host's engine.
@@ -135,19 +126,19 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
         var problem = await Http.ProblemAsync(await c.Admin.PostAsync("/api/v1/labs", content, TestContext.Current.CancellationToken), 409);
         var detail = problem.GetProperty("detail").GetString()!;
         // (With tunnel addresses the hosts could span the lab, and the detail adds what they have together: still too little.)
-        Assert.StartsWith("no host can take the lab (it needs 4.25 CPUs and 512 MiB", detail);
+        Assert.StartsWith("no host can take the lab (it needs 4 CPUs and 512 MiB", detail);
         var reasons = problem.GetProperty("hosts").EnumerateArray().ToDictionary(h => h.GetProperty("host").GetString()!,
             h => string.Join(", ", h.GetProperty("reasons").EnumerateArray().Select(r => r.GetString())));
         Assert.StartsWith("not ready (disabled)", reasons["local"]);
         foreach (var host in c.Hosts)
         {
-            Assert.Matches(@"^no capacity: needs 4.25 CPUs and 512 MiB, has [0-9.]+ CPUs and [0-9.]+ (GiB|MiB) free of 3 CPUs and 3 GiB$", reasons[host.Name]);
+            Assert.Matches(@"^no capacity: needs 4 CPUs and 512 MiB, has [0-9.]+ CPUs and [0-9.]+ (GiB|MiB) free of 3 CPUs and 3 GiB$", reasons[host.Name]);
             Assert.Contains($"{host.Name}: no capacity", detail);
         }
         // Pinned to a host, the same reason for that host alone.
         using var pinned = LabTestSupport.Upload(yaml);
         pinned.Add(new StringContent(c.Hosts[0].Name), "host");
         problem = await Http.ProblemAsync(await c.Admin.PostAsync("/api/v1/labs", pinned, TestContext.Current.CancellationToken), 409);
-        Assert.StartsWith($"host '{c.Hosts[0].Name}' cannot take the lab (it needs 4.25 CPUs and 512 MiB): no capacity", problem.GetProperty("detail").GetString());
+        Assert.StartsWith($"host '{c.Hosts[0].Name}' cannot take the lab (it needs 4 CPUs and 512 MiB): no capacity", problem.GetProperty("detail").GetString());
     }
 }

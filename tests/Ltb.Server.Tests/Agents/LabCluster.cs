@@ -158,6 +158,18 @@ public sealed class LabCluster : IAsyncDisposable
     /// <summary>SIGKILL of the controller: whatever it was doing is cut off; agents keep running.</summary>
     public Task KillControllerAsync() => Controller.KillAsync();
 
+    /// <summary>An admin's change of a host (state, capacity override), by the host's name ("local" for the controller's own).</summary>
+    public async Task UpdateHostAsync(string name, UpdateHostRequest change)
+    {
+        var hosts = await Http.ReadAsync<Paged<HostDto>>(await Admin.GetAsync("/api/v1/hosts"), 200);
+        var id = hosts.Items.Single(h => h.Name == name).Id;
+        var current = await Admin.GetAsync($"/api/v1/hosts/{id}");
+        await Http.EnsureAsync(current, 200, "host");
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(change) };
+        patch.Headers.IfMatch.Add(current.Headers.ETag!);
+        await Http.EnsureAsync(await Admin.SendAsync(patch), 200, "patch host");
+    }
+
     /// <summary>The environment of a `ltb` CLI run as a user of this cluster (its own HOME, no server from the environment).</summary>
     public Dictionary<string, string> CliEnvironment()
     {

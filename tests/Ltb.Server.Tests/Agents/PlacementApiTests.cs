@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Ltb.Agent;
 using Ltb.Server.Api;
+using Ltb.Server.Labs.Placement;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
 
@@ -66,10 +67,10 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", lab), 409);
         Assert.Equal("No host can take the lab", problem.GetProperty("title").GetString());
         var detail = problem.GetProperty("detail").GetString()!;
-        Assert.StartsWith("no host can take the lab (it needs 1000.25 CPUs and 512 MiB", detail);
+        Assert.StartsWith("no host can take the lab (it needs 1000 CPUs and 512 MiB", detail);
         var hosts = Hosts(problem);
-        Assert.Equal("no capacity: needs 1000.25 CPUs and 512 MiB, has 4 CPUs and 8 GiB free of 4 CPUs and 8 GiB", Assert.Single(hosts[name]));
-        Assert.StartsWith("no capacity: needs 1000.25 CPUs", Assert.Single(hosts["local"]));
+        Assert.Equal("no capacity: needs 1000 CPUs and 512 MiB, has 16 CPUs and 8 GiB free of 16 CPUs and 8 GiB", Assert.Single(hosts[name]));
+        Assert.StartsWith("no capacity: needs 1000 CPUs", Assert.Single(hosts["local"]));
         Assert.Contains($"{name}: no capacity", detail);
         // Nothing was created: the name is free, no lab is listed.
         var labs = await Http.ReadAsync<Paged<LabDto>>(await S.Admin.GetAsync("/api/v1/labs?all=true"), 200);
@@ -83,7 +84,7 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         using var _ = agent;
         var before = await S.Admin.GetAsync($"/api/v1/hosts/{id}");
         var host = await Http.ReadAsync<HostDto>(before, 200);
-        Assert.Equal((4, (int?)null, new HostResourcesDto(4, 8 * GiB), new HostResourcesDto(0, 0), 0),
+        Assert.Equal((4, (int?)null, new HostResourcesDto(4 * HostOffer.CpuOvercommit, 8 * GiB), new HostResourcesDto(0, 0), 0),
             (host.Cpus, host.CpusOverride, host.Capacity, host.Allocated, host.Labs));
 
         using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(new UpdateHostRequest(Cpus: 1, MemoryBytes: GiB)) };
@@ -99,7 +100,7 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         // Placement counts the override: 1 CPU cannot hold a node of 2 CPUs, although the host reports 6.
         using var lab = Lab(cpus: 2, host: name);
         var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", lab), 409);
-        Assert.Equal($"host '{name}' cannot take the lab (it needs 2.25 CPUs and 512 MiB): no capacity: needs 2.25 CPUs and 512 MiB, has 1 CPUs and 1 GiB free of 1 CPUs and 1 GiB",
+        Assert.Equal($"host '{name}' cannot take the lab (it needs 2 CPUs and 512 MiB): no capacity: needs 2 CPUs and 512 MiB, has 1 CPUs and 1 GiB free of 1 CPUs and 1 GiB",
             problem.GetProperty("detail").GetString());
         Assert.Equal([name], Hosts(problem).Keys);
 
@@ -108,7 +109,7 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         using var reset = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(new UpdateHostRequest(ResetCapacity: true)) };
         reset.Headers.IfMatch.Add(current.Headers.ETag!);
         host = await Http.ReadAsync<HostDto>(await S.Admin.SendAsync(reset), 200);
-        Assert.Equal(((int?)null, (long?)null, new HostResourcesDto(6, 8 * GiB)), (host.CpusOverride, host.MemoryBytesOverride, host.Capacity));
+        Assert.Equal(((int?)null, (long?)null, new HostResourcesDto(6 * HostOffer.CpuOvercommit, 8 * GiB)), (host.CpusOverride, host.MemoryBytesOverride, host.Capacity));
     }
 }
 

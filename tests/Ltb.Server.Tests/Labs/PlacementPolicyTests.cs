@@ -171,7 +171,7 @@ public sealed class PlacementPolicyTests
             Links = [new() { A = new("r1", "eth1"), B = new("h1", "eth1") }],
         };
         var demand = LabDemand.Of(plan, new Dictionary<string, string> { ["r1"] = "frr", ["h1"] = "linux" });
-        Assert.Equal(new CpuMemory(1.25, 768L << 20), demand.Total);
+        Assert.Equal(new CpuMemory(1, 768L << 20), demand.Total);
         Assert.Equal("host-b", demand.Nodes[1].PinnedHost);
         Assert.Equal(("r1", "h1"), Assert.Single(demand.Links));
     }

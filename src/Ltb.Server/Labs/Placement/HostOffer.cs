@@ -14,9 +14,15 @@ public sealed record HostOffer(Guid Id, string Name, LabHostState State, bool Ma
 {
     public CpuMemory Free => Capacity - Allocated;
 
-    /// <summary>The override when an admin set one, else the reported figure (per dimension).</summary>
+    /// <summary>
+    /// How many times its CPUs a host's reported CPU count is worth to placement: CPU limits of containers share the CPUs
+    /// (an idle router takes next to nothing), memory is not shared. An admin's override is taken as it is.
+    /// </summary>
+    public const int CpuOvercommit = 4;
+
+    /// <summary>The override when an admin set one, else the reported figure (CPUs: times <see cref="CpuOvercommit"/>).</summary>
     public static CpuMemory EffectiveCapacity(LabHost host) =>
-        new(host.CpusOverride ?? host.Cpus, host.MemoryBytesOverride ?? host.MemoryBytes);
+        new(host.CpusOverride ?? host.Cpus * CpuOvercommit, host.MemoryBytesOverride ?? host.MemoryBytes);
 
     public static HostOffer From(LabHost host, bool mayPlace, CpuMemory allocated) => new(host.Id, host.Name, host.State, mayPlace,
         host.Kinds.Count == 0 ? null : host.Kinds.ToHashSet(StringComparer.Ordinal),

@@ -17,11 +17,11 @@ public sealed record LabDemand(IReadOnlyList<NodeDemand> Nodes, IReadOnlyList<(s
 
     /// <summary>
     /// What a node demands when neither its node type nor the topology gives it a CPU or memory limit (a linux container,
-    /// a bridge-like helper): a small reservation, so that a host does not take an unbounded number of such nodes. Node
-    /// types of network operating systems carry their own figures in the catalog (e.g. `cpu: 2`, `memory: 4GiB`), and a
-    /// node's `cpus`/`memory` in the topology override both.
+    /// a bridge-like helper): no CPU (it shares the host's CPUs, as containers do) and a memory reservation, so that a host
+    /// does not take an unbounded number of such nodes. Node types of network operating systems carry their own figures
+    /// in the catalog (e.g. `cpu: 2`, `memory: 4GiB`), and a node's `cpus`/`memory` in the topology override both.
     /// </summary>
-    public static readonly CpuMemory DefaultContainer = new(0.25, 256L << 20);
+    public static readonly CpuMemory DefaultContainer = new(0, 256L << 20);
 
     /// <summary>The demand of a plan: per node, its limits (topology, else node type) or the default reservation.</summary>
     public static LabDemand Of(LabPlan plan, IReadOnlyDictionary<string, string> kinds, NodeTypeCatalog? catalog = null)
