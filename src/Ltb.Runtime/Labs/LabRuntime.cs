@@ -192,9 +192,9 @@ public sealed class LabRuntime
         var createdNames = create.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var staleNs = _net.ListNamespaces().ToHashSet(StringComparer.Ordinal);
 
+        var pids = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         foreach (var wave in Waves.Of(lab, create, plan.Nodes))
         {
-            var pids = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
             await Parallel.ForEachAsync(wave, par, async (n, c) =>
             {
                 using var t = Timed(options.DockerTimeout, c);
@@ -220,7 +220,7 @@ public sealed class LabRuntime
                 // The usual cause: a node exited right after it started (its pid is gone). Name it.
                 foreach (var n in wave)
                 {
-                    await _nodes.RunningPidAsync(lab, n.Name, ct);
+                    await _nodes.EnsureStillRunningAsync(lab, n.Name, pids[n.Name], ct);
                 }
                 throw;
             }
@@ -278,7 +278,7 @@ public sealed class LabRuntime
         await Parallel.ForEachAsync(create, par, async (n, c) =>
         {
             using var t = Timed(options.DockerTimeout, c);
-            await _nodes.RunningPidAsync(lab, n.Name, t.Token);
+            await _nodes.EnsureStillRunningAsync(lab, n.Name, pids[n.Name], t.Token);
         });
 
         async Task RunReadyExecAsync()

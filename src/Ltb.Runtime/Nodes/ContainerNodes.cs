@@ -190,6 +190,30 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         throw new LabRuntimeException(lab, node, await ExitedMessageAsync(name, inspect, ct));
     }
 
+    /// <summary>
+    /// Fails, naming the node, when the container whose init was <paramref name="pid"/> has exited. The engine learns of
+    /// an exit a moment after the process is gone, so a vanished pid waits (up to 10 s) for the engine to say so.
+    /// </summary>
+    public async Task EnsureStillRunningAsync(string lab, string node, long pid, CancellationToken ct)
+    {
+        var name = Names.Container(lab, node);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var inspect = await engine.Client.Containers.InspectContainerAsync(name, ct);
+            var running = inspect.State is { Running: true } && inspect.State.Pid == pid;
+            if (running && Directory.Exists($"/proc/{pid}"))
+            {
+                return;
+            }
+            if (!running || DateTime.UtcNow > until)
+            {
+                throw new LabRuntimeException(lab, node, await ExitedMessageAsync(name, inspect, ct));
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
     public async Task<string> ExitedMessageAsync(string name, ContainerInspectResponse inspect, CancellationToken ct)
     {
         var logs = "";
