@@ -240,6 +240,12 @@ public sealed class SimulatedHost : IAsyncDisposable
         return left;
     }
 
+    private async Task<string[]> LabsLeftAsync()
+    {
+        var r = await DockerAsync("ps", "-a", "--format", "{{.Label \"org.ltb.lab\"}}");
+        return r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
+    }
+
     public async ValueTask DisposeAsync()
     {
         List<Process> started;
@@ -252,9 +258,15 @@ public sealed class SimulatedHost : IAsyncDisposable
         {
             await StopAsync(p, TimeSpan.FromSeconds(15));
         }
+        // A test that failed half-way leaves labs whose node namespaces are pinned in the machine's shared /run/netns.
+        var labs = _dockerd is null ? [] : await LabsLeftAsync();
         if (_dockerd is not null)
         {
             await StopAsync(_dockerd, TimeSpan.FromSeconds(30));
+        }
+        foreach (var ns in labs.SelectMany(lab => Directory.Exists("/run/netns") ? Directory.GetFiles("/run/netns", $"ltb-{lab}-*") : []))
+        {
+            await HostCommand.RunAsync("ip", "netns", "del", Path.GetFileName(ns));
         }
         foreach (var line in File.ReadAllLines("/proc/mounts").Select(m => m.Split(' ')[1]).Where(m => m.StartsWith(Folder, StringComparison.Ordinal))
             .OrderByDescending(m => m.Length))

@@ -151,18 +151,17 @@ public static class LabsEndpoints
             return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. planned.Errors] });
         }
         var plan = planned.Plan;
-        // Held until the lab and its task are saved: a concurrent deployment sees this lab's demand (Labs/Placement).
-        await using var placementLock = await PlacementLock.AcquireAsync(db, ct);
-        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab,
-            LabDemand.Of(plan, loaded.Kinds, catalog), ct);
-        // Node pins (label ltb.host) are checked on their own too: their refusals point at the node in the topology, and a
-        // lab that exists keeps its nodes where they are.
-        var (pinned, notPinned, invalidPin) = await NodePins.PlaceAsync(db, hostAuthz, caller, loaded.Lab.Nodes, placement?.Host, lab, ct);
-        if (pinned is null)
+        // Pins first: their refusals point at the node in the topology.
+        var (notPinned, invalidPin) = await NodePins.CheckAsync(db, hostAuthz, caller, loaded.Lab.Nodes, lab, ct);
+        if (notPinned is not null || invalidPin is not null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
             return notPinned is not null ? notPinned : invalidPin!;
         }
+        // Held until the lab and its task are saved: a concurrent deployment sees this lab's demand (Labs/Placement).
+        await using var placementLock = await PlacementLock.AcquireAsync(db, ct);
+        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab,
+            LabDemand.Of(plan, loaded.Kinds, catalog), ct);
         if (placement is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);

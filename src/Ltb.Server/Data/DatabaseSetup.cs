@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -18,7 +19,10 @@ public static class DatabaseSetup
         switch (provider)
         {
             case DatabaseProvider.Sqlite:
-                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>(o => o.UseSqlite(connectionString));
+                // SQLite rebuilds a table to alter it, with foreign keys off, which cannot happen inside a transaction. EF
+                // warns of that at every start of a fresh database; the embedded mode has one process, so it is noise.
+                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>(o => o.UseSqlite(connectionString)
+                    .ConfigureWarnings(w => w.Ignore(RelationalEventId.NonTransactionalMigrationOperationWarning)));
                 break;
             case DatabaseProvider.Postgres:
                 services.AddDbContext<LtbDbContext, PostgresLtbDbContext>(o => o.UseNpgsql(connectionString));

@@ -29,7 +29,18 @@ public static class LabPlacement
             {
                 return (null, Problems.Conflict($"lab '{existing.Name}' runs on host '{current.Name}'; destroy it to deploy it on '{requested}'"), null);
             }
-            return (new PlacedLab(current, LabLayout.Parse(existing.LayoutJson), existing.PlacementReason), null, null);
+            if (LabLayout.Parse(existing.LayoutJson) is not { } before)
+            {
+                return (new PlacedLab(current, null, existing.PlacementReason), null, null);
+            }
+            var hostIds = await db.LabHosts.Where(h => before.Hosts.Contains(h.Id)).ToDictionaryAsync(h => h.Name, h => h.Id, ct);
+            var after = before.Follow(demand, current.Id, hostIds);
+            // A host left without nodes would keep its part of the lab: the spanning agent only visits the layout's hosts.
+            if (!after.Hosts.ToHashSet().SetEquals(before.Hosts))
+            {
+                return (null, Problems.Conflict($"lab '{existing.Name}' would change the hosts it spans; destroy it first, then deploy it again"), null);
+            }
+            return (new PlacedLab(current, after, existing.PlacementReason), null, null);
         }
         var visible = await authz.Visible(db.LabHosts, caller).ToListAsync(ct);
         var pinned = string.IsNullOrEmpty(requested) ? null : requested;
@@ -54,12 +65,6 @@ public static class LabPlacement
         }
         var chosen = visible.First(h => h.Id == decision.Host!.Id);
         var layout = decision.NodeHosts is { } nodeHosts ? new LabLayout(nodeHosts) : null;
-        // SPAN (the one hand-over to the spanning runtime, Labs/Spanning): the layout (automatic spanning, or nodes pinned
-        // with the `ltb.host` label — both decided by the policy, with capacity and tunnel addresses) is stored by
-        // LabsEndpoints in Lab.LayoutJson, from which the agent directory deploys each host's part. When merging with the
-        // span branch: this replaces NodePins.PlaceAsync's choice of hosts (keep its refusal to move an existing lab's
-        // nodes if wanted); pass this layout to LabTunnelAllocator.AssignAsync and save with LabTunnelAllocator.SaveAsync
-        // before PlacementLock.CommitAsync.
         return (new PlacedLab(chosen, layout, decision.Reason), null, null);
     }
 

@@ -2,8 +2,11 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Ltb.Agent;
 using Ltb.Server.Api;
+using Ltb.Server.Data;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Tests.Agents;
 
@@ -102,6 +105,75 @@ public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TS
         Assert.Contains($"host '{h1}'", task.Progress);
         Assert.Contains($"host '{h2}'", task.Progress);
         Assert.Equal(new[] { h1, h2 }.Order(), accepted.Lab.Hosts!.Select(h => h.Name).Order());
+    }
+
+    [Fact]
+    public async Task Reconfiguring_a_lab_pinned_over_two_hosts_keeps_its_layout_places_added_nodes_and_refuses_to_move_one()
+    {
+        var s = S;
+        var (h1, h2) = (await RegisterAsync("10.77.0.1"), await RegisterAsync("10.77.0.2"));
+        var name = ServerFixture.Unique("rc");
+        var deployed = await Http.ReadAsync<LabTaskAccepted>(await PostAsync(Pinned(name, h1, h2), reconfigure: false), 202);
+
+        // c (not pinned) is linked to b: it runs beside b; d is pinned to h1.
+        var grown = $"""
+            name: {name}
+            topology:
+              defaults: {Tiny}
+              nodes:
+                a:
+                  labels: {Pin(h1)}
+                b:
+                  labels: {Pin(h2)}
+                c: {Tiny}
+                d:
+                  labels: {Pin(h1)}
+              links:
+                - endpoints: ["a:eth1", "b:eth1"]
+                - endpoints: ["b:eth2", "c:eth1"]
+                - endpoints: ["c:eth2", "d:eth1"]
+            """;
+        await MarkRunningAsync(deployed.Lab.Id);
+        var reconfigured = await Http.ReadAsync<LabTaskAccepted>(await PostAsync(grown, reconfigure: true), 202);
+        Assert.Equal(new[] { (h1, 2), (h2, 2) }.Order(), reconfigured.Lab.Hosts!.Select(h => (h.Name, h.Nodes)).Order());
+
+        await MarkRunningAsync(deployed.Lab.Id);
+        var moved = (await Http.ProblemAsync(await PostAsync(Pinned(name, h2, h2), reconfigure: true), 409)).GetRawText();
+        Assert.Contains($"lab '{name}' would change which hosts its nodes run on (a); destroy it first", moved);
+        // With a alone, host h2 would be left without nodes (and keep its part of the lab).
+        var alone = $"""
+            name: {name}
+            topology:
+              nodes:
+                a:
+                  kind: linux
+                  image: ltb/tiny:latest
+                  labels: {Pin(h1)}
+            """;
+        var shrunk = (await Http.ProblemAsync(await PostAsync(alone, reconfigure: true), 409)).GetRawText();
+        Assert.Contains($"lab '{name}' would change the hosts it spans", shrunk);
+    }
+
+    private const string Tiny = "{kind: linux, image: ltb/tiny:latest}";
+
+    private static string Pin(string host) => $"{{ltb.host: {host}}}";
+
+    private async Task<HttpResponseMessage> PostAsync(string yaml, bool reconfigure)
+    {
+        using var content = LabTestSupport.Upload(yaml);
+        if (reconfigure)
+        {
+            content.Add(new StringContent("true"), "reconfigure");
+        }
+        return await S.Admin.PostAsync("/api/v1/labs", content);
+    }
+
+    /// <summary>No agent answers at the hosts' addresses: the lab is marked running, as a finished deployment leaves it.</summary>
+    private async Task MarkRunningAsync(Guid lab)
+    {
+        await using var scope = S.Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        await db.Labs.Where(l => l.Id == lab).ExecuteUpdateAsync(u => u.SetProperty(l => l.State, LabLifecycle.Running));
     }
 }
 

@@ -13,7 +13,7 @@ namespace Ltb.Server.Tests.Agents;
 /// deployed with `ltb lab deploy` through the controller. The links between the hosts are VXLAN tunnels over the hosts'
 /// fabric: OSPF converges across them, PC1 pings PC3 (whose link to its router is itself a tunnel), the documented MTU
 /// (fabric 1500 - 50) passes with DF and one byte more does not; a restarted agent keeps its part of the lab; destroying
-/// leaves nothing on either host and frees the VNIs.
+/// leaves nothing on either host and frees the VNIs. A reconfigure adds a node on one host cabled to a node on the other.
 /// </summary>
 public sealed partial class SpanningLabTests
 {
@@ -130,6 +130,23 @@ public sealed partial class SpanningLabTests
             Assert.Equal("running", (await Http.ReadAsync<LabDto>(await cluster.Admin.GetAsync($"/api/v1/labs/{lab}", ct), 200)).State);
             var after = await ExecAsync(cluster, lab, "PC3", "ping", "-c", "2", "-W", "2", "192.168.11.2");
             Assert.True(after.ExitCode == 0, $"PC3 -> PC1 after B's agent restarted: {after.Stdout}{after.Stderr}");
+
+            // Reconfigure across the hosts: PC4, pinned to A, is cabled to PC2 on B (a new tunnel with a VNI of its own);
+            // the other nodes keep running.
+            var startedBefore = await StartedAtAsync(b, runtime, "PC2");
+            await File.WriteAllTextAsync(topology, text
+                .Replace("  links:\n", $"    PC4:\n      group: hosts\n      labels: {{ltb.host: {a.Name}}}\n  links:\n    - endpoints: [\"PC4:eth1\", \"PC2:eth2\"]\n", StringComparison.Ordinal), ct);
+            var reconfigure = await cluster.LtbAsync(null, "lab", "deploy", "-t", topology, "--name", lab, "--reconfigure");
+            Assert.True(reconfigure.ExitCode == 0, reconfigure.Stderr + reconfigure.Stdout);
+            dto = await Http.ReadAsync<LabDto>(await cluster.Admin.GetAsync($"/api/v1/labs/{lab}", ct), 200);
+            Assert.Equal(("running", 7), (dto.State, dto.Nodes.Count));
+            Assert.Equal(new[] { (a.Name, 4), (b.Name, 3) }.Order(), dto.Hosts!.Select(h => (h.Name, h.Nodes)).Order());
+            Assert.Equal(4, (await TunnelsAsync(cluster)).Distinct().Count());
+            Assert.Equal(startedBefore, await StartedAtAsync(b, runtime, "PC2"));
+            Assert.Equal(0, (await ExecAsync(cluster, lab, "PC2", "sh", "-c", "ip link set eth2 up && ip addr add 10.99.0.2/30 dev eth2")).ExitCode);
+            Assert.Equal(0, (await ExecAsync(cluster, lab, "PC4", "sh", "-c", "ip link set eth1 up && ip addr add 10.99.0.1/30 dev eth1")).ExitCode);
+            var across = await ExecAsync(cluster, lab, "PC4", "ping", "-c", "2", "-W", "2", "10.99.0.2");
+            Assert.True(across.ExitCode == 0, $"PC4 (A) -> PC2 (B) over the added tunnel: {across.Stdout}{across.Stderr}");
         }
         finally
         {
@@ -148,6 +165,9 @@ public sealed partial class SpanningLabTests
         Assert.Empty(await TunnelsAsync(cluster));
         TestContext.Current.SendDiagnosticMessage($"frr01 over two hosts: deployed in {deployed.TotalSeconds:0.0} s, OSPF full at {converged.TotalSeconds:0.0} s, total {clock.Elapsed.TotalSeconds:0.0} s");
     }
+
+    private static async Task<string> StartedAtAsync(ClusterHost host, string runtime, string node) =>
+        (await host.Sim.DockerAsync("inspect", "-f", "{{.State.StartedAt}}", $"ltb-{runtime}-{node}")).Stdout.Trim();
 
     private static async Task<ExecResponse> ExecAsync(LabCluster cluster, string lab, string node, params string[] command) =>
         await Http.ReadAsync<ExecResponse>(await cluster.Admin.PostAsJsonAsync($"/api/v1/labs/{lab}/exec", new ExecRequest(node, command)), 200);

@@ -311,7 +311,7 @@ public sealed class LabReconcileTests
             var ghostId = Guid.NewGuid();
             var ghostLab = new Lab
             {
-                Id = ghostId, Name = ServerFixture.Unique("g"), RuntimeName = LabNames.Runtime("g", ghostId), OwnerId = (await db.Users.FirstAsync()).Id,
+                Id = ghostId, Name = ServerFixture.Unique("g"), RuntimeName = LabNames.Runtime("g", ghostId), OwnerId = (await db.Users.SingleAsync(u => u.UserName == "admin")).Id,
                 HostId = task.HostId, State = LabLifecycle.Running, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
             };
             ghost = ghostId;

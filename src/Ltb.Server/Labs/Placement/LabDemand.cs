@@ -12,7 +12,7 @@ public sealed record LabDemand(IReadOnlyList<NodeDemand> Nodes, IReadOnlyList<(s
 {
     public CpuMemory Total => Nodes.Aggregate(CpuMemory.Zero, (sum, n) => sum + n.Demand);
 
-    /// <summary>The node label that pins a node to a host by name (the "span" work deploys such labs across hosts).</summary>
+    /// <summary>The node label that pins a node to a host by name (checked first by <see cref="Spanning.NodePins"/>).</summary>
     public const string HostLabel = "ltb.host";
 
     /// <summary>
