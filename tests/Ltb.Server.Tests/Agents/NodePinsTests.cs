@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Ltb.Agent;
 using Ltb.Server.Api;
 using Ltb.Server.Data;
+using Ltb.Server.Labs.Spanning;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
 using Microsoft.EntityFrameworkCore;
@@ -152,6 +153,27 @@ public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TS
             """;
         var shrunk = (await Http.ProblemAsync(await PostAsync(alone, reconfigure: true), 409)).GetRawText();
         Assert.Contains($"lab '{name}' would change the hosts it spans", shrunk);
+    }
+
+    [Fact]
+    public async Task A_vni_another_request_took_meanwhile_is_drawn_again()
+    {
+        var s = S;
+        var (h1, h2) = (await RegisterAsync("10.77.0.1"), await RegisterAsync("10.77.0.2"));
+        var accepted = await Http.ReadAsync<LabTaskAccepted>(await PostAsync(Pinned(ServerFixture.Unique("vn"), h1, h2), reconfigure: false), 202);
+        await using var scope = s.Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        var taken = await db.LabTunnels.AsNoTracking().SingleAsync(t => t.LabId == accepted.Lab.Id);
+        Assert.InRange(taken.Vni, LabTunnelAllocator.FirstVni, 0xFFFFFF);
+
+        // A second link drew the same number (as a concurrent request may): saving draws it again.
+        var drawn = new LabTunnel { Vni = taken.Vni, LabId = accepted.Lab.Id, LinkKey = "a:eth9-b:eth9" };
+        db.LabTunnels.Add(drawn);
+        await LabTunnelAllocator.SaveAsync(db, TestContext.Current.CancellationToken);
+        var rows = await db.LabTunnels.AsNoTracking().Where(t => t.LabId == accepted.Lab.Id).ToListAsync();
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(taken.LinkKey, rows.Single(r => r.Vni == taken.Vni).LinkKey);
+        Assert.InRange(rows.Single(r => r.LinkKey == drawn.LinkKey).Vni, LabTunnelAllocator.FirstVni, 0xFFFFFF);
     }
 
     private const string Tiny = "{kind: linux, image: ltb/tiny:latest}";
