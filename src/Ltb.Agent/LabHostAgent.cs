@@ -38,6 +38,14 @@ public interface ILabHostAgent
     Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct);
 
     Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct);
+
+    /// <summary>
+    /// Streams a node's output (stdout and stderr, as the engine keeps it) to <paramref name="write"/>: the last
+    /// <paramref name="tail"/> lines (null: all), then, with <paramref name="follow"/>, what it writes until cancelled or
+    /// the node stops. The first piece is empty once the stream is open, so that a caller can answer before the node
+    /// writes anything; failures (no such lab or node) come before it.
+    /// </summary>
+    Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write, CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

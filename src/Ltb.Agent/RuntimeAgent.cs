@@ -85,6 +85,19 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
         Runtime.SetLinkStateAsync(lab, node, iface, up, ct);
 
+    public async Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
+        CancellationToken ct)
+    {
+        try
+        {
+            await Runtime.StreamNodeLogsAsync(lab, node, tail, follow, write, ct);
+        }
+        catch (global::Docker.DotNet.DockerApiException e)
+        {
+            throw new LabRuntimeException(lab, node, $"its output cannot be read: {e.ResponseBody?.Trim() ?? e.Message}");
+        }
+    }
+
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()
     {
         OnFailure = o.Rollback ? FailurePolicy.Rollback : FailurePolicy.KeepFailed,

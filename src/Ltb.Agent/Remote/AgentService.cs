@@ -90,6 +90,10 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     /// Runs a long operation while its progress events go to the stream in order. The runtime reports from its own
     /// threads; a channel keeps the stream's one-writer-at-a-time rule.
     /// </summary>
+    public override Task NodeLogs(NodeLogsRequest request, IServerStreamWriter<LogChunk> responseStream, ServerCallContext context) =>
+        GuardAsync(() => agent.NodeLogsAsync(request.Lab, request.Node, request.HasTail ? request.Tail : null, request.Follow,
+            async (text, c) => await responseStream.WriteAsync(new LogChunk { Text = text }, c), context.CancellationToken));
+
     private static async Task<T> StreamAsync<T>(IServerStreamWriter<LabUpdate> stream, ServerCallContext context,
         Func<IProgress<RuntimeEvent>, Task<T>> operation)
     {

@@ -131,6 +131,22 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         return true;
     });
 
+    public Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
+        CancellationToken ct) => CallAsync(lab, async () =>
+    {
+        var request = new NodeLogsRequest { Lab = lab, Node = node, Follow = follow };
+        if (tail is { } lines)
+        {
+            request.Tail = lines;
+        }
+        using var call = _client.NodeLogs(request, _headers, cancellationToken: ct);
+        while (await call.ResponseStream.MoveNext(ct))
+        {
+            await write(call.ResponseStream.Current.Text, ct);
+        }
+        return true;
+    });
+
     /// <summary>Reads progress events until the stream ends; returns the status message when one came.</summary>
     private static async Task<string?> ReadAsync(IAsyncStreamReader<LabUpdate> stream, IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {

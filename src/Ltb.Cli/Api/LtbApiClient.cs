@@ -54,6 +54,20 @@ public sealed class LtbApiClient : IDisposable
         return await response.Content.ReadAsByteArrayAsync(ct);
     }
 
+    /// <summary>Copies a text body to <paramref name="output"/> as it arrives (a node's output that may follow for hours).</summary>
+    public async Task StreamTextAsync(string path, TextWriter output, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        var buffer = new char[8192];
+        int read;
+        while ((read = await reader.ReadAsync(buffer, ct)) > 0)
+        {
+            await output.WriteAsync(buffer.AsMemory(0, read), ct);
+            await output.FlushAsync(ct);
+        }
+    }
+
     public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
 
     /// <summary>A multipart upload (a topology and its files).</summary>
@@ -71,7 +85,8 @@ public sealed class LtbApiClient : IDisposable
             ?? throw new LtbApiException(0, $"the server at {Server} sent an empty answer to {method} /{path}");
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         using var request = new HttpRequestMessage(method, path);
         if (body is HttpContent content)
@@ -85,7 +100,7 @@ public sealed class LtbApiClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, ct);
+            response = await _http.SendAsync(request, completion, ct);
         }
         catch (HttpRequestException e)
         {

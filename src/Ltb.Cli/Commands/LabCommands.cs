@@ -40,6 +40,7 @@ internal static class LabCommands
         lab.Subcommands.Add(List());
         lab.Subcommands.Add(Inspect());
         lab.Subcommands.Add(Exec());
+        lab.Subcommands.Add(Logs());
         lab.Subcommands.Add(Destroy());
         lab.Subcommands.Add(NodeCommand());
         lab.Subcommands.Add(LinkCommand());
@@ -295,6 +296,25 @@ internal static class LabCommands
             Console.Out.Write(result.Stdout);
             Console.Error.Write(result.Stderr);
             return result.ExitCode is >= 0 and <= 255 ? (int)result.ExitCode : 1;
+        }));
+        return command;
+    }
+
+    private static Command Logs()
+    {
+        var lab = LabArgument();
+        var node = new Argument<string>("NODE") { Description = "The node." };
+        var tail = new Option<int?>("--tail", "-n") { Description = "Only the last N lines [default: all]" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing what the node writes (Ctrl-C to stop)." };
+        var command = new Command("logs", "Print a node's output (stdout and stderr), also of a failed lab's nodes.") { lab, node, tail, follow, Server };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            var query = $"follow={(parse.GetValue(follow) ? "true" : "false")}" +
+                (parse.GetValue(tail) is { } n ? $"&tail={n.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
+            await client.StreamTextAsync($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/nodes/{Uri.EscapeDataString(parse.GetValue(node)!)}/logs?{query}",
+                Console.Out, ct);
+            return 0;
         }));
         return command;
     }

@@ -644,6 +644,18 @@ public sealed class LabRuntime
         }
     }
 
+    /// <summary>
+    /// Streams what a node wrote to its stdout and stderr (as the engine keeps it, interleaved): the last
+    /// <paramref name="tail"/> lines (null: all), then with <paramref name="follow"/> what it writes until the caller
+    /// cancels or the node stops. A stopped node still has its output.
+    /// </summary>
+    public async Task StreamNodeLogsAsync(string labName, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
+        CancellationToken ct = default)
+    {
+        Find(labName, node);
+        await _nodes.StreamLogsAsync(labName, node, tail, follow, write, ct);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private (LabRecord Record, NodePlan Node) Find(string lab, string node)

@@ -1,5 +1,7 @@
 // Docker.DotNet's models are annotated non-null but treat null as 'omit the field'.
 #pragma warning disable CS8601
+using System.Globalization;
+using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Ltb.Runtime.Docker;
@@ -228,6 +230,34 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         }
         return $"the container exited right after it started (exit code {inspect.State?.ExitCode}{(string.IsNullOrEmpty(inspect.State?.Error) ? "" : ", " + inspect.State!.Error)})" +
                (logs.Length > 0 ? $"; its last output: {logs}" : "; it printed nothing");
+    }
+
+    /// <summary>
+    /// The container's output, decoded as UTF-8 (a character split between two reads is kept whole). The first piece
+    /// written is empty: it says the engine opened the stream.
+    /// </summary>
+    public async Task StreamLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
+        CancellationToken ct)
+    {
+        var parameters = new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = follow, Tail = tail?.ToString(CultureInfo.InvariantCulture) ?? "all" };
+        using var stream = await engine.Client.Containers.GetContainerLogsAsync(Names.Container(lab, node), parameters, ct);
+        await write("", ct); // the stream is open: a reader may answer its caller before the node writes anything
+        var bytes = new byte[16 * 1024];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+        var utf8 = Encoding.UTF8.GetDecoder();
+        while (true)
+        {
+            var read = await stream.ReadOutputAsync(bytes, 0, bytes.Length, ct);
+            if (read.EOF)
+            {
+                return;
+            }
+            var count = utf8.GetChars(bytes, 0, read.Count, chars, 0);
+            if (count > 0)
+            {
+                await write(new string(chars, 0, count), ct);
+            }
+        }
     }
 
     public async Task StopAsync(string lab, string node, TimeSpan grace, CancellationToken ct) =>

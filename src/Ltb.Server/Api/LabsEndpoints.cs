@@ -37,6 +37,8 @@ public static class LabsEndpoints
         labs.MapDelete("/{lab}", DestroyAsync).WithSummary("Destroy a lab (202 with the removal task)");
         labs.MapGet("/{lab}/tasks", TasksAsync).WithSummary("The lab's tasks, newest first");
         labs.MapPost("/{lab}/exec", ExecAsync).WithSummary("Run a command (argument vector) in a node; answers its output and exit code");
+        labs.MapGet("/{lab}/nodes/{node}/logs", LogsAsync)
+            .WithSummary("A node's output (stdout and stderr) as text: the last `tail` lines (default: all), then with `follow=true` what it writes");
         labs.MapPost("/{lab}/nodes/{node}/{action}", NodeAsync).WithSummary("Stop, start or restart a node");
         labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithSummary("Set the link at node:iface down or up");
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
@@ -371,6 +373,46 @@ public static class LabsEndpoints
         }
     }
 
+    private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> LogsAsync(string lab, string node, int? tail,
+        bool? follow, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
+        CancellationToken ct)
+    {
+        if (tail is < 0)
+        {
+            return Problems.Invalid("tail", "is a number of lines (0 or more); leave it out for all");
+        }
+        // Reading is enough (a failed lab's output is what tells why it failed); the node's host must answer.
+        var (l, agent, problem) = await NodeAccessAsync(lab, node, Operation.Read, caller, db, authz, agents, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        var started = false;
+        try
+        {
+            await agent!.NodeLogsAsync(l!.RuntimeName, node, tail, follow == true, async (text, c) =>
+            {
+                if (!started)
+                {
+                    started = true;
+                    http.Response.ContentType = "text/plain; charset=utf-8";
+                    http.Response.Headers.CacheControl = "no-store";
+                }
+                await http.Response.WriteAsync(text, c);
+                await http.Response.Body.FlushAsync(c);
+            }, ct);
+        }
+        catch (LabRuntimeException e) when (!started)
+        {
+            return Problems.Conflict(UserMessage(e, l!));
+        }
+        catch (Exception e) when (started && e is LabRuntimeException or OperationCanceledException)
+        {
+            // The output had begun (the node's host went away, or the reader left): the answer ends where it is.
+        }
+        return TypedResults.Empty;
+    }
+
     private static async Task<Results<Ok<LabNodeDto>, ProblemHttpResult>> NodeAsync(string lab, string node, string action,
         Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, AuditLog audit,
         CancellationToken ct)
@@ -448,16 +490,23 @@ public static class LabsEndpoints
             : await authz.FindAsync(db.Labs.Where(l => l.State != LabLifecycle.Removed), l => l.OwnerId == caller.UserId && l.Name == lab, caller, operation, What, ct);
 
     /// <summary>A lab the caller may operate, running, with a valid node name and a connected agent.</summary>
-    private static async Task<(Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> OperableAsync(string lab, string node,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct)
+    /// <summary>A node of a running lab the caller may operate, and the agent of its host.</summary>
+    private static Task<(Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> OperableAsync(string lab, string node,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct) =>
+        NodeAccessAsync(lab, node, Operation.Update, caller, db, authz, agents, ct);
+
+    /// <summary>A node of a lab the caller has <paramref name="operation"/> on, and the agent of its host; the lab must be
+    /// running to operate it, and deployed (running or failed) to read it.</summary>
+    private static async Task<(Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> NodeAccessAsync(string lab, string node,
+        Operation operation, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct)
     {
-        var access = await FindAsync(lab, caller, db, authz, Operation.Update, ct);
+        var access = await FindAsync(lab, caller, db, authz, operation, ct);
         if (access.Denied is { } denied)
         {
             return (null, null, denied);
         }
         var l = access.Resource!;
-        if (l.State != LabLifecycle.Running)
+        if (!(l.State == LabLifecycle.Running || (operation == Operation.Read && l.State == LabLifecycle.Failed)))
         {
             return (null, null, Problems.Conflict($"lab '{l.Name}' is {LabViews.State(l.State)}, not running" +
                 (l.Error is null ? "" : $": {l.Error}")));

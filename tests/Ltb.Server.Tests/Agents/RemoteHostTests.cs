@@ -124,6 +124,11 @@ public sealed class RemoteHostTests(RemoteHostFixture remote) : IClassFixture<Re
             Assert.Equal((0, "hello from the controller"), (motd.ExitCode, motd.Stdout.Trim()));
             var exit = await r.LtbAsync(null, "lab", "exec", name, "b", "--", "sh", "-c", "exit 3");
             Assert.Equal(3, exit.ExitCode);
+            // A node's output streams from the remote host: read with the CLI, and followed through the API.
+            await Labs.LabTestSupport.SayAsync(r.Admin, name, "a", "remote-line");
+            var logs = await r.LtbAsync(null, "lab", "logs", name, "a", "--tail", "3");
+            Assert.True(logs.ExitCode == 0 && logs.Stdout.Contains("remote-line\n", StringComparison.Ordinal), logs.Stdout + logs.Stderr);
+            await Labs.LabTestSupport.FollowAsync(r.Admin, name, "a", "remote-followed");
 
             var destroy = await r.LtbAsync(null, "lab", "destroy", name);
             Assert.True(destroy.ExitCode == 0, destroy.Stderr + destroy.Stdout);

@@ -72,6 +72,34 @@ public static class LabTestSupport
         }
     }
 
+    /// <summary>Makes a node write a line to its own output (its init's stdout, which the engine keeps as its log).</summary>
+    public static async Task SayAsync(HttpClient client, string lab, string node, string line)
+    {
+        var said = await Http.ReadAsync<ExecResponse>(await client.PostAsJsonAsync($"/api/v1/labs/{lab}/exec",
+            new ExecRequest(node, ["sh", "-c", $"echo {line} > /proc/1/fd/1"])), 200);
+        Assert.True(said.ExitCode == 0, said.Stderr);
+    }
+
+    /// <summary>
+    /// Follows a node's output (logs?follow=true): the answer starts before the node writes anything; then
+    /// <paramref name="line"/> is said and must arrive on the open stream.
+    /// </summary>
+    public static async Task FollowAsync(HttpClient client, string lab, string node, string line)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await client.GetAsync($"/api/v1/labs/{lab}/nodes/{node}/logs?follow=true&tail=0",
+            HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        await SayAsync(client, lab, node, line);
+        var seen = "";
+        while (!seen.Contains(line, StringComparison.Ordinal))
+        {
+            seen += await reader.ReadLineAsync(timeout.Token) ?? throw new Xunit.Sdk.XunitException($"the stream ended before '{line}': {seen}");
+        }
+    }
+
     /// <summary>The lab's containers (by its label) on the engine.</summary>
     public static async Task<int> ContainersAsync(string runtimeName, string? dockerHost = null)
     {
@@ -242,6 +270,45 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         content.Add(new StringContent("x"), "files", "../../etc/evil");
         var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", content), 400);
         Assert.Contains("'..'", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_nodes_output_is_read_and_followed_and_a_failed_labs_node_tells_why_it_failed()
+    {
+        LabTestSupport.RequireDocker();
+        var admin = S.Admin;
+        var name = ServerFixture.Unique("lg");
+        var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name));
+        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
+        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+
+        await LabTestSupport.SayAsync(admin, name, "a", "first-line");
+        var logs = await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=5");
+        Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);
+        Assert.Contains("first-line\n", await logs.Content.ReadAsStringAsync());
+        Assert.DoesNotContain("first-line", await admin.GetStringAsync($"/api/v1/labs/{name}/nodes/b/logs"));
+        await LabTestSupport.FollowAsync(admin, name, "a", "followed-line");
+        await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{name}/nodes/nosuch/logs"), 404);
+        await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=-1"), 400);
+        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
+        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+
+        // A node that exits at once fails the lab (kept, to inspect): its output says why.
+        var broken = ServerFixture.Unique("lb");
+        var failed = await LabTestSupport.DeployAsync(admin, $"""
+            name: {broken}
+            topology:
+              nodes:
+                a:
+                  kind: linux
+                  image: ltb/tiny:latest
+                  cmd: sh -c "echo cannot-find-my-config; exit 3"
+            """);
+        Assert.Equal("failed", (await LabTestSupport.WaitAsync(admin, failed.Task.Id)).State);
+        Assert.Contains("cannot-find-my-config", await admin.GetStringAsync($"/api/v1/labs/{broken}/nodes/a/logs"));
+        removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{broken}"), 202);
+        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+        await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{broken}/nodes/a/logs"), 404); // a destroyed lab is gone
     }
 
     [Fact]

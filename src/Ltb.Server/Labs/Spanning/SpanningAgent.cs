@@ -150,6 +150,9 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
     public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
         AgentOf(lab, node).SetLinkStateAsync(lab, node, iface, up, ct);
 
+    public Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
+        CancellationToken ct) => AgentOf(lab, node).NodeLogsAsync(lab, node, tail, follow, write, ct);
+
     private ILabHostAgent AgentOf(string lab, string node)
     {
         if (!layout.NodeHosts.TryGetValue(node, out var id) || !hosts.TryGetValue(id, out var host))
