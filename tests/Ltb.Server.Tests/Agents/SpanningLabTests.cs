@@ -103,7 +103,10 @@ public sealed partial class SpanningLabTests
                     }
                     await Task.Delay(TimeSpan.FromSeconds(3), ct);
                 }
-                Assert.True(full >= 2, $"{router} has {full} full OSPF neighbours after {Convergence}: {last}");
+                if (full < 2)
+                {
+                    Assert.Fail($"{router} has {full} full OSPF neighbours after {Convergence}: {last}\n{await DiagnoseAsync(cluster, lab, runtime)}");
+                }
             }
             converged = clock.Elapsed;
 
@@ -164,6 +167,24 @@ public sealed partial class SpanningLabTests
         Assert.Empty(Directory.Exists("/run/netns") ? Directory.GetFiles("/run/netns", $"ltb-{runtime}-*") : []);
         Assert.Empty(await TunnelsAsync(cluster));
         TestContext.Current.SendDiagnosticMessage($"frr01 over two hosts: deployed in {deployed.TotalSeconds:0.0} s, OSPF full at {converged.TotalSeconds:0.0} s, total {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    /// <summary>What a failed convergence needs to be understood: each router's links (VXLAN ends with their counters) and the fabric.</summary>
+    private static async Task<string> DiagnoseAsync(LabCluster cluster, string lab, string runtime)
+    {
+        var report = new System.Text.StringBuilder();
+        foreach (var router in new[] { "router1", "router2", "router3" })
+        {
+            var links = await HostCommand.RunAsync("ip", "-n", $"ltb-{runtime}-{router}", "-d", "-s", "link", "show");
+            var ospf = await ExecAsync(cluster, lab, router, "vtysh", "-c", "show ip ospf interface");
+            report.Append($"--- {router}: links\n{links.Stdout}{links.Stderr}\n--- {router}: ospf interfaces\n{ospf.Stdout}{ospf.Stderr}\n");
+        }
+        foreach (var host in cluster.Hosts)
+        {
+            var fabric = await host.Sim.Inside("ip", "-s", "link", "show");
+            report.Append($"--- host {host.Name}\n{fabric.Stdout}\n");
+        }
+        return report.ToString();
     }
 
     private static async Task<string> StartedAtAsync(ClusterHost host, string runtime, string node) =>
