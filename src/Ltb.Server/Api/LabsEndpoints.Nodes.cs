@@ -1,0 +1,199 @@
+using Ltb.Runtime.Status;
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Data;
+using Ltb.Server.Hosting;
+using Ltb.Server.Labs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>Working with the nodes and links of a lab: exec, output, stop/start/restart, link state.</summary>
+public static partial class LabsEndpoints
+{
+    private static readonly TimeSpan MaxExecTimeout = TimeSpan.FromMinutes(10);
+
+    // ------------------------------------------------------------------ operate
+
+    private static async Task<Results<Ok<ExecResponse>, ProblemHttpResult, ValidationProblem>> ExecAsync(string lab, ExecRequest request,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, CancellationToken ct)
+    {
+        if (request.Command is not { Count: > 0 } || request.Command.Any(string.IsNullOrEmpty))
+        {
+            return Problems.Invalid("command", "give the command as a non-empty list of arguments");
+        }
+        var timeout = TimeSpan.FromSeconds(request.TimeoutSeconds ?? 60);
+        if (timeout <= TimeSpan.Zero || timeout > MaxExecTimeout)
+        {
+            return Problems.Invalid("timeoutSeconds", $"is between 1 and {MaxExecTimeout.TotalSeconds:0}");
+        }
+        var (l, agent, problem) = await OperableAsync(lab, request.Node, caller, db, authz, agents, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        audit.Record("lab.exec", What, l!.Id, Truncate($"{l.Name}/{request.Node}: {string.Join(' ', request.Command)}", 2000));
+        await db.SaveChangesAsync(ct);
+        try
+        {
+            var result = await agent!.ExecAsync(l.RuntimeName, request.Node, request.Command, timeout, ct);
+            return TypedResults.Ok(new ExecResponse(result.ExitCode, result.Stdout, result.Stderr));
+        }
+        catch (LabRuntimeException e)
+        {
+            return Problems.Conflict(UserMessage(e, l));
+        }
+    }
+
+    private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> LogsAsync(string lab, string node, int? tail,
+        bool? follow, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
+        CancellationToken ct)
+    {
+        if (tail is < 0)
+        {
+            return Problems.Invalid("tail", "is a number of lines (0 or more); leave it out for all");
+        }
+        // Reading is enough (a failed lab's output is what tells why it failed); the node's host must answer.
+        var (l, agent, problem) = await NodeAccessAsync(lab, node, Operation.Read, caller, db, authz, agents, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        var started = false;
+        try
+        {
+            await agent!.NodeLogsAsync(l!.RuntimeName, node, tail, follow == true, async (text, c) =>
+            {
+                if (!started)
+                {
+                    started = true;
+                    http.Response.ContentType = "text/plain; charset=utf-8";
+                    http.Response.Headers.CacheControl = "no-store";
+                }
+                await http.Response.WriteAsync(text, c);
+                await http.Response.Body.FlushAsync(c);
+            }, ct);
+        }
+        catch (LabRuntimeException e) when (!started)
+        {
+            return Problems.Conflict(UserMessage(e, l!));
+        }
+        catch (Exception e) when (started && e is LabRuntimeException or OperationCanceledException)
+        {
+            // The output had begun (the node's host went away, or the reader left): the answer ends where it is.
+        }
+        return TypedResults.Empty;
+    }
+
+    private static async Task<Results<Ok<LabNodeDto>, ProblemHttpResult>> NodeAsync(string lab, string node, string action,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, AuditLog audit,
+        CancellationToken ct)
+    {
+        if (!Enum.TryParse<NodeAction>(action, ignoreCase: true, out var a) || !Enum.IsDefined(a) || action.Any(char.IsDigit))
+        {
+            return Problems.NotFound("node action (stop, start, restart)");
+        }
+        var (l, agent, problem) = await OperableAsync(lab, node, caller, db, authz, agents, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        try
+        {
+            NodeStatus status;
+            try
+            {
+                status = await agent!.NodeActionAsync(l!.RuntimeName, node, a, ct);
+            }
+            finally
+            {
+                // Done or half done, the node changed: readers from now on see it as the host does after the call.
+                statuses.Invalidate(l!.Id);
+            }
+            await RecordAsync(db, audit, l, node, $"node {node}: {action.ToLowerInvariant()}", ct);
+            var snapshot = LabViews.Snapshot(new LabStatus(l.RuntimeName, LabState.Running, default, null, null, null, [status], []), LabViews.Kinds(l));
+            return TypedResults.Ok(snapshot.Nodes[0]);
+        }
+        catch (LabRuntimeException e)
+        {
+            return Problems.Conflict(UserMessage(e, l!));
+        }
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> LinkAsync(string lab, string node, string iface, string state,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, AuditLog audit,
+        CancellationToken ct)
+    {
+        if (state is not ("up" or "down"))
+        {
+            return Problems.NotFound("link state (up, down)");
+        }
+        var (l, agent, problem) = await OperableAsync(lab, node, caller, db, authz, agents, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        try
+        {
+            try
+            {
+                await agent!.SetLinkStateAsync(l!.RuntimeName, node, iface, state == "up", ct);
+            }
+            finally
+            {
+                statuses.Invalidate(l!.Id);
+            }
+            await RecordAsync(db, audit, l, node, $"link {node}:{iface} {state}", ct);
+            return TypedResults.NoContent();
+        }
+        catch (LabRuntimeException e)
+        {
+            return Problems.Conflict(UserMessage(e, l!));
+        }
+    }
+
+    /// <summary>A node of a running lab the caller may operate, and the agent of its host.</summary>
+    private static Task<(Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> OperableAsync(string lab, string node,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct) =>
+        NodeAccessAsync(lab, node, Operation.Update, caller, db, authz, agents, ct);
+
+    /// <summary>A node of a lab the caller has <paramref name="operation"/> on, and the agent of its host; the lab must be
+    /// running to operate it, and deployed (running or failed) to read it.</summary>
+    private static async Task<(Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> NodeAccessAsync(string lab, string node,
+        Operation operation, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct)
+    {
+        var access = await FindAsync(lab, caller, db, authz, operation, ct);
+        if (access.Denied is { } denied)
+        {
+            return (null, null, denied);
+        }
+        var l = access.Resource!;
+        if (!(l.State == LabLifecycle.Running || (operation == Operation.Read && l.State == LabLifecycle.Failed)))
+        {
+            return (null, null, Problems.Conflict($"lab '{l.Name}' is {LabViews.State(l.State)}, not running" +
+                (l.Error is null ? "" : $": {l.Error}")));
+        }
+        if (!LabViews.Kinds(l).ContainsKey(node))
+        {
+            return (null, null, Problems.NotFound($"node '{node}' in lab '{l.Name}'"));
+        }
+        if (await AgentOfAsync(db, agents, l, ct) is not { } agent)
+        {
+            return (null, null, Problems.Conflict($"lab '{l.Name}': its host has no connected agent"));
+        }
+        return (l, agent, null);
+    }
+
+    private static async Task RecordAsync(LtbDbContext db, AuditLog audit, Lab lab, string node, string message, CancellationToken ct)
+    {
+        db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Info, Node = node, Message = message });
+        audit.Record("lab.operate", What, lab.Id, $"{lab.Name}: {message}");
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+}
