@@ -15,11 +15,23 @@ public sealed class PropertyTests
         "kind: srl", "endpoints: [\"a:eth1\", \"b:eth1\"]", "nodes:", "links:", "topology:", "name: x", "!!str", "%YAML 1.1", "? ", ",",
     ];
 
+    private static readonly TimeSpan Quickly = TimeSpan.FromSeconds(5);
+
+    private static LoadResult Load(string text) =>
+        TopologyLoader.LoadText(text, "/fuzz/t.clab.yml", new LoadOptions { Environment = new Dictionary<string, string>() });
+
     private static void AssertWellBehaved(string text)
     {
         var watch = Stopwatch.StartNew();
-        var result = TopologyLoader.LoadText(text, "/fuzz/t.clab.yml", new LoadOptions { Environment = new Dictionary<string, string>() });
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "took " + watch.Elapsed);
+        var result = Load(text);
+        if (watch.Elapsed >= Quickly)
+        {
+            // Wall-clock time on a loaded machine (the whole suite runs at once on 2 cores) says little: a slow input is
+            // slow twice, a busy moment is not.
+            watch.Restart();
+            result = Load(text);
+            Assert.True(watch.Elapsed < Quickly, "took " + watch.Elapsed + " twice in a row");
+        }
         Assert.True(result.Lab is not null || result.HasErrors, "neither a model nor an error");
         Assert.All(result.Diagnostics, d =>
         {
