@@ -58,6 +58,15 @@ public static class LabTestSupport
         return await Http.ReadAsync<LabTaskAccepted>(await client.PostAsync("/api/v1/labs", content), 202);
     }
 
+    /// <summary>Deploys and waits until the lab runs (the task's log is the failure message otherwise).</summary>
+    public static async Task<LabTaskAccepted> DeployRunningAsync(HttpClient client, string yaml, string? linkBackend = null)
+    {
+        var accepted = await DeployAsync(client, yaml, linkBackend: linkBackend);
+        var task = await WaitAsync(client, accepted.Task.Id);
+        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+        return accepted;
+    }
+
     public static async Task<LabTaskDto> WaitAsync(HttpClient client, Guid task)
     {
         using var timeout = new CancellationTokenSource(TaskTimeout);
@@ -141,9 +150,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("b");
-        var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name), linkBackend: backend);
-        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
-        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name), linkBackend: backend);
         var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
 
         var ping = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
@@ -175,9 +182,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("t");
-        var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name));
-        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
-        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name));
 
         var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
         Assert.Equal("running", lab.State);
@@ -278,9 +283,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("lg");
-        var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name));
-        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
-        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name));
 
         await LabTestSupport.SayAsync(admin, name, "a", "first-line");
         var logs = await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=5");
