@@ -226,52 +226,11 @@ public sealed class LabRuntime
             }
             pinned.UnionWith(wave.Select(n => n.Name));
 
-            var ready = wire.Where(l => !wired.Contains(l.Key) && LinkWirings.NodeEnds(l).All(e => pinned.Contains(e.Node))).ToList();
-            var mgmtWired = wave.Where(n => IsLtbWired(plan, net, n.Name)).ToList();
-            if (ready.Count + mgmtWired.Count > 0)
-            {
-                var batch = new WiringBatch();
-                foreach (var n in mgmtWired)
-                {
-                    MgmtInterface.Create(ctx, net, n.Name, net.Nodes[n.Name], batch);
-                }
-                foreach (var l in ready)
-                {
-                    LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, batch);
-                }
-                try
-                {
-                    await batch.RunAsync(_net, Math.Max(2, options.MaxParallelism), force: false, ct);
-                }
-                catch (HostNetworkException e)
-                {
-                    throw new LabRuntimeException(lab, null, $"creating links and management interfaces failed: {e.Message}", e);
-                }
-                wired.UnionWith(ready.Select(l => l.Key));
-                Report(progress, lab, null, $"{mgmtWired.Count} management interfaces and {ready.Count} links up", RuntimeEventKind.Progress);
-            }
+            await WireReadyAsync(wave.Where(n => IsLtbWired(plan, net, n.Name)).ToList());
             await RunReadyExecAsync();
         }
         // Links between nodes that kept running (an apply that only adds links) come with no wave of their own.
-        var rest = wire.Where(l => !wired.Contains(l.Key) && LinkWirings.NodeEnds(l).All(e => pinned.Contains(e.Node))).ToList();
-        if (rest.Count > 0)
-        {
-            var batch = new WiringBatch();
-            foreach (var l in rest)
-            {
-                LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, batch);
-            }
-            try
-            {
-                await batch.RunAsync(_net, Math.Max(2, options.MaxParallelism), force: false, ct);
-            }
-            catch (HostNetworkException e)
-            {
-                throw new LabRuntimeException(lab, null, $"creating links failed: {e.Message}", e);
-            }
-            wired.UnionWith(rest.Select(l => l.Key));
-            Report(progress, lab, null, $"{rest.Count} links up", RuntimeEventKind.Progress);
-        }
+        await WireReadyAsync(null);
         await RunReadyExecAsync();
 
         // A node that exited right after it started (while the others were wired) fails the deploy, naming it.
@@ -280,6 +239,37 @@ public sealed class LabRuntime
             using var t = Timed(options.DockerTimeout, c);
             await _nodes.EnsureStillRunningAsync(lab, n.Name, pids[n.Name], t.Token);
         });
+
+        // The links whose ends are all pinned now, and the management interfaces of a wave's nodes (null: after the waves).
+        async Task WireReadyAsync(IReadOnlyList<NodePlan>? mgmtNodes)
+        {
+            var ready = wire.Where(l => !wired.Contains(l.Key) && LinkWirings.NodeEnds(l).All(e => pinned.Contains(e.Node))).ToList();
+            if (ready.Count + (mgmtNodes?.Count ?? 0) == 0)
+            {
+                return;
+            }
+            var batch = new WiringBatch();
+            foreach (var n in mgmtNodes ?? [])
+            {
+                MgmtInterface.Create(ctx, net, n.Name, net.Nodes[n.Name], batch);
+            }
+            foreach (var l in ready)
+            {
+                LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, batch);
+            }
+            var what = mgmtNodes is null ? "links" : "links and management interfaces";
+            try
+            {
+                await batch.RunAsync(_net, Math.Max(2, options.MaxParallelism), force: false, ct);
+            }
+            catch (HostNetworkException e)
+            {
+                throw new LabRuntimeException(lab, null, $"creating {what} failed: {e.Message}", e);
+            }
+            wired.UnionWith(ready.Select(l => l.Key));
+            Report(progress, lab, null, mgmtNodes is null ? $"{ready.Count} links up" : $"{mgmtNodes.Count} management interfaces and {ready.Count} links up",
+                RuntimeEventKind.Progress);
+        }
 
         async Task RunReadyExecAsync()
         {
