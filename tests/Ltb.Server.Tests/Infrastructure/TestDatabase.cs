@@ -65,7 +65,9 @@ public sealed class PostgresTestDatabase : TestDatabase
     /// <summary>The database, or the reason PostgreSQL cannot be used.</summary>
     public static async Task<(PostgresTestDatabase? Database, string? Unavailable)> CreateAsync()
     {
-        var admin = new NpgsqlConnectionStringBuilder(Server) { Pooling = false, Timeout = 5 }.ConnectionString;
+        // No PostgreSQL on loopback refuses the connection at once; a slow answer is a PostgreSQL busy with the whole
+        // suite on a 2-core machine (a 5 s bound timed out in CI), so the bounds are generous.
+        var admin = new NpgsqlConnectionStringBuilder(Server) { Pooling = false, Timeout = 60, CommandTimeout = 120 }.ConnectionString;
         var db = new PostgresTestDatabase(admin);
         try
         {
