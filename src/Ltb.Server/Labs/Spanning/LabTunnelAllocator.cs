@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Ltb.Runtime.Plan;
 using Ltb.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace Ltb.Server.Labs.Spanning;
 
@@ -35,25 +36,38 @@ public static class LabTunnelAllocator
         }
     }
 
-    /// <summary>Saves the store; when a new VNI was taken meanwhile (the key conflicts), draws new ones and saves again.</summary>
+    /// <summary>
+    /// Saves the store. A new VNI already taken is drawn again first; one taken meanwhile (the key conflicts on save)
+    /// makes it draw the new ones again and save again.
+    /// </summary>
     public static async Task SaveAsync(LtbDbContext db, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
+            var added = db.ChangeTracker.Entries<LabTunnel>().Where(e => e.State == EntityState.Added).ToList();
+            var drawn = added.Select(e => e.Entity.Vni).ToList();
+            var taken = await db.LabTunnels.AsNoTracking().Where(t => drawn.Contains(t.Vni)).Select(t => t.Vni).ToListAsync(ct);
+            var duplicates = drawn.GroupBy(v => v).Where(g => g.Count() > 1).Select(g => g.Key);
+            Redraw(db, added.Where(e => taken.Concat(duplicates).Contains(e.Entity.Vni)));
             try
             {
                 await db.SaveChangesAsync(ct);
                 return;
             }
-            catch (DbUpdateException) when (attempt < Attempts && db.ChangeTracker.Entries<LabTunnel>().Any(e => e.State == EntityState.Added))
+            catch (DbUpdateException) when (attempt < Attempts && added.Count > 0)
             {
-                foreach (var entry in db.ChangeTracker.Entries<LabTunnel>().Where(e => e.State == EntityState.Added).ToList())
-                {
-                    var row = entry.Entity;
-                    entry.State = EntityState.Detached;
-                    db.LabTunnels.Add(new LabTunnel { Vni = Draw(), LabId = row.LabId, LinkKey = row.LinkKey });
-                }
+                Redraw(db, db.ChangeTracker.Entries<LabTunnel>().Where(e => e.State == EntityState.Added).ToList());
             }
+        }
+    }
+
+    private static void Redraw(LtbDbContext db, IEnumerable<EntityEntry<LabTunnel>> rows)
+    {
+        foreach (var entry in rows.ToList())
+        {
+            var row = entry.Entity;
+            entry.State = EntityState.Detached;
+            db.LabTunnels.Add(new LabTunnel { Vni = Draw(), LabId = row.LabId, LinkKey = row.LinkKey });
         }
     }
 
