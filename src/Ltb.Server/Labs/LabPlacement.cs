@@ -29,18 +29,20 @@ public static class LabPlacement
             {
                 return (null, Problems.Conflict($"lab '{existing.Name}' runs on host '{current.Name}'; destroy it to deploy it on '{requested}'"), null);
             }
-            if (LabLayout.Parse(existing.LayoutJson) is not { } before)
+            LabLayout? after = null;
+            if (LabLayout.Parse(existing.LayoutJson) is { } before)
             {
-                return (new PlacedLab(current, null, existing.PlacementReason), null, null);
+                var hostIds = await db.LabHosts.Where(h => before.Hosts.Contains(h.Id)).ToDictionaryAsync(h => h.Name, h => h.Id, ct);
+                after = before.Follow(demand, current.Id, hostIds);
+                // A host left without nodes would keep its part of the lab: the spanning agent only visits the layout's hosts.
+                if (!after.Hosts.ToHashSet().SetEquals(before.Hosts))
+                {
+                    return (null, Problems.Conflict($"lab '{existing.Name}' would change the hosts it spans; destroy it first, then deploy it again"), null);
+                }
             }
-            var hostIds = await db.LabHosts.Where(h => before.Hosts.Contains(h.Id)).ToDictionaryAsync(h => h.Name, h => h.Id, ct);
-            var after = before.Follow(demand, current.Id, hostIds);
-            // A host left without nodes would keep its part of the lab: the spanning agent only visits the layout's hosts.
-            if (!after.Hosts.ToHashSet().SetEquals(before.Hosts))
-            {
-                return (null, Problems.Conflict($"lab '{existing.Name}' would change the hosts it spans; destroy it first, then deploy it again"), null);
-            }
-            return (new PlacedLab(current, after, existing.PlacementReason), null, null);
+            return await GrowthRefusedAsync(db, existing, demand, current, after, ct) is { } tooBig
+                ? (null, tooBig, null)
+                : (new PlacedLab(current, after, existing.PlacementReason), null, null);
         }
         var visible = await authz.Visible(db.LabHosts, caller).ToListAsync(ct);
         var pinned = string.IsNullOrEmpty(requested) ? null : requested;
@@ -66,6 +68,19 @@ public static class LabPlacement
         var chosen = visible.First(h => h.Id == decision.Host!.Id);
         var layout = decision.NodeHosts is { } nodeHosts ? new LabLayout(nodeHosts) : null;
         return (new PlacedLab(chosen, layout, decision.Reason), null, null);
+    }
+
+    /// <summary>409 when the lab, as changed, would need more on one of its hosts than the host has free beside its other labs.</summary>
+    private static async Task<ProblemHttpResult?> GrowthRefusedAsync(LtbDbContext db, Lab lab, LabDemand demand, LabHost labHost,
+        LabLayout? layout, CancellationToken ct)
+    {
+        var after = HostInventory.PerHost(demand, labHost.Id, layout);
+        var before = await HostInventory.OfLabAsync(db, lab.Id, ct);
+        var others = await HostInventory.AllocatedAsync(db, ct, except: lab.Id);
+        var ids = after.Keys.ToList();
+        var hosts = await db.LabHosts.AsNoTracking().Where(h => ids.Contains(h.Id)).ToListAsync(ct);
+        var offers = hosts.Select(h => HostOffer.From(h, mayPlace: true, others.GetValueOrDefault(h.Id))).ToList();
+        return PlacementPolicy.RefuseGrowth(lab.Name, before, after, offers) is { } reason ? Problems.Conflict(reason) : null;
     }
 
     /// <summary>409 with every host and why it cannot take the lab (also as the "hosts" extension, for programs).</summary>

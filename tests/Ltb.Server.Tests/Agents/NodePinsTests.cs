@@ -156,6 +156,35 @@ public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TS
     }
 
     [Fact]
+    public async Task Reconfiguring_a_lab_beyond_what_its_host_has_free_is_refused_naming_the_host()
+    {
+        var s = S;
+        var host = await RegisterAsync(null); // 4 GiB
+        var name = ServerFixture.Unique("gr");
+        string Lab(string cMemory) => $"""
+            name: {name}
+            topology:
+              defaults: {Tiny}
+              nodes:
+                a:
+                  labels: {Pin(host)}
+                c:
+                  memory: {cMemory}
+            """;
+        var deployed = await Http.ReadAsync<LabTaskAccepted>(await PostAsync(Lab("256MiB"), reconfigure: false), 202);
+        Assert.Equal(host, deployed.Lab.Host);
+
+        await MarkRunningAsync(deployed.Lab.Id);
+        var refused = await Http.ProblemAsync(await PostAsync(Lab("8GiB"), reconfigure: true), 409);
+        Assert.Equal($"lab '{name}' would not fit after the change: on host '{host}' it would need 0 CPUs and 8.3 GiB (it has 0 CPUs and 512 MiB), " +
+            "and the host has 8 CPUs and 4 GiB free for it of 8 CPUs and 4 GiB. Add fewer nodes or lower their cpu/memory, " +
+            "or destroy the lab and deploy it again (placement then chooses among all hosts)", refused.GetProperty("detail").GetString());
+
+        // Growing within the host's room is accepted.
+        await Http.ReadAsync<LabTaskAccepted>(await PostAsync(Lab("3GiB"), reconfigure: true), 202);
+    }
+
+    [Fact]
     public async Task A_vni_another_request_took_meanwhile_is_drawn_again()
     {
         var s = S;

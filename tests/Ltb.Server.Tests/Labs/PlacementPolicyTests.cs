@@ -43,6 +43,26 @@ public sealed class PlacementPolicyTests
     }
 
     [Fact]
+    public void A_reconfigured_lab_may_grow_only_into_what_its_hosts_have_free_and_may_always_shrink()
+    {
+        // Others' labs use 6 of 8 GiB on host-a: the lab (1 GiB) may grow to 2 GiB, not to 3.
+        var a = Host("host-a", 8, 8 * GiB, usedMemory: 6 * GiB);
+        var b = Host("host-b", 8, 8 * GiB);
+        var before = new Dictionary<Guid, CpuMemory> { [a.Id] = new(1, GiB), [b.Id] = new(1, GiB) };
+        Assert.Null(PlacementPolicy.RefuseGrowth("lab1", before, new Dictionary<Guid, CpuMemory> { [a.Id] = new(1, 2 * GiB), [b.Id] = new(1, GiB) }, [a, b]));
+
+        var refusal = PlacementPolicy.RefuseGrowth("lab1", before,
+            new Dictionary<Guid, CpuMemory> { [a.Id] = new(1, 3 * GiB), [b.Id] = new(2, 5 * GiB) }, [a, b]);
+        Assert.Equal("lab 'lab1' would not fit after the change: on host 'host-a' it would need 1 CPUs and 3 GiB (it has 1 CPUs and 1 GiB), " +
+            "and the host has 8 CPUs and 2 GiB free for it of 8 CPUs and 8 GiB. Add fewer nodes or lower their cpu/memory, " +
+            "or destroy the lab and deploy it again (placement then chooses among all hosts)", refusal);
+
+        // An admin shrank host-a below what the lab holds: a change that does not grow the lab there still goes through.
+        var shrunk = Host("host-a", 1, GiB / 2, usedMemory: 6 * GiB) with { Id = a.Id };
+        Assert.Null(PlacementPolicy.RefuseGrowth("lab1", before, new Dictionary<Guid, CpuMemory> { [a.Id] = new(0.5, GiB / 2) }, [shrunk]));
+    }
+
+    [Fact]
     public void A_host_that_cannot_run_a_kind_or_that_the_caller_may_not_use_is_passed_over()
     {
         var lab = Lab(Node("r1", kind: "frr"), Node("h1"));

@@ -69,6 +69,25 @@ public static class PlacementPolicy
         return Span(lab, ordered, pins, total, rejections);
     }
 
+    /// <summary>
+    /// Whether a running lab may change as reconfigured: on each of its hosts where it would demand more CPUs or memory than
+    /// it does, what it would demand must fit in what the host has free beside its other labs (<paramref name="hosts"/>
+    /// count those only). A change that does not grow the lab on a host is never refused there, even on a host an admin
+    /// has since shrunk. Null when it may; else why not, host by host, and what to do.
+    /// </summary>
+    public static string? RefuseGrowth(string lab, IReadOnlyDictionary<Guid, CpuMemory> before, IReadOnlyDictionary<Guid, CpuMemory> after,
+        IReadOnlyList<HostOffer> hosts)
+    {
+        var full = hosts.OrderBy(h => h.Name, StringComparer.Ordinal)
+            .Select(h => (Host: h, Was: before.GetValueOrDefault(h.Id), Needs: after.GetValueOrDefault(h.Id)))
+            .Where(x => (x.Needs.Cpus > x.Was.Cpus + 1e-9 || x.Needs.MemoryBytes > x.Was.MemoryBytes) && !x.Host.Free.Holds(x.Needs))
+            .Select(x => $"on host '{x.Host.Name}' it would need {x.Needs} (it has {x.Was}), and the host has {x.Host.Free} free for it of {x.Host.Capacity}")
+            .ToList();
+        return full.Count == 0 ? null
+            : $"lab '{lab}' would not fit after the change: {string.Join("; ", full)}. Add fewer nodes or lower their cpu/memory, " +
+              "or destroy the lab and deploy it again (placement then chooses among all hosts)";
+    }
+
     /// <summary>Everything that rules a host out for the whole lab (an image it lacks does not: the engine can pull it).</summary>
     private static List<string> HardReasons(LabDemand lab, HostOffer host, CpuMemory total)
     {
