@@ -133,8 +133,8 @@ public static partial class LabsEndpoints
         }
         // Held until the lab and its task are saved: a concurrent deployment sees this lab's demand (Labs/Placement).
         await using var placementLock = await PlacementLock.AcquireAsync(db, ct);
-        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab,
-            LabDemand.Of(plan, loaded.Kinds, catalog), ct);
+        var demand = LabDemand.Of(plan, loaded.Kinds, catalog);
+        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, demand, ct);
         if (placement is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
@@ -150,6 +150,7 @@ public static partial class LabsEndpoints
         lab.HostId = host.Id; // a removed lab deployed again may land on another host
         lab.LayoutJson = placement.Layout?.ToJson();
         lab.PlacementReason = placement.Reason;
+        await HostInventory.RecordAsync(db, lab.Id, demand, host.Id, placement.Layout, ct);
         await LabTunnelAllocator.AssignAsync(db, lab, plan, placement.Layout, ct);
         var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
         if (lab.Id != newId)

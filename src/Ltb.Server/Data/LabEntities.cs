@@ -108,3 +108,17 @@ public sealed class LabTunnel
     /// <summary>The plan's key of the link the tunnel carries.</summary>
     public string LinkKey { get; set; } = "";
 }
+
+/// <summary>
+/// What a lab demands of one host it runs on, as its latest deployment request placed it: the CPUs and memory of its
+/// nodes there (one row per host of the lab). Placement and the hosts' answers sum these rather than read every lab's
+/// plan, and a host finds its part of the labs that span hosts here. A removed lab's rows stay until it is deployed again;
+/// its state leaves them out.
+/// </summary>
+public sealed class LabHostShare
+{
+    public Guid LabId { get; set; }
+    public Guid HostId { get; set; }
+    public double Cpus { get; set; }
+    public long MemoryBytes { get; set; }
+}

@@ -26,6 +26,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<LabEvent> LabEvents => Set<LabEvent>();
     public DbSet<LabTask> LabTasks => Set<LabTask>();
     public DbSet<LabTunnel> LabTunnels => Set<LabTunnel>();
+    public DbSet<LabHostShare> LabHostShares => Set<LabHostShare>();
     public DbSet<LabTemplate> LabTemplates => Set<LabTemplate>();
     public DbSet<LabTemplateTag> LabTemplateTags => Set<LabTemplateTag>();
     public DbSet<LabTemplateVersion> LabTemplateVersions => Set<LabTemplateVersion>();
@@ -170,6 +171,13 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.HasOne<Lab>().WithMany().HasForeignKey(t => t.LabId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(t => t.LabId);
             e.Property(t => t.LinkKey).HasMaxLength(200);
+        });
+
+        builder.Entity<LabHostShare>(e =>
+        {
+            e.HasKey(s => new { s.LabId, s.HostId });
+            e.HasOne<Lab>().WithMany().HasForeignKey(s => s.LabId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(s => s.HostId);
         });
 
         builder.Entity<LabTemplate>(e =>

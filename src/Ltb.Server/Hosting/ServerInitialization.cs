@@ -8,7 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Hosting;
 
-/// <summary>What every start does before listening: migrate, ensure the roles, the first admin and the local host.</summary>
+/// <summary>
+/// What every start does before listening: migrate, ensure the roles, the first admin and the local host, record the
+/// demands of labs stored before they were recorded, reconcile.
+/// </summary>
 internal static class ServerInitialization
 {
     public static async Task RunAsync(IServiceProvider services, LtbServerOptions options, CancellationToken ct)
@@ -31,6 +34,7 @@ internal static class ServerInitialization
         await EnsureRolesAsync(db, ct);
         await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
         await RegisterLocalHostAsync(db, ct);
+        await Labs.Placement.HostInventory.BackfillAsync(db, ct);
         // Creates the job storage (and with PostgreSQL its schema) while the lock is held.
         scope.ServiceProvider.GetRequiredService<Labs.LabJobs>();
         await scope.ServiceProvider.GetRequiredService<Labs.LabReconciler>().RunAsync(ct);

@@ -101,9 +101,9 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
 
     private async Task ReconcileAsync(LabHost host, ILabHostAgent agent, IReadOnlyList<string> held, CancellationToken ct)
     {
-        // A host also holds its part of labs that span hosts (their layout names it): those are not orphans either.
-        var part = host.Id.ToString();
-        var labs = await db.Labs.Where(l => (l.HostId == host.Id || (l.LayoutJson != null && l.LayoutJson.Contains(part))) && l.State != LabLifecycle.Removed)
+        // A host also holds its part of labs that span hosts (they have a share of it): those are not orphans either.
+        var labs = await db.Labs
+            .Where(l => (l.HostId == host.Id || db.LabHostShares.Any(s => s.LabId == l.Id && s.HostId == host.Id)) && l.State != LabLifecycle.Removed)
             .ToListAsync(ct);
         var known = labs.Select(l => l.RuntimeName).ToHashSet(StringComparer.Ordinal);
         // A running lab the host holds nothing of (the host was wiped or rebuilt) is failed, so the user sees it.

@@ -3,9 +3,12 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Ltb.Agent;
 using Ltb.Server.Api;
+using Ltb.Server.Data;
 using Ltb.Server.Labs.Placement;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Tests.Agents;
 
@@ -42,9 +45,9 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
     }
 
     /// <summary>The tiny lab with node a's CPU limit raised (its demand), optionally pinned to a host.</summary>
-    private static MultipartFormDataContent Lab(double cpus, string? host = null)
+    private static MultipartFormDataContent Lab(double cpus, string? host = null, string prefix = "pl")
     {
-        var yaml = LabTestSupport.TinyLab(ServerFixture.Unique("pl")).Replace("      kind: linux\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1",
+        var yaml = LabTestSupport.TinyLab(ServerFixture.Unique(prefix)).Replace("      kind: linux\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1",
             $"      kind: linux\n      cpu: {cpus}\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1", StringComparison.Ordinal);
         Assert.Contains($"cpu: {cpus}", yaml);
         var content = LabTestSupport.Upload(yaml);
@@ -75,6 +78,25 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         // Nothing was created: the name is free, no lab is listed.
         var labs = await Http.ReadAsync<Paged<LabDto>>(await S.Admin.GetAsync("/api/v1/labs?all=true"), 200);
         Assert.DoesNotContain(labs.Items, l => l.Name.StartsWith("pl", StringComparison.Ordinal) && l.State != "removed");
+    }
+
+    [Fact]
+    public async Task A_placed_labs_demand_counts_on_its_host_and_labs_stored_before_demands_were_recorded_get_theirs_at_start()
+    {
+        var (id, name, agent) = await RegisterAsync();
+        using var _ = agent;
+        using var lab = Lab(cpus: 1.5, host: name, prefix: "inv"); // not "pl": another test asserts no such lab was created
+        var accepted = await Http.ReadAsync<LabTaskAccepted>(await S.Admin.PostAsync("/api/v1/labs", lab), 202);
+        var expected = new HostResourcesDto(1.5, 512L << 20); // a: 1.5 CPUs; a and b: 256 MiB each
+        Assert.Equal(expected, (await Http.ReadAsync<HostDto>(await S.Admin.GetAsync($"/api/v1/hosts/{id}"), 200)).Allocated);
+
+        // An upgrade from a version without the rows: the start-up backfill derives them from the latest deployment.
+        await using var scope = S.Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        await db.LabHostShares.Where(s => s.LabId == accepted.Lab.Id).ExecuteDeleteAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(new HostResourcesDto(0, 0), (await Http.ReadAsync<HostDto>(await S.Admin.GetAsync($"/api/v1/hosts/{id}"), 200)).Allocated);
+        await HostInventory.BackfillAsync(db, TestContext.Current.CancellationToken);
+        Assert.Equal(expected, (await Http.ReadAsync<HostDto>(await S.Admin.GetAsync($"/api/v1/hosts/{id}"), 200)).Allocated);
     }
 
     [Fact]

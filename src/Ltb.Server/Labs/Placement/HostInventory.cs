@@ -6,31 +6,29 @@ using Microsoft.EntityFrameworkCore;
 namespace Ltb.Server.Labs.Placement;
 
 /// <summary>
-/// What the labs already placed on each host demand: every lab that is not removed (pending, deploying, running, failed —
-/// a failed lab may still hold containers — and destroying), from the plan of its latest deployment task, per node on the
-/// host its layout gives (a lab that spans hosts counts on each host for the nodes it runs there).
+/// What the labs placed on each host demand: every lab that is not removed (pending, deploying, running, failed — a
+/// failed lab may still hold containers — and destroying), per node on the host its layout gives (a lab that spans hosts
+/// counts on each host for the nodes it runs there). Kept as <see cref="LabHostShare"/> rows, written with each
+/// deployment request (<see cref="RecordAsync"/>).
 /// </summary>
 public static class HostInventory
 {
     /// <summary>Per host, what the labs on it demand; <paramref name="except"/>: leave one lab out (it is being reconfigured).</summary>
-    public static async Task<Dictionary<Guid, CpuMemory>> AllocatedAsync(LtbDbContext db, CancellationToken ct, Guid? except = null)
-    {
-        var allocated = new Dictionary<Guid, CpuMemory>();
-        foreach (var (_, hosts) in (await ByLabAsync(db, ct)).Where(l => l.Key != except))
-        {
-            foreach (var (host, demand) in hosts)
-            {
-                allocated[host] = allocated.GetValueOrDefault(host) + demand;
-            }
-        }
-        return allocated;
-    }
+    public static async Task<Dictionary<Guid, CpuMemory>> AllocatedAsync(LtbDbContext db, CancellationToken ct, Guid? except = null) =>
+        (await (from s in db.LabHostShares
+                join l in db.Labs on s.LabId equals l.Id
+                where l.State != LabLifecycle.Removed && l.Id != except
+                group s by s.HostId into g
+                select new { Host = g.Key, Cpus = g.Sum(s => s.Cpus), Memory = g.Sum(s => s.MemoryBytes) })
+            .ToListAsync(ct))
+        .ToDictionary(g => g.Host, g => new CpuMemory(g.Cpus, g.Memory));
 
-    /// <summary>Per host, what one lab demands as its latest deployment placed it (empty for a removed lab).</summary>
+    /// <summary>Per host, what one lab demands as its latest deployment request placed it.</summary>
     public static async Task<Dictionary<Guid, CpuMemory>> OfLabAsync(LtbDbContext db, Guid lab, CancellationToken ct) =>
-        (await ByLabAsync(db, ct, lab)).GetValueOrDefault(lab) ?? [];
+        await db.LabHostShares.AsNoTracking().Where(s => s.LabId == lab)
+            .ToDictionaryAsync(s => s.HostId, s => new CpuMemory(s.Cpus, s.MemoryBytes), ct);
 
-    /// <summary>Per host, what a lab's nodes demand there when it runs <paramref name="plan"/> with <paramref name="layout"/>.</summary>
+    /// <summary>Per host, what a lab's nodes demand there when it runs on <paramref name="labHost"/> with <paramref name="layout"/>.</summary>
     public static Dictionary<Guid, CpuMemory> PerHost(LabDemand demand, Guid labHost, LabLayout? layout)
     {
         var perHost = new Dictionary<Guid, CpuMemory>();
@@ -42,27 +40,42 @@ public static class HostInventory
         return perHost;
     }
 
-    private static async Task<Dictionary<Guid, Dictionary<Guid, CpuMemory>>> ByLabAsync(LtbDbContext db, CancellationToken ct, Guid? only = null)
+    /// <summary>Replaces the lab's rows with what <paramref name="demand"/> asks of each host (saved with the store).</summary>
+    public static async Task RecordAsync(LtbDbContext db, Guid lab, LabDemand demand, Guid labHost, LabLayout? layout, CancellationToken ct)
     {
-        var labs = await db.Labs.AsNoTracking().Where(l => l.State != LabLifecycle.Removed && (only == null || l.Id == only))
-            .Select(l => new { l.Id, l.HostId, l.LayoutJson }).ToListAsync(ct);
-        var ids = labs.Select(l => l.Id).ToList();
-        // The newest deployment of each lab first by id and time only; then the plans of those alone.
-        var latest = (await db.LabTasks.AsNoTracking().Where(t => t.Kind == LabTaskKind.Deployment && ids.Contains(t.LabId))
-                .Select(t => new { t.Id, t.LabId, t.CreatedAt }).ToListAsync(ct))
-            .GroupBy(t => t.LabId).Select(g => g.MaxBy(t => t.CreatedAt)!.Id).ToList();
-        var inputs = await db.LabTasks.AsNoTracking().Where(t => latest.Contains(t.Id))
-            .Select(t => new { t.LabId, t.InputJson }).ToDictionaryAsync(t => t.LabId, t => t.InputJson, ct);
+        var perHost = PerHost(demand, labHost, layout);
+        var rows = await db.LabHostShares.Where(s => s.LabId == lab).ToListAsync(ct);
+        db.LabHostShares.RemoveRange(rows.Where(r => !perHost.ContainsKey(r.HostId)));
+        foreach (var (host, sum) in perHost)
+        {
+            var row = rows.FirstOrDefault(r => r.HostId == host);
+            if (row is null)
+            {
+                row = new LabHostShare { LabId = lab, HostId = host };
+                db.LabHostShares.Add(row);
+            }
+            (row.Cpus, row.MemoryBytes) = (sum.Cpus, sum.MemoryBytes);
+        }
+    }
 
-        var byLab = new Dictionary<Guid, Dictionary<Guid, CpuMemory>>();
+    /// <summary>
+    /// Labs stored before demands were recorded (an upgrade) get their rows from the plan of their latest deployment.
+    /// Run at start-up; a no-op once every lab has its rows.
+    /// </summary>
+    public static async Task BackfillAsync(LtbDbContext db, CancellationToken ct)
+    {
+        var labs = await db.Labs.Where(l => l.State != LabLifecycle.Removed && !db.LabHostShares.Any(s => s.LabId == l.Id))
+            .Select(l => new { l.Id, l.HostId, l.LayoutJson }).ToListAsync(ct);
         foreach (var lab in labs)
         {
-            if (inputs.TryGetValue(lab.Id, out var json) && PlanOf(json) is { } plan)
+            var input = await db.LabTasks.AsNoTracking().Where(t => t.LabId == lab.Id && t.Kind == LabTaskKind.Deployment)
+                .OrderByDescending(t => t.CreatedAt).Select(t => t.InputJson).FirstOrDefaultAsync(ct);
+            if (input is not null && PlanOf(input) is { } plan)
             {
-                byLab[lab.Id] = PerHost(LabDemand.Of(plan, new Dictionary<string, string>()), lab.HostId, LabLayout.Parse(lab.LayoutJson));
+                await RecordAsync(db, lab.Id, LabDemand.Of(plan, new Dictionary<string, string>()), lab.HostId, LabLayout.Parse(lab.LayoutJson), ct);
             }
         }
-        return byLab;
+        await db.SaveChangesAsync(ct);
     }
 
     /// <summary>The plan of a deployment task's input; null for an input without one (nothing to count).</summary>

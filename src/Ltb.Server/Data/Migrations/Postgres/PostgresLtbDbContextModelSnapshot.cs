@@ -430,6 +430,27 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.ToTable("LabHosts");
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.LabHostShare", b =>
+                {
+                    b.Property<Guid>("LabId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("HostId")
+                        .HasColumnType("uuid");
+
+                    b.Property<double>("Cpus")
+                        .HasColumnType("double precision");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("LabId", "HostId");
+
+                    b.HasIndex("HostId");
+
+                    b.ToTable("LabHostShares");
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.LabTask", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1009,6 +1030,15 @@ namespace Ltb.Server.Data.Migrations.Postgres
                 });
 
             modelBuilder.Entity("Ltb.Server.Data.LabEvent", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Lab", null)
+                        .WithMany()
+                        .HasForeignKey("LabId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.LabHostShare", b =>
                 {
                     b.HasOne("Ltb.Server.Data.Lab", null)
                         .WithMany()

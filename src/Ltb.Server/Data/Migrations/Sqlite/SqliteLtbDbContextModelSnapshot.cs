@@ -421,6 +421,27 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.ToTable("LabHosts");
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.LabHostShare", b =>
+                {
+                    b.Property<Guid>("LabId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("HostId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Cpus")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("LabId", "HostId");
+
+                    b.HasIndex("HostId");
+
+                    b.ToTable("LabHostShares");
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.LabTask", b =>
                 {
                     b.Property<Guid>("Id")
@@ -996,6 +1017,15 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                 });
 
             modelBuilder.Entity("Ltb.Server.Data.LabEvent", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Lab", null)
+                        .WithMany()
+                        .HasForeignKey("LabId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.LabHostShare", b =>
                 {
                     b.HasOne("Ltb.Server.Data.Lab", null)
                         .WithMany()
