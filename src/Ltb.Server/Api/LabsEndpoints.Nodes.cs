@@ -102,26 +102,14 @@ public static partial class LabsEndpoints
         {
             return problem;
         }
-        try
+        var (status, refused) = await OperateAsync(l!, node, $"node {node}: {action.ToLowerInvariant()}",
+            () => agent!.NodeActionAsync(l!.RuntimeName, node, a, ct), db, statuses, audit, ct);
+        if (refused is not null)
         {
-            NodeStatus status;
-            try
-            {
-                status = await agent!.NodeActionAsync(l!.RuntimeName, node, a, ct);
-            }
-            finally
-            {
-                // Done or half done, the node changed: readers from now on see it as the host does after the call.
-                statuses.Invalidate(l!.Id);
-            }
-            await RecordAsync(db, audit, l, node, $"node {node}: {action.ToLowerInvariant()}", ct);
-            var snapshot = LabViews.Snapshot(new LabStatus(l.RuntimeName, LabState.Running, default, null, null, null, [status], []), LabViews.Kinds(l));
-            return TypedResults.Ok(snapshot.Nodes[0]);
+            return refused;
         }
-        catch (LabRuntimeException e)
-        {
-            return Problems.Conflict(UserMessage(e, l!));
-        }
+        var snapshot = LabViews.Snapshot(new LabStatus(l!.RuntimeName, LabState.Running, default, null, null, null, [status!], []), LabViews.Kinds(l));
+        return TypedResults.Ok(snapshot.Nodes[0]);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> LinkAsync(string lab, string node, string iface, string state,
@@ -137,22 +125,39 @@ public static partial class LabsEndpoints
         {
             return problem;
         }
+        var (_, refused) = await OperateAsync(l!, node, $"link {node}:{iface} {state}", async () =>
+        {
+            await agent!.SetLinkStateAsync(l!.RuntimeName, node, iface, state == "up", ct);
+            return true;
+        }, db, statuses, audit, ct);
+        return refused is not null ? refused : TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Runs an operation on a node of a running lab and records it; the lab's status is read again afterwards (done or
+    /// half done, the node changed). A refusal of the runtime is a 409 with its message.
+    /// </summary>
+    private static async Task<(T? Result, ProblemHttpResult? Refused)> OperateAsync<T>(Lab lab, string node, string what,
+        Func<Task<T>> operation, LtbDbContext db, LabStatusCache statuses, AuditLog audit, CancellationToken ct)
+    {
         try
         {
+            T result;
             try
             {
-                await agent!.SetLinkStateAsync(l!.RuntimeName, node, iface, state == "up", ct);
+                result = await operation();
             }
             finally
             {
-                statuses.Invalidate(l!.Id);
+                // Readers from now on see the node as the host does after the call.
+                statuses.Invalidate(lab.Id);
             }
-            await RecordAsync(db, audit, l, node, $"link {node}:{iface} {state}", ct);
-            return TypedResults.NoContent();
+            await RecordAsync(db, audit, lab, node, what, ct);
+            return (result, null);
         }
         catch (LabRuntimeException e)
         {
-            return Problems.Conflict(UserMessage(e, l!));
+            return (default, Problems.Conflict(UserMessage(e, lab)));
         }
     }
 
