@@ -102,6 +102,7 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     {
         OnFailure = o.Rollback ? FailurePolicy.Rollback : FailurePolicy.KeepFailed,
         DeployTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
+        Converge = o.Converge,
     };
 
     public void Dispose()

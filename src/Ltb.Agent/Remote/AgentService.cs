@@ -34,7 +34,8 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
             {
                 plan = LabFiles.Rebase(plan, request.FilesRoot, files.Unpack(plan.LabName, request.FilesTarGz.ToByteArray()));
             }
-            var options = new AgentDeployOptions(request.Options?.Rollback ?? false, request.Options?.TimeoutSeconds is > 0 and var t ? t : 600);
+            var options = new AgentDeployOptions(request.Options?.Rollback ?? false, request.Options?.TimeoutSeconds is > 0 and var t ? t : 600,
+                Converge: request.Options?.Converge ?? false);
             var status = await StreamAsync(stream, context, progress => apply
                 ? agent.ApplyAsync(plan, options, progress, context.CancellationToken)
                 : agent.DeployAsync(plan, options, progress, context.CancellationToken));

@@ -77,7 +77,7 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         var request = new DeployRequest
         {
             PlanJson = AgentWire.ToJson(plan),
-            Options = new DeployOptions { Rollback = options.Rollback, TimeoutSeconds = options.TimeoutSeconds },
+            Options = new DeployOptions { Rollback = options.Rollback, TimeoutSeconds = options.TimeoutSeconds, Converge = options.Converge },
         };
         if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Uses(plan, root))
         {

@@ -33,6 +33,12 @@ public sealed record DeployOptions
     public TimeSpan ExecTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Grace period of a container stop before it is killed.</summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The deployment is a retry (an earlier attempt was cut off, maybe after it finished): a lab already deployed from
+    /// this very plan with every node running is kept as it is, anything else left of it is removed before deploying.
+    /// Without it, a lab of that name on the host is refused.
+    /// </summary>
+    public bool Converge { get; init; }
 }
 
 /// <summary>Where the runtime keeps per-lab files (the applied plan, inline startup configs).</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Collections.Concurrent;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -52,8 +53,18 @@ public sealed class LabRuntime
         var existing = await _nodes.ListAsync(lab, token);
         if (existing.Count > 0 || (await _mgmt.ListAsync(lab, token)).Count > 0 || _store.Load(lab) is not null)
         {
-            throw new LabRuntimeException(lab, null,
-                $"a lab with this name is already deployed on this host ({existing.Count} containers); destroy it first, apply the changed topology to it, or choose another name");
+            if (!options.Converge)
+            {
+                throw new LabRuntimeException(lab, null,
+                    $"a lab with this name is already deployed on this host ({existing.Count} containers); destroy it first, apply the changed topology to it, or choose another name");
+            }
+            if (await DeployedAsAsync(plan, token) is { } current)
+            {
+                Report(progress, lab, null, "already deployed from this plan with every node running: kept as it is");
+                return current;
+            }
+            Report(progress, lab, null, "removing what an earlier attempt left, then deploying again");
+            await DestroyCoreAsync(lab, progress, token);
         }
         await PreflightAsync(plan, plan.Nodes, plan.Links, options, progress, token);
 
@@ -76,6 +87,18 @@ public sealed class LabRuntime
         {
             throw await FailAsync(plan, record, e, options, timeout.IsCancellationRequested && !ct.IsCancellationRequested, ct.IsCancellationRequested, progress);
         }
+    }
+
+    /// <summary>The lab's status when it was deployed from <paramref name="plan"/> (the same plan, to the letter) and runs whole; else null.</summary>
+    private async Task<LabStatus?> DeployedAsAsync(LabPlan plan, CancellationToken ct)
+    {
+        if (_store.Load(plan.LabName) is not { Phase: LabPhase.Deployed } record
+            || JsonSerializer.Serialize(record.Plan, LabStateStore.Json) != JsonSerializer.Serialize(plan, LabStateStore.Json))
+        {
+            return null;
+        }
+        var status = await InspectAsync(plan.LabName, ct);
+        return status.State == LabState.Running ? status : null;
     }
 
     private async Task<LabRuntimeException> FailAsync(LabPlan plan, LabRecord record, Exception e, DeployOptions options, bool timedOut,

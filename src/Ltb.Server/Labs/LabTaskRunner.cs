@@ -19,8 +19,8 @@ public sealed record DeploymentInput(LabPlan Plan, AgentDeployOptions Options, b
 /// progress and log lines as they come (flushed about once a second from this one thread, so the DbContext is never
 /// shared) and the outcome. A task whose host is away waits (rescheduled, no attempt used) up to
 /// <see cref="LtbServerOptions.HostAwayTimeout"/>; one whose host could not be reached or whose connection dropped is
-/// retried up to <see cref="LtbServerOptions.LabTaskAttempts"/> times; a retried deployment first removes what the
-/// earlier attempt left, so it converges to the plan. Add a task kind here (a case in <see cref="ExecuteAsync"/>) with
+/// retried up to <see cref="LtbServerOptions.LabTaskAttempts"/> times; a retried deployment converges to the plan (the
+/// host keeps a lab that runs whole from this very plan, else removes what is left and deploys again). Add a task kind here (a case in <see cref="ExecuteAsync"/>) with
 /// its input record beside <see cref="DeploymentInput"/>.
 /// </summary>
 public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabStatusCache statuses,
@@ -201,18 +201,13 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 await db.SaveChangesAsync(ct);
                 // A remote host receives the lab's uploaded files with the plan (the local one reads them where they are).
                 var options = input.Options with { FilesRoot = LabSources.FilesDirectory(serverOptions.DataDirectory, lab.Id) };
+                // A retry: an earlier attempt was cut off, in the middle or after it finished. The host keeps a lab
+                // that runs whole from this very plan; else it removes what is left (removal works on half-deployed
+                // labs) and deploys the whole plan again, so the lab ends exactly as planned either way.
                 var retry = task.Attempts > 1;
-                if (retry)
-                {
-                    // An earlier attempt was cut off somewhere in the middle: remove what it left (removal works on
-                    // half-deployed labs) and deploy the whole plan again, so the lab ends exactly as planned.
-                    progress.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab.RuntimeName, null, RuntimeEventKind.Info,
-                        $"attempt {task.Attempts}: removing what the earlier attempt left, then deploying again"));
-                    await agent.DestroyAsync(lab.RuntimeName, progress, ct);
-                }
                 var status = input.Apply && !retry
                     ? await agent.ApplyAsync(input.Plan, options, progress, ct)
-                    : await agent.DeployAsync(input.Plan, options, progress, ct);
+                    : await agent.DeployAsync(input.Plan, options with { Converge = retry }, progress, ct);
                 lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab), DateTimeOffset.UtcNow));
                 lab.State = LabLifecycle.Running;
                 statuses.Set(lab.Id, status);

@@ -86,4 +86,42 @@ public sealed class ApplyTests
         var left = await Leftovers.FindAsync(engine, net, v2, TestLabs.StateDirectory);
         Assert.True(left.IsEmpty, $"left behind: {left}");
     }
+
+    [Fact]
+    public async Task A_retried_deployment_keeps_a_lab_deployed_from_the_same_plan_and_redeploys_anything_else()
+    {
+        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
+        using var _ = engine;
+        var lab = TestLabs.UniqueName("conv");
+        var plan = new LabPlan { LabName = lab, Nodes = [TestLabs.Tiny("a"), TestLabs.Tiny("b")], Links = [L("a:eth1", "b:eth1")] };
+        var retry = new DeployOptions { Converge = true };
+        try
+        {
+            var first = await runtime.DeployAsync(plan, null, null, TestLabs.Ct);
+            // Without Converge a second deployment of the name is refused.
+            var refused = await Assert.ThrowsAsync<LabRuntimeException>(() => runtime.DeployAsync(plan, null, null, TestLabs.Ct));
+            Assert.Contains("already deployed on this host", refused.Message);
+
+            // The earlier attempt finished (its answer was lost): the retry keeps the lab, nothing restarts.
+            var kept = await runtime.DeployAsync(plan, null, retry, TestLabs.Ct);
+            Assert.Equal(LabState.Running, kept.State);
+            Assert.Equal(first.Nodes.Select(n => (n.ContainerId, n.Pid)), kept.Nodes.Select(n => (n.ContainerId, n.Pid)));
+
+            // A node went missing (or the plan differs): the retry removes what is there and deploys the whole plan.
+            await engine.Client.Containers.RemoveContainerAsync(first.Node("b").ContainerId!,
+                new global::Docker.DotNet.Models.ContainerRemoveParameters { Force = true }, TestLabs.Ct);
+            var redeployed = await runtime.DeployAsync(plan, null, retry, TestLabs.Ct);
+            Assert.Equal(LabState.Running, redeployed.State);
+            Assert.NotEqual(first.Node("a").ContainerId, redeployed.Node("a").ContainerId);
+            Assert.All(redeployed.Links, l => Assert.True(l.Up, $"{l.Key} is not up"));
+            var ping = await engine.ExecAsync(Ltb.Runtime.Nodes.Names.Container(lab, "a"), ["ping", "-c", "1", "-W", "2", "b"], TimeSpan.FromSeconds(10), TestLabs.Ct);
+            Assert.True(ping.Succeeded, ping.Stdout + ping.Stderr);
+        }
+        finally
+        {
+            await runtime.DestroyAsync(lab, null, CancellationToken.None);
+        }
+        var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
+        Assert.True(left.IsEmpty, $"left behind: {left}");
+    }
 }

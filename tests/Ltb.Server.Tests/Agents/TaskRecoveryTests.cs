@@ -65,6 +65,8 @@ public sealed partial class TaskRecoveryTests
 
         var done = await ExpectConvergedAsync(cluster, host, accepted);
         Assert.Equal(2, done.Attempts);
+        // The killed attempt had not finished: the host removed what it left and deployed again.
+        Assert.Contains(done.Log, l => l.Contains("removing what an earlier attempt left, then deploying again", StringComparison.Ordinal));
     }
 
     /// <summary>A chain of ltb/tiny nodes: long enough to catch its deployment in the middle.</summary>
