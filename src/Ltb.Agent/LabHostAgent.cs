@@ -1,6 +1,5 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
-using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 

@@ -1,8 +1,8 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
 using Ltb.Runtime.Nodes;
-using Ltb.Runtime.Status;
 using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
 
 namespace Ltb.Agent;
 

@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Ltb.Testing;
 
 /// <summary>

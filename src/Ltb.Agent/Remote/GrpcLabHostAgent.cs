@@ -5,7 +5,6 @@ using Ltb.Agent.Grpc;
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
-using NodeAction = Ltb.Agent.NodeAction;
 using RuntimeEvent = Ltb.Runtime.Status.RuntimeEvent;
 
 namespace Ltb.Agent.Remote;

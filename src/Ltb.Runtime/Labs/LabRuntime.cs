@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Ltb.Runtime.Docker;

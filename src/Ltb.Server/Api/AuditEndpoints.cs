@@ -1,8 +1,5 @@
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Ltb.Server.Api;
 

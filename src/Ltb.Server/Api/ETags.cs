@@ -1,6 +1,4 @@
 using Ltb.Server.Data;
-using Microsoft.AspNetCore.Http;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Net.Http.Headers;
 
 namespace Ltb.Server.Api;

@@ -8,7 +8,6 @@ using Ltb.Server.Labs;
 using Ltb.Server.Labs.Placement;
 using Ltb.Server.Labs.Spanning;
 using Ltb.Server.Templates;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Api;

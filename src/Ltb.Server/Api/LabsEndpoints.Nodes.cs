@@ -4,11 +4,6 @@ using Ltb.Server.Auth;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Api;
 

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace Ltb.Server.Api;
 
 /// <summary>RFC 7807 problem details for the errors endpoints answer with; one clear sentence in "detail".</summary>

@@ -2,10 +2,6 @@ using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Api;
 

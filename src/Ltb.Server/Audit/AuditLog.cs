@@ -1,6 +1,5 @@
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
-using Microsoft.AspNetCore.Http;
 
 namespace Ltb.Server.Audit;
 

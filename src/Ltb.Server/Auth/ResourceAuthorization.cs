@@ -1,6 +1,5 @@
 using System.Linq.Expressions;
 using Ltb.Server.Api;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Auth;

@@ -4,7 +4,6 @@ using Ltb.Server.Data;
 using Ltb.Server.Labs;
 using Ltb.Server.Labs.Spanning;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Hosting;
 

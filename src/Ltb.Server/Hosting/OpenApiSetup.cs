@@ -1,5 +1,4 @@
 using Ltb.Server.Auth;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
 
 namespace Ltb.Server.Hosting;

@@ -3,7 +3,6 @@ using Ltb.Server.Audit;
 using Ltb.Server.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Hosting;
 

@@ -4,7 +4,6 @@ using Ltb.Server.Auth;
 using Ltb.Server.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Hosting;
 

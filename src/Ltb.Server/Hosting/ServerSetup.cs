@@ -1,7 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Hangfire;
 using Hangfire.Dashboard;
-using System.Text.Json.Serialization;
 using Ltb.Server.Api;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
@@ -9,13 +9,7 @@ using Ltb.Server.Data;
 using Ltb.Server.Labs;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
 
 namespace Ltb.Server.Hosting;

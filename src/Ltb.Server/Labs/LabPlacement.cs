@@ -2,8 +2,6 @@ using Ltb.Server.Api;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
 using Ltb.Server.Labs.Placement;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Labs;

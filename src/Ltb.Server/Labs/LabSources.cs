@@ -1,11 +1,10 @@
+using System.Text.Json;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Planning;
-using System.Text.Json;
 using Ltb.Topology;
 using Ltb.Topology.Catalog;
 using Ltb.Topology.Model;
 using Ltb.Topology.Validation;
-using Microsoft.AspNetCore.Http;
 
 namespace Ltb.Server.Labs;
 

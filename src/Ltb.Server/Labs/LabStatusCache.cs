@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Ltb.Runtime.Status;
-using Ltb.Server.Hosting;
 using Microsoft.Extensions.Hosting;
 
 namespace Ltb.Server.Labs;

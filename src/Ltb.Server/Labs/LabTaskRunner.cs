@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using System.Text.Json;
+using Grpc.Core;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using Ltb.Server.Data;
-using System.Net.Sockets;
-using Grpc.Core;
 using Ltb.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,4 +1,3 @@
-using Ltb.Topology.Model;
 using Ltb.Topology.Yaml;
 
 namespace Ltb.Topology.Spec;

@@ -1,5 +1,4 @@
 using Ltb.Runtime.Labs;
-using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;

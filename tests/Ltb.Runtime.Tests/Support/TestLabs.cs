@@ -1,11 +1,11 @@
-using Ltb.Runtime.Planning;
-using Ltb.Topology;
 using Docker.DotNet.Models;
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Plan;
+using Ltb.Runtime.Planning;
 using Ltb.Testing;
+using Ltb.Topology;
 
 
 namespace Ltb.Runtime.Tests.Support;

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Ltb.Server.Api;
 using Ltb.Server.Tests.Infrastructure;

@@ -1,12 +1,9 @@
-using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Ltb.Agent;
 using Ltb.Agent.Remote;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using Ltb.Server.Api;
-using Ltb.Server.Tests.Cli;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Testing;
 

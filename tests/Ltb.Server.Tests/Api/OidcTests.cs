@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using Ltb.Server.Api;
 using Ltb.Server.Hosting;
 using Ltb.Server.Tests.Infrastructure;

@@ -1,7 +1,6 @@
 using Ltb.Server.Api;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using TopologyNode = Ltb.Topology.Model.Node;
 

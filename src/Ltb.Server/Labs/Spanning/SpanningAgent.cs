@@ -1,4 +1,3 @@
-using Ltb.Agent;
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Planning;
