@@ -189,6 +189,9 @@ public sealed class LabRuntime
         }
     }
 
+    /// <summary>How long a node must have been running at the end of a deploy to count as started.</summary>
+    private static readonly TimeSpan StartSettle = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Creates the containers of <paramref name="create"/> (bounded parallelism), then per wave: starts them, pins their
     /// namespaces, wires their management interfaces and every link whose ends are now all pinned (one batch), and runs
@@ -216,12 +219,14 @@ public sealed class LabRuntime
         var staleNs = _net.ListNamespaces().ToHashSet(StringComparer.Ordinal);
 
         var pids = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var started = new ConcurrentDictionary<string, DateTime>(StringComparer.Ordinal);
         foreach (var wave in Waves.Of(lab, create, plan.Nodes))
         {
             await Parallel.ForEachAsync(wave, par, async (n, c) =>
             {
                 using var t = Timed(options.DockerTimeout, c);
                 pids[n.Name] = await _nodes.StartAsync(lab, n, t.Token);
+                started[n.Name] = DateTime.UtcNow;
                 Report(progress, lab, n.Name, "started", RuntimeEventKind.Progress);
             });
             var pin = new List<string>();
@@ -256,9 +261,15 @@ public sealed class LabRuntime
         await WireReadyAsync(null);
         await RunReadyExecAsync();
 
-        // A node that exited right after it started (while the others were wired) fails the deploy, naming it.
+        // A node that exited right after it started (while the others were wired) fails the deploy, naming it. One that
+        // is about to (its process not even scheduled yet on a busy host) is given a moment to show it first.
         await Parallel.ForEachAsync(create, par, async (n, c) =>
         {
+            var settle = StartSettle - (DateTime.UtcNow - started[n.Name]);
+            if (settle > TimeSpan.Zero)
+            {
+                await Task.Delay(settle, c);
+            }
             using var t = Timed(options.DockerTimeout, c);
             await _nodes.EnsureStillRunningAsync(lab, n.Name, pids[n.Name], t.Token);
         });

@@ -194,7 +194,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
 
     /// <summary>
     /// Fails, naming the node, when the container whose init was <paramref name="pid"/> has exited. The engine learns of
-    /// an exit a moment after the process is gone, so a vanished pid waits (up to 10 s) for the engine to say so.
+    /// an exit a moment after the process is gone, so a vanished (or zombie) pid waits (up to 10 s) for the engine to say so.
     /// </summary>
     public async Task EnsureStillRunningAsync(string lab, string node, long pid, CancellationToken ct)
     {
@@ -204,7 +204,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         {
             var inspect = await engine.Client.Containers.InspectContainerAsync(name, ct);
             var running = inspect.State is { Running: true } && inspect.State.Pid == pid;
-            if (running && Directory.Exists($"/proc/{pid}"))
+            if (running && ProcessAlive(pid))
             {
                 return;
             }
@@ -213,6 +213,25 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                 throw new LabRuntimeException(lab, node, await ExitedMessageAsync(name, inspect, ct));
             }
             await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>
+    /// Whether the process runs: it exists and is neither a zombie nor dead. An init that exited stays in /proc as a
+    /// zombie until the container's shim reaps it, which on a busy host takes a while.
+    /// </summary>
+    private static bool ProcessAlive(long pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // "pid (comm) S ...": the state follows the last ')' (the command may itself hold parentheses).
+            var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart();
+            return state.Length > 0 && state[0] is not ('Z' or 'X' or 'x');
+        }
+        catch (IOException)
+        {
+            return false; // gone (FileNotFoundException, DirectoryNotFoundException) or vanishing while read
         }
     }
 

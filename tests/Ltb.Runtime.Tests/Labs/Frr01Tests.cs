@@ -123,7 +123,10 @@ public abstract class Frr01Tests(Frr01Fixture fx)
         foreach (var (router, prefixes) in ExpectedOspf)
         {
             var routes = await TestLabs.EventuallyAsync(() => OspfRoutesAsync(router), r => prefixes.All(r.Contains), Convergence, TimeSpan.FromSeconds(2));
-            Assert.True(prefixes.All(routes.Contains), $"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]");
+            if (!prefixes.All(routes.Contains))
+            {
+                Assert.Fail($"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]\n{await DescribeAsync(router)}");
+            }
         }
     }
 
@@ -205,6 +208,32 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             }
         }
         return set;
+    }
+
+    /// <summary>What a router shows when OSPF did not converge: its daemons, addresses, OSPF neighbours and output.</summary>
+    private async Task<string> DescribeAsync(string router)
+    {
+        var container = Names.Container(fx.Plan.LabName, router);
+        var text = new System.Text.StringBuilder();
+        foreach (var command in new[] { new[] { "ps", "-ef" }, ["ip", "-br", "addr"], ["vtysh", "-c", "show ip ospf neighbor"], ["vtysh", "-c", "show ip ospf interface brief"], ["vtysh", "-c", "show ip route"] })
+        {
+            try
+            {
+                var r = await fx.Engine.ExecAsync(container, command, TimeSpan.FromSeconds(20), TestLabs.Ct);
+                text.AppendLine($"$ {string.Join(' ', command)} (exit {r.ExitCode})").AppendLine(r.Stdout.Trim()).AppendLine(r.Stderr.Trim());
+            }
+            catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)
+            {
+                text.AppendLine($"$ {string.Join(' ', command)}: no answer within 20 s");
+            }
+        }
+        var logs = new System.Text.StringBuilder();
+        await fx.Runtime.StreamNodeLogsAsync(fx.Plan.LabName, router, 30, false, (chunk, _) =>
+        {
+            logs.Append(chunk);
+            return ValueTask.CompletedTask;
+        }, TestLabs.Ct);
+        return text.AppendLine("$ (its output, last 30 lines)").Append(logs).ToString();
     }
 
     private async Task<bool> PingAsync(string node, string target)
