@@ -4,6 +4,10 @@
 # Only the folder: the files in it may be bind mounts of the user's own files, whose owner must not change.
 chown frr:frr /etc/frr 2>/dev/null || true
 touch /etc/frr/vtysh.conf
+# A restarted container keeps its files, among them the pid files and vty sockets of the daemons it ran before. In the
+# new pid namespace an old daemon's pid may belong to another process (kill -0 succeeds), and frrinit would then skip
+# starting that daemon; a stale vty socket would pass the check below. Nothing of FRR runs yet: clear them.
+find /var/run/frr -mindepth 1 -delete 2>/dev/null || true
 # A lab runtime creates a node's links after its container started, and zebra drops `ip address` lines for interfaces
 # that do not exist yet: wait (60 s at most) until every interface named in frr.conf exists before starting FRR.
 if [ -r /etc/frr/frr.conf ]; then
