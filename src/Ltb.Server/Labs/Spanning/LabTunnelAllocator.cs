@@ -45,10 +45,13 @@ public static class LabTunnelAllocator
         for (var attempt = 1; ; attempt++)
         {
             var added = db.ChangeTracker.Entries<LabTunnel>().Where(e => e.State == EntityState.Added).ToList();
-            var drawn = added.Select(e => e.Entity.Vni).ToList();
-            var taken = await db.LabTunnels.AsNoTracking().Where(t => drawn.Contains(t.Vni)).Select(t => t.Vni).ToListAsync(ct);
-            var duplicates = drawn.GroupBy(v => v).Where(g => g.Count() > 1).Select(g => g.Key);
-            Redraw(db, added.Where(e => taken.Concat(duplicates).Contains(e.Entity.Vni)));
+            if (added.Count > 0) // most deployments span no hosts and draw nothing: no query for them
+            {
+                var drawn = added.Select(e => e.Entity.Vni).ToList();
+                var clashing = (await db.LabTunnels.AsNoTracking().Where(t => drawn.Contains(t.Vni)).Select(t => t.Vni).ToListAsync(ct)).ToHashSet();
+                clashing.UnionWith(drawn.GroupBy(v => v).Where(g => g.Count() > 1).Select(g => g.Key));
+                Redraw(db, added.Where(e => clashing.Contains(e.Entity.Vni)));
+            }
             try
             {
                 await db.SaveChangesAsync(ct);
