@@ -19,6 +19,9 @@ public sealed record PlanningOptions
 
     /// <summary>Privileged nodes and host network mode are for administrators only.</summary>
     public bool Trusted { get; init; }
+
+    /// <summary>The installation's policy: node limits for everybody, port address and range for untrusted callers.</summary>
+    public Ltb.Topology.Policy.TenantPolicy Policy { get; init; } = Ltb.Topology.Policy.TenantPolicy.Default;
 }
 
 /// <summary>The plan, or why the topology cannot run on this runtime (each message names the node or link).</summary>
