@@ -154,6 +154,11 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             throw new LabRuntimeException(plan.LabName, node.Name,
                 $"a container named {Names.Container(plan.LabName, node.Name)} already exists on this host (another lab or a leftover); remove it or rename the lab", e);
         }
+        catch (DockerApiException e) when (node.Privileged && DockerMessage(e).Contains("privileged", StringComparison.OrdinalIgnoreCase))
+        {
+            // An engine with user-namespace remapping refuses privileged containers when they are created.
+            throw PrivilegedRefused(plan.LabName, node.Name, DockerMessage(e), e);
+        }
         catch (DockerApiException e)
         {
             throw new LabRuntimeException(plan.LabName, node.Name, $"the engine refused to create the container: {DockerMessage(e)}", e);
@@ -173,13 +178,16 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             var msg = DockerMessage(e);
             if (node.Privileged && (msg.Contains("caps", StringComparison.OrdinalIgnoreCase) || msg.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)))
             {
-                throw new LabRuntimeException(lab, node.Name,
-                    $"privileged mode is refused by this host (the container runtime says: {msg.Trim()}); give the node an explicit capability list (e.g. NET_ADMIN, NET_RAW, SYS_ADMIN) instead of privileged", e);
+                throw PrivilegedRefused(lab, node.Name, msg, e);
             }
             throw new LabRuntimeException(lab, node.Name, $"the container did not start: {msg.Trim()}", e);
         }
         return await RunningPidAsync(lab, node.Name, ct);
     }
+
+    private static LabRuntimeException PrivilegedRefused(string lab, string node, string engineMessage, Exception e) =>
+        new(lab, node, $"privileged mode is refused by this host (the container runtime says: {engineMessage.Trim()}); " +
+            "give the node an explicit capability list (e.g. NET_ADMIN, NET_RAW, SYS_ADMIN) instead of privileged", e);
 
     public async Task<long> RunningPidAsync(string lab, string node, CancellationToken ct)
     {
