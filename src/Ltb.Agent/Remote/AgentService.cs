@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Ltb.Agent.Grpc;
+using Ltb.Runtime.Docker;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using RuntimeEvent = Ltb.Runtime.Status.RuntimeEvent;
@@ -62,9 +63,10 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     public override Task<ExecReply> Exec(ExecRequest request, ServerCallContext context) =>
         GuardAsync(async () =>
         {
+            // Capped here, before anything is sent: the agent holds at most its hard limit whatever the controller asks.
             var result = await agent.ExecAsync(request.Lab, request.Node, request.Command,
-                TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 1, 3600)), context.CancellationToken);
-            return new ExecReply { ExitCode = result.ExitCode, Stdout = result.Stdout, Stderr = result.Stderr };
+                TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 1, 3600)), Limit(request.OutputLimitBytes), context.CancellationToken);
+            return new ExecReply { ExitCode = result.ExitCode, Stdout = result.Stdout, Stderr = result.Stderr, Truncated = result.Truncated };
         });
 
     public override Task<NodeStatusReply> NodeAction(NodeActionRequest request, ServerCallContext context) =>
@@ -92,8 +94,20 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     /// threads; a channel keeps the stream's one-writer-at-a-time rule.
     /// </summary>
     public override Task NodeLogs(NodeLogsRequest request, IServerStreamWriter<LogChunk> responseStream, ServerCallContext context) =>
-        GuardAsync(() => agent.NodeLogsAsync(request.Lab, request.Node, request.HasTail ? request.Tail : null, request.Follow,
-            async (text, c) => await responseStream.WriteAsync(new LogChunk { Text = text }, c), context.CancellationToken));
+        GuardAsync(async () =>
+        {
+            // Each piece is written (flow control) before the next is read: a slow controller slows the stream.
+            var cut = await agent.NodeLogsAsync(request.Lab, request.Node, request.HasTail ? request.Tail : null, request.Follow,
+                Limit(request.LimitBytes), async (text, c) => await responseStream.WriteAsync(new LogChunk { Text = text }, c),
+                context.CancellationToken);
+            if (cut)
+            {
+                await responseStream.WriteAsync(new LogChunk { Truncated = true }, context.CancellationToken);
+            }
+        });
+
+    private static long Limit(long requested) =>
+        requested is > 0 and < ContainerExec.HardLimitBytes ? requested : ContainerExec.HardLimitBytes;
 
     private static async Task<T> StreamAsync<T>(IServerStreamWriter<LabUpdate> stream, ServerCallContext context,
         Func<IProgress<RuntimeEvent>, Task<T>> operation)
