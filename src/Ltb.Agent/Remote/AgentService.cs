@@ -40,6 +40,8 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
             var status = await StreamAsync(stream, context, progress => apply
                 ? agent.ApplyAsync(plan, options, progress, context.CancellationToken)
                 : agent.DeployAsync(plan, options, progress, context.CancellationToken));
+            // The deployment folders no node of the lab mounts any more (replaced by a reconfigure) go.
+            files.Prune(plan);
             await stream.WriteAsync(new LabUpdate { StatusJson = AgentWire.ToJson(status) });
         });
 
@@ -161,7 +163,10 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     }
 }
 
-/// <summary>Where an agent keeps the lab files a controller sent (one folder per lab, beside the runtime's state).</summary>
+/// <summary>
+/// Where an agent keeps the lab files a controller sent: a folder per lab, beside the runtime's state, holding one
+/// folder per deployment (<see cref="LabFiles"/>).
+/// </summary>
 public sealed class AgentFilesFolder(string root)
 {
     public string PathOf(string lab) =>
@@ -172,15 +177,20 @@ public sealed class AgentFilesFolder(string root)
     public string Unpack(string lab, byte[] tarGz)
     {
         var target = PathOf(lab);
-        LabFiles.Unpack(tarGz, target);
+        try
+        {
+            LabFiles.Unpack(tarGz, target);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new LabRuntimeException(lab, null, $"the lab's files cannot be unpacked on this host: {e.Message}");
+        }
         return target;
     }
 
-    public void Remove(string lab)
-    {
-        if (Directory.Exists(PathOf(lab)))
-        {
-            Directory.Delete(PathOf(lab), recursive: true);
-        }
-    }
+    /// <summary>Keeps only the deployment folders the plan (already pointed at this host's folder) uses.</summary>
+    public void Prune(LabPlan plan) => LabFiles.Prune(PathOf(plan.LabName), LabFiles.Folders(plan, PathOf(plan.LabName)));
+
+    /// <summary>Deletes the lab's folder without following any link a node left in it.</summary>
+    public void Remove(string lab) => FileTree.Delete(PathOf(lab));
 }

@@ -78,10 +78,18 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
             PlanJson = AgentWire.ToJson(plan),
             Options = new DeployOptions { Rollback = options.Rollback, TimeoutSeconds = options.TimeoutSeconds, Converge = options.Converge },
         };
-        if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Uses(plan, root))
+        // Every deployment folder the plan uses goes along; the agent keeps the ones it has already.
+        if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Folders(plan, root) is { Count: > 0 } folders)
         {
             request.FilesRoot = root;
-            request.FilesTarGz = ByteString.CopyFrom(LabFiles.Pack(root));
+            try
+            {
+                request.FilesTarGz = ByteString.CopyFrom(LabFiles.Pack(root, folders));
+            }
+            catch (IOException e)
+            {
+                throw new LabRuntimeException(plan.LabName, null, $"the lab's files cannot be sent to host '{_hostName}': {e.Message}");
+            }
         }
         using var call = apply
             ? _client.Apply(request, _headers, cancellationToken: ct)
