@@ -216,7 +216,6 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 lab.State = LabLifecycle.Destroying;
                 await db.SaveChangesAsync(ct);
                 await agent.DestroyAsync(lab.RuntimeName, progress, ct);
-                await DeleteFoldersAsync(lab, ct);
                 statuses.Forget(lab.Id);
                 lab.StatusJson = null;
                 lab.State = LabLifecycle.Removed;
@@ -240,12 +239,26 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         {
             keep.UnionWith(LabFolders.Folders(JsonSerializer.Deserialize<DeploymentInput>(json, Json)!.Plan, serverOptions.DataDirectory, lab.Id));
         }
-        LabFolders.Prune(serverOptions.DataDirectory, lab.Id, keep);
+        try
+        {
+            LabFolders.Prune(serverOptions.DataDirectory, lab.Id, keep);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The lab is gone from its host all the same; the folder is the admin's to remove, and the lab says so.
+            db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Warning,
+                Message = $"the lab's files on the controller could not be deleted: {e.Message}" });
+        }
     }
 
     private async Task FinishAsync(LabTask task, Lab lab, LabTaskState state, string? error, CancellationToken ct)
     {
         await FlushAsync(task, lab, ct);
+        if (task.Kind == LabTaskKind.Removal && state == LabTaskState.Succeeded)
+        {
+            // Here, not in ExecuteAsync: the flush loop shares the DbContext while the task runs.
+            await DeleteFoldersAsync(lab, ct);
+        }
         task.State = state;
         task.FinishedAt = DateTimeOffset.UtcNow;
         task.Error = error;
