@@ -295,6 +295,11 @@ internal static class LabCommands
                 new ExecRequest(parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(timeout)), ct);
             Console.Out.Write(result.Stdout);
             Console.Error.Write(result.Stderr);
+            if (result.Note is { } note)
+            {
+                // Cut at the server's limit: said on stderr, so that the output itself stays what the command wrote.
+                Console.Error.WriteLine($"{(result.Stderr.Length > 0 && !result.Stderr.EndsWith('\n') ? "\n" : "")}ltb: {note}");
+            }
             return result.ExitCode is >= 0 and <= 255 ? (int)result.ExitCode : 1;
         }));
         return command;
@@ -313,7 +318,7 @@ internal static class LabCommands
             var query = $"follow={(parse.GetValue(follow) ? "true" : "false")}" +
                 (parse.GetValue(tail) is { } n ? $"&tail={n.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
             await client.StreamTextAsync($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/nodes/{Uri.EscapeDataString(parse.GetValue(node)!)}/logs?{query}",
-                Console.Out, ct);
+                Console.Out, ct, notes: Console.Error);
             return 0;
         }));
         return command;

@@ -673,11 +673,11 @@ public sealed class LabRuntime
     /// <paramref name="tail"/> lines (null: all), then with <paramref name="follow"/> what it writes until the caller
     /// cancels or the node stops. A stopped node still has its output.
     /// </summary>
-    public async Task StreamNodeLogsAsync(string labName, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
-        CancellationToken ct = default)
+    public async Task<bool> StreamNodeLogsAsync(string labName, string node, int? tail, bool follow, long? limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct = default)
     {
         Find(labName, node);
-        await _nodes.StreamLogsAsync(labName, node, tail, follow, write, ct);
+        return await _nodes.StreamLogsAsync(labName, node, tail, follow, limitBytes, write, ct);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -103,7 +103,7 @@ public static class LabPlanner
             Name = node.Name,
             Image = image,
             Env = env,
-            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, b.Mode ?? "rw")).ToList(),
+            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, BindMode(b.Mode))).ToList(),
             StartupConfig = startup,
             Exec = node.Exec.Select(ExecCommand.Sh).ToList(),
             Cmd = Words(node.Cmd, $"{who}: cmd", errors),
@@ -124,6 +124,15 @@ public static class LabPlanner
             Hostname = node.Name,
         };
     }
+
+    /// <summary>
+    /// Read-only unless the topology says rw (containerlab's default is rw): a node then cannot change the lab's files,
+    /// nor plant links in them, unless its author asked for a writable folder. Options without ro/rw (z, Z) get ro.
+    /// </summary>
+    private static string BindMode(string? mode) =>
+        mode is null or "" ? "ro"
+        : mode.Split(',').Any(o => o is "ro" or "rw") ? mode
+        : mode + ",ro";
 
     /// <summary>The node type says where a startup configuration goes; a type without a method cannot take one.</summary>
     private static PlannedStartupConfig? PlanStartupConfig(Node node, string who, Dictionary<string, string> env, List<string> errors)

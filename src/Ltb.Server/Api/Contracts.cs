@@ -119,7 +119,12 @@ public sealed record LabTaskAccepted(LabDto Lab, LabTaskDto Task);
 
 public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int? TimeoutSeconds = null);
 
-public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr);
+/// <summary>
+/// A command's output and exit code. <paramref name="Truncated"/>: the output reached the server's limit per answer
+/// (TenantPolicy.OutputLimitBytes, stdout and stderr together); the command was killed there, <paramref name="ExitCode"/>
+/// is 137 and <paramref name="Note"/> says so, naming the limit.
+/// </summary>
+public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr, bool Truncated = false, string? Note = null);
 
 // Templates and node types (docs/api.md "Templates", "Node types").
 
