@@ -248,11 +248,12 @@ internal static class LabCommands
             {
                 AnsiConsole.MarkupLine($"host {Markup.Escape(HostText(l))}{(l.PlacementReason is null ? "" : " - placed: " + Markup.Escape(l.PlacementReason))}");
             }
-            var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES");
+            var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES", "PORTS");
             foreach (var n in l.Nodes)
             {
                 nodes.AddRow(Markup.Escape(n.Name), Markup.Escape(n.Kind), Markup.Escape(n.Image), n.State, n.MgmtIpv4 ?? "", n.MgmtIpv6 ?? "",
-                    Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))));
+                    Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))),
+                    Markup.Escape(string.Join("\n", (n.Ports ?? []).Select(PortText))));
             }
             AnsiConsole.Write(nodes);
             var links = new Table().AddColumns("A", "B", "STATE");
@@ -266,6 +267,10 @@ internal static class LabCommands
         return command;
     }
 
+    /// <summary>A published port as a user connects to it: 127.0.0.1:30022 -> 22/tcp (IPv6 host addresses in brackets).</summary>
+    private static string PortText(LabPortDto p) =>
+        $"{(p.HostIp.Contains(':', StringComparison.Ordinal) ? $"[{p.HostIp}]" : p.HostIp)}:{p.HostPort} -> {p.NodePort}/{p.Protocol}";
+
     /// <summary>The stable JSON document of `lab inspect --format json` (docs/api.md): only these keys, in this order.</summary>
     private static object Document(LabDto l) => new
     {
@@ -275,6 +280,7 @@ internal static class LabCommands
         {
             name = n.Name, kind = n.Kind, image = n.Image, state = n.State, mgmtIpv4 = n.MgmtIpv4, mgmtIpv6 = n.MgmtIpv6,
             interfaces = n.Interfaces.Select(i => new { name = i.Name, mac = i.Mac, peer = i.Peer }),
+            ports = (n.Ports ?? []).Select(p => new { hostIp = p.HostIp, hostPort = p.HostPort, nodePort = p.NodePort, protocol = p.Protocol }),
         }),
         links = l.Links.Select(k => new { a = k.A, b = k.B, state = k.State }),
     };

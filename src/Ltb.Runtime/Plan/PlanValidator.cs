@@ -24,6 +24,12 @@ public static partial class PlanValidator
         {
             errors.Add($"lab name '{plan.LabName}' is not valid (letters, digits, '_' and '-', at most 63 characters)");
         }
+        if (!plan.Trusted && plan.Mgmt.Name is { } network && network != $"ltb-{plan.LabName}")
+        {
+            // A name is how Docker finds a network: an untrusted plan naming one would join another lab's network,
+            // Docker's `bridge` or any other network on the host. Only administrators' plans may name it.
+            errors.Add($"the management network '{network}' is not this lab's own (ltb-{plan.LabName}); only an administrator's plan may name another network");
+        }
         var nodes = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in plan.Nodes)
         {
