@@ -90,7 +90,7 @@ public static partial class PlanValidator
                     CheckEndpoint(l, l.B!, nodeSide: false);
                     break;
             }
-            if (l.Mtu is < 68 or > 65535 && !(l.Type == LinkType.Vxlan && l.Mtu == LinkPlan.AutoMtu))
+            if (l.Mtu is < 68 or > 65535 && !(l.Type is LinkType.Vxlan or LinkType.Macvlan && l.Mtu == LinkPlan.AutoMtu))
             {
                 errors.Add($"link {l}: MTU {l.Mtu} is out of range");
             }

@@ -189,7 +189,8 @@ public static class LabPlanner
             Type = type.Value,
             A = ends[0],
             B = type == PlannedLinkType.Vxlan ? null : ends.Count > 1 ? ends[1] : null,
-            Mtu = link.Mtu ?? (type == PlannedLinkType.Vxlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
+            // A tunnel and a macvlan without a written MTU take their underlay's or parent's (a macvlan cannot be larger).
+            Mtu = link.Mtu ?? (type is PlannedLinkType.Vxlan or PlannedLinkType.Macvlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
             Vxlan = vxlan,
             Vars = Vars(link),
         };
