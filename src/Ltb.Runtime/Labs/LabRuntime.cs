@@ -67,6 +67,8 @@ public sealed class LabRuntime
             await DestroyCoreAsync(lab, progress, token);
         }
         await PreflightAsync(plan, plan.Nodes, plan.Links, options, progress, token);
+        // Before anything exists (checked again when the network is created, against a lab created meanwhile).
+        await _mgmt.CheckPinnedAsync(plan, token);
 
         Report(progress, lab, null, $"deploying {plan.Nodes.Count} nodes and {plan.Links.Count} links ({plan.LinkBackend} backend)");
         var record = new LabRecord(plan, LabPhase.Deploying, null, null);

@@ -127,7 +127,7 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
     /// Docker's own) or any address or route of the host: its nodes would shadow the host's own neighbours or another
     /// lab's nodes, for every caller (an administrator's topology too). A pinned gateway must lie in its subnet.
     /// </summary>
-    private async Task CheckPinnedAsync(LabPlan plan, CancellationToken ct)
+    public async Task CheckPinnedAsync(LabPlan plan, CancellationToken ct)
     {
         var m = plan.Mgmt;
         foreach (var (subnet, gateway, key) in new[] { (m.Ipv4Subnet, m.Ipv4Gateway, "ipv4"), (m.Ipv6Subnet, m.Ipv6Gateway, "ipv6") })
@@ -194,7 +194,9 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
                 }
                 if (IPNetwork.TryParse(dst, out var s) && s.PrefixLength > 0)
                 {
-                    taken.Add((s, type == "local" ? $"the host's address {s.BaseAddress}{dev}" : $"the host's route to {dst}{dev}"));
+                    var full = s.PrefixLength == (family == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+                    taken.Add((s, type != "local" ? $"the host's route to {dst}{dev}"
+                        : full ? $"the host's address {s.BaseAddress}{dev}" : $"the host's local addresses {dst}{dev}"));
                 }
             }
         }
