@@ -248,14 +248,24 @@ internal static class LabCommands
             {
                 AnsiConsole.MarkupLine($"host {Markup.Escape(HostText(l))}{(l.PlacementReason is null ? "" : " - placed: " + Markup.Escape(l.PlacementReason))}");
             }
-            var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES", "PORTS");
+            var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES");
             foreach (var n in l.Nodes)
             {
                 nodes.AddRow(Markup.Escape(n.Name), Markup.Escape(n.Kind), Markup.Escape(n.Image), n.State, n.MgmtIpv4 ?? "", n.MgmtIpv6 ?? "",
-                    Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))),
-                    Markup.Escape(string.Join("\n", (n.Ports ?? []).Select(PortText))));
+                    Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))));
             }
             AnsiConsole.Write(nodes);
+            // Published ports in a table of their own: where to connect (host address and port) for which node port.
+            if (l.Nodes.Any(n => n.Ports is { Count: > 0 }))
+            {
+                var ports = new Table().AddColumns("NODE", "HOST ADDRESS", "HOST PORT", "NODE PORT", "PROTOCOL");
+                foreach (var (n, p) in l.Nodes.SelectMany(n => (n.Ports ?? []).Select(p => (n, p))))
+                {
+                    ports.AddRow(Markup.Escape(n.Name), Markup.Escape(p.HostIp), p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        p.NodePort.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(p.Protocol));
+                }
+                AnsiConsole.Write(ports);
+            }
             var links = new Table().AddColumns("A", "B", "STATE");
             foreach (var k in l.Links)
             {
@@ -266,10 +276,6 @@ internal static class LabCommands
         }));
         return command;
     }
-
-    /// <summary>A published port as a user connects to it: 127.0.0.1:30022 -> 22/tcp (IPv6 host addresses in brackets).</summary>
-    private static string PortText(LabPortDto p) =>
-        $"{(p.HostIp.Contains(':', StringComparison.Ordinal) ? $"[{p.HostIp}]" : p.HostIp)}:{p.HostPort} -> {p.NodePort}/{p.Protocol}";
 
     /// <summary>The stable JSON document of `lab inspect --format json` (docs/api.md): only these keys, in this order.</summary>
     private static object Document(LabDto l) => new

@@ -176,10 +176,10 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
                     published.GetProperty("nodePort").GetInt32(), published.GetProperty("protocol").GetString()));
                 var table = await Ltb(null, "lab", "inspect", lab);
                 Assert.True(table.ExitCode == 0, table.Stderr);
-                Assert.Contains("PORTS", table.Stdout);
-                // The table wraps a cell at spaces to fit the terminal (80 columns when redirected): the two halves.
-                Assert.Contains($"127.0.0.1:{port}", table.Stdout);
-                Assert.Contains("-> 8080/tcp", table.Stdout);
+                var row = table.Stdout.Split('\n').SingleOrDefault(r => r.Contains($" {port} ", StringComparison.Ordinal));
+                Assert.True(row is not null, $"no row for host port {port} in:\n{table.Stdout}");
+                Assert.Equal(["web", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "8080", "tcp"],
+                    row.Split(['│', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(c => c.Length > 0));
 
                 // Where inspect says: the listener in the node answers (it may still be starting).
                 string? answer = null;
