@@ -255,6 +255,17 @@ internal static class LabCommands
                     Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))));
             }
             AnsiConsole.Write(nodes);
+            // Published ports in a table of their own: where to connect (host address and port) for which node port.
+            if (l.Nodes.Any(n => n.Ports is { Count: > 0 }))
+            {
+                var ports = new Table().AddColumns("NODE", "HOST ADDRESS", "HOST PORT", "NODE PORT", "PROTOCOL");
+                foreach (var (n, p) in l.Nodes.SelectMany(n => (n.Ports ?? []).Select(p => (n, p))))
+                {
+                    ports.AddRow(Markup.Escape(n.Name), Markup.Escape(p.HostIp), p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        p.NodePort.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(p.Protocol));
+                }
+                AnsiConsole.Write(ports);
+            }
             var links = new Table().AddColumns("A", "B", "STATE");
             foreach (var k in l.Links)
             {
@@ -275,6 +286,7 @@ internal static class LabCommands
         {
             name = n.Name, kind = n.Kind, image = n.Image, state = n.State, mgmtIpv4 = n.MgmtIpv4, mgmtIpv6 = n.MgmtIpv6,
             interfaces = n.Interfaces.Select(i => new { name = i.Name, mac = i.Mac, peer = i.Peer }),
+            ports = (n.Ports ?? []).Select(p => new { hostIp = p.HostIp, hostPort = p.HostPort, nodePort = p.NodePort, protocol = p.Protocol }),
         }),
         links = l.Links.Select(k => new { a = k.A, b = k.B, state = k.State }),
     };

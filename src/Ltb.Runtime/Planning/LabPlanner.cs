@@ -49,6 +49,7 @@ public static class LabPlanner
         return new PlanningResult(new LabPlan
         {
             LabName = options.LabName ?? lab.Name,
+            Trusted = options.Trusted,
             Mgmt = PlanMgmt(lab),
             LinkBackend = options.LinkBackend,
             Nodes = nodes,
@@ -117,7 +118,9 @@ public static class LabPlanner
             MgmtIpv4 = node.MgmtIpv4,
             MgmtIpv6 = node.MgmtIpv6,
             Labels = node.Labels,
-            Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp)).ToList(),
+            // A port written without a host address: containerlab's (and Docker's) every address for administrators, the
+            // policy's address for everybody else (the policy helper's validation checks the range and the permission).
+            Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp ?? (options.Trusted ? null : options.Policy.Ports.Address))).ToList(),
             WaitFor = node.WaitFor,
             Dns = node.Dns?.Servers ?? [],
             NetworkMode = node.NetworkMode,
@@ -176,8 +179,10 @@ public static class LabPlanner
             errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is of type {link.Type}, which this runtime does not wire");
             return null;
         }
-        // The runtime wants the node's end first; special ends (host, mgmt-net, macvlan) come second.
-        var ends = link.Endpoints.OrderBy(e => e.IsSpecial).Select(e => new LinkEndpoint(e.Node, e.LinuxInterface, e.Mac)).ToList();
+        // The runtime wants the node's end first; special ends (host, mgmt-net, macvlan: written `host:IF`, `mgmt-net:IF`,
+        // `macvlan:IF` or as `host-interface`) come second, as an interface on the host's side (node "host").
+        var ends = link.Endpoints.OrderBy(e => e.IsSpecial)
+            .Select(e => new LinkEndpoint(e.IsSpecial ? PlanValidator.HostNode : e.Node, e.LinuxInterface, e.Mac)).ToList();
         VxlanPlan? vxlan = null;
         if (type == PlannedLinkType.Vxlan)
         {
@@ -193,10 +198,22 @@ public static class LabPlanner
             Type = type.Value,
             A = ends[0],
             B = type == PlannedLinkType.Vxlan ? null : ends.Count > 1 ? ends[1] : null,
-            Mtu = link.Mtu ?? (type == PlannedLinkType.Vxlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
+            // A tunnel and a macvlan without a written MTU take their underlay's or parent's (a macvlan cannot be larger).
+            Mtu = link.Mtu ?? (type is PlannedLinkType.Vxlan or PlannedLinkType.Macvlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
             Vxlan = vxlan,
-            Vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal),
+            Vars = Vars(link),
         };
+    }
+
+    /// <summary>The link's vars as text; a macvlan link's `mode` (containerlab's key) travels as the var the wiring reads.</summary>
+    private static Dictionary<string, string> Vars(Link link)
+    {
+        var vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal);
+        if (link.Type == TopologyLinkType.Macvlan && link.Mode is { } mode)
+        {
+            vars["mode"] = mode;
+        }
+        return vars;
     }
 
     private static IReadOnlyList<string>? Words(string? text, string what, List<string> errors)

@@ -87,7 +87,11 @@ public sealed record LabSnapshot(IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<
 }
 
 public sealed record LabNodeDto(string Name, string Kind, string Image, string State, string? MgmtIpv4, string? MgmtIpv6,
-    string? ContainerId, string? ContainerName, IReadOnlyList<LabInterfaceDto> Interfaces, string? Error);
+    string? ContainerId, string? ContainerName, IReadOnlyList<LabInterfaceDto> Interfaces, string? Error,
+    IReadOnlyList<LabPortDto>? Ports = null);
+
+/// <summary>A published port of a node: connect to HostIp:HostPort (on the lab's host) to reach NodePort in the node.</summary>
+public sealed record LabPortDto(string HostIp, int HostPort, int NodePort, string Protocol);
 
 public sealed record LabInterfaceDto(string Name, string? Mac, string? Peer);
 
