@@ -146,6 +146,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
     {
         try
         {
+            await WritableBinds.PrepareAsync(engine, node, ct);
             var created = await engine.Client.Containers.CreateContainerAsync(BuildCreate(plan, node, mgmt), ct);
             return created.ID;
         }
@@ -162,6 +163,10 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         catch (DockerApiException e)
         {
             throw new LabRuntimeException(plan.LabName, node.Name, $"the engine refused to create the container: {DockerMessage(e)}", e);
+        }
+        catch (IOException e)
+        {
+            throw new LabRuntimeException(plan.LabName, node.Name, e.Message, e);
         }
     }
 

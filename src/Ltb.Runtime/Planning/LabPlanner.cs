@@ -40,7 +40,9 @@ public static class LabPlanner
     {
         options ??= new PlanningOptions();
         var errors = new List<string>();
-        var nodes = lab.Nodes.Select(n => PlanNode(n, options, errors)).OfType<NodePlan>().ToList();
+        // Binds inside the topology's folder are the lab's own uploaded files (none for a lab built in code).
+        var topologyFolder = lab.SourceFile.Length > 0 ? Path.GetDirectoryName(lab.SourceFile) : null;
+        var nodes = lab.Nodes.Select(n => PlanNode(n, options, topologyFolder, errors)).OfType<NodePlan>().ToList();
         var links = lab.Links.Select(l => PlanLink(l, errors)).OfType<LinkPlan>().ToList();
         if (errors.Count > 0)
         {
@@ -79,7 +81,7 @@ public static class LabPlanner
         };
     }
 
-    private static NodePlan? PlanNode(Node node, PlanningOptions options, List<string> errors)
+    private static NodePlan? PlanNode(Node node, PlanningOptions options, string? topologyFolder, List<string> errors)
     {
         var who = $"node '{node.Name}' (kind {node.Kind})";
         if (node.Runtime != NodeRuntime.Container)
@@ -104,7 +106,7 @@ public static class LabPlanner
             Name = node.Name,
             Image = image,
             Env = env,
-            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, BindMode(b.Mode))).ToList(),
+            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, BindMode(b.Mode), IsInside(b.Source, topologyFolder))).ToList(),
             StartupConfig = startup,
             Exec = node.Exec.Select(ExecCommand.Sh).ToList(),
             Cmd = Words(node.Cmd, $"{who}: cmd", errors),
@@ -132,6 +134,16 @@ public static class LabPlanner
     /// Read-only unless the topology says rw (containerlab's default is rw): a node then cannot change the lab's files,
     /// nor plant links in them, unless its author asked for a writable folder. Options without ro/rw (z, Z) get ro.
     /// </summary>
+    private static bool IsInside(string path, string? folder)
+    {
+        if (folder is null)
+        {
+            return false;
+        }
+        var relative = Path.GetRelativePath(folder, path);
+        return !Path.IsPathRooted(relative) && relative != ".." && !relative.StartsWith("../", StringComparison.Ordinal);
+    }
+
     private static string BindMode(string? mode) =>
         mode is null or "" ? "ro"
         : mode.Split(',').Any(o => o is "ro" or "rw") ? mode
