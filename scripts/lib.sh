@@ -41,7 +41,18 @@ start_dockerd() {
     log "starting dockerd"
     # Its own session: the engine must outlive the shell (or job) that started it, also when that one's process group
     # is killed. The log is appended to, so that the reason of an earlier end stays readable.
-    setsid -f dockerd >>"$LTB_LOG_DIR/dockerd.log" 2>&1 </dev/null
+    # User-namespace remapping (docs/security.md): root in a node is an unprivileged uid on the host, so even a
+    # capability that slipped through cannot touch the host's cgroups, modules or files. LTB_DOCKER_USERNS=off opts out
+    # (the host then says so in `ltb host info` and on every lab it runs).
+    local userns=(--userns-remap=default)
+    [[ ${LTB_DOCKER_USERNS:-on} == off ]] && userns=()
+    # Remapped, every container's root is the same host uid (100000), and each container takes a session key of that
+    # user's keyring: the kernel's default quota (200 keys, 20000 bytes per user) refuses the ~200th container ("unable
+    # to create session key: disk quota exceeded"). A 250-node lab needs more: raise the per-user quota.
+    if [[ ${#userns[@]} -gt 0 ]]; then
+        (( $(sysctl -n kernel.keys.maxkeys) >= 20000 )) || sysctl -qw kernel.keys.maxkeys=20000 kernel.keys.maxbytes=2000000
+    fi
+    setsid -f dockerd "${userns[@]}" >>"$LTB_LOG_DIR/dockerd.log" 2>&1 </dev/null
     local i
     for i in $(seq 1 60); do docker_ping && break; sleep 0.5; done
     docker_ping || { tail -20 "$LTB_LOG_DIR/dockerd.log" >&2; die "dockerd did not start (log: $LTB_LOG_DIR/dockerd.log)"; }

@@ -31,8 +31,13 @@ public interface ILabHostAgent
     /// <summary>The labs this agent created and still holds something of (its own, not other installations' on the same engine).</summary>
     Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct);
 
-    /// <summary>Runs an argument vector (never a shell line) in a node and returns its output and exit code.</summary>
-    Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct);
+    /// <summary>
+    /// Runs an argument vector (never a shell line) in a node and returns its output and exit code. At most
+    /// <paramref name="outputLimitBytes"/> of output (and never more than ContainerExec.HardLimitBytes, the host's own
+    /// cap): past it the command is killed and the result says Truncated.
+    /// </summary>
+    Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
+        CancellationToken ct);
 
     Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct);
 
@@ -42,9 +47,12 @@ public interface ILabHostAgent
     /// Streams a node's output (stdout and stderr, as the engine keeps it) to <paramref name="write"/>: the last
     /// <paramref name="tail"/> lines (null: all), then, with <paramref name="follow"/>, what it writes until cancelled or
     /// the node stops. The first piece is empty once the stream is open, so that a caller can answer before the node
-    /// writes anything; failures (no such lab or node) come before it.
+    /// writes anything; failures (no such lab or node) come before it. Without <paramref name="follow"/> at most
+    /// <paramref name="limitBytes"/> (clamped to ContainerExec.HardLimitBytes) are sent: true when the output was cut there.
+    /// Following streams as the reader takes it (bounded buffers), without a limit.
     /// </summary>
-    Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write, CancellationToken ct);
+    Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes, Func<string, CancellationToken, ValueTask> write,
+        CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

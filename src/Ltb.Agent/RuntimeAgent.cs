@@ -52,7 +52,8 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
         return labs.Where(l => Directory.Exists(Path.Combine(Runtime.StateDirectory, l))).ToList();
     }
 
-    public async Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct)
+    public async Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
+        CancellationToken ct)
     {
         var status = await Runtime.InspectAsync(lab, ct);
         var n = status.Nodes.FirstOrDefault(x => x.Name == node)
@@ -63,7 +64,7 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
         }
         try
         {
-            return await _runtime.Value.Engine.ExecAsync(Names.Container(lab, node), command, timeout, ct);
+            return await _runtime.Value.Engine.ExecAsync(Names.Container(lab, node), command, timeout, outputLimitBytes, ct);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -85,12 +86,12 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
         Runtime.SetLinkStateAsync(lab, node, iface, up, ct);
 
-    public async Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
-        CancellationToken ct)
+    public async Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct)
     {
         try
         {
-            await Runtime.StreamNodeLogsAsync(lab, node, tail, follow, write, ct);
+            return await Runtime.StreamNodeLogsAsync(lab, node, tail, follow, follow ? null : limitBytes, write, ct);
         }
         catch (global::Docker.DotNet.DockerApiException e)
         {

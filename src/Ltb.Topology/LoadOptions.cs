@@ -9,6 +9,9 @@ public sealed record LoadOptions
     /// <summary>Administrators: host paths (absolute binds, files outside the topology's folder) are allowed.</summary>
     public bool Trusted { get; init; }
 
+    /// <summary>What an untrusted caller may ask for (refused at the setting's position otherwise); the node limits apply to all.</summary>
+    public Ltb.Topology.Policy.TenantPolicy Policy { get; init; } = Ltb.Topology.Policy.TenantPolicy.Default;
+
     /// <summary>Variables for `${VAR}` substitution; null means the process environment.</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 

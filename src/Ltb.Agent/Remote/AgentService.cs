@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Ltb.Agent.Grpc;
+using Ltb.Runtime.Docker;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using RuntimeEvent = Ltb.Runtime.Status.RuntimeEvent;
@@ -39,6 +40,8 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
             var status = await StreamAsync(stream, context, progress => apply
                 ? agent.ApplyAsync(plan, options, progress, context.CancellationToken)
                 : agent.DeployAsync(plan, options, progress, context.CancellationToken));
+            // The deployment folders no node of the lab mounts any more (replaced by a reconfigure) go.
+            files.Prune(plan);
             await stream.WriteAsync(new LabUpdate { StatusJson = AgentWire.ToJson(status) });
         });
 
@@ -62,9 +65,10 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     public override Task<ExecReply> Exec(ExecRequest request, ServerCallContext context) =>
         GuardAsync(async () =>
         {
+            // Capped here, before anything is sent: the agent holds at most its hard limit whatever the controller asks.
             var result = await agent.ExecAsync(request.Lab, request.Node, request.Command,
-                TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 1, 3600)), context.CancellationToken);
-            return new ExecReply { ExitCode = result.ExitCode, Stdout = result.Stdout, Stderr = result.Stderr };
+                TimeSpan.FromSeconds(Math.Clamp(request.TimeoutSeconds, 1, 3600)), Limit(request.OutputLimitBytes), context.CancellationToken);
+            return new ExecReply { ExitCode = result.ExitCode, Stdout = result.Stdout, Stderr = result.Stderr, Truncated = result.Truncated };
         });
 
     public override Task<NodeStatusReply> NodeAction(NodeActionRequest request, ServerCallContext context) =>
@@ -92,8 +96,20 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     /// threads; a channel keeps the stream's one-writer-at-a-time rule.
     /// </summary>
     public override Task NodeLogs(NodeLogsRequest request, IServerStreamWriter<LogChunk> responseStream, ServerCallContext context) =>
-        GuardAsync(() => agent.NodeLogsAsync(request.Lab, request.Node, request.HasTail ? request.Tail : null, request.Follow,
-            async (text, c) => await responseStream.WriteAsync(new LogChunk { Text = text }, c), context.CancellationToken));
+        GuardAsync(async () =>
+        {
+            // Each piece is written (flow control) before the next is read: a slow controller slows the stream.
+            var cut = await agent.NodeLogsAsync(request.Lab, request.Node, request.HasTail ? request.Tail : null, request.Follow,
+                Limit(request.LimitBytes), async (text, c) => await responseStream.WriteAsync(new LogChunk { Text = text }, c),
+                context.CancellationToken);
+            if (cut)
+            {
+                await responseStream.WriteAsync(new LogChunk { Truncated = true }, context.CancellationToken);
+            }
+        });
+
+    private static long Limit(long requested) =>
+        requested is > 0 and < ContainerExec.HardLimitBytes ? requested : ContainerExec.HardLimitBytes;
 
     private static async Task<T> StreamAsync<T>(IServerStreamWriter<LabUpdate> stream, ServerCallContext context,
         Func<IProgress<RuntimeEvent>, Task<T>> operation)
@@ -147,7 +163,10 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     }
 }
 
-/// <summary>Where an agent keeps the lab files a controller sent (one folder per lab, beside the runtime's state).</summary>
+/// <summary>
+/// Where an agent keeps the lab files a controller sent: a folder per lab, beside the runtime's state, holding one
+/// folder per deployment (<see cref="LabFiles"/>).
+/// </summary>
 public sealed class AgentFilesFolder(string root)
 {
     public string PathOf(string lab) =>
@@ -158,15 +177,20 @@ public sealed class AgentFilesFolder(string root)
     public string Unpack(string lab, byte[] tarGz)
     {
         var target = PathOf(lab);
-        LabFiles.Unpack(tarGz, target);
+        try
+        {
+            LabFiles.Unpack(tarGz, target);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new LabRuntimeException(lab, null, $"the lab's files cannot be unpacked on this host: {e.Message}");
+        }
         return target;
     }
 
-    public void Remove(string lab)
-    {
-        if (Directory.Exists(PathOf(lab)))
-        {
-            Directory.Delete(PathOf(lab), recursive: true);
-        }
-    }
+    /// <summary>Keeps only the deployment folders the plan (already pointed at this host's folder) uses.</summary>
+    public void Prune(LabPlan plan) => LabFiles.Prune(PathOf(plan.LabName), LabFiles.Folders(plan, PathOf(plan.LabName)));
+
+    /// <summary>Deletes the lab's folder without following any link a node left in it.</summary>
+    public void Remove(string lab) => FileTree.Delete(PathOf(lab));
 }

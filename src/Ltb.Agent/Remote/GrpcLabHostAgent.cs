@@ -78,10 +78,18 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
             PlanJson = AgentWire.ToJson(plan),
             Options = new DeployOptions { Rollback = options.Rollback, TimeoutSeconds = options.TimeoutSeconds, Converge = options.Converge },
         };
-        if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Uses(plan, root))
+        // Every deployment folder the plan uses goes along; the agent keeps the ones it has already.
+        if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Folders(plan, root) is { Count: > 0 } folders)
         {
             request.FilesRoot = root;
-            request.FilesTarGz = ByteString.CopyFrom(LabFiles.Pack(root));
+            try
+            {
+                request.FilesTarGz = ByteString.CopyFrom(LabFiles.Pack(root, folders));
+            }
+            catch (IOException e)
+            {
+                throw new LabRuntimeException(plan.LabName, null, $"the lab's files cannot be sent to host '{_hostName}': {e.Message}");
+            }
         }
         using var call = apply
             ? _client.Apply(request, _headers, cancellationToken: ct)
@@ -105,13 +113,16 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
     public Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct) => CallAsync<IReadOnlyList<string>>(null, async () =>
         (await _client.ListLabsAsync(new ListLabsRequest(), _headers, cancellationToken: ct)).Labs.ToList());
 
-    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct) =>
-        CallAsync(lab, async () =>
+    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
+        CancellationToken ct) => CallAsync(lab, async () =>
         {
-            var request = new ExecRequest { Lab = lab, Node = node, TimeoutSeconds = (int)Math.Ceiling(timeout.TotalSeconds) };
+            var request = new ExecRequest
+            {
+                Lab = lab, Node = node, TimeoutSeconds = (int)Math.Ceiling(timeout.TotalSeconds), OutputLimitBytes = outputLimitBytes,
+            };
             request.Command.AddRange(command);
             var reply = await _client.ExecAsync(request, _headers, cancellationToken: ct);
-            return new ExecResult(reply.ExitCode, reply.Stdout, reply.Stderr);
+            return new ExecResult(reply.ExitCode, reply.Stdout, reply.Stderr, reply.Truncated);
         });
 
     public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) => CallAsync(lab, async () =>
@@ -130,20 +141,26 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
         return true;
     });
 
-    public Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
-        CancellationToken ct) => CallAsync(lab, async () =>
+    public Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct) => CallAsync(lab, async () =>
     {
-        var request = new NodeLogsRequest { Lab = lab, Node = node, Follow = follow };
+        var request = new NodeLogsRequest { Lab = lab, Node = node, Follow = follow, LimitBytes = limitBytes };
         if (tail is { } lines)
         {
             request.Tail = lines;
         }
         using var call = _client.NodeLogs(request, _headers, cancellationToken: ct);
+        var cut = false;
+        // One piece at a time: the next is asked for once this one is written (the stream's flow control does the rest).
         while (await call.ResponseStream.MoveNext(ct))
         {
-            await write(call.ResponseStream.Current.Text, ct);
+            cut |= call.ResponseStream.Current.Truncated;
+            if (!call.ResponseStream.Current.Truncated)
+            {
+                await write(call.ResponseStream.Current.Text, ct);
+            }
         }
-        return true;
+        return cut;
     });
 
     /// <summary>Reads progress events until the stream ends; returns the status message when one came.</summary>

@@ -55,17 +55,47 @@ public sealed class LtbApiClient : IDisposable
     }
 
     /// <summary>Copies a text body to <paramref name="output"/> as it arrives (a node's output that may follow for hours).</summary>
-    public async Task StreamTextAsync(string path, TextWriter output, CancellationToken ct)
+    /// <summary>
+    /// Copies a text answer to <paramref name="output"/> as it comes. An answer the server may cut at its output limit
+    /// (it names the limit in a header) ends, when cut, with a note line: that line goes to <paramref name="notes"/>.
+    /// </summary>
+    public async Task StreamTextAsync(string path, TextWriter output, CancellationToken ct, TextWriter? notes = null)
     {
         using var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        var cuttable = notes is not null && response.Headers.Contains(LabsEndpoints.OutputLimitHeader);
         var buffer = new char[8192];
+        var held = new System.Text.StringBuilder();
         int read;
         while ((read = await reader.ReadAsync(buffer, ct)) > 0)
         {
-            await output.WriteAsync(buffer.AsMemory(0, read), ct);
+            if (!cuttable)
+            {
+                await output.WriteAsync(buffer.AsMemory(0, read), ct);
+                await output.FlushAsync(ct);
+                continue;
+            }
+            // Held back: the text from the last line break on, which may be the start of the note (bounded: a note is short).
+            held.Append(buffer, 0, read);
+            var text = held.ToString();
+            var keepFrom = text.LastIndexOf('\n', Math.Max(0, text.Length - 2));
+            keepFrom = keepFrom < 0 || text.Length - keepFrom > 4096 ? text.Length : keepFrom;
+            await output.WriteAsync(text.AsMemory(0, keepFrom), ct);
             await output.FlushAsync(ct);
+            held.Remove(0, keepFrom);
         }
+        var rest = held.ToString();
+        var note = rest.IndexOf("\n" + LabsEndpoints.CutMarker, StringComparison.Ordinal);
+        if (note >= 0 && notes is not null)
+        {
+            await output.WriteAsync(rest.AsMemory(0, note), ct);
+            await notes.WriteLineAsync($"ltb: {rest[(note + 1 + LabsEndpoints.CutMarker.Length)..].TrimEnd('\n')}");
+        }
+        else
+        {
+            await output.WriteAsync(rest);
+        }
+        await output.FlushAsync(ct);
     }
 
     public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);

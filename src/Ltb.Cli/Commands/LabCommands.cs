@@ -255,6 +255,17 @@ internal static class LabCommands
                     Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))));
             }
             AnsiConsole.Write(nodes);
+            // Published ports in a table of their own: where to connect (host address and port) for which node port.
+            if (l.Nodes.Any(n => n.Ports is { Count: > 0 }))
+            {
+                var ports = new Table().AddColumns("NODE", "HOST ADDRESS", "HOST PORT", "NODE PORT", "PROTOCOL");
+                foreach (var (n, p) in l.Nodes.SelectMany(n => (n.Ports ?? []).Select(p => (n, p))))
+                {
+                    ports.AddRow(Markup.Escape(n.Name), Markup.Escape(p.HostIp), p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        p.NodePort.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(p.Protocol));
+                }
+                AnsiConsole.Write(ports);
+            }
             var links = new Table().AddColumns("A", "B", "STATE");
             foreach (var k in l.Links)
             {
@@ -275,6 +286,7 @@ internal static class LabCommands
         {
             name = n.Name, kind = n.Kind, image = n.Image, state = n.State, mgmtIpv4 = n.MgmtIpv4, mgmtIpv6 = n.MgmtIpv6,
             interfaces = n.Interfaces.Select(i => new { name = i.Name, mac = i.Mac, peer = i.Peer }),
+            ports = (n.Ports ?? []).Select(p => new { hostIp = p.HostIp, hostPort = p.HostPort, nodePort = p.NodePort, protocol = p.Protocol }),
         }),
         links = l.Links.Select(k => new { a = k.A, b = k.B, state = k.State }),
     };
@@ -295,6 +307,11 @@ internal static class LabCommands
                 new ExecRequest(parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(timeout)), ct);
             Console.Out.Write(result.Stdout);
             Console.Error.Write(result.Stderr);
+            if (result.Note is { } note)
+            {
+                // Cut at the server's limit: said on stderr, so that the output itself stays what the command wrote.
+                Console.Error.WriteLine($"{(result.Stderr.Length > 0 && !result.Stderr.EndsWith('\n') ? "\n" : "")}ltb: {note}");
+            }
             return result.ExitCode is >= 0 and <= 255 ? (int)result.ExitCode : 1;
         }));
         return command;
@@ -313,7 +330,7 @@ internal static class LabCommands
             var query = $"follow={(parse.GetValue(follow) ? "true" : "false")}" +
                 (parse.GetValue(tail) is { } n ? $"&tail={n.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
             await client.StreamTextAsync($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/nodes/{Uri.EscapeDataString(parse.GetValue(node)!)}/logs?{query}",
-                Console.Out, ct);
+                Console.Out, ct, notes: Console.Error);
             return 0;
         }));
         return command;

@@ -67,6 +67,8 @@ public sealed class LabRuntime
             await DestroyCoreAsync(lab, progress, token);
         }
         await PreflightAsync(plan, plan.Nodes, plan.Links, options, progress, token);
+        // Before anything exists (checked again when the network is created, against a lab created meanwhile).
+        await _mgmt.CheckPinnedAsync(plan, token);
 
         Report(progress, lab, null, $"deploying {plan.Nodes.Count} nodes and {plan.Links.Count} links ({plan.LinkBackend} backend)");
         var record = new LabRecord(plan, LabPhase.Deploying, null, null);
@@ -204,6 +206,11 @@ public sealed class LabRuntime
         var par = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxParallelism), CancellationToken = ct };
         // Before any container: a VXLAN remote this host cannot reach fails the deploy at once.
         wire = await VxlanLink.ResolveUnderlayAsync(_net, wire, ct);
+        if (wire.Any(l => l.Type == LinkType.Vxlan))
+        {
+            // Before any tunnel exists: its port takes packets from the peer hosts only.
+            await TunnelFirewall.SyncAsync(_net, lab, TunnelFirewall.PeersOf(plan.Links), ct);
+        }
         await Parallel.ForEachAsync(create, par, async (n, c) =>
         {
             using var t = Timed(options.DockerTimeout, c);
@@ -367,6 +374,10 @@ public sealed class LabRuntime
             }
             await remove.RunAsync(_net, options.MaxParallelism, force: true, token);
             await RemoveNodesAsync(lab, gone, options.MaxParallelism, token);
+            if (diff.LinksToRemove.Any(l => l.Type == LinkType.Vxlan))
+            {
+                await TunnelFirewall.SyncAsync(_net, lab, TunnelFirewall.PeersOf(plan.Links), token);
+            }
             _store.Save(record);
             var create = diff.AddedNodes.Concat(diff.ChangedNodes).ToList();
             var keep = plan.Nodes.Select(n => n.Name).Except(create.Select(n => n.Name)).ToList();
@@ -438,6 +449,7 @@ public sealed class LabRuntime
             .OrderBy(l => l.Kind == "bridge" ? 1 : 0).Select(l => $"link del {l.Name}").ToList();
         await _net.IpBatchAsync(null, hostLinks, force: true, ct);
         await _net.RemoveFirewallRulesAsync(prefix, ct);
+        await TunnelFirewall.SyncAsync(_net, lab, [], ct);
 
         foreach (var n in await _mgmt.ListAsync(lab, ct))
         {
@@ -524,7 +536,7 @@ public sealed class LabRuntime
             nodes.Add(new NodeStatus(name, i.Name.TrimStart('/'), i.ID, (c.Labels.TryGetValue(Names.ImageLabel, out var img) ? img : c.Image), state,
                 Label(c, Names.MgmtIpv4Label) ?? NullIfEmpty(ep?.IPAddress), Label(c, Names.MgmtIpv6Label) ?? NullIfEmpty(ep?.GlobalIPv6Address), i.State?.Pid is > 0 ? (int)i.State.Pid : null,
                 ifaces.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
-                state == NodeState.Exited ? $"exit code {i.State?.ExitCode} {i.State?.Error}".Trim() : null));
+                state == NodeState.Exited ? $"exit code {i.State?.ExitCode} {i.State?.Error}".Trim() : null, Published(i)));
         });
         var byNode = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         var links = (plan?.Links ?? []).Select(l =>
@@ -548,6 +560,18 @@ public sealed class LabRuntime
             subnets.FirstOrDefault(s => s?.Contains('.', StringComparison.Ordinal) == true), subnets.FirstOrDefault(s => s?.Contains(':', StringComparison.Ordinal) == true),
             nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList(), links, record?.Error);
     }
+
+    /// <summary>The ports the engine published for a running node (what a user connects to), in a stable order.</summary>
+    private static List<PublishedPort> Published(ContainerInspectResponse i) =>
+        (i.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
+            .Where(kv => kv.Value is not null)
+            .SelectMany(kv => kv.Value.Select(b => (Key: kv.Key.Split('/'), Binding: b)))
+            .Where(x => x.Key.Length == 2 && int.TryParse(x.Key[0], System.Globalization.CultureInfo.InvariantCulture, out _)
+                && int.TryParse(x.Binding.HostPort, System.Globalization.CultureInfo.InvariantCulture, out _))
+            .Select(x => new PublishedPort(x.Binding.HostIP is null or "" ? "0.0.0.0" : x.Binding.HostIP,
+                int.Parse(x.Binding.HostPort, System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(x.Key[0], System.Globalization.CultureInfo.InvariantCulture), x.Key[1]))
+            .OrderBy(p => p.NodePort).ThenBy(p => p.Protocol, StringComparer.Ordinal).ThenBy(p => p.HostIp, StringComparer.Ordinal).ToList();
 
     // ---------------------------------------------------------------- node and link operations
 
@@ -673,11 +697,11 @@ public sealed class LabRuntime
     /// <paramref name="tail"/> lines (null: all), then with <paramref name="follow"/> what it writes until the caller
     /// cancels or the node stops. A stopped node still has its output.
     /// </summary>
-    public async Task StreamNodeLogsAsync(string labName, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
-        CancellationToken ct = default)
+    public async Task<bool> StreamNodeLogsAsync(string labName, string node, int? tail, bool follow, long? limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct = default)
     {
         Find(labName, node);
-        await _nodes.StreamLogsAsync(labName, node, tail, follow, write, ct);
+        return await _nodes.StreamLogsAsync(labName, node, tail, follow, limitBytes, write, ct);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -30,6 +30,7 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
         {
             if (m.Ipv4Subnet is not null)
             {
+                await CheckPinnedAsync(plan, ct);
                 return await TryCreateAsync(plan, m.Ipv4Subnet, ct) ?? throw new LabRuntimeException(plan.LabName, null,
                     $"the management subnet {m.Ipv4Subnet} overlaps a network that exists on this host; choose another or leave it out (automatic)");
             }
@@ -39,7 +40,7 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
             var refused = new List<IPNetwork>();
             for (var attempt = 0; attempt < 32; attempt++)
             {
-                var taken = await TakenAsync(ct);
+                var taken = (await TakenAsync(System.Net.Sockets.AddressFamily.InterNetwork, ct)).Select(t => t.Network).ToList();
                 taken.AddRange(refused);
                 var free = Candidates(pool).FirstOrDefault(c => !taken.Any(t => Overlaps(t, c)));
                 if (free == default)
@@ -121,37 +122,81 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
 
     private static bool Overlaps(IPNetwork a, IPNetwork b) => a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress);
 
-    private async Task<List<IPNetwork>> TakenAsync(CancellationToken ct)
+    /// <summary>
+    /// A pinned subnet (IPv4 and IPv6) is refused when it overlaps a Docker network (another lab's management network,
+    /// Docker's own) or any address or route of the host: its nodes would shadow the host's own neighbours or another
+    /// lab's nodes, for every caller (an administrator's topology too). A pinned gateway must lie in its subnet.
+    /// </summary>
+    public async Task CheckPinnedAsync(LabPlan plan, CancellationToken ct)
     {
-        var taken = new List<IPNetwork>();
-        foreach (var n in await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters(), ct))
+        var m = plan.Mgmt;
+        foreach (var (subnet, gateway, key) in new[] { (m.Ipv4Subnet, m.Ipv4Gateway, "ipv4"), (m.Ipv6Subnet, m.Ipv6Gateway, "ipv6") })
         {
-            foreach (var c in n.IPAM?.Config ?? [])
+            if (subnet is null)
             {
-                if (c.Subnet is not null && IPNetwork.TryParse(c.Subnet, out var s) && s.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                continue;
+            }
+            if (!IPNetwork.TryParse(subnet, out var pinned))
+            {
+                throw new LabRuntimeException(plan.LabName, null, $"the management {key}-subnet '{subnet}' is not a subnet in CIDR form (e.g. 172.20.20.0/24)");
+            }
+            if (gateway is not null && (!IPAddress.TryParse(gateway, out var gw) || !pinned.Contains(gw)))
+            {
+                throw new LabRuntimeException(plan.LabName, null,
+                    $"the management {key}-gw '{gateway}' is not an address in the management subnet {subnet}; choose an address inside it or leave the gateway out (the subnet's first address)");
+            }
+            foreach (var (network, what) in await TakenAsync(pinned.BaseAddress.AddressFamily, ct))
+            {
+                if (Overlaps(network, pinned))
                 {
-                    taken.Add(s);
+                    throw new LabRuntimeException(plan.LabName, null,
+                        $"the management subnet {subnet} overlaps {what} on this host; pin a subnet that no host address, route or other network uses, " +
+                        $"or leave mgmt {key}-subnet out (LTB then picks a free one)");
                 }
             }
         }
-        var routes = await net.RunAsync("ip", ["-json", "-4", "route", "show", "table", "all"], null, null, ct);
+    }
+
+    /// <summary>What uses address space on this host: Docker's networks (named, with their lab), then the host's addresses and routes.</summary>
+    private async Task<List<(IPNetwork Network, string What)>> TakenAsync(System.Net.Sockets.AddressFamily family, CancellationToken ct)
+    {
+        var taken = new List<(IPNetwork, string)>();
+        foreach (var n in await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters(), ct))
+        {
+            var what = n.Labels?.TryGetValue(Names.LabLabel, out var lab) == true
+                ? $"the management network of lab '{lab}' ({n.Name})"
+                : $"the Docker network '{n.Name}'";
+            foreach (var c in n.IPAM?.Config ?? [])
+            {
+                if (c.Subnet is not null && IPNetwork.TryParse(c.Subnet, out var s) && s.BaseAddress.AddressFamily == family)
+                {
+                    taken.Add((s, $"{what} ({c.Subnet})"));
+                }
+            }
+        }
+        var v = family == System.Net.Sockets.AddressFamily.InterNetwork ? "-4" : "-6";
+        var routes = await net.RunAsync("ip", ["-json", v, "route", "show", "table", "all"], null, null, ct);
         if (routes.Succeeded)
         {
             using var doc = JsonDocument.Parse(routes.Stdout);
             foreach (var r in doc.RootElement.EnumerateArray())
             {
                 var dst = r.TryGetProperty("dst", out var d) ? d.GetString() : null;
-                if (dst is null or "default")
+                var type = r.TryGetProperty("type", out var t) ? t.GetString() : null;
+                var dev = r.TryGetProperty("dev", out var e) ? $" (dev {e.GetString()})" : "";
+                if (dst is null or "default" || type is "multicast" or "broadcast")
                 {
                     continue;
                 }
                 if (!dst.Contains('/', StringComparison.Ordinal))
                 {
-                    dst += "/32";
+                    dst += family == System.Net.Sockets.AddressFamily.InterNetwork ? "/32" : "/128";
                 }
                 if (IPNetwork.TryParse(dst, out var s) && s.PrefixLength > 0)
                 {
-                    taken.Add(s);
+                    var full = s.PrefixLength == (family == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+                    taken.Add((s, type != "local" ? $"the host's route to {dst}{dev}"
+                        : full ? $"the host's address {s.BaseAddress}{dev}" : $"the host's local addresses {dst}{dev}"));
                 }
             }
         }

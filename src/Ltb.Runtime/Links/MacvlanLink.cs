@@ -10,7 +10,8 @@ public sealed class MacvlanLink : ILinkWiring
     public void Create(LinkPlan link, LinkContext ctx, WiringBatch batch)
     {
         var mode = link.Vars.TryGetValue("mode", out var m) && m is "bridge" or "vepa" or "private" or "passthru" ? m : "bridge";
-        batch.HostIp.Add($"link add {link.A.Interface} link {link.B!.Interface} netns {ctx.Netns(link.A.Node)} mtu {link.Mtu}{LinkWirings.Mac(link.A)} type macvlan mode {mode}");
+        var mtu = link.Mtu == LinkPlan.AutoMtu ? "" : $" mtu {link.Mtu}"; // none written: the parent's
+        batch.HostIp.Add($"link add {link.A.Interface} link {link.B!.Interface} netns {ctx.Netns(link.A.Node)}{mtu}{LinkWirings.Mac(link.A)} type macvlan mode {mode}");
         batch.InNetns(ctx.Netns(link.A.Node), $"link set {link.A.Interface} up");
     }
 

@@ -146,6 +146,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
     {
         try
         {
+            await WritableBinds.PrepareAsync(engine, node, ct);
             var created = await engine.Client.Containers.CreateContainerAsync(BuildCreate(plan, node, mgmt), ct);
             return created.ID;
         }
@@ -154,9 +155,18 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             throw new LabRuntimeException(plan.LabName, node.Name,
                 $"a container named {Names.Container(plan.LabName, node.Name)} already exists on this host (another lab or a leftover); remove it or rename the lab", e);
         }
+        catch (DockerApiException e) when (node.Privileged && DockerMessage(e).Contains("privileged", StringComparison.OrdinalIgnoreCase))
+        {
+            // An engine with user-namespace remapping refuses privileged containers when they are created.
+            throw PrivilegedRefused(plan.LabName, node.Name, DockerMessage(e), e);
+        }
         catch (DockerApiException e)
         {
             throw new LabRuntimeException(plan.LabName, node.Name, $"the engine refused to create the container: {DockerMessage(e)}", e);
+        }
+        catch (IOException e)
+        {
+            throw new LabRuntimeException(plan.LabName, node.Name, e.Message, e);
         }
     }
 
@@ -173,13 +183,16 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             var msg = DockerMessage(e);
             if (node.Privileged && (msg.Contains("caps", StringComparison.OrdinalIgnoreCase) || msg.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)))
             {
-                throw new LabRuntimeException(lab, node.Name,
-                    $"privileged mode is refused by this host (the container runtime says: {msg.Trim()}); give the node an explicit capability list (e.g. NET_ADMIN, NET_RAW, SYS_ADMIN) instead of privileged", e);
+                throw PrivilegedRefused(lab, node.Name, msg, e);
             }
             throw new LabRuntimeException(lab, node.Name, $"the container did not start: {msg.Trim()}", e);
         }
         return await RunningPidAsync(lab, node.Name, ct);
     }
+
+    private static LabRuntimeException PrivilegedRefused(string lab, string node, string engineMessage, Exception e) =>
+        new(lab, node, $"privileged mode is refused by this host (the container runtime says: {engineMessage.Trim()}); " +
+            "give the node an explicit capability list (e.g. NET_ADMIN, NET_RAW, SYS_ADMIN) instead of privileged", e);
 
     public async Task<long> RunningPidAsync(string lab, string node, CancellationToken ct)
     {
@@ -255,26 +268,39 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
     /// The container's output, decoded as UTF-8 (a character split between two reads is kept whole). The first piece
     /// written is empty: it says the engine opened the stream.
     /// </summary>
-    public async Task StreamLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
-        CancellationToken ct)
+    /// <summary>
+    /// Streams a container's output to <paramref name="write"/> in pieces of at most 16 KiB, each written (and awaited)
+    /// before the next is read: a slow reader slows the engine's stream instead of filling memory. With
+    /// <paramref name="limitBytes"/> it stops after that many bytes (clamped to the hard exec limit) and returns true.
+    /// </summary>
+    public async Task<bool> StreamLogsAsync(string lab, string node, int? tail, bool follow, long? limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct)
     {
         var parameters = new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = follow, Tail = tail?.ToString(CultureInfo.InvariantCulture) ?? "all" };
         using var stream = await engine.Client.Containers.GetContainerLogsAsync(Names.Container(lab, node), parameters, ct);
         await write("", ct); // the stream is open: a reader may answer its caller before the node writes anything
+        var left = limitBytes is { } l ? Math.Clamp(l, 0, ContainerExec.HardLimitBytes) : long.MaxValue;
         var bytes = new byte[16 * 1024];
         var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
         var utf8 = Encoding.UTF8.GetDecoder();
         while (true)
         {
-            var read = await stream.ReadOutputAsync(bytes, 0, bytes.Length, ct);
+            // One byte more than is left tells "more than the limit" from "exactly the limit".
+            var read = await stream.ReadOutputAsync(bytes, 0, (int)Math.Min(bytes.Length, left + 1), ct);
             if (read.EOF)
             {
-                return;
+                return false;
             }
-            var count = utf8.GetChars(bytes, 0, read.Count, chars, 0);
+            var take = (int)Math.Min(read.Count, left);
+            left -= take;
+            var count = utf8.GetChars(bytes, 0, take, chars, 0, flush: read.Count > take);
             if (count > 0)
             {
                 await write(new string(chars, 0, count), ct);
+            }
+            if (read.Count > take)
+            {
+                return true;
             }
         }
     }

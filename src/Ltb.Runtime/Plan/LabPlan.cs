@@ -32,6 +32,11 @@ public sealed record MgmtNetworkPlan
 public sealed record LabPlan
 {
     public required string LabName { get; init; }
+    /// <summary>
+    /// Planned from an administrator's topology: the runtime then allows what only they may ask of a host (a management
+    /// network of another name than the lab's own). Untrusted plans get LTB's per-lab network and nothing else.
+    /// </summary>
+    public bool Trusted { get; init; }
     public MgmtNetworkPlan Mgmt { get; init; } = new();
     public LinkBackend LinkBackend { get; init; } = LinkBackend.Veth;
     public IReadOnlyList<NodePlan> Nodes { get; init; } = [];

@@ -48,7 +48,10 @@ public sealed record LinkEndpoint(string Node, string Interface, string? Mac = n
 public sealed record LinkPlan
 {
     public const int DefaultMtu = 9500;
-    /// <summary>A VXLAN link's MTU when none is written: the underlay's MTU minus <see cref="VxlanPlan.Overhead"/>, found on the host.</summary>
+    /// <summary>
+    /// A VXLAN link's MTU when none is written: the underlay's MTU minus <see cref="VxlanPlan.Overhead"/>, found on the
+    /// host; a macvlan link's: its parent's (the kernel's default; a macvlan cannot be larger than its parent).
+    /// </summary>
     public const int AutoMtu = 0;
 
     public LinkType Type { get; init; } = LinkType.Veth;

@@ -1,7 +1,10 @@
 namespace Ltb.Runtime.Plan;
 
-/// <summary>A host path mounted into the container. The host path is absolute (binds are an admin-only feature).</summary>
-public sealed record BindMount(string HostPath, string ContainerPath, string Mode = "rw")
+/// <summary>
+/// A host path mounted into the container. The host path is absolute; <paramref name="LabFile"/>: it is one of the lab's
+/// own uploaded files (inside the topology's folder), not a host path an administrator binds.
+/// </summary>
+public sealed record BindMount(string HostPath, string ContainerPath, string Mode = "rw", bool LabFile = false)
 {
     public string ToDockerBind() => Mode is "" or null ? $"{HostPath}:{ContainerPath}" : $"{HostPath}:{ContainerPath}:{Mode}";
 }

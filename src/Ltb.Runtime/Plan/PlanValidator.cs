@@ -24,6 +24,12 @@ public static partial class PlanValidator
         {
             errors.Add($"lab name '{plan.LabName}' is not valid (letters, digits, '_' and '-', at most 63 characters)");
         }
+        if (!plan.Trusted && plan.Mgmt.Name is { } network && network != $"ltb-{plan.LabName}")
+        {
+            // A name is how Docker finds a network: an untrusted plan naming one would join another lab's network,
+            // Docker's `bridge` or any other network on the host. Only administrators' plans may name it.
+            errors.Add($"the management network '{network}' is not this lab's own (ltb-{plan.LabName}); only an administrator's plan may name another network");
+        }
         var nodes = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in plan.Nodes)
         {
@@ -84,7 +90,7 @@ public static partial class PlanValidator
                     CheckEndpoint(l, l.B!, nodeSide: false);
                     break;
             }
-            if (l.Mtu is < 68 or > 65535 && !(l.Type == LinkType.Vxlan && l.Mtu == LinkPlan.AutoMtu))
+            if (l.Mtu is < 68 or > 65535 && !(l.Type is LinkType.Vxlan or LinkType.Macvlan && l.Mtu == LinkPlan.AutoMtu))
             {
                 errors.Add($"link {l}: MTU {l.Mtu} is out of range");
             }

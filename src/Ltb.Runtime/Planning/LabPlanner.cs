@@ -19,6 +19,9 @@ public sealed record PlanningOptions
 
     /// <summary>Privileged nodes and host network mode are for administrators only.</summary>
     public bool Trusted { get; init; }
+
+    /// <summary>The installation's policy: node limits for everybody, port address and range for untrusted callers.</summary>
+    public Ltb.Topology.Policy.TenantPolicy Policy { get; init; } = Ltb.Topology.Policy.TenantPolicy.Default;
 }
 
 /// <summary>The plan, or why the topology cannot run on this runtime (each message names the node or link).</summary>
@@ -37,7 +40,9 @@ public static class LabPlanner
     {
         options ??= new PlanningOptions();
         var errors = new List<string>();
-        var nodes = lab.Nodes.Select(n => PlanNode(n, options, errors)).OfType<NodePlan>().ToList();
+        // Binds inside the topology's folder are the lab's own uploaded files (none for a lab built in code).
+        var topologyFolder = lab.SourceFile.Length > 0 ? Path.GetDirectoryName(lab.SourceFile) : null;
+        var nodes = lab.Nodes.Select(n => PlanNode(n, options, topologyFolder, errors)).OfType<NodePlan>().ToList();
         var links = lab.Links.Select(l => PlanLink(l, errors)).OfType<LinkPlan>().ToList();
         if (errors.Count > 0)
         {
@@ -46,6 +51,7 @@ public static class LabPlanner
         return new PlanningResult(new LabPlan
         {
             LabName = options.LabName ?? lab.Name,
+            Trusted = options.Trusted,
             Mgmt = PlanMgmt(lab),
             LinkBackend = options.LinkBackend,
             Nodes = nodes,
@@ -75,7 +81,7 @@ public static class LabPlanner
         };
     }
 
-    private static NodePlan? PlanNode(Node node, PlanningOptions options, List<string> errors)
+    private static NodePlan? PlanNode(Node node, PlanningOptions options, string? topologyFolder, List<string> errors)
     {
         var who = $"node '{node.Name}' (kind {node.Kind})";
         if (node.Runtime != NodeRuntime.Container)
@@ -100,7 +106,7 @@ public static class LabPlanner
             Name = node.Name,
             Image = image,
             Env = env,
-            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, b.Mode ?? "rw")).ToList(),
+            Binds = node.Binds.Select(b => new BindMount(b.Source, b.Target, BindMode(b.Mode), IsInside(b.Source, topologyFolder))).ToList(),
             StartupConfig = startup,
             Exec = node.Exec.Select(ExecCommand.Sh).ToList(),
             Cmd = Words(node.Cmd, $"{who}: cmd", errors),
@@ -114,13 +120,34 @@ public static class LabPlanner
             MgmtIpv4 = node.MgmtIpv4,
             MgmtIpv6 = node.MgmtIpv6,
             Labels = node.Labels,
-            Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp)).ToList(),
+            // A port written without a host address: containerlab's (and Docker's) every address for administrators, the
+            // policy's address for everybody else (the policy helper's validation checks the range and the permission).
+            Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp ?? (options.Trusted ? null : options.Policy.Ports.Address))).ToList(),
             WaitFor = node.WaitFor,
             Dns = node.Dns?.Servers ?? [],
             NetworkMode = node.NetworkMode,
             Hostname = node.Name,
         };
     }
+
+    /// <summary>
+    /// Read-only unless the topology says rw (containerlab's default is rw): a node then cannot change the lab's files,
+    /// nor plant links in them, unless its author asked for a writable folder. Options without ro/rw (z, Z) get ro.
+    /// </summary>
+    private static bool IsInside(string path, string? folder)
+    {
+        if (folder is null)
+        {
+            return false;
+        }
+        var relative = Path.GetRelativePath(folder, path);
+        return !Path.IsPathRooted(relative) && relative != ".." && !relative.StartsWith("../", StringComparison.Ordinal);
+    }
+
+    private static string BindMode(string? mode) =>
+        mode is null or "" ? "ro"
+        : mode.Split(',').Any(o => o is "ro" or "rw") ? mode
+        : mode + ",ro";
 
     /// <summary>The node type says where a startup configuration goes; a type without a method cannot take one.</summary>
     private static PlannedStartupConfig? PlanStartupConfig(Node node, string who, Dictionary<string, string> env, List<string> errors)
@@ -164,8 +191,10 @@ public static class LabPlanner
             errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is of type {link.Type}, which this runtime does not wire");
             return null;
         }
-        // The runtime wants the node's end first; special ends (host, mgmt-net, macvlan) come second.
-        var ends = link.Endpoints.OrderBy(e => e.IsSpecial).Select(e => new LinkEndpoint(e.Node, e.LinuxInterface, e.Mac)).ToList();
+        // The runtime wants the node's end first; special ends (host, mgmt-net, macvlan: written `host:IF`, `mgmt-net:IF`,
+        // `macvlan:IF` or as `host-interface`) come second, as an interface on the host's side (node "host").
+        var ends = link.Endpoints.OrderBy(e => e.IsSpecial)
+            .Select(e => new LinkEndpoint(e.IsSpecial ? PlanValidator.HostNode : e.Node, e.LinuxInterface, e.Mac)).ToList();
         VxlanPlan? vxlan = null;
         if (type == PlannedLinkType.Vxlan)
         {
@@ -181,10 +210,22 @@ public static class LabPlanner
             Type = type.Value,
             A = ends[0],
             B = type == PlannedLinkType.Vxlan ? null : ends.Count > 1 ? ends[1] : null,
-            Mtu = link.Mtu ?? (type == PlannedLinkType.Vxlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
+            // A tunnel and a macvlan without a written MTU take their underlay's or parent's (a macvlan cannot be larger).
+            Mtu = link.Mtu ?? (type is PlannedLinkType.Vxlan or PlannedLinkType.Macvlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
             Vxlan = vxlan,
-            Vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal),
+            Vars = Vars(link),
         };
+    }
+
+    /// <summary>The link's vars as text; a macvlan link's `mode` (containerlab's key) travels as the var the wiring reads.</summary>
+    private static Dictionary<string, string> Vars(Link link)
+    {
+        var vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal);
+        if (link.Type == TopologyLinkType.Macvlan && link.Mode is { } mode)
+        {
+            vars["mode"] = mode;
+        }
+        return vars;
     }
 
     private static IReadOnlyList<string>? Words(string? text, string what, List<string> errors)

@@ -19,7 +19,11 @@ public sealed record NodeStatus(
     string? MgmtIpv6,
     int? Pid,
     IReadOnlyList<InterfaceStatus> Interfaces,
-    string? Error = null);
+    string? Error = null,
+    IReadOnlyList<PublishedPort>? Ports = null);
+
+/// <summary>A port of a node published on the host, as the engine bound it: connect to HostIp:HostPort to reach NodePort.</summary>
+public sealed record PublishedPort(string HostIp, int HostPort, int NodePort, string Protocol);
 
 public sealed record LinkStatus(string Key, LinkType Type, string A, string? B, bool? Up, string? Error = null);
 

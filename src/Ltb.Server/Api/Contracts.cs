@@ -87,7 +87,11 @@ public sealed record LabSnapshot(IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<
 }
 
 public sealed record LabNodeDto(string Name, string Kind, string Image, string State, string? MgmtIpv4, string? MgmtIpv6,
-    string? ContainerId, string? ContainerName, IReadOnlyList<LabInterfaceDto> Interfaces, string? Error);
+    string? ContainerId, string? ContainerName, IReadOnlyList<LabInterfaceDto> Interfaces, string? Error,
+    IReadOnlyList<LabPortDto>? Ports = null);
+
+/// <summary>A published port of a node: connect to HostIp:HostPort (on the lab's host) to reach NodePort in the node.</summary>
+public sealed record LabPortDto(string HostIp, int HostPort, int NodePort, string Protocol);
 
 public sealed record LabInterfaceDto(string Name, string? Mac, string? Peer);
 
@@ -119,7 +123,12 @@ public sealed record LabTaskAccepted(LabDto Lab, LabTaskDto Task);
 
 public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int? TimeoutSeconds = null);
 
-public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr);
+/// <summary>
+/// A command's output and exit code. <paramref name="Truncated"/>: the output reached the server's limit per answer
+/// (TenantPolicy.OutputLimitBytes, stdout and stderr together); the command was killed there, <paramref name="ExitCode"/>
+/// is 137 and <paramref name="Note"/> says so, naming the limit.
+/// </summary>
+public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr, bool Truncated = false, string? Note = null);
 
 // Templates and node types (docs/api.md "Templates", "Node types").
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ltb.Agent.Remote;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Catalog;
@@ -53,9 +54,11 @@ public static partial class LabsEndpoints
             groupId = gid;
         }
 
-        // The files land in the folder of a new lab id; an existing lab (reconfigure) takes them over below.
+        // The files land in a fresh deployment folder of a new lab id; an existing lab (reconfigure, redeploy) takes the
+        // folder over below. The id names the lab (if new) and the deployment.
         var newId = Guid.NewGuid();
-        var staging = LabSources.FilesDirectory(options.DataDirectory, newId);
+        var staging = LabFolders.Deployment(options.DataDirectory, newId, newId);
+        void Discard() => FileTree.Delete(LabFolders.Lab(options.DataDirectory, newId));
         string fileName;
         string source;
         LabTemplateVersion? fromTemplate = null;
@@ -77,7 +80,7 @@ public static partial class LabsEndpoints
         }
         else if (await LabSources.StoreAsync(staging, topology, form.Files.GetFiles("files"), ct) is { } stored)
         {
-            DeleteFolder(staging);
+            Discard();
             return Problems.Invalid("files", stored);
         }
         else
@@ -85,18 +88,20 @@ public static partial class LabsEndpoints
             fileName = topology.FileName;
             source = fileName;
         }
+        // What the upload holds, recorded before any node can write there (a reconfigure compares with it, not the folder).
+        LabFolders.WriteManifest(options.DataDirectory, newId, newId);
         // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements).
         var catalog = await nodeTypes.CatalogAsync(ct);
         var loaded = LabSources.LoadTopology(staging, fileName, caller.IsAdmin, catalog);
         if (loaded.Lab is null)
         {
-            DeleteFolder(Path.GetDirectoryName(staging)!);
+            Discard();
             return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. loaded.Errors] });
         }
         var name = form["name"].ToString() is { Length: > 0 } n ? n : loaded.Lab.Name;
         if (!LabNames.Valid().IsMatch(name))
         {
-            DeleteFolder(Path.GetDirectoryName(staging)!);
+            Discard();
             return Problems.Invalid("name", $"'{name}' is not a valid lab name ({LabNames.Rule}); choose one with --name");
         }
 
@@ -108,7 +113,7 @@ public static partial class LabsEndpoints
         {
             if (!reconfigure || lab.State != LabLifecycle.Running)
             {
-                DeleteFolder(Path.GetDirectoryName(staging)!);
+                Discard();
                 return Problems.Conflict(reconfigure
                     ? $"lab '{name}' is {LabViews.State(lab.State)}; only a running lab can be reconfigured: destroy it and deploy again"
                     : $"lab '{name}' exists already ({LabViews.State(lab.State)}); destroy it (ltb lab destroy {name}), deploy with --reconfigure, or choose another name (--name)");
@@ -119,7 +124,7 @@ public static partial class LabsEndpoints
         var planned = LabSources.Plan(loaded, runtimeName, caller.IsAdmin, backend);
         if (planned.Errors.Count > 0 || planned.Plan is null)
         {
-            DeleteFolder(Path.GetDirectoryName(staging)!);
+            Discard();
             return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. planned.Errors] });
         }
         var plan = planned.Plan;
@@ -127,7 +132,7 @@ public static partial class LabsEndpoints
         var (notPinned, invalidPin) = await NodePins.CheckAsync(db, hostAuthz, caller, loaded.Lab.Nodes, lab, ct);
         if (notPinned is not null || invalidPin is not null)
         {
-            DeleteFolder(Path.GetDirectoryName(staging)!);
+            Discard();
             return notPinned is not null ? notPinned : invalidPin!;
         }
         // Held until the lab and its task are saved: a concurrent deployment sees this lab's demand (Labs/Placement).
@@ -136,7 +141,7 @@ public static partial class LabsEndpoints
         var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, demand, ct);
         if (placement is null)
         {
-            DeleteFolder(Path.GetDirectoryName(staging)!);
+            Discard();
             return notPlaced is not null ? notPlaced : invalidHost!;
         }
         var host = placement.Host;
@@ -151,13 +156,18 @@ public static partial class LabsEndpoints
         lab.PlacementReason = placement.Reason;
         await HostInventory.RecordAsync(db, lab.Id, demand, host.Id, placement.Layout, ct);
         await LabTunnelAllocator.AssignAsync(db, lab, plan, placement.Layout, ct);
-        var files = LabSources.FilesDirectory(options.DataDirectory, lab.Id);
         if (lab.Id != newId)
         {
-            // Overwrite in place: running nodes of an applied lab keep their bind mounts at the same paths.
-            CopyFolder(staging, files);
-            DeleteFolder(Path.GetDirectoryName(staging)!);
-            plan = LabSources.Relocate(plan, staging, files);
+            // A fresh folder of the lab's own, never one written before (a node may have left links in those); nodes
+            // that run unchanged keep the folder they mount, so the host keeps them running.
+            plan = LabSources.Relocate(plan, staging, LabFolders.Adopt(options.DataDirectory, newId, lab.Id, newId));
+            var running = apply ? await RunningPlanAsync(db, lab.Id, ct) : null;
+            if (running is not null)
+            {
+                plan = LabFolders.KeepUnchanged(options.DataDirectory, lab.Id, running, plan, newId);
+            }
+            await PruneFoldersAsync(db, options.DataDirectory, lab.Id, [.. LabFolders.Folders(plan, options.DataDirectory, lab.Id),
+                .. running is null ? new HashSet<string>() : LabFolders.Folders(running, options.DataDirectory, lab.Id), newId.ToString("N")], ct);
         }
         lab.GroupId = groupId ?? lab.GroupId;
         lab.State = LabLifecycle.Pending;
@@ -213,21 +223,37 @@ public static partial class LabsEndpoints
             : (version, null);
     }
 
-    private static void DeleteFolder(string path)
+    /// <summary>The plan the lab runs: its last deployment that succeeded.</summary>
+    private static async Task<Ltb.Runtime.Plan.LabPlan?> RunningPlanAsync(LtbDbContext db, Guid labId, CancellationToken ct)
     {
-        if (Directory.Exists(path))
+        // SQLite cannot order DateTimeOffset in SQL; the ids and times of a lab's deployments are few.
+        var done = await db.LabTasks.AsNoTracking()
+            .Where(t => t.LabId == labId && t.Kind == LabTaskKind.Deployment && t.State == LabTaskState.Succeeded)
+            .Select(t => new { t.Id, t.CreatedAt }).ToListAsync(ct);
+        if (done.OrderBy(t => t.CreatedAt).LastOrDefault() is not { } last)
         {
-            Directory.Delete(path, recursive: true);
+            return null;
         }
+        var json = await db.LabTasks.AsNoTracking().Where(t => t.Id == last.Id).Select(t => t.InputJson).FirstAsync(ct);
+        return JsonSerializer.Deserialize<DeploymentInput>(json, LabTaskRunner.Json)?.Plan;
     }
 
-    private static void CopyFolder(string from, string to)
+    /// <summary>
+    /// Deletes the lab's deployment folders that no plan uses any more: not <paramref name="keep"/> (the new plan's and
+    /// the running one's) nor those of deployments still waiting to run. Called while the placement lock serializes
+    /// deployments, so no other request is adopting a folder meanwhile.
+    /// </summary>
+    private static async Task PruneFoldersAsync(LtbDbContext db, string dataDirectory, Guid labId, HashSet<string> keep, CancellationToken ct)
     {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        foreach (var json in await db.LabTasks.AsNoTracking()
+            .Where(t => t.LabId == labId && t.Kind == LabTaskKind.Deployment && (t.State == LabTaskState.Queued || t.State == LabTaskState.Running))
+            .Select(t => t.InputJson).ToListAsync(ct))
         {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target, overwrite: true);
+            if (JsonSerializer.Deserialize<DeploymentInput>(json, LabTaskRunner.Json)?.Plan is { } waiting)
+            {
+                keep.UnionWith(LabFolders.Folders(waiting, dataDirectory, labId));
+            }
         }
+        LabFolders.Prune(dataDirectory, labId, keep);
     }
 }

@@ -1,3 +1,4 @@
+using Ltb.Runtime.Docker;
 using Ltb.Runtime.Status;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
@@ -15,7 +16,8 @@ public static partial class LabsEndpoints
     // ------------------------------------------------------------------ operate
 
     private static async Task<Results<Ok<ExecResponse>, ProblemHttpResult, ValidationProblem>> ExecAsync(string lab, ExecRequest request,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, CancellationToken ct)
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, LtbServerOptions options,
+        CancellationToken ct)
     {
         if (request.Command is not { Count: > 0 } || request.Command.Any(string.IsNullOrEmpty))
         {
@@ -35,8 +37,11 @@ public static partial class LabsEndpoints
         await db.SaveChangesAsync(ct);
         try
         {
-            var result = await agent!.ExecAsync(l.RuntimeName, request.Node, request.Command, timeout, ct);
-            return TypedResults.Ok(new ExecResponse(result.ExitCode, result.Stdout, result.Stderr));
+            // The host reads at most the limit (and kills the command there): the answer is bounded on both ends.
+            var limit = OutputLimit(options);
+            var result = await agent!.ExecAsync(l.RuntimeName, request.Node, request.Command, timeout, limit, ct);
+            return TypedResults.Ok(new ExecResponse(result.ExitCode, result.Stdout, result.Stderr, result.Truncated,
+                result.Truncated ? CutNote(limit, "the command was stopped there (exit code 137)") : null));
         }
         catch (LabRuntimeException e)
         {
@@ -46,7 +51,7 @@ public static partial class LabsEndpoints
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> LogsAsync(string lab, string node, int? tail,
         bool? follow, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
-        CancellationToken ct)
+        LtbServerOptions options, CancellationToken ct)
     {
         if (tail is < 0)
         {
@@ -59,19 +64,27 @@ public static partial class LabsEndpoints
             return problem;
         }
         var started = false;
+        var limit = OutputLimit(options);
         try
         {
-            await agent!.NodeLogsAsync(l!.RuntimeName, node, tail, follow == true, async (text, c) =>
+            // Each piece is sent before the next is read (the host's stream waits for this reader): following a node
+            // that floods its output holds one piece at a time here. Without follow the host stops at the limit.
+            var cut = await agent!.NodeLogsAsync(l!.RuntimeName, node, tail, follow == true, limit, async (text, c) =>
             {
                 if (!started)
                 {
                     started = true;
                     http.Response.ContentType = "text/plain; charset=utf-8";
                     http.Response.Headers.CacheControl = "no-store";
+                    http.Response.Headers[OutputLimitHeader] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
                 await http.Response.WriteAsync(text, c);
                 await http.Response.Body.FlushAsync(c);
             }, ct);
+            if (cut)
+            {
+                await http.Response.WriteAsync($"\n{CutMarker}{CutNote(limit, "ask for the last lines only (tail) or follow")}\n", ct);
+            }
         }
         catch (LabRuntimeException e) when (!started)
         {
@@ -196,4 +209,15 @@ public static partial class LabsEndpoints
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+
+    /// <summary>The header of a log answer that names the limit its output stops at (without follow).</summary>
+    public const string OutputLimitHeader = "Ltb-Output-Limit";
+
+    /// <summary>The start of the last line of a log answer cut at the limit (the CLI prints that line on stderr).</summary>
+    public const string CutMarker = "[ltb] ";
+
+    private static long OutputLimit(LtbServerOptions options) => Math.Clamp(options.Policy.OutputLimitBytes, 1, ContainerExec.HardLimitBytes);
+
+    private static string CutNote(long limit, string what) =>
+        $"output cut at {limit} bytes, the limit per answer (OutputLimitBytes of the tenant policy); {what}";
 }

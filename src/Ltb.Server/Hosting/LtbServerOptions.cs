@@ -15,6 +15,9 @@ public sealed class LtbServerOptions
 
     public string DataDirectory { get; set; } = DefaultDataDirectory;
 
+    /// <summary>What non-admins' topologies may ask of a host, and the limits everyone gets (docs/security.md).</summary>
+    public Ltb.Topology.Policy.TenantPolicy Policy { get; set; } = Ltb.Topology.Policy.TenantPolicy.Default;
+
     /// <summary>Where to listen; a port of 0 picks a free one (the bound address is in <see cref="LtbServer.Urls"/>).</summary>
     public IList<string> Urls { get; } = [DefaultUrl];
 

@@ -24,8 +24,6 @@ public static class LabSources
     public const long MaxTotalBytes = 64L << 20;
     public const long MaxTopologyBytes = 1L << 20;
 
-    public static string FilesDirectory(string dataDirectory, Guid labId) => Path.Combine(dataDirectory, "labs", labId.ToString("N"), "files");
-
     /// <summary>Null when the relative path is acceptable; else why not. Nothing may land outside the lab's folder.</summary>
     public static string? CheckPath(string path)
     {
@@ -130,11 +128,16 @@ public static class LabSources
     /// (an upload validated in its staging folder, then applied to an existing lab whose running nodes keep their bind
     /// mounts). Every host path of the plan (binds, startup configs, labels naming the lab folder) moves with the folder.
     /// </summary>
-    public static LabPlan Relocate(LabPlan plan, string from, string to)
+    public static LabPlan Relocate(LabPlan plan, string from, string to) => Relocate<LabPlan>(plan, from, to);
+
+    /// <summary>One node's plan with its host paths moved the same way (a reconfigured lab's unchanged node).</summary>
+    public static NodePlan Relocate(NodePlan node, string from, string to) => Relocate<NodePlan>(node, from, to);
+
+    private static T Relocate<T>(T value, string from, string to)
     {
         static string Encoded(string path) => JsonSerializer.Serialize(path.TrimEnd('/') + "/")[1..^1];
-        var json = JsonSerializer.Serialize(plan, LabTaskRunner.Json).Replace(Encoded(from), Encoded(to), StringComparison.Ordinal);
-        return JsonSerializer.Deserialize<LabPlan>(json, LabTaskRunner.Json)!;
+        var json = JsonSerializer.Serialize(value, LabTaskRunner.Json).Replace(Encoded(from), Encoded(to), StringComparison.Ordinal);
+        return JsonSerializer.Deserialize<T>(json, LabTaskRunner.Json)!;
     }
 }
 

@@ -200,7 +200,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                 lab.Error = null;
                 await db.SaveChangesAsync(ct);
                 // A remote host receives the lab's uploaded files with the plan (the local one reads them where they are).
-                var options = input.Options with { FilesRoot = LabSources.FilesDirectory(serverOptions.DataDirectory, lab.Id) };
+                var options = input.Options with { FilesRoot = LabFolders.FilesRoot(serverOptions.DataDirectory, lab.Id) };
                 // A retry: an earlier attempt was cut off, in the middle or after it finished. The host keeps a lab
                 // that runs whole from this very plan; else it removes what is left (removal works on half-deployed
                 // labs) and deploys the whole plan again, so the lab ends exactly as planned either way.
@@ -226,9 +226,39 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         }
     }
 
+    /// <summary>
+    /// A removed lab's folders go (its nodes are gone, so nothing mounts them; links a node left are removed, never
+    /// followed), except the folder of a deployment waiting behind this removal (a failed lab deployed again).
+    /// </summary>
+    private async Task DeleteFoldersAsync(Lab lab, CancellationToken ct)
+    {
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var json in await db.LabTasks.AsNoTracking()
+            .Where(t => t.LabId == lab.Id && t.Kind == LabTaskKind.Deployment && t.State == LabTaskState.Queued)
+            .Select(t => t.InputJson).ToListAsync(ct))
+        {
+            keep.UnionWith(LabFolders.Folders(JsonSerializer.Deserialize<DeploymentInput>(json, Json)!.Plan, serverOptions.DataDirectory, lab.Id));
+        }
+        try
+        {
+            LabFolders.Prune(serverOptions.DataDirectory, lab.Id, keep);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The lab is gone from its host all the same; the folder is the admin's to remove, and the lab says so.
+            db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Warning,
+                Message = $"the lab's files on the controller could not be deleted: {e.Message}" });
+        }
+    }
+
     private async Task FinishAsync(LabTask task, Lab lab, LabTaskState state, string? error, CancellationToken ct)
     {
         await FlushAsync(task, lab, ct);
+        if (task.Kind == LabTaskKind.Removal && state == LabTaskState.Succeeded)
+        {
+            // Here, not in ExecuteAsync: the flush loop shares the DbContext while the task runs.
+            await DeleteFoldersAsync(lab, ct);
+        }
         task.State = state;
         task.FinishedAt = DateTimeOffset.UtcNow;
         task.Error = error;

@@ -17,7 +17,8 @@ public static class LabViews
     public static LabSnapshot Snapshot(LabStatus status, IReadOnlyDictionary<string, string> kinds, DateTimeOffset? observedAt = null) => new(
         status.Nodes.Select(n => new LabNodeDto(n.Name, kinds.GetValueOrDefault(n.Name, ""), n.Image, n.State.ToString().ToLowerInvariant(),
             n.MgmtIpv4, n.MgmtIpv6, n.ContainerId, n.ContainerName,
-            n.Interfaces.Select(i => new LabInterfaceDto(i.Name, i.Mac, i.Peer)).ToList(), n.Error)).ToList(),
+            n.Interfaces.Select(i => new LabInterfaceDto(i.Name, i.Mac, i.Peer)).ToList(), n.Error,
+            (n.Ports ?? []).Select(p => new LabPortDto(p.HostIp, p.HostPort, p.NodePort, p.Protocol)).ToList())).ToList(),
         status.Links.Select(l => new LabLinkDto(l.A, l.B, l.Up switch { true => "up", false => "down", null => "unknown" },
             l.Type.ToString().ToLowerInvariant(), l.Key)).ToList(),
         observedAt);

@@ -33,6 +33,10 @@ internal sealed class LinkResolver(IReadOnlyDictionary<string, Node> nodes, Diag
                         return null;
                     }
                     endpoints.Add(Special(type, hostInterface.Value, hostInterface.Span, where));
+                    if (type == LinkType.Macvlan && spec.Mode is { } mode && mode is not ("bridge" or "vepa" or "private" or "passthru"))
+                    {
+                        diagnostics.Error(spec.Span, $"'mode' of {where} is '{mode}'; a macvlan link's mode is bridge (the default), vepa, private or passthru");
+                    }
                     break;
                 case LinkType.Vxlan or LinkType.VxlanStitch:
                     if (spec.Remote is null || spec.Vni is null)

@@ -53,12 +53,45 @@ public sealed class PathResolver(string topologyDirectory, bool trusted, string?
                 : $"{what} escapes the topology's folder {TopologyDirectory}; use a path inside it (only administrators may use host paths)");
             return null;
         }
+        if (inside && !trusted && LinkOnTheWay(full) is { } link)
+        {
+            diagnostics.Error(span, $"{what} goes through the symbolic link '{link}'; links in a lab's folder are not followed " +
+                "(only administrators may use files outside it): put the file itself there");
+            return null;
+        }
         if (mustExist && inside && !File.Exists(full) && !Directory.Exists(full))
         {
             diagnostics.Error(span, $"{what} does not exist (looked for {full}){(missingAdvice is null ? "" : "; " + missingAdvice)}");
             return null;
         }
         return full;
+    }
+
+    /// <summary>
+    /// The first part of <paramref name="full"/> below the topology's folder that is a symbolic link (looked at itself,
+    /// lstat), as a relative path; null when there is none. The check by name above cannot see where a link leads.
+    /// </summary>
+    private string? LinkOnTheWay(string full)
+    {
+        var current = TopologyDirectory;
+        foreach (var part in Path.GetRelativePath(TopologyDirectory, full).Split(Path.DirectorySeparatorChar))
+        {
+            if (part is "." or "")
+            {
+                continue;
+            }
+            current = Path.Combine(current, part);
+            var entry = new FileInfo(current);
+            if (entry.LinkTarget is not null)
+            {
+                return Path.GetRelativePath(TopologyDirectory, current);
+            }
+            if (!entry.Exists && !Directory.Exists(current))
+            {
+                return null;
+            }
+        }
+        return null;
     }
 
     private bool IsInside(string full)

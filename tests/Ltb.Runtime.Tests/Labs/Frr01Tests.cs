@@ -228,7 +228,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             }
         }
         var logs = new System.Text.StringBuilder();
-        await fx.Runtime.StreamNodeLogsAsync(fx.Plan.LabName, router, 30, false, (chunk, _) =>
+        await fx.Runtime.StreamNodeLogsAsync(fx.Plan.LabName, router, 30, false, null, (chunk, _) =>
         {
             logs.Append(chunk);
             return ValueTask.CompletedTask;

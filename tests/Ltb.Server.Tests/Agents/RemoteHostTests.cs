@@ -24,6 +24,10 @@ public sealed class RemoteHostFixture : IAsyncLifetime
     public HttpClient Admin => Cluster.Admin;
     public string Namespace => Host.Namespace;
     public string AgentOutput => Remote.Agent?.Output ?? "";
+    /// <summary>The controller's data folder, the agent's and the controller's process ids (their memory is read from /proc).</summary>
+    public string ControllerData => Cluster.Data;
+    public int AgentPid => Remote.Agent?.Process.Id ?? throw new InvalidOperationException("the agent is not running");
+    public int ControllerPid => Cluster.Controller.Process.Id;
 
     public async ValueTask InitializeAsync()
     {

@@ -53,7 +53,7 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
             Assert.Equal((lab, "running"), (root.GetProperty("name").GetString(), root.GetProperty("state").GetString()));
             var nodes = root.GetProperty("nodes").EnumerateArray().ToList();
             Assert.Equal(6, nodes.Count);
-            Assert.All(nodes, n => Assert.Equal(["name", "kind", "image", "state", "mgmtIpv4", "mgmtIpv6", "interfaces"], n.EnumerateObject().Select(p => p.Name)));
+            Assert.All(nodes, n => Assert.Equal(["name", "kind", "image", "state", "mgmtIpv4", "mgmtIpv6", "interfaces", "ports"], n.EnumerateObject().Select(p => p.Name)));
             var pc1 = nodes.Single(n => n.GetProperty("name").GetString() == "PC1");
             Assert.Equal("wbitt/network-multitool:3.22.2", pc1.GetProperty("image").GetString());
             var eth1 = pc1.GetProperty("interfaces").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "eth1");
@@ -127,6 +127,77 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
                 var env = await Ltb(null, "lab", "exec", lab, "a", "--", "env");
                 Assert.True(env.ExitCode == 0, env.Stderr);
                 Assert.Contains("LTB_FROM_ENV_FILE=uploaded-42", env.Stdout.Split('\n'));
+            }
+            finally
+            {
+                var destroy = await Ltb(null, "lab", "destroy", lab);
+                Assert.True(destroy.ExitCode == 0, destroy.Stderr + destroy.Stdout);
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_published_port_shows_in_inspect_table_and_json_and_a_connection_to_it_reaches_the_node()
+    {
+        LabTestSupport.RequireDocker();
+        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        var lab = "port" + Guid.NewGuid().ToString("N")[..6];
+        var port = System.Security.Cryptography.RandomNumberGenerator.GetInt32(40000, 59999);
+        var folder = Directory.CreateTempSubdirectory("ltb-ports-");
+        try
+        {
+            var topology = Path.Combine(folder.FullName, "lab.clab.yml");
+            // An administrator's port written with its address (as written); one without would be on every address.
+            await File.WriteAllTextAsync(topology, $$"""
+                name: ports
+                topology:
+                  nodes:
+                    web:
+                      kind: linux
+                      image: ltb/tiny:latest
+                      cmd: sh -c 'while :; do nc -l -p 8080 -e echo hello-ltb; done'
+                      ports: ["127.0.0.1:{{port}}:8080"]
+                """);
+            var deploy = await Ltb(null, "lab", "deploy", "-t", topology, "--name", lab);
+            Assert.True(deploy.ExitCode == 0, deploy.Stderr + deploy.Stdout);
+            try
+            {
+                var json = await Ltb(null, "lab", "inspect", lab, "--format", "json");
+                Assert.True(json.ExitCode == 0, json.Stderr);
+                using var doc = JsonDocument.Parse(json.Stdout);
+                var published = doc.RootElement.GetProperty("nodes")[0].GetProperty("ports").EnumerateArray().Single();
+                Assert.Equal(["hostIp", "hostPort", "nodePort", "protocol"], published.EnumerateObject().Select(p => p.Name));
+                Assert.Equal(("127.0.0.1", port, 8080, "tcp"), (published.GetProperty("hostIp").GetString(), published.GetProperty("hostPort").GetInt32(),
+                    published.GetProperty("nodePort").GetInt32(), published.GetProperty("protocol").GetString()));
+                var table = await Ltb(null, "lab", "inspect", lab);
+                Assert.True(table.ExitCode == 0, table.Stderr);
+                var row = table.Stdout.Split('\n').SingleOrDefault(r => r.Contains($" {port} ", StringComparison.Ordinal));
+                Assert.True(row is not null, $"no row for host port {port} in:\n{table.Stdout}");
+                Assert.Equal(["web", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "8080", "tcp"],
+                    row.Split(['│', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(c => c.Length > 0));
+
+                // Where inspect says: the listener in the node answers (it may still be starting).
+                string? answer = null;
+                for (var attempt = 0; attempt < 20 && answer != "hello-ltb"; attempt++)
+                {
+                    try
+                    {
+                        using var client = new System.Net.Sockets.TcpClient();
+                        await client.ConnectAsync(published.GetProperty("hostIp").GetString()!, port);
+                        using var reader = new StreamReader(client.GetStream());
+                        answer = await reader.ReadLineAsync();
+                    }
+                    catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1));
+                    }
+                }
+                Assert.Equal("hello-ltb", answer);
             }
             finally
             {

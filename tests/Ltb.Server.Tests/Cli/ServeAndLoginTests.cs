@@ -16,6 +16,12 @@ public sealed class ServeProcess : IAsyncLifetime
 
     public string Url { get; private set; } = "";
 
+    /// <summary>The server's process id (its memory is read from /proc).</summary>
+    public int Pid => _serve?.Process.Id ?? throw new InvalidOperationException("the server is not started");
+
+    /// <summary>The server's data folder (labs' files live under labs/).</summary>
+    public string Data => _data;
+
     public async ValueTask InitializeAsync()
     {
         Url = $"http://127.0.0.1:{FreePort()}";

@@ -39,6 +39,9 @@ public abstract class ServerFixture : IAsyncLifetime
 
     public HttpClient Admin { get; private set; } = null!;
 
+    /// <summary>The server's data folder (labs' files live under labs/).</summary>
+    public string DataDirectory => _database?.DataDirectory ?? throw new InvalidOperationException(_unavailable);
+
     public AdminAccountCreated? AdminCreated { get; private set; }
 
     public void Require() => Prerequisite.Require(_unavailable is null, _unavailable ?? "");

@@ -6,8 +6,8 @@ using Ltb.Server.Tests.Templates;
 namespace Ltb.Server.Tests.Labs;
 
 /// <summary>
-/// A reconfiguration loads the upload once, in a staging folder, and moves its files into the running lab's folder:
-/// unchanged nodes keep running with their bind mounts, new nodes mount the lab's (updated) files.
+/// A reconfiguration loads the upload once, in a fresh deployment folder, and moves that folder into the lab's: unchanged
+/// nodes keep running with the folder they mount, a node whose uploaded files changed is recreated on the new folder.
 /// </summary>
 public abstract class LabReconfigureTests<TServer>(TServer fixture) : IClassFixture<TServer>
     where TServer : ServerFixture
@@ -33,7 +33,7 @@ public abstract class LabReconfigureTests<TServer>(TServer fixture) : IClassFixt
         """;
 
     [Fact]
-    public async Task Reconfiguring_keeps_unchanged_nodes_and_their_files_in_the_labs_folder()
+    public async Task Reconfiguring_keeps_unchanged_nodes_and_recreates_those_whose_files_changed()
     {
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
@@ -54,7 +54,9 @@ public abstract class LabReconfigureTests<TServer>(TServer fixture) : IClassFixt
             Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
             var after = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
             Assert.Equal(["a", "b", "c"], after.Nodes.Select(n => n.Name));
-            Assert.Equal(before.Nodes[0].ContainerId, after.Nodes[0].ContainerId);
+            // b is unchanged; a's file changed: it is recreated and mounts the new folder (the old one is never written).
+            Assert.Equal(before.Nodes[1].ContainerId, after.Nodes[1].ContainerId);
+            Assert.NotEqual(before.Nodes[0].ContainerId, after.Nodes[0].ContainerId);
             foreach (var node in new[] { "a", "c" })
             {
                 var cat = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",

@@ -175,4 +175,22 @@ public sealed class ContainerlabParserTests
         Assert.Equal("passthru", lab.Links[6].Mode);
         Assert.Equal(new VxlanSettings("10.0.0.2", 100, 4789, null), lab.Links[7].Vxlan);
     }
+
+    [Fact]
+    public void A_macvlan_mode_outside_the_kernels_four_is_refused_where_written()
+    {
+        var message = Diagnostics.Single("""
+            name: links
+            topology:
+              nodes:
+                a: {image: alpine}
+              links:
+                - type: macvlan
+                  endpoint: {node: a, interface: eth1}
+                  host-interface: enp0s3
+                  mode: bridged
+            """, trusted: true);
+        Assert.Contains("'mode' of link 1 is 'bridged'; a macvlan link's mode is bridge (the default), vepa, private or passthru", message);
+        Assert.StartsWith("t.clab.yml:6:7: error:", message);
+    }
 }

@@ -153,6 +153,18 @@ public sealed class RuleTests
     }
 
     [Fact]
+    public void A_bind_through_a_symbolic_link_in_the_topology_folder_is_refused_unless_trusted()
+    {
+        // The path is inside the folder by name, but the link leads out of it: the check looks at each part itself.
+        using var t = new TempTopology("name: b\ntopology:\n  nodes:\n    a:\n      image: alpine\n      binds: [data/passwd:/x]\n");
+        File.CreateSymbolicLink(Path.Combine(t.Directory, "data"), "/etc");
+        Assert.Equal($"{t.Path}:6:15: error: bind source 'data/passwd' of node 'a' goes through the symbolic link 'data'; links in a lab's " +
+            "folder are not followed (only administrators may use files outside it): put the file itself there",
+            Assert.Single(t.Load().Diagnostics).ToString());
+        Assert.False(t.Load(trusted: true).HasErrors);
+    }
+
+    [Fact]
     public void A_missing_startup_config_file()
     {
         using var t = new TempTopology("name: s\ntopology:\n  nodes:\n    a:\n      image: alpine\n      startup-config: configs/a.cfg\n");

@@ -140,8 +140,8 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         return [.. lists.SelectMany(l => l).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
-    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct) =>
-        AgentOf(lab, node).ExecAsync(lab, node, command, timeout, ct);
+    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
+        CancellationToken ct) => AgentOf(lab, node).ExecAsync(lab, node, command, timeout, outputLimitBytes, ct);
 
     public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) =>
         AgentOf(lab, node).NodeActionAsync(lab, node, action, ct);
@@ -149,8 +149,9 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
     public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
         AgentOf(lab, node).SetLinkStateAsync(lab, node, iface, up, ct);
 
-    public Task NodeLogsAsync(string lab, string node, int? tail, bool follow, Func<string, CancellationToken, ValueTask> write,
-        CancellationToken ct) => AgentOf(lab, node).NodeLogsAsync(lab, node, tail, follow, write, ct);
+    public Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct) =>
+        AgentOf(lab, node).NodeLogsAsync(lab, node, tail, follow, limitBytes, write, ct);
 
     private ILabHostAgent AgentOf(string lab, string node)
     {

@@ -1,0 +1,66 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using Ltb.Agent.Remote;
+
+namespace Ltb.Server.Tests.Agents;
+
+/// <summary>The agent's side of a lab's files: what it unpacks, where, and what it refuses (no engine needed).</summary>
+public sealed class LabFilesTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("ltb-labfiles-").FullName;
+
+    private static byte[] Archive(params TarEntry[] entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
+        {
+            foreach (var e in entries)
+            {
+                tar.WriteEntry(e);
+            }
+        }
+        return buffer.ToArray();
+    }
+
+    private static PaxTarEntry FileEntry(string name, string text) =>
+        new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) };
+
+    [Fact]
+    public void A_link_entry_is_refused_naming_it_and_nothing_is_left()
+    {
+        var target = Path.Combine(_root, "lab");
+        var archive = Archive(FileEntry("d1/ok.txt", "ok"), new PaxTarEntry(TarEntryType.SymbolicLink, "d1/evil") { LinkName = "/etc" });
+        var refused = Assert.Throws<IOException>(() => LabFiles.Unpack(archive, target));
+        Assert.Equal("'d1/evil' in the lab's files is a SymbolicLink; only folders and regular files are accepted", refused.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(target));
+        Assert.Throws<IOException>(() => LabFiles.Unpack(Archive(FileEntry("d1/../../x", "x")), target));
+        Assert.Empty(Directory.GetFileSystemEntries(target));
+    }
+
+    [Fact]
+    public void A_folder_the_agent_has_is_kept_as_it_is_and_a_new_one_is_written_fresh()
+    {
+        var target = Path.Combine(_root, "lab");
+        LabFiles.Unpack(Archive(FileEntry("d1/a.txt", "first")), target);
+        // A node replaced its file by a link (to a canary): unpacking again neither writes through it nor replaces it.
+        var canary = Path.Combine(_root, "canary.txt");
+        File.WriteAllText(canary, "canary");
+        File.Delete(Path.Combine(target, "d1", "a.txt"));
+        File.CreateSymbolicLink(Path.Combine(target, "d1", "a.txt"), canary);
+        LabFiles.Unpack(Archive(FileEntry("d1/a.txt", "second"), FileEntry("d2/a.txt", "second")), target);
+        Assert.Equal("canary", File.ReadAllText(canary));
+        Assert.Equal("second", File.ReadAllText(Path.Combine(target, "d2", "a.txt")));
+        Assert.Equal(["d1", "d2"], Directory.GetDirectories(target).Select(Path.GetFileName).Order());
+        // Packing a folder with a link refuses it; deleting the lab removes the link, not the canary.
+        Assert.Equal("'a.txt' is a symbolic link; LTB does not follow links in a lab's files",
+            Assert.Throws<IOException>(() => LabFiles.Pack(target, ["d1"])).Message);
+        LabFiles.Prune(target, new HashSet<string> { "d2" });
+        Assert.Equal(["d2"], Directory.GetDirectories(target).Select(Path.GetFileName));
+        FileTree.Delete(target);
+        Assert.False(Directory.Exists(target));
+        Assert.Equal("canary", File.ReadAllText(canary));
+    }
+
+    public void Dispose() => FileTree.Delete(_root);
+}
