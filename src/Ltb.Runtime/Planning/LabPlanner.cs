@@ -40,7 +40,8 @@ public static class LabPlanner
     {
         options ??= new PlanningOptions();
         var errors = new List<string>();
-        var nodes = lab.Nodes.Select(n => PlanNode(n, options, errors)).OfType<NodePlan>().ToList();
+        var names = lab.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var nodes = lab.Nodes.Select(n => PlanNode(n, names, options, errors)).OfType<NodePlan>().ToList();
         var links = lab.Links.Select(l => PlanLink(l, errors)).OfType<LinkPlan>().ToList();
         if (errors.Count > 0)
         {
@@ -53,6 +54,7 @@ public static class LabPlanner
             LinkBackend = options.LinkBackend,
             Nodes = nodes,
             Links = links,
+            Trusted = options.Trusted,
         }, []);
     }
 
@@ -78,7 +80,7 @@ public static class LabPlanner
         };
     }
 
-    private static NodePlan? PlanNode(Node node, PlanningOptions options, List<string> errors)
+    private static NodePlan? PlanNode(Node node, HashSet<string> labNodes, PlanningOptions options, List<string> errors)
     {
         var who = $"node '{node.Name}' (kind {node.Kind})";
         if (node.Runtime != NodeRuntime.Container)
@@ -95,6 +97,21 @@ public static class LabPlanner
         {
             errors.Add($"{who} asks for the host's network (network-mode: host); only administrators may deploy that");
         }
+        var waitFor = node.WaitFor;
+        if (Nodes.Names.SharedNetworkNode(node.NetworkMode) is { } shared)
+        {
+            if (labNodes.Contains(shared))
+            {
+                // The node joins the other's namespace, which must exist first: an implicit wait-for.
+                waitFor = waitFor.Contains(shared) ? waitFor : [.. waitFor, shared];
+            }
+            else if (!options.Trusted)
+            {
+                errors.Add($"{who} shares the network of '{shared}' (network-mode: {node.NetworkMode}), which is no node of this " +
+                    "lab; only administrators may join a container outside the lab");
+            }
+        }
+        var limits = options.Policy.NodeDefaults;
 
         var env = new Dictionary<string, string>(node.Env, StringComparer.Ordinal);
         var startup = PlanStartupConfig(node, who, env, errors);
@@ -111,14 +128,18 @@ public static class LabPlanner
             User = node.User,
             CapAdd = node.CapAdd,
             Sysctls = node.Sysctls,
-            Cpu = node.Cpu,
-            Memory = node.MemoryBytes,
+            // Every node runs under limits: the topology's, else its node type's (both in node.Cpu/MemoryBytes), else
+            // the installation's defaults. Placement counts exactly these.
+            Cpu = node.Cpu ?? limits.Cpu,
+            Memory = node.MemoryBytes ?? limits.MemoryBytes,
+            PidsLimit = limits.Pids,
+            LogMaxBytes = limits.LogBytes,
             CpuSet = node.CpuSet,
             MgmtIpv4 = node.MgmtIpv4,
             MgmtIpv6 = node.MgmtIpv6,
             Labels = node.Labels,
             Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp)).ToList(),
-            WaitFor = node.WaitFor,
+            WaitFor = waitFor,
             Dns = node.Dns?.Servers ?? [],
             NetworkMode = node.NetworkMode,
             Hostname = node.Name,

@@ -75,6 +75,8 @@ public sealed record NodeLimits
     public long Pids { get; init; } = 1024;
     /// <summary>The container log kept on the host: one file of at most this size, rotated once.</summary>
     public long LogBytes { get; init; } = 10L << 20;
+
+    public static NodeLimits Default { get; } = new();
 }
 
 /// <summary>At most this much at once for one user (role quota) or one group's members together (group quota); null: no limit.</summary>
