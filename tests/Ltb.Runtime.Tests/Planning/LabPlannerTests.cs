@@ -29,7 +29,9 @@ public sealed class LabPlannerTests
         Assert.Equal("quay.io/frrouting/frr:10.5.1", router1.Image);
         Assert.Contains(router1.Binds, b => b.ContainerPath == "/etc/frr/frr.conf" && b.HostPath.EndsWith("frr01/router1/frr.conf", StringComparison.Ordinal));
         Assert.Equal("1", router1.Sysctls["net.ipv4.ip_forward"]);
-        Assert.Equal(["NET_ADMIN", "NET_RAW", "SYS_ADMIN"], router1.CapAdd); // FRR needs SYS_ADMIN; containerlab would run it privileged
+        Assert.Equal(["NET_ADMIN", "NET_RAW"], router1.CapAdd); // no SYS_ADMIN: LTB's FRR image runs without it
+        // Every node gets limits: the linux type's CPU and memory, the policy's pids and log.
+        Assert.Equal((0.5, 128L << 20, 512L, 10L << 20), (router1.Cpu, router1.Memory, router1.PidsLimit, router1.LogMaxBytes));
         var pc1 = plan.Nodes.Single(n => n.Name == "PC1");
         Assert.Equal("ip addr add 192.168.11.2/24 dev eth1", pc1.Exec[1].Shell);
         Assert.Equal(6, plan.Links.Count);
