@@ -147,4 +147,32 @@ public sealed class LabPlannerTests
         Assert.True(result.Succeeded, string.Join("\n", result.Errors));
         Assert.Equal("host", result.Plan!.Nodes[0].NetworkMode);
     }
+
+    [Fact]
+    public void Container_network_mode_names_a_node_of_the_lab_which_starts_first_and_nothing_outside_it_for_non_admins()
+    {
+        const string yaml = """
+            name: shared
+            topology:
+              nodes:
+                a: { kind: linux, image: ltb/tiny }
+                b: { kind: linux, image: ltb/tiny, network-mode: "container:a" }
+                c: { kind: linux, image: ltb/tiny, network-mode: "container:somebody-elses" }
+            """;
+        // Loaded as an admin's (validation lets it through), planned for a student: the planner is a wall of its own.
+        var loaded = TopologyLoader.LoadText(yaml, Path.Combine(Path.GetTempPath(), "shared.clab.yml"), new LoadOptions { Trusted = true });
+        Assert.False(loaded.HasErrors, string.Join("\n", loaded.Diagnostics));
+        var student = LabPlanner.Plan(loaded.Lab!, new PlanningOptions { Trusted = false });
+        var error = Assert.Single(student.Errors);
+        Assert.Contains("node 'c'", error, StringComparison.Ordinal);
+        Assert.Contains("'somebody-elses'", error, StringComparison.Ordinal);
+        Assert.Contains("only administrators", error, StringComparison.Ordinal);
+
+        var admin = LabPlanner.Plan(loaded.Lab!, new PlanningOptions { Trusted = true });
+        Assert.True(admin.Succeeded, string.Join("\n", admin.Errors));
+        Assert.True(admin.Plan!.Trusted);
+        var b = admin.Plan.Nodes.Single(n => n.Name == "b");
+        Assert.Equal("container:a", b.NetworkMode);
+        Assert.Equal(["a"], b.WaitFor); // an implicit wait-for: a's namespace must exist first
+    }
 }
