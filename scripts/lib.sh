@@ -46,6 +46,12 @@ start_dockerd() {
     # (the host then says so in `ltb host info` and on every lab it runs).
     local userns=(--userns-remap=default)
     [[ ${LTB_DOCKER_USERNS:-on} == off ]] && userns=()
+    # Remapped, every container's root is the same host uid (100000), and each container takes a session key of that
+    # user's keyring: the kernel's default quota (200 keys, 20000 bytes per user) refuses the ~200th container ("unable
+    # to create session key: disk quota exceeded"). A 250-node lab needs more: raise the per-user quota.
+    if [[ ${#userns[@]} -gt 0 ]]; then
+        (( $(sysctl -n kernel.keys.maxkeys) >= 20000 )) || sysctl -qw kernel.keys.maxkeys=20000 kernel.keys.maxbytes=2000000
+    fi
     setsid -f dockerd "${userns[@]}" >>"$LTB_LOG_DIR/dockerd.log" 2>&1 </dev/null
     local i
     for i in $(seq 1 60); do docker_ping && break; sleep 0.5; done
