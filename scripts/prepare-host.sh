@@ -17,6 +17,7 @@ packages=(
   openvswitch-switch        # the OVS link backend (userspace datapath: started by hand, see start_ovs)
   tcpdump                   # capture in node namespaces
   debootstrap busybox-static # local node images without a registry
+  gcc libc6-dev             # the FRR image's capability wrapper and the containment tests' static helper
 )
 if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests

@@ -7,8 +7,9 @@ namespace Ltb.Agent;
 /// <param name="Kvm">Whether /dev/kvm can be opened (VM nodes can use hardware acceleration).</param>
 /// <param name="TunnelAddress">The address other hosts send this host's VXLAN traffic to (links of labs that span hosts);
 /// null: the host takes no part in such labs.</param>
+/// <param name="Isolation">How the host's engine walls containers off (user namespaces, seccomp, AppArmor); null: not reported.</param>
 public sealed record AgentFacts(int Cpus, long MemoryBytes, long DiskBytes, bool Kvm, IReadOnlyList<string> Images,
-    IReadOnlyList<string> Kinds, string EngineVersion, string? TunnelAddress = null);
+    IReadOnlyList<string> Kinds, string EngineVersion, string? TunnelAddress = null, Ltb.Runtime.Docker.EngineIsolation? Isolation = null);
 
 /// <summary>
 /// POST /api/v1/hosts/register, sent by `ltb agent` with `Authorization: Bearer HOST-TOKEN`.

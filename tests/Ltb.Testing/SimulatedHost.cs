@@ -100,6 +100,8 @@ public sealed class SimulatedHost : IAsyncDisposable
             "--data-root", Path.Combine(Folder, "docker"), "--exec-root", Path.Combine(Folder, "exec"),
             "-p", Path.Combine(Folder, "docker.pid"), "-H", DockerHost, "--bridge", "none", "--iptables=false",
             "--containerd-namespace", Namespace, "--containerd-plugins-namespace", Namespace + "-plugins",
+            // As LTB prepares every lab engine (scripts/lib.sh): root in a node is an unprivileged host user.
+            "--userns-remap=default",
         ], logFile: log);
         var until = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < until)

@@ -218,7 +218,7 @@ public sealed class AgentHost : IAsyncDisposable
         var tags = images.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>").Order(StringComparer.Ordinal).ToList();
         var kinds = NodeTypeCatalog.BuiltIn.Types.Where(t => t.Runtime == NodeRuntime.Container).Select(t => t.Name).ToList();
         return new AgentFacts((int)facts.Cpus, facts.MemoryBytes, new DriveInfo(_options.DataDirectory).AvailableFreeSpace, KvmUsable(),
-            tags, kinds, facts.EngineVersion, _options.EffectiveTunnelAddress(Address)?.ToString());
+            tags, kinds, facts.EngineVersion, _options.EffectiveTunnelAddress(Address)?.ToString(), facts.Isolation);
     }
 
     private static bool KvmUsable()

@@ -21,7 +21,15 @@ internal static class HostCommands
                 table.AddRow("kernel", Markup.Escape(facts.KernelVersion));
                 table.AddRow("cpus / memory", $"{facts.Cpus} / {facts.MemoryBytes / (1024 * 1024)} MiB");
                 table.AddRow("local node images", Markup.Escape(string.Join(", ", facts.LtbImages)));
+                if (facts.Isolation is { } iso)
+                {
+                    table.AddRow("isolation", $"user namespaces {OnOff(iso.UserNamespaces)}, seccomp {OnOff(iso.Seccomp)}, AppArmor {OnOff(iso.AppArmor)}");
+                }
                 AnsiConsole.Write(table);
+                if (facts.Isolation?.Warning("this host's engine") is { } warning)
+                {
+                    Console.Error.WriteLine($"warning: {warning}");
+                }
                 return 0;
             }
             catch (DockerUnavailableException e)
@@ -32,4 +40,6 @@ internal static class HostCommands
         });
         return new Command("host", "This machine as a lab host.") { info };
     }
+
+    private static string OnOff(bool on) => on ? "on" : "[red]off[/]";
 }

@@ -69,6 +69,10 @@ public sealed class LabRuntime
         await PreflightAsync(plan, plan.Nodes, plan.Links, options, progress, token);
         // Before anything exists (checked again when the network is created, against a lab created meanwhile).
         await _mgmt.CheckPinnedAsync(plan, token);
+        if ((await _engine.IsolationAsync(token)).Warning("this lab host") is { } unisolated)
+        {
+            progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab, null, RuntimeEventKind.Warning, unisolated));
+        }
 
         Report(progress, lab, null, $"deploying {plan.Nodes.Count} nodes and {plan.Links.Count} links ({plan.LinkBackend} backend)");
         var record = new LabRecord(plan, LabPhase.Deploying, null, null);

@@ -47,7 +47,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
             var host = sc.HostFile ?? store.WriteNodeFile(plan.LabName, node.Name, "startup-config", sc.InlineText!);
             binds.Add($"{host}:{sc.ContainerPath}");
         }
-        var networkMode = attachment == MgmtAttachment.Veth ? "none" : node.NetworkMode ?? plan.MgmtNetworkName;
+        var networkMode = attachment == MgmtAttachment.Veth ? "none" : Containment.NetworkMode(plan, node, node.NetworkMode ?? plan.MgmtNetworkName);
         var p = new CreateContainerParameters
         {
             Name = Names.Container(plan.LabName, node.Name),
@@ -65,8 +65,6 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                 CapAdd = node.CapAdd.ToList(),
                 Privileged = node.Privileged,
                 Sysctls = Sysctls(node, attachment == MgmtAttachment.Veth && mgmt?.Ipv6Subnet is not null),
-                NanoCPUs = node.Cpu is { } cpu ? (long)(cpu * 1e9) : 0,
-                Memory = node.Memory ?? 0,
                 CpusetCpus = node.CpuSet,
                 NetworkMode = networkMode,
                 DNS = node.Dns.Count == 0 ? null : node.Dns.ToList(),
@@ -77,6 +75,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                     .ToDictionary(g => g.Key, g => (IList<PortBinding>)g.Select(pm => new PortBinding { HostPort = pm.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture), HostIP = pm.HostIp }).ToList()),
             },
         };
+        Containment.Apply(p.HostConfig, node);
         if (attachment == MgmtAttachment.Docker && (addresses?.Ipv4 is not null || addresses?.Ipv6 is not null))
         {
             p.NetworkingConfig = new NetworkingConfig

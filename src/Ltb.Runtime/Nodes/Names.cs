@@ -20,6 +20,11 @@ public static class Names
 
     public static string Container(string lab, string node) => $"ltb-{lab}-{node}";
 
+    /// <summary>The node (or container) whose network a network-mode <c>container:X</c> shares; null for other modes.</summary>
+    public static string? SharedNetworkNode(string? networkMode) =>
+        networkMode is { } m && m.StartsWith("container:", StringComparison.Ordinal) && m.Length > "container:".Length
+            ? m["container:".Length..] : null;
+
     /// <summary>The name under /run/netns that pins a node's network namespace (it outlives a container restart).</summary>
     public static string Netns(string lab, string node) => $"ltb-{lab}-{node}";
 

@@ -41,6 +41,11 @@ public sealed record LabPlan
     public LinkBackend LinkBackend { get; init; } = LinkBackend.Veth;
     public IReadOnlyList<NodePlan> Nodes { get; init; } = [];
     public IReadOnlyList<LinkPlan> Links { get; init; } = [];
+    /// <summary>
+    /// An administrator's plan: may name containers outside the lab (network-mode container:NAME). False (the default)
+    /// for everybody else's: the runtime then refuses whatever would reach outside the lab, whatever validation let through.
+    /// </summary>
+    public bool Trusted { get; init; }
 
     public string MgmtNetworkName => Mgmt.Name ?? $"ltb-{LabName}";
 }

@@ -46,10 +46,14 @@ public sealed record NodePlan
     public IReadOnlyList<string> CapAdd { get; init; } = [];
     public bool Privileged { get; init; }
     public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
-    /// <summary>CPUs (e.g. 1.5); null: unlimited.</summary>
+    /// <summary>CPUs (e.g. 1.5); null: unlimited (the planner always sets it: topology, else node type, else policy).</summary>
     public double? Cpu { get; init; }
-    /// <summary>Memory limit in bytes; null: unlimited.</summary>
+    /// <summary>Hard memory limit in bytes, swap included; null: unlimited (the planner always sets it).</summary>
     public long? Memory { get; init; }
+    /// <summary>Processes and threads the node may have at once; null: unlimited (the planner always sets it).</summary>
+    public long? PidsLimit { get; init; }
+    /// <summary>The node's container log on the host: at most this many bytes per file, two files; null: Docker's default.</summary>
+    public long? LogMaxBytes { get; init; }
     public string? CpuSet { get; init; }
     public string? MgmtIpv4 { get; init; }
     public string? MgmtIpv6 { get; init; }
@@ -60,7 +64,11 @@ public sealed record NodePlan
     /// <summary>Start wave: all nodes of a lower stage start (and run exec) before any node of a higher stage.</summary>
     public int Stage { get; init; }
     public IReadOnlyList<string> Dns { get; init; } = [];
-    /// <summary>null: the lab's management network. "none" or "host" or "container:X" are passed to Docker as is.</summary>
+    /// <summary>
+    /// null: the lab's management network. "none" and "host" are passed to Docker as is; "container:X" shares the
+    /// network namespace of the lab's node X (its container), or of a container named X outside the lab in a trusted
+    /// plan only (<see cref="LabPlan.Trusted"/>).
+    /// </summary>
     public string? NetworkMode { get; init; }
     /// <summary>null: the node name.</summary>
     public string? Hostname { get; init; }

@@ -42,7 +42,8 @@ public static class LabPlanner
         var errors = new List<string>();
         // Binds inside the topology's folder are the lab's own uploaded files (none for a lab built in code).
         var topologyFolder = lab.SourceFile.Length > 0 ? Path.GetDirectoryName(lab.SourceFile) : null;
-        var nodes = lab.Nodes.Select(n => PlanNode(n, options, topologyFolder, errors)).OfType<NodePlan>().ToList();
+        var names = lab.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var nodes = lab.Nodes.Select(n => PlanNode(n, names, options, topologyFolder, errors)).OfType<NodePlan>().ToList();
         var links = lab.Links.Select(l => PlanLink(l, errors)).OfType<LinkPlan>().ToList();
         if (errors.Count > 0)
         {
@@ -56,6 +57,7 @@ public static class LabPlanner
             LinkBackend = options.LinkBackend,
             Nodes = nodes,
             Links = links,
+            Trusted = options.Trusted,
         }, []);
     }
 
@@ -81,7 +83,7 @@ public static class LabPlanner
         };
     }
 
-    private static NodePlan? PlanNode(Node node, PlanningOptions options, string? topologyFolder, List<string> errors)
+    private static NodePlan? PlanNode(Node node, HashSet<string> labNodes, PlanningOptions options, string? topologyFolder, List<string> errors)
     {
         var who = $"node '{node.Name}' (kind {node.Kind})";
         if (node.Runtime != NodeRuntime.Container)
@@ -98,6 +100,21 @@ public static class LabPlanner
         {
             errors.Add($"{who} asks for the host's network (network-mode: host); only administrators may deploy that");
         }
+        var waitFor = node.WaitFor;
+        if (Nodes.Names.SharedNetworkNode(node.NetworkMode) is { } shared)
+        {
+            if (labNodes.Contains(shared))
+            {
+                // The node joins the other's namespace, which must exist first: an implicit wait-for.
+                waitFor = waitFor.Contains(shared) ? waitFor : [.. waitFor, shared];
+            }
+            else if (!options.Trusted)
+            {
+                errors.Add($"{who} shares the network of '{shared}' (network-mode: {node.NetworkMode}), which is no node of this " +
+                    "lab; only administrators may join a container outside the lab");
+            }
+        }
+        var limits = options.Policy.NodeDefaults;
 
         var env = new Dictionary<string, string>(node.Env, StringComparer.Ordinal);
         var startup = PlanStartupConfig(node, who, env, errors);
@@ -114,8 +131,12 @@ public static class LabPlanner
             User = node.User,
             CapAdd = node.CapAdd,
             Sysctls = node.Sysctls,
-            Cpu = node.Cpu,
-            Memory = node.MemoryBytes,
+            // Every node runs under limits: the topology's, else its node type's (both in node.Cpu/MemoryBytes), else
+            // the installation's defaults. Placement counts exactly these.
+            Cpu = node.Cpu ?? limits.Cpu,
+            Memory = node.MemoryBytes ?? limits.MemoryBytes,
+            PidsLimit = limits.Pids,
+            LogMaxBytes = limits.LogBytes,
             CpuSet = node.CpuSet,
             MgmtIpv4 = node.MgmtIpv4,
             MgmtIpv6 = node.MgmtIpv6,
@@ -123,7 +144,7 @@ public static class LabPlanner
             // A port written without a host address: containerlab's (and Docker's) every address for administrators, the
             // policy's address for everybody else (the policy helper's validation checks the range and the permission).
             Ports = node.Ports.Select(p => new PlannedPort(p.HostPort, p.ContainerPort, p.Protocol, p.HostIp ?? (options.Trusted ? null : options.Policy.Ports.Address))).ToList(),
-            WaitFor = node.WaitFor,
+            WaitFor = waitFor,
             Dns = node.Dns?.Servers ?? [],
             NetworkMode = node.NetworkMode,
             Hostname = node.Name,

@@ -46,13 +46,22 @@ public sealed record AddSshKeyRequest(string PublicKey, string? Name = null);
 /// <summary>
 /// <c>Cpus</c>/<c>MemoryBytes</c>, disk, KVM, images, kinds and the last heartbeat are what the host's agent reported.
 /// <c>CpusOverride</c>/<c>MemoryBytesOverride</c>: an admin's limits for placement (null: none); <c>Capacity</c>: what
-/// placement uses (override, else reported); <c>Allocated</c>: what the labs on the host demand; <c>Labs</c>: how many.
+/// placement uses (override, else reported times the overcommit); <c>Allocated</c>: what the labs on the host demand;
+/// <c>Labs</c>: how many. <c>CpuOvercommit</c>/<c>MemoryOvercommit</c>: what placement counts node limits against, per
+/// reported CPU and byte (the admin's, else the defaults).
 /// </summary>
 public sealed record HostDto(Guid Id, string Name, string Address, bool IsLocal, int Cpus, long MemoryBytes,
     IReadOnlyDictionary<string, string> Labels, string State, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version,
     long DiskBytes = 0, bool Kvm = false, IReadOnlyList<string>? Images = null, IReadOnlyList<string>? Kinds = null,
     DateTimeOffset? LastSeenAt = null, string? AgentVersion = null, int? CpusOverride = null, long? MemoryBytesOverride = null,
-    HostResourcesDto? Capacity = null, HostResourcesDto? Allocated = null, int Labs = 0);
+    HostResourcesDto? Capacity = null, HostResourcesDto? Allocated = null, int Labs = 0, double? CpuOvercommit = null,
+    double? MemoryOvercommit = null, HostIsolationDto? Isolation = null);
+
+/// <summary>
+/// How the host's engine walls its containers off, as last reported (null fields: not reported). <c>Warning</c> says
+/// what it means when root in a node is root on the host (no user-namespace remapping).
+/// </summary>
+public sealed record HostIsolationDto(bool? UserNamespaces, bool? Seccomp, bool? AppArmor, string? Warning);
 
 /// <summary>CPUs (fractions: node demands are often a quarter CPU) and memory in bytes.</summary>
 public sealed record HostResourcesDto(double Cpus, long MemoryBytes);
@@ -71,9 +80,12 @@ public sealed record CreateHostRequest(string Name, string Address, int Cpus, lo
 
 /// <summary>Only the fields given change. <c>State</c>: ready, draining or disabled. <c>Cpus</c>/<c>MemoryBytes</c> set the
 /// admin's capacity overrides for placement (the agent's heartbeats keep reporting the measured figures beside them);
-/// <c>ResetCapacity</c>: true drops both overrides (placement uses the reported figures again).</summary>
+/// <c>ResetCapacity</c>: true drops both overrides (placement uses the reported figures again).
+/// <c>CpuOvercommit</c>/<c>MemoryOvercommit</c>: how many times the reported figures placement counts node limits
+/// against (1-1000; ResetCapacity drops them too).</summary>
 public sealed record UpdateHostRequest(string? Address = null, int? Cpus = null, long? MemoryBytes = null,
-    Dictionary<string, string>? Labels = null, string? State = null, bool? ResetCapacity = null);
+    Dictionary<string, string>? Labels = null, string? State = null, bool? ResetCapacity = null, double? CpuOvercommit = null,
+    double? MemoryOvercommit = null);
 
 public sealed record AuditEntryDto(long Id, DateTimeOffset At, Guid? ActorId, string ActorName, string Action, string ObjectType,
     string? ObjectId, string? Detail, string? RemoteAddress);

@@ -199,7 +199,9 @@ public static class HostAgentsEndpoints
             .SetProperty(h => h.Cpus, facts.Cpus).SetProperty(h => h.MemoryBytes, facts.MemoryBytes)
             .SetProperty(h => h.DiskBytes, facts.DiskBytes).SetProperty(h => h.Kvm, facts.Kvm)
             .SetProperty(h => h.Images, facts.Images).SetProperty(h => h.Kinds, facts.Kinds)
-            .SetProperty(h => h.LastSeenAt, now).SetProperty(h => h.TunnelAddress, facts.TunnelAddress), ct);
+            .SetProperty(h => h.LastSeenAt, now).SetProperty(h => h.TunnelAddress, facts.TunnelAddress)
+            .SetProperty(h => h.EngineUserNamespaces, facts.EngineUserNamespaces).SetProperty(h => h.EngineSeccomp, facts.EngineSeccomp)
+            .SetProperty(h => h.EngineAppArmor, facts.EngineAppArmor), ct);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }
@@ -214,5 +216,8 @@ public static class HostAgentsEndpoints
         host.Kinds = facts.Kinds.Take(500).ToList();
         host.LastSeenAt = now;
         host.TunnelAddress = facts.TunnelAddress is { Length: <= 100 } t && System.Net.IPAddress.TryParse(t, out _) ? t : null;
+        host.EngineUserNamespaces = facts.Isolation?.UserNamespaces;
+        host.EngineSeccomp = facts.Isolation?.Seccomp;
+        host.EngineAppArmor = facts.Isolation?.AppArmor;
     }
 }

@@ -31,7 +31,9 @@ public static class HostsEndpoints
             h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version, h.DiskBytes, h.Kvm, h.Images, h.Kinds,
             h.LastSeenAt, h.AgentVersion, h.CpusOverride, h.MemoryBytesOverride,
             new HostResourcesDto(capacity.Cpus, capacity.MemoryBytes), new HostResourcesDto(Math.Round(allocated.Cpus, 3), allocated.MemoryBytes),
-            usage.Labs.GetValueOrDefault(h.Id));
+            usage.Labs.GetValueOrDefault(h.Id), h.CpuOvercommit ?? HostOffer.CpuOvercommit, h.MemoryOvercommit ?? HostOffer.MemoryOvercommit,
+            new HostIsolationDto(h.EngineUserNamespaces, h.EngineSeccomp, h.EngineAppArmor,
+                h.EngineUserNamespaces == false ? Ltb.Runtime.Docker.EngineIsolation.WithoutUserNamespaces($"host '{h.Name}'") : null));
     }
 
     /// <summary>What the labs on each host demand (as placement counts it) and how many labs each host owns.</summary>
@@ -146,6 +148,13 @@ public static class HostsEndpoints
         var host = access.Resource!;
         var v = new Validation();
         ValidateCapacity(v, request.Address, request.Cpus, request.MemoryBytes, request.Labels);
+        foreach (var (field, value) in new[] { ("cpuOvercommit", request.CpuOvercommit), ("memoryOvercommit", request.MemoryOvercommit) })
+        {
+            if (value is < 1 or > 1000 || (value is { } x && !double.IsFinite(x)))
+            {
+                v.Add(field, "must be between 1 and 1000 (how many times the reported figure placement counts node limits against)");
+            }
+        }
         LabHostState? state = null;
         if (request.State is not null)
         {
@@ -178,7 +187,11 @@ public static class HostsEndpoints
         {
             host.CpusOverride = null;
             host.MemoryBytesOverride = null;
+            host.CpuOvercommit = null;
+            host.MemoryOvercommit = null;
         }
+        host.CpuOvercommit = request.CpuOvercommit ?? host.CpuOvercommit;
+        host.MemoryOvercommit = request.MemoryOvercommit ?? host.MemoryOvercommit;
         host.CpusOverride = request.Cpus ?? host.CpusOverride;
         host.MemoryBytesOverride = request.MemoryBytes ?? host.MemoryBytesOverride;
         host.Labels = request.Labels ?? host.Labels;

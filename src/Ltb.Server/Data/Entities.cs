@@ -134,6 +134,16 @@ public sealed class LabHost : IVersioned
     public int? CpusOverride { get; set; }
     /// <summary>An admin's limit on the memory placement may use on this host (null: what the agent reports).</summary>
     public long? MemoryBytesOverride { get; set; }
+    /// <summary>An admin's CPU overcommit: the reported CPUs times this are what placement counts limits against (null: the default).</summary>
+    public double? CpuOvercommit { get; set; }
+    /// <summary>An admin's memory overcommit: the reported memory times this is what placement counts limits against (null: the default).</summary>
+    public double? MemoryOvercommit { get; set; }
+    /// <summary>Whether the host's engine remaps root in containers to an unprivileged user (userns-remap); null: not reported.</summary>
+    public bool? EngineUserNamespaces { get; set; }
+    /// <summary>Whether the host's engine applies its seccomp profile to containers; null: not reported.</summary>
+    public bool? EngineSeccomp { get; set; }
+    /// <summary>Whether the host's engine confines containers with AppArmor; null: not reported.</summary>
+    public bool? EngineAppArmor { get; set; }
 }
 
 /// <summary>

@@ -119,6 +119,23 @@ internal static class ServerInitialization
         return new string(array);
     }
 
+    /// <summary>How this machine's engine isolates containers (null: no engine answers now; the record keeps what it had).</summary>
+    private static async Task<Ltb.Runtime.Docker.EngineIsolation?> LocalIsolationAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var engine = Ltb.Runtime.Docker.DockerEngine.Connect();
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(5));
+            return await engine.IsolationAsync(limit.Token);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or OperationCanceledException
+            or Docker.DotNet.DockerApiException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     /// <summary>This machine is the "local" lab host, served by the in-process agent; its capacity is refreshed each start.</summary>
     private static async Task RegisterLocalHostAsync(LtbDbContext db, CancellationToken ct)
     {
@@ -137,6 +154,12 @@ internal static class ServerInitialization
         if (host.State == LabHostState.Unreachable)
         {
             host.State = LabHostState.Ready;
+        }
+        if (await LocalIsolationAsync(ct) is { } isolation)
+        {
+            host.EngineUserNamespaces = isolation.UserNamespaces;
+            host.EngineSeccomp = isolation.Seccomp;
+            host.EngineAppArmor = isolation.AppArmor;
         }
         host.UpdatedAt = now;
         await db.SaveChangesAsync(ct);

@@ -71,10 +71,16 @@ public sealed record NodeLimits
     public double Cpu { get; init; } = 1;
     /// <summary>Memory of a node that sets none and whose node type sets none (a hard limit).</summary>
     public long MemoryBytes { get; init; } = 256L << 20;
-    /// <summary>Processes and threads in one node (a fork bomb stops here).</summary>
-    public long Pids { get; init; } = 1024;
+    /// <summary>
+    /// Processes and threads in one node (a fork bomb stops here). Each costs the node's memory ~130-180 KiB (kernel
+    /// memory counts on cgroup v1), so 512 keeps a bomb inside the `linux` type's 128 MiB: it stops at this limit
+    /// instead of taking the node down by OOM (measured: docs/benchmarks.md, "Node memory").
+    /// </summary>
+    public long Pids { get; init; } = 512;
     /// <summary>The container log kept on the host: one file of at most this size, rotated once.</summary>
     public long LogBytes { get; init; } = 10L << 20;
+
+    public static NodeLimits Default { get; } = new();
 }
 
 /// <summary>At most this much at once for one user (role quota) or one group's members together (group quota); null: no limit.</summary>

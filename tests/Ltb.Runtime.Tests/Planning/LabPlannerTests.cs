@@ -29,7 +29,9 @@ public sealed class LabPlannerTests
         Assert.Equal("quay.io/frrouting/frr:10.5.1", router1.Image);
         Assert.Contains(router1.Binds, b => b.ContainerPath == "/etc/frr/frr.conf" && b.HostPath.EndsWith("frr01/router1/frr.conf", StringComparison.Ordinal));
         Assert.Equal("1", router1.Sysctls["net.ipv4.ip_forward"]);
-        Assert.Equal(["NET_ADMIN", "NET_RAW", "SYS_ADMIN"], router1.CapAdd); // FRR needs SYS_ADMIN; containerlab would run it privileged
+        Assert.Equal(["NET_ADMIN", "NET_RAW"], router1.CapAdd); // no SYS_ADMIN: LTB's FRR image runs without it
+        // Every node gets limits: the linux type's CPU and memory, the policy's pids and log.
+        Assert.Equal((0.5, 128L << 20, 512L, 10L << 20), (router1.Cpu, router1.Memory, router1.PidsLimit, router1.LogMaxBytes));
         var pc1 = plan.Nodes.Single(n => n.Name == "PC1");
         Assert.Equal("ip addr add 192.168.11.2/24 dev eth1", pc1.Exec[1].Shell);
         Assert.Equal(6, plan.Links.Count);
@@ -144,5 +146,33 @@ public sealed class LabPlannerTests
             """, new PlanningOptions { Trusted = true });
         Assert.True(result.Succeeded, string.Join("\n", result.Errors));
         Assert.Equal("host", result.Plan!.Nodes[0].NetworkMode);
+    }
+
+    [Fact]
+    public void Container_network_mode_names_a_node_of_the_lab_which_starts_first_and_nothing_outside_it_for_non_admins()
+    {
+        const string yaml = """
+            name: shared
+            topology:
+              nodes:
+                a: { kind: linux, image: ltb/tiny }
+                b: { kind: linux, image: ltb/tiny, network-mode: "container:a" }
+                c: { kind: linux, image: ltb/tiny, network-mode: "container:somebody-elses" }
+            """;
+        // Loaded as an admin's (validation lets it through), planned for a student: the planner is a wall of its own.
+        var loaded = TopologyLoader.LoadText(yaml, Path.Combine(Path.GetTempPath(), "shared.clab.yml"), new LoadOptions { Trusted = true });
+        Assert.False(loaded.HasErrors, string.Join("\n", loaded.Diagnostics));
+        var student = LabPlanner.Plan(loaded.Lab!, new PlanningOptions { Trusted = false });
+        var error = Assert.Single(student.Errors);
+        Assert.Contains("node 'c'", error, StringComparison.Ordinal);
+        Assert.Contains("'somebody-elses'", error, StringComparison.Ordinal);
+        Assert.Contains("only administrators", error, StringComparison.Ordinal);
+
+        var admin = LabPlanner.Plan(loaded.Lab!, new PlanningOptions { Trusted = true });
+        Assert.True(admin.Succeeded, string.Join("\n", admin.Errors));
+        Assert.True(admin.Plan!.Trusted);
+        var b = admin.Plan.Nodes.Single(n => n.Name == "b");
+        Assert.Equal("container:a", b.NetworkMode);
+        Assert.Equal(["a"], b.WaitFor); // an implicit wait-for: a's namespace must exist first
     }
 }

@@ -27,7 +27,7 @@ public sealed class TwoHostPlacementFixture : IAsyncLifetime
         var hosts = await Http.ReadAsync<Paged<HostDto>>(await _cluster.Admin.GetAsync("/api/v1/hosts"), 200);
         foreach (var host in hosts.Items)
         {
-            await _cluster.UpdateHostAsync(host.Name, host.IsLocal ? new UpdateHostRequest(State: "disabled") : new UpdateHostRequest(Cpus: 3, MemoryBytes: 3 * GiB));
+            await _cluster.UpdateHostAsync(host.Name, host.IsLocal ? new UpdateHostRequest(State: "disabled") : new UpdateHostRequest(Cpus: 8, MemoryBytes: 3 * GiB));
         }
     }
 
@@ -70,8 +70,8 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
             Assert.Equal("running", l.State);
             Assert.Contains(l.Host!, hostNames);
             Assert.Equal("ready", l.HostState);
-            // "sim-x: 2.5 of 3 CPUs and 2.5 GiB of 3 GiB free after placement; local: not ready (disabled); ..."
-            Assert.Matches($@"^{l.Host}: [0-9.]+ of 3 CPUs and [0-9.]+ (GiB|MiB) of 3 GiB free after placement; local: .*not ready \(disabled\)", l.PlacementReason!);
+            // "sim-x: 7 of 8 CPUs and 2.75 GiB of 3 GiB free after placement; local: not ready (disabled); ..."
+            Assert.Matches($@"^{l.Host}: [0-9.]+ of 8 CPUs and [0-9.]+ (GiB|MiB) of 3 GiB free after placement; local: .*not ready \(disabled\)", l.PlacementReason!);
         });
         // Placement spreads them (most memory free after placement) and never beyond a host's capacity.
         var perHost = labs.GroupBy(l => l.Host!).ToDictionary(g => g.Key, g => g.ToList());
@@ -80,9 +80,10 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
         var hosts = await Http.ReadAsync<Paged<HostDto>>(await c.Admin.GetAsync("/api/v1/hosts?label=rack=sim", ct), 200);
         Assert.All(hosts.Items, h =>
         {
-            Assert.Equal(new HostResourcesDto(3, 3 * TwoHostPlacementFixture.GiB), h.Capacity);
+            Assert.Equal(new HostResourcesDto(8, 3 * TwoHostPlacementFixture.GiB), h.Capacity);
             Assert.Equal(perHost[h.Name].Count, h.Labs);
-            Assert.Equal(new HostResourcesDto(0, perHost[h.Name].Count * (512L << 20)), h.Allocated);
+            // Two linux nodes per lab, each counted at the limits it runs with (the linux type's 0.5 CPU and 128 MiB).
+            Assert.Equal(new HostResourcesDto(perHost[h.Name].Count * 1.0, perHost[h.Name].Count * (256L << 20)), h.Allocated);
         });
 
         // On each host, one lab's link carries traffic; its containers are on that host's engine.

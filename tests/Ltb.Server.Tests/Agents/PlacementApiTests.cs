@@ -66,13 +66,14 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
     {
         var (_, name, agent) = await RegisterAsync();
         using var _ = agent;
-        using var lab = Lab(cpus: 1000);
+        using var lab = Lab(cpus: 999.5); // and the other node's 0.5 (the linux type's)
         var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", lab), 409);
         Assert.Equal("No host can take the lab", problem.GetProperty("title").GetString());
         var detail = problem.GetProperty("detail").GetString()!;
-        Assert.StartsWith("no host can take the lab (it needs 1000 CPUs and 512 MiB", detail);
+        Assert.StartsWith("no host can take the lab (it needs 1000 CPUs and 256 MiB", detail);
         var hosts = Hosts(problem);
-        Assert.Equal("no capacity: needs 1000 CPUs and 512 MiB, has 16 CPUs and 8 GiB free of 16 CPUs and 8 GiB", Assert.Single(hosts[name]));
+        // 4 CPUs and 8 GiB reported, times the default overcommits.
+        Assert.Equal("no capacity: needs 1000 CPUs and 256 MiB, has 512 CPUs and 16 GiB free of 512 CPUs and 16 GiB", Assert.Single(hosts[name]));
         Assert.StartsWith("no capacity: needs 1000 CPUs", Assert.Single(hosts["local"]));
         Assert.Contains($"{name}: no capacity", detail);
         // Nothing was created: the name is free, no lab is listed.
@@ -87,7 +88,7 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         using var _ = agent;
         using var lab = Lab(cpus: 1.5, host: name, prefix: "inv"); // not "pl": another test asserts no such lab was created
         var accepted = await Http.ReadAsync<LabTaskAccepted>(await S.Admin.PostAsync("/api/v1/labs", lab), 202);
-        var expected = new HostResourcesDto(1.5, 512L << 20); // a: 1.5 CPUs; a and b: 256 MiB each
+        var expected = new HostResourcesDto(2, 256L << 20); // a: 1.5 CPUs, b: 0.5 (the linux type's); a and b: 128 MiB each
         Assert.Equal(expected, (await Http.ReadAsync<HostDto>(await S.Admin.GetAsync($"/api/v1/hosts/{id}"), 200)).Allocated);
 
         // An upgrade from a version without the rows: the start-up backfill derives them from the latest deployment.
@@ -106,8 +107,9 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         using var _ = agent;
         var before = await S.Admin.GetAsync($"/api/v1/hosts/{id}");
         var host = await Http.ReadAsync<HostDto>(before, 200);
-        Assert.Equal((4, (int?)null, new HostResourcesDto(4 * HostOffer.CpuOvercommit, 8 * GiB), new HostResourcesDto(0, 0), 0),
+        Assert.Equal((4, (int?)null, new HostResourcesDto(4 * HostOffer.CpuOvercommit, 16 * GiB), new HostResourcesDto(0, 0), 0),
             (host.Cpus, host.CpusOverride, host.Capacity, host.Allocated, host.Labs));
+        Assert.Equal((HostOffer.CpuOvercommit, HostOffer.MemoryOvercommit), (host.CpuOvercommit, host.MemoryOvercommit));
 
         using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(new UpdateHostRequest(Cpus: 1, MemoryBytes: GiB)) };
         patch.Headers.IfMatch.Add(before.Headers.ETag!);
@@ -115,14 +117,18 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         Assert.Equal((1, GiB, new HostResourcesDto(1, GiB)), (host.CpusOverride, host.MemoryBytesOverride, host.Capacity));
 
         // The agent keeps reporting what it measures; the admin's figures stay.
-        await Http.EnsureAsync(await agent.PostAsJsonAsync($"/api/v1/hosts/{id}/heartbeat", new AgentHeartbeat(Facts with { Cpus = 6 }, [])), 204, "heartbeat");
+        var unremapped = new Ltb.Runtime.Docker.EngineIsolation(UserNamespaces: false, Seccomp: true, AppArmor: false);
+        await Http.EnsureAsync(await agent.PostAsJsonAsync($"/api/v1/hosts/{id}/heartbeat", new AgentHeartbeat(Facts with { Cpus = 6, Isolation = unremapped }, [])), 204, "heartbeat");
         host = await Http.ReadAsync<HostDto>(await S.Admin.GetAsync($"/api/v1/hosts/{id}"), 200);
         Assert.Equal((6, 1, GiB, new HostResourcesDto(1, GiB)), (host.Cpus, host.CpusOverride, host.MemoryBytesOverride, host.Capacity));
+        // The engine's isolation is on the host's record, with what it means when root in a node is root on the host.
+        Assert.Equal((false, true, false), (host.Isolation!.UserNamespaces, host.Isolation.Seccomp, host.Isolation.AppArmor));
+        Assert.Contains("--userns-remap=default", host.Isolation.Warning, StringComparison.Ordinal);
 
         // Placement counts the override: 1 CPU cannot hold a node of 2 CPUs, although the host reports 6.
         using var lab = Lab(cpus: 2, host: name);
         var problem = await Http.ProblemAsync(await S.Admin.PostAsync("/api/v1/labs", lab), 409);
-        Assert.Equal($"host '{name}' cannot take the lab (it needs 2 CPUs and 512 MiB): no capacity: needs 2 CPUs and 512 MiB, has 1 CPUs and 1 GiB free of 1 CPUs and 1 GiB",
+        Assert.Equal($"host '{name}' cannot take the lab (it needs 2.5 CPUs and 256 MiB): no capacity: needs 2.5 CPUs and 256 MiB, has 1 CPUs and 1 GiB free of 1 CPUs and 1 GiB",
             problem.GetProperty("detail").GetString());
         Assert.Equal([name], Hosts(problem).Keys);
 
@@ -131,7 +137,19 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         using var reset = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(new UpdateHostRequest(ResetCapacity: true)) };
         reset.Headers.IfMatch.Add(current.Headers.ETag!);
         host = await Http.ReadAsync<HostDto>(await S.Admin.SendAsync(reset), 200);
-        Assert.Equal(((int?)null, (long?)null, new HostResourcesDto(6 * HostOffer.CpuOvercommit, 8 * GiB)), (host.CpusOverride, host.MemoryBytesOverride, host.Capacity));
+        Assert.Equal(((int?)null, (long?)null, new HostResourcesDto(6 * HostOffer.CpuOvercommit, 16 * GiB)), (host.CpusOverride, host.MemoryBytesOverride, host.Capacity));
+
+        // The admin's overcommits: what the reported figures are worth to placement.
+        current = await S.Admin.GetAsync($"/api/v1/hosts/{id}");
+        using var overcommit = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(new UpdateHostRequest(CpuOvercommit: 4, MemoryOvercommit: 1)) };
+        overcommit.Headers.IfMatch.Add(current.Headers.ETag!);
+        host = await Http.ReadAsync<HostDto>(await S.Admin.SendAsync(overcommit), 200);
+        Assert.Equal((4.0, 1.0, new HostResourcesDto(24, 8 * GiB)), (host.CpuOvercommit, host.MemoryOvercommit, host.Capacity));
+        current = await S.Admin.GetAsync($"/api/v1/hosts/{id}");
+        using var invalid = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/hosts/{id}") { Content = JsonContent.Create(new UpdateHostRequest(MemoryOvercommit: 0.5)) };
+        invalid.Headers.IfMatch.Add(current.Headers.ETag!);
+        var refused = await Http.ProblemAsync(await S.Admin.SendAsync(invalid), 400);
+        Assert.Contains("memoryOvercommit", refused.GetRawText(), StringComparison.Ordinal);
     }
 }
 

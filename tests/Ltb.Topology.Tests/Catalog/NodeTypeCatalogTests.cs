@@ -69,7 +69,8 @@ public sealed class NodeTypeCatalogTests
     public void Frr_lists_explicit_capabilities_forwarding_and_where_config_goes()
     {
         var frr = Catalog.Find("frr")!;
-        Assert.Equal(["NET_ADMIN", "NET_RAW", "SYS_ADMIN"], frr.Capabilities);
+        Assert.Equal(["NET_ADMIN", "NET_RAW"], frr.Capabilities); // no SYS_ADMIN: images/frr/capshim.c
+        Assert.Equal((1.0, 256L << 20), (frr.Cpu, frr.MemoryBytes));
         Assert.Equal("1", frr.Sysctls["net.ipv4.ip_forward"]);
         Assert.Equal("1", frr.Sysctls["net.ipv6.conf.all.forwarding"]);
         Assert.Equal(new ConfigMethod(ConfigInjection.Bind, "/etc/frr/frr.conf"), frr.Config);

@@ -16,14 +16,12 @@ public sealed record LabDemand(IReadOnlyList<NodeDemand> Nodes, IReadOnlyList<(s
     public const string HostLabel = "ltb.host";
 
     /// <summary>
-    /// What a node demands when neither its node type nor the topology gives it a CPU or memory limit (a linux container,
-    /// a bridge-like helper): no CPU (it shares the host's CPUs, as containers do) and a memory reservation, so that a host
-    /// does not take an unbounded number of such nodes. Node types of network operating systems carry their own figures
-    /// in the catalog (e.g. `cpu: 2`, `memory: 4GiB`), and a node's `cpus`/`memory` in the topology override both.
+    /// What a node of a plan without limits demands. The planner gives every node its CPU and memory limits (topology,
+    /// else node type, else the policy's node defaults), so this counts only plans made elsewhere (tests, old state).
     /// </summary>
-    public static readonly CpuMemory DefaultContainer = new(0, 256L << 20);
+    public static readonly CpuMemory DefaultContainer = new(Ltb.Topology.Policy.NodeLimits.Default.Cpu, Ltb.Topology.Policy.NodeLimits.Default.MemoryBytes);
 
-    /// <summary>The demand of a plan: per node, its limits (topology, else node type) or the default reservation.</summary>
+    /// <summary>The demand of a plan: per node, exactly the limits it runs with.</summary>
     public static LabDemand Of(LabPlan plan, IReadOnlyDictionary<string, string> kinds, NodeTypeCatalog? catalog = null)
     {
         var nodes = plan.Nodes.Select(n =>

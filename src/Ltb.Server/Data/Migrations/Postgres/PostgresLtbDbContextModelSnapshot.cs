@@ -362,6 +362,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .HasMaxLength(50)
                         .HasColumnType("character varying(50)");
 
+                    b.Property<double?>("CpuOvercommit")
+                        .HasColumnType("double precision");
+
                     b.Property<int>("Cpus")
                         .HasColumnType("integer");
 
@@ -373,6 +376,15 @@ namespace Ltb.Server.Data.Migrations.Postgres
 
                     b.Property<long>("DiskBytes")
                         .HasColumnType("bigint");
+
+                    b.Property<bool?>("EngineAppArmor")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool?>("EngineSeccomp")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool?>("EngineUserNamespaces")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("Images")
                         .IsRequired()
@@ -400,6 +412,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
 
                     b.Property<long?>("MemoryBytesOverride")
                         .HasColumnType("bigint");
+
+                    b.Property<double?>("MemoryOvercommit")
+                        .HasColumnType("double precision");
 
                     b.Property<string>("Name")
                         .IsRequired()

@@ -353,6 +353,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .HasMaxLength(50)
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("CpuOvercommit")
+                        .HasColumnType("REAL");
+
                     b.Property<int>("Cpus")
                         .HasColumnType("INTEGER");
 
@@ -363,6 +366,15 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<long>("DiskBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool?>("EngineAppArmor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool?>("EngineSeccomp")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool?>("EngineUserNamespaces")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Images")
@@ -391,6 +403,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
 
                     b.Property<long?>("MemoryBytesOverride")
                         .HasColumnType("INTEGER");
+
+                    b.Property<double?>("MemoryOvercommit")
+                        .HasColumnType("REAL");
 
                     b.Property<string>("Name")
                         .IsRequired()
