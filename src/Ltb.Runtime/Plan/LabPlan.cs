@@ -34,18 +34,14 @@ public sealed record LabPlan
     public required string LabName { get; init; }
     /// <summary>
     /// Planned from an administrator's topology: the runtime then allows what only they may ask of a host (a management
-    /// network of another name than the lab's own). Untrusted plans get LTB's per-lab network and nothing else.
+    /// network of another name than the lab's own, network-mode container:NAME outside the lab). False (the default) for
+    /// everybody else's: the runtime refuses whatever would reach outside the lab, whatever validation let through.
     /// </summary>
     public bool Trusted { get; init; }
     public MgmtNetworkPlan Mgmt { get; init; } = new();
     public LinkBackend LinkBackend { get; init; } = LinkBackend.Veth;
     public IReadOnlyList<NodePlan> Nodes { get; init; } = [];
     public IReadOnlyList<LinkPlan> Links { get; init; } = [];
-    /// <summary>
-    /// An administrator's plan: may name containers outside the lab (network-mode container:NAME). False (the default)
-    /// for everybody else's: the runtime then refuses whatever would reach outside the lab, whatever validation let through.
-    /// </summary>
-    public bool Trusted { get; init; }
 
     public string MgmtNetworkName => Mgmt.Name ?? $"ltb-{LabName}";
 }

@@ -57,7 +57,6 @@ public static class LabPlanner
             LinkBackend = options.LinkBackend,
             Nodes = nodes,
             Links = links,
-            Trusted = options.Trusted,
         }, []);
     }
 
