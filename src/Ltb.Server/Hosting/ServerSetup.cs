@@ -63,6 +63,7 @@ public static class ServerSetup
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<AuditLog>();
+        services.AddSingleton<Policy.PolicyStore>();
 
         services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options)));
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
