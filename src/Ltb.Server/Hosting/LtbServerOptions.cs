@@ -45,9 +45,14 @@ public sealed class LtbServerOptions
     /// <summary>Token creations per user per minute.</summary>
     public int TokenPermitsPerMinute { get; set; } = 10;
 
+    /// <summary>Wrong passwords in a row after which password sign-in is locked for <see cref="LockoutDuration"/>.</summary>
     public int LockoutAttempts { get; set; } = 5;
 
+    /// <summary>How long password sign-in stays locked; the user's tokens keep working meanwhile. Keep it well under a year (longer is an admin's lock).</summary>
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a failed sign-in waits before it answers (wrong password, unknown user, locked).</summary>
+    public TimeSpan FailedLoginDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>How often remote agents report; a host silent for <see cref="HostSilence"/> becomes unreachable.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan HostSilence { get; set; } = TimeSpan.FromSeconds(20);
