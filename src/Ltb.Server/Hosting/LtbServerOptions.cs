@@ -34,6 +34,12 @@ public sealed class LtbServerOptions
     /// <summary>On the first start, store the demo lab template (examples/ospf-demo), owned by the admin, visible to everyone.</summary>
     public bool SeedDemoTemplate { get; set; } = true;
 
+    /// <summary>
+    /// Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto headers are honoured
+    /// (`--trusted-proxy`, LTB_TRUSTED_PROXIES); empty: the headers are ignored from everyone. See <see cref="TrustedProxies"/>.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
     /// <summary>Sign-in through an OpenID Connect provider (Keycloak and similar); null: local accounts only.</summary>
     public LtbOidcOptions? Oidc { get; set; }
 
