@@ -69,11 +69,17 @@ internal static class ServeCommand
             Description = "This replica's name, when several `ltb serve` share one PostgreSQL database (written in the log of " +
                 "every task it runs) [env LTB_REPLICA; default: the machine's name]",
         };
+        var trustedProxy = new Option<string[]>("--trusted-proxy")
+        {
+            Description = "A reverse proxy (IP address or CIDR network) whose X-Forwarded-For/-Proto headers are honoured; repeatable. " +
+                "Without it the headers are ignored [env LTB_TRUSTED_PROXIES, comma-separated]",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost, replica,
+            listen, tasksPerHost, replica, trustedProxy,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -97,6 +103,10 @@ internal static class ServeCommand
             if (parse.GetValue(replica) is { Length: > 0 } name)
             {
                 options.ReplicaName = name;
+            }
+            if (AddTrustedProxies(options, parse.GetValue(trustedProxy)) is { } proxyError)
+            {
+                return Fail(proxyError);
             }
             if ((parse.GetValue(listen) ?? Env("LTB_LISTEN")) is { } url)
             {
@@ -188,6 +198,23 @@ internal static class ServeCommand
             oidc.RoleGroups[group] = role;
         }
         return oidc;
+    }
+
+    /// <summary>The named proxies (the option, else LTB_TRUSTED_PROXIES, comma- or space-separated); null, or what is wrong.</summary>
+    private static string? AddTrustedProxies(LtbServerOptions options, string[]? named)
+    {
+        var proxies = named is { Length: > 0 }
+            ? named
+            : (Env("LTB_TRUSTED_PROXIES") ?? "").Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var proxy in proxies)
+        {
+            if (TrustedProxies.Check(proxy) is { } error)
+            {
+                return $"--trusted-proxy (LTB_TRUSTED_PROXIES): {error}";
+            }
+            options.TrustedProxies.Add(proxy);
+        }
+        return null;
     }
 
     internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;

@@ -9,7 +9,8 @@ namespace Ltb.Server.Api;
 
 /// <summary>
 /// Login (a session token for the CLI), logout, and the caller's own account (/me). Login is rate limited per client
-/// address and locks the account after repeated failures (Identity lockout).
+/// address; every failed attempt is answered after a delay, and repeated failures lock password sign-in for a while
+/// (Identity lockout) without touching the user's tokens.
 /// </summary>
 public static class AuthEndpoints
 {
@@ -56,20 +57,26 @@ public static class AuthEndpoints
             var tried = Validation.UserName().IsMatch(request.UserName) ? request.UserName : "(not a user name)";
             audit.RecordAs(null, tried, AuditActions.LoginFailed, "user", null, "unknown user name");
             await db.SaveChangesAsync(ct);
+            await Task.Delay(options.FailedLoginDelay, ct);
             return Problems.Unauthorized(InvalidLogin);
         }
         if (await users.IsLockedOutAsync(user))
         {
+            // The password is not even checked while locked. Only password sign-in is locked: the user's tokens keep
+            // working (TokenAuthenticationHandler), so guessing cannot keep anyone out of the sessions they have.
             audit.RecordAs(user.Id, user.UserName!, AuditActions.LoginFailed, "user", user.Id, "account locked");
             await db.SaveChangesAsync(ct);
-            return Locked();
+            await Task.Delay(options.FailedLoginDelay, ct);
+            return Locked(user);
         }
         if (!await users.CheckPasswordAsync(user, request.Password))
         {
             await users.AccessFailedAsync(user);
             audit.RecordAs(user.Id, user.UserName!, AuditActions.LoginFailed, "user", user.Id, "wrong password");
             await db.SaveChangesAsync(ct);
-            return await users.IsLockedOutAsync(user) ? Locked() : Problems.Unauthorized(InvalidLogin);
+            // Each wrong guess costs the guesser time (the per-address rate limit bounds guesses made in parallel).
+            await Task.Delay(options.FailedLoginDelay, ct);
+            return await users.IsLockedOutAsync(user) ? Locked(user) : Problems.Unauthorized(InvalidLogin);
         }
         await users.ResetAccessFailedCountAsync(user);
         var issued = ApiTokens.Issue(db, user.Id, ApiTokenKind.Session, "login", DateTimeOffset.UtcNow + options.SessionLifetime);
@@ -78,8 +85,10 @@ public static class AuthEndpoints
         return TypedResults.Ok(new LoginResponse(issued.Secret, issued.Token.ExpiresAt!.Value, await UserViews.ToDtoAsync(db, user, ct)));
     }
 
-    private static ProblemHttpResult Locked() => Problems.Unauthorized(
-        "the account is locked after repeated failed logins; wait a few minutes or ask an admin to reset the password");
+    private static ProblemHttpResult Locked(LtbUser user) => Problems.Unauthorized(UserViews.IsDisabled(user)
+        ? "the account is locked by an admin; ask an admin to unlock it"
+        : $"password sign-in is locked after repeated failed logins until {user.LockoutEnd?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC; " +
+          "wait until then or ask an admin to reset the password (sessions and personal tokens you have keep working)");
 
     private static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {

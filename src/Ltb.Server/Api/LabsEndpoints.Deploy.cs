@@ -8,6 +8,7 @@ using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
 using Ltb.Server.Labs.Placement;
 using Ltb.Server.Labs.Spanning;
+using Ltb.Server.Policy;
 using Ltb.Server.Templates;
 using Microsoft.EntityFrameworkCore;
 
@@ -21,7 +22,7 @@ public static partial class LabsEndpoints
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue,
         LtbServerOptions options, AuditLog audit, NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates,
-        IResourceAuthorizer<LabHost> hostAuthz, CancellationToken ct)
+        IResourceAuthorizer<LabHost> hostAuthz, PolicyStore policies, CancellationToken ct)
     {
         if (authz.Refuse(caller, Operation.Create, What) is { } refused)
         {
@@ -138,6 +139,13 @@ public static partial class LabsEndpoints
         // Held until the lab and its task are saved: a concurrent deployment sees this lab's demand (Labs/Placement).
         await using var placementLock = await PlacementLock.AcquireAsync(db, ct);
         var demand = LabDemand.Of(plan, loaded.Kinds, catalog);
+        // Under the lock: two deployments at once cannot both take a quota's last lab (Policy/LabQuotas).
+        if (await LabQuotas.RefuseAsync(db, await policies.CurrentAsync(ct), caller, new QuotaRequest(lab, loaded.Kinds.Count, demand.Total), ct)
+            is { } overQuota)
+        {
+            DeleteFolder(Path.GetDirectoryName(staging)!);
+            return overQuota;
+        }
         var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, demand, ct);
         if (placement is null)
         {

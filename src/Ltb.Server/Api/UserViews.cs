@@ -27,6 +27,13 @@ internal static class UserViews
 
     public static bool IsLocked(LtbUser u) => u.LockoutEnd is { } end && end > DateTimeOffset.UtcNow;
 
+    /// <summary>
+    /// Locked by an admin (PATCH locked=true sets the lockout's end to the far future), as opposed to the temporary
+    /// lockout of password sign-in after failed attempts: only the admin's lock stops the user's tokens and OIDC sign-in,
+    /// so that guessing someone's password cannot lock them out of the sessions they have.
+    /// </summary>
+    public static bool IsDisabled(LtbUser u) => u.LockoutEnd is { } end && end > DateTimeOffset.UtcNow.AddYears(1);
+
     /// <summary>Runs Identity's password policy; the messages, or none.</summary>
     public static async Task<string[]> CheckPasswordAsync(UserManager<LtbUser> users, LtbUser user, string? password)
     {

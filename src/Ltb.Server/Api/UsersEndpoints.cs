@@ -175,6 +175,17 @@ public static class UsersEndpoints
         {
             return Problems.Conflict("you cannot delete your own account; ask another admin");
         }
+        // The database would cascade the user's labs away while their containers keep running on the hosts: refused
+        // until the labs are destroyed (their removal tasks take the containers down), a removed lab is just history.
+        var labs = await db.Labs.AsNoTracking().Where(l => l.OwnerId == id && l.State != LabLifecycle.Removed)
+            .Select(l => new { l.Id, l.Name }).ToListAsync(ct);
+        if (labs.Count > 0)
+        {
+            var names = string.Join(", ", labs.OrderBy(l => l.Name, StringComparer.Ordinal).Take(10).Select(l => $"{l.Name} ({l.Id})"));
+            return Problems.Conflict($"user '{access.Resource.UserName}' has {labs.Count} lab{(labs.Count == 1 ? "" : "s")} that " +
+                $"{(labs.Count == 1 ? "is" : "are")} not destroyed: {names}{(labs.Count > 10 ? ", ..." : "")}; destroy them first " +
+                "(DELETE /api/v1/labs/ID, as admin), then delete the user: deleting the user now would leave their containers running");
+        }
         db.Users.Remove(access.Resource);
         audit.Record(AuditActions.Deleted, What, id, access.Resource.UserName);
         await db.SaveChangesAsync(ct);

@@ -110,7 +110,8 @@ public static partial class OidcSignIn
             await users.AddLoginAsync(user, new UserLoginInfo(Provider, subject, "OpenID Connect"));
             audit.RecordAs(user.Id, name, AuditActions.Created, "user", user.Id, "from the identity provider");
         }
-        if (await users.IsLockedOutAsync(user))
+        // Wrong local passwords lock password sign-in only; the provider checked who this is.
+        if (UserViews.IsDisabled(user))
         {
             return Problems.Unauthorized("the account is locked; ask an admin");
         }

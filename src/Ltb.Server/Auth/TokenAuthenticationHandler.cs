@@ -11,7 +11,8 @@ namespace Ltb.Server.Auth;
 
 /// <summary>
 /// "Authorization: Bearer ltb_..." for login-issued and personal tokens alike. Builds the <see cref="Caller"/> (roles and
-/// groups from the database) and a ClaimsPrincipal. A locked-out user's tokens stop working at once.
+/// groups from the database) and a ClaimsPrincipal. The tokens of a user an admin locked stop working at once; the
+/// temporary lockout of password sign-in after wrong passwords leaves them working.
 /// </summary>
 internal sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, LtbDbContext db)
@@ -35,7 +36,8 @@ internal sealed class TokenAuthenticationHandler(
             // Never log the presented secret.
             return AuthenticateResult.Fail("the token is unknown, revoked or expired");
         }
-        if (user.LockoutEnd is { } end && end > DateTimeOffset.UtcNow)
+        // Only an admin's lock: the temporary lockout after wrong passwords bounds password sign-in, not existing tokens.
+        if (Api.UserViews.IsDisabled(user))
         {
             return AuthenticateResult.Fail("the account is locked");
         }

@@ -13,7 +13,7 @@ internal sealed class DatabaseHealthCheck(LtbDbContext db) : IHealthCheck
             : HealthCheckResult.Unhealthy("the database does not answer");
 }
 
-/// <summary>/readyz: every host in service (not disabled) has an agent that answers.</summary>
+/// <summary>/readyz: every host in service (not disabled) has an agent that answers (which do not: admins only).</summary>
 internal sealed class AgentsHealthCheck(LtbDbContext db, IAgentDirectory agents) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
@@ -33,8 +33,10 @@ internal sealed class AgentsHealthCheck(LtbDbContext db, IAgentDirectory agents)
             // The API still works; labs cannot be deployed until an admin puts a host back in service.
             return HealthCheckResult.Degraded("no lab host in service");
         }
+        // The description is for anyone (no host names, addresses or errors); the detail only for admins (HealthResponse).
         return down.Count == 0
             ? HealthCheckResult.Healthy($"{hosts.Count} host(s) reachable")
-            : HealthCheckResult.Degraded($"unreachable: {string.Join("; ", down)}");
+            : HealthCheckResult.Degraded($"{down.Count} of {hosts.Count} host(s) unreachable",
+                data: new Dictionary<string, object> { [HealthResponse.AdminDetail] = $"unreachable: {string.Join("; ", down)}" });
     }
 }

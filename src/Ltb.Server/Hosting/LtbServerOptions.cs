@@ -37,6 +37,12 @@ public sealed class LtbServerOptions
     /// <summary>On the first start, store the demo lab template (examples/ospf-demo), owned by the admin, visible to everyone.</summary>
     public bool SeedDemoTemplate { get; set; } = true;
 
+    /// <summary>
+    /// Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto headers are honoured
+    /// (`--trusted-proxy`, LTB_TRUSTED_PROXIES); empty: the headers are ignored from everyone. See <see cref="TrustedProxies"/>.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
     /// <summary>Sign-in through an OpenID Connect provider (Keycloak and similar); null: local accounts only.</summary>
     public LtbOidcOptions? Oidc { get; set; }
 
@@ -48,9 +54,14 @@ public sealed class LtbServerOptions
     /// <summary>Token creations per user per minute.</summary>
     public int TokenPermitsPerMinute { get; set; } = 10;
 
+    /// <summary>Wrong passwords in a row after which password sign-in is locked for <see cref="LockoutDuration"/>.</summary>
     public int LockoutAttempts { get; set; } = 5;
 
+    /// <summary>How long password sign-in stays locked; the user's tokens keep working meanwhile. Keep it well under a year (longer is an admin's lock).</summary>
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a failed sign-in waits before it answers (wrong password, unknown user, locked).</summary>
+    public TimeSpan FailedLoginDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>How often remote agents report; a host silent for <see cref="HostSilence"/> becomes unreachable.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan HostSilence { get; set; } = TimeSpan.FromSeconds(20);

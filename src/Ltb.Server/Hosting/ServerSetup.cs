@@ -63,6 +63,7 @@ public static class ServerSetup
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<AuditLog>();
+        services.AddSingleton<Policy.PolicyStore>();
 
         services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options)));
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
@@ -77,6 +78,7 @@ public static class ServerSetup
         services.AddScoped<LabReconciler>();
 
         services.AddLtbRateLimits(options);
+        services.AddLtbTrustedProxies(options);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
@@ -128,6 +130,8 @@ public static class ServerSetup
 
     public static WebApplication UseLtbServer(this WebApplication app)
     {
+        // Before everything that looks at the client's address or the scheme (rate limits, audit, OIDC cookies).
+        app.UseLtbTrustedProxies();
         app.UseExceptionHandler();
         // Empty error responses (401 challenges, 403, 404 of unknown routes, 405, 429) get a problem-details body.
         app.UseStatusCodePages();

@@ -120,7 +120,7 @@ public static class LabSources
         var lab = topology.Lab ?? throw new InvalidOperationException("only a topology without errors is planned");
         var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted, LinkBackend = backend });
         return new LoadedSource(lab.Name, topology.Format, topology.Text, planned.Plan, topology.Kinds,
-            planned.Errors.Select(e => $"{topology.FileName}: error: {e}").ToList());
+            planned.Errors.Select(e => topology.Relative($"{topology.FileName}: error: {e}")).ToList());
     }
 
     /// <summary>
@@ -144,8 +144,6 @@ public static class LabSources
 /// <summary>A topology loaded from its folder on the server; file names in diagnostics and the model are relative to it.</summary>
 public sealed record LoadedTopology(string Directory, string FileName, byte[] Source, LoadResult Result)
 {
-    private string Prefix => Directory.TrimEnd('/') + "/";
-
     public Lab? Lab => Result.ValidLab;
 
     /// <summary>The text as the loader read it (a byte order mark dropped); <see cref="Source"/> is the file byte for byte.</summary>
@@ -165,5 +163,6 @@ public sealed record LoadedTopology(string Directory, string FileName, byte[] So
     /// <summary>The resolved model as JSON, paths relative to the folder (so it does not depend on where it was loaded).</summary>
     public string ModelJson => Lab is null ? "{}" : Relative(LabJson.ToJson(Lab));
 
-    private string Relative(string text) => text.Replace(Prefix, "", StringComparison.Ordinal);
+    /// <summary>Paths under the lab's folder relative to it, and no other folder of the server's (<see cref="ServerPaths"/>).</summary>
+    public string Relative(string text) => ServerPaths.Relative(text, Directory);
 }

@@ -261,6 +261,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         }
         task.State = state;
         task.FinishedAt = DateTimeOffset.UtcNow;
+        error = error is null ? null : ServerPaths.OfLab(error, serverOptions.DataDirectory, lab.Id);
         task.Error = error;
         if (error is not null)
         {
@@ -291,12 +292,14 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         }
         while (_pending.TryDequeue(out var e))
         {
-            var line = e.Node is null ? e.Message : $"{e.Node}: {e.Message}";
+            // Runtime and agent messages may name the lab's folder on the host: users see paths relative to their topology.
+            var message = ServerPaths.OfLab(e.Message, serverOptions.DataDirectory, lab.Id);
+            var line = e.Node is null ? message : $"{e.Node}: {message}";
             task.Log += $"{e.Time:HH:mm:ss} {line}\n";
             task.Progress = Truncate(line, 2000);
             db.LabEvents.Add(new LabEvent
             {
-                LabId = lab.Id, At = e.Time, Node = e.Node, Message = Truncate(e.Message, 4000),
+                LabId = lab.Id, At = e.Time, Node = e.Node, Message = Truncate(message, 4000),
                 Level = e.Kind switch { RuntimeEventKind.Error => LabEventLevel.Error, RuntimeEventKind.Warning => LabEventLevel.Warning, _ => LabEventLevel.Info },
             });
         }

@@ -162,6 +162,30 @@ public abstract partial class ApiConventionTests<TServer>(TServer fixture) : ICl
     }
 
     [Fact]
+    public async Task Anonymous_readyz_names_no_host_and_admins_get_the_detail()
+    {
+        var name = ServerFixture.Unique("down");
+        var host = await Http.ReadAsync<HostDto>(await S.Admin.PostAsJsonAsync("/api/v1/hosts",
+            new CreateHostRequest(name, "https://127.0.0.1:9", 2, 1L << 30)), 201);
+        try
+        {
+            using var anonymous = S.Anonymous();
+            var ready = await Http.ReadAsync<JsonElement>(await anonymous.GetAsync("/readyz"), 200);
+            var agents = ready.GetProperty("checks").GetProperty("agents");
+            Assert.Matches("^[0-9]+ of [0-9]+ host\\(s\\) unreachable$", agents.GetProperty("description").GetString());
+            Assert.DoesNotContain(name, ready.GetRawText());
+            Assert.DoesNotContain("127.0.0.1", ready.GetRawText());
+
+            var detailed = await Http.ReadAsync<JsonElement>(await S.Admin.GetAsync("/readyz"), 200);
+            Assert.Contains($"{name}: ", detailed.GetProperty("checks").GetProperty("agents").GetProperty("detail").GetString());
+        }
+        finally
+        {
+            await Http.EnsureAsync(await S.Admin.DeleteAsync($"/api/v1/hosts/{host.Id}"), 204, "remove the host");
+        }
+    }
+
+    [Fact]
     public async Task This_machine_is_the_local_host_and_cannot_be_removed()
     {
         var hosts = await Http.ReadAsync<Paged<HostDto>>(await S.Admin.GetAsync("/api/v1/hosts?state=ready"), 200);

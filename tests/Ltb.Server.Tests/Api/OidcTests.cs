@@ -6,7 +6,7 @@ using Ltb.Server.Tests.Infrastructure;
 namespace Ltb.Server.Tests.Api;
 
 /// <summary>An LTB server whose sign-in goes through the loopback test identity provider.</summary>
-public sealed class OidcServer : SqliteServer
+public class OidcServer : SqliteServer
 {
     public TestIdentityProvider Provider { get; private set; } = null!;
 

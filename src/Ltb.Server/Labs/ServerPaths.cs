@@ -1,0 +1,33 @@
+namespace Ltb.Server.Labs;
+
+/// <summary>
+/// Messages that reach users (validation and planning errors, deploy failures, task logs, lab events) never show the
+/// server's folders: a path under the data folder becomes the file's name relative to the lab's topology, as the user
+/// wrote it (DATA/labs/ID/files/conf/r1.cfg is "conf/r1.cfg", DATA/labs/ID/secret is "../secret"). Paths outside the
+/// data folder are left alone: they are what an admin's topology named.
+/// </summary>
+public static class ServerPaths
+{
+    /// <summary>How far up from a lab's files folder (DATA/labs/ID/files) the data folder is.</summary>
+    private const int LevelsToDataRoot = 3;
+
+    public static string Relative(string text, string topologyDirectory)
+    {
+        var folder = Path.GetFullPath(topologyDirectory).TrimEnd('/');
+        // The folder itself, named without a file (e.g. "cannot write to FOLDER"), before its parents are replaced.
+        text = text.Replace(folder + "/", "", StringComparison.Ordinal).Replace(folder, ".", StringComparison.Ordinal);
+        var up = "";
+        var parent = folder;
+        for (var i = 0; i < LevelsToDataRoot && Path.GetDirectoryName(parent) is { Length: > 1 } next; i++)
+        {
+            up += "../";
+            parent = next;
+            text = text.Replace(parent + "/", up, StringComparison.Ordinal);
+        }
+        return text.Replace(parent, up.TrimEnd('/'), StringComparison.Ordinal);
+    }
+
+    /// <summary>A lab's message with its files folder (and the data folder) hidden.</summary>
+    public static string OfLab(string text, string dataDirectory, Guid labId) =>
+        Relative(text, LabSources.FilesDirectory(dataDirectory, labId));
+}
