@@ -143,7 +143,7 @@ public static partial class LabsEndpoints
         if (await LabQuotas.RefuseAsync(db, await policies.CurrentAsync(ct), caller, new QuotaRequest(lab, loaded.Kinds.Count, demand.Total), ct)
             is { } overQuota)
         {
-            DeleteFolder(Path.GetDirectoryName(staging)!);
+            Discard();
             return overQuota;
         }
         var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, demand, ct);

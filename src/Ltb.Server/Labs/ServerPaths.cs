@@ -3,13 +3,13 @@ namespace Ltb.Server.Labs;
 /// <summary>
 /// Messages that reach users (validation and planning errors, deploy failures, task logs, lab events) never show the
 /// server's folders: a path under the data folder becomes the file's name relative to the lab's topology, as the user
-/// wrote it (DATA/labs/ID/files/conf/r1.cfg is "conf/r1.cfg", DATA/labs/ID/secret is "../secret"). Paths outside the
-/// data folder are left alone: they are what an admin's topology named.
+/// wrote it (DATA/labs/ID/files/DEPLOYMENT/conf/r1.cfg is "conf/r1.cfg", DATA/labs/ID/files/secret is "../secret").
+/// Paths outside the data folder are left alone: they are what an admin's topology named.
 /// </summary>
-public static class ServerPaths
+public static partial class ServerPaths
 {
-    /// <summary>How far up from a lab's files folder (DATA/labs/ID/files) the data folder is.</summary>
-    private const int LevelsToDataRoot = 3;
+    /// <summary>How far up from a lab's deployment folder (DATA/labs/ID/files/DEPLOYMENT) the data folder is.</summary>
+    private const int LevelsToDataRoot = 4;
 
     public static string Relative(string text, string topologyDirectory)
     {
@@ -27,7 +27,18 @@ public static class ServerPaths
         return text.Replace(parent, up.TrimEnd('/'), StringComparison.Ordinal);
     }
 
-    /// <summary>A lab's message with its files folder (and the data folder) hidden.</summary>
-    public static string OfLab(string text, string dataDirectory, Guid labId) =>
-        Relative(text, LabSources.FilesDirectory(dataDirectory, labId));
+    /// <summary>A lab's message with its deployment folders (any of them: a task may name the old and the new) hidden.</summary>
+    public static string OfLab(string text, string dataDirectory, Guid labId)
+    {
+        var root = Path.GetFullPath(LabFolders.FilesRoot(dataDirectory, labId));
+        foreach (var deployment in DeploymentFolder().Matches(text).Select(m => m.Value).Where(p => p.StartsWith(root + "/", StringComparison.Ordinal)).Distinct())
+        {
+            text = text.Replace(deployment + "/", "", StringComparison.Ordinal).Replace(deployment, ".", StringComparison.Ordinal);
+        }
+        // The rest as seen from a deployment folder (none of which is left in the text).
+        return Relative(text, Path.Combine(root, "DEPLOYMENT"));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("/[^\\s'\"]*/files/[0-9a-f]{32}")]
+    private static partial System.Text.RegularExpressions.Regex DeploymentFolder();
 }

@@ -14,10 +14,14 @@ public sealed class ServerPathsTests(SqliteServer server) : IClassFixture<Sqlite
     [Fact]
     public void Paths_under_the_data_folder_become_relative_to_the_topology()
     {
-        var files = LabSources.FilesDirectory("/srv/ltb", Guid.Parse("0b0e4a6e-58a4-4d7e-9b62-4f1f1e3c9d10"));
-        Assert.Equal("bind conf/r1.cfg and ../secret and ../../other/files/x and ../../../ltb.db; . and /etc/hosts",
+        var lab = Guid.Parse("0b0e4a6e-58a4-4d7e-9b62-4f1f1e3c9d10");
+        var files = LabFolders.Deployment("/srv/ltb", lab, Guid.NewGuid());
+        Assert.Equal("bind conf/r1.cfg and ../secret and ../../../other/files/x and ../../../../ltb.db; . and /etc/hosts",
             ServerPaths.Relative($"bind {files}/conf/r1.cfg and {files}/../secret and /srv/ltb/labs/other/files/x and /srv/ltb/ltb.db; " +
                 $"{files} and /etc/hosts", files));
+        var old = LabFolders.Deployment("/srv/ltb", lab, Guid.NewGuid());
+        Assert.Equal("bind conf/r1.cfg, was conf/r0.cfg; ../../secret",
+            ServerPaths.OfLab($"bind {files}/conf/r1.cfg, was {old}/conf/r0.cfg; /srv/ltb/labs/{lab:N}/secret", "/srv/ltb", lab));
     }
 
     [Fact]
