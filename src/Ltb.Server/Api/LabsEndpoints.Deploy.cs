@@ -7,6 +7,7 @@ using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
 using Ltb.Server.Labs.Placement;
 using Ltb.Server.Labs.Spanning;
+using Ltb.Server.Policy;
 using Ltb.Server.Templates;
 using Microsoft.EntityFrameworkCore;
 
@@ -20,7 +21,7 @@ public static partial class LabsEndpoints
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue,
         LtbServerOptions options, AuditLog audit, NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates,
-        IResourceAuthorizer<LabHost> hostAuthz, CancellationToken ct)
+        IResourceAuthorizer<LabHost> hostAuthz, PolicyStore policy, CancellationToken ct)
     {
         if (authz.Refuse(caller, Operation.Create, What) is { } refused)
         {
@@ -85,13 +86,15 @@ public static partial class LabsEndpoints
             fileName = topology.FileName;
             source = fileName;
         }
-        // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements).
+        // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements) and the
+        // DEPLOYER's rights (a student deploying an admin's template is a student): a refusal is a positioned 422.
         var catalog = await nodeTypes.CatalogAsync(ct);
-        var loaded = LabSources.LoadTopology(staging, fileName, caller.IsAdmin, catalog);
+        var loadOptions = await policy.LoadOptionsAsync(caller, catalog, hostAuthz, ct);
+        var loaded = LabSources.LoadTopology(staging, fileName, loadOptions);
         if (loaded.Lab is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
-            return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. loaded.Errors] });
+            return TopologyProblems.Unprocessable(loaded.Diagnostics, "topology");
         }
         var name = form["name"].ToString() is { Length: > 0 } n ? n : loaded.Lab.Name;
         if (!LabNames.Valid().IsMatch(name))
@@ -116,7 +119,7 @@ public static partial class LabsEndpoints
             apply = true;
         }
         var runtimeName = lab?.RuntimeName ?? LabNames.Runtime(name, newId);
-        var planned = LabSources.Plan(loaded, runtimeName, caller.IsAdmin, backend);
+        var planned = LabSources.Plan(loaded, runtimeName, caller.IsAdmin, backend, loadOptions.Policy);
         if (planned.Errors.Count > 0 || planned.Plan is null)
         {
             DeleteFolder(Path.GetDirectoryName(staging)!);
