@@ -75,11 +75,16 @@ internal static class ServeCommand
                 "Without it the headers are ignored [env LTB_TRUSTED_PROXIES, comma-separated]",
             AllowMultipleArgumentsPerToken = false,
         };
+        var policyFile = new Option<string>("--policy")
+        {
+            Description = "The tenant policy (YAML or JSON, docs/security.md); stored at each start, replacing the one an admin set " +
+                "through the API [env LTB_POLICY; default: keep the stored policy, else the safe defaults]",
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost, replica, trustedProxy,
+            listen, tasksPerHost, replica, trustedProxy, policyFile,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -112,6 +117,20 @@ internal static class ServeCommand
             {
                 options.Urls.Clear();
                 options.Urls.Add(url);
+            }
+            if ((parse.GetValue(policyFile) ?? Env("LTB_POLICY")) is { Length: > 0 } policyPath)
+            {
+                if (!File.Exists(policyPath))
+                {
+                    return Fail($"the policy file {policyPath} (--policy, LTB_POLICY) does not exist");
+                }
+                var (policy, errors) = Ltb.Topology.Policy.TenantPolicyFile.Parse(File.ReadAllText(policyPath), policyPath);
+                if (policy is null)
+                {
+                    return Fail(string.Join("\n", errors));
+                }
+                options.Policy = policy;
+                options.PolicySource = $"policy file {Path.GetFullPath(policyPath)}";
             }
             if (OidcFromEnvironment(out var oidcError) is { } oidc)
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ltb.Topology;
 using Ltb.Topology.Catalog;
+using Policy = Ltb.Topology.Policy;
 using Ltb.Topology.Model;
 using Ltb.Topology.Validation;
 using Ltb.Topology.Writing;
@@ -13,14 +14,26 @@ internal static class TopologyCommands
     public static Command Create()
     {
         // The command line runs as the local user, who may read any file anyway: host paths are allowed unless asked.
-        var untrusted = new Option<bool>("--untrusted") { Description = "Check as the LTB server checks a user's upload: no host paths." };
+        var untrusted = new Option<bool>("--untrusted")
+        {
+            Description = "Check as the LTB server checks a non-admin's upload: no host paths, links, capabilities, ports or images beyond the policy (the default one unless --policy).",
+        };
+        var policyFile = new Option<FileInfo?>("--policy") { Description = "With --untrusted: the admin's policy file (YAML or JSON, as for ltb serve --policy)." };
         var nodeTypes = new Option<DirectoryInfo?>("--node-types") { Description = "A folder of admin-added node type YAML files." };
 
         var files = new Argument<FileInfo[]>("FILE") { Arity = ArgumentArity.OneOrMore, Description = "Topology files." };
-        var validate = new Command("validate", "Check topology files; print FILE:LINE:COLUMN diagnostics; exit 1 when there is an error.") { files, untrusted, nodeTypes };
+        var validate = new Command("validate", "Check topology files; print FILE:LINE:COLUMN diagnostics; exit 1 when there is an error.") { files, untrusted, policyFile, nodeTypes };
         validate.SetAction(parse =>
         {
             var options = Options(parse.GetValue(untrusted), parse.GetValue(nodeTypes), out var catalogFailed);
+            if (parse.GetValue(policyFile) is { } pf)
+            {
+                if (ReadPolicy(pf) is not { } policy)
+                {
+                    return 1;
+                }
+                options = options with { Policy = policy };
+            }
             var failed = catalogFailed;
             foreach (var file in parse.GetValue(files) ?? [])
             {
@@ -91,6 +104,21 @@ internal static class TopologyCommands
             failed = diagnostics.HasErrors;
         }
         return new LoadOptions { Trusted = !untrusted, Catalog = catalog };
+    }
+
+    private static Policy.TenantPolicy? ReadPolicy(FileInfo file)
+    {
+        if (!file.Exists)
+        {
+            Console.Error.WriteLine($"{file}: error: the policy file does not exist");
+            return null;
+        }
+        var (policy, errors) = Policy.TenantPolicyFile.Parse(File.ReadAllText(file.FullName), file.ToString());
+        foreach (var e in errors)
+        {
+            Console.Error.WriteLine($"error: {e}");
+        }
+        return policy;
     }
 
     private static Lab? LoadValid(FileInfo file, LoadOptions options)

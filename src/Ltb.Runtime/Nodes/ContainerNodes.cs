@@ -64,9 +64,15 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                 Binds = binds,
                 CapAdd = node.CapAdd.ToList(),
                 Privileged = node.Privileged,
-                Sysctls = Sysctls(node, attachment == MgmtAttachment.Veth && mgmt?.Ipv6Subnet is not null),
+                // In the host's network namespace net.* sysctls would be the host's: the engine refuses them, so they are left out.
+                Sysctls = networkMode == "host"
+                    ? Sysctls(node, false)?.Where(kv => !kv.Key.StartsWith("net.", StringComparison.Ordinal)).ToDictionary()
+                    : Sysctls(node, attachment == MgmtAttachment.Veth && mgmt?.Ipv6Subnet is not null),
                 CpusetCpus = node.CpuSet,
                 NetworkMode = networkMode,
+                // An engine with user-namespace remapping refuses the host's network namespace to a remapped container:
+                // an admin's network-mode host node runs in the host's user namespace too (non-admins never get it).
+                UsernsMode = networkMode == "host" ? "host" : null,
                 DNS = node.Dns.Count == 0 ? null : node.Dns.ToList(),
                 // The lab's nodes by name (and container name): LTB-wired nodes have no Docker DNS on the management network.
                 ExtraHosts = attachment == MgmtAttachment.None || mgmt is null ? null : HostsEntries(plan, mgmt),

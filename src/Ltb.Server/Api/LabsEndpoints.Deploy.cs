@@ -91,13 +91,15 @@ public static partial class LabsEndpoints
         }
         // What the upload holds, recorded before any node can write there (a reconfigure compares with it, not the folder).
         LabFolders.WriteManifest(options.DataDirectory, newId, newId);
-        // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements).
+        // Loaded once, in the staging folder, with the effective catalog (admins' node types, retirements) and the
+        // DEPLOYER's rights (a student deploying an admin's template is a student): a refusal is a positioned 422.
         var catalog = await nodeTypes.CatalogAsync(ct);
-        var loaded = LabSources.LoadTopology(staging, fileName, caller.IsAdmin, catalog);
+        var loadOptions = await policies.LoadOptionsAsync(caller, catalog, hostAuthz, ct);
+        var loaded = LabSources.LoadTopology(staging, fileName, loadOptions);
         if (loaded.Lab is null)
         {
             Discard();
-            return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. loaded.Errors] });
+            return TopologyProblems.Unprocessable(loaded.Diagnostics, "topology");
         }
         var name = form["name"].ToString() is { Length: > 0 } n ? n : loaded.Lab.Name;
         if (!LabNames.Valid().IsMatch(name))
@@ -122,7 +124,7 @@ public static partial class LabsEndpoints
             apply = true;
         }
         var runtimeName = lab?.RuntimeName ?? LabNames.Runtime(name, newId);
-        var planned = LabSources.Plan(loaded, runtimeName, caller.IsAdmin, backend);
+        var planned = LabSources.Plan(loaded, runtimeName, caller.IsAdmin, backend, loadOptions.Policy);
         if (planned.Errors.Count > 0 || planned.Plan is null)
         {
             Discard();

@@ -16,7 +16,7 @@ public static partial class LabsEndpoints
     // ------------------------------------------------------------------ operate
 
     private static async Task<Results<Ok<ExecResponse>, ProblemHttpResult, ValidationProblem>> ExecAsync(string lab, ExecRequest request,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, LtbServerOptions options,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, AuditLog audit, Policy.PolicyStore policies,
         CancellationToken ct)
     {
         if (request.Command is not { Count: > 0 } || request.Command.Any(string.IsNullOrEmpty))
@@ -38,7 +38,7 @@ public static partial class LabsEndpoints
         try
         {
             // The host reads at most the limit (and kills the command there): the answer is bounded on both ends.
-            var limit = OutputLimit(options);
+            var limit = OutputLimit(await policies.CurrentAsync(ct));
             var result = await agent!.ExecAsync(l.RuntimeName, request.Node, request.Command, timeout, limit, ct);
             return TypedResults.Ok(new ExecResponse(result.ExitCode, result.Stdout, result.Stderr, result.Truncated,
                 result.Truncated ? CutNote(limit, "the command was stopped there (exit code 137)") : null));
@@ -51,7 +51,7 @@ public static partial class LabsEndpoints
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> LogsAsync(string lab, string node, int? tail,
         bool? follow, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
-        LtbServerOptions options, CancellationToken ct)
+        Policy.PolicyStore policies, CancellationToken ct)
     {
         if (tail is < 0)
         {
@@ -64,7 +64,7 @@ public static partial class LabsEndpoints
             return problem;
         }
         var started = false;
-        var limit = OutputLimit(options);
+        var limit = OutputLimit(await policies.CurrentAsync(ct));
         try
         {
             // Each piece is sent before the next is read (the host's stream waits for this reader): following a node
@@ -216,7 +216,7 @@ public static partial class LabsEndpoints
     /// <summary>The start of the last line of a log answer cut at the limit (the CLI prints that line on stderr).</summary>
     public const string CutMarker = "[ltb] ";
 
-    private static long OutputLimit(LtbServerOptions options) => Math.Clamp(options.Policy.OutputLimitBytes, 1, ContainerExec.HardLimitBytes);
+    private static long OutputLimit(Ltb.Topology.Policy.TenantPolicy policy) => Math.Clamp(policy.OutputLimitBytes, 1, ContainerExec.HardLimitBytes);
 
     private static string CutNote(long limit, string what) =>
         $"output cut at {limit} bytes, the limit per answer (OutputLimitBytes of the tenant policy); {what}";

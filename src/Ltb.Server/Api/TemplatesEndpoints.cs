@@ -6,6 +6,7 @@ using Ltb.Server.Catalog;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
+using Ltb.Server.Policy;
 using Ltb.Server.Templates;
 using Microsoft.EntityFrameworkCore;
 
@@ -148,7 +149,7 @@ public static partial class TemplatesEndpoints
 
     private static async Task<Results<Created<TemplateDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(HttpRequest request,
         Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, NodeTypeStore nodeTypes, LtbServerOptions options,
-        AuditLog audit, CancellationToken ct)
+        AuditLog audit, PolicyStore policy, IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
     {
         if (authz.Refuse(caller, Operation.Create, What) is { } refused)
         {
@@ -170,7 +171,7 @@ public static partial class TemplatesEndpoints
         {
             return Problems.Invalid("groupId", "no such group");
         }
-        var (upload, invalid, unprocessable) = await ReceiveAsync(form, caller, nodeTypes, options, ct);
+        var (upload, invalid, unprocessable) = await ReceiveAsync(form, caller, nodeTypes, options, policy, hosts, ct);
         if (invalid is not null)
         {
             return invalid;
@@ -206,7 +207,7 @@ public static partial class TemplatesEndpoints
 
     private static async Task<Results<Created<TemplateVersionDto>, ProblemHttpResult, ValidationProblem>> AddVersionAsync(Guid id,
         HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, NodeTypeStore nodeTypes,
-        LtbServerOptions options, AuditLog audit, CancellationToken ct)
+        LtbServerOptions options, AuditLog audit, PolicyStore policy, IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
     {
         var access = await FindAsync(id, caller, db, authz, Operation.Update, ct);
         if (access.Denied is { } denied)
@@ -222,7 +223,7 @@ public static partial class TemplatesEndpoints
         {
             return Problems.Invalid("topology", "send the version as multipart/form-data (a 'topology' file, its files as 'files')");
         }
-        var (upload, invalid, unprocessable) = await ReceiveAsync(await request.ReadFormAsync(ct), caller, nodeTypes, options, ct);
+        var (upload, invalid, unprocessable) = await ReceiveAsync(await request.ReadFormAsync(ct), caller, nodeTypes, options, policy, hosts, ct);
         if (invalid is not null)
         {
             return invalid;
@@ -326,7 +327,8 @@ public static partial class TemplatesEndpoints
 
     /// <summary>Stages the upload, loads it with the effective catalog and the caller's rights; the upload or the problem.</summary>
     private static async Task<(TemplateUpload? Upload, ValidationProblem? Invalid, ProblemHttpResult? Unprocessable)> ReceiveAsync(
-        IFormCollection form, Caller caller, NodeTypeStore nodeTypes, LtbServerOptions options, CancellationToken ct)
+        IFormCollection form, Caller caller, NodeTypeStore nodeTypes, LtbServerOptions options, PolicyStore policy,
+        IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
     {
         if (form.Files.GetFile("topology") is not { } topology)
         {
@@ -339,7 +341,7 @@ public static partial class TemplatesEndpoints
             {
                 return (null, Problems.Invalid("files", stored), null);
             }
-            var upload = TemplateStore.Load(staging, topology.FileName, caller.IsAdmin, await nodeTypes.CatalogAsync(ct));
+            var upload = TemplateStore.Load(staging, topology.FileName, await policy.LoadOptionsAsync(caller, await nodeTypes.CatalogAsync(ct), hosts, ct));
             if (upload.Topology.Result.HasErrors)
             {
                 return (null, null, TopologyProblems.Unprocessable(upload.Topology.Diagnostics, "topology"));

@@ -177,3 +177,11 @@ public sealed class NodeTypeAuthorizer : IResourceAuthorizer<StoredNodeType>
     public bool Allows(Caller caller, Operation operation, StoredNodeType? resource) =>
         operation == Operation.Read || caller.IsAdmin;
 }
+
+/// <summary>Server settings (the tenant policy): everyone signed in reads them; only admins change them.</summary>
+public sealed class SettingAuthorizer : IResourceAuthorizer<ServerSetting>
+{
+    public IQueryable<ServerSetting> Visible(IQueryable<ServerSetting> source, Caller caller) => source;
+
+    public bool Allows(Caller caller, Operation operation, ServerSetting? resource) => operation == Operation.Read || caller.IsAdmin;
+}

@@ -32,6 +32,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<LabTemplateVersion> LabTemplateVersions => Set<LabTemplateVersion>();
     public DbSet<LabTemplateFile> LabTemplateFiles => Set<LabTemplateFile>();
     public DbSet<StoredNodeType> NodeTypes => Set<StoredNodeType>();
+    public DbSet<ServerSetting> Settings => Set<ServerSetting>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -224,6 +225,14 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(t => t.Name).HasMaxLength(100);
             e.HasIndex(t => t.Name).IsUnique();
             e.Property(t => t.Version).IsConcurrencyToken();
+        });
+
+        builder.Entity<ServerSetting>(e =>
+        {
+            e.HasKey(x => x.Key);
+            e.Property(x => x.Key).HasMaxLength(100);
+            e.Property(x => x.UpdatedBy).HasMaxLength(200);
+            e.Property(x => x.Version).IsConcurrencyToken();
         });
     }
 

@@ -90,3 +90,17 @@ public sealed class StoredNodeType : IVersioned
     public DateTimeOffset UpdatedAt { get; set; }
     public long Version { get; set; }
 }
+
+/// <summary>
+/// One server-wide setting an administrator changes at run time, as a JSON document under a fixed key (the tenant
+/// policy: <see cref="Policy.PolicyStore"/>).
+/// </summary>
+public sealed class ServerSetting : IVersioned
+{
+    public string Key { get; set; } = "";
+    public string Value { get; set; } = "";
+    public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Who changed it last: a user name, or "policy file" when a start applied `--policy FILE`.</summary>
+    public string UpdatedBy { get; set; } = "";
+    public long Version { get; set; }
+}

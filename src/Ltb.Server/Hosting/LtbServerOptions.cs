@@ -15,9 +15,6 @@ public sealed class LtbServerOptions
 
     public string DataDirectory { get; set; } = DefaultDataDirectory;
 
-    /// <summary>What non-admins' topologies may ask of a host, and the limits everyone gets (docs/security.md).</summary>
-    public Ltb.Topology.Policy.TenantPolicy Policy { get; set; } = Ltb.Topology.Policy.TenantPolicy.Default;
-
     /// <summary>Where to listen; a port of 0 picks a free one (the bound address is in <see cref="LtbServer.Urls"/>).</summary>
     public IList<string> Urls { get; } = [DefaultUrl];
 
@@ -27,6 +24,15 @@ public sealed class LtbServerOptions
     public string? ConnectionString { get; set; }
 
     public string AdminUserName { get; set; } = "admin";
+
+    /// <summary>
+    /// The tenant policy read from `--policy FILE` (LTB_POLICY): when set, each start stores it, replacing the one in the
+    /// database (an admin's API changes last until the next start with a file); null keeps the stored one.
+    /// </summary>
+    public Ltb.Topology.Policy.TenantPolicy? Policy { get; set; }
+
+    /// <summary>Where <see cref="Policy"/> came from, for the audit log ("policy file /etc/ltb/policy.yaml").</summary>
+    public string PolicySource { get; set; } = "policy file";
 
     /// <summary>The first admin's password (LTB_ADMIN_PASSWORD); null: one is generated and reported once.</summary>
     public string? AdminPassword { get; set; }

@@ -33,6 +33,7 @@ internal static class ServerInitialization
         await EnsureRolesAsync(db, ct);
         await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
         await RegisterLocalHostAsync(db, ct);
+        await ApplyPolicyFileAsync(scope.ServiceProvider, options, ct);
         await Labs.Placement.HostInventory.BackfillAsync(db, ct);
         // Creates the job storage (and with PostgreSQL its schema) while the lock is held.
         scope.ServiceProvider.GetRequiredService<Labs.LabJobs>();
@@ -41,6 +42,26 @@ internal static class ServerInitialization
         {
             await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({StartLock})", ct);
         }
+    }
+
+    /// <summary>`--policy FILE`: stored when it differs from the stored policy, and audited as the file's change.</summary>
+    private static async Task ApplyPolicyFileAsync(IServiceProvider services, LtbServerOptions options, CancellationToken ct)
+    {
+        if (options.Policy is not { } policy)
+        {
+            return;
+        }
+        var store = services.GetRequiredService<Policy.PolicyStore>();
+        var (current, row) = await store.ReadAsync(ct);
+        var json = Ltb.Topology.Policy.TenantPolicyFile.ToJson(policy);
+        if (row is not null && Ltb.Topology.Policy.TenantPolicyFile.ToJson(current) == json)
+        {
+            return;
+        }
+        await store.SaveAsync(policy, options.PolicySource, null, ct);
+        services.GetRequiredService<Audit.AuditLog>().RecordAs(null, options.PolicySource, Audit.AuditActions.Updated, "policy", Policy.PolicyStore.Key,
+            System.Text.Json.Nodes.JsonNode.Parse(json)!.ToJsonString());
+        await services.GetRequiredService<LtbDbContext>().SaveChangesAsync(ct);
     }
 
     /// <summary>The advisory lock key of the start-up work ("LTB" in ASCII, and 1).</summary>

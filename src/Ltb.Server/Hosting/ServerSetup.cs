@@ -10,6 +10,7 @@ using Ltb.Server.Labs;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scalar.AspNetCore;
 
 namespace Ltb.Server.Hosting;
@@ -60,8 +61,13 @@ public static class ServerSetup
             .AddResourceAuthorizer<AuditEntry, AuditAuthorizer>()
             .AddResourceAuthorizer<Lab, LabAuthorizer>()
             .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
-            .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>();
+            .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>()
+            .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<Policy.PolicyCache>();
+        services.AddSingleton<Policy.LocalHostImages>();
+        services.AddScoped<Policy.PolicyStore>();
         services.AddScoped<AuditLog>();
         services.AddSingleton<Policy.PolicyStore>();
 
@@ -175,7 +181,8 @@ public static class ServerSetup
             .MapAuditEndpoints()
             .MapLabsEndpoints()
             .MapTemplatesEndpoints()
-            .MapNodeTypesEndpoints();
+            .MapNodeTypesEndpoints()
+            .MapPolicyEndpoints();
         return api;
     }
 

@@ -4,6 +4,7 @@ using Ltb.Runtime.Planning;
 using Ltb.Topology;
 using Ltb.Topology.Catalog;
 using Ltb.Topology.Model;
+using Ltb.Topology.Policy;
 using Ltb.Topology.Validation;
 
 namespace Ltb.Server.Labs;
@@ -98,27 +99,24 @@ public static class LabSources
     };
 
     /// <summary>
-    /// Loads the topology stored in <paramref name="directory"/> (once; plan it with <see cref="Plan"/>). Variables come
-    /// from an empty environment: the server's own environment is not the user's to read.
+    /// Loads the topology stored in <paramref name="directory"/> (once; plan it with <see cref="Plan"/>) as
+    /// <paramref name="options"/> say: the caller's trust, the policy, the local images and the catalog
+    /// (<see cref="Policy.PolicyStore.LoadOptionsAsync"/>). Variables come from an empty environment: the server's own
+    /// environment is not the user's to read.
     /// </summary>
-    public static LoadedTopology LoadTopology(string directory, string fileName, bool trusted, NodeTypeCatalog? catalog = null)
+    public static LoadedTopology LoadTopology(string directory, string fileName, LoadOptions options)
     {
         var path = Path.Combine(directory, fileName);
         var source = File.ReadAllBytes(path);
-        var result = TopologyLoader.LoadFile(path, new LoadOptions
-        {
-            Trusted = trusted,
-            Environment = new Dictionary<string, string>(),
-            Catalog = catalog ?? NodeTypeCatalog.BuiltIn,
-        });
+        var result = TopologyLoader.LoadFile(path, options with { Environment = new Dictionary<string, string>() });
         return new LoadedTopology(directory, fileName, source, result);
     }
 
     /// <summary>Plans a loaded topology for one host under the lab's runtime name.</summary>
-    public static LoadedSource Plan(LoadedTopology topology, string runtimeName, bool trusted, LinkBackend backend)
+    public static LoadedSource Plan(LoadedTopology topology, string runtimeName, bool trusted, LinkBackend backend, TenantPolicy policy)
     {
         var lab = topology.Lab ?? throw new InvalidOperationException("only a topology without errors is planned");
-        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted, LinkBackend = backend });
+        var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = runtimeName, Trusted = trusted, LinkBackend = backend, Policy = policy });
         return new LoadedSource(lab.Name, topology.Format, topology.Text, planned.Plan, topology.Kinds,
             planned.Errors.Select(e => topology.Relative($"{topology.FileName}: error: {e}")).ToList());
     }

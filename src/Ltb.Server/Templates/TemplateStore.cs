@@ -21,9 +21,9 @@ public static class TemplateStore
         Path.Combine(dataDirectory, "uploads", Guid.NewGuid().ToString("N"));
 
     /// <summary>Loads the topology staged in <paramref name="directory"/> and reads the files beside it.</summary>
-    public static TemplateUpload Load(string directory, string fileName, bool trusted, NodeTypeCatalog catalog)
+    public static TemplateUpload Load(string directory, string fileName, Ltb.Topology.LoadOptions options)
     {
-        var topology = LabSources.LoadTopology(directory, fileName, trusted, catalog);
+        var topology = LabSources.LoadTopology(directory, fileName, options);
         var files = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(p => p != fileName)

@@ -19,6 +19,7 @@ public static class ContainerlabParser
         if (root["mgmt"] is { } mgmt)
         {
             spec.Mgmt = MgmtReader.Parse(mgmt, r);
+            spec.MgmtWritten = mgmt;
             spec.MgmtSpan = mgmt.Span;
         }
         foreach (var key in new[] { "settings", "debug" })

@@ -30,6 +30,7 @@ public static class LtbParser
         if (root["mgmt"] is { } mgmt)
         {
             spec.Mgmt = MgmtReader.Parse(mgmt, r);
+            spec.MgmtWritten = mgmt;
             spec.MgmtSpan = mgmt.Span;
         }
         var fields = NodeFields.Ltb;

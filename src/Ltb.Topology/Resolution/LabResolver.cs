@@ -29,7 +29,9 @@ internal static class LabResolver
         var paths = new PathResolver(directory, options.Trusted, environment.GetValueOrDefault("HOME"), diagnostics);
         var magic = new MagicVariables(name, options.LabDirectory ?? Path.Combine(directory, "clab-" + name));
         CheckKindsSection(spec, options.Catalog, diagnostics);
-        var resolver = new NodeResolver(spec, options.Catalog, paths, magic, diagnostics);
+        var tenant = new Policy.TenantRules(options, spec.Nodes.Select(n => n.Name.Value), diagnostics);
+        tenant.Mgmt(spec.MgmtWritten, spec.Mgmt);
+        var resolver = new NodeResolver(spec, options.Catalog, paths, magic, tenant, diagnostics);
         var nodes = new Dictionary<string, Node>(StringComparer.Ordinal);
         var ordered = new List<Node>();
         foreach (var (nodeName, nodeSpec) in spec.Nodes)
@@ -46,7 +48,7 @@ internal static class LabResolver
         }
         // A link to a node whose kind is unknown is reported once, for the node, not again for the link.
         var linkNodes = spec.Nodes.Where(n => !nodes.ContainsKey(n.Name.Value)).Select(n => n.Name.Value).ToHashSet(StringComparer.Ordinal);
-        var linkResolver = new LinkResolver(nodes, diagnostics);
+        var linkResolver = new LinkResolver(nodes, tenant, diagnostics);
         var links = new List<Link>();
         foreach (var linkSpec in spec.Links)
         {

@@ -10,7 +10,7 @@ namespace Ltb.Topology.Resolution;
 /// `macvlan:` make one-sided links), checks that endpoints name defined nodes and interfaces the node's type
 /// accepts, and maps each interface to its Linux name.
 /// </summary>
-internal sealed class LinkResolver(IReadOnlyDictionary<string, Node> nodes, DiagnosticBag diagnostics)
+internal sealed class LinkResolver(IReadOnlyDictionary<string, Node> nodes, Policy.TenantRules tenant, DiagnosticBag diagnostics)
 {
     public Link? Resolve(LinkSpec spec)
     {
@@ -20,6 +20,7 @@ internal sealed class LinkResolver(IReadOnlyDictionary<string, Node> nodes, Diag
         if (spec.Type is { } written)
         {
             type = Parse(written.Value);
+            tenant.LinkType(type, written.Value, written.Span, where);
             foreach (var e in spec.Endpoints)
             {
                 endpoints.Add(NodeEndpoint(e, where) ?? Placeholder(e));
@@ -62,6 +63,7 @@ internal sealed class LinkResolver(IReadOnlyDictionary<string, Node> nodes, Diag
                 Endpoint.MacvlanNode => LinkType.Macvlan,
                 _ => LinkType.Veth,
             };
+            tenant.LinkType(type, special?.Node ?? "veth", special?.Span ?? spec.Span, where);
             foreach (var e in spec.Endpoints)
             {
                 endpoints.Add(e == special

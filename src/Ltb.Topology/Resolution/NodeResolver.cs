@@ -14,7 +14,8 @@ namespace Ltb.Topology.Resolution;
 /// `env`, `labels`, `sysctls` and `config.vars` merge key by key, `binds` merge by container path, `cap-add`
 /// adds to the type's capabilities; other lists are taken whole from the most specific level that has them.
 /// </summary>
-internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog catalog, PathResolver paths, MagicVariables magic, DiagnosticBag diagnostics)
+internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog catalog, PathResolver paths, MagicVariables magic, Policy.TenantRules tenant,
+    DiagnosticBag diagnostics)
 {
     /// <summary>Each node's wait-for entries as written (at whichever level), for the lab-wide checks.</summary>
     public Dictionary<string, List<Positioned<string>>> WaitForWritten { get; } = new(StringComparer.Ordinal);
@@ -74,7 +75,8 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
         {
             diagnostics.Error(v.Span, $"{KindWord} '{type.Name}' has no version '{v.Value}' in the catalog; known versions: {string.Join(", ", type.Versions)}");
         }
-        var image = Magic(First(l => l.Image)) ?? WithTag(type.Image, version?.Value);
+        var imageWritten = First(l => l.Image);
+        var image = Magic(imageWritten) ?? WithTag(type.Image, version?.Value);
         if (image is null && type.Runtime is NodeRuntime.Container or NodeRuntime.Vm)
         {
             diagnostics.Error(name.Span, $"node '{n}' has no image; kind '{type.Name}' has no default image, so give 'image:' on the node, its group, kind or defaults");
@@ -87,6 +89,18 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             : null;
         var waitFor = (FirstList(l => l.WaitFor) ?? []).Concat(levels.Select(l => l.StagesWaitFor).FirstOrDefault(v => v is not null) ?? []).ToList();
         WaitForWritten[n] = waitFor;
+        var capAdd = FirstList(l => l.CapAdd) ?? [];
+        // The policy's refusals for non-admins, each at the setting as written.
+        tenant.Capabilities(n, type, kindWritten?.Span ?? name.Span, capAdd);
+        tenant.HostSettings(n, levels);
+        if (First(l => l.NetworkMode) is { } networkMode)
+        {
+            tenant.NetworkMode(n, networkMode);
+        }
+        if (imageWritten is { } iw && image is not null)
+        {
+            tenant.Image(n, iw, image);
+        }
         return new Node
         {
             Name = n,
@@ -109,7 +123,7 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
             Memory = memoryText?.Value ?? (type.MemoryBytes is { } mb ? ByteSize.Format(mb) : null),
             MemoryBytes = memoryText is { } mt ? ParseMemory(mt, n) : type.MemoryBytes,
             CpuSet = First(l => l.CpuSet)?.Value,
-            CapAdd = [.. type.Capabilities.Concat(FirstList(l => l.CapAdd)?.Select(c => c.Value) ?? []).Distinct(StringComparer.Ordinal)],
+            CapAdd = [.. type.Capabilities.Concat(capAdd.Select(c => c.Value)).Distinct(StringComparer.Ordinal)],
             Sysctls = MergeWith(type.Sysctls, levels, l => l.Sysctls, n),
             User = First(l => l.User)?.Value,
             Entrypoint = Magic(First(l => l.Entrypoint)),
@@ -293,8 +307,8 @@ internal sealed partial class NodeResolver(TopologySpec spec, NodeTypeCatalog ca
         if (m.Success && int.TryParse(m.Groups["h"].Value, CultureInfo.InvariantCulture, out var host) && int.TryParse(m.Groups["c"].Value, CultureInfo.InvariantCulture, out var container)
             && host is >= 1 and <= 65535 && container is >= 1 and <= 65535)
         {
-            return new PortMapping(m.Groups["ip"].Success ? m.Groups["ip"].Value : null, host, container,
-                m.Groups["p"].Success ? m.Groups["p"].Value.ToLowerInvariant() : "tcp");
+            return tenant.Port(node, written, new PortMapping(m.Groups["ip"].Success ? m.Groups["ip"].Value : null, host, container,
+                m.Groups["p"].Success ? m.Groups["p"].Value.ToLowerInvariant() : "tcp"));
         }
         diagnostics.Error(written.Span, $"port '{written.Value}' of node '{node}' must be [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp|sctp] with ports from 1 to 65535, e.g. 8080:80");
         return null;

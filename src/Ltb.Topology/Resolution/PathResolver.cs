@@ -49,8 +49,8 @@ public sealed class PathResolver(string topologyDirectory, bool trusted, string?
         if (!inside && !trusted)
         {
             diagnostics.Error(span, isHostPath
-                ? $"{what} is a host path; only administrators (trusted callers) may use files outside the topology's folder {TopologyDirectory}"
-                : $"{what} escapes the topology's folder {TopologyDirectory}; use a path inside it (only administrators may use host paths)");
+                ? $"{what} is a host path, which needs an administrator; use a file in the topology's folder (its path relative to the topology file)"
+                : $"{what} escapes the topology's folder, which needs an administrator; use a path inside it (relative to the topology file)");
             return null;
         }
         if (inside && !trusted && LinkOnTheWay(full) is { } link)

@@ -139,7 +139,11 @@ public sealed class NodeFields
     {
         foreach (var key in UnsupportedKeys)
         {
-            fields[key] = (s, v, r, _) => s.Unsupported[key] = r.Plain(v);
+            fields[key] = (s, v, r, _) =>
+            {
+                s.Unsupported[key] = r.Plain(v);
+                s.UnsupportedAt[key] = v.Span;
+            };
         }
         return fields;
     }

@@ -58,4 +58,7 @@ public sealed class NodeSpec(SourceSpan span)
 
     /// <summary>Keys LTB knows but does not act on yet; kept for conversion, warned about.</summary>
     public Dictionary<string, object?> Unsupported { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Where each of <see cref="Unsupported"/> is written (some reach the host: refused to non-admins).</summary>
+    public Dictionary<string, SourceSpan> UnsupportedAt { get; } = new(StringComparer.Ordinal);
 }

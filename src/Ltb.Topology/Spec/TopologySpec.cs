@@ -13,6 +13,8 @@ public sealed class TopologySpec(string file, TopologyFormat format)
     public string? Description { get; set; }
     public MgmtNetwork Mgmt { get; set; } = new();
     public SourceSpan MgmtSpan { get; set; }
+    /// <summary>`mgmt:` as written, for the positions of the settings a non-admin may not use.</summary>
+    public YNode? MgmtWritten { get; set; }
     public NodeSpec? Defaults { get; set; }
     public Dictionary<string, NodeSpec> Kinds { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, NodeSpec> Groups { get; } = new(StringComparer.Ordinal);

@@ -297,6 +297,12 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/node-types/{name}", At("/api/v1/node-types/linux"), all200),
             R("PATCH", "/api/v1/node-types/{name}", At($"/api/v1/node-types/{customType}"), [.. adminOnly, Ok],
                 () => new UpdateNodeTypeRequest(Definition: Templates.TemplateTestSupport.HostType(customType))),
+
+            // Everyone reads the tenant policy (students see what is allowed); only admins replace it.
+            R("GET", "/api/v1/policy", At("/api/v1/policy"), all200),
+            R("PUT", "/api/v1/policy", At("/api/v1/policy"), [.. adminOnly, Ok],
+                () => new StringContent(Ltb.Topology.Policy.TenantPolicyFile.ToJson(Ltb.Topology.Policy.TenantPolicy.Default),
+                    System.Text.Encoding.UTF8, "application/json")),
         ];
     }
 

@@ -260,7 +260,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         var student = await S.CreateUserAsync("s");
         using var client = await S.LoginAsync(student.UserName, ServerFixture.UserPassword);
         using var content = LabTestSupport.Upload(yaml, "bad.clab.yml");
-        var problem = await Http.ProblemAsync(await client.PostAsync("/api/v1/labs", content), 400);
+        var problem = await Http.ProblemAsync(await client.PostAsync("/api/v1/labs", content), 422);
         var errors = problem.GetProperty("errors").GetProperty("topology").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.True(errors.Count >= 2, string.Join('\n', errors));
         Assert.All(errors, e => Assert.Matches(@"^bad\.clab\.yml:\d+:\d+: error: ", e));

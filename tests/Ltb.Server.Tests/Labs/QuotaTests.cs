@@ -30,12 +30,17 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         }
     }
 
-    private void SetQuotas(Dictionary<string, Quota>? roles = null, Dictionary<string, Quota>? groups = null) =>
-        S.Server.Services.GetRequiredService<PolicyStore>().Set(TenantPolicy.Default with
+    /// <summary>The policy with these quotas (and no others), as an admin sets it: PUT /api/v1/policy.</summary>
+    private async Task SetQuotasAsync(Dictionary<string, Quota>? roles = null, Dictionary<string, Quota>? groups = null)
+    {
+        var policy = TenantPolicy.Default with
         {
             RoleQuotas = roles ?? new Dictionary<string, Quota>(StringComparer.Ordinal),
             GroupQuotas = groups ?? new Dictionary<string, Quota>(StringComparer.Ordinal),
-        });
+        };
+        using var body = new StringContent(TenantPolicyFile.ToJson(policy), System.Text.Encoding.UTF8, "application/json");
+        await Http.ReadAsync<TenantPolicy>(await S.Admin.PutAsync("/api/v1/policy", body), 200);
+    }
 
     /// <summary>A host with room for everything the tests ask (no agent answers at its address).</summary>
     private async Task<string> RegisterHostAsync()
@@ -94,7 +99,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
     public async Task A_student_at_the_running_labs_quota_is_refused_naming_the_labs_and_admins_are_not_limited()
     {
         var host = await RegisterHostAsync();
-        SetQuotas(roles: new() { ["student"] = new Quota { RunningLabs = 2 } });
+        await SetQuotasAsync(roles: new() { ["student"] = new Quota { RunningLabs = 2 } });
         using var student = await StudentAsync();
         var (a, b) = (ServerFixture.Unique("la"), ServerFixture.Unique("lb"));
         var first = await Http.ReadAsync<LabTaskAccepted>(await PostAsync(student, Lab(a), host), 202);
@@ -114,7 +119,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         await Http.ReadAsync<LabTaskAccepted>(await PostAsync(student, Lab(third), host), 202);
 
         // Admins are exempt.
-        SetQuotas(roles: new() { ["student"] = new Quota { RunningLabs = 2 }, ["admin"] = new Quota { RunningLabs = 0 } });
+        await SetQuotasAsync(roles: new() { ["student"] = new Quota { RunningLabs = 2 }, ["admin"] = new Quota { RunningLabs = 0 } });
         await Http.ReadAsync<LabTaskAccepted>(await PostAsync(S.Admin, Lab(ServerFixture.Unique("ad")), host), 202);
     }
 
@@ -122,7 +127,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
     public async Task Nodes_cpus_and_memory_quotas_count_what_placement_counts_and_a_reconfigure_may_not_grow_past_them()
     {
         var host = await RegisterHostAsync();
-        SetQuotas(roles: new() { ["student"] = new Quota { Nodes = 5, Cpus = 3, MemoryBytes = 1L << 30 } });
+        await SetQuotasAsync(roles: new() { ["student"] = new Quota { Nodes = 5, Cpus = 3, MemoryBytes = 1L << 30 } });
         using var student = await StudentAsync();
         var a = ServerFixture.Unique("na");
         await Http.ReadAsync<LabTaskAccepted>(await PostAsync(student, Lab(a, nodes: 3, cpu: 0.5, memory: "128MiB"), host), 202);
@@ -148,7 +153,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         Assert.Equal(b, accepted.Lab.Name);
 
         // Lowered below what runs: a reconfigure that does not grow is still accepted.
-        SetQuotas(roles: new() { ["student"] = new Quota { Nodes = 1 } });
+        await SetQuotasAsync(roles: new() { ["student"] = new Quota { Nodes = 1 } });
         await SetStateAsync(fits.Lab.Id, LabLifecycle.Running);
         await Http.ReadAsync<LabTaskAccepted>(await PostAsync(student, Lab(b, nodes: 2, cpu: 0.5, memory: "128MiB"), host, reconfigure: true), 202);
     }
@@ -159,7 +164,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         var host = await RegisterHostAsync();
         var (u1, u2) = (await S.CreateUserAsync("qg", "student"), await S.CreateUserAsync("qg", "student"));
         var group = await S.CreateGroupAsync("course", u1.Id, u2.Id);
-        SetQuotas(groups: new() { [group.Name] = new Quota { RunningLabs = 2 } });
+        await SetQuotasAsync(groups: new() { [group.Name] = new Quota { RunningLabs = 2 } });
         using var first = await S.LoginAsync(u1.UserName, ServerFixture.UserPassword);
         using var second = await S.LoginAsync(u2.UserName, ServerFixture.UserPassword);
         await Http.ReadAsync<LabTaskAccepted>(await PostAsync(first, Lab(ServerFixture.Unique("g1")), host), 202);
@@ -169,7 +174,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         var detail = await RefusedAsync(await PostAsync(second, Lab(ServerFixture.Unique("g3")), host));
         Assert.Equal($"group '{group.Name}' may run at most 2 labs at once; its members run 2 (yours: {mine}): destroy one first", detail);
         // The role quota (3 running labs by default for students) is not what refused: the tightest quota applies.
-        SetQuotas(roles: new() { ["student"] = new Quota { RunningLabs = 3 } }, groups: new() { [group.Name] = new Quota { RunningLabs = 5 } });
+        await SetQuotasAsync(roles: new() { ["student"] = new Quota { RunningLabs = 3 } }, groups: new() { [group.Name] = new Quota { RunningLabs = 5 } });
         await Http.ReadAsync<LabTaskAccepted>(await PostAsync(second, Lab(ServerFixture.Unique("g3")), host), 202);
     }
 
@@ -177,7 +182,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
     public async Task Concurrent_deployments_cannot_both_take_the_last_lab_of_a_quota()
     {
         var host = await RegisterHostAsync();
-        SetQuotas(roles: new() { ["student"] = new Quota { RunningLabs = 1 } });
+        await SetQuotasAsync(roles: new() { ["student"] = new Quota { RunningLabs = 1 } });
         using var student = await StudentAsync();
         var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => PostAsync(student, Lab(ServerFixture.Unique("cc")), host)));
         var statuses = responses.Select(r => r.StatusCode).ToList();

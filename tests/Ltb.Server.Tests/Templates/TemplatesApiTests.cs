@@ -259,7 +259,7 @@ public abstract class TemplatesApiTests<TServer>(TServer fixture) : IClassFixtur
         Assert.Contains("retired", d.GetProperty("message").GetString());
         // A deployment of the stored template (uploaded before the retirement) is refused the same way.
         using var deploy = new MultipartFormDataContent { { new StringContent(template.Id.ToString()), "template" } };
-        var lab = await Http.ProblemAsync(await teacher.PostAsync("/api/v1/labs", deploy), 400);
+        var lab = await Http.ProblemAsync(await teacher.PostAsync("/api/v1/labs", deploy), 422);
         Assert.StartsWith($"lab.clab.yml:5:13: error: node 'h1' uses kind '{name}', which was retired",
             lab.GetProperty("errors").GetProperty("topology")[0].GetString());
 

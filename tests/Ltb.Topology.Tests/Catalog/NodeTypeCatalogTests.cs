@@ -154,7 +154,7 @@ public sealed class NodeTypeCatalogTests
             Assert.Equal("eth3", vyos.Interfaces.ToLinuxName("eth3"));
             Assert.NotNull(catalog.Find("frr"));
             var result = TopologyLoader.LoadText("name: v\ntopology:\n  nodes:\n    r: {kind: vyos}\n", "/x/t.clab.yml",
-                new LoadOptions { Catalog = catalog, Environment = TempTopology.Env });
+                TestOptions.Untrusted with { Catalog = catalog });
             Assert.Equal("local/vyos:1.4", result.ValidLab!.Nodes[0].Image);
         }
         finally
@@ -170,12 +170,12 @@ public sealed class NodeTypeCatalogTests
         Assert.True(catalog.Find("frr")!.Retired);
         Assert.False(Catalog.Find("frr")!.Retired);
         var result = TopologyLoader.LoadText("name: v\ntopology:\n  nodes:\n    r: {kind: frr}\n    h: {kind: linux, image: a}\n", "/x/t.clab.yml",
-            new LoadOptions { Catalog = catalog, Environment = TempTopology.Env });
+            TestOptions.Untrusted with { Catalog = catalog });
         Assert.Equal(
             ["/x/t.clab.yml:4:15: error: node 'r' uses kind 'frr', which was retired from the device catalog by an administrator; choose another kind"],
             result.Diagnostics.Select(d => d.ToString()));
         var ltb = TopologyLoader.LoadText("format: ltb/v1\nname: v\nnodes:\n  r: {device: frr}\n", "/x/t.ltb.yml",
-            new LoadOptions { Catalog = catalog, Environment = TempTopology.Env });
+            TestOptions.Untrusted with { Catalog = catalog });
         Assert.Contains("uses device 'frr', which was retired", Assert.Single(ltb.Diagnostics).Message);
     }
 

@@ -55,7 +55,7 @@ public sealed class ContainerlabParserTests
                   startup-config: |
                     hostname r2
             """, "lab.clab.yml", ("r1.cfg", "hostname r1\n"), ("r1.env", "A=from-file\nB=overridden\n# comment\n"), ("r1.lic", "key"));
-        var result = t.Load();
+        var result = t.Load(trusted: true);
         Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
         var lab = result.Lab!;
         Assert.Equal("", lab.Prefix);
@@ -99,7 +99,7 @@ public sealed class ContainerlabParserTests
     public void Keys_ltb_does_not_act_on_warn_with_their_position()
     {
         var result = TopologyLoader.LoadText("name: w\ntopology:\n  nodes:\n    n:\n      image: a\n      extras: {x: 1}\n      runtime: podman\n", "t.clab.yml",
-            new LoadOptions { Environment = TempTopology.Env });
+            TestOptions.Untrusted with { Trusted = true });
         Assert.False(result.HasErrors);
         Assert.Equal(
         [
@@ -119,7 +119,7 @@ public sealed class ContainerlabParserTests
     [Fact]
     public void Links_brief_and_extended_forms_resolve_to_types()
     {
-        var lab = Diagnostics.LabOf("""
+        var lab = Diagnostics.LabOf(trusted: true, yaml: """
             name: links
             topology:
               nodes:

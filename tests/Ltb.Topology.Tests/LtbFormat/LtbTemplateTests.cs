@@ -13,7 +13,7 @@ public sealed class LtbTemplateTests
     [Fact]
     public void The_documented_example_loads_with_device_types_versions_config_and_cloud_init()
     {
-        var result = TopologyLoader.LoadFile(Example, new LoadOptions { Environment = TempTopology.Env });
+        var result = TopologyLoader.LoadFile(Example, TestOptions.Untrusted with { Trusted = true });
         Assert.Empty(result.Diagnostics);
         var lab = result.Lab!;
         Assert.Equal(TopologyFormat.Ltb, lab.Format);
@@ -37,7 +37,7 @@ public sealed class LtbTemplateTests
     public void A_version_picks_the_image_tag_of_the_device_type()
     {
         var lab = TopologyLoader.LoadText("format: ltb/v1\nname: v\nnodes:\n  s: {device: nokia_srlinux, version: \"24.10\"}\n", "/x/t.ltb.yml",
-            new LoadOptions { Environment = TempTopology.Env }).ValidLab!;
+            TestOptions.Untrusted).ValidLab!;
         Assert.Equal("ghcr.io/nokia/srlinux:24.10", lab.Nodes[0].Image);
     }
 
@@ -45,7 +45,7 @@ public sealed class LtbTemplateTests
     public void An_unknown_device_or_version_is_an_error_in_the_template_words()
     {
         var result = TopologyLoader.LoadText("format: ltb/v1\nname: v\nnodes:\n  a: {device: frrr}\n  b: {device: frr, version: \"9.0\"}\n", "t.ltb.yml",
-            new LoadOptions { Environment = TempTopology.Env });
+            TestOptions.Untrusted);
         Assert.Equal(
         [
             "t.ltb.yml:4:15: error: node 'a' has unknown device 'frrr'; did you mean 'frr'?",
@@ -57,14 +57,14 @@ public sealed class LtbTemplateTests
     public void Containerlab_keys_are_not_template_keys()
     {
         var result = TopologyLoader.LoadText("format: ltb/v1\nname: v\nnodes:\n  a: {kind: linux, image: alpine}\n", "t.ltb.yml",
-            new LoadOptions { Environment = TempTopology.Env });
+            TestOptions.Untrusted);
         Assert.Equal("t.ltb.yml:4:7: error: unknown key 'kind' in node 'a'; this format calls it 'device'", Assert.Single(result.Diagnostics).ToString());
     }
 
     [Fact]
     public void An_unknown_format_version_is_an_error()
     {
-        var result = TopologyLoader.LoadText("format: ltb/v9\nname: v\nnodes:\n  a: {image: alpine}\n", "t.ltb.yml", new LoadOptions { Environment = TempTopology.Env });
+        var result = TopologyLoader.LoadText("format: ltb/v9\nname: v\nnodes:\n  a: {image: alpine}\n", "t.ltb.yml", TestOptions.Untrusted);
         Assert.Equal("t.ltb.yml:1:9: error: unknown format 'ltb/v9'; this LTB reads 'ltb/v1'", Assert.Single(result.Diagnostics).ToString());
     }
 
@@ -87,9 +87,9 @@ public sealed class LtbTemplateTests
     [Fact]
     public void A_template_converts_to_containerlab_and_back()
     {
-        var original = TopologyLoader.LoadFile(Example, new LoadOptions { Environment = TempTopology.Env }).ValidLab!;
+        var original = TopologyLoader.LoadFile(Example, TestOptions.Untrusted).ValidLab!;
         var clab = TopologyWriter.Write(original, TopologyFormat.Containerlab, Path.GetDirectoryName(Example)!);
-        var back = TopologyLoader.LoadText(clab, Path.ChangeExtension(Example, ".clab.yml"), new LoadOptions { Environment = TempTopology.Env });
+        var back = TopologyLoader.LoadText(clab, Path.ChangeExtension(Example, ".clab.yml"), TestOptions.Untrusted);
         Assert.Empty(back.Diagnostics);
         // containerlab has no description, catalog version or cloud-init: those are the only differences.
         var expected = original with

@@ -64,7 +64,7 @@ public sealed class RuleTests
     public void An_interface_name_invalid_for_the_kind()
     {
         Assert.Equal("t.clab.yml:6:19: error: interface 'eth1' of node 'srl' in link 1 is not valid for kind 'nokia_srlinux'; use e{a}-{b}, ethernet-{a}/{b}, e{a}-{b}-{c}, ethernet-{a}/{b}/{c}",
-            Diagnostics.Single("name: k\ntopology:\n  nodes:\n    srl: {kind: srl}\n  links:\n    - endpoints: [\"srl:eth1\", \"host:x1\"]\n"));
+            Diagnostics.Single("name: k\ntopology:\n  nodes:\n    srl: {kind: srl}\n  links:\n    - endpoints: [\"srl:eth1\", \"host:x1\"]\n", trusted: true));
     }
 
     [Fact]
@@ -144,8 +144,8 @@ public sealed class RuleTests
         using var t = new TempTopology("name: b\ntopology:\n  nodes:\n    a:\n      image: alpine\n      binds:\n        - ../outside:/data\n        - /etc/hosts:/etc/hosts:ro\n");
         Assert.Equal(
         [
-            $"{t.Path}:7:11: error: bind source '../outside' of node 'a' escapes the topology's folder {t.Directory}; use a path inside it (only administrators may use host paths)",
-            $"{t.Path}:8:11: error: bind source '/etc/hosts' of node 'a' is a host path; only administrators (trusted callers) may use files outside the topology's folder {t.Directory}",
+            $"{t.Path}:7:11: error: bind source '../outside' of node 'a' escapes the topology's folder, which needs an administrator; use a path inside it (relative to the topology file)",
+            $"{t.Path}:8:11: error: bind source '/etc/hosts' of node 'a' is a host path, which needs an administrator; use a file in the topology's folder (its path relative to the topology file)",
         ], t.Load().Diagnostics.Select(d => d.ToString()));
         var trusted = t.Load(trusted: true);
         Assert.False(trusted.HasErrors, string.Join("\n", trusted.Diagnostics));
