@@ -1,27 +1,45 @@
 using System.CommandLine;
+using Ltb.Cli.Output;
 using Ltb.Runtime.Docker;
-using Spectre.Console;
 
 namespace Ltb.Cli.Commands;
 
 /// <summary>`ltb host ...`: facts about this machine as a lab host.</summary>
 internal static class HostCommands
 {
+    private static readonly TableView<(string Fact, string Value)> Facts = new(
+        new("FACT", x => x.Fact),
+        new("VALUE", x => x.Value));
+
     public static Command Create()
     {
-        var info = new Command("info", "Show the container engine and the local node images of this host.");
-        info.SetAction(async (_, ct) =>
+        var output = new OutputOptions();
+        var info = output.AddTo(new Command("info", "Show the container engine and the local node images of this host."));
+        info.SetAction(async (parse, ct) =>
         {
+            var printer = Printer.ForConsole(output.Read(parse));
             try
             {
                 using var engine = DockerEngine.Connect();
                 var facts = await engine.DescribeAsync(ct);
-                var table = new Table().AddColumn("fact").AddColumn("value");
-                table.AddRow("engine", Markup.Escape($"Docker {facts.EngineVersion} (API {facts.ApiVersion})"));
-                table.AddRow("kernel", Markup.Escape(facts.KernelVersion));
-                table.AddRow("cpus / memory", $"{facts.Cpus} / {facts.MemoryBytes / (1024 * 1024)} MiB");
-                table.AddRow("local node images", Markup.Escape(string.Join(", ", facts.LtbImages)));
-                AnsiConsole.Write(table);
+                if (printer.Settings.IsDocument)
+                {
+                    printer.Document(new
+                    {
+                        engine = facts.EngineVersion, apiVersion = facts.ApiVersion, kernel = facts.KernelVersion,
+                        cpus = facts.Cpus, memoryBytes = facts.MemoryBytes, images = facts.LtbImages,
+                    });
+                    return 0;
+                }
+                // Wide: one image per line (a terminal stacks them in the cell; plain output keeps them on one line).
+                var images = string.Join(printer.Wide ? "\n" : ", ", facts.LtbImages);
+                printer.Table(Facts.For(
+                [
+                    ("engine", $"Docker {facts.EngineVersion} (API {facts.ApiVersion})"),
+                    ("kernel", facts.KernelVersion),
+                    ("cpus / memory", $"{facts.Cpus} / {facts.MemoryBytes / (1024 * 1024)} MiB"),
+                    ("local node images", images),
+                ], printer.Wide));
                 return 0;
             }
             catch (DockerUnavailableException e)
