@@ -31,8 +31,8 @@ internal static class HostCommands
                     });
                     return 0;
                 }
-                // Wide: one image per line (a terminal stacks them in the cell; plain output keeps them on one line).
-                var images = string.Join(printer.Wide ? "\n" : ", ", facts.LtbImages);
+                // One image per line: a terminal stacks them in the cell, plain output joins them on the row's line.
+                var images = string.Join("\n", facts.LtbImages);
                 printer.Table(Facts.For(
                 [
                     ("engine", $"Docker {facts.EngineVersion} (API {facts.ApiVersion})"),
