@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Ltb.Cli.Api;
 using Ltb.Server.Api;
 using Ltb.Topology;
-using Spectre.Console;
 
 namespace Ltb.Cli.Commands;
 
@@ -21,24 +18,12 @@ internal static class LabCommands
         Description = "The LTB server's URL [env LTB_SERVER; default: the server of the last login]",
     };
 
-    private static readonly Option<string> Format = new("--format")
-    {
-        Description = "table or json",
-        DefaultValueFactory = _ => "table",
-    };
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     public static Command Create()
     {
         var lab = new Command("lab", "Deploy and work with labs on an LTB server.");
         lab.Subcommands.Add(Deploy());
-        lab.Subcommands.Add(List());
-        lab.Subcommands.Add(Inspect());
+        lab.Subcommands.Add(LabViews.List(Server));
+        lab.Subcommands.Add(LabViews.Inspect(LabArgument(), Server));
         lab.Subcommands.Add(Exec());
         lab.Subcommands.Add(Logs());
         lab.Subcommands.Add(Destroy());
@@ -198,98 +183,6 @@ internal static class LabCommands
             task = await client.GetAsync<LabTaskDto>($"api/v1/tasks/{task.Id}", ct);
         }
     }
-
-    // ------------------------------------------------------------------ read
-
-    private static Command List()
-    {
-        var command = new Command("list", "List the labs you may see.") { Format, Server };
-        command.SetAction((parse, ct) => Run(async () =>
-        {
-            using var client = ServerConnection.Connect(parse.GetValue(Server));
-            var labs = await client.GetAsync<Paged<LabDto>>("api/v1/labs?pageSize=200", ct);
-            if (parse.GetValue(Format) == "json")
-            {
-                Console.WriteLine(JsonSerializer.Serialize(labs.Items.Select(l => new { l.Name, l.State, l.Owner, Nodes = l.Nodes.Count, l.Host, l.HostState }), Json));
-                return 0;
-            }
-            var table = new Table().AddColumns("NAME", "STATE", "OWNER", "NODES", "HOST", "ERROR");
-            foreach (var l in labs.Items)
-            {
-                table.AddRow(Markup.Escape(l.Name), l.State, Markup.Escape(l.Owner), l.Nodes.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Markup.Escape(HostText(l)), Markup.Escape(l.Error ?? ""));
-            }
-            AnsiConsole.Write(table);
-            return 0;
-        }));
-        return command;
-    }
-
-    /// <summary>The lab's host (or hosts, when it spans), with the state of any that is not ready.</summary>
-    private static string HostText(LabDto l) => l.Hosts is { Count: > 0 } hosts
-        ? string.Join(", ", hosts.Select(h => h.State == "ready" ? h.Name : $"{h.Name} ({h.State})"))
-        : l.Host is null ? "" : l.HostState is null or "ready" ? l.Host : $"{l.Host} ({l.HostState})";
-
-    private static Command Inspect()
-    {
-        var lab = LabArgument();
-        var command = new Command("inspect", "Show a lab's nodes, interfaces and links as the host sees them now.") { lab, Format, Server };
-        command.SetAction((parse, ct) => Run(async () =>
-        {
-            using var client = ServerConnection.Connect(parse.GetValue(Server));
-            var l = await client.GetAsync<LabDto>($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}", ct);
-            if (parse.GetValue(Format) == "json")
-            {
-                Console.WriteLine(JsonSerializer.Serialize(Document(l), Json));
-                return 0;
-            }
-            AnsiConsole.MarkupLine($"lab [bold]{Markup.Escape(l.Name)}[/]: {l.State}{(l.Error is null ? "" : " - " + Markup.Escape(l.Error))}");
-            if (l.Host is not null)
-            {
-                AnsiConsole.MarkupLine($"host {Markup.Escape(HostText(l))}{(l.PlacementReason is null ? "" : " - placed: " + Markup.Escape(l.PlacementReason))}");
-            }
-            var nodes = new Table().AddColumns("NODE", "KIND", "IMAGE", "STATE", "IPV4", "IPV6", "INTERFACES");
-            foreach (var n in l.Nodes)
-            {
-                nodes.AddRow(Markup.Escape(n.Name), Markup.Escape(n.Kind), Markup.Escape(n.Image), n.State, n.MgmtIpv4 ?? "", n.MgmtIpv6 ?? "",
-                    Markup.Escape(string.Join("\n", n.Interfaces.Select(i => $"{i.Name} {i.Mac}{(i.Peer is null ? "" : " -> " + i.Peer)}"))));
-            }
-            AnsiConsole.Write(nodes);
-            // Published ports in a table of their own: where to connect (host address and port) for which node port.
-            if (l.Nodes.Any(n => n.Ports is { Count: > 0 }))
-            {
-                var ports = new Table().AddColumns("NODE", "HOST ADDRESS", "HOST PORT", "NODE PORT", "PROTOCOL");
-                foreach (var (n, p) in l.Nodes.SelectMany(n => (n.Ports ?? []).Select(p => (n, p))))
-                {
-                    ports.AddRow(Markup.Escape(n.Name), Markup.Escape(p.HostIp), p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                        p.NodePort.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(p.Protocol));
-                }
-                AnsiConsole.Write(ports);
-            }
-            var links = new Table().AddColumns("A", "B", "STATE");
-            foreach (var k in l.Links)
-            {
-                links.AddRow(Markup.Escape(k.A), Markup.Escape(k.B ?? ""), k.State);
-            }
-            AnsiConsole.Write(links);
-            return 0;
-        }));
-        return command;
-    }
-
-    /// <summary>The stable JSON document of `lab inspect --format json` (docs/api.md): only these keys, in this order.</summary>
-    private static object Document(LabDto l) => new
-    {
-        name = l.Name,
-        state = l.State,
-        nodes = l.Nodes.Select(n => new
-        {
-            name = n.Name, kind = n.Kind, image = n.Image, state = n.State, mgmtIpv4 = n.MgmtIpv4, mgmtIpv6 = n.MgmtIpv6,
-            interfaces = n.Interfaces.Select(i => new { name = i.Name, mac = i.Mac, peer = i.Peer }),
-            ports = (n.Ports ?? []).Select(p => new { hostIp = p.HostIp, hostPort = p.HostPort, nodePort = p.NodePort, protocol = p.Protocol }),
-        }),
-        links = l.Links.Select(k => new { a = k.A, b = k.B, state = k.State }),
-    };
 
     // ------------------------------------------------------------------ operate
 

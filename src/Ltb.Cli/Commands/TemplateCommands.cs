@@ -1,10 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Ltb.Cli.Api;
+using Ltb.Cli.Output;
 using Ltb.Server.Api;
 using Ltb.Topology;
-using Spectre.Console;
 
 namespace Ltb.Cli.Commands;
 
@@ -93,31 +92,38 @@ internal static class TemplateCommands
         Console.WriteLine($"template '{name}' version {version.Number} stored ({version.Files.Count} files; id {id})");
     }
 
+    private static readonly TableView<TemplateDto> Templates = new(
+        new("NAME", x => x.Name),
+        new("OWNER", x => x.Owner),
+        new("VISIBILITY", x => x.Visibility),
+        new("VERSION", x => x.CurrentVersion.ToString(CultureInfo.InvariantCulture)),
+        new("TAGS", x => string.Join(",", x.Tags)),
+        Column<TemplateDto>.WideOnly("FORMAT", x => x.Format),
+        Column<TemplateDto>.WideOnly("UPDATED", x => x.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)),
+        Column<TemplateDto>.WideOnly("ID", x => x.Id.ToString()),
+        // Free text last, where its length harms no other column.
+        Column<TemplateDto>.WideOnly("DESCRIPTION", x => x.Description));
+
     private static Command List()
     {
-        var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        var output = new OutputOptions();
         var tag = new Option<string?>("--tag") { Description = "Only templates with this tag." };
-        var command = new Command("list", "List the templates you may see.") { tag, format, Server };
+        var command = output.AddTo(new Command("list", "List the templates you may see.") { tag, Server });
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
+            var printer = Printer.ForConsole(output.Read(parse));
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var query = parse.GetValue(tag) is { } t ? $"&tag={Uri.EscapeDataString(t)}" : "";
             var templates = await client.GetAsync<Paged<TemplateDto>>($"api/v1/templates?pageSize=200{query}", ct);
-            if (parse.GetValue(format) == "json")
+            if (printer.Settings.IsDocument)
             {
-                Console.WriteLine(JsonSerializer.Serialize(templates.Items.Select(x => new
+                printer.Document(templates.Items.Select(x => new
                 {
                     x.Id, x.Name, x.Owner, x.Visibility, Version = x.CurrentVersion, x.Format, x.Tags, x.Description,
-                }), new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true }));
+                }));
                 return 0;
             }
-            var table = new Table().AddColumns("NAME", "OWNER", "VISIBILITY", "VERSION", "FORMAT", "TAGS", "DESCRIPTION");
-            foreach (var x in templates.Items)
-            {
-                table.AddRow(Markup.Escape(x.Name), Markup.Escape(x.Owner), x.Visibility, x.CurrentVersion.ToString(CultureInfo.InvariantCulture),
-                    x.Format, Markup.Escape(string.Join(", ", x.Tags)), Markup.Escape(x.Description));
-            }
-            AnsiConsole.Write(table);
+            printer.Table(Templates.For(templates.Items, printer.Wide));
             return 0;
         }));
         return command;

@@ -85,8 +85,18 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
             Assert.Equal(1, missing.ExitCode);
             Assert.Contains($"no such node 'PC9' in lab '{lab}'", missing.Stderr);
 
+            // Piped (not a terminal): plain columns, a header and one line per lab however long its cells are.
             var list = await Ltb(null, "lab", "list");
-            Assert.Contains(lab, list.Stdout);
+            Assert.True(list.ExitCode == 0, list.Stderr);
+            using var listed = JsonDocument.Parse((await Ltb(null, "lab", "list", "-o", "json")).Stdout);
+            var count = listed.RootElement.GetArrayLength();
+            var rows = list.Stdout.TrimEnd('\n').Split('\n');
+            Assert.Equal(count + 1, rows.Length);
+            Assert.Matches("^NAME +STATE +OWNER +NODES +HOST +ERROR$", rows[0]);
+            Assert.Matches($"^{lab} +running +admin +6 +", rows.Single(r => r.StartsWith(lab + " ", StringComparison.Ordinal)));
+            // The same rows without the header (aligned on their own widths: a header wider than the cells no longer counts).
+            static string Words(string row) => string.Join(' ', row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(rows.Skip(1).Select(Words), (await Ltb(null, "lab", "list", "--no-headers")).Stdout.TrimEnd('\n').Split('\n').Select(Words));
             runtimeName = await RuntimeNameAsync(lab);
         }
         finally
@@ -178,8 +188,9 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
                 Assert.True(table.ExitCode == 0, table.Stderr);
                 var row = table.Stdout.Split('\n').SingleOrDefault(r => r.Contains($" {port} ", StringComparison.Ordinal));
                 Assert.True(row is not null, $"no row for host port {port} in:\n{table.Stdout}");
+                // Piped: plain space-aligned columns (a terminal would get a framed table).
                 Assert.Equal(["web", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "8080", "tcp"],
-                    row.Split(['│', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(c => c.Length > 0));
+                    row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
                 // Where inspect says: the listener in the node answers (it may still be starting).
                 string? answer = null;

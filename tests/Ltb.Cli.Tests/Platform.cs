@@ -1,0 +1,2 @@
+// The command line it tests runs on Linux only (src/Ltb.Cli/Platform.cs).
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
