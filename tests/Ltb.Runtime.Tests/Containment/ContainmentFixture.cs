@@ -102,10 +102,14 @@ public sealed class ContainmentFixture : IAsyncLifetime
             - endpoints: ["n1:eth1", "n2:eth1"]
         """;
 
-    /// <summary>Loads and plans a topology as the server does for a student: untrusted, with the default policy.</summary>
+    /// <summary>
+    /// Loads and plans a topology as the server does for a student: untrusted, with the default policy and the images
+    /// the lab host has (the server lists the host's engine's images).
+    /// </summary>
     private static LabPlan Plan(string labName, string yaml)
     {
-        var loaded = TopologyLoader.LoadText(yaml, $"/tmp/{labName}.clab.yml", new LoadOptions { Trusted = false });
+        var hostImages = new HashSet<string>(["ltb/tiny:latest", "ltb/nettools:latest", "ltb/frr:latest"], StringComparer.Ordinal);
+        var loaded = TopologyLoader.LoadText(yaml, $"/tmp/{labName}.clab.yml", new LoadOptions { Trusted = false, LocalImages = hostImages });
         var lab = loaded.ValidLab ?? throw new InvalidOperationException(string.Join('\n', loaded.Diagnostics));
         var planned = LabPlanner.Plan(lab, new PlanningOptions { LabName = labName, Trusted = false });
         return planned.Plan ?? throw new InvalidOperationException(string.Join('\n', planned.Errors));

@@ -19,7 +19,12 @@ public sealed class PublishedPortTests
     private static LabPlan Plan(string yaml, PlanningOptions options)
     {
         var loaded = TopologyLoader.LoadText(yaml, Path.Combine(Path.GetTempPath(), "lab.clab.yml"),
-            new LoadOptions { Environment = new Dictionary<string, string>(), Trusted = options.Trusted });
+            new LoadOptions
+            {
+                Environment = new Dictionary<string, string>(), Trusted = options.Trusted, Policy = options.Policy,
+                // As the server loads a student's topology: the images on the lab hosts are allowed.
+                LocalImages = new HashSet<string>([TestLabs.TinyImage], StringComparer.Ordinal),
+            });
         Assert.False(loaded.HasErrors, string.Join("\n", loaded.Diagnostics));
         var planned = LabPlanner.Plan(loaded.Lab!, options);
         Assert.True(planned.Succeeded, string.Join("\n", planned.Errors));

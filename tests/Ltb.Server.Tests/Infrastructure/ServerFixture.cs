@@ -94,6 +94,13 @@ public abstract class ServerFixture : IAsyncLifetime
 
     public async Task<HttpClient> LoginAsync(string user, string password) => WithToken(await LoginTokenAsync(user, password));
 
+    /// <summary>Replaces this server's tenant policy as an admin does (PUT /api/v1/policy).</summary>
+    public async Task SetPolicyAsync(Ltb.Topology.Policy.TenantPolicy policy)
+    {
+        using var body = new StringContent(Ltb.Topology.Policy.TenantPolicyFile.ToJson(policy), System.Text.Encoding.UTF8, "application/json");
+        await Http.EnsureAsync(await Admin.PutAsync("/api/v1/policy", body), 200, "set the tenant policy");
+    }
+
     /// <summary>Creates a user (as admin) with a unique name from <paramref name="prefix"/>.</summary>
     public async Task<UserDto> CreateUserAsync(string prefix, params string[] roles)
     {

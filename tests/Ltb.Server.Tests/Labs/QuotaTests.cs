@@ -30,17 +30,13 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         }
     }
 
-    /// <summary>The policy with these quotas (and no others), as an admin sets it: PUT /api/v1/policy.</summary>
-    private async Task SetQuotasAsync(Dictionary<string, Quota>? roles = null, Dictionary<string, Quota>? groups = null)
-    {
-        var policy = TenantPolicy.Default with
+    /// <summary>The policy with these quotas (and no others), as an admin sets it.</summary>
+    private Task SetQuotasAsync(Dictionary<string, Quota>? roles = null, Dictionary<string, Quota>? groups = null) =>
+        S.SetPolicyAsync(TenantPolicy.Default with
         {
             RoleQuotas = roles ?? new Dictionary<string, Quota>(StringComparer.Ordinal),
             GroupQuotas = groups ?? new Dictionary<string, Quota>(StringComparer.Ordinal),
-        };
-        using var body = new StringContent(TenantPolicyFile.ToJson(policy), System.Text.Encoding.UTF8, "application/json");
-        await Http.ReadAsync<TenantPolicy>(await S.Admin.PutAsync("/api/v1/policy", body), 200);
-    }
+        });
 
     /// <summary>A host with room for everything the tests ask (no agent answers at its address).</summary>
     private async Task<string> RegisterHostAsync()

@@ -58,8 +58,9 @@ public sealed class ServerPathsTests(SqliteServer server) : IClassFixture<Sqlite
             Assert.DoesNotContain("/labs/", text);
         }
 
-        // A deployment that fails on the host (an image the host does not have).
+        // A deployment that fails on the host (an image the host does not have, which the admin's policy allows).
         LabTestSupport.RequireDocker();
+        await server.SetPolicyAsync(Ltb.Topology.Policy.TenantPolicy.Default with { Images = ["ltb/no-such-image:*"] });
         var accepted = await LabTestSupport.DeployAsync(student, LabTestSupport.TinyLab(ServerFixture.Unique("sp"), image: "ltb/no-such-image:0"));
         var task = await LabTestSupport.WaitAsync(student, accepted.Task.Id);
         Assert.Equal("failed", task.State);
