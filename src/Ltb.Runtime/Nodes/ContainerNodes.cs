@@ -270,13 +270,11 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
     }
 
     /// <summary>
-    /// The container's output, decoded as UTF-8 (a character split between two reads is kept whole). The first piece
-    /// written is empty: it says the engine opened the stream.
-    /// </summary>
-    /// <summary>
-    /// Streams a container's output to <paramref name="write"/> in pieces of at most 16 KiB, each written (and awaited)
-    /// before the next is read: a slow reader slows the engine's stream instead of filling memory. With
-    /// <paramref name="limitBytes"/> it stops after that many bytes (clamped to the hard exec limit) and returns true.
+    /// Streams a container's output to <paramref name="write"/>, decoded as UTF-8 (a character split between two reads is
+    /// kept whole), in pieces of at most 16 KiB, each written (and awaited) before the next is read: a slow reader slows
+    /// the engine's stream instead of filling memory. The first piece written is empty: it says the engine opened the
+    /// stream. With <paramref name="limitBytes"/> it stops after that many bytes (clamped to the hard exec limit) and
+    /// returns true; without it (following) there is no limit.
     /// </summary>
     public async Task<bool> StreamLogsAsync(string lab, string node, int? tail, bool follow, long? limitBytes,
         Func<string, CancellationToken, ValueTask> write, CancellationToken ct)
@@ -290,8 +288,9 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         var utf8 = Encoding.UTF8.GetDecoder();
         while (true)
         {
-            // One byte more than is left tells "more than the limit" from "exactly the limit".
-            var read = await stream.ReadOutputAsync(bytes, 0, (int)Math.Min(bytes.Length, left + 1), ct);
+            // One byte more than is left tells "more than the limit" from "exactly the limit". Compared before adding:
+            // without a limit left is long.MaxValue, and left + 1 would wrap to a read of 0 bytes (a stream that ends).
+            var read = await stream.ReadOutputAsync(bytes, 0, left >= bytes.Length ? bytes.Length : (int)left + 1, ct);
             if (read.EOF)
             {
                 return false;

@@ -153,7 +153,8 @@ public static class HostAgentsEndpoints
             var reconciler = scope.ServiceProvider.GetRequiredService<LabReconciler>();
             try
             {
-                await reconciler.ReconcileHostAsync(hostId, labs, lifetime.ApplicationStopping);
+                // The agent's list is as old as this registration: labs deployed since are not judged by it.
+                await reconciler.ReconcileHostAsync(hostId, labs, now, lifetime.ApplicationStopping);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

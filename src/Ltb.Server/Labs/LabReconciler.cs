@@ -14,7 +14,8 @@ namespace Ltb.Server.Labs;
 /// that died is taken over by Hangfire once that replica stops keeping it (<see cref="LtbServerOptions.JobInvisibilityTimeout"/>)
 /// and retried the same way, while a live replica's running tasks are left alone; only tasks that never got a job
 /// (cut off between two writes) are queued here.</item>
-/// <item>Running labs the agent holds nothing of become Failed.</item>
+/// <item>Running labs the agent holds nothing of become Failed; only labs that were running when the agent listed what
+/// it holds (a lab deployed since is not judged by an older list).</item>
 /// <item>Labs an agent holds that the store does not know (or knows as removed) are destroyed: they are orphans of a
 /// deployment whose row was never written or of a removal that was cut off.</item>
 /// </list>
@@ -74,6 +75,7 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
                 continue;
             }
             IReadOnlyList<string> held;
+            var listedAt = DateTimeOffset.UtcNow;
             try
             {
                 held = await agent.ListLabsAsync(ct);
@@ -85,21 +87,29 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
                 log.LogWarning("cannot list the labs of host {Host}: {Error}", host.Name, e.Message);
                 continue;
             }
-            await ReconcileAsync(host, agent, held, ct);
+            await ReconcileAsync(host, agent, held, listedAt, ct);
         }
     }
 
-    /// <summary>After a remote agent registered: its labs (as it rebuilt them from its engine) against the store.</summary>
-    public async Task ReconcileHostAsync(Guid hostId, IReadOnlyList<string> held, CancellationToken ct)
+    /// <summary>
+    /// After a remote agent registered: its labs (as it rebuilt them from its engine, reported at
+    /// <paramref name="reportedAt"/>) against the store.
+    /// </summary>
+    public async Task ReconcileHostAsync(Guid hostId, IReadOnlyList<string> held, DateTimeOffset reportedAt, CancellationToken ct)
     {
         var host = await db.LabHosts.FirstAsync(h => h.Id == hostId, ct);
         if (agents.For(host) is { } agent)
         {
-            await ReconcileAsync(host, agent, held, ct);
+            await ReconcileAsync(host, agent, held, reportedAt, ct);
         }
     }
 
-    private async Task ReconcileAsync(LabHost host, ILabHostAgent agent, IReadOnlyList<string> held, CancellationToken ct)
+    /// <summary>
+    /// <paramref name="held"/> is what the host held at <paramref name="heldAt"/>: a lab whose record changed since (deployed
+    /// or reconfigured after the list was made, e.g. in the moment between an agent's registration and this reconcile)
+    /// is not failed for missing from it.
+    /// </summary>
+    private async Task ReconcileAsync(LabHost host, ILabHostAgent agent, IReadOnlyList<string> held, DateTimeOffset heldAt, CancellationToken ct)
     {
         // A host also holds its part of labs that span hosts (they have a share of it): those are not orphans either.
         var labs = await db.Labs
@@ -107,7 +117,8 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
             .ToListAsync(ct);
         var known = labs.Select(l => l.RuntimeName).ToHashSet(StringComparer.Ordinal);
         // A running lab the host holds nothing of (the host was wiped or rebuilt) is failed, so the user sees it.
-        foreach (var lost in labs.Where(l => l.State == LabLifecycle.Running && !held.Contains(l.RuntimeName)))
+        // Compared here, not in SQL: SQLite cannot compare DateTimeOffset there.
+        foreach (var lost in labs.Where(l => l.State == LabLifecycle.Running && l.UpdatedAt <= heldAt && !held.Contains(l.RuntimeName)))
         {
             lost.State = LabLifecycle.Failed;
             lost.Error = $"lab '{lost.Name}': host '{host.Name}' holds nothing of it any more; destroy or redeploy the lab";

@@ -159,7 +159,7 @@ public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TS
     public async Task Reconfiguring_a_lab_beyond_what_its_host_has_free_is_refused_naming_the_host()
     {
         var s = S;
-        var host = await RegisterAsync(null); // 4 GiB
+        var host = await RegisterAsync(null); // 2 CPUs and 4 GiB: 256 CPUs and 8 GiB to placement (default overcommit 128 and 2)
         var name = ServerFixture.Unique("gr");
         string Lab(string cMemory) => $"""
             name: {name}
@@ -171,13 +171,14 @@ public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TS
                 c:
                   memory: {cMemory}
             """;
+        // a counts its node type's limits (linux: 0.5 CPU, 128 MiB), c its own memory and the type's 0.5 CPU.
         var deployed = await Http.ReadAsync<LabTaskAccepted>(await PostAsync(Lab("256MiB"), reconfigure: false), 202);
         Assert.Equal(host, deployed.Lab.Host);
 
         await MarkRunningAsync(deployed.Lab.Id);
         var refused = await Http.ProblemAsync(await PostAsync(Lab("8GiB"), reconfigure: true), 409);
-        Assert.Equal($"lab '{name}' would not fit after the change: on host '{host}' it would need 0 CPUs and 8.3 GiB (it has 0 CPUs and 512 MiB), " +
-            "and the host has 8 CPUs and 4 GiB free for it of 8 CPUs and 4 GiB. Add fewer nodes or lower their cpu/memory, " +
+        Assert.Equal($"lab '{name}' would not fit after the change: on host '{host}' it would need 1 CPUs and 8.1 GiB (it has 1 CPUs and 384 MiB), " +
+            "and the host has 256 CPUs and 8 GiB free for it of 256 CPUs and 8 GiB. Add fewer nodes or lower their cpu/memory, " +
             "or destroy the lab and deploy it again (placement then chooses among all hosts)", refused.GetProperty("detail").GetString());
 
         // Growing within the host's room is accepted.
