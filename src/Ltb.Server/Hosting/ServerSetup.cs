@@ -69,7 +69,6 @@ public static class ServerSetup
         services.AddSingleton<Policy.LocalHostImages>();
         services.AddScoped<Policy.PolicyStore>();
         services.AddScoped<AuditLog>();
-        services.AddSingleton<Policy.PolicyStore>();
 
         services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options)));
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
