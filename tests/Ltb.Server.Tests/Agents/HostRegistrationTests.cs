@@ -105,7 +105,7 @@ public abstract class HostRegistrationTests<TServer>(TServer fixture) : IClassFi
         using var unready = Labs.LabTestSupport.Upload(Labs.LabTestSupport.TinyLab(ServerFixture.Unique("p")));
         unready.Add(new StringContent(host.Name), "host");
         problem = await Http.ProblemAsync(await s.Admin.PostAsync("/api/v1/labs", unready), 409);
-        Assert.Contains($"host '{host.Name}' cannot take the lab (it needs 0 CPUs and 512 MiB): not ready (unreachable)", problem.GetRawText());
+        Assert.Contains($"host '{host.Name}' cannot take the lab (it needs 1 CPUs and 256 MiB): not ready (unreachable)", problem.GetRawText());
     }
 
     private async Task<string> WaitForStateAsync(Guid host, string state)
