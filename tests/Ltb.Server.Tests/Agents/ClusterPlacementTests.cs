@@ -119,26 +119,26 @@ public sealed class ClusterPlacementTests(TwoHostPlacementFixture fixture) : ICl
     public async Task A_lab_that_fits_nowhere_is_refused_with_the_reason()
     {
         var c = C;
-        // A node of 4 CPUs: no host has more than 3, and a node cannot be split across hosts.
+        // A node of 64 CPUs: no host counts that many (3 reported, times its overcommit), and a node cannot be split across hosts.
         var yaml = LabTestSupport.TinyLab("nowhere" + Guid.NewGuid().ToString("N")[..5])
-            .Replace("      kind: linux\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1", "      kind: linux\n      cpu: 4\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1", StringComparison.Ordinal);
+            .Replace("      kind: linux\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1", "      kind: linux\n      cpu: 64\n      image: ltb/tiny:latest\n      exec: [\"ip addr add 10.0.0.1", StringComparison.Ordinal);
         using var content = LabTestSupport.Upload(yaml);
         var problem = await Http.ProblemAsync(await c.Admin.PostAsync("/api/v1/labs", content, TestContext.Current.CancellationToken), 409);
         var detail = problem.GetProperty("detail").GetString()!;
         // (With tunnel addresses the hosts could span the lab, and the detail adds what they have together: still too little.)
-        Assert.StartsWith("no host can take the lab (it needs 4 CPUs and 512 MiB", detail);
+        Assert.StartsWith("no host can take the lab (it needs 64.5 CPUs and 256 MiB", detail);
         var reasons = problem.GetProperty("hosts").EnumerateArray().ToDictionary(h => h.GetProperty("host").GetString()!,
             h => string.Join(", ", h.GetProperty("reasons").EnumerateArray().Select(r => r.GetString())));
         Assert.StartsWith("not ready (disabled)", reasons["local"]);
         foreach (var host in c.Hosts)
         {
-            Assert.Matches(@"^no capacity: needs 4 CPUs and 512 MiB, has [0-9.]+ CPUs and [0-9.]+ (GiB|MiB) free of 3 CPUs and 3 GiB$", reasons[host.Name]);
+            Assert.Matches(@"^no capacity: needs 64.5 CPUs and 256 MiB, has [0-9.]+ CPUs and [0-9.]+ (GiB|MiB) free of [0-9.]+ CPUs and [0-9.]+ GiB$", reasons[host.Name]);
             Assert.Contains($"{host.Name}: no capacity", detail);
         }
         // Pinned to a host, the same reason for that host alone.
         using var pinned = LabTestSupport.Upload(yaml);
         pinned.Add(new StringContent(c.Hosts[0].Name), "host");
         problem = await Http.ProblemAsync(await c.Admin.PostAsync("/api/v1/labs", pinned, TestContext.Current.CancellationToken), 409);
-        Assert.StartsWith($"host '{c.Hosts[0].Name}' cannot take the lab (it needs 4 CPUs and 512 MiB): no capacity", problem.GetProperty("detail").GetString());
+        Assert.StartsWith($"host '{c.Hosts[0].Name}' cannot take the lab (it needs 64.5 CPUs and 256 MiB): no capacity", problem.GetProperty("detail").GetString());
     }
 }
