@@ -14,8 +14,7 @@ public static partial class ServerPaths
     public static string Relative(string text, string topologyDirectory)
     {
         var folder = Path.GetFullPath(topologyDirectory).TrimEnd('/');
-        // The folder itself, named without a file (e.g. "cannot write to FOLDER"), before its parents are replaced.
-        text = text.Replace(folder + "/", "", StringComparison.Ordinal).Replace(folder, ".", StringComparison.Ordinal);
+        text = Strip(text, folder);
         var up = "";
         var parent = folder;
         for (var i = 0; i < LevelsToDataRoot && Path.GetDirectoryName(parent) is { Length: > 1 } next; i++)
@@ -33,11 +32,15 @@ public static partial class ServerPaths
         var root = Path.GetFullPath(LabFolders.FilesRoot(dataDirectory, labId));
         foreach (var deployment in DeploymentFolder().Matches(text).Select(m => m.Value).Where(p => p.StartsWith(root + "/", StringComparison.Ordinal)).Distinct())
         {
-            text = text.Replace(deployment + "/", "", StringComparison.Ordinal).Replace(deployment, ".", StringComparison.Ordinal);
+            text = Strip(text, deployment);
         }
         // The rest as seen from a deployment folder (none of which is left in the text).
         return Relative(text, Path.Combine(root, "DEPLOYMENT"));
     }
+
+    /// <summary>Paths in <paramref name="folder"/> become relative; the folder itself, named without a file (e.g. "cannot write to FOLDER"), is ".".</summary>
+    private static string Strip(string text, string folder) =>
+        text.Replace(folder + "/", "", StringComparison.Ordinal).Replace(folder, ".", StringComparison.Ordinal);
 
     [System.Text.RegularExpressions.GeneratedRegex("/[^\\s'\"]*/files/[0-9a-f]{32}")]
     private static partial System.Text.RegularExpressions.Regex DeploymentFolder();
