@@ -1,6 +1,5 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
-using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 
@@ -30,6 +29,9 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
 
     private LabRuntime Runtime => _runtime.Value.Runtime;
 
+    /// <summary>The catalog's node kinds this host runs: those of its registered node drivers (what placement matches).</summary>
+    public IReadOnlyList<string> Kinds => Runtime.Drivers.Kinds(Ltb.Topology.Catalog.NodeTypeCatalog.BuiltIn);
+
     public Task<AgentHealth> CheckAsync(CancellationToken ct) =>
         Task.FromResult(new AgentHealth(true, description));
 
@@ -52,29 +54,8 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
         return labs.Where(l => Directory.Exists(Path.Combine(Runtime.StateDirectory, l))).ToList();
     }
 
-    public async Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
-        CancellationToken ct)
-    {
-        var status = await Runtime.InspectAsync(lab, ct);
-        var n = status.Nodes.FirstOrDefault(x => x.Name == node)
-            ?? throw new LabRuntimeException(lab, node, "no such node in the lab");
-        if (n.State != NodeState.Running)
-        {
-            throw new LabRuntimeException(lab, node, $"the node is {n.State.ToString().ToLowerInvariant()}, not running; start it first");
-        }
-        try
-        {
-            return await _runtime.Value.Engine.ExecAsync(Names.Container(lab, node), command, timeout, outputLimitBytes, ct);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new LabRuntimeException(lab, node, $"the command did not finish within {timeout.TotalSeconds:0} s");
-        }
-        catch (global::Docker.DotNet.DockerApiException e)
-        {
-            throw new LabRuntimeException(lab, node, $"the command cannot run: {e.ResponseBody?.Trim() ?? e.Message}");
-        }
-    }
+    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
+        CancellationToken ct) => Runtime.ExecAsync(lab, node, command, timeout, outputLimitBytes, ct);
 
     public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) => action switch
     {
@@ -86,18 +67,9 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
         Runtime.SetLinkStateAsync(lab, node, iface, up, ct);
 
-    public async Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes,
-        Func<string, CancellationToken, ValueTask> write, CancellationToken ct)
-    {
-        try
-        {
-            return await Runtime.StreamNodeLogsAsync(lab, node, tail, follow, follow ? null : limitBytes, write, ct);
-        }
-        catch (global::Docker.DotNet.DockerApiException e)
-        {
-            throw new LabRuntimeException(lab, node, $"its output cannot be read: {e.ResponseBody?.Trim() ?? e.Message}");
-        }
-    }
+    public Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct) =>
+        Runtime.StreamNodeLogsAsync(lab, node, tail, follow, follow ? null : limitBytes, write, ct);
 
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()
     {

@@ -216,7 +216,7 @@ public sealed class AgentHost : IAsyncDisposable
         var facts = await engine.DescribeAsync(ct);
         var images = await engine.Client.Images.ListImagesAsync(new global::Docker.DotNet.Models.ImagesListParameters(), ct);
         var tags = images.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>").Order(StringComparer.Ordinal).ToList();
-        var kinds = NodeTypeCatalog.BuiltIn.Types.Where(t => t.Runtime == NodeRuntime.Container).Select(t => t.Name).ToList();
+        var kinds = _runtime.Kinds;
         return new AgentFacts((int)facts.Cpus, facts.MemoryBytes, new DriveInfo(_options.DataDirectory).AvailableFreeSpace, KvmUsable(),
             tags, kinds, facts.EngineVersion, _options.EffectiveTunnelAddress(Address)?.ToString(), facts.Isolation);
     }

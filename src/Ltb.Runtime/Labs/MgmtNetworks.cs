@@ -15,7 +15,7 @@ namespace Ltb.Runtime.Labs;
 /// the pool that overlaps no Docker network and no host route is taken; a concurrent creator (another process) that wins
 /// the same subnet makes Docker refuse ours, and the next free one is tried.
 /// </summary>
-internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
+internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net) : IMgmtNetworks
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
@@ -203,8 +203,10 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net)
         return taken;
     }
 
-    public async Task<IList<NetworkResponse>> ListAsync(string lab, CancellationToken ct) =>
-        await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ContainerNodes.LabFilter(lab) }, ct);
+    public async Task<IReadOnlyList<MgmtNetworkInfo>> ListAsync(string lab, CancellationToken ct) =>
+        (await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ContainerNodes.LabFilter(lab) }, ct))
+            .Select(n => new MgmtNetworkInfo(n.ID, n.Name, (n.IPAM?.Config ?? []).Select(c => c.Subnet).OfType<string>().ToList()))
+            .ToList();
 
     public async Task RemoveAsync(string id, CancellationToken ct)
     {

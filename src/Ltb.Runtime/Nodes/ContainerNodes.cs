@@ -12,8 +12,7 @@ using Ltb.Runtime.Status;
 namespace Ltb.Runtime.Nodes;
 
 /// <summary>
-/// Container node lifecycle: create, start, stop, remove. A node kind with its own runtime step (e.g. waiting for a
-/// boot banner, pushing a config after start) adds it here, keyed by a label or image, and LabRuntime calls it per wave.
+/// Container node lifecycle for <see cref="ContainerDriver"/>: create parameters, create, start, stop, remove, logs.
 /// </summary>
 internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
 {
@@ -327,33 +326,6 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         }
         catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict && (e.ResponseBody ?? "").Contains("already in progress", StringComparison.Ordinal))
         {
-        }
-    }
-
-    /// <summary>Runs the node's exec commands in order; the first failure stops and names the command.</summary>
-    public async Task RunExecAsync(string lab, NodePlan node, TimeSpan timeout, IProgress<RuntimeEvent>? progress, CancellationToken ct)
-    {
-        foreach (var cmd in node.Exec)
-        {
-            ExecResult r;
-            try
-            {
-                r = await engine.ExecAsync(Names.Container(lab, node.Name), cmd.ToArgv(), timeout, ct);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new LabRuntimeException(lab, node.Name, $"exec command '{cmd}' did not finish within {timeout.TotalSeconds:0} s");
-            }
-            catch (DockerApiException e)
-            {
-                throw new LabRuntimeException(lab, node.Name, $"exec command '{cmd}' could not run: {DockerMessage(e)}", e);
-            }
-            if (!r.Succeeded)
-            {
-                var said = (r.Stderr + r.Stdout).Trim();
-                throw new LabRuntimeException(lab, node.Name, $"exec command '{cmd}' failed with exit code {r.ExitCode}{(said.Length > 0 ? ": " + said : "")}");
-            }
-            progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab, node.Name, RuntimeEventKind.Info, $"exec '{cmd}' done"));
         }
     }
 

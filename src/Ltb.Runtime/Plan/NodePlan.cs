@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Ltb.Topology.Catalog;
+
 namespace Ltb.Runtime.Plan;
 
 /// <summary>
@@ -31,10 +34,33 @@ public sealed record ExecCommand
 /// <summary>A published port: host port -> container port/protocol.</summary>
 public sealed record PortMapping(int HostPort, int ContainerPort, string Protocol = "tcp", string? HostIp = null);
 
-/// <summary>One container node, fully resolved.</summary>
+/// <summary>
+/// What only a virtual machine node needs (issue #14 fills it in and gives it a driver). Defined now so that plans
+/// carry it the same way to every agent; no runtime deploys it yet (the planner refuses VM kinds, and a plan naming a
+/// runtime without a registered driver is refused before anything is created).
+/// </summary>
+/// <param name="Disk">The disk image the VM boots from (a host path or a reference the VM driver resolves).</param>
+/// <param name="NicModel">The emulated network card of its data interfaces.</param>
+/// <param name="Firmware">"bios" or "uefi".</param>
+public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", string Firmware = "bios");
+
+/// <summary>
+/// One node, fully resolved. <see cref="Runtime"/> says which node driver deploys it (<c>INodeDriver</c>); the
+/// settings below <see cref="Runtime"/> that are not generic (image, binds, cmd, entrypoint, capabilities, sysctls,
+/// network mode...) are the container part, <see cref="Vm"/> the VM part. The container fields stay at this level
+/// (not in a sub-record) so that stored plans, node hashes and every caller stay as they were.
+/// </summary>
 public sealed record NodePlan
 {
     public required string Name { get; init; }
+    /// <summary>
+    /// Which driver runs the node. Left out of the JSON when Container, so that the plans and node hashes of labs
+    /// deployed before it existed stay the same (an apply does not recreate their nodes).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public NodeRuntime Runtime { get; init; } = NodeRuntime.Container;
+    /// <summary>The VM part: set for <see cref="NodeRuntime.Vm"/> nodes only.</summary>
+    public VmPlan? Vm { get; init; }
     public required string Image { get; init; }
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<BindMount> Binds { get; init; } = [];

@@ -56,6 +56,12 @@ public static partial class PlanValidator
                     errors.Add($"node '{n.Name}': bind host path '{b.HostPath}' is not absolute");
                 }
             }
+            if ((n.Runtime == Ltb.Topology.Catalog.NodeRuntime.Vm) != (n.Vm is not null))
+            {
+                errors.Add(n.Vm is null
+                    ? $"node '{n.Name}' runs as a VM but has no VM part (disk)"
+                    : $"node '{n.Name}' runs as {n.Runtime.ToString().ToLowerInvariant()} but carries a VM part");
+            }
             if (n.StartupConfig is { HostFile: null, InlineText: null })
             {
                 errors.Add($"node '{n.Name}': startup config for {n.StartupConfig.ContainerPath} has neither a file nor text");

@@ -42,7 +42,7 @@ public sealed record LabStatus(
 }
 
 /// <summary>A failure a user can cause or see: names the lab, the node (when there is one) and the cause.</summary>
-public sealed class LabRuntimeException : Exception
+public class LabRuntimeException : Exception
 {
     public LabRuntimeException(string lab, string? node, string cause, Exception? inner = null)
         : base(node is null ? $"lab '{lab}': {cause}" : $"lab '{lab}', node '{node}': {cause}", inner)

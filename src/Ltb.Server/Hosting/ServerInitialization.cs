@@ -32,7 +32,7 @@ internal static class ServerInitialization
         }
         await EnsureRolesAsync(db, ct);
         await EnsureAdminAsync(scope.ServiceProvider.GetRequiredService<UserManager<LtbUser>>(), db, options, ct);
-        await RegisterLocalHostAsync(db, ct);
+        await RegisterLocalHostAsync(db, scope.ServiceProvider.GetRequiredService<Ltb.Agent.RuntimeAgent>().Kinds, ct);
         await ApplyPolicyFileAsync(scope.ServiceProvider, options, ct);
         await Labs.Placement.HostInventory.BackfillAsync(db, ct);
         // Creates the job storage (and with PostgreSQL its schema) while the lock is held.
@@ -158,7 +158,7 @@ internal static class ServerInitialization
     }
 
     /// <summary>This machine is the "local" lab host, served by the in-process agent; its capacity is refreshed each start.</summary>
-    private static async Task RegisterLocalHostAsync(LtbDbContext db, CancellationToken ct)
+    private static async Task RegisterLocalHostAsync(LtbDbContext db, IReadOnlyList<string> kinds, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
         var host = await db.LabHosts.FirstOrDefaultAsync(h => h.IsLocal, ct);
@@ -169,9 +169,8 @@ internal static class ServerInitialization
         }
         host.Cpus = Environment.ProcessorCount;
         host.MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        // What a remote agent reports, for placement: the in-process agent runs the container kinds of the catalog.
-        host.Kinds = [.. Ltb.Topology.Catalog.NodeTypeCatalog.BuiltIn.Types
-            .Where(t => t.Runtime == Ltb.Topology.Catalog.NodeRuntime.Container).Select(t => t.Name)];
+        // What a remote agent reports, for placement: the kinds of the in-process agent's node drivers.
+        host.Kinds = [.. kinds];
         if (host.State == LabHostState.Unreachable)
         {
             host.State = LabHostState.Ready;
