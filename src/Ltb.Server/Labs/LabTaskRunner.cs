@@ -60,21 +60,13 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
             }
         }
 
-        var now = DateTimeOffset.UtcNow;
-        var claimed = await db.LabTasks.Where(t => t.Id == taskId && t.State == LabTaskState.Queued)
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(t => t.State, LabTaskState.Running)
-                .SetProperty(t => t.StartedAt, t => t.StartedAt ?? now)
-                .SetProperty(t => t.Attempts, t => t.Attempts + 1)
-                .SetProperty(t => t.Error, (string?)null), ct);
-        if (claimed == 0)
+        if (await ClaimAsync(taskId, ct) is not { } task)
         {
             return; // another executor took it first
         }
-        var task = await db.LabTasks.FirstAsync(t => t.Id == taskId, ct);
         var handler = handlers.For(task.Kind);
         var attempts = (handler?.Retry ?? LabTaskRetry.Never).Attempts(serverOptions);
-        LabJournal.TaskLine(task, $"attempt {task.Attempts} of {attempts} on replica '{serverOptions.ReplicaName}'", now, progress: false);
+        journal.TaskLine(task, $"attempt {task.Attempts} of {attempts} on replica '{serverOptions.ReplicaName}'", DateTimeOffset.UtcNow, progress: false);
         await db.SaveChangesAsync(ct);
 
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -91,15 +83,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
             }
             // Every task ends: the runtime bounds a deployment itself, this bounds any task (a removal, a hung engine).
             limit.CancelAfter(TaskTimeout);
-            handler.Begin(task, lab);
-            await db.SaveChangesAsync(ct);
-            var run = new LabTaskRun(lab.Id, lab.Name, lab.RuntimeName, task.Attempts, agent, new Progress(_pending));
-            var work = handler.RunAsync(task, run, limit.Token);
-            while (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), ct)) != work)
-            {
-                await FlushAsync(task, lab, ct);
-            }
-            result = await work;
+            result = await WorkAsync(handler, task, lab, agent, limit.Token, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -122,6 +106,37 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         }
         // The state changes only here, with the end time, in one save: a reader never sees "succeeded" without it.
         await FinishAsync(task, lab, handler, null, result, CancellationToken.None);
+    }
+
+    /// <summary>Queued -> Running with one more attempt, in one conditional update: null when another executor took it.</summary>
+    private async Task<LabTask?> ClaimAsync(Guid taskId, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var claimed = await db.LabTasks.Where(t => t.Id == taskId && t.State == LabTaskState.Queued)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(t => t.State, LabTaskState.Running)
+                .SetProperty(t => t.StartedAt, t => t.StartedAt ?? now)
+                .SetProperty(t => t.Attempts, t => t.Attempts + 1)
+                .SetProperty(t => t.Error, (string?)null), ct);
+        return claimed == 0 ? null : await db.LabTasks.FirstAsync(t => t.Id == taskId, ct);
+    }
+
+    /// <summary>
+    /// The handler's part: the lab's state while it runs (saved first), then its work, with progress flushed about once
+    /// a second from this thread (the work never touches the DbContext).
+    /// </summary>
+    private async Task<object?> WorkAsync(ILabTaskHandler handler, LabTask task, Lab lab, ILabHostAgent agent, CancellationToken limit,
+        CancellationToken ct)
+    {
+        handler.Begin(task, lab);
+        await db.SaveChangesAsync(ct);
+        var run = new LabTaskRun(lab.Id, lab.Name, lab.RuntimeName, task.Attempts, agent, new Progress(_pending));
+        var work = handler.RunAsync(task, run, limit);
+        while (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), ct)) != work)
+        {
+            await FlushAsync(task, lab, ct);
+        }
+        return await work;
     }
 
     /// <summary>The task's time limit is final; any other failure is the handler's to judge.</summary>
@@ -149,7 +164,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         var waiting = $"waiting for host '{host.Name}' ({silent})";
         if (task.Progress != waiting)
         {
-            LabJournal.TaskLine(task, waiting, DateTimeOffset.UtcNow, progress: true);
+            journal.TaskLine(task, waiting, DateTimeOffset.UtcNow, progress: true);
             await db.SaveChangesAsync(ct);
         }
         throw new RetryLaterException(HostAwayPoll, waiting);
@@ -160,7 +175,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
     {
         await FlushAsync(task, lab, ct);
         task.State = LabTaskState.Queued;
-        LabJournal.TaskLine(task, why, DateTimeOffset.UtcNow, progress: true);
+        journal.TaskLine(task, why, DateTimeOffset.UtcNow, progress: true);
         journal.Event(lab, LabEventLevel.Warning, why);
         await db.SaveChangesAsync(ct);
     }
@@ -217,7 +232,7 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         {
             // Runtime and agent messages may name the lab's folder on the host: users see paths relative to their topology.
             var message = ServerPaths.OfLab(e.Message, serverOptions.DataDirectory, lab.Id);
-            LabJournal.TaskLine(task, e.Node is null ? message : $"{e.Node}: {message}", e.Time, progress: true);
+            journal.TaskLine(task, e.Node is null ? message : $"{e.Node}: {message}", e.Time, progress: true);
             journal.Event(lab, e.Kind switch { RuntimeEventKind.Error => LabEventLevel.Error, RuntimeEventKind.Warning => LabEventLevel.Warning, _ => LabEventLevel.Info },
                 message, e.Node, e.Time);
         }

@@ -271,7 +271,7 @@ public abstract class LabTaskRunnerTests<TServer>(TServer fixture) : IClassFixtu
         public object? Result { get; private set; }
         public string? Failure { get; private set; }
 
-        public void Begin(LabTask task, Lab lab) => LabJournal.SetState(lab, LabLifecycle.Deploying, null);
+        public void Begin(LabTask task, Lab lab) => lab.State = LabLifecycle.Deploying;
 
         public Task<object?> RunAsync(LabTask task, LabTaskRun run, CancellationToken ct)
         {
@@ -282,14 +282,14 @@ public abstract class LabTaskRunnerTests<TServer>(TServer fixture) : IClassFixtu
         public Task SucceededAsync(LabTask task, Lab lab, object? result, CancellationToken ct)
         {
             Result = result;
-            LabJournal.SetState(lab, LabLifecycle.Running, null);
+            lab.State = LabLifecycle.Running;
             return Task.CompletedTask;
         }
 
         public Task FailedAsync(LabTask task, Lab lab, string error, CancellationToken ct)
         {
             Failure = error;
-            LabJournal.SetState(lab, LabLifecycle.Failed, error);
+            lab.State = LabLifecycle.Failed;
             return Task.CompletedTask;
         }
     }

@@ -20,7 +20,7 @@ public sealed class DeploymentTaskHandler(LtbServerOptions serverOptions, LabSta
 {
     public override LabTaskKind Kind => LabTaskKind.Deployment;
 
-    public override void Begin(LabTask task, Lab lab) => LabJournal.SetState(lab, LabLifecycle.Deploying, null);
+    public override void Begin(LabTask task, Lab lab) => journal.SetState(lab, LabLifecycle.Deploying, null);
 
     protected override async Task<LabStatus> RunAsync(DeploymentInput input, LabTaskRun run, CancellationToken ct)
     {
@@ -35,7 +35,7 @@ public sealed class DeploymentTaskHandler(LtbServerOptions serverOptions, LabSta
     {
         lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab), DateTimeOffset.UtcNow));
         statuses.Set(lab.Id, status);
-        LabJournal.SetState(lab, LabLifecycle.Running, null);
+        journal.SetState(lab, LabLifecycle.Running, null);
         journal.Event(lab, LabEventLevel.Info, "lab running");
         return Task.CompletedTask;
     }
@@ -44,7 +44,7 @@ public sealed class DeploymentTaskHandler(LtbServerOptions serverOptions, LabSta
     {
         // What the host holds of a failed lab changed: the next reader inspects it.
         statuses.Invalidate(lab.Id);
-        LabJournal.SetState(lab, LabLifecycle.Failed, error);
+        journal.SetState(lab, LabLifecycle.Failed, error);
         return Task.CompletedTask;
     }
 }

@@ -20,7 +20,7 @@ public sealed class LabJournal(LtbDbContext db)
         });
 
     /// <summary>The lab's state (and its error: null clears it).</summary>
-    public static void SetState(Lab lab, LabLifecycle state, string? error)
+    public void SetState(Lab lab, LabLifecycle state, string? error)
     {
         lab.State = state;
         lab.Error = error;
@@ -28,7 +28,7 @@ public sealed class LabJournal(LtbDbContext db)
     }
 
     /// <summary>A line of the task's log; a progress line also becomes the task's last progress.</summary>
-    public static void TaskLine(LabTask task, string line, DateTimeOffset at, bool progress)
+    public void TaskLine(LabTask task, string line, DateTimeOffset at, bool progress)
     {
         task.Log += $"{at:HH:mm:ss} {line}\n";
         if (progress)

@@ -18,7 +18,7 @@ public sealed class RemovalTaskHandler(LtbDbContext db, LtbServerOptions serverO
 {
     public override LabTaskKind Kind => LabTaskKind.Removal;
 
-    public override void Begin(LabTask task, Lab lab) => LabJournal.SetState(lab, LabLifecycle.Destroying, lab.Error);
+    public override void Begin(LabTask task, Lab lab) => journal.SetState(lab, LabLifecycle.Destroying, lab.Error);
 
     protected override async Task<bool> RunAsync(RemovalInput input, LabTaskRun run, CancellationToken ct)
     {
@@ -31,14 +31,14 @@ public sealed class RemovalTaskHandler(LtbDbContext db, LtbServerOptions serverO
         statuses.Forget(lab.Id);
         lab.StatusJson = null;
         await DeleteFoldersAsync(lab, ct);
-        LabJournal.SetState(lab, LabLifecycle.Removed, null);
+        journal.SetState(lab, LabLifecycle.Removed, null);
         journal.Event(lab, LabEventLevel.Info, "lab destroyed");
     }
 
     public override Task FailedAsync(LabTask task, Lab lab, string error, CancellationToken ct)
     {
         statuses.Invalidate(lab.Id);
-        LabJournal.SetState(lab, LabLifecycle.Failed, error);
+        journal.SetState(lab, LabLifecycle.Failed, error);
         return Task.CompletedTask;
     }
 
