@@ -8,6 +8,7 @@ using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
 using Ltb.Server.Labs.Placement;
 using Ltb.Server.Labs.Spanning;
+using Ltb.Server.Labs.Tasks;
 using Ltb.Server.Policy;
 using Ltb.Server.Templates;
 using Microsoft.EntityFrameworkCore;

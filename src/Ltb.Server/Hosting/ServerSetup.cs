@@ -7,6 +7,7 @@ using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
 using Ltb.Server.Labs;
+using Ltb.Server.Labs.Tasks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -77,8 +78,7 @@ public static class ServerSetup
         services.AddSingleton<HangfireLabTaskQueue>();
         services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
         services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
-        services.AddScoped<LabTaskJob>();
-        services.AddScoped<LabTaskRunner>();
+        services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
         services.AddScoped<LabReconciler>();
 

@@ -1,5 +1,6 @@
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
+using Ltb.Server.Labs.Tasks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -20,13 +21,13 @@ namespace Ltb.Server.Labs;
 /// deployment whose row was never written or of a removal that was cut off.</item>
 /// </list>
 /// </summary>
-public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabTaskQueue queue, LabJobs jobs, ILogger<LabReconciler> log)
+public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabTaskQueue queue, LabJobs jobs, LabJournal journal,
+    ILogger<LabReconciler> log)
 {
     public const string RestartReason = "interrupted by a server restart";
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var now = DateTimeOffset.UtcNow;
         if (jobs.InProcess)
         {
             foreach (var id in await db.LabTasks.Where(t => t.State == LabTaskState.Running).Select(t => t.Id).ToListAsync(ct))
@@ -44,9 +45,7 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
         {
             if (!busy.Contains(lab.Id))
             {
-                lab.State = LabLifecycle.Failed;
-                lab.Error = $"lab '{lab.Name}': {RestartReason}; destroy or redeploy the lab";
-                lab.UpdatedAt = now;
+                journal.SetState(lab, LabLifecycle.Failed, $"lab '{lab.Name}': {RestartReason}; destroy or redeploy the lab");
             }
         }
         await db.SaveChangesAsync(ct);
@@ -120,9 +119,9 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
         // Compared here, not in SQL: SQLite cannot compare DateTimeOffset there.
         foreach (var lost in labs.Where(l => l.State == LabLifecycle.Running && l.UpdatedAt <= heldAt && !held.Contains(l.RuntimeName)))
         {
-            lost.State = LabLifecycle.Failed;
-            lost.Error = $"lab '{lost.Name}': host '{host.Name}' holds nothing of it any more; destroy or redeploy the lab";
-            db.LabEvents.Add(new LabEvent { LabId = lost.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Error, Message = lost.Error });
+            var error = $"lab '{lost.Name}': host '{host.Name}' holds nothing of it any more; destroy or redeploy the lab";
+            journal.SetState(lost, LabLifecycle.Failed, error);
+            journal.Event(lost, LabEventLevel.Error, error);
         }
         await db.SaveChangesAsync(ct);
         foreach (var orphan in held.Where(l => !known.Contains(l)))

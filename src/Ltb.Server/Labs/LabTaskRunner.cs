@@ -1,32 +1,27 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
 using System.Text.Json;
-using Grpc.Core;
-using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
+using Ltb.Server.Labs.Tasks;
 using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Labs;
 
-/// <summary>What a deployment task carries: the plan for the host and how to deploy it.</summary>
-public sealed record DeploymentInput(LabPlan Plan, AgentDeployOptions Options, bool Apply);
-
 /// <summary>
 /// Executes one task (called by its Hangfire job, <see cref="LabTaskJob"/>): claims it (Queued -> Running, one more
-/// attempt, in one conditional update, so two executors never both run it), calls the lab's host agent, and persists
+/// attempt, in one conditional update, so two executors never both run it), hands the work to the handler of its kind
+/// (<see cref="ILabTaskHandler"/>: what the task does and what its success and failure mean for the lab), and persists
 /// progress and log lines as they come (flushed about once a second from this one thread, so the DbContext is never
 /// shared) and the outcome. A task whose host is away waits (rescheduled, no attempt used) up to
-/// <see cref="LtbServerOptions.HostAwayTimeout"/>; one whose host could not be reached or whose connection dropped is
-/// retried up to <see cref="LtbServerOptions.LabTaskAttempts"/> times; a retried deployment converges to the plan (the
-/// host keeps a lab that runs whole from this very plan, else removes what is left and deploys again). Add a task kind here (a case in <see cref="ExecuteAsync"/>) with
-/// its input record beside <see cref="DeploymentInput"/>.
+/// <see cref="LtbServerOptions.HostAwayTimeout"/>; a failure the handler's <see cref="LabTaskRetry"/> calls transient
+/// is retried up to its attempts. A new task kind is a handler (Labs/Tasks), not a change here.
 /// </summary>
-public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabStatusCache statuses,
-    LabJobs jobs)
+public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabJobs jobs,
+    LabTaskHandlers handlers, LabJournal journal)
 {
-    public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    /// <summary>How task inputs are stored (<see cref="LabTaskInput"/>).</summary>
+    public static JsonSerializerOptions Json => LabTaskInput.Json;
     /// <summary>Longer than the runtime's own deploy timeout (10 min), so that its clearer message wins.</summary>
     public static readonly TimeSpan TaskTimeout = TimeSpan.FromMinutes(20);
     /// <summary>How often a task whose host is away looks again.</summary>
@@ -65,36 +60,30 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
             }
         }
 
-        var now = DateTimeOffset.UtcNow;
-        var claimed = await db.LabTasks.Where(t => t.Id == taskId && t.State == LabTaskState.Queued)
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(t => t.State, LabTaskState.Running)
-                .SetProperty(t => t.StartedAt, t => t.StartedAt ?? now)
-                .SetProperty(t => t.Attempts, t => t.Attempts + 1)
-                .SetProperty(t => t.Error, (string?)null), ct);
-        if (claimed == 0)
+        if (await ClaimAsync(taskId, ct) is not { } task)
         {
             return; // another executor took it first
         }
-        var task = await db.LabTasks.FirstAsync(t => t.Id == taskId, ct);
-        task.Log += $"{now:HH:mm:ss} attempt {task.Attempts} of {Math.Max(1, serverOptions.LabTaskAttempts)} on replica '{serverOptions.ReplicaName}'\n";
+        var handler = handlers.For(task.Kind);
+        var attempts = (handler?.Retry ?? LabTaskRetry.Never).Attempts(serverOptions);
+        journal.TaskLine(task, $"attempt {task.Attempts} of {attempts} on replica '{serverOptions.ReplicaName}'", DateTimeOffset.UtcNow, progress: false);
         await db.SaveChangesAsync(ct);
 
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        object? result;
         try
         {
+            if (handler is null)
+            {
+                throw new NotSupportedException($"this server cannot run {task.Kind} tasks (written by a newer version?)");
+            }
             if (agent is null)
             {
                 throw new LabRuntimeException(lab.RuntimeName, null, $"host '{host.Name}' has no connected agent");
             }
             // Every task ends: the runtime bounds a deployment itself, this bounds any task (a removal, a hung engine).
             limit.CancelAfter(TaskTimeout);
-            var work = ExecuteAsync(agent, task, lab, new Progress(_pending), limit.Token);
-            while (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), ct)) != work)
-            {
-                await FlushAsync(task, lab, ct);
-            }
-            await work;
+            result = await WorkAsync(handler, task, lab, agent, limit.Token, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -103,39 +92,56 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
             await BackToQueueAsync(task, lab, "the server stopped", CancellationToken.None);
             throw;
         }
-        catch (Exception e) when (IsTransient(e, limit) && task.Attempts < serverOptions.LabTaskAttempts)
+        catch (Exception e) when (handler is not null && Retried(handler.Retry, e, limit) && task.Attempts < attempts)
         {
-            var delay = TimeSpan.FromSeconds(5 * task.Attempts);
+            var delay = LabTaskRetry.Delay(task.Attempts);
             var why = $"attempt {task.Attempts} failed: {Message(e, lab)}; trying again in {delay.TotalSeconds:0} s";
             await BackToQueueAsync(task, lab, why, CancellationToken.None);
             throw new RetryLaterException(delay, why);
         }
         catch (Exception e)
         {
-            await FinishAsync(task, lab, LabTaskState.Failed, Message(e, lab), CancellationToken.None);
+            await FinishAsync(task, lab, handler, Message(e, lab), null, CancellationToken.None);
             return;
         }
         // The state changes only here, with the end time, in one save: a reader never sees "succeeded" without it.
-        await FinishAsync(task, lab, LabTaskState.Succeeded, null, CancellationToken.None);
+        await FinishAsync(task, lab, handler, null, result, CancellationToken.None);
+    }
+
+    /// <summary>Queued -> Running with one more attempt, in one conditional update: null when another executor took it.</summary>
+    private async Task<LabTask?> ClaimAsync(Guid taskId, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var claimed = await db.LabTasks.Where(t => t.Id == taskId && t.State == LabTaskState.Queued)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(t => t.State, LabTaskState.Running)
+                .SetProperty(t => t.StartedAt, t => t.StartedAt ?? now)
+                .SetProperty(t => t.Attempts, t => t.Attempts + 1)
+                .SetProperty(t => t.Error, (string?)null), ct);
+        return claimed == 0 ? null : await db.LabTasks.FirstAsync(t => t.Id == taskId, ct);
     }
 
     /// <summary>
-    /// Failures that say nothing about the lab: the host could not be reached, the connection dropped, the agent restarted
-    /// (a new secret). The runtime's own verdicts (a missing image, a bad config: a LabRuntimeException from the agent)
-    /// and the task's time limit are final.
+    /// The handler's part: the lab's state while it runs (saved first), then its work, with progress flushed about once
+    /// a second from this thread (the work never touches the DbContext).
     /// </summary>
-    public static bool IsTransient(Exception e, CancellationTokenSource limit) => e switch
+    private async Task<object?> WorkAsync(ILabTaskHandler handler, LabTask task, Lab lab, ILabHostAgent agent, CancellationToken limit,
+        CancellationToken ct)
     {
-        LabRuntimeException { InnerException: RpcException r } => IsTransient(r.StatusCode),
-        RpcException r => IsTransient(r.StatusCode),
-        // The agent's call was cancelled by the other side (it went away), not by this task's time limit.
-        OperationCanceledException => !limit.IsCancellationRequested,
-        HttpRequestException or IOException or SocketException => true,
-        _ => false,
-    };
+        handler.Begin(task, lab);
+        await db.SaveChangesAsync(ct);
+        var run = new LabTaskRun(lab.Id, lab.Name, lab.RuntimeName, task.Attempts, agent, new Progress(_pending));
+        var work = handler.RunAsync(task, run, limit);
+        while (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), ct)) != work)
+        {
+            await FlushAsync(task, lab, ct);
+        }
+        return await work;
+    }
 
-    private static bool IsTransient(StatusCode code) => code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Aborted
-        or StatusCode.Unauthenticated or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
+    /// <summary>The task's time limit is final; any other failure is the handler's to judge.</summary>
+    private static bool Retried(LabTaskRetry retry, Exception e, CancellationTokenSource limit) =>
+        !(e is OperationCanceledException && limit.IsCancellationRequested) && retry.Retries(e);
 
     /// <summary>A task whose host is unreachable waits for it (rescheduled, no attempt used) up to the bound, then fails.</summary>
     private async Task WaitForHostAsync(LabTask seen, Lab lab, LabHost host, string? answer, CancellationToken ct)
@@ -151,15 +157,14 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
                     .ExecuteUpdateAsync(u => u.SetProperty(t => t.State, LabTaskState.Running), ct) == 1)
             {
                 task.State = LabTaskState.Running;
-                await FinishAsync(task, lab, LabTaskState.Failed, error, ct);
+                await FinishAsync(task, lab, handlers.For(task.Kind), error, null, ct);
             }
             return;
         }
         var waiting = $"waiting for host '{host.Name}' ({silent})";
         if (task.Progress != waiting)
         {
-            task.Progress = waiting;
-            task.Log += $"{DateTimeOffset.UtcNow:HH:mm:ss} {waiting}\n";
+            journal.TaskLine(task, waiting, DateTimeOffset.UtcNow, progress: true);
             await db.SaveChangesAsync(ct);
         }
         throw new RetryLaterException(HostAwayPoll, waiting);
@@ -170,9 +175,8 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
     {
         await FlushAsync(task, lab, ct);
         task.State = LabTaskState.Queued;
-        task.Progress = why;
-        task.Log += $"{DateTimeOffset.UtcNow:HH:mm:ss} {why}\n";
-        db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Warning, Message = why });
+        journal.TaskLine(task, why, DateTimeOffset.UtcNow, progress: true);
+        journal.Event(lab, LabEventLevel.Warning, why);
         await db.SaveChangesAsync(ct);
     }
 
@@ -190,97 +194,31 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
 
     private Task<bool> CutOffAsync(Guid taskId, string why, CancellationToken ct) => CutOffAsync(db, taskId, why, ct);
 
-    private async Task ExecuteAsync(ILabHostAgent agent, LabTask task, Lab lab, IProgress<RuntimeEvent> progress, CancellationToken ct)
-    {
-        switch (task.Kind)
-        {
-            case LabTaskKind.Deployment:
-                var input = JsonSerializer.Deserialize<DeploymentInput>(task.InputJson, Json)!;
-                lab.State = LabLifecycle.Deploying;
-                lab.Error = null;
-                await db.SaveChangesAsync(ct);
-                // A remote host receives the lab's uploaded files with the plan (the local one reads them where they are).
-                var options = input.Options with { FilesRoot = LabFolders.FilesRoot(serverOptions.DataDirectory, lab.Id) };
-                // A retry: an earlier attempt was cut off, in the middle or after it finished. The host keeps a lab
-                // that runs whole from this very plan; else it removes what is left (removal works on half-deployed
-                // labs) and deploys the whole plan again, so the lab ends exactly as planned either way.
-                var retry = task.Attempts > 1;
-                var status = input.Apply && !retry
-                    ? await agent.ApplyAsync(input.Plan, options, progress, ct)
-                    : await agent.DeployAsync(input.Plan, options with { Converge = retry }, progress, ct);
-                lab.StatusJson = LabViews.Serialize(LabViews.Snapshot(status, LabViews.Kinds(lab), DateTimeOffset.UtcNow));
-                lab.State = LabLifecycle.Running;
-                statuses.Set(lab.Id, status);
-                break;
-            case LabTaskKind.Removal:
-                lab.State = LabLifecycle.Destroying;
-                await db.SaveChangesAsync(ct);
-                await agent.DestroyAsync(lab.RuntimeName, progress, ct);
-                statuses.Forget(lab.Id);
-                lab.StatusJson = null;
-                lab.State = LabLifecycle.Removed;
-                lab.Error = null;
-                break;
-            default:
-                throw new NotSupportedException($"{task.Kind} tasks are not implemented yet");
-        }
-    }
-
     /// <summary>
-    /// A removed lab's folders go (its nodes are gone, so nothing mounts them; links a node left are removed, never
-    /// followed), except the folder of a deployment waiting behind this removal (a failed lab deployed again).
+    /// Ends a claimed task: its state and end time, and what that means for the lab (the handler's part), in one save.
+    /// A failure is recorded on the task and as an event of the lab whatever the kind; whether the lab fails with it is
+    /// the handler's decision (a task without a handler leaves the lab as it is).
     /// </summary>
-    private async Task DeleteFoldersAsync(Lab lab, CancellationToken ct)
-    {
-        var keep = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var json in await db.LabTasks.AsNoTracking()
-            .Where(t => t.LabId == lab.Id && t.Kind == LabTaskKind.Deployment && t.State == LabTaskState.Queued)
-            .Select(t => t.InputJson).ToListAsync(ct))
-        {
-            keep.UnionWith(LabFolders.Folders(JsonSerializer.Deserialize<DeploymentInput>(json, Json)!.Plan, serverOptions.DataDirectory, lab.Id));
-        }
-        try
-        {
-            LabFolders.Prune(serverOptions.DataDirectory, lab.Id, keep);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The lab is gone from its host all the same; the folder is the admin's to remove, and the lab says so.
-            db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Warning,
-                Message = $"the lab's files on the controller could not be deleted: {e.Message}" });
-        }
-    }
-
-    private async Task FinishAsync(LabTask task, Lab lab, LabTaskState state, string? error, CancellationToken ct)
+    private async Task FinishAsync(LabTask task, Lab lab, ILabTaskHandler? handler, string? error, object? result, CancellationToken ct)
     {
         await FlushAsync(task, lab, ct);
-        if (task.Kind == LabTaskKind.Removal && state == LabTaskState.Succeeded)
-        {
-            // Here, not in ExecuteAsync: the flush loop shares the DbContext while the task runs.
-            await DeleteFoldersAsync(lab, ct);
-        }
-        task.State = state;
+        task.State = error is null ? LabTaskState.Succeeded : LabTaskState.Failed;
         task.FinishedAt = DateTimeOffset.UtcNow;
         error = error is null ? null : ServerPaths.OfLab(error, serverOptions.DataDirectory, lab.Id);
         task.Error = error;
         if (error is not null)
         {
-            // What the host holds of a failed lab changed: the next reader inspects it.
-            statuses.Invalidate(lab.Id);
-            lab.State = LabLifecycle.Failed;
-            lab.Error = error;
             task.Log += error + "\n";
-            db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Error, Message = error });
+            journal.Event(lab, LabEventLevel.Error, error);
+            if (handler is not null)
+            {
+                await handler.FailedAsync(task, lab, error, ct);
+            }
         }
         else
         {
-            db.LabEvents.Add(new LabEvent
-            {
-                LabId = lab.Id, At = DateTimeOffset.UtcNow, Level = LabEventLevel.Info,
-                Message = task.Kind == LabTaskKind.Removal ? "lab destroyed" : "lab running",
-            });
+            await handler!.SucceededAsync(task, lab, result, ct);
         }
-        lab.UpdatedAt = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(ct);
     }
 
@@ -294,14 +232,9 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         {
             // Runtime and agent messages may name the lab's folder on the host: users see paths relative to their topology.
             var message = ServerPaths.OfLab(e.Message, serverOptions.DataDirectory, lab.Id);
-            var line = e.Node is null ? message : $"{e.Node}: {message}";
-            task.Log += $"{e.Time:HH:mm:ss} {line}\n";
-            task.Progress = Truncate(line, 2000);
-            db.LabEvents.Add(new LabEvent
-            {
-                LabId = lab.Id, At = e.Time, Node = e.Node, Message = Truncate(message, 4000),
-                Level = e.Kind switch { RuntimeEventKind.Error => LabEventLevel.Error, RuntimeEventKind.Warning => LabEventLevel.Warning, _ => LabEventLevel.Info },
-            });
+            journal.TaskLine(task, e.Node is null ? message : $"{e.Node}: {message}", e.Time, progress: true);
+            journal.Event(lab, e.Kind switch { RuntimeEventKind.Error => LabEventLevel.Error, RuntimeEventKind.Warning => LabEventLevel.Warning, _ => LabEventLevel.Info },
+                message, e.Node, e.Time);
         }
         await db.SaveChangesAsync(ct);
     }
@@ -315,10 +248,8 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
             OperationCanceledException => $"lab '{lab.RuntimeName}': the task did not finish within {TaskTimeout.TotalMinutes:0} minutes",
             _ => $"lab '{lab.RuntimeName}': {e.Message}",
         };
-        return Truncate(text.Replace($"'{lab.RuntimeName}'", $"'{lab.Name}'", StringComparison.Ordinal), 4000);
+        return LabJournal.Truncate(text.Replace($"'{lab.RuntimeName}'", $"'{lab.Name}'", StringComparison.Ordinal), LabJournal.MaxMessage);
     }
-
-    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 
     /// <summary>Collects events from the agent's threads without touching the DbContext (IProgress&lt;T&gt; would post to a context).</summary>
     private sealed class Progress(ConcurrentQueue<RuntimeEvent> queue) : IProgress<RuntimeEvent>

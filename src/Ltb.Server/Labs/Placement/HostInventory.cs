@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ltb.Runtime.Plan;
 using Ltb.Server.Data;
+using Ltb.Server.Labs.Tasks;
 using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Labs.Placement;

@@ -1,0 +1,58 @@
+using Ltb.Server.Data;
+
+namespace Ltb.Server.Labs.Tasks;
+
+/// <summary>
+/// A mirror interface on a link of the lab (issue #13): an interface on the host receiving a copy of both directions
+/// of the link's traffic, created or removed. Provisional until that issue defines it.
+/// </summary>
+public sealed record MirrorInterfaceInput(string Node, string Interface, bool Remove = false);
+
+/// <summary>A snapshot of the running lab (issue #15), named by its owner. Provisional until that issue defines it.</summary>
+public sealed record SnapshotInput(string Name);
+
+/// <summary>Thrown by the work of a task kind this server cannot do yet: final, and it says what is missing.</summary>
+public sealed class TaskKindUnavailableException(string what) : Exception($"{what} are not available yet on this server");
+
+/// <summary>
+/// A task that works on a running lab without being its lifecycle: its failure never changes the lab's state (a failed
+/// mirror or snapshot leaves the lab running); the runner records the error on the task and in the lab's events.
+/// </summary>
+public abstract class LabSideTaskHandler<TInput>(LabJournal journal) : LabTaskHandler<TInput, string>
+{
+    protected override Task SucceededAsync(Lab lab, TInput input, string done, CancellationToken ct)
+    {
+        journal.Event(lab, LabEventLevel.Info, done);
+        return Task.CompletedTask;
+    }
+
+    public override Task FailedAsync(LabTask task, Lab lab, string error, CancellationToken ct) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Mirror interfaces arrive with issue #13 (the agent's operation, its endpoint). Until then such a task fails at once,
+/// naming the lab, and the lab keeps its state. Retries: none (the answer would not change).
+/// </summary>
+public sealed class MirrorInterfaceTaskHandler(LabJournal journal) : LabSideTaskHandler<MirrorInterfaceInput>(journal)
+{
+    public override LabTaskKind Kind => LabTaskKind.Mirror;
+
+    public override LabTaskRetry Retry => LabTaskRetry.Never;
+
+    protected override Task<string> RunAsync(MirrorInterfaceInput input, LabTaskRun run, CancellationToken ct) =>
+        throw new TaskKindUnavailableException("mirror interfaces");
+}
+
+/// <summary>
+/// Snapshots arrive with issue #15. Until then such a task fails at once, naming the lab, and the lab keeps its state.
+/// Retries: none.
+/// </summary>
+public sealed class SnapshotTaskHandler(LabJournal journal) : LabSideTaskHandler<SnapshotInput>(journal)
+{
+    public override LabTaskKind Kind => LabTaskKind.Snapshot;
+
+    public override LabTaskRetry Retry => LabTaskRetry.Never;
+
+    protected override Task<string> RunAsync(SnapshotInput input, LabTaskRun run, CancellationToken ct) =>
+        throw new TaskKindUnavailableException("snapshots");
+}
