@@ -6,6 +6,7 @@ using Ltb.Server.Api;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
+using Ltb.Server.Events;
 using Ltb.Server.Labs;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -82,6 +83,7 @@ public static class ServerSetup
         services.AddScoped<LabTaskRunner>();
         services.AddSingleton<LabStatusCache>();
         services.AddScoped<LabReconciler>();
+        services.AddLtbLiveEvents(options);
 
         services.AddLtbRateLimits(options);
         services.AddLtbTrustedProxies(options);
