@@ -98,6 +98,20 @@ public sealed class LtbApiClient : IDisposable
         await output.FlushAsync(ct);
     }
 
+    /// <summary>
+    /// Opens a Server-Sent Events stream (a lab's live events) and answers once the headers came: the caller reads the
+    /// body as it arrives and disposes the answer. <paramref name="lastEventId"/> resumes after an event seen before.
+    /// </summary>
+    public Task<HttpResponseMessage> OpenEventStreamAsync(string path, string? lastEventId, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead, request =>
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            if (lastEventId is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+            }
+        });
+
     public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
 
     /// <summary>A multipart upload (a topology and its files).</summary>
@@ -116,9 +130,10 @@ public sealed class LtbApiClient : IDisposable
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, Action<HttpRequestMessage>? prepare = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        prepare?.Invoke(request);
         if (body is HttpContent content)
         {
             request.Content = content;

@@ -27,6 +27,7 @@ internal static class LabCommands
         lab.Subcommands.Add(Exec());
         lab.Subcommands.Add(Logs());
         lab.Subcommands.Add(Destroy());
+        lab.Subcommands.Add(LabEventsCommand.Create(Server));
         lab.Subcommands.Add(NodeCommand());
         lab.Subcommands.Add(LinkCommand());
         return lab;
@@ -85,7 +86,7 @@ internal static class LabCommands
             }
             var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
-            var task = await FollowAsync(client, accepted.Task, ct);
+            var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
             if (task.State != "succeeded")
             {
                 throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the deployment ended {task.State}");
@@ -163,27 +164,6 @@ internal static class LabCommands
         return files;
     }
 
-    /// <summary>Polls the task and prints its new log lines until it ends.</summary>
-    private static async Task<LabTaskDto> FollowAsync(LtbApiClient client, LabTaskDto task, CancellationToken ct)
-    {
-        var printed = 0;
-        while (true)
-        {
-            foreach (var line in task.Log.Skip(printed))
-            {
-                Console.WriteLine($"  {line}");
-            }
-            printed = Math.Max(printed, task.Log.Count);
-            if (task.State is "succeeded" or "failed" or "interrupted")
-            {
-                return task;
-            }
-            // A quarter second: a lab that is ready should not wait a whole second for the command to notice.
-            await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
-            task = await client.GetAsync<LabTaskDto>($"api/v1/tasks/{task.Id}", ct);
-        }
-    }
-
     // ------------------------------------------------------------------ operate
 
     private static Command Exec()
@@ -237,7 +217,7 @@ internal static class LabCommands
         {
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var accepted = await client.SendAsync<LabTaskAccepted>(HttpMethod.Delete, $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}", null, ct);
-            var task = await FollowAsync(client, accepted.Task, ct);
+            var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
             if (task.State != "succeeded")
             {
                 throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the removal ended {task.State}");

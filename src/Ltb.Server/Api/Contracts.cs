@@ -133,6 +133,27 @@ public sealed record LabTaskDto(Guid Id, Guid LabId, string Kind, string State, 
 /// <summary>The answer to a deploy or destroy: the lab and the task to follow (GET /api/v1/tasks/{id}).</summary>
 public sealed record LabTaskAccepted(LabDto Lab, LabTaskDto Task);
 
+/// <summary>
+/// One live event of a lab, as a Server-Sent Event's data (GET /api/v1/labs/{lab}/events, GET /api/v1/events; docs/api.md
+/// "Live events"). <c>Type</c>: <c>lab</c> (State: the lab's state), <c>task</c> (Task, Kind, State, Progress, Error, and the
+/// task's new log lines from line number LogIndex), <c>log</c> (a line of the lab's event log: Id, Level, Node, Message),
+/// <c>node</c> (Node, State). Fields that do not belong to the type are left out.
+/// </summary>
+public sealed record LabLiveEventDto(string Type, Guid Lab, string LabName, DateTimeOffset At)
+{
+    public string? State { get; init; }
+    public Guid? Task { get; init; }
+    public string? Kind { get; init; }
+    public string? Progress { get; init; }
+    public int? LogIndex { get; init; }
+    public IReadOnlyList<string>? Log { get; init; }
+    public string? Error { get; init; }
+    public long? Id { get; init; }
+    public string? Level { get; init; }
+    public string? Node { get; init; }
+    public string? Message { get; init; }
+}
+
 public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int? TimeoutSeconds = null);
 
 /// <summary>

@@ -99,7 +99,7 @@ public static partial class LabsEndpoints
 
     private static async Task<Results<Ok<LabNodeDto>, ProblemHttpResult>> NodeAsync(string lab, string node, string action,
         Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, AuditLog audit,
-        CancellationToken ct)
+        Events.LiveEventHub live, CancellationToken ct)
     {
         if (!Enum.TryParse<NodeAction>(action, ignoreCase: true, out var a) || !Enum.IsDefined(a) || action.Any(char.IsDigit))
         {
@@ -117,6 +117,7 @@ public static partial class LabsEndpoints
             return refused;
         }
         var snapshot = LabViews.Snapshot(new LabStatus(l!.RuntimeName, LabState.Running, default, null, null, null, [status!], []), LabViews.Kinds(l));
+        live.NodeChanged(l, node, snapshot.Nodes[0].State);
         return TypedResults.Ok(snapshot.Nodes[0]);
     }
 

@@ -20,17 +20,22 @@ public static class DatabaseSetup
             case DatabaseProvider.Sqlite:
                 // SQLite rebuilds a table to alter it, with foreign keys off, which cannot happen inside a transaction. EF
                 // warns of that at every start of a fresh database; the embedded mode has one process, so it is noise.
-                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>(o => o.UseSqlite(connectionString)
-                    .ConfigureWarnings(w => w.Ignore(RelationalEventId.NonTransactionalMigrationOperationWarning)));
+                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>((sp, o) => o.UseSqlite(connectionString)
+                    .ConfigureWarnings(w => w.Ignore(RelationalEventId.NonTransactionalMigrationOperationWarning))
+                    .AddInterceptors(LiveEvents(sp)));
                 break;
             case DatabaseProvider.Postgres:
-                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>(o => o.UseNpgsql(connectionString));
+                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>((sp, o) => o.UseNpgsql(connectionString).AddInterceptors(LiveEvents(sp)));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown database provider");
         }
         return services;
     }
+
+    /// <summary>Saves publish live events (Events/LiveEventCapture) where the server registered them.</summary>
+    private static IInterceptor[] LiveEvents(IServiceProvider services) =>
+        services.GetService<Events.LiveEventCapture>()?.Interceptors ?? [];
 }
 
 // Design-time factories: `dotnet ef migrations add NAME --context SqliteLtbDbContext -o Data/Migrations/Sqlite`

@@ -6,6 +6,7 @@ using Ltb.Server.Api;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
 using Ltb.Server.Data;
+using Ltb.Server.Events;
 using Ltb.Server.Labs;
 using Ltb.Server.Labs.Tasks;
 using Microsoft.AspNetCore.Authentication;
@@ -81,6 +82,7 @@ public static class ServerSetup
         services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
         services.AddScoped<LabReconciler>();
+        services.AddLtbLiveEvents(options);
 
         services.AddLtbRateLimits(options);
         services.AddLtbTrustedProxies(options);

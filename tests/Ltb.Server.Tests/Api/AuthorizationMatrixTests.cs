@@ -269,6 +269,9 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/labs/{lab}", At($"/api/v1/labs/{labId}"), sharedRead),
             R("DELETE", "/api/v1/labs/{lab}", _ => FreshLab(""), [Unauth, Accepted, Forbid, NotFound, Forbid, Accepted]),
             R("GET", "/api/v1/labs/{lab}/tasks", At($"/api/v1/labs/{labId}/tasks"), sharedRead),
+            // Live events (Server-Sent Events): read like the lab; the stream of all labs is everyone's (filtered per event).
+            R("GET", "/api/v1/labs/{lab}/events", At($"/api/v1/labs/{labId}/events"), sharedRead),
+            R("GET", "/api/v1/events", At("/api/v1/events"), all200),
             // The seeded lab is failed: allowed callers get 409 (not running), before anything reaches the host.
             R("POST", "/api/v1/labs/{lab}/exec", At($"/api/v1/labs/{labId}/exec"), ownerOperates, () => new ExecRequest("n1", ["true"])),
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),
@@ -331,8 +334,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
                     var password = who == Who.Admin ? ServerFixture.AdminPassword : ServerFixture.UserPassword;
                     client = fresh = await server.LoginAsync(user, password);
                 }
-                using var response = await client.SendAsync(request);
-                fresh?.Dispose();
+                // Headers only: an event stream's answer never ends (disposing it closes the stream).
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                 var expected = row.Expected[(int)who];
                 if ((int)response.StatusCode != expected)
                 {
@@ -343,6 +346,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
                 {
                     failures.Add($"{row.Method} {row.Route} as {who}: {expected} without problem details");
                 }
+                fresh?.Dispose();
             }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));

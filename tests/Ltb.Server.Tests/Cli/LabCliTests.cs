@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
 using Ltb.Testing;
 
@@ -106,6 +107,39 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         }
         Assert.NotNull(runtimeName);
         Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtimeName));
+    }
+
+    [Fact]
+    public async Task Deploy_and_destroy_follow_the_live_events_and_lab_events_prints_the_state_changes()
+    {
+        LabTestSupport.RequireDocker();
+        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        var lab = "sse" + Guid.NewGuid().ToString("N")[..6];
+        var folder = Directory.CreateTempSubdirectory("ltb-events-");
+        try
+        {
+            var topology = Path.Combine(folder.FullName, "lab.clab.yml");
+            await File.WriteAllTextAsync(topology, LabTestSupport.TinyLab(lab));
+            var deploy = await Ltb(null, "lab", "deploy", "-t", topology, "--name", lab);
+            Assert.True(deploy.ExitCode == 0, deploy.Stderr + deploy.Stdout);
+            // The task's log lines as they came (the attempt line is the task's own, the rest the host's progress).
+            Assert.Contains("attempt 1 of", deploy.Stdout);
+            Assert.EndsWith($"lab '{lab}' is running", deploy.Stdout.Trim());
+            await using var events = LtbProcess.Start(["lab", "events", lab], Env(), "ltb lab events");
+            await events.WaitForLineAsync(l => l.EndsWith($" {lab} lab running", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            var destroy = await Ltb(null, "lab", "destroy", lab);
+            Assert.True(destroy.ExitCode == 0, destroy.Stderr + destroy.Stdout);
+            Assert.EndsWith($"lab '{lab}' destroyed", destroy.Stdout.Trim());
+            await events.WaitForLineAsync(l => l.EndsWith($" {lab} lab destroying", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            await events.WaitForLineAsync(l => l.EndsWith($" {lab} lab removed", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            Assert.Contains(events.Lines, l => l.EndsWith(" task removal succeeded", StringComparison.Ordinal));
+            await events.KillAsync();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Fact]
