@@ -13,6 +13,7 @@ public enum DatabaseProvider
 /// <summary>Chooses the provider (and so the migration set) from the settings.</summary>
 public static class DatabaseSetup
 {
+    /// <summary>Needs <see cref="Caching.ChangeInterceptor"/> registered: every save tells the read caches what it changed.</summary>
     public static IServiceCollection AddLtbDatabase(this IServiceCollection services, DatabaseProvider provider, string connectionString)
     {
         switch (provider)
@@ -20,11 +21,13 @@ public static class DatabaseSetup
             case DatabaseProvider.Sqlite:
                 // SQLite rebuilds a table to alter it, with foreign keys off, which cannot happen inside a transaction. EF
                 // warns of that at every start of a fresh database; the embedded mode has one process, so it is noise.
-                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>(o => o.UseSqlite(connectionString)
+                services.AddDbContext<LtbDbContext, SqliteLtbDbContext>((sp, o) => o.UseSqlite(connectionString)
+                    .AddInterceptors(sp.GetRequiredService<Caching.ChangeInterceptor>())
                     .ConfigureWarnings(w => w.Ignore(RelationalEventId.NonTransactionalMigrationOperationWarning)));
                 break;
             case DatabaseProvider.Postgres:
-                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>(o => o.UseNpgsql(connectionString));
+                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>((sp, o) => o.UseNpgsql(connectionString)
+                    .AddInterceptors(sp.GetRequiredService<Caching.ChangeInterceptor>()));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown database provider");
