@@ -1,5 +1,6 @@
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
+using Ltb.Server.Caching;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Microsoft.AspNetCore.Identity;
@@ -90,11 +91,13 @@ public static class AuthEndpoints
         : $"password sign-in is locked after repeated failed logins until {user.LockoutEnd?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC; " +
           "wait until then or ask an admin to reset the password (sessions and personal tokens you have keep working)");
 
-    private static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
+    private static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, ChangeSignals changes, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
         await db.ApiTokens.Where(t => t.Id == caller.TokenId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
+        // A bulk update passes no change tracker: the cached caller of this token goes here, on every replica.
+        await changes.PublishAsync([Change.Token(caller.TokenId)], ct);
         audit.Record(AuditActions.Logout, "token", caller.TokenId);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
@@ -131,7 +134,8 @@ public static class AuthEndpoints
             return Problems.Invalid("currentPassword", "is not the current password");
         }
         UserViews.SetPassword(users, user, request.NewPassword);
-        // Other sessions may belong to whoever knew the old password; personal tokens stay (the user manages them).
+        // Other sessions may belong to whoever knew the old password; personal tokens stay (the user manages them). The
+        // user's row changes with the password, so the save below drops the cached callers of all their tokens.
         var now = DateTimeOffset.UtcNow;
         await db.ApiTokens.Where(t => t.UserId == user.Id && t.Kind == ApiTokenKind.Session && t.Id != caller.TokenId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);

@@ -56,14 +56,15 @@ public static partial class LabsEndpoints
     }
 
     private static async Task<Results<Ok<LabDto>, ProblemHttpResult>> GetAsync(string lab, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, CancellationToken ct)
+        IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, LabReadCache reads, CancellationToken ct)
     {
-        var access = await FindAsync(lab, caller, db, authz, Operation.Read, ct);
+        var access = await FindReadAsync(lab, caller, db, authz, reads, ct);
         if (access.Denied is { } denied)
         {
             return denied;
         }
-        var l = access.Resource!;
+        var read = access.Resource!;
+        var l = read.Lab;
         var snapshot = LabViews.Stored(l);
         if (l.State is LabLifecycle.Running or LabLifecycle.Failed or LabLifecycle.Deploying)
         {
@@ -74,10 +75,30 @@ public static partial class LabsEndpoints
                 snapshot = LabViews.Snapshot(status, LabViews.Kinds(l), reading.At);
             }
         }
-        var events = await db.LabEvents.Where(e => e.LabId == l.Id).OrderByDescending(e => e.Id).Take(200).ToListAsync(ct);
-        var owner = await db.Users.Where(u => u.Id == l.OwnerId).Select(u => u.UserName).FirstOrDefaultAsync(ct) ?? "";
-        return TypedResults.Ok(LabViews.ToDto(l, owner, snapshot, await LabViews.HostsAsync(db, ct),
-            events.OrderBy(e => e.Id).Select(LabViews.ToDto).ToList()));
+        return TypedResults.Ok(LabViews.ToDto(l, read.Owner, snapshot, read.Hosts, read.Events));
+    }
+
+    /// <summary>
+    /// A status read, off the database while nothing changed (<see cref="LabReadCache"/>): by id, the cached lab checked in
+    /// memory by the same rule as the authorizer's query; by name, the caller's own lab found in the database first.
+    /// </summary>
+    private static async Task<Access<LabReadCache.LabRead>> FindReadAsync(string lab, Caller caller, LtbDbContext db,
+        IResourceAuthorizer<Lab> authz, LabReadCache reads, CancellationToken ct)
+    {
+        Guid id;
+        if (!Guid.TryParse(lab, out id))
+        {
+            var access = await FindAsync(lab, caller, db, authz, Operation.Read, ct);
+            if (access.Denied is { } denied)
+            {
+                return new Access<LabReadCache.LabRead>(null, denied);
+            }
+            id = access.Resource!.Id;
+        }
+        var read = await reads.GetAsync(db, id, ct);
+        var visible = read is not null && LabAuthorizer.Sees(caller, read.Lab) ? read.Lab : null;
+        var checkedLab = authz.Check(visible, caller, Operation.Read, What);
+        return checkedLab.Denied is { } refused ? new Access<LabReadCache.LabRead>(null, refused) : new Access<LabReadCache.LabRead>(read, null);
     }
 
     private static async Task<Results<Ok<Paged<LabTaskDto>>, ProblemHttpResult, ValidationProblem>> TasksAsync(string lab,

@@ -208,7 +208,8 @@ public static class UsersEndpoints
             return Problems.Invalid(new Dictionary<string, string[]> { ["newPassword"] = errors });
         }
         UserViews.SetPassword(users, user, request.NewPassword);
-        // A reset usually means the account was compromised or forgotten: no old token survives it.
+        // A reset usually means the account was compromised or forgotten: no old token survives it. The user's row changes
+        // with the password, so the save below drops the cached callers of all their tokens, on every replica.
         var now = DateTimeOffset.UtcNow;
         await db.ApiTokens.Where(t => t.UserId == user.Id && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);

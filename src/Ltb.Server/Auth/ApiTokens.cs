@@ -37,13 +37,16 @@ public static class ApiTokens
     }
 
     /// <summary>The live token with this secret, or null (unknown, revoked, expired, malformed).</summary>
-    public static async Task<ApiToken?> FindLiveAsync(LtbDbContext db, string secret, CancellationToken ct)
+    public static Task<ApiToken?> FindLiveAsync(LtbDbContext db, string secret, CancellationToken ct) =>
+        HashOf(secret) is { } hash ? FindLiveAsync(db, hash, ct) : Task.FromResult<ApiToken?>(null);
+
+    /// <summary>The hash of a well-formed secret; null for anything that cannot be a token.</summary>
+    public static byte[]? HashOf(string secret) =>
+        secret.StartsWith(Marker, StringComparison.Ordinal) && secret.Length <= 100 ? Hash(secret) : null;
+
+    /// <summary>The live token with this hash (<see cref="HashOf"/>), or null.</summary>
+    public static async Task<ApiToken?> FindLiveAsync(LtbDbContext db, byte[] hash, CancellationToken ct)
     {
-        if (!secret.StartsWith(Marker, StringComparison.Ordinal) || secret.Length > 100)
-        {
-            return null;
-        }
-        var hash = Hash(secret);
         var token = await db.ApiTokens.AsNoTracking().Include(t => t.User).FirstOrDefaultAsync(t => t.Hash == hash, ct);
         // The lookup is by hash, so timing tells nothing about the secret; the fixed-time check is belt and braces.
         if (token is null || !CryptographicOperations.FixedTimeEquals(token.Hash, hash))

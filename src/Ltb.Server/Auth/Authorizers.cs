@@ -132,6 +132,10 @@ public sealed class LabAuthorizer : IResourceAuthorizer<Lab>
         return source.Where(l => l.OwnerId == caller.UserId || (l.GroupId != null && groups.Contains(l.GroupId.Value)));
     }
 
+    /// <summary><see cref="Visible"/> for a lab in memory (a cached status read): keep the two the same rule.</summary>
+    public static bool Sees(Caller caller, Lab lab) =>
+        caller.IsAdmin || lab.OwnerId == caller.UserId || (lab.GroupId is { } group && caller.IsMemberOf(group));
+
     public bool Allows(Caller caller, Operation operation, Lab? resource) => operation switch
     {
         Operation.Read or Operation.Create => true,

@@ -49,12 +49,22 @@ public static class ResourceAuthorizerExtensions
         where T : class
     {
         var resource = await authorizer.Visible(source, caller).FirstOrDefaultAsync(match, ct);
-        if (resource is null)
+        return authorizer.Check(resource, caller, operation, what);
+    }
+
+    /// <summary>
+    /// The same decision for an object already found among those the caller may see (null: not found or not visible):
+    /// 404 when null, 403 when refused.
+    /// </summary>
+    public static Access<T> Check<T>(this IResourceAuthorizer<T> authorizer, T? visible, Caller caller, Operation operation, string what)
+        where T : class
+    {
+        if (visible is null)
         {
             return new Access<T>(null, Problems.NotFound(what));
         }
-        return authorizer.Allows(caller, operation, resource)
-            ? new Access<T>(resource, null)
+        return authorizer.Allows(caller, operation, visible)
+            ? new Access<T>(visible, null)
             : new Access<T>(null, Problems.Forbidden($"you may not {Describe(operation)} this {what}"));
     }
 

@@ -11,11 +11,13 @@ namespace Ltb.Server.Auth;
 
 /// <summary>
 /// "Authorization: Bearer ltb_..." for login-issued and personal tokens alike. Builds the <see cref="Caller"/> (roles and
-/// groups from the database) and a ClaimsPrincipal. The tokens of a user an admin locked stop working at once; the
-/// temporary lockout of password sign-in after wrong passwords leaves them working.
+/// groups from the database, or from <see cref="CallerCache"/> while nothing changed) and a ClaimsPrincipal. The tokens of a
+/// user an admin locked stop working at once; the temporary lockout of password sign-in after wrong passwords leaves them
+/// working.
 /// </summary>
 internal sealed class TokenAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, LtbDbContext db)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, LtbDbContext db,
+    CallerCache callers)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     /// <summary>Writing "last used" on every request would turn every read into a write; a few minutes is precise enough.</summary>
@@ -28,40 +30,70 @@ internal sealed class TokenAuthenticationHandler(
         {
             return AuthenticateResult.NoResult();
         }
-        var secret = header[(ApiTokens.Scheme.Length + 1)..].Trim();
+        var hash = ApiTokens.HashOf(header[(ApiTokens.Scheme.Length + 1)..].Trim());
         var ct = Context.RequestAborted;
-        var token = await ApiTokens.FindLiveAsync(db, secret, ct);
-        if (token?.User is not { } user)
+        var resolved = hash is null ? null : callers.TryGet(hash, out var cached) ? cached : await ResolveAsync(hash, ct);
+        if (resolved is null)
         {
             // Never log the presented secret.
             return AuthenticateResult.Fail("the token is unknown, revoked or expired");
         }
-        // Only an admin's lock: the temporary lockout after wrong passwords bounds password sign-in, not existing tokens.
-        if (Api.UserViews.IsDisabled(user))
+        if (resolved.Caller.UserId == Guid.Empty)
         {
             return AuthenticateResult.Fail("the account is locked");
         }
+        var caller = resolved.Caller;
+        Context.Features.Set(caller);
+        await TouchAsync(hash!, resolved, ct);
 
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, caller.UserId.ToString()),
+            new(ClaimTypes.Name, caller.UserName),
+        };
+        claims.AddRange(caller.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
+    }
+
+    /// <summary>
+    /// The token's caller from the database (null: unknown, revoked, expired; a caller with an empty id: locked), cached
+    /// unless an invalidation came while it was read.
+    /// </summary>
+    private async Task<CallerCache.Resolved?> ResolveAsync(byte[] hash, CancellationToken ct)
+    {
+        var generation = callers.Generation;
+        var token = await ApiTokens.FindLiveAsync(db, hash, ct);
+        if (token?.User is not { } user)
+        {
+            return null;
+        }
+        // Only an admin's lock: the temporary lockout after wrong passwords bounds password sign-in, not existing tokens.
+        if (Api.UserViews.IsDisabled(user))
+        {
+            return new CallerCache.Resolved(new Caller(Guid.Empty, "", new HashSet<string>(), new HashSet<Guid>(), token.Id), null, null);
+        }
         var roles = await db.UserRoles.Where(ur => ur.UserId == user.Id)
             .Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToListAsync(ct);
         var groups = await db.GroupMembers.Where(m => m.UserId == user.Id).Select(m => m.GroupId).ToListAsync(ct);
         var caller = new Caller(user.Id, user.UserName!, roles.ToHashSet(StringComparer.Ordinal), groups.ToHashSet(), token.Id);
-        Context.Features.Set(caller);
+        var resolved = new CallerCache.Resolved(caller, token.ExpiresAt, token.LastUsedAt);
+        callers.Set(hash, resolved, generation);
+        return resolved;
+    }
 
-        if (token.LastUsedAt is null || token.LastUsedAt < DateTimeOffset.UtcNow - LastUsedResolution)
+    /// <summary>Notes when the token was last used, at most every <see cref="LastUsedResolution"/>.</summary>
+    private async Task TouchAsync(byte[] hash, CallerCache.Resolved resolved, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (resolved.LastUsedAt is { } last && last >= now - LastUsedResolution)
         {
-            var now = DateTimeOffset.UtcNow;
-            await db.ApiTokens.Where(t => t.Id == token.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAt, now), ct);
+            return;
         }
-
-        var claims = new List<Claim>
-        {
-            new(ClaimTypes.NameIdentifier, user.Id.ToString()),
-            new(ClaimTypes.Name, user.UserName!),
-        };
-        claims.AddRange(roles.Select(r => new Claim(ClaimTypes.Role, r)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
+        var generation = callers.Generation;
+        var tokenId = resolved.Caller.TokenId;
+        await db.ApiTokens.Where(t => t.Id == tokenId).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAt, now), ct);
+        callers.Set(hash, resolved with { LastUsedAt = now }, generation);
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -22,10 +22,10 @@ public static class DatabaseSetup
                 // warns of that at every start of a fresh database; the embedded mode has one process, so it is noise.
                 services.AddDbContext<LtbDbContext, SqliteLtbDbContext>((sp, o) => o.UseSqlite(connectionString)
                     .ConfigureWarnings(w => w.Ignore(RelationalEventId.NonTransactionalMigrationOperationWarning))
-                    .AddInterceptors(LiveEvents(sp)));
+                    .AddInterceptors(Observers(sp)));
                 break;
             case DatabaseProvider.Postgres:
-                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>((sp, o) => o.UseNpgsql(connectionString).AddInterceptors(LiveEvents(sp)));
+                services.AddDbContext<LtbDbContext, PostgresLtbDbContext>((sp, o) => o.UseNpgsql(connectionString).AddInterceptors(Observers(sp)));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown database provider");
@@ -33,9 +33,10 @@ public static class DatabaseSetup
         return services;
     }
 
-    /// <summary>Saves publish live events (Events/LiveEventCapture) where the server registered them.</summary>
-    private static IInterceptor[] LiveEvents(IServiceProvider services) =>
-        services.GetService<Events.LiveEventCapture>()?.Interceptors ?? [];
+    /// <summary>What watches every save: the read caches' invalidation and the live events (absent in design-time tools).</summary>
+    private static IInterceptor[] Observers(IServiceProvider services) =>
+        [.. services.GetService<Caching.ChangeInterceptor>() is { } cache ? [cache] : Array.Empty<IInterceptor>(),
+         .. services.GetService<Events.LiveEventCapture>()?.Interceptors ?? []];
 }
 
 // Design-time factories: `dotnet ef migrations add NAME --context SqliteLtbDbContext -o Data/Migrations/Sqlite`

@@ -98,6 +98,22 @@ public sealed class LtbServerOptions
     /// </summary>
     public TimeSpan JobInvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long what a token resolved to (user, roles, groups) is kept in memory (<see cref="Auth.CallerCache"/>). Changes
+    /// through any replica invalidate it at once; the lifetime bounds only changes made behind the servers' back (SQL by
+    /// hand, `ltb admin reset-password` against a running embedded server). Zero: no cache (`LTB_READ_CACHE=off`).
+    /// </summary>
+    public TimeSpan CallerCacheLifetime { get; set; } = ReadCacheOff ? TimeSpan.Zero : TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a lab's row, events and the hosts are kept in memory for status reads (<see cref="Labs.LabReadCache"/>);
+    /// lab changes invalidate it at once, the lifetime bounds how late a host's state (written in bulk by heartbeats)
+    /// shows. Zero: no cache (`LTB_READ_CACHE=off`).
+    /// </summary>
+    public TimeSpan LabReadCacheLifetime { get; set; } = ReadCacheOff ? TimeSpan.Zero : TimeSpan.FromSeconds(2);
+
+    private static bool ReadCacheOff => Environment.GetEnvironmentVariable("LTB_READ_CACHE") is "off" or "0" or "false";
+
     public string ResolveConnectionString() => Database switch
     {
         DatabaseProvider.Sqlite => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "ltb.db")}",

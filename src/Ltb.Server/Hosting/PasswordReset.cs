@@ -42,6 +42,7 @@ public static class PasswordReset
         {
             throw new InvalidOperationException($"the password is too weak: {string.Join(" ", errors)}");
         }
+        // Saving the user's changed row tells the running servers' caches (PostgreSQL); see docs/security.md for SQLite.
         UserViews.SetPassword(users, user, password);
         var now = DateTimeOffset.UtcNow;
         await db.ApiTokens.Where(t => t.UserId == user.Id && t.RevokedAt == null)

@@ -26,6 +26,14 @@ public static class ServerSetup
         Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         services.AddSingleton(options);
         services.AddHttpContextAccessor();
+        services.AddSingleton<Caching.ChangeSignals>();
+        services.AddSingleton<Caching.ChangeInterceptor>();
+        if (options.Database == DatabaseProvider.Postgres)
+        {
+            services.AddHostedService<Caching.PostgresChangeListener>();
+        }
+        services.AddSingleton<CallerCache>();
+        services.AddSingleton<LabReadCache>();
         services.AddLtbDatabase(options.Database, options.ResolveConnectionString());
 
         services.AddIdentityCore<LtbUser>(o =>
