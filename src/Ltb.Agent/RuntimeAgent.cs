@@ -55,13 +55,7 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public async Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
         CancellationToken ct)
     {
-        var status = await Runtime.InspectAsync(lab, ct);
-        var n = status.Nodes.FirstOrDefault(x => x.Name == node)
-            ?? throw new LabRuntimeException(lab, node, "no such node in the lab");
-        if (n.State != NodeState.Running)
-        {
-            throw new LabRuntimeException(lab, node, $"the node is {n.State.ToString().ToLowerInvariant()}, not running; start it first");
-        }
+        await RequireRunningAsync(lab, node, ct);
         try
         {
             return await _runtime.Value.Engine.ExecAsync(Names.Container(lab, node), command, timeout, outputLimitBytes, ct);
@@ -73,6 +67,31 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
         catch (global::Docker.DotNet.DockerApiException e)
         {
             throw new LabRuntimeException(lab, node, $"the command cannot run: {e.ResponseBody?.Trim() ?? e.Message}");
+        }
+    }
+
+    public async Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct)
+    {
+        await RequireRunningAsync(request.Lab, request.Node, ct);
+        try
+        {
+            return await InteractiveExec.StartAsync(_runtime.Value.Engine, Names.Container(request.Lab, request.Node), request.Command,
+                request.Tty, request.Size, ct);
+        }
+        catch (global::Docker.DotNet.DockerApiException e)
+        {
+            throw new LabRuntimeException(request.Lab, request.Node, $"the command cannot run: {e.ResponseBody?.Trim() ?? e.Message}");
+        }
+    }
+
+    private async Task RequireRunningAsync(string lab, string node, CancellationToken ct)
+    {
+        var status = await Runtime.InspectAsync(lab, ct);
+        var n = status.Nodes.FirstOrDefault(x => x.Name == node)
+            ?? throw new LabRuntimeException(lab, node, "no such node in the lab");
+        if (n.State != NodeState.Running)
+        {
+            throw new LabRuntimeException(lab, node, $"the node is {n.State.ToString().ToLowerInvariant()}, not running; start it first");
         }
     }
 
