@@ -32,6 +32,7 @@ public static partial class LabsEndpoints
             .WithSummary("A node's output (stdout and stderr) as text: the last `tail` lines (default: all), then with `follow=true` what it writes");
         labs.MapPost("/{lab}/nodes/{node}/{action}", NodeAsync).WithSummary("Stop, start or restart a node");
         labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithSummary("Set the link at node:iface down or up");
+        MapSessionEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }
