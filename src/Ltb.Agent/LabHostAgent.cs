@@ -1,5 +1,6 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
+using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 
@@ -53,6 +54,13 @@ public interface ILabHostAgent
     /// </summary>
     Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes, Func<string, CancellationToken, ValueTask> write,
         CancellationToken ct);
+
+    /// <summary>
+    /// Starts an interactive command in a node (stdin open, optionally a TTY): the caller writes stdin, resizes and
+    /// signals, reads the output until it ends and then asks the exit code; disposing it ends the command if it still
+    /// runs. Failures (no such lab or node, the node not running) throw before it returns.
+    /// </summary>
+    Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

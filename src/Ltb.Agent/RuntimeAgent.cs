@@ -1,5 +1,6 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
+using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 
@@ -56,6 +57,9 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
 
     public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
         CancellationToken ct) => Runtime.ExecAsync(lab, node, command, timeout, outputLimitBytes, ct);
+
+    public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct) =>
+        Runtime.OpenExecSessionAsync(request, ct);
 
     public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) => action switch
     {

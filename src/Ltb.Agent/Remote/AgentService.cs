@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Google.Protobuf;
 using Grpc.Core;
 using Ltb.Agent.Grpc;
 using Ltb.Runtime.Docker;
@@ -13,7 +14,7 @@ namespace Ltb.Agent.Remote;
 /// streams its progress, and turns a <see cref="LabRuntimeException"/> into the status the client turns back.
 /// Who may call is checked before this runs (<see cref="ControllerCredential"/>).
 /// </summary>
-public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : LabHostAgent.LabHostAgentBase
+public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder files) : LabHostAgent.LabHostAgentBase
 {
     public override async Task<CheckReply> Check(CheckRequest request, ServerCallContext context)
     {
@@ -95,16 +96,16 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
     /// Runs a long operation while its progress events go to the stream in order. The runtime reports from its own
     /// threads; a channel keeps the stream's one-writer-at-a-time rule.
     /// </summary>
-    public override Task NodeLogs(NodeLogsRequest request, IServerStreamWriter<LogChunk> responseStream, ServerCallContext context) =>
+    public override Task NodeLogs(NodeLogsRequest request, IServerStreamWriter<ByteChunk> responseStream, ServerCallContext context) =>
         GuardAsync(async () =>
         {
             // Each piece is written (flow control) before the next is read: a slow controller slows the stream.
             var cut = await agent.NodeLogsAsync(request.Lab, request.Node, request.HasTail ? request.Tail : null, request.Follow,
-                Limit(request.LimitBytes), async (text, c) => await responseStream.WriteAsync(new LogChunk { Text = text }, c),
+                Limit(request.LimitBytes), async (text, c) => await responseStream.WriteAsync(new ByteChunk { Data = ByteString.CopyFromUtf8(text) }, c),
                 context.CancellationToken);
             if (cut)
             {
-                await responseStream.WriteAsync(new LogChunk { Truncated = true }, context.CancellationToken);
+                await responseStream.WriteAsync(new ByteChunk { Truncated = true }, context.CancellationToken);
             }
         });
 
@@ -133,7 +134,7 @@ public sealed class AgentService(ILabHostAgent agent, AgentFilesFolder files) : 
         }
     }
 
-    private static async Task GuardAsync(Func<Task> call)
+    internal static async Task GuardAsync(Func<Task> call)
     {
         try
         {

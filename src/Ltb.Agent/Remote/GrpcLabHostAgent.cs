@@ -15,7 +15,7 @@ namespace Ltb.Agent.Remote;
 /// that cannot be reached or refuses the controller becomes a LabRuntimeException naming the host, so a task fails with
 /// a message a user can act on.
 /// </summary>
-public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
+public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly LabHostAgent.LabHostAgentClient _client;
@@ -157,7 +157,7 @@ public sealed class GrpcLabHostAgent : ILabHostAgent, IDisposable
             cut |= call.ResponseStream.Current.Truncated;
             if (!call.ResponseStream.Current.Truncated)
             {
-                await write(call.ResponseStream.Current.Text, ct);
+                await write(call.ResponseStream.Current.Data.ToStringUtf8(), ct);
             }
         }
         return cut;

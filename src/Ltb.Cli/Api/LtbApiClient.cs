@@ -47,6 +47,39 @@ public sealed class LtbApiClient : IDisposable
         using var response = await SendAsync(HttpMethod.Post, path, body, ct);
     }
 
+    /// <summary>
+    /// Opens a WebSocket at <paramref name="path"/> with the client's token. A refusal (no such lab, not allowed, not
+    /// running) comes back as the server's problem, read with a plain GET of the same address: the server answers it the
+    /// same refusal before it looks for a WebSocket.
+    /// </summary>
+    public async Task<System.Net.WebSockets.ClientWebSocket> ConnectSocketAsync(string path, CancellationToken ct)
+    {
+        var uri = new UriBuilder(new Uri(Server, path)) { Scheme = Server.Scheme == "https" ? "wss" : "ws" }.Uri;
+        var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+        socket.Options.CollectHttpResponseDetails = true;
+        if (_http.DefaultRequestHeaders.Authorization is { } auth)
+        {
+            socket.Options.SetRequestHeader("Authorization", auth.ToString());
+        }
+        try
+        {
+            await socket.ConnectAsync(uri, ct);
+            return socket;
+        }
+        catch (System.Net.WebSockets.WebSocketException e)
+        {
+            var status = socket.HttpStatusCode;
+            socket.Dispose();
+            if (status is 0)
+            {
+                throw new LtbApiException(0, $"cannot reach the LTB server at {Server}: {e.Message}", e);
+            }
+            using var response = await SendAsync(HttpMethod.Get, path, null, ct);
+            throw new LtbApiException((int)status, $"the server refused the WebSocket at /{path.Split('?')[0]} ({(int)status})", e);
+        }
+    }
+
     /// <summary>A body as the server sent it, byte for byte (a template's YAML).</summary>
     public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct)
     {

@@ -171,11 +171,20 @@ internal static class LabCommands
         var lab = LabArgument();
         var node = new Argument<string>("NODE") { Description = "The node." };
         var argv = new Argument<string[]>("CMD") { Arity = ArgumentArity.OneOrMore, Description = "The command and its arguments (after --); run without a shell." };
-        var timeout = new Option<int?>("--timeout") { Description = "Seconds to wait for the command [default: 60]" };
-        var command = new Command("exec", "Run a command in a node; prints its output and exits with its exit code.") { lab, node, argv, timeout, Server };
+        var timeout = new Option<int?>("--timeout") { Description = "Seconds to wait for the command [default: 60; not with -i/-t]" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Pipe standard input to the command (and its output back as it comes)." };
+        var tty = new Option<bool>("--tty", "-t") { Description = "Give the command a terminal that follows this one's size (raw mode; with -i: `-it`)." };
+        var command = new Command("exec", "Run a command in a node; prints its output and exits with its exit code.")
+        {
+            lab, node, argv, timeout, interactive, tty, Server,
+        };
         command.SetAction((parse, ct) => Run(async () =>
         {
             using var client = ServerConnection.Connect(parse.GetValue(Server));
+            if (parse.GetValue(interactive) || parse.GetValue(tty))
+            {
+                return await InteractiveExec.RunAsync(client, parse.GetValue(lab)!, parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(tty), ct);
+            }
             var result = await client.PostAsync<ExecResponse>($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/exec",
                 new ExecRequest(parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(timeout)), ct);
             Console.Out.Write(result.Stdout);

@@ -109,5 +109,9 @@ public sealed class LabRuntime
         CancellationToken ct = default) => _nodes.ExecAsync(labName, node, command, timeout, limitBytes, ct);
 
     /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
+    /// <summary>Starts an interactive command (stdin open, optionally a terminal) in a running node.</summary>
+    public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct = default) =>
+        _nodes.OpenExecSessionAsync(request, ct);
+
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
 }

@@ -143,13 +143,24 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
     /// <summary>Runs a command in a running node of the lab (what a user asks for: `ltb lab exec`).</summary>
     public async Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long limitBytes, CancellationToken ct)
     {
+        await RequireRunningAsync(lab, node, ct);
+        return await DriverOf(lab, node).ExecAsync(lab, node, command, timeout, limitBytes, ct);
+    }
+
+    public async Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct)
+    {
+        await RequireRunningAsync(request.Lab, request.Node, ct);
+        return await DriverOf(request.Lab, request.Node).OpenExecSessionAsync(request, ct);
+    }
+
+    private async Task RequireRunningAsync(string lab, string node, CancellationToken ct)
+    {
         var status = await inspection.InspectAsync(lab, ct);
         var n = status.Nodes.FirstOrDefault(s => s.Name == node) ?? throw new LabRuntimeException(lab, node, "no such node in the lab");
         if (n.State != NodeState.Running)
         {
             throw new LabRuntimeException(lab, node, $"the node is {n.State.ToString().ToLowerInvariant()}, not running; start it first");
         }
-        return await DriverOf(lab, node).ExecAsync(lab, node, command, timeout, limitBytes, ct);
     }
 
     public Task<NodeStats> StatsAsync(string lab, string node, CancellationToken ct) => DriverOf(lab, node).StatsAsync(lab, node, ct);

@@ -174,6 +174,19 @@ public sealed class ContainerDriver : INodeDriver
         }
     }
 
+    public async Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return await InteractiveExec.StartAsync(_engine, Names.Container(request.Lab, request.Node), request.Command, request.Tty,
+                request.Size, ct);
+        }
+        catch (DockerApiException e)
+        {
+            throw new NodeExecException(request.Lab, request.Node, $"the command cannot run: {ContainerNodes.DockerMessage(e)}", timedOut: false, e);
+        }
+    }
+
     public async Task<bool> StreamLogsAsync(string lab, string node, int? tail, bool follow, long? limitBytes,
         Func<string, CancellationToken, ValueTask> write, CancellationToken ct)
     {

@@ -34,22 +34,6 @@ public enum NodeCapabilities
     Snapshot = 4,
 }
 
-/// <summary>What a console is asked for: a terminal of this size.</summary>
-public sealed record ConsoleRequest(int Rows, int Columns);
-
-/// <summary>
-/// An open interactive byte stream to a node (console, exec with stdin and a TTY): what the user types goes to
-/// <see cref="Input"/>, what the node prints comes from <see cref="Output"/>. Disposing it closes the session.
-/// </summary>
-public interface INodeSession : IAsyncDisposable
-{
-    Stream Input { get; }
-    Stream Output { get; }
-    Task ResizeAsync(int rows, int columns, CancellationToken ct);
-    /// <summary>The exit code when the session's process ends (null: the node has none, e.g. a serial line).</summary>
-    Task<long?> WaitAsync(CancellationToken ct);
-}
-
 /// <summary>A saved node state (issue #15).</summary>
 public sealed record NodeSnapshot(string Node, string Name, DateTimeOffset At, string Reference);
 
@@ -127,8 +111,14 @@ public interface INodeDriver
     Task<NodeStats> StatsAsync(string lab, string node, CancellationToken ct) =>
         throw NodeDrivers.NotSupported(Runtime, lab, node, "report resource use");
 
-    /// <summary>Opens the node's console (<see cref="NodeCapabilities.Console"/>).</summary>
-    Task<INodeSession> OpenConsoleAsync(string lab, string node, ConsoleRequest request, CancellationToken ct) =>
+    /// <summary>
+    /// Starts a command in the running node with its standard input open, with or without a terminal (exec -i/-t). The
+    /// session is the one shape of every interactive stream: a console (<see cref="OpenConsoleAsync"/>) is one too.
+    /// </summary>
+    Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct);
+
+    /// <summary>Opens the node's console, a terminal of <paramref name="size"/> (<see cref="NodeCapabilities.Console"/>).</summary>
+    Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct) =>
         throw NodeDrivers.NotSupported(Runtime, lab, node, "open a console");
 
     /// <summary>Saves the node's state as <paramref name="name"/> (<see cref="NodeCapabilities.Snapshot"/>).</summary>

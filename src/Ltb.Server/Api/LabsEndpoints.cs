@@ -33,6 +33,7 @@ public static partial class LabsEndpoints
         labs.MapPost("/{lab}/nodes/{node}/{action}", NodeAsync).WithSummary("Stop, start or restart a node");
         labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithSummary("Set the link at node:iface down or up");
         MapEventStreams(labs, api);
+        MapSessionEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }

@@ -153,6 +153,8 @@ public static class ServerSetup
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        // Interactive exec (GET .../exec/ws); each endpoint that accepts one authorizes it first.
+        app.UseWebSockets();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/readyz", new HealthCheckOptions

@@ -157,6 +157,9 @@ public sealed class FakeDriver(ConcurrentQueue<string> log) : INodeDriver
         return Task.FromResult(new ExecResult(0, "", ""));
     }
 
+    public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct) =>
+        throw new NotSupportedException("the fake driver runs no interactive commands");
+
     public Task<bool> StreamLogsAsync(string lab, string node, int? tail, bool follow, long? limitBytes,
         Func<string, CancellationToken, ValueTask> write, CancellationToken ct) => Task.FromResult(false);
 

@@ -274,6 +274,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/events", At("/api/v1/events"), all200),
             // The seeded lab is failed: allowed callers get 409 (not running), before anything reaches the host.
             R("POST", "/api/v1/labs/{lab}/exec", At($"/api/v1/labs/{labId}/exec"), ownerOperates, () => new ExecRequest("n1", ["true"])),
+            // Interactive exec: authorized like exec, before any WebSocket is accepted (a plain GET gets the same refusals).
+            R("GET", "/api/v1/labs/{lab}/nodes/{node}/exec/ws", At($"/api/v1/labs/{labId}/nodes/n1/exec/ws?command=sh"), ownerOperates),
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),
             R("POST", "/api/v1/labs/{lab}/links/{node}/{iface}/{state}", At($"/api/v1/labs/{labId}/links/n1/eth1/down"), ownerOperates),
             // Reading a node's output is reading the lab (a failed lab's too): the seeded lab's host holds nothing, so 409.

@@ -1,4 +1,3 @@
-using Ltb.Runtime.Docker;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Planning;
 using Ltb.Runtime.Status;
@@ -14,12 +13,13 @@ public sealed record SpanHost(LabHost Host, ILabHostAgent? Agent);
 /// (<see cref="PlanSplitter"/>: cross-host links become VXLAN pairs with the lab's VNIs) and deploys every host's part in
 /// parallel; with rollback, a failure on one host removes the lab from all of them. Destroy runs on every host, inspect
 /// merges the hosts' views, node and link operations go to the node's host. The lab has the same runtime name on every
-/// host (unique per host, and each host holds only its own nodes).
+/// host (unique per host, and each host holds only its own nodes). Node operations are routed by the base
+/// (<see cref="NodeRoutingAgent"/>): this class only says which host a node is on.
 /// </summary>
 public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, SpanHost> hosts, IReadOnlyDictionary<string, int> vnis,
-    Func<CancellationToken, Task>? destroyed = null) : ILabHostAgent
+    Func<CancellationToken, Task>? destroyed = null) : NodeRoutingAgent
 {
-    public async Task<AgentHealth> CheckAsync(CancellationToken ct)
+    public override async Task<AgentHealth> CheckAsync(CancellationToken ct)
     {
         var checks = await Task.WhenAll(hosts.Values.Select(async h =>
             (h.Host.Name, Health: h.Agent is null ? new AgentHealth(false, "no agent connected") : await h.Agent.CheckAsync(ct))));
@@ -29,10 +29,10 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
             : new AgentHealth(false, string.Join("; ", down.Select(d => $"host '{d.Name}': {d.Health.Message}")));
     }
 
-    public Task<LabStatus> DeployAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
+    public override Task<LabStatus> DeployAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
         OnEveryHostAsync(plan, options, progress, (agent, host, part, c) => agent.DeployAsync(part, options, Prefixed(progress, host), c), ct);
 
-    public Task<LabStatus> ApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
+    public override Task<LabStatus> ApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct) =>
         OnEveryHostAsync(plan, options, progress, (agent, host, part, c) => agent.ApplyAsync(part, options, Prefixed(progress, host), c), ct);
 
     private async Task<LabStatus> OnEveryHostAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress,
@@ -85,7 +85,7 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         throw new LabRuntimeException(plan.LabName, null, $"the deployment failed {message}", failed[0].Error);
     }
 
-    public async Task DestroyAsync(string lab, IProgress<RuntimeEvent>? progress, CancellationToken ct)
+    public override async Task DestroyAsync(string lab, IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {
         var errors = new List<string>();
         await Task.WhenAll(hosts.Values.Select(async h =>
@@ -116,7 +116,7 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         }
     }
 
-    public async Task<LabStatus> InspectAsync(string lab, CancellationToken ct)
+    public override async Task<LabStatus> InspectAsync(string lab, CancellationToken ct)
     {
         var parts = await Task.WhenAll(hosts.Values.Select(async h =>
         {
@@ -134,26 +134,13 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         return Merge(lab, parts, vnis.Keys);
     }
 
-    public async Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct)
+    public override async Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct)
     {
         var lists = await Task.WhenAll(hosts.Values.Where(h => h.Agent is not null).Select(h => h.Agent!.ListLabsAsync(ct)));
         return [.. lists.SelectMany(l => l).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
-    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long outputLimitBytes,
-        CancellationToken ct) => AgentOf(lab, node).ExecAsync(lab, node, command, timeout, outputLimitBytes, ct);
-
-    public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) =>
-        AgentOf(lab, node).NodeActionAsync(lab, node, action, ct);
-
-    public Task SetLinkStateAsync(string lab, string node, string iface, bool up, CancellationToken ct) =>
-        AgentOf(lab, node).SetLinkStateAsync(lab, node, iface, up, ct);
-
-    public Task<bool> NodeLogsAsync(string lab, string node, int? tail, bool follow, long limitBytes,
-        Func<string, CancellationToken, ValueTask> write, CancellationToken ct) =>
-        AgentOf(lab, node).NodeLogsAsync(lab, node, tail, follow, limitBytes, write, ct);
-
-    private ILabHostAgent AgentOf(string lab, string node)
+    protected override ILabHostAgent AgentOf(string lab, string node)
     {
         if (!layout.NodeHosts.TryGetValue(node, out var id) || !hosts.TryGetValue(id, out var host))
         {

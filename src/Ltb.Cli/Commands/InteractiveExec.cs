@@ -1,0 +1,150 @@
+using System.Net.WebSockets;
+using System.Runtime.InteropServices;
+using Ltb.Cli.Api;
+using Ltb.Server.Api;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ltb.Cli.Commands;
+
+/// <summary>
+/// `ltb lab exec -i` (stdin piped to the command) and `-t` (a TTY that follows this terminal: raw mode, its size,
+/// SIGWINCH -> resize, the terminal restored at the end), over the server's exec WebSocket (framing: <see cref="ExecSocket"/>).
+/// The remote command's exit code becomes the CLI's.
+/// </summary>
+internal static class InteractiveExec
+{
+    public static async Task<int> RunAsync(LtbApiClient client, string lab, string node, IReadOnlyList<string> argv, bool tty, CancellationToken ct)
+    {
+        if (tty && !Terminal.IsTerminal)
+        {
+            throw new LtbApiException(0, "-t needs a terminal on standard input; use -i alone to pipe input to the command");
+        }
+        var query = string.Join('&', argv.Select(a => "command=" + Uri.EscapeDataString(a)));
+        if (tty)
+        {
+            query += "&tty=true" + (Terminal.Size() is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : "");
+        }
+        using var socket = await client.ConnectSocketAsync(
+            $"api/v1/labs/{Uri.EscapeDataString(lab)}/nodes/{Uri.EscapeDataString(node)}/exec/ws?{query}", ct);
+        using var sender = new Sender(socket);
+        (int Code, string? Error) result;
+        using (var raw = tty ? Terminal.Raw() : null)
+        using (tty ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal => _ = sender.ResizeAsync()) : null)
+        // Ctrl-C (without a TTY; with one it is a byte the remote terminal turns into SIGINT) interrupts the remote
+        // command; the exit code it then returns is still read.
+        using (ct.Register(() => _ = sender.ControlAsync(new ExecSocketControl("signal", Signal: "INT"))))
+        {
+            _ = Task.Run(() => PumpStdinAsync(sender), CancellationToken.None);
+            result = await ReadOutputAsync(socket);
+        }
+        if (result.Error is { } error)
+        {
+            Console.Error.WriteLine($"error: {error}");
+        }
+        return result.Code;
+    }
+
+    /// <summary>Copies this process's stdin to the command until its end (then closes the command's stdin).</summary>
+    private static async Task PumpStdinAsync(Sender sender)
+    {
+        // The file descriptor itself: Console's own stdin stream edits lines on a terminal, which raw mode must not.
+        using var stdin = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, 1);
+        var buffer = new byte[ExecSocket.MaxMessageBytes];
+        try
+        {
+            int read;
+            while ((read = await stdin.ReadAsync(buffer)) > 0)
+            {
+                await sender.SendAsync(buffer.AsMemory(0, read), WebSocketMessageType.Binary);
+            }
+            await sender.ControlAsync(new ExecSocketControl("eof"));
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The session ended first.
+        }
+    }
+
+    private static async Task<(int Code, string? Error)> ReadOutputAsync(WebSocket socket)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var stderr = Console.OpenStandardError();
+        var buffer = new byte[ExecSocket.MaxMessageBytes];
+        try
+        {
+            while (await ExecSocket.ReceiveAsync(socket, buffer, CancellationToken.None) is { } message)
+            {
+                if (message.Type == WebSocketMessageType.Binary && message.Count > 0)
+                {
+                    var target = buffer[0] == ExecSocket.Stderr ? stderr : stdout;
+                    await target.WriteAsync(buffer.AsMemory(1, message.Count - 1));
+                    await target.FlushAsync();
+                    continue;
+                }
+                switch (ExecSocket.Decode(buffer.AsSpan(0, message.Count)))
+                {
+                    case { Type: "exit", ExitCode: { } code }:
+                        await CloseAsync(socket);
+                        return (code is >= 0 and <= 255 ? (int)code : 1, null);
+                    case { Type: "error", Message: var m }:
+                        await CloseAsync(socket);
+                        return (1, m ?? "the session failed");
+                }
+            }
+        }
+        catch (WebSocketException e)
+        {
+            return (1, $"the connection to the server broke: {e.Message}");
+        }
+        return (1, "the session ended without the command's exit code");
+    }
+
+    private static async Task CloseAsync(WebSocket socket)
+    {
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", limit.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>One message at a time on the socket (stdin, resize and signals come from different threads).</summary>
+    private sealed class Sender(WebSocket socket) : IDisposable
+    {
+        private readonly SemaphoreSlim _turn = new(1, 1);
+
+        public async Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
+        {
+            await _turn.WaitAsync();
+            try
+            {
+                await socket.SendAsync(data, type, true, CancellationToken.None);
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+
+        public async Task ControlAsync(ExecSocketControl control)
+        {
+            try
+            {
+                await SendAsync(ExecSocket.Encode(control), WebSocketMessageType.Text);
+            }
+            catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The session ended.
+            }
+        }
+
+        public void Dispose() => _turn.Dispose();
+
+        public Task ResizeAsync() => Terminal.Size() is { } s
+            ? ControlAsync(new ExecSocketControl("resize", s.Rows, s.Columns))
+            : Task.CompletedTask;
+    }
+}

@@ -1,0 +1,190 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Ltb.Server.Api;
+using Ltb.Server.Tests.Infrastructure;
+using Ltb.Server.Tests.Labs;
+
+namespace Ltb.Server.Tests.Agents;
+
+/// <summary>
+/// Issue #11, interactive exec through a remote (simulated) host: the controller's WebSocket, the agent's
+/// bidirectional gRPC stream, Docker's exec with stdin and a TTY. Size, resize, ^C, 10 MiB of stdin, signals, the exit
+/// code; a user who may not operate the lab is refused before any WebSocket opens.
+/// </summary>
+public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixture<RemoteHostFixture>
+{
+    private RemoteHostFixture R
+    {
+        get
+        {
+            RemoteHostFixture.Require();
+            return remote;
+        }
+    }
+
+    [Fact]
+    public async Task A_tty_follows_its_size_and_resize_passes_ctrl_c_and_10_MiB_of_stdin_arrive_and_exit_codes_come_back()
+    {
+        var r = R;
+        var name = "ix" + Guid.NewGuid().ToString("N")[..6];
+        await LabFolderTests.DeployAsync(r.Admin, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                a: {kind: linux, image: "ltb/tiny:latest"}
+            """, [], false, r.HostName);
+        try
+        {
+            var token = r.Admin.DefaultRequestHeaders.Authorization!.Parameter!;
+            await using (var shell = await Session.OpenAsync(r.Url, token, name, "a", ["sh"], "&tty=true&rows=33&cols=101"))
+            {
+                await shell.TypeAsync("stty size\n");
+                await shell.WaitForAsync("33 101");
+                await shell.ControlAsync(new ExecSocketControl("resize", 40, 120));
+                await shell.TypeAsync("stty size\n");
+                await shell.WaitForAsync("40 120");
+                await shell.TypeAsync("sleep 60; echo slept\n");
+                await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+                await shell.TypeAsync("\u0003");
+                await shell.TypeAsync("echo rc=$?\n");
+                await shell.WaitForAsync("rc=130");
+                await shell.TypeAsync("exit 7\n");
+                Assert.Equal(7, await shell.ExitCodeAsync());
+                // The echoed command line holds "echo slept"; the sleep was interrupted, so no line is "slept" itself.
+                Assert.DoesNotContain("\r\nslept", shell.Output);
+            }
+
+            var data = RandomNumberGenerator.GetBytes(10 << 20);
+            await using (var sum = await Session.OpenAsync(r.Url, token, name, "a", ["sha256sum"], ""))
+            {
+                for (var i = 0; i < data.Length; i += ExecSocket.MaxMessageBytes)
+                {
+                    await sum.SendAsync(data.AsMemory(i, Math.Min(ExecSocket.MaxMessageBytes, data.Length - i)));
+                }
+                await sum.ControlAsync(new ExecSocketControl("eof"));
+                Assert.Equal(0, await sum.ExitCodeAsync());
+                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)) + "  -", sum.Output.Trim());
+            }
+
+            await using (var trapped = await Session.OpenAsync(r.Url, token, name, "a",
+                ["sh", "-c", "trap 'echo got-int; exit 42' INT; echo ready; while :; do sleep 1; done"], ""))
+            {
+                await trapped.WaitForAsync("ready");
+                await trapped.ControlAsync(new ExecSocketControl("signal", Signal: "INT"));
+                Assert.Equal(42, await trapped.ExitCodeAsync());
+                Assert.Contains("got-int", trapped.Output);
+            }
+
+            // Another user (a student) may not operate the admin's lab: refused like the API (404) before any upgrade.
+            var student = "st" + Guid.NewGuid().ToString("N")[..8];
+            await Http.EnsureAsync(await r.Admin.PostAsJsonAsync("/api/v1/users", new CreateUserRequest(student, "Student-pass-1234567",
+                Roles: ["student"])), 201, "create a student");
+            using var anonymous = new HttpClient { BaseAddress = new Uri(r.Url) };
+            var login = await Http.ReadAsync<LoginResponse>(await anonymous.PostAsJsonAsync("/api/v1/auth/login",
+                new LoginRequest(student, "Student-pass-1234567")), 200);
+            var refused = await Assert.ThrowsAsync<WebSocketException>(() => Session.OpenAsync(r.Url, login.Token, name, "a", ["sh"], ""));
+            Assert.Contains("404", refused.Message);
+        }
+        finally
+        {
+            var removal = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
+            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(r.Admin, removal.Task.Id)).State);
+        }
+    }
+
+    /// <summary>A client of the exec WebSocket: collects the output and the exit code in the background.</summary>
+    private sealed class Session : IAsyncDisposable
+    {
+        private readonly ClientWebSocket _socket;
+        private readonly StringBuilder _output = new();
+        private readonly Task<int> _exit;
+
+        private Session(ClientWebSocket socket)
+        {
+            _socket = socket;
+            _exit = Task.Run(ReadAsync);
+        }
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public static async Task<Session> OpenAsync(string url, string token, string lab, string node, string[] command, string extra)
+        {
+            var query = string.Join('&', command.Select(c => "command=" + Uri.EscapeDataString(c))) + extra;
+            var socket = new ClientWebSocket();
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            try
+            {
+                await socket.ConnectAsync(new Uri($"{url.Replace("http://", "ws://", StringComparison.Ordinal)}/api/v1/labs/{lab}/nodes/{node}/exec/ws?{query}"),
+                    TestContext.Current.CancellationToken);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            return new Session(socket);
+        }
+
+        public Task TypeAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
+
+        public async Task SendAsync(ReadOnlyMemory<byte> data) =>
+            await _socket.SendAsync(data, WebSocketMessageType.Binary, true, TestContext.Current.CancellationToken);
+
+        public async Task ControlAsync(ExecSocketControl control) =>
+            await _socket.SendAsync(ExecSocket.Encode(control), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
+
+        public async Task WaitForAsync(string text)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!Output.Contains(text, StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < deadline && !_exit.IsCompleted, $"'{text}' did not come; the output:\n{Output}");
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+        }
+
+        public async Task<int> ExitCodeAsync() => await _exit.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        private async Task<int> ReadAsync()
+        {
+            var buffer = new byte[ExecSocket.MaxMessageBytes];
+            while (await ExecSocket.ReceiveAsync(_socket, buffer, CancellationToken.None) is { } m)
+            {
+                if (m.Type == WebSocketMessageType.Binary)
+                {
+                    lock (_output)
+                    {
+                        _output.Append(Encoding.UTF8.GetString(buffer, 1, m.Count - 1));
+                    }
+                }
+                else if (ExecSocket.Decode(buffer.AsSpan(0, m.Count)) is { Type: "exit", ExitCode: { } code })
+                {
+                    await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+                    return (int)code;
+                }
+                else
+                {
+                    throw new InvalidOperationException("the session ended with " + Encoding.UTF8.GetString(buffer, 0, m.Count));
+                }
+            }
+            throw new InvalidOperationException("the session ended without an exit code; the output:\n" + Output);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _socket.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
