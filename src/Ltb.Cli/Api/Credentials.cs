@@ -1,5 +1,6 @@
 using System.Text.Json;
-using Ltb.Server.Hosting;
+using Ltb.Client;
+using Ltb.Contracts;
 
 namespace Ltb.Cli.Api;
 
@@ -62,7 +63,7 @@ public static class ServerConnection
     public static Uri ResolveServer(string? option)
     {
         var text = option ?? Env("LTB_SERVER") ?? CredentialStore.Load()?.Server
-            ?? LtbServerOptions.DefaultUrl;
+            ?? ApiConventions.DefaultServerUrl;
         return Normalize(text);
     }
 
@@ -88,7 +89,7 @@ public static class ServerConnection
     {
         if (!Uri.TryCreate(text.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
         {
-            throw new LtbApiException(0, $"'{text}' is not a server URL (like {LtbServerOptions.DefaultUrl})");
+            throw new LtbApiException(0, $"'{text}' is not a server URL (like {ApiConventions.DefaultServerUrl})");
         }
         return uri;
     }

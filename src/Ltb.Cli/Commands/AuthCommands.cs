@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ltb.Cli.Api;
+using Ltb.Client;
 using Spectre.Console;
 
 namespace Ltb.Cli.Commands;
@@ -26,7 +27,7 @@ internal static class AuthCommands
             var name = parse.GetValue(user) ?? Environment.UserName;
             var password = parse.GetValue(passwordStdin) ? ReadPasswordFromStdin() : PromptPassword(name);
             using var client = new LtbApiClient(server, token: null);
-            var session = await client.LoginAsync(name, password, ct);
+            var session = await client.SignInAsync(name, password, ct);
             CredentialStore.Save(new StoredCredentials(server.ToString(), session.Token, session.User.UserName));
             Console.WriteLine($"Signed in to {server} as {session.User.UserName} (roles: {string.Join(", ", session.User.Roles)}); " +
                 $"the session ends {session.ExpiresAt:yyyy-MM-dd HH:mm} UTC.");
@@ -48,7 +49,7 @@ internal static class AuthCommands
             try
             {
                 using var client = new LtbApiClient(ServerConnection.Normalize(stored.Server), stored.Token);
-                await client.LogoutAsync(ct);
+                await client.SignOutAsync(ct);
             }
             catch (LtbApiException e) when (e.Status is 0 or 401)
             {
@@ -67,7 +68,7 @@ internal static class AuthCommands
         whoami.SetAction((parse, ct) => Run(async () =>
         {
             using var client = ServerConnection.Connect(parse.GetValue(Server));
-            var me = await client.MeAsync(ct);
+            var me = await client.GetMeAsync(ct);
             Console.WriteLine($"{me.UserName} (roles: {string.Join(", ", me.Roles)}) at {client.Server}");
         }));
         return whoami;

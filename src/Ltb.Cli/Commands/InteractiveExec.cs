@@ -1,7 +1,8 @@
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using Ltb.Cli.Api;
-using Ltb.Server.Api;
+using Ltb.Client;
+using Ltb.Contracts;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ltb.Cli.Commands;
@@ -49,7 +50,7 @@ internal static class InteractiveExec
     {
         // The file descriptor itself: Console's own stdin stream edits lines on a terminal, which raw mode must not.
         using var stdin = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, 1);
-        var buffer = new byte[ExecSocket.MaxMessageBytes];
+        var buffer = new byte[ExecSocketFrames.MaxMessageBytes];
         try
         {
             int read;
@@ -69,19 +70,19 @@ internal static class InteractiveExec
     {
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
-        var buffer = new byte[ExecSocket.MaxMessageBytes];
+        var buffer = new byte[ExecSocketFrames.MaxMessageBytes];
         try
         {
-            while (await ExecSocket.ReceiveAsync(socket, buffer, CancellationToken.None) is { } message)
+            while (await ExecSocketFrames.ReceiveAsync(socket, buffer, CancellationToken.None) is { } message)
             {
                 if (message.Type == WebSocketMessageType.Binary && message.Count > 0)
                 {
-                    var target = buffer[0] == ExecSocket.Stderr ? stderr : stdout;
+                    var target = buffer[0] == ExecSocketFrames.Stderr ? stderr : stdout;
                     await target.WriteAsync(buffer.AsMemory(1, message.Count - 1));
                     await target.FlushAsync();
                     continue;
                 }
-                switch (ExecSocket.Decode(buffer.AsSpan(0, message.Count)))
+                switch (ExecSocketFrames.Decode(buffer.AsSpan(0, message.Count)))
                 {
                     case { Type: "exit", ExitCode: { } code }:
                         await CloseAsync(socket);
@@ -133,7 +134,7 @@ internal static class InteractiveExec
         {
             try
             {
-                await SendAsync(ExecSocket.Encode(control), WebSocketMessageType.Text);
+                await SendAsync(ExecSocketFrames.Encode(control), WebSocketMessageType.Text);
             }
             catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException)
             {

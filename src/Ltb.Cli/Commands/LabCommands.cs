@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
 using Ltb.Cli.Api;
-using Ltb.Server.Api;
+using Ltb.Client;
+using Ltb.Contracts;
 using Ltb.Topology;
 
 namespace Ltb.Cli.Commands;

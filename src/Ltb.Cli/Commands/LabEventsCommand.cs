@@ -2,8 +2,9 @@ using System.CommandLine;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Ltb.Cli.Api;
+using Ltb.Client;
 using Ltb.Cli.Output;
-using Ltb.Server.Api;
+using Ltb.Contracts;
 
 namespace Ltb.Cli.Commands;
 

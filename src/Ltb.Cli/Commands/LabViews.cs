@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Ltb.Cli.Api;
+using Ltb.Client;
 using Ltb.Cli.Output;
-using Ltb.Server.Api;
+using Ltb.Contracts;
 
 namespace Ltb.Cli.Commands;
 

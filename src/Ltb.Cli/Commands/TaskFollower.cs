@@ -1,7 +1,8 @@
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Ltb.Cli.Api;
-using Ltb.Server.Api;
+using Ltb.Client;
+using Ltb.Contracts;
 
 namespace Ltb.Cli.Commands;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Ltb.Cli.Api;
+using Ltb.Client;
 using Ltb.Cli.Output;
-using Ltb.Server.Api;
+using Ltb.Contracts;
 using Ltb.Topology;
 
 namespace Ltb.Cli.Commands;
@@ -51,7 +52,7 @@ internal static class TemplateCommands
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var templateName = parse.GetValue(name) ?? TopologyLoader.LoadFile(topology.FullName, new LoadOptions { Trusted = true }).Lab?.Name;
             var groupId = parse.GetValue(group) is { } g ? await GroupIdAsync(client, g, ct) : (Guid?)null;
-            var me = await client.MeAsync(ct);
+            var me = await client.GetMeAsync(ct);
             var mine = templateName is null ? [] : (await client.GetAsync<Paged<TemplateDto>>(
                 $"api/v1/templates?name={Uri.EscapeDataString(templateName)}&owner={me.Id}", ct)).Items;
             var existing = mine.Count > 0 ? mine[0] : null;
@@ -165,7 +166,7 @@ internal static class TemplateCommands
         {
             throw new LtbApiException(0, $"no template named '{nameOrId}' that you may see (ltb template list)");
         }
-        var me = await client.MeAsync(ct);
+        var me = await client.GetMeAsync(ct);
         return found.FirstOrDefault(t => t.OwnerId == me.Id)
             ?? throw new LtbApiException(0, $"several templates are named '{nameOrId}' (owners: {string.Join(", ", found.Select(t => t.Owner))}); give the id");
     }

@@ -1,4 +1,4 @@
-using Ltb.Server.Api;
+using Ltb.Contracts;
 
 namespace Ltb.Cli.Output;
 

@@ -8,7 +8,7 @@ public static class AuditEndpoints
 {
     public static RouteGroupBuilder MapAuditEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/audit", ListAsync).WithTags("Audit")
+        api.MapGet("/audit", ListAsync).WithName("ListAuditEntries").WithTags("Audit")
             .WithSummary("The audit log, newest first (filters: action, objectType, objectId, actorId) (admin)");
         return api;
     }

@@ -20,13 +20,13 @@ public static class AuthEndpoints
     public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("Authentication");
-        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Login)
+        auth.MapPost("/login", LoginAsync).WithName("SignIn").AllowAnonymous().RequireRateLimiting(RateLimits.Login)
             .WithSummary("Sign in with user name and password; returns a session token (shown once)");
-        auth.MapPost("/logout", LogoutAsync).WithSummary("Revoke the token of this request");
+        auth.MapPost("/logout", LogoutAsync).WithName("SignOut").WithSummary("Revoke the token of this request");
 
         var me = api.MapGroup("/me").WithTags("Authentication");
-        me.MapGet("/", MeAsync).WithSummary("The signed-in user");
-        me.MapPost("/password", ChangePasswordAsync).RequireRateLimiting(RateLimits.Login)
+        me.MapGet("/", MeAsync).WithName("GetMe").WithSummary("The signed-in user");
+        me.MapPost("/password", ChangePasswordAsync).WithName("ChangeMyPassword").RequireRateLimiting(RateLimits.Login)
             .WithSummary("Change one's own password (revokes one's other session tokens)");
         return api;
     }

@@ -1,68 +1,12 @@
 using System.Net.WebSockets;
-using System.Text.Json;
 using Ltb.Runtime.Nodes;
 
 namespace Ltb.Server.Api;
 
-/// <summary>
-/// A control message of the interactive exec WebSocket (a text frame, JSON). Client to server: <c>resize</c> (rows,
-/// cols), <c>signal</c> (HUP, INT, QUIT, KILL, TERM), <c>eof</c> (close the command's stdin). Server to client:
-/// <c>exit</c> (exitCode; the server closes the socket after it), <c>error</c> (message; the session ended without an
-/// exit code). Binary frames carry bytes: client to server, stdin; server to client, one byte naming the stream
-/// (1 stdout, 2 stderr) then the output. docs/api.md, "Interactive exec".
-/// </summary>
-public sealed record ExecSocketControl(string Type, int? Rows = null, int? Cols = null, string? Signal = null, long? ExitCode = null,
-    string? Message = null);
-
-/// <summary>The framing of the interactive exec WebSocket, shared by the server and the CLI.</summary>
+/// <summary>Relays an interactive exec session over a WebSocket (the framing: Ltb.Contracts.ExecSocketFrames).</summary>
 public static class ExecSocket
 {
-    /// <summary>The largest message either side accepts (a stdin piece; an output piece is one byte more than 32 KiB).</summary>
-    public const int MaxMessageBytes = 64 * 1024;
-    public const byte Stdout = 1;
-    public const byte Stderr = 2;
     private const int OutputChunkBytes = 32 * 1024;
-
-    public static ArraySegment<byte> Encode(ExecSocketControl control) => JsonSerializer.SerializeToUtf8Bytes(control, JsonSerializerOptions.Web);
-
-    public static ExecSocketControl? Decode(ReadOnlySpan<byte> json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<ExecSocketControl>(json, JsonSerializerOptions.Web);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// Reads one whole message into <paramref name="buffer"/> (at most its length). Null: the peer closed, or sent a
-    /// message larger than the buffer (the socket is then closed with MessageTooBig).
-    /// </summary>
-    public static async Task<(WebSocketMessageType Type, int Count)?> ReceiveAsync(WebSocket socket, byte[] buffer, CancellationToken ct)
-    {
-        var count = 0;
-        while (true)
-        {
-            var r = await socket.ReceiveAsync(buffer.AsMemory(count), ct);
-            if (r.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-            count += r.Count;
-            if (r.EndOfMessage)
-            {
-                return (r.MessageType, count);
-            }
-            if (count == buffer.Length)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"a message is at most {buffer.Length} bytes", ct);
-                return null;
-            }
-        }
-    }
 
     /// <summary>
     /// Carries a session over the socket until the command ends (its exit code is sent, the socket closed) or the client
@@ -94,11 +38,11 @@ public static class ExecSocket
                 {
                     break;
                 }
-                buffer[0] = stream == ExecStream.Stderr ? Stderr : Stdout;
+                buffer[0] = stream == ExecStream.Stderr ? ExecSocketFrames.Stderr : ExecSocketFrames.Stdout;
                 await socket.SendAsync(buffer.AsMemory(0, count + 1), WebSocketMessageType.Binary, true, stop.Token);
             }
             var exit = await session.ExitCodeAsync(stop.Token);
-            await socket.SendAsync(Encode(new ExecSocketControl("exit", ExitCode: exit)), WebSocketMessageType.Text, true, stop.Token);
+            await socket.SendAsync(ExecSocketFrames.Encode(new ExecSocketControl("exit", ExitCode: exit)), WebSocketMessageType.Text, true, stop.Token);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "exited", stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested && !ct.IsCancellationRequested)
@@ -107,7 +51,7 @@ public static class ExecSocket
         }
         catch (Ltb.Runtime.Status.LabRuntimeException e) when (socket.State == WebSocketState.Open)
         {
-            await socket.SendAsync(Encode(new ExecSocketControl("error", Message: e.Message)), WebSocketMessageType.Text, true, stop.Token);
+            await socket.SendAsync(ExecSocketFrames.Encode(new ExecSocketControl("error", Message: e.Message)), WebSocketMessageType.Text, true, stop.Token);
             await socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "failed", stop.Token);
         }
         finally
@@ -127,9 +71,9 @@ public static class ExecSocket
 
     private static async Task InputAsync(WebSocket socket, IExecSession session, CancellationToken ct)
     {
-        var buffer = new byte[MaxMessageBytes];
+        var buffer = new byte[ExecSocketFrames.MaxMessageBytes];
         var stdinOpen = true;
-        while (await ReceiveAsync(socket, buffer, ct) is { } message)
+        while (await ExecSocketFrames.ReceiveAsync(socket, buffer, ct) is { } message)
         {
             if (message.Type == WebSocketMessageType.Binary)
             {
@@ -139,7 +83,7 @@ public static class ExecSocket
                 }
                 continue;
             }
-            switch (Decode(buffer.AsSpan(0, message.Count)))
+            switch (ExecSocketFrames.Decode(buffer.AsSpan(0, message.Count)))
             {
                 case { Type: "resize", Rows: { } rows, Cols: { } cols }:
                     await TryAsync(() => session.ResizeAsync(new TerminalSize(rows, cols), ct));

@@ -13,14 +13,14 @@ public static class GroupsEndpoints
     public static RouteGroupBuilder MapGroupsEndpoints(this RouteGroupBuilder api)
     {
         var groups = api.MapGroup("/groups").WithTags("Groups");
-        groups.MapGet("/", ListAsync).WithSummary("List the groups one may see (filter: q = part of the name)");
-        groups.MapPost("/", CreateAsync).WithSummary("Create a group (admin, instructor: the instructor becomes a member)");
-        groups.MapGet("/{id:guid}", GetAsync).WithSummary("One group; the ETag is its version");
-        groups.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Rename or describe a group (If-Match)");
-        groups.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Delete a group (its members keep their accounts)");
-        groups.MapGet("/{id:guid}/members", ListMembersAsync).WithSummary("The members of a group");
-        groups.MapPut("/{id:guid}/members/{user}", AddMemberAsync).WithSummary("Add a user (id or user name) to a group");
-        groups.MapDelete("/{id:guid}/members/{user}", RemoveMemberAsync).WithSummary("Remove a user (id or user name) from a group");
+        groups.MapGet("/", ListAsync).WithName("ListGroups").WithSummary("List the groups one may see (filter: q = part of the name)");
+        groups.MapPost("/", CreateAsync).WithName("CreateGroup").WithSummary("Create a group (admin, instructor: the instructor becomes a member)");
+        groups.MapGet("/{id:guid}", GetAsync).WithName("GetGroup").WithSummary("One group; the ETag is its version");
+        groups.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateGroup").WithSummary("Rename or describe a group (If-Match)");
+        groups.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteGroup").WithSummary("Delete a group (its members keep their accounts)");
+        groups.MapGet("/{id:guid}/members", ListMembersAsync).WithName("ListGroupMembers").WithSummary("The members of a group");
+        groups.MapPut("/{id:guid}/members/{user}", AddMemberAsync).WithName("AddGroupMember").WithSummary("Add a user (id or user name) to a group");
+        groups.MapDelete("/{id:guid}/members/{user}", RemoveMemberAsync).WithName("RemoveGroupMember").WithSummary("Remove a user (id or user name) from a group");
         return api;
     }
 

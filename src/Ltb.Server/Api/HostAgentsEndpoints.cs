@@ -20,12 +20,12 @@ public static class HostAgentsEndpoints
 
     public static RouteGroupBuilder MapHostAgentsEndpoints(this RouteGroupBuilder hosts)
     {
-        hosts.MapGet("/tokens", ListTokensAsync).WithSummary("List host tokens (admin)");
-        hosts.MapPost("/tokens", CreateTokenAsync).WithSummary("Create a host token for `ltb agent --token` (admin); the secret is shown once");
-        hosts.MapDelete("/tokens/{id:guid}", RevokeTokenAsync).WithSummary("Revoke a host token; its host stops being used at once (admin)");
-        hosts.MapPost("/register", RegisterAsync).AllowAnonymous()
+        hosts.MapGet("/tokens", ListTokensAsync).WithName("ListHostTokens").WithSummary("List host tokens (admin)");
+        hosts.MapPost("/tokens", CreateTokenAsync).WithName("CreateHostToken").WithSummary("Create a host token for `ltb agent --token` (admin); the secret is shown once");
+        hosts.MapDelete("/tokens/{id:guid}", RevokeTokenAsync).WithName("RevokeHostToken").WithSummary("Revoke a host token; its host stops being used at once (admin)");
+        hosts.MapPost("/register", RegisterAsync).WithName("RegisterHost").AllowAnonymous()
             .WithSummary("Called by `ltb agent` with 'Authorization: Bearer HOST-TOKEN': registers the host, answers the per-agent secret");
-        hosts.MapPost("/{id:guid}/heartbeat", HeartbeatAsync).AllowAnonymous()
+        hosts.MapPost("/{id:guid}/heartbeat", HeartbeatAsync).WithName("SendHostHeartbeat").AllowAnonymous()
             .WithSummary("Called by `ltb agent` with its host token: the host is alive; its capacity and labs now");
         return hosts;
     }

@@ -14,11 +14,11 @@ public static class HostsEndpoints
     public static RouteGroupBuilder MapHostsEndpoints(this RouteGroupBuilder api)
     {
         var hosts = api.MapGroup("/hosts").WithTags("Hosts");
-        hosts.MapGet("/", ListAsync).WithSummary("List lab hosts (filters: state, label = key=value)");
-        hosts.MapPost("/", CreateAsync).WithSummary("Register a remote lab host (admin)");
-        hosts.MapGet("/{id:guid}", GetAsync).WithSummary("One lab host; the ETag is its version");
-        hosts.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change a host's address, capacity overrides, labels or state (admin; If-Match)");
-        hosts.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Forget a remote lab host (admin)");
+        hosts.MapGet("/", ListAsync).WithName("ListHosts").WithSummary("List lab hosts (filters: state, label = key=value)");
+        hosts.MapPost("/", CreateAsync).WithName("CreateHost").WithSummary("Register a remote lab host (admin)");
+        hosts.MapGet("/{id:guid}", GetAsync).WithName("GetHost").WithSummary("One lab host; the ETag is its version");
+        hosts.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateHost").WithSummary("Change a host's address, capacity overrides, labels or state (admin; If-Match)");
+        hosts.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteHost").WithSummary("Forget a remote lab host (admin)");
         hosts.MapHostAgentsEndpoints();
         return api;
     }

@@ -25,9 +25,9 @@ public static partial class LabsEndpoints
 
     private static void MapEventStreams(RouteGroupBuilder labs, RouteGroupBuilder api)
     {
-        labs.MapGet("/{lab}/events", LabEventsAsync).Produces<LabLiveEventDto>(StatusCodes.Status200OK, "text/event-stream")
+        labs.MapGet("/{lab}/events", LabEventsAsync).WithName("StreamLabEvents").Produces<LabLiveEventDto>(StatusCodes.Status200OK, "text/event-stream")
             .WithSummary("The lab's live events as Server-Sent Events (lab state, task progress, event log, node state); Last-Event-ID resumes the event log");
-        api.MapGet("/events", AllEventsAsync).WithTags("Labs").Produces<LabLiveEventDto>(StatusCodes.Status200OK, "text/event-stream")
+        api.MapGet("/events", AllEventsAsync).WithName("StreamAllLabEvents").WithTags("Labs").Produces<LabLiveEventDto>(StatusCodes.Status200OK, "text/event-stream")
             .WithSummary("Live events of every lab the caller may see, as Server-Sent Events");
     }
 

@@ -76,14 +76,14 @@ public static partial class LabsEndpoints
                     started = true;
                     http.Response.ContentType = "text/plain; charset=utf-8";
                     http.Response.Headers.CacheControl = "no-store";
-                    http.Response.Headers[OutputLimitHeader] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    http.Response.Headers[ApiConventions.OutputLimitHeader] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
                 await http.Response.WriteAsync(text, c);
                 await http.Response.Body.FlushAsync(c);
             }, ct);
             if (cut)
             {
-                await http.Response.WriteAsync($"\n{CutMarker}{CutNote(limit, "ask for the last lines only (tail) or follow")}\n", ct);
+                await http.Response.WriteAsync($"\n{ApiConventions.CutMarker}{CutNote(limit, "ask for the last lines only (tail) or follow")}\n", ct);
             }
         }
         catch (LabRuntimeException e) when (!started)
@@ -210,12 +210,6 @@ public static partial class LabsEndpoints
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
-
-    /// <summary>The header of a log answer that names the limit its output stops at (without follow).</summary>
-    public const string OutputLimitHeader = "Ltb-Output-Limit";
-
-    /// <summary>The start of the last line of a log answer cut at the limit (the CLI prints that line on stderr).</summary>
-    public const string CutMarker = "[ltb] ";
 
     private static long OutputLimit(Ltb.Topology.Policy.TenantPolicy policy) => Math.Clamp(policy.OutputLimitBytes, 1, ContainerExec.HardLimitBytes);
 

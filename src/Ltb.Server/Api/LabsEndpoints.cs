@@ -21,20 +21,20 @@ public static partial class LabsEndpoints
     public static RouteGroupBuilder MapLabsEndpoints(this RouteGroupBuilder api)
     {
         var labs = api.MapGroup("/labs").WithTags("Labs");
-        labs.MapPost("/", DeployAsync).DisableAntiforgery()
+        labs.MapPost("/", DeployAsync).WithName("DeployLab").DisableAntiforgery()
             .WithSummary("Deploy a lab (multipart: topology and files, or template and templateVersion; name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
-        labs.MapGet("/", ListAsync).WithSummary("The labs the caller may see");
-        labs.MapGet("/{lab}", GetAsync).WithSummary("A lab's status (nodes, interfaces, links, as the host saw them at observedAt, at most a few seconds ago) and events");
-        labs.MapDelete("/{lab}", DestroyAsync).WithSummary("Destroy a lab (202 with the removal task)");
-        labs.MapGet("/{lab}/tasks", TasksAsync).WithSummary("The lab's tasks, newest first");
-        labs.MapPost("/{lab}/exec", ExecAsync).WithSummary("Run a command (argument vector) in a node; answers its output and exit code");
-        labs.MapGet("/{lab}/nodes/{node}/logs", LogsAsync)
+        labs.MapGet("/", ListAsync).WithName("ListLabs").WithSummary("The labs the caller may see");
+        labs.MapGet("/{lab}", GetAsync).WithName("GetLab").WithSummary("A lab's status (nodes, interfaces, links, as the host saw them at observedAt, at most a few seconds ago) and events");
+        labs.MapDelete("/{lab}", DestroyAsync).WithName("DestroyLab").WithSummary("Destroy a lab (202 with the removal task)");
+        labs.MapGet("/{lab}/tasks", TasksAsync).WithName("ListLabTasks").WithSummary("The lab's tasks, newest first");
+        labs.MapPost("/{lab}/exec", ExecAsync).WithName("ExecInNode").WithSummary("Run a command (argument vector) in a node; answers its output and exit code");
+        labs.MapGet("/{lab}/nodes/{node}/logs", LogsAsync).WithName("GetNodeLogs")
             .WithSummary("A node's output (stdout and stderr) as text: the last `tail` lines (default: all), then with `follow=true` what it writes");
-        labs.MapPost("/{lab}/nodes/{node}/{action}", NodeAsync).WithSummary("Stop, start or restart a node");
-        labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithSummary("Set the link at node:iface down or up");
+        labs.MapPost("/{lab}/nodes/{node}/{action}", NodeAsync).WithName("ControlNode").WithSummary("Stop, start or restart a node");
+        labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithName("SetLinkState").WithSummary("Set the link at node:iface down or up");
         MapEventStreams(labs, api);
         MapSessionEndpoints(labs);
-        api.MapGet("/tasks/{id:guid}", TaskAsync).WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
+        api.MapGet("/tasks/{id:guid}", TaskAsync).WithName("GetTask").WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }
 

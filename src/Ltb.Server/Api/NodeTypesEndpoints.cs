@@ -20,10 +20,10 @@ public static class NodeTypesEndpoints
     public static RouteGroupBuilder MapNodeTypesEndpoints(this RouteGroupBuilder api)
     {
         var types = api.MapGroup("/node-types").WithTags("Node types");
-        types.MapGet("/", ListAsync).WithSummary("The effective device catalog (filters: q = part of name or description, runtime, retired)");
-        types.MapPost("/", CreateAsync).WithSummary("Add a node type from its YAML definition (admin); 422 lists every diagnostic");
-        types.MapGet("/{name}", GetAsync).WithSummary("One node type (name or containerlab alias); the ETag is its version (0: as shipped)");
-        types.MapPatch("/{name}", UpdateAsync)
+        types.MapGet("/", ListAsync).WithName("ListNodeTypes").WithSummary("The effective device catalog (filters: q = part of name or description, runtime, retired)");
+        types.MapPost("/", CreateAsync).WithName("CreateNodeType").WithSummary("Add a node type from its YAML definition (admin); 422 lists every diagnostic");
+        types.MapGet("/{name}", GetAsync).WithName("GetNodeType").WithSummary("One node type (name or containerlab alias); the ETag is its version (0: as shipped)");
+        types.MapPatch("/{name}", UpdateAsync).WithName("UpdateNodeType")
             .WithSummary("Redefine (definition, same name) or retire / put back in service (retired) a node type (admin, If-Match)");
         return api;
     }

@@ -2,9 +2,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Api;
 
-/// <summary>One page of a list: the same envelope for every list in the API.</summary>
-public sealed record Paged<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);
-
 /// <summary>`?page=1&amp;pageSize=50` (pages count from 1; at most 200 items a page).</summary>
 public readonly record struct PageRequest(int Page, int PageSize)
 {

@@ -20,9 +20,9 @@ public static class PolicyEndpoints
     public static RouteGroupBuilder MapPolicyEndpoints(this RouteGroupBuilder api)
     {
         var policy = api.MapGroup("/policy").WithTags("Policy");
-        policy.MapGet("/", GetAsync).WithSummary("The tenant policy; the ETag is its version (0: the defaults, never changed)")
+        policy.MapGet("/", GetAsync).WithName("GetPolicy").WithSummary("The tenant policy; the ETag is its version (0: the defaults, never changed)")
             .Produces<TenantPolicy>();
-        policy.MapPut("/", PutAsync).WithSummary("Replace the tenant policy (admin, optional If-Match); keys left out take their defaults")
+        policy.MapPut("/", PutAsync).WithName("ReplacePolicy").WithSummary("Replace the tenant policy (admin, optional If-Match); keys left out take their defaults")
             .Accepts<TenantPolicy>("application/json").Produces<TenantPolicy>();
         return api;
     }

@@ -13,9 +13,9 @@ public static class SshKeysEndpoints
     public static RouteGroupBuilder MapSshKeysEndpoints(this RouteGroupBuilder api)
     {
         var keys = api.MapGroup("/ssh-keys").WithTags("SSH keys");
-        keys.MapGet("/", ListAsync).WithSummary("One's SSH public keys (admins: userId= for another user's)");
-        keys.MapPost("/", AddAsync).WithSummary("Add an SSH public key (one line of an OpenSSH .pub file)");
-        keys.MapDelete("/{id:guid}", RemoveAsync).WithSummary("Remove an SSH public key");
+        keys.MapGet("/", ListAsync).WithName("ListSshKeys").WithSummary("One's SSH public keys (admins: userId= for another user's)");
+        keys.MapPost("/", AddAsync).WithName("AddSshKey").WithSummary("Add an SSH public key (one line of an OpenSSH .pub file)");
+        keys.MapDelete("/{id:guid}", RemoveAsync).WithName("RemoveSshKey").WithSummary("Remove an SSH public key");
         return api;
     }
 

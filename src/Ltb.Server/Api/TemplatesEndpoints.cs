@@ -24,18 +24,18 @@ public static partial class TemplatesEndpoints
     public static RouteGroupBuilder MapTemplatesEndpoints(this RouteGroupBuilder api)
     {
         var templates = api.MapGroup("/templates").WithTags("Templates");
-        templates.MapGet("/", ListAsync)
+        templates.MapGet("/", ListAsync).WithName("ListTemplates")
             .WithSummary("The templates one may see (filters: q = part of name or description, name, tag, owner = id or user name, visibility)");
-        templates.MapPost("/", CreateAsync).DisableAntiforgery()
+        templates.MapPost("/", CreateAsync).WithName("CreateTemplate").DisableAntiforgery()
             .WithSummary("Upload a template (multipart: topology, files, name, description, tags, visibility=private|group|everyone, groupId); 422 lists every diagnostic");
-        templates.MapGet("/{id:guid}", GetAsync).WithSummary("A template's metadata and current version; the ETag is its version");
-        templates.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change name, description, tags or visibility (If-Match)");
-        templates.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Delete a template with all its versions");
-        templates.MapGet("/{id:guid}/versions", ListVersionsAsync).WithSummary("The template's versions, newest first");
-        templates.MapPost("/{id:guid}/versions", AddVersionAsync).DisableAntiforgery()
+        templates.MapGet("/{id:guid}", GetAsync).WithName("GetTemplate").WithSummary("A template's metadata and current version; the ETag is its version");
+        templates.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateTemplate").WithSummary("Change name, description, tags or visibility (If-Match)");
+        templates.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteTemplate").WithSummary("Delete a template with all its versions");
+        templates.MapGet("/{id:guid}/versions", ListVersionsAsync).WithName("ListTemplateVersions").WithSummary("The template's versions, newest first");
+        templates.MapPost("/{id:guid}/versions", AddVersionAsync).WithName("AddTemplateVersion").DisableAntiforgery()
             .WithSummary("Upload a new version (multipart: topology, files; If-Match); 422 lists every diagnostic");
-        templates.MapGet("/{id:guid}/versions/{number:int}", GetVersionAsync).WithSummary("One version: YAML as uploaded, resolved model, files, warnings");
-        templates.MapGet("/{id:guid}/versions/{number:int}/source", SourceAsync)
+        templates.MapGet("/{id:guid}/versions/{number:int}", GetVersionAsync).WithName("GetTemplateVersion").WithSummary("One version: YAML as uploaded, resolved model, files, warnings");
+        templates.MapGet("/{id:guid}/versions/{number:int}/source", SourceAsync).WithName("GetTemplateVersionSource")
             .WithSummary("The version's topology file byte for byte (application/yaml)");
         return api;
     }

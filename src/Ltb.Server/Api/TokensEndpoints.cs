@@ -16,10 +16,10 @@ public static class TokensEndpoints
     public static RouteGroupBuilder MapTokensEndpoints(this RouteGroupBuilder api)
     {
         var tokens = api.MapGroup("/tokens").WithTags("Tokens");
-        tokens.MapGet("/", ListAsync).WithSummary("One's live tokens (admins: userId= for another user's)");
-        tokens.MapPost("/", CreateAsync).RequireRateLimiting(RateLimits.Tokens)
+        tokens.MapGet("/", ListAsync).WithName("ListTokens").WithSummary("One's live tokens (admins: userId= for another user's)");
+        tokens.MapPost("/", CreateAsync).WithName("CreateToken").RequireRateLimiting(RateLimits.Tokens)
             .WithSummary("Create a personal token; the response holds the secret, shown this once");
-        tokens.MapDelete("/{id:guid}", RevokeAsync).WithSummary("Revoke a token");
+        tokens.MapDelete("/{id:guid}", RevokeAsync).WithName("RevokeToken").WithSummary("Revoke a token");
         return api;
     }
 

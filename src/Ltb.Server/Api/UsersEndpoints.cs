@@ -15,12 +15,12 @@ public static class UsersEndpoints
     public static RouteGroupBuilder MapUsersEndpoints(this RouteGroupBuilder api)
     {
         var users = api.MapGroup("/users").WithTags("Users");
-        users.MapGet("/", ListAsync).WithSummary("List users (filters: q = part of the name, role)");
-        users.MapPost("/", CreateAsync).WithSummary("Create a user (admin)");
-        users.MapGet("/{id:guid}", GetAsync).WithSummary("One user; the ETag is its version");
-        users.MapPatch("/{id:guid}", UpdateAsync).WithSummary("Change display name, e-mail, roles, lock (admin; If-Match)");
-        users.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Delete a user with their tokens and keys (admin)");
-        users.MapPost("/{id:guid}/password", ResetPasswordAsync)
+        users.MapGet("/", ListAsync).WithName("ListUsers").WithSummary("List users (filters: q = part of the name, role)");
+        users.MapPost("/", CreateAsync).WithName("CreateUser").WithSummary("Create a user (admin)");
+        users.MapGet("/{id:guid}", GetAsync).WithName("GetUser").WithSummary("One user; the ETag is its version");
+        users.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateUser").WithSummary("Change display name, e-mail, roles, lock (admin; If-Match)");
+        users.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteUser").WithSummary("Delete a user with their tokens and keys (admin)");
+        users.MapPost("/{id:guid}/password", ResetPasswordAsync).WithName("ResetUserPassword")
             .WithSummary("Set a user's password and unlock the account; revokes all their tokens (admin)");
         return api;
     }

@@ -65,9 +65,9 @@ public static partial class OidcSignIn
         var oidc = api.MapGroup("/auth/oidc").WithTags("Authentication").AllowAnonymous();
         oidc.MapGet("/login", () => TypedResults.Challenge(
                 new AuthenticationProperties { RedirectUri = "/api/v1/auth/oidc/complete" }, [Scheme]))
-            .RequireRateLimiting(RateLimits.Login)
+            .WithName("StartOidcSignIn").RequireRateLimiting(RateLimits.Login)
             .WithSummary("Sign in at the OpenID Connect provider (a browser redirect)");
-        oidc.MapGet("/complete", CompleteAsync)
+        oidc.MapGet("/complete", CompleteAsync).WithName("CompleteOidcSignIn")
             .WithSummary("After the provider: the LTB session token of the provider's user (shown once)");
         return api;
     }

@@ -11,7 +11,7 @@ public sealed class LtbServerOptions
             ? xdg
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "ltb");
 
-    public const string DefaultUrl = "http://127.0.0.1:8480";
+    public const string DefaultUrl = Ltb.Contracts.ApiConventions.DefaultServerUrl;
 
     public string DataDirectory { get; set; } = DefaultDataDirectory;
 

@@ -59,9 +59,9 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
             var data = RandomNumberGenerator.GetBytes(10 << 20);
             await using (var sum = await Session.OpenAsync(r.Url, token, name, "a", ["sha256sum"], ""))
             {
-                for (var i = 0; i < data.Length; i += ExecSocket.MaxMessageBytes)
+                for (var i = 0; i < data.Length; i += ExecSocketFrames.MaxMessageBytes)
                 {
-                    await sum.SendAsync(data.AsMemory(i, Math.Min(ExecSocket.MaxMessageBytes, data.Length - i)));
+                    await sum.SendAsync(data.AsMemory(i, Math.Min(ExecSocketFrames.MaxMessageBytes, data.Length - i)));
                 }
                 await sum.ControlAsync(new ExecSocketControl("eof"));
                 Assert.Equal(0, await sum.ExitCodeAsync());
@@ -142,7 +142,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
             await _socket.SendAsync(data, WebSocketMessageType.Binary, true, TestContext.Current.CancellationToken);
 
         public async Task ControlAsync(ExecSocketControl control) =>
-            await _socket.SendAsync(ExecSocket.Encode(control), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
+            await _socket.SendAsync(ExecSocketFrames.Encode(control), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
 
         public async Task WaitForAsync(string text)
         {
@@ -158,8 +158,8 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
 
         private async Task<int> ReadAsync()
         {
-            var buffer = new byte[ExecSocket.MaxMessageBytes];
-            while (await ExecSocket.ReceiveAsync(_socket, buffer, CancellationToken.None) is { } m)
+            var buffer = new byte[ExecSocketFrames.MaxMessageBytes];
+            while (await ExecSocketFrames.ReceiveAsync(_socket, buffer, CancellationToken.None) is { } m)
             {
                 if (m.Type == WebSocketMessageType.Binary)
                 {
@@ -168,7 +168,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
                         _output.Append(Encoding.UTF8.GetString(buffer, 1, m.Count - 1));
                     }
                 }
-                else if (ExecSocket.Decode(buffer.AsSpan(0, m.Count)) is { Type: "exit", ExitCode: { } code })
+                else if (ExecSocketFrames.Decode(buffer.AsSpan(0, m.Count)) is { Type: "exit", ExitCode: { } code })
                 {
                     await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
                     return (int)code;

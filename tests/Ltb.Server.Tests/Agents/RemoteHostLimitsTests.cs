@@ -98,7 +98,7 @@ public sealed class RemoteHostLimitsTests(RemoteHostFixture remote) : IClassFixt
             {
                 using var logs = await r.Admin.GetAsync($"/api/v1/labs/{name}/nodes/b/logs");
                 Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);
-                Assert.Equal(Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), logs.Headers.GetValues(LabsEndpoints.OutputLimitHeader).Single());
+                Assert.Equal(Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), logs.Headers.GetValues(ApiConventions.OutputLimitHeader).Single());
                 text = await logs.Content.ReadAsStringAsync();
             }
             while (text.Length < Limit && DateTime.UtcNow < deadline);

@@ -1,6 +1,6 @@
-namespace Ltb.Server.Api;
+namespace Ltb.Contracts;
 
-// The API's request and response bodies (JSON, camelCase). The CLI's client (src/Ltb.Cli/Api) uses the same types.
+// The API's request and response bodies (JSON, camelCase), as the server writes them and Ltb.Client reads them.
 
 public sealed record LoginRequest(string UserName, string Password);
 

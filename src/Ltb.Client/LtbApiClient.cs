@@ -2,16 +2,17 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Ltb.Server.Api;
+using Ltb.Contracts;
 
-namespace Ltb.Cli.Api;
+namespace Ltb.Client;
 
 /// <summary>
-/// A small typed client of the LTB REST API for the command line (`ltb login`, `ltb lab ...`). Errors come back as
+/// The typed client of the LTB REST API (the CLI's, the tests', a front end's). Errors come back as
 /// <see cref="LtbApiException"/> whose message is one line made from the server's problem details.
-/// Add a method per call the commands need; the request and response types are the server's (Ltb.Server.Api).
+/// This file is the transport; LtbApiClient.Resources.cs has one method per operation (its operationId in the OpenAPI
+/// document names it). The request and response types are Ltb.Contracts'.
 /// </summary>
-public sealed class LtbApiClient : IDisposable
+public sealed partial class LtbApiClient : IDisposable
 {
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
     private readonly HttpClient _http;
@@ -29,13 +30,6 @@ public sealed class LtbApiClient : IDisposable
     }
 
     public Uri Server { get; }
-
-    public Task<LoginResponse> LoginAsync(string userName, string password, CancellationToken ct) =>
-        SendAsync<LoginResponse>(HttpMethod.Post, "api/v1/auth/login", new LoginRequest(userName, password), ct);
-
-    public Task LogoutAsync(CancellationToken ct) => SendAsync(HttpMethod.Post, "api/v1/auth/logout", null, ct);
-
-    public Task<UserDto> MeAsync(CancellationToken ct) => SendAsync<UserDto>(HttpMethod.Get, "api/v1/me", null, ct);
 
     public Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
 
@@ -87,7 +81,6 @@ public sealed class LtbApiClient : IDisposable
         return await response.Content.ReadAsByteArrayAsync(ct);
     }
 
-    /// <summary>Copies a text body to <paramref name="output"/> as it arrives (a node's output that may follow for hours).</summary>
     /// <summary>
     /// Copies a text answer to <paramref name="output"/> as it comes. An answer the server may cut at its output limit
     /// (it names the limit in a header) ends, when cut, with a note line: that line goes to <paramref name="notes"/>.
@@ -96,7 +89,7 @@ public sealed class LtbApiClient : IDisposable
     {
         using var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
-        var cuttable = notes is not null && response.Headers.Contains(LabsEndpoints.OutputLimitHeader);
+        var cuttable = notes is not null && response.Headers.Contains(ApiConventions.OutputLimitHeader);
         var buffer = new char[8192];
         var held = new System.Text.StringBuilder();
         int read;
@@ -118,11 +111,11 @@ public sealed class LtbApiClient : IDisposable
             held.Remove(0, keepFrom);
         }
         var rest = held.ToString();
-        var note = rest.IndexOf("\n" + LabsEndpoints.CutMarker, StringComparison.Ordinal);
+        var note = rest.IndexOf("\n" + ApiConventions.CutMarker, StringComparison.Ordinal);
         if (note >= 0 && notes is not null)
         {
             await output.WriteAsync(rest.AsMemory(0, note), ct);
-            await notes.WriteLineAsync($"ltb: {rest[(note + 1 + LabsEndpoints.CutMarker.Length)..].TrimEnd('\n')}");
+            await notes.WriteLineAsync($"ltb: {rest[(note + 1 + ApiConventions.CutMarker.Length)..].TrimEnd('\n')}");
         }
         else
         {
@@ -141,11 +134,17 @@ public sealed class LtbApiClient : IDisposable
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
             if (lastEventId is not null)
             {
-                request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+                request.Headers.TryAddWithoutValidation(ApiConventions.LastEventIdHeader, lastEventId);
             }
         });
 
-    public Task DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
+    public Task DeleteAsync(string path, CancellationToken ct) => SendWithoutAnswerAsync(HttpMethod.Delete, path, null, ct);
+
+    /// <summary>A call whose answer has no body (204), or one the caller does not need.</summary>
+    public async Task SendWithoutAnswerAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var response = await SendAsync(method, path, body, ct);
+    }
 
     /// <summary>A multipart upload (a topology and its files).</summary>
     public async Task<T> PostContentAsync<T>(string path, HttpContent content, CancellationToken ct)
@@ -224,13 +223,4 @@ public sealed class LtbApiClient : IDisposable
     private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors);
 
     public void Dispose() => _http.Dispose();
-}
-
-/// <summary>A failed API call; <see cref="Exception.Message"/> is one line for the user. Status 0: no answer.</summary>
-public sealed class LtbApiException(int status, string message, Exception? inner = null) : Exception(message, inner)
-{
-    public int Status { get; } = status;
-
-    /// <summary>The individual messages of a validation problem (e.g. one topology diagnostic each), for printing line by line.</summary>
-    public IReadOnlyList<string> Details { get; init; } = [];
 }

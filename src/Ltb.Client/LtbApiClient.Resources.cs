@@ -1,0 +1,135 @@
+using Ltb.Contracts;
+
+namespace Ltb.Client;
+
+// One method per operation of the API, named after its operationId (GET /openapi/v1.json), grouped by resource. A new
+// operation: its endpoint (src/Ltb.Server/Api), its records (Ltb.Contracts), its method here.
+public sealed partial class LtbApiClient
+{
+    private const string Api = ApiConventions.Prefix;
+
+    private static string Segment(string value) => Uri.EscapeDataString(value);
+
+    private static string Paging(int page, int pageSize) => $"page={page}&pageSize={pageSize}";
+
+    // Authentication
+
+    public Task<LoginResponse> SignInAsync(string userName, string password, CancellationToken ct) =>
+        SendAsync<LoginResponse>(HttpMethod.Post, $"{Api}/auth/login", new LoginRequest(userName, password), ct);
+
+    public Task SignOutAsync(CancellationToken ct) => SendWithoutAnswerAsync(HttpMethod.Post, $"{Api}/auth/logout", null, ct);
+
+    public Task<UserDto> GetMeAsync(CancellationToken ct) => GetAsync<UserDto>($"{Api}/me", ct);
+
+    public Task ChangeMyPasswordAsync(string currentPassword, string newPassword, CancellationToken ct) =>
+        SendWithoutAnswerAsync(HttpMethod.Post, $"{Api}/me/password", new ChangePasswordRequest(currentPassword, newPassword), ct);
+
+    // Labs and their tasks
+
+    public Task<Paged<LabDto>> ListLabsAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<LabDto>>($"{Api}/labs?{Paging(page, pageSize)}", ct);
+
+    /// <summary>A lab by name or id.</summary>
+    public Task<LabDto> GetLabAsync(string lab, CancellationToken ct) => GetAsync<LabDto>($"{Api}/labs/{Segment(lab)}", ct);
+
+    /// <summary>Deploys a topology: <paramref name="content"/> is the multipart form of docs/api.md "Deploy".</summary>
+    public Task<LabTaskAccepted> DeployLabAsync(HttpContent content, CancellationToken ct) =>
+        PostContentAsync<LabTaskAccepted>($"{Api}/labs", content, ct);
+
+    public Task<LabTaskAccepted> DestroyLabAsync(string lab, CancellationToken ct) =>
+        SendAsync<LabTaskAccepted>(HttpMethod.Delete, $"{Api}/labs/{Segment(lab)}", null, ct);
+
+    public Task<Paged<LabTaskDto>> ListLabTasksAsync(string lab, CancellationToken ct, int page = 1, int pageSize = 50) =>
+        GetAsync<Paged<LabTaskDto>>($"{Api}/labs/{Segment(lab)}/tasks?{Paging(page, pageSize)}", ct);
+
+    public Task<LabTaskDto> GetTaskAsync(Guid id, CancellationToken ct) => GetAsync<LabTaskDto>($"{Api}/tasks/{id}", ct);
+
+    public Task<ExecResponse> ExecInNodeAsync(string lab, ExecRequest request, CancellationToken ct) =>
+        PostAsync<ExecResponse>($"{Api}/labs/{Segment(lab)}/exec", request, ct);
+
+    /// <summary><paramref name="action"/>: stop, start or restart.</summary>
+    public Task<LabNodeDto> ControlNodeAsync(string lab, string node, string action, CancellationToken ct) =>
+        SendAsync<LabNodeDto>(HttpMethod.Post, $"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/{Segment(action)}", null, ct);
+
+    /// <summary><paramref name="state"/>: down or up.</summary>
+    public Task SetLinkStateAsync(string lab, string node, string iface, string state, CancellationToken ct) =>
+        SendWithoutAnswerAsync(HttpMethod.Post, $"{Api}/labs/{Segment(lab)}/links/{Segment(node)}/{Segment(iface)}/{Segment(state)}", null, ct);
+
+    /// <summary>A node's logs, copied to <paramref name="output"/> as they come (<paramref name="query"/>: tail=N, follow=true).</summary>
+    public Task GetNodeLogsAsync(string lab, string node, string query, TextWriter output, CancellationToken ct, TextWriter? notes = null) =>
+        StreamTextAsync($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/logs?{query}", output, ct, notes);
+
+    /// <summary>The lab's live events (Server-Sent Events); null <paramref name="lab"/>: every lab the caller may see.</summary>
+    public Task<HttpResponseMessage> StreamLabEventsAsync(string? lab, string? lastEventId, CancellationToken ct) =>
+        OpenEventStreamAsync(lab is null ? $"{Api}/events" : $"{Api}/labs/{Segment(lab)}/events", lastEventId, ct);
+
+    /// <summary>An interactive exec session (framing: <see cref="ExecSocketFrames"/>); <paramref name="query"/> holds the
+    /// command and terminal options of docs/api.md "Interactive exec".</summary>
+    public Task<System.Net.WebSockets.ClientWebSocket> OpenExecSocketAsync(string lab, string node, string query, CancellationToken ct) =>
+        ConnectSocketAsync($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/exec/ws?{query}", ct);
+
+    // Templates
+
+    /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>
+    public Task<Paged<TemplateDto>> ListTemplatesAsync(string filter, CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<TemplateDto>>($"{Api}/templates?{Paging(page, pageSize)}{(filter.Length > 0 ? "&" + filter : "")}", ct);
+
+    public Task<TemplateDto> GetTemplateAsync(Guid id, CancellationToken ct) => GetAsync<TemplateDto>($"{Api}/templates/{id}", ct);
+
+    /// <summary>A topology and its files as the multipart form of docs/api.md "Templates".</summary>
+    public Task<TemplateDto> CreateTemplateAsync(HttpContent content, CancellationToken ct) =>
+        PostContentAsync<TemplateDto>($"{Api}/templates", content, ct);
+
+    public Task<TemplateVersionDto> AddTemplateVersionAsync(Guid id, HttpContent content, CancellationToken ct) =>
+        PostContentAsync<TemplateVersionDto>($"{Api}/templates/{id}/versions", content, ct);
+
+    public Task<TemplateDto> UpdateTemplateAsync(Guid id, UpdateTemplateRequest request, CancellationToken ct) =>
+        SendAsync<TemplateDto>(HttpMethod.Patch, $"{Api}/templates/{id}", request, ct);
+
+    public Task DeleteTemplateAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/templates/{id}", ct);
+
+    /// <summary>The topology of a version byte for byte, as uploaded.</summary>
+    public Task<byte[]> GetTemplateVersionSourceAsync(Guid id, int version, CancellationToken ct) =>
+        GetBytesAsync($"{Api}/templates/{id}/versions/{version}/source", ct);
+
+    // Users, groups, tokens
+
+    public Task<Paged<UserDto>> ListUsersAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<UserDto>>($"{Api}/users?{Paging(page, pageSize)}", ct);
+
+    public Task<UserDto> CreateUserAsync(CreateUserRequest request, CancellationToken ct) =>
+        PostAsync<UserDto>($"{Api}/users", request, ct);
+
+    public Task<UserDto> GetUserAsync(Guid id, CancellationToken ct) => GetAsync<UserDto>($"{Api}/users/{id}", ct);
+
+    public Task DeleteUserAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/users/{id}", ct);
+
+    /// <summary><paramref name="query"/>: part of the name, or empty for all.</summary>
+    public Task<Paged<GroupDto>> ListGroupsAsync(string query, CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<GroupDto>>($"{Api}/groups?q={Segment(query)}&{Paging(page, pageSize)}", ct);
+
+    public Task<GroupDto> CreateGroupAsync(CreateGroupRequest request, CancellationToken ct) =>
+        PostAsync<GroupDto>($"{Api}/groups", request, ct);
+
+    public Task<GroupDto> GetGroupAsync(Guid id, CancellationToken ct) => GetAsync<GroupDto>($"{Api}/groups/{id}", ct);
+
+    /// <summary><paramref name="user"/>: an id or a user name.</summary>
+    public Task AddGroupMemberAsync(Guid group, string user, CancellationToken ct) =>
+        SendWithoutAnswerAsync(HttpMethod.Put, $"{Api}/groups/{group}/members/{Segment(user)}", null, ct);
+
+    public Task<Paged<MemberDto>> ListGroupMembersAsync(Guid group, CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<MemberDto>>($"{Api}/groups/{group}/members?{Paging(page, pageSize)}", ct);
+
+    public Task<CreatedTokenDto> CreateTokenAsync(CreateTokenRequest request, CancellationToken ct) =>
+        PostAsync<CreatedTokenDto>($"{Api}/tokens", request, ct);
+
+    // Hosts and the catalog
+
+    public Task<Paged<HostDto>> ListHostsAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<HostDto>>($"{Api}/hosts?{Paging(page, pageSize)}", ct);
+
+    public Task<HostDto> GetHostAsync(Guid id, CancellationToken ct) => GetAsync<HostDto>($"{Api}/hosts/{id}", ct);
+
+    public Task<Paged<NodeTypeDto>> ListNodeTypesAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<NodeTypeDto>>($"{Api}/node-types?{Paging(page, pageSize)}", ct);
+}
