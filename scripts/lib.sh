@@ -26,6 +26,22 @@ apt_install() {
     || { tail -20 "$LTB_LOG_DIR/apt.log" >&2; die "apt-get install ${missing[*]} failed (log: $LTB_LOG_DIR/apt.log)"; }
 }
 
+# The OpenAPI linter the API tests run on the served document (tests/Ltb.Server.Tests/Api/OpenApiContractTests.cs),
+# pinned, installed from npm into $LTB_STATE_DIR/tools (kept between runs: a second call installs nothing). The tests
+# find it at $LTB_STATE_DIR/tools/redocly.
+LTB_OPENAPI_LINTER_VERSION=2.77.0
+install_openapi_linter() {
+  local tools="$LTB_STATE_DIR/tools" dir="$LTB_STATE_DIR/tools/redocly-cli-$LTB_OPENAPI_LINTER_VERSION"
+  if [[ ! -x $dir/node_modules/.bin/redocly ]]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    log "installing the OpenAPI linter (@redocly/cli $LTB_OPENAPI_LINTER_VERSION)"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@redocly/cli@$LTB_OPENAPI_LINTER_VERSION" \
+      >"$LTB_LOG_DIR/npm.log" 2>&1 || { tail -20 "$LTB_LOG_DIR/npm.log" >&2; die "npm install @redocly/cli failed"; }
+  fi
+  ln -sfn "$dir/node_modules/.bin/redocly" "$tools/redocly"
+}
+
 docker_ping() { curl -sf --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
 
 # The docker CLI on these machines may be newer than the engine; speak the engine's API version.

@@ -30,5 +30,8 @@ start_dockerd
 start_ovs
 if [[ $profile == test ]]; then
   start_postgres
+  install_openapi_linter
+  # The generator the API tests build a client with (NSwag), pinned in .config/dotnet-tools.json.
+  (cd "$LTB_ROOT" && dotnet tool restore >/dev/null) || die "dotnet tool restore failed"
 fi
 log "host ready: docker engine API $DOCKER_API_VERSION"

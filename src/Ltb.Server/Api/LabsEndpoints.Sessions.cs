@@ -17,7 +17,7 @@ public static partial class LabsEndpoints
     private static readonly ConcurrentDictionary<Guid, int> OpenSessions = new();
 
     private static void MapSessionEndpoints(RouteGroupBuilder labs) =>
-        labs.MapGet("/{lab}/nodes/{node}/exec/ws", ExecSocketAsync).WithName("OpenExecSocket")
+        labs.MapGet("/{lab}/nodes/{node}/exec/ws", ExecSocketAsync).WithName("OpenExecSocket").Produces(StatusCodes.Status101SwitchingProtocols)
             .WithSummary("Run a command in a node interactively over a WebSocket: stdin, a TTY (tty=true, rows, cols), resize, signals, the exit code (docs/api.md, \"Interactive exec\")");
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> ExecSocketAsync(string lab, string node,

@@ -28,7 +28,7 @@ public static partial class LabsEndpoints
         labs.MapDelete("/{lab}", DestroyAsync).WithName("DestroyLab").WithSummary("Destroy a lab (202 with the removal task)");
         labs.MapGet("/{lab}/tasks", TasksAsync).WithName("ListLabTasks").WithSummary("The lab's tasks, newest first");
         labs.MapPost("/{lab}/exec", ExecAsync).WithName("ExecInNode").WithSummary("Run a command (argument vector) in a node; answers its output and exit code");
-        labs.MapGet("/{lab}/nodes/{node}/logs", LogsAsync).WithName("GetNodeLogs")
+        labs.MapGet("/{lab}/nodes/{node}/logs", LogsAsync).WithName("GetNodeLogs").Produces<string>(StatusCodes.Status200OK, "text/plain")
             .WithSummary("A node's output (stdout and stderr) as text: the last `tail` lines (default: all), then with `follow=true` what it writes");
         labs.MapPost("/{lab}/nodes/{node}/{action}", NodeAsync).WithName("ControlNode").WithSummary("Stop, start or restart a node");
         labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithName("SetLinkState").WithSummary("Set the link at node:iface down or up");

@@ -36,6 +36,7 @@ public static partial class TemplatesEndpoints
             .WithSummary("Upload a new version (multipart: topology, files; If-Match); 422 lists every diagnostic");
         templates.MapGet("/{id:guid}/versions/{number:int}", GetVersionAsync).WithName("GetTemplateVersion").WithSummary("One version: YAML as uploaded, resolved model, files, warnings");
         templates.MapGet("/{id:guid}/versions/{number:int}/source", SourceAsync).WithName("GetTemplateVersionSource")
+            .Produces<string>(StatusCodes.Status200OK, "application/yaml")
             .WithSummary("The version's topology file byte for byte (application/yaml)");
         return api;
     }

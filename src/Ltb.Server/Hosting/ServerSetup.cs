@@ -104,6 +104,9 @@ public static class ServerSetup
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            // Numbers are JSON numbers: the web defaults also read "5" as 5, which the OpenAPI document then has to
+            // describe as integer-or-string, and generated clients (NSwag) do not compile from that.
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
