@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using Ltb.Server.Api;
+using Ltb.Client;
 using Ltb.Server.Hosting;
 using Ltb.Testing;
 
@@ -39,6 +38,9 @@ public abstract class ServerFixture : IAsyncLifetime
 
     public HttpClient Admin { get; private set; } = null!;
 
+    /// <summary>The admin's typed client (Ltb.Client), for the common paths: users, groups, labs.</summary>
+    public LtbApiClient AdminApi { get; private set; } = null!;
+
     /// <summary>The server's data folder (labs' files live under labs/).</summary>
     public string DataDirectory => _database?.DataDirectory ?? throw new InvalidOperationException(_unavailable);
 
@@ -68,7 +70,9 @@ public abstract class ServerFixture : IAsyncLifetime
         await ConfigureAsync(options);
         _server = await LtbServer.StartAsync(options, TestContext.Current.CancellationToken);
         BaseAddress = new Uri(_server.Urls[0]);
-        Admin = await LoginAsync("admin", AdminPassword);
+        var adminToken = await LoginTokenAsync("admin", AdminPassword);
+        Admin = WithToken(adminToken);
+        AdminApi = Api(adminToken);
         await SeedAsync();
     }
 
@@ -84,12 +88,13 @@ public abstract class ServerFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>A typed client of this server; null <paramref name="token"/>: anonymous.</summary>
+    public LtbApiClient Api(string? token) => new(BaseAddress, token);
+
     public async Task<string> LoginTokenAsync(string user, string password)
     {
-        using var anonymous = Anonymous();
-        var response = await anonymous.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest(user, password));
-        await Http.EnsureAsync(response, 200, $"login as {user}");
-        return (await response.Content.ReadFromJsonAsync<LoginResponse>())!.Token;
+        using var anonymous = Api(null);
+        return (await anonymous.SignInAsync(user, password, TestContext.Current.CancellationToken)).Token;
     }
 
     public async Task<HttpClient> LoginAsync(string user, string password) => WithToken(await LoginTokenAsync(user, password));
@@ -104,21 +109,17 @@ public abstract class ServerFixture : IAsyncLifetime
     /// <summary>Creates a user (as admin) with a unique name from <paramref name="prefix"/>.</summary>
     public async Task<UserDto> CreateUserAsync(string prefix, params string[] roles)
     {
-        var name = Unique(prefix);
-        var response = await Admin.PostAsJsonAsync("/api/v1/users", new CreateUserRequest(name, UserPassword, Roles: roles));
-        await Http.EnsureAsync(response, 201, $"create user {name}");
-        return (await response.Content.ReadFromJsonAsync<UserDto>())!;
+        return await AdminApi.CreateUserAsync(new CreateUserRequest(Unique(prefix), UserPassword, Roles: roles),
+            TestContext.Current.CancellationToken);
     }
 
     public async Task<GroupDto> CreateGroupAsync(string prefix, params Guid[] members)
     {
-        var name = Unique(prefix);
-        var response = await Admin.PostAsJsonAsync("/api/v1/groups", new CreateGroupRequest(name));
-        await Http.EnsureAsync(response, 201, $"create group {name}");
-        var group = (await response.Content.ReadFromJsonAsync<GroupDto>())!;
+        var ct = TestContext.Current.CancellationToken;
+        var group = await AdminApi.CreateGroupAsync(new CreateGroupRequest(Unique(prefix)), ct);
         foreach (var member in members)
         {
-            await Http.EnsureAsync(await Admin.PutAsync($"/api/v1/groups/{group.Id}/members/{member}", null), 204, "add member");
+            await AdminApi.AddGroupMemberAsync(group.Id, member.ToString(), ct);
         }
         return group;
     }
@@ -129,6 +130,7 @@ public abstract class ServerFixture : IAsyncLifetime
     {
         GC.SuppressFinalize(this);
         Admin?.Dispose();
+        AdminApi?.Dispose();
         if (_server is not null)
         {
             await _server.DisposeAsync();
