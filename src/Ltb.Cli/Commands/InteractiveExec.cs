@@ -25,8 +25,7 @@ internal static class InteractiveExec
         {
             query += "&tty=true" + (Terminal.Size() is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : "");
         }
-        using var socket = await client.ConnectSocketAsync(
-            $"api/v1/labs/{Uri.EscapeDataString(lab)}/nodes/{Uri.EscapeDataString(node)}/exec/ws?{query}", ct);
+        using var socket = await client.OpenExecSocketAsync(lab, node, query, ct);
         using var sender = new Sender(socket);
         (int Code, string? Error) result;
         using (var raw = tty ? Terminal.Raw() : null)

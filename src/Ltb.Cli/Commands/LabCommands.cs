@@ -85,7 +85,7 @@ internal static class LabCommands
             {
                 content.Add(new StringContent(hostName), "host");
             }
-            var accepted = await client.PostContentAsync<LabTaskAccepted>("api/v1/labs", content, ct);
+            var accepted = await client.DeployLabAsync(content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
             var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
             if (task.State != "succeeded")
@@ -186,7 +186,7 @@ internal static class LabCommands
             {
                 return await InteractiveExec.RunAsync(client, parse.GetValue(lab)!, parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(tty), ct);
             }
-            var result = await client.PostAsync<ExecResponse>($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/exec",
+            var result = await client.ExecInNodeAsync(parse.GetValue(lab)!,
                 new ExecRequest(parse.GetValue(node)!, parse.GetValue(argv)!, parse.GetValue(timeout)), ct);
             Console.Out.Write(result.Stdout);
             Console.Error.Write(result.Stderr);
@@ -212,8 +212,7 @@ internal static class LabCommands
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var query = $"follow={(parse.GetValue(follow) ? "true" : "false")}" +
                 (parse.GetValue(tail) is { } n ? $"&tail={n.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
-            await client.StreamTextAsync($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/nodes/{Uri.EscapeDataString(parse.GetValue(node)!)}/logs?{query}",
-                Console.Out, ct, notes: Console.Error);
+            await client.GetNodeLogsAsync(parse.GetValue(lab)!, parse.GetValue(node)!, query, Console.Out, ct, notes: Console.Error);
             return 0;
         }));
         return command;
@@ -226,7 +225,7 @@ internal static class LabCommands
         command.SetAction((parse, ct) => Run(async () =>
         {
             using var client = ServerConnection.Connect(parse.GetValue(Server));
-            var accepted = await client.SendAsync<LabTaskAccepted>(HttpMethod.Delete, $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}", null, ct);
+            var accepted = await client.DestroyLabAsync(parse.GetValue(lab)!, ct);
             var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
             if (task.State != "succeeded")
             {
@@ -249,8 +248,7 @@ internal static class LabCommands
             command.SetAction((parse, ct) => Run(async () =>
             {
                 using var client = ServerConnection.Connect(parse.GetValue(Server));
-                var status = await client.PostAsync<LabNodeDto>(
-                    $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/nodes/{Uri.EscapeDataString(parse.GetValue(name)!)}/{action}", new { }, ct);
+                var status = await client.ControlNodeAsync(parse.GetValue(lab)!, parse.GetValue(name)!, action, ct);
                 Console.WriteLine($"node {status.Name}: {status.State}");
                 return 0;
             }));
@@ -275,8 +273,7 @@ internal static class LabCommands
                     throw new LtbApiException(0, $"'{text}' is not NODE:IFACE");
                 }
                 using var client = ServerConnection.Connect(parse.GetValue(Server));
-                await client.PostAsync(
-                    $"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}/links/{Uri.EscapeDataString(n)}/{Uri.EscapeDataString(i)}/{state}", null, ct);
+                await client.SetLinkStateAsync(parse.GetValue(lab)!, n, i, state, ct);
                 Console.WriteLine($"link {text}: {state}");
                 return 0;
             }));

@@ -35,21 +35,20 @@ internal static class LabEventsCommand
                 throw new LtbApiException(0, "give a lab (ltb lab events LAB) or --all, one of the two");
             }
             using var client = ServerConnection.Connect(parse.GetValue(server));
-            var path = name is null ? "api/v1/events" : $"api/v1/labs/{Uri.EscapeDataString(name)}/events";
-            await PrintAsync(client, path, new EventLines(parse.GetValue(output) == "json"), ct);
+            await PrintAsync(client, name, new EventLines(parse.GetValue(output) == "json"), ct);
             return 0;
         }));
         return command;
     }
 
-    private static async Task PrintAsync(LtbApiClient client, string path, EventLines lines, CancellationToken ct)
+    private static async Task PrintAsync(LtbApiClient client, string? lab, EventLines lines, CancellationToken ct)
     {
         string? lastId = null;
         try
         {
             while (true)
             {
-                using var stream = await client.OpenEventStreamAsync(path, lastId, ct);
+                using var stream = await client.StreamLabEventsAsync(lab, lastId, ct);
                 await using var body = await stream.Content.ReadAsStreamAsync(ct);
                 await foreach (var item in SseParser.Create(body).EnumerateAsync(ct))
                 {

@@ -56,7 +56,7 @@ internal static class LabViews
         {
             var printer = Printer.ForConsole(output.Read(parse));
             using var client = ServerConnection.Connect(parse.GetValue(server));
-            var labs = await client.GetAsync<Paged<LabDto>>("api/v1/labs?pageSize=200", ct);
+            var labs = await client.ListLabsAsync(ct);
             if (printer.Settings.IsDocument)
             {
                 printer.Document(labs.Items.Select(l => new { l.Name, l.State, l.Owner, Nodes = l.Nodes.Count, l.Host, l.HostState }));
@@ -76,7 +76,7 @@ internal static class LabViews
         {
             var printer = Printer.ForConsole(output.Read(parse));
             using var client = ServerConnection.Connect(parse.GetValue(server));
-            var l = await client.GetAsync<LabDto>($"api/v1/labs/{Uri.EscapeDataString(parse.GetValue(lab)!)}", ct);
+            var l = await client.GetLabAsync(parse.GetValue(lab)!, ct);
             if (printer.Settings.IsDocument)
             {
                 printer.Document(Document(l));

@@ -30,7 +30,7 @@ internal sealed class TaskFollower(LtbApiClient client, Guid labId)
             HttpResponseMessage stream;
             try
             {
-                stream = await client.OpenEventStreamAsync($"api/v1/labs/{labId}/events", null, ct);
+                stream = await client.StreamLabEventsAsync(labId.ToString(), null, ct);
             }
             catch (LtbApiException)
             {
@@ -116,7 +116,7 @@ internal sealed class TaskFollower(LtbApiClient client, Guid labId)
 
     private async Task<LabTaskDto> ReadAsync(Guid id, CancellationToken ct)
     {
-        var task = await client.GetAsync<LabTaskDto>($"api/v1/tasks/{id}", ct);
+        var task = await client.GetTaskAsync(id, ct);
         Print(task);
         return task;
     }

@@ -53,8 +53,8 @@ internal static class TemplateCommands
             var templateName = parse.GetValue(name) ?? TopologyLoader.LoadFile(topology.FullName, new LoadOptions { Trusted = true }).Lab?.Name;
             var groupId = parse.GetValue(group) is { } g ? await GroupIdAsync(client, g, ct) : (Guid?)null;
             var me = await client.GetMeAsync(ct);
-            var mine = templateName is null ? [] : (await client.GetAsync<Paged<TemplateDto>>(
-                $"api/v1/templates?name={Uri.EscapeDataString(templateName)}&owner={me.Id}", ct)).Items;
+            var mine = templateName is null ? [] : (await client.ListTemplatesAsync(
+                $"name={Uri.EscapeDataString(templateName)}&owner={me.Id}", ct)).Items;
             var existing = mine.Count > 0 ? mine[0] : null;
             using var content = Upload(topology);
             if (existing is null)
@@ -67,15 +67,15 @@ internal static class TemplateCommands
                 {
                     Field(content, "tags", tag);
                 }
-                var created = await client.PostContentAsync<TemplateDto>("api/v1/templates", content, ct);
+                var created = await client.CreateTemplateAsync(content, ct);
                 Report(created.Name, created.Current!, created.Id);
                 return 0;
             }
-            var version = await client.PostContentAsync<TemplateVersionDto>($"api/v1/templates/{existing.Id}/versions", content, ct);
+            var version = await client.AddTemplateVersionAsync(existing.Id, content, ct);
             var given = parse.GetValue(tags) is { Length: > 0 } t ? t : null;
             if (parse.GetValue(description) is not null || given is not null || parse.GetValue(visibility) is not null || groupId is not null)
             {
-                await client.SendAsync<TemplateDto>(HttpMethod.Patch, $"api/v1/templates/{existing.Id}",
+                await client.UpdateTemplateAsync(existing.Id,
                     new UpdateTemplateRequest(Description: parse.GetValue(description), Tags: given, Visibility: parse.GetValue(visibility), GroupId: groupId), ct);
             }
             Report(existing.Name, version, existing.Id);
@@ -114,8 +114,8 @@ internal static class TemplateCommands
         {
             var printer = Printer.ForConsole(output.Read(parse));
             using var client = ServerConnection.Connect(parse.GetValue(Server));
-            var query = parse.GetValue(tag) is { } t ? $"&tag={Uri.EscapeDataString(t)}" : "";
-            var templates = await client.GetAsync<Paged<TemplateDto>>($"api/v1/templates?pageSize=200{query}", ct);
+            var filter = parse.GetValue(tag) is { } t ? $"tag={Uri.EscapeDataString(t)}" : "";
+            var templates = await client.ListTemplatesAsync(filter, ct);
             if (printer.Settings.IsDocument)
             {
                 printer.Document(templates.Items.Select(x => new
@@ -139,7 +139,7 @@ internal static class TemplateCommands
         {
             using var client = ServerConnection.Connect(parse.GetValue(Server));
             var t = await ResolveAsync(client, parse.GetValue(template)!, ct);
-            var bytes = await client.GetBytesAsync($"api/v1/templates/{t.Id}/versions/{parse.GetValue(version) ?? t.CurrentVersion}/source", ct);
+            var bytes = await client.GetTemplateVersionSourceAsync(t.Id, parse.GetValue(version) ?? t.CurrentVersion, ct);
             await using var stdout = Console.OpenStandardOutput();
             await stdout.WriteAsync(bytes, ct);
             return 0;
@@ -155,9 +155,9 @@ internal static class TemplateCommands
     {
         if (Guid.TryParse(nameOrId, out var id))
         {
-            return await client.GetAsync<TemplateDto>($"api/v1/templates/{id}", ct);
+            return await client.GetTemplateAsync(id, ct);
         }
-        var found = (await client.GetAsync<Paged<TemplateDto>>($"api/v1/templates?name={Uri.EscapeDataString(nameOrId)}&pageSize=200", ct)).Items;
+        var found = (await client.ListTemplatesAsync($"name={Uri.EscapeDataString(nameOrId)}", ct)).Items;
         if (found.Count == 1)
         {
             return found[0];
@@ -177,7 +177,7 @@ internal static class TemplateCommands
         {
             return id;
         }
-        var groups = await client.GetAsync<Paged<GroupDto>>($"api/v1/groups?q={Uri.EscapeDataString(nameOrId)}&pageSize=200", ct);
+        var groups = await client.ListGroupsAsync(nameOrId, ct);
         return groups.Items.FirstOrDefault(g => g.Name == nameOrId)?.Id
             ?? throw new LtbApiException(0, $"no group named '{nameOrId}' among yours");
     }
