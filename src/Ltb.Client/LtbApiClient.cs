@@ -16,6 +16,7 @@ public sealed partial class LtbApiClient : IDisposable
 {
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
     private readonly HttpClient _http;
+    private readonly bool _ownsHttp = true;
 
     public LtbApiClient(Uri server, string? token, HttpMessageHandler? handler = null)
     {
@@ -27,6 +28,17 @@ public sealed partial class LtbApiClient : IDisposable
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
+    }
+
+    /// <summary>
+    /// A client over an HttpClient the caller keeps (its address, authorization and lifetime): a front end's or a test's
+    /// configured client. Disposing this client leaves it open.
+    /// </summary>
+    public LtbApiClient(HttpClient http)
+    {
+        _http = http;
+        _ownsHttp = false;
+        Server = http.BaseAddress ?? throw new ArgumentException("the HttpClient needs a BaseAddress (the server)", nameof(http));
     }
 
     public Uri Server { get; }
@@ -222,5 +234,11 @@ public sealed partial class LtbApiClient : IDisposable
 
     private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors);
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using Ltb.Client;
 using Ltb.Server.Hosting;
 using Ltb.Testing;
 

@@ -55,7 +55,8 @@ public static class LabTestSupport
     public static async Task<LabTaskAccepted> DeployAsync(HttpClient client, string yaml, bool rollback = false, string? linkBackend = null)
     {
         using var content = Upload(yaml, rollback: rollback, linkBackend: linkBackend);
-        return await Http.ReadAsync<LabTaskAccepted>(await client.PostAsync("/api/v1/labs", content), 202);
+        using var api = new LtbApiClient(client);
+        return await api.DeployLabAsync(content, TestContext.Current.CancellationToken);
     }
 
     /// <summary>Deploys and waits until the lab runs (the task's log is the failure message otherwise).</summary>
@@ -70,9 +71,10 @@ public static class LabTestSupport
     public static async Task<LabTaskDto> WaitAsync(HttpClient client, Guid task)
     {
         using var timeout = new CancellationTokenSource(TaskTimeout);
+        using var api = new LtbApiClient(client);
         while (true)
         {
-            var t = await Http.ReadAsync<LabTaskDto>(await client.GetAsync($"/api/v1/tasks/{task}", timeout.Token), 200);
+            var t = await api.GetTaskAsync(task, timeout.Token);
             if (t.State is "succeeded" or "failed" or "interrupted")
             {
                 return t;
