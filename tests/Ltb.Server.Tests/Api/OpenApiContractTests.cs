@@ -117,7 +117,7 @@ public sealed class OpenApiContractTests(SqliteServer fixture) : IClassFixture<S
     {
         fixture.Require();
         using var anonymous = fixture.Anonymous();
-        return await Http.ReadAsync<JsonElement>(await anonymous.GetAsync("/openapi/v1.json"), 200);
+        return await Http.ReadAsync<JsonElement>(await anonymous.GetAsync(ApiConventions.OpenApiDocument), 200);
     }
 
     private static IEnumerable<(string Where, string? Id, string? Summary)> Operations(JsonElement document) =>
