@@ -43,6 +43,9 @@ public sealed partial class LtbApiClient : IDisposable
 
     public Uri Server { get; }
 
+    /// <summary>Added to the message of a 401 in parentheses: how this program's user signs in (the CLI: "run: ltb login").</summary>
+    public string? SignInHint { get; init; }
+
     public Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
 
     public Task<T> PostAsync<T>(string path, object body, CancellationToken ct) => SendAsync<T>(HttpMethod.Post, path, body, ct);
@@ -209,7 +212,7 @@ public sealed partial class LtbApiClient : IDisposable
         }
     }
 
-    private static async Task<LtbApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task<LtbApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var status = (int)response.StatusCode;
         string? detail = null;
@@ -228,7 +231,7 @@ public sealed partial class LtbApiClient : IDisposable
         {
             // Not problem details (a proxy's page): the status line is all there is.
         }
-        var hint = response.StatusCode == HttpStatusCode.Unauthorized ? " (run: ltb login)" : "";
+        var hint = response.StatusCode == HttpStatusCode.Unauthorized && SignInHint is not null ? $" ({SignInHint})" : "";
         return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}") { Details = details };
     }
 

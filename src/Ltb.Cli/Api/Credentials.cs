@@ -60,6 +60,9 @@ public static class CredentialStore
 /// <summary>Which server and token a command uses: --server, then LTB_SERVER / LTB_TOKEN, then the stored login.</summary>
 public static class ServerConnection
 {
+    /// <summary>What a refused sign-in (401) tells the CLI's user to do.</summary>
+    public const string SignInHint = "run: ltb login";
+
     public static Uri ResolveServer(string? option)
     {
         var text = option ?? Env("LTB_SERVER") ?? CredentialStore.Load()?.Server
@@ -80,7 +83,7 @@ public static class ServerConnection
     public static LtbApiClient Connect(string? serverOption)
     {
         var server = ResolveServer(serverOption);
-        return new LtbApiClient(server, ResolveToken(server));
+        return new LtbApiClient(server, ResolveToken(server)) { SignInHint = SignInHint };
     }
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;

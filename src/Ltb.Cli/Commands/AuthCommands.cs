@@ -26,7 +26,7 @@ internal static class AuthCommands
             var server = ServerConnection.ResolveServer(parse.GetValue(Server));
             var name = parse.GetValue(user) ?? Environment.UserName;
             var password = parse.GetValue(passwordStdin) ? ReadPasswordFromStdin() : PromptPassword(name);
-            using var client = new LtbApiClient(server, token: null);
+            using var client = new LtbApiClient(server, token: null) { SignInHint = ServerConnection.SignInHint };
             var session = await client.SignInAsync(name, password, ct);
             CredentialStore.Save(new StoredCredentials(server.ToString(), session.Token, session.User.UserName));
             Console.WriteLine($"Signed in to {server} as {session.User.UserName} (roles: {string.Join(", ", session.User.Roles)}); " +
@@ -48,7 +48,7 @@ internal static class AuthCommands
             }
             try
             {
-                using var client = new LtbApiClient(ServerConnection.Normalize(stored.Server), stored.Token);
+                using var client = new LtbApiClient(ServerConnection.Normalize(stored.Server), stored.Token) { SignInHint = ServerConnection.SignInHint };
                 await client.SignOutAsync(ct);
             }
             catch (LtbApiException e) when (e.Status is 0 or 401)
