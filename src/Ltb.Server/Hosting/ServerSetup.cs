@@ -32,6 +32,10 @@ public static class ServerSetup
         {
             services.AddHostedService<Caching.PostgresChangeListener>();
         }
+        else
+        {
+            services.AddHostedService<Caching.SqliteChangeFeed>();
+        }
         services.AddSingleton<CallerCache>();
         services.AddSingleton<LabReadCache>();
         services.AddLtbDatabase(options.Database, options.ResolveConnectionString());

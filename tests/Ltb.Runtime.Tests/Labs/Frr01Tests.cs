@@ -125,7 +125,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             var routes = await TestLabs.EventuallyAsync(() => OspfRoutesAsync(router), r => prefixes.All(r.Contains), Convergence, TimeSpan.FromSeconds(2));
             if (!prefixes.All(routes.Contains))
             {
-                Assert.Fail($"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]\n{await DescribeAsync(router)}");
+                Assert.Fail($"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]\n{await NeighboursAsync()}{await DescribeAsync(router)}");
             }
         }
     }
@@ -208,6 +208,30 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             }
         }
         return set;
+    }
+
+    /// <summary>One line per router: its OSPF neighbours and their states (first, where a truncated CI log still shows it).</summary>
+    private async Task<string> NeighboursAsync()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var router in ExpectedOspf.Keys)
+        {
+            string shown;
+            try
+            {
+                var r = await fx.Engine.ExecAsync(Names.Container(fx.Plan.LabName, router), ["vtysh", "-c", "show ip ospf neighbor"], TimeSpan.FromSeconds(20), TestLabs.Ct);
+                var rows = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Where(l => !l.StartsWith("Neighbor ID", StringComparison.Ordinal))
+                    .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+                shown = $"[{string.Join("; ", rows)}] {r.Stderr.Trim()}";
+            }
+            catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)
+            {
+                shown = "no answer within 20 s";
+            }
+            text.AppendLine($"{router} OSPF neighbours: {shown}");
+        }
+        return text.ToString();
     }
 
     /// <summary>What a router shows when OSPF did not converge: its daemons, addresses, OSPF neighbours and output.</summary>
