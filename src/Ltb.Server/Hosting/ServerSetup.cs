@@ -187,6 +187,8 @@ public static class ServerSetup
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        // Access checks and paging declared by the handlers' parameters (Api/Authorized.cs) are answered here.
+        api.AddEndpointFilterFactory(Prologue.Filter);
         api.MapAuthEndpoints()
             .MapUsersEndpoints()
             .MapGroupsEndpoints()
