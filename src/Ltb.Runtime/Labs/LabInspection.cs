@@ -4,6 +4,7 @@ using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using NodeStatus = Ltb.Runtime.Status.NodeStatus;
+using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Labs;
 
@@ -51,7 +52,7 @@ internal sealed class LabInspection(LabContext x)
         var links = (plan?.Links ?? []).Select(l =>
         {
             bool? Carrier(LinkEndpoint e) => byNode.TryGetValue(e.Node, out var n) ? n.Interfaces.FirstOrDefault(i => i.Name == e.Interface)?.Carrier : null;
-            var ends = LinkWirings.NodeEnds(l).Select(Carrier).ToList();
+            var ends = LinkTypes.NodeEnds(l).Select(Carrier).ToList();
             bool? up = ends.Any(e => e is null) ? null : ends.All(e => e == true);
             return new LinkStatus(l.Key, l.Type, l.A.ToString(), l.B?.ToString(), up);
         }).ToList();

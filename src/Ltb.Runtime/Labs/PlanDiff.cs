@@ -1,6 +1,7 @@
 using Ltb.Runtime.Links;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
+using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Labs;
 
@@ -23,7 +24,7 @@ public sealed record PlanDiff(
         var changed = @new.Nodes.Where(n => oldNodes.TryGetValue(n.Name, out var o) && Names.NodeHash(o) != Names.NodeHash(n)).ToList();
         var recreated = removed.Concat(changed.Select(n => n.Name)).Concat(added.Select(n => n.Name)).ToHashSet(StringComparer.Ordinal);
 
-        bool Touches(LinkPlan l) => LinkWirings.NodeEnds(l).Any(e => recreated.Contains(e.Node));
+        bool Touches(LinkPlan l) => LinkTypes.NodeEnds(l).Any(e => recreated.Contains(e.Node));
         var oldLinks = old.Links.ToDictionary(LinkIdentity, StringComparer.Ordinal);
         var newLinks = @new.Links.ToDictionary(LinkIdentity, StringComparer.Ordinal);
         var linksToRemove = old.Links.Where(l => !newLinks.ContainsKey(LinkIdentity(l)) || Touches(l)).ToList();

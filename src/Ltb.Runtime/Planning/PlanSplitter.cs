@@ -1,4 +1,5 @@
 using Ltb.Runtime.Plan;
+using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Planning;
 
@@ -67,7 +68,7 @@ public static class PlanSplitter
         foreach (var link in plan.Links)
         {
             var hostA = nodeHosts[link.A.Node];
-            if (link.Type != LinkType.Veth || link.B is null || nodeHosts[link.B.Node] == hostA)
+            if (!LinkTypes.Of(link).SpansHosts || link.B is null || nodeHosts[link.B.Node] == hostA)
             {
                 links[hostA].Add(link);
                 continue;
