@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
-using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Labs;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
-using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Labs;
 

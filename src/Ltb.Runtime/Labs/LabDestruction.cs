@@ -1,8 +1,8 @@
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Backends;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Status;
-using Ltb.Runtime.Links.Backends;
 
 namespace Ltb.Runtime.Labs;
 

@@ -1,10 +1,10 @@
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using NodeStatus = Ltb.Runtime.Status.NodeStatus;
-using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Labs;
 

@@ -1,7 +1,7 @@
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
-using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Runtime.Labs;
 

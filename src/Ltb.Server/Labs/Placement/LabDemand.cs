@@ -1,6 +1,6 @@
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Plan;
 using Ltb.Topology.Catalog;
-using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Server.Labs.Placement;
 

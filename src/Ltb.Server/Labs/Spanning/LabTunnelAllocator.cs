@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Plan;
 using Ltb.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
-using Ltb.Runtime.Links.Types;
 
 namespace Ltb.Server.Labs.Spanning;
 
