@@ -1,6 +1,5 @@
 using Ltb.Runtime.Links;
 using Ltb.Runtime.Links.Types;
-using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Ltb.Runtime.Docker;
-using Ltb.Runtime.Links;
 using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;

@@ -1,4 +1,3 @@
-using Ltb.Runtime.Links;
 using Ltb.Runtime.Links.Backends;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;

@@ -1,4 +1,3 @@
-using Ltb.Runtime.Links;
 using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
