@@ -69,7 +69,7 @@ public static class LinkTypes
     /// <summary>The links grouped by type, in the registry's order, types without links left out.</summary>
     private static IEnumerable<(LinkTypeDefinition Type, IReadOnlyList<LinkPlan> Links)> ByTypeOf(IEnumerable<LinkPlan> links)
     {
-        var list = links.ToList();
-        return All.Select(t => (t, (IReadOnlyList<LinkPlan>)list.Where(l => l.Type == t.Type).ToList())).Where(g => g.Item2.Count > 0);
+        var byType = links.ToLookup(l => l.Type);
+        return All.Where(t => byType.Contains(t.Type)).Select(t => (t, (IReadOnlyList<LinkPlan>)byType[t.Type].ToList()));
     }
 }
