@@ -1,5 +1,6 @@
 using Ltb.Runtime.Labs;
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
@@ -47,11 +48,11 @@ public sealed class VxlanLinkTests
             };
             foreach (var (net, link) in ends)
             {
-                var resolved = (await VxlanLink.ResolveUnderlayAsync(net, [link], TestLabs.Ct)).Single();
+                var resolved = (await VxlanLinkType.ResolveUnderlayAsync(net, [link], TestLabs.Ct)).Single();
                 Assert.Equal(1450, resolved.Mtu); // 1500 - (20 IPv4 + 8 UDP + 8 VXLAN + 14 inner Ethernet)
                 Assert.StartsWith("vxu", resolved.Vxlan!.Parent);
                 var batch = new WiringBatch();
-                VxlanLink.Instance.Create(resolved, ctx, batch);
+                VxlanLinkType.Instance.Create(resolved, ctx, batch);
                 await batch.RunAsync(net, 2, force: false, TestLabs.Ct);
             }
 
@@ -106,7 +107,7 @@ public sealed class VxlanLinkTests
 
             // Removal deletes the device; deleting the node namespace would too (checked by the runtime's destroy tests).
             var removal = new WiringBatch();
-            VxlanLink.Instance.Remove(ends[0].Link, ctx, removal);
+            VxlanLinkType.Instance.Remove(ends[0].Link, ctx, removal);
             await removal.RunAsync(ends[0].Net, 2, force: false, TestLabs.Ct);
             Assert.DoesNotContain(await host.ListLinksAsync(n1, TestLabs.Ct), l => l.Name == "eth1");
         }
