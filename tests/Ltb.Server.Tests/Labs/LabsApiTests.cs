@@ -279,7 +279,6 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         var name = ServerFixture.Unique("lg");
         await using (var deployed = await ServerLab.RunAsync(admin, LabTestSupport.TinyLab(name)))
         {
-
             await LabTestSupport.SayAsync(admin, name, "a", "first-line");
             var logs = await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=5");
             Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);

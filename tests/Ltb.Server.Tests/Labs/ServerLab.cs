@@ -54,8 +54,7 @@ public sealed class ServerLab : IAsyncDisposable
     }
 
     /// <summary>Sends the deployment and returns at once (a test that expects it to fail, or watches it, waits itself).</summary>
-    public static async Task<ServerLab> StartAsync(HttpClient client, string yaml, bool rollback = false) =>
-        await StartAsync(client, LabTestSupport.Upload(yaml, rollback: rollback));
+    public static async Task<ServerLab> StartAsync(HttpClient client, string yaml) => await StartAsync(client, LabTestSupport.Upload(yaml));
 
     public static async Task<ServerLab> StartAsync(HttpClient client, HttpContent form, string? dockerHost = null)
     {
