@@ -36,7 +36,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
         await lab.AssertNoLeftoversAsync();
     }
 
-    public static string OneNode(string name) => $$"""
+    internal static string OneNode(string name) => $$"""
         name: {{name}}
         topology:
           nodes:
@@ -44,7 +44,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
         """;
 
     /// <summary>The scenario on a running lab <paramref name="name"/> with one node a, as the admin of the server at <paramref name="url"/>.</summary>
-    public static async Task ExerciseAsync(string url, HttpClient admin, string name)
+    internal static async Task ExerciseAsync(string url, HttpClient admin, string name)
     {
         var token = admin.DefaultRequestHeaders.Authorization!.Parameter!;
         await using (var shell = await Session.OpenAsync(url, token, name, "a", ["sh"], "&tty=true&rows=33&cols=101"))
