@@ -185,7 +185,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             string shown;
             try
             {
-                var r = await fx.Engine.ExecAsync(Names.Container(fx.Plan.LabName, router), ["vtysh", "-c", "show ip ospf neighbor"], TimeSpan.FromSeconds(20), TestLabs.Ct);
+                var r = await fx.Lab.Engine.ExecAsync(Names.Container(fx.Lab.Plan.LabName, router), ["vtysh", "-c", "show ip ospf neighbor"], TimeSpan.FromSeconds(20), TestLabs.Ct);
                 var rows = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Where(l => !l.StartsWith("Neighbor ID", StringComparison.Ordinal))
                     .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
