@@ -188,20 +188,10 @@ public abstract class TopologyMatrixTests<TServer>(TServer fixture) : IClassFixt
               links:
                 - endpoints: ["a:eth1", "host:{hostSide}"]
             """;
-        var deployed = await LabTestSupport.DeployAsync(S.Admin, yaml);
-        var runtime = deployed.Lab.RuntimeName;
-        try
-        {
-            var task = await LabTestSupport.WaitAsync(S.Admin, deployed.Task.Id);
-            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-            await CheckAdminLabAsync(name, runtime, hostSide);
-        }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await S.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(S.Admin, removal.Task.Id)).State);
-        }
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtime));
+        await using var deployed = await ServerLab.RunAsync(S.Admin, yaml);
+        await CheckAdminLabAsync(name, deployed.RuntimeName, hostSide);
+        await deployed.DestroyAsync();
+        await deployed.AssertNoLeftoversAsync();
         Assert.False((await HostCommand.RunAsync("ip", "link", "show", hostSide)).ExitCode == 0, $"{hostSide} is left on the host");
     }
 
@@ -270,21 +260,12 @@ public abstract class TopologyMatrixTests<TServer>(TServer fixture) : IClassFixt
 
             var name = ServerFixture.Unique("tmp");
             var inside = outside with { NodeLine = $"ports: [\"{S.PublishedPort}:80\"]" };
-            var deployed = await LabTestSupport.DeployAsync(S.Student, Topology(name, inside, out _, out _, "linux")
+            await using var deployed = await ServerLab.RunAsync(S.Student, Topology(name, inside, out _, out _, "linux")
                 .Replace("kind: linux", "kind: linux\n      image: ltb/tiny:latest", StringComparison.Ordinal));
-            try
-            {
-                var task = await LabTestSupport.WaitAsync(S.Student, deployed.Task.Id);
-                Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-                // Published on the policy's address only (written without one).
-                Assert.Equal([("127.0.0.1", S.PublishedPort.ToString(System.Globalization.CultureInfo.InvariantCulture))], await PortBindingsAsync(deployed.Lab.RuntimeName, "a"));
-            }
-            finally
-            {
-                var removal = await Http.ReadAsync<LabTaskAccepted>(await S.Student.DeleteAsync($"/api/v1/labs/{name}"), 202);
-                Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(S.Student, removal.Task.Id)).State);
-            }
-            Assert.Equal(0, await LabTestSupport.LeftoversAsync(deployed.Lab.RuntimeName));
+            // Published on the policy's address only (written without one).
+            Assert.Equal([("127.0.0.1", S.PublishedPort.ToString(System.Globalization.CultureInfo.InvariantCulture))], await PortBindingsAsync(deployed.RuntimeName, "a"));
+            await deployed.DestroyAsync();
+            await deployed.AssertNoLeftoversAsync();
         }
         finally
         {
