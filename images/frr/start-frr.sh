@@ -35,15 +35,22 @@ if [ -r /etc/frr/frr.conf ]; then
     [ $ready = yes ] && break
     i=$((i + 1)); sleep 0.5
   done
-  want_addr=$(grep -cE '^[[:space:]]*ipv?6? ?address ' /etc/frr/frr.conf)
+  # What is counted: addresses, routing protocol blocks, and the statements inside them that enable the protocol on
+  # interfaces or peers (network, neighbor): a block applied without them runs but never forms an adjacency.
+  addr='^[[:space:]]*ipv?6? ?address '
+  proto='^[[:space:]]+(network|neighbor) '
+  want_addr=$(grep -cE "$addr" /etc/frr/frr.conf)
   want_router=$(grep -cE '^router ' /etc/frr/frr.conf)
+  want_proto=$(grep -cE "$proto" /etc/frr/frr.conf)
   tries=0
   while [ $tries -lt 10 ]; do
     sleep 2
     running=$(vtysh -c 'show running-config' 2>/dev/null)
-    have_addr=$(printf '%s\n' "$running" | grep -cE '^[[:space:]]*ipv?6? ?address ')
+    have_addr=$(printf '%s\n' "$running" | grep -cE "$addr")
     have_router=$(printf '%s\n' "$running" | grep -cE '^router ')
-    [ "$have_addr" -ge "$want_addr" ] && [ "$have_router" -ge "$want_router" ] && break
+    have_proto=$(printf '%s\n' "$running" | grep -cE "$proto")
+    [ "$have_addr" -ge "$want_addr" ] && [ "$have_router" -ge "$want_router" ] && [ "$have_proto" -ge "$want_proto" ] && break
+    echo "start-frr: running config has $have_addr/$want_addr addresses, $have_router/$want_router router blocks, $have_proto/$want_proto network/neighbor statements: applying frr.conf again" >&2
     vtysh -b >/dev/null 2>&1 || echo "start-frr: applying /etc/frr/frr.conf failed (attempt $((tries + 1)))" >&2
     tries=$((tries + 1)); sleep 1
   done

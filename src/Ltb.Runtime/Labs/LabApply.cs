@@ -1,5 +1,5 @@
 using Ltb.Runtime.Links;
-using Ltb.Runtime.Network;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
@@ -75,7 +75,7 @@ internal sealed class LabApply(LabContext x, LabDeployment deployment, LabWiring
         var remove = new WiringBatch();
         foreach (var l in diff.LinksToRemove)
         {
-            LinkWirings.For(l, old.Plan.LinkBackend).Remove(l, ctx, remove);
+            LinkTypes.Wiring(l, old.Plan.LinkBackend).Remove(l, ctx, remove);
         }
         foreach (var n in gone.Where(n => LabContext.IsLtbWired(old.Plan, old.Mgmt, n)))
         {
@@ -83,9 +83,6 @@ internal sealed class LabApply(LabContext x, LabDeployment deployment, LabWiring
         }
         await remove.RunAsync(x.Net, options.MaxParallelism, force: true, ct);
         await destruction.RemoveNodesAsync(lab, gone, options.MaxParallelism, ct);
-        if (diff.LinksToRemove.Any(l => l.Type == LinkType.Vxlan))
-        {
-            await TunnelFirewall.SyncAsync(x.Net, lab, TunnelFirewall.PeersOf(plan.Links), ct);
-        }
+        await LinkTypes.RemovedAsync(x.Net, plan, diff.LinksToRemove, ct);
     }
 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Ltb.Runtime.Docker;
-using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
@@ -44,7 +44,7 @@ internal sealed class LabContext(NodeDrivers drivers, IHostNetwork net, IMgmtNet
     public (LabPlan Plan, LinkPlan Link) FindLink(string lab, string node, string iface)
     {
         var record = Store.Load(lab) ?? throw new LabRuntimeException(lab, node, "the lab is not deployed on this host");
-        var link = record.Plan.Links.FirstOrDefault(l => LinkWirings.NodeEnds(l).Any(e => e.Node == node && e.Interface == iface))
+        var link = record.Plan.Links.FirstOrDefault(l => LinkTypes.NodeEnds(l).Any(e => e.Node == node && e.Interface == iface))
                    ?? throw new LabRuntimeException(lab, node, $"no link ends at {node}:{iface}");
         return (record.Plan, link);
     }
@@ -77,7 +77,7 @@ internal sealed class LabContext(NodeDrivers drivers, IHostNetwork net, IMgmtNet
 
     /// <summary>The interfaces LTB put into a node: its link ends, and eth0 where LTB wired the management interface.</summary>
     public static List<string> NodeInterfaces(LabRecord record, string node) =>
-        record.Plan.Links.SelectMany(LinkWirings.NodeEnds).Where(e => e.Node == node).Select(e => e.Interface)
+        record.Plan.Links.SelectMany(LinkTypes.NodeEnds).Where(e => e.Node == node).Select(e => e.Interface)
             .Concat(IsLtbWired(record.Plan, record.Mgmt, node) ? [Names.MgmtInterface] : []).ToList();
 
     public static bool IsLtbWired(LabPlan plan, MgmtState? mgmt, string node) =>

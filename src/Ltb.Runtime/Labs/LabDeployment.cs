@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
@@ -128,7 +129,7 @@ internal sealed class LabDeployment(LabContext x, LabWiring wiring, LabDestructi
         return new LabRuntimeException(error.Lab, error.Node, error.Cause, error.InnerException ?? e) { Status = status };
     }
 
-    /// <summary>Checks what can be checked before anything is created: each driver's needs (images), kernel link kinds, OVS.</summary>
+    /// <summary>Checks what can be checked before anything is created: each driver's needs (images), each link type's (kernel modules, OVS).</summary>
     public async Task PreflightAsync(LabPlan plan, IEnumerable<NodePlan> nodes, IEnumerable<LinkPlan> links, DeployOptions options,
         IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {
@@ -137,16 +138,6 @@ internal sealed class LabDeployment(LabContext x, LabWiring wiring, LabDestructi
         {
             await group.Key.PrepareAsync(plan, group.ToList(), options, progress, ct);
         }
-        var linkList = links.ToList();
-        if (linkList.Any(l => l.Type == LinkType.Dummy) && !await x.Net.SupportsLinkKindAsync("dummy", ct))
-        {
-            var l = linkList.First(l => l.Type == LinkType.Dummy);
-            throw new LabRuntimeException(lab, l.A.Node,
-                $"link {l}: the dummy link type needs the Linux 'dummy' kernel module, which this host's kernel does not provide ('ip link add ... type dummy' fails); load it (modprobe dummy) or use a host whose kernel has it");
-        }
-        if (plan.LinkBackend == LinkBackend.Ovs && linkList.Any(l => l.Type == LinkType.Veth) && !await x.Net.OvsAvailableAsync(ct))
-        {
-            throw new LabRuntimeException(lab, null, "the OVS link backend needs Open vSwitch, which does not answer on this host (ovs-vsctl show fails); start it (scripts/prepare-host.sh) or choose the LinuxBridge or Veth backend");
-        }
+        await LinkTypes.PreflightAsync(plan, links, x.Net, ct);
     }
 }

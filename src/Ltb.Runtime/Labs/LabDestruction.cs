@@ -1,4 +1,4 @@
-using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Backends;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Status;

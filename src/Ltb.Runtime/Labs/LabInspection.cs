@@ -1,4 +1,4 @@
-using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
@@ -51,7 +51,7 @@ internal sealed class LabInspection(LabContext x)
         var links = (plan?.Links ?? []).Select(l =>
         {
             bool? Carrier(LinkEndpoint e) => byNode.TryGetValue(e.Node, out var n) ? n.Interfaces.FirstOrDefault(i => i.Name == e.Interface)?.Carrier : null;
-            var ends = LinkWirings.NodeEnds(l).Select(Carrier).ToList();
+            var ends = LinkTypes.NodeEnds(l).Select(Carrier).ToList();
             bool? up = ends.Any(e => e is null) ? null : ends.All(e => e == true);
             return new LinkStatus(l.Key, l.Type, l.A.ToString(), l.B?.ToString(), up);
         }).ToList();

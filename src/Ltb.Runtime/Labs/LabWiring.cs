@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
@@ -22,13 +23,8 @@ internal sealed class LabWiring(LabContext x)
         IReadOnlyCollection<string> alreadyPinned, MgmtState net, DeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {
         var lab = plan.LabName;
-        // Before any node: a VXLAN remote this host cannot reach fails the deploy at once.
-        wire = await VxlanLink.ResolveUnderlayAsync(x.Net, wire, ct);
-        if (wire.Any(l => l.Type == LinkType.Vxlan))
-        {
-            // Before any tunnel exists: its port takes packets from the peer hosts only.
-            await TunnelFirewall.SyncAsync(x.Net, lab, TunnelFirewall.PeersOf(plan.Links), ct);
-        }
+        // Before any node: what the host decides about a link (a VXLAN underlay) and what it must allow, or a failure at once.
+        wire = await LinkTypes.PrepareHostAsync(x.Net, plan, wire, ct);
         var run = new Run(x, plan, create, wire, alreadyPinned, net, options, progress);
         await Parallel.ForEachAsync(create, run.Parallel(ct), async (n, c) =>
         {
@@ -107,7 +103,7 @@ internal sealed class LabWiring(LabContext x)
         /// <summary>The links whose ends are all pinned now, and the management interfaces of a wave's nodes (null: after the waves).</summary>
         public async Task WireReadyAsync(List<NodePlan>? mgmtNodes, CancellationToken ct)
         {
-            var ready = wire.Where(l => !_wired.Contains(l.Key) && LinkWirings.NodeEnds(l).All(e => _pinned.Contains(e.Node))).ToList();
+            var ready = wire.Where(l => !_wired.Contains(l.Key) && LinkTypes.NodeEnds(l).All(e => _pinned.Contains(e.Node))).ToList();
             if (ready.Count + (mgmtNodes?.Count ?? 0) == 0)
             {
                 return;
@@ -119,7 +115,7 @@ internal sealed class LabWiring(LabContext x)
             }
             foreach (var l in ready)
             {
-                LinkWirings.For(l, plan.LinkBackend).Create(l, _ctx, batch);
+                LinkTypes.Wiring(l, plan.LinkBackend).Create(l, _ctx, batch);
             }
             var what = mgmtNodes is null ? "links" : "links and management interfaces";
             try
@@ -138,7 +134,7 @@ internal sealed class LabWiring(LabContext x)
         public async Task RunReadyExecAsync(CancellationToken ct)
         {
             var ready = plan.Nodes.Where(n => _created.Contains(n.Name) && _pinned.Contains(n.Name) && !_execDone.Contains(n.Name)
-                && wire.Where(l => LinkWirings.NodeEnds(l).Any(e => e.Node == n.Name)).All(l => _wired.Contains(l.Key))).ToList();
+                && wire.Where(l => LinkTypes.NodeEnds(l).Any(e => e.Node == n.Name)).All(l => _wired.Contains(l.Key))).ToList();
             await System.Threading.Tasks.Parallel.ForEachAsync(ready.Where(n => n.Exec.Count > 0), Parallel(ct), async (n, c) =>
                 await x.RunExecAsync(_lab, n, options.ExecTimeout, progress, c));
             _execDone.UnionWith(ready.Select(n => n.Name));

@@ -1,5 +1,6 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
@@ -81,7 +82,7 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
     private async Task RecreateMissingAsync(LabRecord record, NodePlan node, HashSet<string> present, MgmtState? mgmt, CancellationToken ct)
     {
         var plan = record.Plan;
-        var missing = plan.Links.Where(l => LinkWirings.NodeEnds(l).Any(e => e.Node == node.Name && !present.Contains(e.Interface))).ToList();
+        var missing = plan.Links.Where(l => LinkTypes.NodeEnds(l).Any(e => e.Node == node.Name && !present.Contains(e.Interface))).ToList();
         var mgmtMissing = mgmt is not null && !present.Contains(Names.MgmtInterface);
         if (missing.Count == 0 && !mgmtMissing)
         {
@@ -92,8 +93,8 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
         var create = new WiringBatch();
         foreach (var l in missing)
         {
-            LinkWirings.For(l, plan.LinkBackend).Remove(l, ctx, remove);
-            LinkWirings.For(l, plan.LinkBackend).Create(l, ctx, create);
+            LinkTypes.Wiring(l, plan.LinkBackend).Remove(l, ctx, remove);
+            LinkTypes.Wiring(l, plan.LinkBackend).Create(l, ctx, create);
         }
         if (mgmtMissing)
         {
@@ -110,7 +111,7 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
         var (plan, link) = x.FindLink(lab, node, iface);
         var record = x.Store.Load(lab);
         var batch = new WiringBatch();
-        LinkWirings.For(link, plan.LinkBackend).SetState(link, new LinkContext(lab, plan.LinkBackend, record?.MgmtBridge), up, batch);
+        LinkTypes.Wiring(link, plan.LinkBackend).SetState(link, new LinkContext(lab, plan.LinkBackend, record?.MgmtBridge), up, batch);
         await batch.RunAsync(x.Net, 2, force: false, ct);
     }
 
@@ -118,7 +119,7 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
     public async Task SetLinkRateAsync(string lab, string node, string iface, long? kbitPerSecond, CancellationToken ct)
     {
         var (_, link) = x.FindLink(lab, node, iface);
-        foreach (var e in LinkWirings.NodeEnds(link))
+        foreach (var e in LinkTypes.NodeEnds(link))
         {
             var ns = Names.Netns(lab, e.Node);
             if (kbitPerSecond is { } rate)

@@ -1,4 +1,4 @@
-using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 
@@ -23,7 +23,7 @@ public sealed record PlanDiff(
         var changed = @new.Nodes.Where(n => oldNodes.TryGetValue(n.Name, out var o) && Names.NodeHash(o) != Names.NodeHash(n)).ToList();
         var recreated = removed.Concat(changed.Select(n => n.Name)).Concat(added.Select(n => n.Name)).ToHashSet(StringComparer.Ordinal);
 
-        bool Touches(LinkPlan l) => LinkWirings.NodeEnds(l).Any(e => recreated.Contains(e.Node));
+        bool Touches(LinkPlan l) => LinkTypes.NodeEnds(l).Any(e => recreated.Contains(e.Node));
         var oldLinks = old.Links.ToDictionary(LinkIdentity, StringComparer.Ordinal);
         var newLinks = @new.Links.ToDictionary(LinkIdentity, StringComparer.Ordinal);
         var linksToRemove = old.Links.Where(l => !newLinks.ContainsKey(LinkIdentity(l)) || Touches(l)).ToList();

@@ -8,6 +8,9 @@ namespace Ltb.Runtime.Links;
 public sealed record LinkContext(string Lab, LinkBackend Backend, string? MgmtBridge)
 {
     public string Netns(string node) => Names.Netns(Lab, node);
+
+    /// <summary>The <c>ip link add</c> words that give an end its MAC address, if the plan sets one.</summary>
+    public static string Mac(LinkEndpoint e) => e.Mac is null ? "" : $" address {e.Mac}";
 }
 
 /// <summary>
@@ -57,44 +60,11 @@ public sealed class WiringBatch
     }
 }
 
-/// <summary>One link type (or, for node-to-node links, one backend): how to create, remove and switch a link.</summary>
+/// <summary>How one link type (or, for node-to-node links, one backend) creates, removes and switches a link; chosen by <see cref="Types.LinkTypeDefinition.Wiring"/>.</summary>
 public interface ILinkWiring
 {
     void Create(LinkPlan link, LinkContext ctx, WiringBatch batch);
     void Remove(LinkPlan link, LinkContext ctx, WiringBatch batch);
     /// <summary>Sets the link's carrier as both ends see it.</summary>
     void SetState(LinkPlan link, LinkContext ctx, bool up, WiringBatch batch);
-}
-
-/// <summary>Picks the wiring of a link: its type, and for node-to-node links the lab's backend.</summary>
-public static class LinkWirings
-{
-    public static ILinkWiring For(LinkPlan link, LinkBackend backend) => link.Type switch
-    {
-        LinkType.Veth => backend switch
-        {
-            LinkBackend.Veth => VethLink.Instance,
-            LinkBackend.LinuxBridge => LinuxBridgeLink.Instance,
-            LinkBackend.Ovs => OvsLink.Instance,
-            _ => throw new ArgumentOutOfRangeException(nameof(backend)),
-        },
-        LinkType.Host => HostLink.Instance,
-        LinkType.MgmtNet => MgmtNetLink.Instance,
-        LinkType.Macvlan => MacvlanLink.Instance,
-        LinkType.Dummy => DummyLink.Instance,
-        LinkType.Vxlan => VxlanLink.Instance,
-        _ => throw new ArgumentOutOfRangeException(nameof(link)),
-    };
-
-    /// <summary>The node-side interfaces of a link: (node, interface).</summary>
-    public static IEnumerable<LinkEndpoint> NodeEnds(LinkPlan link)
-    {
-        yield return link.A;
-        if (link.Type == LinkType.Veth && link.B is not null)
-        {
-            yield return link.B;
-        }
-    }
-
-    internal static string Mac(LinkEndpoint e) => e.Mac is null ? "" : $" address {e.Mac}";
 }

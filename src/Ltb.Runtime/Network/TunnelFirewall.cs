@@ -28,11 +28,6 @@ public static class TunnelFirewall
     private const string GuardPrefix = "ltb-vxlan-guard/";
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
-    /// <summary>The peers a lab's links need: (remote address, UDP port) of its VXLAN links.</summary>
-    public static IReadOnlyList<(string Peer, int Port)> PeersOf(IEnumerable<LinkPlan> links) =>
-        links.Where(l => l.Type == LinkType.Vxlan && l.Vxlan is not null)
-            .Select(l => (Peer: IPAddress.Parse(l.Vxlan!.Remote).ToString(), l.Vxlan.Port)).Distinct().ToList();
-
     /// <summary>Makes <paramref name="lab"/>'s peer rules exactly <paramref name="peers"/> (empty: none), with the guards they need.</summary>
     public static async Task SyncAsync(IHostNetwork net, string lab, IReadOnlyList<(string Peer, int Port)> peers, CancellationToken ct)
     {

@@ -1,9 +1,10 @@
 using System.Text.RegularExpressions;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Status;
 
 namespace Ltb.Runtime.Plan;
 
-/// <summary>Checks a plan before anything is created: names, interface lengths, references.</summary>
+/// <summary>Checks a plan before anything is created: names, interface lengths, references; a link's ends as its type (<see cref="LinkTypes"/>) has them.</summary>
 public static partial class PlanValidator
 {
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
@@ -16,6 +17,9 @@ public static partial class PlanValidator
     private static partial Regex MacRegex();
 
     public const string HostNode = "host";
+
+    /// <summary>Whether <paramref name="name"/> can be a Linux interface name (1-15 characters).</summary>
+    public static bool IsInterfaceName(string name) => InterfaceRegex().IsMatch(name);
 
     public static void Validate(LabPlan plan)
     {
@@ -78,25 +82,24 @@ public static partial class PlanValidator
         foreach (var l in plan.Links)
         {
             CheckEndpoint(l, l.A, nodeSide: true);
-            switch (l.Type)
+            var type = LinkTypes.Of(l);
+            if (type.B == SecondEnd.None && l.B is not null)
             {
-                case LinkType.Dummy or LinkType.Vxlan when l.B is not null:
-                    errors.Add($"link {l}: a {l.Type} link has one endpoint");
-                    break;
-                case LinkType.Vxlan:
-                    CheckVxlan(l);
-                    break;
-                case not LinkType.Dummy when l.B is null:
-                    errors.Add($"link {l}: a {l.Type} link needs two endpoints");
-                    break;
-                case LinkType.Veth:
-                    CheckEndpoint(l, l.B!, nodeSide: true);
-                    break;
-                case LinkType.Host or LinkType.MgmtNet or LinkType.Macvlan:
-                    CheckEndpoint(l, l.B!, nodeSide: false);
-                    break;
+                errors.Add($"link {l}: a {l.Type} link has one endpoint");
             }
-            if (l.Mtu is < 68 or > 65535 && !(l.Type is LinkType.Vxlan or LinkType.Macvlan && l.Mtu == LinkPlan.AutoMtu))
+            else if (type.B != SecondEnd.None && l.B is null)
+            {
+                errors.Add($"link {l}: a {l.Type} link needs two endpoints");
+            }
+            else
+            {
+                if (l.B is not null)
+                {
+                    CheckEndpoint(l, l.B, nodeSide: type.B == SecondEnd.Node);
+                }
+                type.Validate(l, errors);
+            }
+            if (l.Mtu is < 68 or > 65535 && !(type.DefaultMtu == LinkPlan.AutoMtu && l.Mtu == LinkPlan.AutoMtu))
             {
                 errors.Add($"link {l}: MTU {l.Mtu} is out of range");
             }
@@ -104,35 +107,6 @@ public static partial class PlanValidator
         if (errors.Count > 0)
         {
             throw new LabRuntimeException(plan.LabName, null, "the plan is not valid: " + string.Join("; ", errors));
-        }
-
-        void CheckVxlan(LinkPlan l)
-        {
-            if (l.Vxlan is not { } vx)
-            {
-                errors.Add($"link {l}: a vxlan link needs its remote and VNI");
-                return;
-            }
-            if (!System.Net.IPAddress.TryParse(vx.Remote, out _))
-            {
-                errors.Add($"link {l}: the VXLAN remote '{vx.Remote}' is not an IP address");
-            }
-            if (vx.Local is not null && !System.Net.IPAddress.TryParse(vx.Local, out _))
-            {
-                errors.Add($"link {l}: the VXLAN local address '{vx.Local}' is not an IP address");
-            }
-            if (vx.Vni is < 1 or > VxlanPlan.MaxVni)
-            {
-                errors.Add($"link {l}: VNI {vx.Vni} is out of range (1-{VxlanPlan.MaxVni})");
-            }
-            if (vx.Port is < 1 or > 65535)
-            {
-                errors.Add($"link {l}: UDP port {vx.Port} is out of range");
-            }
-            if (vx.Parent is not null && !InterfaceRegex().IsMatch(vx.Parent))
-            {
-                errors.Add($"link {l}: parent interface name '{vx.Parent}' is not valid");
-            }
         }
 
         void CheckEndpoint(LinkPlan l, LinkEndpoint e, bool nodeSide)
@@ -153,7 +127,7 @@ public static partial class PlanValidator
             {
                 errors.Add($"link {l}: MAC '{e.Mac}' is not valid");
             }
-            if ((nodeSide || l.Type != LinkType.Macvlan) && !used.Add($"{e.Node}:{e.Interface}"))
+            if ((nodeSide || !LinkTypes.Of(l).SharesHostEnd) && !used.Add($"{e.Node}:{e.Interface}"))
             {
                 errors.Add($"interface {e} is used by more than one link");
             }

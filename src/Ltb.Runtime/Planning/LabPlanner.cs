@@ -1,11 +1,10 @@
 using System.Globalization;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Plan;
 using Ltb.Topology.Catalog;
 using Ltb.Topology.Model;
-using PlannedLinkType = Ltb.Runtime.Plan.LinkType;
 using PlannedPort = Ltb.Runtime.Plan.PortMapping;
 using PlannedStartupConfig = Ltb.Runtime.Plan.StartupConfig;
-using TopologyLinkType = Ltb.Topology.Model.LinkType;
 
 namespace Ltb.Runtime.Planning;
 
@@ -194,19 +193,7 @@ public static class LabPlanner
 
     private static LinkPlan? PlanLink(Link link, List<string> errors)
     {
-        var type = link.Type switch
-        {
-            TopologyLinkType.Veth => PlannedLinkType.Veth,
-            TopologyLinkType.Host => PlannedLinkType.Host,
-            TopologyLinkType.MgmtNet => PlannedLinkType.MgmtNet,
-            TopologyLinkType.Macvlan => PlannedLinkType.Macvlan,
-            TopologyLinkType.Dummy => PlannedLinkType.Dummy,
-            // vxlan-stitch (containerlab: a host vxlan device stitched to a veth into the node with tc) gives the node
-            // the same thing: an interface whose frames travel to the remote host. One device is simpler and faster.
-            TopologyLinkType.Vxlan or TopologyLinkType.VxlanStitch => PlannedLinkType.Vxlan,
-            _ => (PlannedLinkType?)null,
-        };
-        if (type is null)
+        if (LinkTypes.Written(link.Type) is not { } type)
         {
             errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is of type {link.Type}, which this runtime does not wire");
             return null;
@@ -215,37 +202,15 @@ public static class LabPlanner
         // `macvlan:IF` or as `host-interface`) come second, as an interface on the host's side (node "host").
         var ends = link.Endpoints.OrderBy(e => e.IsSpecial)
             .Select(e => new LinkEndpoint(e.IsSpecial ? PlanValidator.HostNode : e.Node, e.LinuxInterface, e.Mac)).ToList();
-        VxlanPlan? vxlan = null;
-        if (type == PlannedLinkType.Vxlan)
+        var planned = new LinkPlan
         {
-            if (link.Vxlan is not { } vx)
-            {
-                errors.Add($"link {link.Number} ({string.Join(", ", link.Endpoints)}) is a VXLAN link without 'remote' and 'vni'");
-                return null;
-            }
-            vxlan = new VxlanPlan(vx.Remote, vx.Vni, vx.UdpPort ?? VxlanPlan.DefaultPort, null, vx.ParentInterface);
-        }
-        return new LinkPlan
-        {
-            Type = type.Value,
+            Type = type.Type,
             A = ends[0],
-            B = type == PlannedLinkType.Vxlan ? null : ends.Count > 1 ? ends[1] : null,
-            // A tunnel and a macvlan without a written MTU take their underlay's or parent's (a macvlan cannot be larger).
-            Mtu = link.Mtu ?? (type is PlannedLinkType.Vxlan or PlannedLinkType.Macvlan ? LinkPlan.AutoMtu : LinkPlan.DefaultMtu),
-            Vxlan = vxlan,
-            Vars = Vars(link),
+            B = ends.Count > 1 ? ends[1] : null,
+            Mtu = link.Mtu ?? type.DefaultMtu,
+            Vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal),
         };
-    }
-
-    /// <summary>The link's vars as text; a macvlan link's `mode` (containerlab's key) travels as the var the wiring reads.</summary>
-    private static Dictionary<string, string> Vars(Link link)
-    {
-        var vars = link.Vars.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "", StringComparer.Ordinal);
-        if (link.Type == TopologyLinkType.Macvlan && link.Mode is { } mode)
-        {
-            vars["mode"] = mode;
-        }
-        return vars;
+        return type.Complete(link, planned, errors);
     }
 
     private static IReadOnlyList<string>? Words(string? text, string what, List<string> errors)

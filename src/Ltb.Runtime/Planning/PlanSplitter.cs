@@ -1,3 +1,4 @@
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Plan;
 
 namespace Ltb.Runtime.Planning;
@@ -13,7 +14,8 @@ public sealed record SplitResult(IReadOnlyDictionary<string, LabPlan> Plans, IRe
 
 /// <summary>
 /// Splits a lab plan over hosts. Each host runs its nodes and the links between them as a single-host lab of the same
-/// name would; a node-to-node link whose ends are on different hosts becomes a VXLAN link on each side (same VNI, remote =
+/// name would; a link whose type spans hosts (<see cref="LinkTypeDefinition.SpansHosts"/>: node to node) and whose ends
+/// are on different hosts becomes a <see cref="TunnelType"/> link on each side (same VNI, remote =
 /// the other host's tunnel address), so that the two interfaces behave like the two ends of one cable. One-sided links
 /// (host, mgmt-net, macvlan, dummy, vxlan) stay with their node.
 /// <para>Management network: every host creates its own part (same subnet when the topology writes one): nodes on
@@ -24,6 +26,9 @@ public sealed record SplitResult(IReadOnlyDictionary<string, LabPlan> Plans, IRe
 /// </summary>
 public static class PlanSplitter
 {
+    /// <summary>The type of the two halves a cross-host link becomes (what the spanning agent joins back in a lab's status).</summary>
+    public const LinkType TunnelType = LinkType.Vxlan;
+
     /// <param name="nodeHosts">Node -> host, for every node of the plan.</param>
     /// <param name="tunnelAddresses">Host -> the address other hosts send its VXLAN traffic to.</param>
     /// <param name="vnis">Link key (<see cref="LinkPlan.Key"/>) -> VNI, for every link whose ends are on different hosts.</param>
@@ -67,7 +72,7 @@ public static class PlanSplitter
         foreach (var link in plan.Links)
         {
             var hostA = nodeHosts[link.A.Node];
-            if (link.Type != LinkType.Veth || link.B is null || nodeHosts[link.B.Node] == hostA)
+            if (!LinkTypes.Of(link).SpansHosts || link.B is null || nodeHosts[link.B.Node] == hostA)
             {
                 links[hostA].Add(link);
                 continue;
@@ -98,7 +103,7 @@ public static class PlanSplitter
     /// </summary>
     private static LinkPlan Tunnel(LinkPlan link, LinkEndpoint end, VxlanPlan vxlan) => new()
     {
-        Type = LinkType.Vxlan,
+        Type = TunnelType,
         A = end,
         Mtu = link.Mtu == LinkPlan.DefaultMtu ? LinkPlan.AutoMtu : link.Mtu,
         Vars = link.Vars,

@@ -13,19 +13,11 @@ public static class AuditEndpoints
         return api;
     }
 
+    [Requires<AuditEntry>(Operation.Read)]
     private static async Task<Results<Ok<Paged<AuditEntryDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
         LtbDbContext db, IResourceAuthorizer<AuditEntry> authz, string? action, string? objectType, string? objectId,
-        Guid? actorId, int? page, int? pageSize, CancellationToken ct)
+        Guid? actorId, [AsParameters] PageQuery paging, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, "audit entry") is { } refused)
-        {
-            return refused;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         var query = authz.Visible(db.AuditEntries, caller);
         if (action is not null)
         {
@@ -43,7 +35,7 @@ public static class AuditEndpoints
         {
             query = query.Where(a => a.ActorId == actorId);
         }
-        return TypedResults.Ok(await query.OrderByDescending(a => a.Id).ToPageAsync(paging,
+        return TypedResults.Ok(await query.OrderByDescending(a => a.Id).ToPageAsync(paging.Request,
             a => new AuditEntryDto(a.Id, a.At, a.ActorId, a.ActorName, a.Action, a.ObjectType, a.ObjectId, a.Detail, a.RemoteAddress),
             ct));
     }

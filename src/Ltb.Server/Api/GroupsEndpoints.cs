@@ -26,18 +26,10 @@ public static class GroupsEndpoints
 
     private static GroupDto ToDto(Group g, int members) => new(g.Id, g.Name, g.Description, members, g.CreatedAt, g.Version);
 
+    [Requires<Group>(Operation.Read)]
     private static async Task<Results<Ok<Paged<GroupDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
-        LtbDbContext db, IResourceAuthorizer<Group> authz, string? q, int? page, int? pageSize, CancellationToken ct)
+        LtbDbContext db, IResourceAuthorizer<Group> authz, string? q, [AsParameters] PageQuery paging, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         var query = authz.Visible(db.Groups, caller);
         if (!string.IsNullOrWhiteSpace(q))
         {
@@ -45,18 +37,14 @@ public static class GroupsEndpoints
             query = query.Where(g => g.Name.ToLower().Contains(needle));
         }
         var result = await query.OrderBy(g => g.Name).Select(g => new { Group = g, Members = g.Members.Count })
-            .ToPageAsync(paging, x => ToDto(x.Group, x.Members), ct);
+            .ToPageAsync(paging.Request, x => ToDto(x.Group, x.Members), ct);
         return TypedResults.Ok(result);
     }
 
+    [Requires<Group>(Operation.Create)]
     private static async Task<Results<Created<GroupDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        CreateGroupRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit,
-        HttpContext http, CancellationToken ct)
+        CreateGroupRequest request, Caller caller, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         var v = new Validation()
             .Require("name", request.Name, Validation.GroupName(), Validation.GroupNameRule)
             .MaxLength("description", request.Description, 2000);
@@ -82,28 +70,19 @@ public static class GroupsEndpoints
         return TypedResults.Created($"/api/v1/groups/{group.Id}", ToDto(group, caller.IsAdmin ? 0 : 1));
     }
 
-    private static async Task<Results<Ok<GroupDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<Group> authz, HttpContext http, CancellationToken ct)
+    private static async Task<Results<Ok<GroupDto>, ProblemHttpResult>> GetAsync([For(Operation.Read)] Authorized<Group> group,
+        LtbDbContext db, HttpContext http, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Read, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        ETags.Set(http, access.Resource!);
-        return TypedResults.Ok(ToDto(access.Resource!, await db.GroupMembers.CountAsync(m => m.GroupId == id, ct)));
+        var g = group.Value;
+        ETags.Set(http, g);
+        return TypedResults.Ok(ToDto(g, await db.GroupMembers.CountAsync(m => m.GroupId == g.Id, ct)));
     }
 
-    private static async Task<Results<Ok<GroupDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
-        UpdateGroupRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit,
+    private static async Task<Results<Ok<GroupDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(
+        [For(Operation.Update)] Authorized<Group> authorized, UpdateGroupRequest request, LtbDbContext db, AuditLog audit,
         HttpContext http, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Update, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var group = access.Resource!;
+        var group = authorized.Value;
         var v = new Validation().MaxLength("description", request.Description, 2000);
         if (request.Name is not null)
         {
@@ -126,50 +105,32 @@ public static class GroupsEndpoints
         audit.Record(AuditActions.Updated, What, group.Id, group.Name);
         await db.SaveChangesAsync(ct);
         ETags.Set(http, group);
-        return TypedResults.Ok(ToDto(group, await db.GroupMembers.CountAsync(m => m.GroupId == id, ct)));
+        return TypedResults.Ok(ToDto(group, await db.GroupMembers.CountAsync(m => m.GroupId == group.Id, ct)));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<Group> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<Group> group,
+        LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Delete, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        db.Groups.Remove(access.Resource!);
-        audit.Record(AuditActions.Deleted, What, id, access.Resource!.Name);
+        db.Groups.Remove(group.Value);
+        audit.Record(AuditActions.Deleted, What, group.Value.Id, group.Value.Name);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<Paged<MemberDto>>, ProblemHttpResult, ValidationProblem>> ListMembersAsync(Guid id,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Group> authz, int? page, int? pageSize, CancellationToken ct)
+    private static async Task<Results<Ok<Paged<MemberDto>>, ProblemHttpResult, ValidationProblem>> ListMembersAsync(
+        [For(Operation.Read)] Authorized<Group> group, [AsParameters] PageQuery paging, LtbDbContext db, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.Read, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
+        var id = group.Value.Id;
         var result = await db.GroupMembers.Where(m => m.GroupId == id).OrderBy(m => m.User!.UserName)
             .Select(m => new MemberDto(m.UserId, m.User!.UserName!, m.User.DisplayName, m.AddedAt))
-            .ToPageAsync(paging, m => m, ct);
+            .ToPageAsync(paging.Request, m => m, ct);
         return TypedResults.Ok(result);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> AddMemberAsync(Guid id, string user, Caller caller,
-        LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> AddMemberAsync(
+        [For(Operation.ManageMembers)] Authorized<Group> group, string user, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.ManageMembers, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
+        var id = group.Value.Id;
         // Managers of a group add people who are not in it yet, so the lookup is not narrowed to visible users.
         var member = await FindUserAsync(db, user, ct);
         if (member is null)
@@ -185,14 +146,10 @@ public static class GroupsEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveMemberAsync(Guid id, string user, Caller caller,
-        LtbDbContext db, IResourceAuthorizer<Group> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveMemberAsync(
+        [For(Operation.ManageMembers)] Authorized<Group> group, string user, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Groups, g => g.Id == id, caller, Operation.ManageMembers, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
+        var id = group.Value.Id;
         var member = await FindUserAsync(db, user, ct);
         var membership = member is null
             ? null

@@ -32,24 +32,18 @@ public static class HostAgentsEndpoints
 
     private static HostTokenDto ToDto(HostToken t) => new(t.Id, t.Name, t.Prefix, t.HostId, t.CreatedAt, t.LastUsedAt, t.RevokedAt);
 
+    [Requires<HostToken>(Operation.Read)]
     private static async Task<Results<Ok<IReadOnlyList<HostTokenDto>>, ProblemHttpResult>> ListTokensAsync(Caller caller, LtbDbContext db,
         IResourceAuthorizer<HostToken> authz, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
         var tokens = await authz.Visible(db.HostTokens, caller).OrderBy(t => t.CreatedAt).ToListAsync(ct);
         return TypedResults.Ok<IReadOnlyList<HostTokenDto>>(tokens.Select(ToDto).ToList());
     }
 
+    [Requires<HostToken>(Operation.Create)]
     private static async Task<Results<Created<CreatedHostTokenDto>, ProblemHttpResult, ValidationProblem>> CreateTokenAsync(
-        CreateHostTokenRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<HostToken> authz, AuditLog audit, CancellationToken ct)
+        CreateHostTokenRequest request, Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
         {
             return Problems.Invalid("name", "a name of 1 to 100 characters (which host or rack the token is for)");
@@ -60,15 +54,10 @@ public static class HostAgentsEndpoints
         return TypedResults.Created($"/api/v1/hosts/tokens/{issued.Token.Id}", new CreatedHostTokenDto(ToDto(issued.Token), issued.Secret));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeTokenAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<HostToken> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeTokenAsync(
+        [For(Operation.Delete)] Authorized<HostToken> authorized, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.HostTokens, t => t.Id == id, caller, Operation.Delete, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var token = access.Resource!;
+        var token = authorized.Value;
         token.RevokedAt ??= DateTimeOffset.UtcNow;
         // The host's agent is no longer trusted: the controller stops calling it until it registers with a new token.
         if (token.HostId is { } hostId && await db.LabHosts.FirstOrDefaultAsync(h => h.Id == hostId, ct) is { } host)

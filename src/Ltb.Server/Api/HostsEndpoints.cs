@@ -45,19 +45,12 @@ public static class HostsEndpoints
                 .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct));
     }
 
+    [Requires<LabHost>(Operation.Read)]
     private static async Task<Results<Ok<Paged<HostDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
-        LtbDbContext db, IResourceAuthorizer<LabHost> authz, string? state, string? label, int? page, int? pageSize,
+        LtbDbContext db, IResourceAuthorizer<LabHost> authz, string? state, string? label, [AsParameters] PageQuery page,
         CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
+        var paging = page.Request;
         var query = authz.Visible(db.LabHosts, caller);
         if (state is not null)
         {
@@ -81,14 +74,10 @@ public static class HostsEndpoints
 
     private static string StateNames => string.Join(", ", Enum.GetNames<LabHostState>().Select(n => n.ToLowerInvariant()));
 
+    [Requires<LabHost>(Operation.Create)]
     private static async Task<Results<Created<HostDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        CreateHostRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabHost> authz, AuditLog audit,
-        HttpContext http, CancellationToken ct)
+        CreateHostRequest request, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         var v = new Validation().Require("name", request.Name, Validation.HostName(), Validation.HostNameRule);
         ValidateCapacity(v, request.Address, request.Cpus, request.MemoryBytes, request.Labels);
         if (string.IsNullOrWhiteSpace(request.Address))
@@ -124,28 +113,18 @@ public static class HostsEndpoints
         return TypedResults.Created($"/api/v1/hosts/{host.Id}", ToDto(host, await HostUsage.ReadAsync(db, ct)));
     }
 
-    private static async Task<Results<Ok<HostDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<LabHost> authz, HttpContext http, CancellationToken ct)
+    private static async Task<Results<Ok<HostDto>, ProblemHttpResult>> GetAsync([For(Operation.Read)] Authorized<LabHost> host,
+        LtbDbContext db, HttpContext http, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.LabHosts, h => h.Id == id, caller, Operation.Read, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        ETags.Set(http, access.Resource!);
-        return TypedResults.Ok(ToDto(access.Resource!, await HostUsage.ReadAsync(db, ct)));
+        ETags.Set(http, host.Value);
+        return TypedResults.Ok(ToDto(host.Value, await HostUsage.ReadAsync(db, ct)));
     }
 
-    private static async Task<Results<Ok<HostDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
-        UpdateHostRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabHost> authz, AuditLog audit,
+    private static async Task<Results<Ok<HostDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(
+        [For(Operation.Update)] Authorized<LabHost> authorized, UpdateHostRequest request, LtbDbContext db, AuditLog audit,
         HttpContext http, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.LabHosts, h => h.Id == id, caller, Operation.Update, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var host = access.Resource!;
+        var host = authorized.Value;
         var v = new Validation();
         ValidateCapacity(v, request.Address, request.Cpus, request.MemoryBytes, request.Labels);
         foreach (var (field, value) in new[] { ("cpuOvercommit", request.CpuOvercommit), ("memoryOvercommit", request.MemoryOvercommit) })
@@ -203,20 +182,15 @@ public static class HostsEndpoints
         return TypedResults.Ok(ToDto(host, await HostUsage.ReadAsync(db, ct)));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<LabHost> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<LabHost> host,
+        LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.LabHosts, h => h.Id == id, caller, Operation.Delete, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        if (access.Resource!.IsLocal)
+        if (host.Value.IsLocal)
         {
             return Problems.Conflict("the local host is part of this server and cannot be removed; set its state to disabled instead");
         }
-        db.LabHosts.Remove(access.Resource);
-        audit.Record(AuditActions.Deleted, What, id, access.Resource.Name);
+        db.LabHosts.Remove(host.Value);
+        audit.Record(AuditActions.Deleted, What, host.Value.Id, host.Value.Name);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }

@@ -20,15 +20,12 @@ public static partial class LabsEndpoints
 {
     // ------------------------------------------------------------------ deploy
 
+    [Requires<Lab>(Operation.Create)]
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
-        HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue,
-        LtbServerOptions options, AuditLog audit, NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates,
-        IResourceAuthorizer<LabHost> hostAuthz, PolicyStore policies, CancellationToken ct)
+        HttpRequest request, Caller caller, LtbDbContext db, ILabTaskQueue queue, LtbServerOptions options, AuditLog audit,
+        NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates, IResourceAuthorizer<LabHost> hostAuthz,
+        PolicyStore policies, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         if (!request.HasFormContentType)
         {
             return Problems.Invalid("topology", "send the topology as multipart/form-data (a 'topology' file, its files as 'files')");
@@ -222,7 +219,7 @@ public static partial class LabsEndpoints
         {
             return (null, Problems.NotFound($"template '{templateRef}' (give its id)"));
         }
-        var access = await templates.FindAsync(db.LabTemplates, t => t.Id == templateId, caller, Operation.Read, "template", ct);
+        var access = await templates.FindAsync(db, caller, templateRef, Operation.Read, ct);
         if (access.Denied is { } denied)
         {
             return (null, denied);

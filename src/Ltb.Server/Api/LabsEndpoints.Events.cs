@@ -31,15 +31,10 @@ public static partial class LabsEndpoints
             .WithSummary("Live events of every lab the caller may see, as Server-Sent Events");
     }
 
-    private static async Task<IResult> LabEventsAsync(string lab, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz,
-        LiveEventHub hub, HttpContext http, CancellationToken ct)
+    private static async Task<IResult> LabEventsAsync([For(Operation.Read)] Authorized<Lab> authorized, Caller caller,
+        LtbDbContext db, IResourceAuthorizer<Lab> authz, LiveEventHub hub, HttpContext http, CancellationToken ct)
     {
-        var access = await FindAsync(lab, caller, db, authz, Operation.Read, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var id = access.Resource!.Id;
+        var id = authorized.Value.Id;
         var visible = Visibility(authz, caller);
         using var subscription = hub.Subscribe(caller.UserId, e => e.Data.Lab == id && visible(e));
         if (subscription is null)

@@ -180,7 +180,8 @@ public static partial class LabsEndpoints
     private static async Task<(Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> NodeAccessAsync(string lab, string node,
         Operation operation, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CancellationToken ct)
     {
-        var access = await FindAsync(lab, caller, db, authz, operation, ct);
+        // Checked here rather than by an Authorized<Lab> parameter: each caller validates its request first.
+        var access = await authz.FindAsync(db, caller, lab, operation, ct);
         if (access.Denied is { } denied)
         {
             return (null, null, denied);

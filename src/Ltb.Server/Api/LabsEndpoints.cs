@@ -41,18 +41,13 @@ public static partial class LabsEndpoints
     // ------------------------------------------------------------------ read
 
     private static async Task<Results<Ok<Paged<LabDto>>, ValidationProblem>> ListAsync(Caller caller, LtbDbContext db,
-        IResourceAuthorizer<Lab> authz, bool? all, int? page, int? pageSize, CancellationToken ct)
+        IResourceAuthorizer<Lab> authz, bool? all, [AsParameters] PageQuery paging, CancellationToken ct)
     {
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         // Removed labs are history: listed only with ?all=true.
         var query = authz.Visible(db.Labs, caller).Include(l => l.Owner).Where(l => all == true || l.State != LabLifecycle.Removed);
         var hosts = await LabViews.HostsAsync(db, ct);
         var result = await query.OrderBy(l => l.Name).ThenBy(l => l.Id)
-            .ToPageAsync(paging, l => LabViews.ToDto(l, l.Owner?.UserName ?? "", LabViews.Stored(l), hosts), ct);
+            .ToPageAsync(paging.Request, l => LabViews.ToDto(l, l.Owner?.UserName ?? "", LabViews.Stored(l), hosts), ct);
         return TypedResults.Ok(result);
     }
 
@@ -89,7 +84,7 @@ public static partial class LabsEndpoints
         Guid id;
         if (!Guid.TryParse(lab, out id))
         {
-            var access = await FindAsync(lab, caller, db, authz, Operation.Read, ct);
+            var access = await authz.FindAsync(db, caller, lab, Operation.Read, ct);
             if (access.Denied is { } denied)
             {
                 return new Access<LabReadCache.LabRead>(null, denied);
@@ -102,22 +97,12 @@ public static partial class LabsEndpoints
         return checkedLab.Denied is { } refused ? new Access<LabReadCache.LabRead>(null, refused) : new Access<LabReadCache.LabRead>(read, null);
     }
 
-    private static async Task<Results<Ok<Paged<LabTaskDto>>, ProblemHttpResult, ValidationProblem>> TasksAsync(string lab,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, int? page, int? pageSize, CancellationToken ct)
+    private static async Task<Results<Ok<Paged<LabTaskDto>>, ProblemHttpResult, ValidationProblem>> TasksAsync(
+        [AsParameters] PageQuery paging, [For(Operation.Read)] Authorized<Lab> authorized, LtbDbContext db, CancellationToken ct)
     {
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
-        var access = await FindAsync(lab, caller, db, authz, Operation.Read, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var id = access.Resource!.Id;
+        var id = authorized.Value.Id;
         return TypedResults.Ok(await db.LabTasks.Where(t => t.LabId == id).OrderByDescending(t => t.CreatedAt).ThenBy(t => t.Id)
-            .ToPageAsync(paging, LabViews.ToDto, ct));
+            .ToPageAsync(paging.Request, LabViews.ToDto, ct));
     }
 
     private static async Task<Results<Ok<LabTaskDto>, ProblemHttpResult>> TaskAsync(Guid id, Caller caller, LtbDbContext db,
@@ -134,15 +119,11 @@ public static partial class LabsEndpoints
 
     // ------------------------------------------------------------------ destroy
 
-    private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult>> DestroyAsync(string lab, Caller caller,
-        LtbDbContext db, IResourceAuthorizer<Lab> authz, ILabTaskQueue queue, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult>> DestroyAsync(
+        [For(Operation.Delete)] Authorized<Lab> authorized, Caller caller, LtbDbContext db, ILabTaskQueue queue, AuditLog audit,
+        CancellationToken ct)
     {
-        var access = await FindAsync(lab, caller, db, authz, Operation.Delete, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var l = access.Resource!;
+        var l = authorized.Value;
         if (l.State == LabLifecycle.Removed)
         {
             return Problems.Conflict($"lab '{l.Name}' is removed already");
@@ -159,13 +140,6 @@ public static partial class LabsEndpoints
     }
 
     // ------------------------------------------------------------------ helpers
-
-    /// <summary>The lab by id (any visible lab) or by name (the caller's own), checked for the operation.</summary>
-    private static async Task<Access<Lab>> FindAsync(string lab, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz,
-        Operation operation, CancellationToken ct) =>
-        Guid.TryParse(lab, out var id)
-            ? await authz.FindAsync(db.Labs, l => l.Id == id, caller, operation, What, ct)
-            : await authz.FindAsync(db.Labs.Where(l => l.State != LabLifecycle.Removed), l => l.OwnerId == caller.UserId && l.Name == lab, caller, operation, What, ct);
 
     private static Task<ILabHostAgent?> AgentOfAsync(LtbDbContext db, IAgentDirectory agents, Lab lab, CancellationToken ct) =>
         agents.ForLabAsync(db, lab, ct);

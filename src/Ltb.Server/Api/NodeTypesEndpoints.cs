@@ -29,13 +29,9 @@ public static class NodeTypesEndpoints
     }
 
     private static async Task<Results<Ok<Paged<NodeTypeDto>>, ValidationProblem>> ListAsync(LtbDbContext db, string? q,
-        string? runtime, bool? retired, int? page, int? pageSize, CancellationToken ct)
+        string? runtime, bool? retired, [AsParameters] PageQuery page, CancellationToken ct)
     {
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
+        var paging = page.Request;
         var rows = await db.NodeTypes.AsNoTracking().ToDictionaryAsync(r => r.Name, StringComparer.Ordinal, ct);
         var all = NodeTypeStore.Effective(rows.Values).Types.Select(t => ToDto(t, rows.GetValueOrDefault(t.Name)));
         if (!string.IsNullOrWhiteSpace(q))
@@ -71,14 +67,10 @@ public static class NodeTypesEndpoints
         return TypedResults.Ok(ToDto(type, row));
     }
 
+    [Requires<StoredNodeType>(Operation.Create)]
     private static async Task<Results<Created<NodeTypeDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        CreateNodeTypeRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<StoredNodeType> authz, AuditLog audit,
-        HttpContext http, CancellationToken ct)
+        CreateNodeTypeRequest request, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         if (string.IsNullOrWhiteSpace(request.Definition))
         {
             return Problems.Invalid("definition", "give the node type's YAML definition");
@@ -103,14 +95,11 @@ public static class NodeTypesEndpoints
         return TypedResults.Created($"/api/v1/node-types/{type.Name}", ToDto(type, row));
     }
 
+    // Built-in types have no row until an admin changes them: the check is on the collection.
+    [Requires<StoredNodeType>(Operation.Update)]
     private static async Task<Results<Ok<NodeTypeDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(string name,
-        UpdateNodeTypeRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<StoredNodeType> authz, AuditLog audit,
-        HttpContext http, CancellationToken ct)
+        UpdateNodeTypeRequest request, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Update, What) is { } refused)
-        {
-            return refused;
-        }
         var (current, row) = await FindAsync(db, name, ct);
         if (current is null)
         {

@@ -27,25 +27,18 @@ public static class PolicyEndpoints
         return api;
     }
 
-    private static async Task<IResult> GetAsync(Caller caller, PolicyStore store, IResourceAuthorizer<ServerSetting> authz, HttpContext http,
-        CancellationToken ct)
+    [Requires<ServerSetting>(Operation.Read)]
+    private static async Task<IResult> GetAsync(PolicyStore store, HttpContext http, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
         var (policy, row) = await store.ReadAsync(ct);
         http.Response.Headers.ETag = ETags.For(row?.Version ?? 0);
         return Json(policy);
     }
 
-    private static async Task<IResult> PutAsync(HttpRequest request, Caller caller, PolicyStore store, IResourceAuthorizer<ServerSetting> authz,
-        AuditLog audit, LtbDbContext db, CancellationToken ct)
+    [Requires<ServerSetting>(Operation.Update)]
+    private static async Task<IResult> PutAsync(HttpRequest request, Caller caller, PolicyStore store, AuditLog audit, LtbDbContext db,
+        CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Update, What) is { } refused)
-        {
-            return refused;
-        }
         if (request.ContentLength > MaxBytes)
         {
             return Problems.Invalid(What, $"a policy document has at most {MaxBytes / 1024} KiB");

@@ -21,31 +21,19 @@ public static class SshKeysEndpoints
 
     private static SshKeyDto ToDto(SshKey k) => new(k.Id, k.UserId, k.Name, k.Algorithm, k.Fingerprint, k.PublicKey, k.CreatedAt);
 
+    [Requires<SshKey>(Operation.Read)]
     private static async Task<Results<Ok<Paged<SshKeyDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
-        LtbDbContext db, IResourceAuthorizer<SshKey> authz, Guid? userId, int? page, int? pageSize, CancellationToken ct)
+        LtbDbContext db, IResourceAuthorizer<SshKey> authz, Guid? userId, [AsParameters] PageQuery paging, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         var owner = userId ?? caller.UserId;
         var query = authz.Visible(db.SshKeys, caller).Where(k => k.UserId == owner);
-        return TypedResults.Ok(await query.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToPageAsync(paging, ToDto, ct));
+        return TypedResults.Ok(await query.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToPageAsync(paging.Request, ToDto, ct));
     }
 
+    [Requires<SshKey>(Operation.Create)]
     private static async Task<Results<Created<SshKeyDto>, ProblemHttpResult, ValidationProblem>> AddAsync(
-        AddSshKeyRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<SshKey> authz, AuditLog audit,
-        CancellationToken ct)
+        AddSshKeyRequest request, Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         if (!SshPublicKey.TryParse(request.PublicKey, out var key, out var error))
         {
             return Problems.Invalid("publicKey", error);
@@ -76,16 +64,11 @@ public static class SshKeysEndpoints
         return TypedResults.Created($"/api/v1/ssh-keys/{entity.Id}", ToDto(entity));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<SshKey> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync([For(Operation.Delete)] Authorized<SshKey> key,
+        LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.SshKeys, k => k.Id == id, caller, Operation.Delete, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        db.SshKeys.Remove(access.Resource!);
-        audit.Record(AuditActions.Deleted, "ssh-key", id, access.Resource!.Fingerprint);
+        db.SshKeys.Remove(key.Value);
+        audit.Record(AuditActions.Deleted, "ssh-key", key.Value.Id, key.Value.Fingerprint);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }

@@ -45,13 +45,8 @@ public static partial class TemplatesEndpoints
 
     private static async Task<Results<Ok<Paged<TemplateDto>>, ValidationProblem>> ListAsync(Caller caller, LtbDbContext db,
         IResourceAuthorizer<LabTemplate> authz, string? q, string? name, string? tag, string? owner, string? visibility,
-        int? page, int? pageSize, CancellationToken ct)
+        [AsParameters] PageQuery paging, CancellationToken ct)
     {
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         var query = authz.Visible(db.LabTemplates, caller);
         if (!string.IsNullOrWhiteSpace(q))
         {
@@ -82,80 +77,54 @@ public static partial class TemplatesEndpoints
             query = query.Where(t => t.Visibility == v);
         }
         var result = await query.Include(t => t.Owner).Include(t => t.Tags).AsSplitQuery()
-            .OrderBy(t => t.Name).ThenBy(t => t.Id).ToPageAsync(paging, t => ToDto(t), ct);
+            .OrderBy(t => t.Name).ThenBy(t => t.Id).ToPageAsync(paging.Request, t => ToDto(t), ct);
         return TypedResults.Ok(result);
     }
 
-    private static async Task<Results<Ok<TemplateDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<LabTemplate> authz, HttpContext http, CancellationToken ct)
+    private static async Task<Results<Ok<TemplateDto>, ProblemHttpResult>> GetAsync([For(Operation.Read)] Authorized<LabTemplate> template,
+        LtbDbContext db, HttpContext http, CancellationToken ct)
     {
-        var access = await FindAsync(id, caller, db, authz, Operation.Read, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var t = access.Resource!;
+        var t = template.Value;
         ETags.Set(http, t);
         return TypedResults.Ok(ToDto(t, await VersionDtoAsync(db, t.Id, t.CurrentVersion, ct)));
     }
 
     private static async Task<Results<Ok<Paged<TemplateVersionSummaryDto>>, ProblemHttpResult, ValidationProblem>> ListVersionsAsync(
-        Guid id, Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, int? page, int? pageSize, CancellationToken ct)
+        [AsParameters] PageQuery paging, [For(Operation.Read)] Authorized<LabTemplate> template, LtbDbContext db, CancellationToken ct)
     {
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
-        var access = await FindAsync(id, caller, db, authz, Operation.Read, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
+        var id = template.Value.Id;
         var result = await db.LabTemplateVersions.Where(v => v.TemplateId == id).OrderByDescending(v => v.Number)
             .Select(v => new TemplateVersionSummaryDto(v.Number, v.FileName, v.Format, v.LabName, v.CreatedByName, v.CreatedAt))
-            .ToPageAsync(paging, v => v, ct);
+            .ToPageAsync(paging.Request, v => v, ct);
         return TypedResults.Ok(result);
     }
 
-    private static async Task<Results<Ok<TemplateVersionDto>, ProblemHttpResult>> GetVersionAsync(Guid id, int number, Caller caller,
-        LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, CancellationToken ct)
+    private static async Task<Results<Ok<TemplateVersionDto>, ProblemHttpResult>> GetVersionAsync(
+        [For(Operation.Read)] Authorized<LabTemplate> template, int number, LtbDbContext db, CancellationToken ct)
     {
-        var access = await FindAsync(id, caller, db, authz, Operation.Read, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        return await VersionDtoAsync(db, id, number, ct) is { } version
+        return await VersionDtoAsync(db, template.Value.Id, number, ct) is { } version
             ? TypedResults.Ok(version)
-            : Problems.NotFound($"version {number} of template '{access.Resource!.Name}'");
+            : Problems.NotFound($"version {number} of template '{template.Value.Name}'");
     }
 
-    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> SourceAsync(Guid id, int number, Caller caller,
-        LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, CancellationToken ct)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> SourceAsync(
+        [For(Operation.Read)] Authorized<LabTemplate> template, int number, LtbDbContext db, CancellationToken ct)
     {
-        var access = await FindAsync(id, caller, db, authz, Operation.Read, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
+        var id = template.Value.Id;
         var source = await db.LabTemplateVersions.Where(v => v.TemplateId == id && v.Number == number).Select(v => v.Source)
             .FirstOrDefaultAsync(ct);
         return source is null
-            ? Problems.NotFound($"version {number} of template '{access.Resource!.Name}'")
+            ? Problems.NotFound($"version {number} of template '{template.Value.Name}'")
             : TypedResults.Bytes(source, "application/yaml");
     }
 
     // ------------------------------------------------------------------ write
 
+    [Requires<LabTemplate>(Operation.Create)]
     private static async Task<Results<Created<TemplateDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(HttpRequest request,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, NodeTypeStore nodeTypes, LtbServerOptions options,
-        AuditLog audit, PolicyStore policy, IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
+        Caller caller, LtbDbContext db, NodeTypeStore nodeTypes, LtbServerOptions options, AuditLog audit, PolicyStore policy,
+        IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         if (!request.HasFormContentType)
         {
             return Problems.Invalid("topology", "send the template as multipart/form-data (a 'topology' file, its files as 'files')");
@@ -206,16 +175,13 @@ public static partial class TemplatesEndpoints
         return TypedResults.Created($"/api/v1/templates/{template.Id}", ToDto(template, await VersionDtoAsync(db, template.Id, 1, ct)));
     }
 
-    private static async Task<Results<Created<TemplateVersionDto>, ProblemHttpResult, ValidationProblem>> AddVersionAsync(Guid id,
-        HttpRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, NodeTypeStore nodeTypes,
-        LtbServerOptions options, AuditLog audit, PolicyStore policy, IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
+    private static async Task<Results<Created<TemplateVersionDto>, ProblemHttpResult, ValidationProblem>> AddVersionAsync(
+        [For(Operation.Update)] Authorized<LabTemplate> authorized, HttpRequest request, Caller caller, LtbDbContext db,
+        NodeTypeStore nodeTypes, LtbServerOptions options, AuditLog audit, PolicyStore policy, IResourceAuthorizer<LabHost> hosts,
+        CancellationToken ct)
     {
-        var access = await FindAsync(id, caller, db, authz, Operation.Update, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var template = access.Resource!;
+        var template = authorized.Value;
+        var id = template.Id;
         if (!ETags.Check(request.HttpContext, db, template))
         {
             return Problems.PreconditionFailed();
@@ -241,16 +207,11 @@ public static partial class TemplatesEndpoints
         return TypedResults.Created($"/api/v1/templates/{id}/versions/{number}", await VersionDtoAsync(db, id, number, ct));
     }
 
-    private static async Task<Results<Ok<TemplateDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
-        UpdateTemplateRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz, AuditLog audit,
-        HttpContext http, CancellationToken ct)
+    private static async Task<Results<Ok<TemplateDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(
+        [For(Operation.Update)] Authorized<LabTemplate> authorized, UpdateTemplateRequest request, Caller caller, LtbDbContext db,
+        AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        var access = await FindAsync(id, caller, db, authz, Operation.Update, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var template = access.Resource!;
+        var template = authorized.Value;
         var v = new Validation().MaxLength("description", request.Description, 2000);
         if (request.Name is not null && !LabNames.Valid().IsMatch(request.Name))
         {
@@ -305,26 +266,17 @@ public static partial class TemplatesEndpoints
         return TypedResults.Ok(ToDto(template));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<LabTemplate> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<LabTemplate> template,
+        LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await FindAsync(id, caller, db, authz, Operation.Delete, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
         // Versions, files and tags go with it (cascading foreign keys); labs deployed from it keep their own copy.
-        db.LabTemplates.Remove(access.Resource!);
-        audit.Record(AuditActions.Deleted, What, id, access.Resource!.Name);
+        db.LabTemplates.Remove(template.Value);
+        audit.Record(AuditActions.Deleted, What, template.Value.Id, template.Value.Name);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }
 
     // ------------------------------------------------------------------ helpers
-
-    private static Task<Access<LabTemplate>> FindAsync(Guid id, Caller caller, LtbDbContext db, IResourceAuthorizer<LabTemplate> authz,
-        Operation operation, CancellationToken ct) =>
-        authz.FindAsync(db.LabTemplates.Include(t => t.Owner).Include(t => t.Tags), t => t.Id == id, caller, operation, What, ct);
 
     /// <summary>Stages the upload, loads it with the effective catalog and the caller's rights; the upload or the problem.</summary>
     private static async Task<(TemplateUpload? Upload, ValidationProblem? Invalid, ProblemHttpResult? Unprocessable)> ReceiveAsync(

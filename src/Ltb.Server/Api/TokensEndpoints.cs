@@ -26,33 +26,21 @@ public static class TokensEndpoints
     public static TokenDto ToDto(ApiToken t) =>
         new(t.Id, t.UserId, t.Name, t.Kind.ToString().ToLowerInvariant(), t.Prefix, t.CreatedAt, t.ExpiresAt, t.LastUsedAt);
 
+    [Requires<ApiToken>(Operation.Read)]
     private static async Task<Results<Ok<Paged<TokenDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(Caller caller,
-        LtbDbContext db, IResourceAuthorizer<ApiToken> authz, Guid? userId, int? page, int? pageSize, CancellationToken ct)
+        LtbDbContext db, IResourceAuthorizer<ApiToken> authz, Guid? userId, [AsParameters] PageQuery paging, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         var owner = userId ?? caller.UserId;
         var now = DateTimeOffset.UtcNow;
         var query = authz.Visible(db.ApiTokens, caller)
             .Where(t => t.UserId == owner && t.RevokedAt == null && (t.ExpiresAt == null || t.ExpiresAt > now));
-        return TypedResults.Ok(await query.OrderBy(t => t.CreatedAt).ThenBy(t => t.Id).ToPageAsync(paging, ToDto, ct));
+        return TypedResults.Ok(await query.OrderBy(t => t.CreatedAt).ThenBy(t => t.Id).ToPageAsync(paging.Request, ToDto, ct));
     }
 
+    [Requires<ApiToken>(Operation.Create)]
     private static async Task<Results<Created<CreatedTokenDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        CreateTokenRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<ApiToken> authz, AuditLog audit,
-        CancellationToken ct)
+        CreateTokenRequest request, Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         var v = new Validation()
             .Require("name", request.Name, Validation.Label(), Validation.LabelRule)
             .Range("expiresInDays", request.ExpiresInDays, 1, 365);
@@ -67,17 +55,11 @@ public static class TokensEndpoints
         return TypedResults.Created($"/api/v1/tokens/{issued.Token.Id}", new CreatedTokenDto(ToDto(issued.Token), issued.Secret));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<ApiToken> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync([For(Operation.Delete)] Authorized<ApiToken> token,
+        LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.ApiTokens.Where(t => t.RevokedAt == null), t => t.Id == id, caller,
-            Operation.Delete, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        access.Resource!.RevokedAt = DateTimeOffset.UtcNow;
-        audit.Record(AuditActions.TokenRevoked, What, id, access.Resource.Name);
+        token.Value.RevokedAt = DateTimeOffset.UtcNow;
+        audit.Record(AuditActions.TokenRevoked, What, token.Value.Id, token.Value.Name);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }

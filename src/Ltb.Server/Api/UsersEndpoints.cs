@@ -25,19 +25,11 @@ public static class UsersEndpoints
         return api;
     }
 
+    [Requires<LtbUser>(Operation.Read)]
     private static async Task<Results<Ok<Paged<UserDto>>, ProblemHttpResult, ValidationProblem>> ListAsync(
-        Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, string? q, string? role, int? page, int? pageSize,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, string? q, string? role, [AsParameters] PageQuery paging,
         CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Read, What) is { } refused)
-        {
-            return refused;
-        }
-        var (request, error) = PageRequest.From(page, pageSize);
-        if (request is not { } paging)
-        {
-            return Problems.Invalid("page", error!);
-        }
         var query = authz.Visible(db.Users, caller);
         if (!string.IsNullOrWhiteSpace(q))
         {
@@ -48,21 +40,17 @@ public static class UsersEndpoints
         {
             query = query.Where(u => db.UserRoles.Any(ur => ur.UserId == u.Id && db.Roles.Any(r => r.Id == ur.RoleId && r.Name == role)));
         }
-        var result = await query.OrderBy(u => u.UserName).ToPageAsync(paging, u => u, ct);
+        var result = await query.OrderBy(u => u.UserName).ToPageAsync(paging.Request, u => u, ct);
         var roles = await UserViews.RolesOfAsync(db, result.Items.Select(u => u.Id).ToList(), ct);
         return TypedResults.Ok(new Paged<UserDto>(
             result.Items.Select(u => UserViews.ToDto(u, roles.GetValueOrDefault(u.Id) ?? [])).ToList(),
             result.Page, result.PageSize, result.Total));
     }
 
+    [Requires<LtbUser>(Operation.Create)]
     private static async Task<Results<Created<UserDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        CreateUserRequest request, Caller caller, UserManager<LtbUser> users, LtbDbContext db, IResourceAuthorizer<LtbUser> authz,
-        AuditLog audit, HttpContext http, CancellationToken ct)
+        CreateUserRequest request, UserManager<LtbUser> users, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        if (authz.Refuse(caller, Operation.Create, What) is { } refused)
-        {
-            return refused;
-        }
         var roles = request.Roles ?? [LtbRoles.Student];
         var v = new Validation()
             .Require("userName", request.UserName, Validation.UserName(), Validation.UserNameRule)
@@ -100,28 +88,18 @@ public static class UsersEndpoints
         return TypedResults.Created($"/api/v1/users/{user.Id}", await UserViews.ToDtoAsync(db, user, ct));
     }
 
-    private static async Task<Results<Ok<UserDto>, ProblemHttpResult>> GetAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<LtbUser> authz, HttpContext http, CancellationToken ct)
+    private static async Task<Results<Ok<UserDto>, ProblemHttpResult>> GetAsync([For(Operation.Read)] Authorized<LtbUser> user,
+        LtbDbContext db, HttpContext http, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.Read, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        ETags.Set(http, access.Resource!);
-        return TypedResults.Ok(await UserViews.ToDtoAsync(db, access.Resource!, ct));
+        ETags.Set(http, user.Value);
+        return TypedResults.Ok(await UserViews.ToDtoAsync(db, user.Value, ct));
     }
 
-    private static async Task<Results<Ok<UserDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(Guid id,
-        UpdateUserRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, UserManager<LtbUser> users,
-        AuditLog audit, HttpContext http, CancellationToken ct)
+    private static async Task<Results<Ok<UserDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(
+        [For(Operation.Update)] Authorized<LtbUser> authorized, UpdateUserRequest request, Caller caller, LtbDbContext db,
+        UserManager<LtbUser> users, AuditLog audit, HttpContext http, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.Update, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var user = access.Resource!;
+        var user = authorized.Value;
         var v = new Validation().MaxLength("displayName", request.DisplayName, 200);
         ValidateEmailAndRoles(v, request.Email, request.Roles);
         if (!v.IsValid)
@@ -163,15 +141,11 @@ public static class UsersEndpoints
         return TypedResults.Ok(await UserViews.ToDtoAsync(db, user, ct));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, Caller caller, LtbDbContext db,
-        IResourceAuthorizer<LtbUser> authz, AuditLog audit, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<LtbUser> user,
+        Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.Delete, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        if (access.Resource!.Id == caller.UserId)
+        var id = user.Value.Id;
+        if (id == caller.UserId)
         {
             return Problems.Conflict("you cannot delete your own account; ask another admin");
         }
@@ -182,26 +156,21 @@ public static class UsersEndpoints
         if (labs.Count > 0)
         {
             var names = string.Join(", ", labs.OrderBy(l => l.Name, StringComparer.Ordinal).Take(10).Select(l => $"{l.Name} ({l.Id})"));
-            return Problems.Conflict($"user '{access.Resource.UserName}' has {labs.Count} lab{(labs.Count == 1 ? "" : "s")} that " +
+            return Problems.Conflict($"user '{user.Value.UserName}' has {labs.Count} lab{(labs.Count == 1 ? "" : "s")} that " +
                 $"{(labs.Count == 1 ? "is" : "are")} not destroyed: {names}{(labs.Count > 10 ? ", ..." : "")}; destroy them first " +
                 "(DELETE /api/v1/labs/ID, as admin), then delete the user: deleting the user now would leave their containers running");
         }
-        db.Users.Remove(access.Resource);
-        audit.Record(AuditActions.Deleted, What, id, access.Resource.UserName);
+        db.Users.Remove(user.Value);
+        audit.Record(AuditActions.Deleted, What, id, user.Value.UserName);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> ResetPasswordAsync(Guid id,
-        ResetPasswordRequest request, Caller caller, LtbDbContext db, IResourceAuthorizer<LtbUser> authz, UserManager<LtbUser> users,
-        AuditLog audit, LtbServerOptions options, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> ResetPasswordAsync(
+        [For(Operation.ResetPassword)] Authorized<LtbUser> authorized, ResetPasswordRequest request, LtbDbContext db,
+        UserManager<LtbUser> users, AuditLog audit, LtbServerOptions options, CancellationToken ct)
     {
-        var access = await authz.FindAsync(db.Users, u => u.Id == id, caller, Operation.ResetPassword, What, ct);
-        if (access.Denied is { } denied)
-        {
-            return denied;
-        }
-        var user = access.Resource!;
+        var user = authorized.Value;
         var errors = await UserViews.CheckPasswordAsync(users, user, request.NewPassword);
         if (errors.Length > 0)
         {

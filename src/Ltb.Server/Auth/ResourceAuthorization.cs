@@ -1,6 +1,4 @@
-using System.Linq.Expressions;
 using Ltb.Server.Api;
-using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Auth;
 
@@ -41,17 +39,9 @@ public interface IResourceAuthorizer<T>
 public readonly record struct Access<T>(T? Resource, ProblemHttpResult? Denied)
     where T : class;
 
+/// <summary>The two decisions every endpoint answers with; endpoints declare them (Api/Authorized.cs) rather than call these.</summary>
 public static class ResourceAuthorizerExtensions
 {
-    /// <summary>Finds the object the caller may see and checks the operation: 404 when unseen, 403 when refused.</summary>
-    public static async Task<Access<T>> FindAsync<T>(this IResourceAuthorizer<T> authorizer, IQueryable<T> source,
-        Expression<Func<T, bool>> match, Caller caller, Operation operation, string what, CancellationToken ct)
-        where T : class
-    {
-        var resource = await authorizer.Visible(source, caller).FirstOrDefaultAsync(match, ct);
-        return authorizer.Check(resource, caller, operation, what);
-    }
-
     /// <summary>
     /// The same decision for an object already found among those the caller may see (null: not found or not visible):
     /// 404 when null, 403 when refused.

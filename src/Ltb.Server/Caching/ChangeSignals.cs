@@ -87,6 +87,9 @@ public sealed class ChangeSignals
         Apply([.. payload[(bar + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Change.Decode)]);
     }
 
+    /// <summary>A change another process on this database made (see <see cref="SqliteChangeFeed"/>).</summary>
+    internal void Receive(Change change) => Apply([change]);
+
     /// <summary>The listener's connection came up (true) or dropped (false): either way, nothing cached can be trusted.</summary>
     internal void SetLive(bool live)
     {

@@ -1,4 +1,5 @@
 using Ltb.Server.Auth;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.OpenApi;
 
 namespace Ltb.Server.Hosting;
@@ -51,5 +52,36 @@ internal static class OpenApiSetup
             };
             document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiTokens.Scheme, document)] = [] }];
             return Task.CompletedTask;
+        }).AddOperationTransformer((operation, context, _) =>
+        {
+            AddRouteParameters(operation, context.Description.RelativePath);
+            return Task.CompletedTask;
         }));
+
+    /// <summary>
+    /// Route values a handler takes through a bound parameter (<c>Authorized&lt;T&gt;</c> reads `{id}` or `{lab}` itself) are not
+    /// method parameters, so the generator leaves them out: they are added here, in route order, before the others.
+    /// </summary>
+    private static void AddRouteParameters(OpenApiOperation operation, string? relativePath)
+    {
+        if (relativePath is null)
+        {
+            return;
+        }
+        var present = operation.Parameters?.Where(p => p.In == ParameterLocation.Path).Select(p => p.Name).ToHashSet() ?? [];
+        var missing = RoutePatternFactory.Parse(relativePath).Parameters.Where(p => !present.Contains(p.Name))
+            .Select(p => (IOpenApiParameter)new OpenApiParameter
+            {
+                Name = p.Name,
+                In = ParameterLocation.Path,
+                Required = true,
+                Schema = p.ParameterPolicies.Any(c => c.Content == "guid")
+                    ? new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid" }
+                    : new OpenApiSchema { Type = JsonSchemaType.String },
+            }).ToList();
+        if (missing.Count > 0)
+        {
+            operation.Parameters = [.. missing, .. operation.Parameters ?? []];
+        }
+    }
 }

@@ -42,7 +42,7 @@ public static class PasswordReset
         {
             throw new InvalidOperationException($"the password is too weak: {string.Join(" ", errors)}");
         }
-        // Saving the user's changed row tells the running servers' caches (PostgreSQL); see docs/security.md for SQLite.
+        // Saving the user's changed row tells the running servers' caches: PostgreSQL by NOTIFY, SQLite by the marker.
         UserViews.SetPassword(users, user, password);
         var now = DateTimeOffset.UtcNow;
         await db.ApiTokens.Where(t => t.UserId == user.Id && t.RevokedAt == null)
@@ -50,6 +50,7 @@ public static class PasswordReset
         scope.ServiceProvider.GetRequiredService<AuditLog>()
             .RecordAs(null, "ltb admin reset-password", AuditActions.PasswordReset, "user", user.Id, "on the server machine");
         await db.SaveChangesAsync(ct);
+        Caching.SqliteChangeFeed.Touch(options);
 
         // A generated admin password is shown by `ltb serve` and scripts/up.sh until the admin changes it.
         string? file = null;

@@ -32,6 +32,10 @@ public static class ServerSetup
         {
             services.AddHostedService<Caching.PostgresChangeListener>();
         }
+        else
+        {
+            services.AddHostedService<Caching.SqliteChangeFeed>();
+        }
         services.AddSingleton<CallerCache>();
         services.AddSingleton<LabReadCache>();
         services.AddLtbDatabase(options.Database, options.ResolveConnectionString());
@@ -186,6 +190,8 @@ public static class ServerSetup
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        // Access checks and paging declared by the handlers' parameters (Api/Authorized.cs) are answered here.
+        api.AddEndpointFilterFactory(Prologue.Filter);
         api.MapAuthEndpoints()
             .MapUsersEndpoints()
             .MapGroupsEndpoints()

@@ -2,12 +2,10 @@ using System.Formats.Tar;
 using Docker.DotNet.Models;
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
-using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Planning;
 using Ltb.Runtime.Status;
-using Ltb.Runtime.Tests.Labs;
 using Ltb.Runtime.Tests.Support;
 using Ltb.Testing;
 using Ltb.Topology;
@@ -25,13 +23,16 @@ public sealed class ContainmentFixture : IAsyncLifetime
     public const string NettoolsImage = "ltb/nettools:latest";
     public const string FrrImage = "ltb/frr:latest";
 
+    private LabUnderTest? _student;
+    private LabUnderTest? _neighbour;
+
     public string? Missing { get; private set; }
     public Exception? DeployError { get; private set; }
-    public LabPlan Student { get; private set; } = null!;
-    public LabPlan Neighbour { get; private set; } = null!;
-    public DockerEngine Engine { get; private set; } = null!;
-    public LabRuntime Runtime { get; private set; } = null!;
-    public List<RuntimeEvent> Events { get; } = [];
+    public LabPlan Student => _student!.Plan;
+    public LabPlan Neighbour => _neighbour!.Plan;
+    public DockerEngine Engine => _student!.Engine;
+    /// <summary>The student lab's deployment events.</summary>
+    public List<RuntimeEvent> Events => _student!.Events;
     public string Probe { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
@@ -42,16 +43,15 @@ public sealed class ContainmentFixture : IAsyncLifetime
         {
             return;
         }
-        (Engine, Runtime, _) = TestLabs.Create();
         var ct = TestContext.Current.CancellationToken;
         Probe = await BuildProbeAsync();
-        Student = Plan(TestLabs.UniqueName("ctn"), StudentTopology);
-        Neighbour = Plan(TestLabs.UniqueName("ctnb"), NeighbourTopology);
+        _student = await LabUnderTest.CreateAsync(Plan(TestLabs.UniqueName("ctn"), StudentTopology));
+        _neighbour = await LabUnderTest.CreateAsync(Plan(TestLabs.UniqueName("ctnb"), NeighbourTopology));
         try
         {
             var options = new DeployOptions { OnFailure = FailurePolicy.KeepFailed };
-            await Runtime.DeployAsync(Student, new SyncProgress(Events), options, ct);
-            await Runtime.DeployAsync(Neighbour, null, options, ct);
+            await _student.DeployAsync(options);
+            await _neighbour.DeployAsync(options);
             foreach (var node in new[] { "tiny", "net", "frr" })
             {
                 await CopyProbeAsync(Names.Container(Student.LabName, node), ct);
@@ -146,13 +146,12 @@ public sealed class ContainmentFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (Runtime is not null)
+        foreach (var lab in new[] { _student, _neighbour })
         {
-            foreach (var plan in new[] { Student, Neighbour }.Where(p => p is not null))
+            if (lab is not null)
             {
-                await Runtime.DestroyAsync(plan.LabName);
+                await lab.DisposeAsync();
             }
         }
-        Engine?.Dispose();
     }
 }

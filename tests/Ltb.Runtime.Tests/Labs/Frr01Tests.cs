@@ -15,15 +15,7 @@ public abstract class Frr01Fixture(LinkBackend backend) : IAsyncLifetime
 {
     public LinkBackend Backend { get; } = backend;
     public string? Missing { get; private set; }
-    public Exception? DeployError { get; private set; }
-    public LabPlan Plan { get; private set; } = null!;
-    public LabStatus Status { get; set; } = null!;
-    public DockerEngine Engine { get; private set; } = null!;
-    public LabRuntime Runtime { get; private set; } = null!;
-    public HostNetwork Net { get; private set; } = null!;
-    public Leftovers Before { get; private set; } = null!;
-    public List<RuntimeEvent> Events { get; } = [];
-    public TimeSpan DeployTime { get; private set; }
+    public LabUnderTest Lab { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -32,37 +24,25 @@ public abstract class Frr01Fixture(LinkBackend backend) : IAsyncLifetime
         {
             return;
         }
-        (Engine, Runtime, Net) = TestLabs.Create();
-        Plan = TestLabs.Frr01(TestLabs.UniqueName($"frr01-{Backend.ToString().ToLowerInvariant()}"), Backend);
-        Before = await Leftovers.FindAsync(Engine, Net, Plan, TestLabs.StateDirectory);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        try
-        {
-            Status = await Runtime.DeployAsync(Plan, new SyncProgress(Events), new DeployOptions { OnFailure = FailurePolicy.KeepFailed });
-        }
-        catch (Exception e)
-        {
-            DeployError = e;
-        }
-        DeployTime = sw.Elapsed;
+        Lab = await LabUnderTest.CreateAsync(TestLabs.Frr01(TestLabs.UniqueName($"frr01-{Backend.ToString().ToLowerInvariant()}"), Backend));
+        await Lab.TryDeployAsync(new DeployOptions { OnFailure = FailurePolicy.KeepFailed });
     }
 
     public void RequireDeployed()
     {
         Prerequisite.Require(Missing is null, Missing ?? "");
-        if (DeployError is not null)
+        if (Lab.DeployError is not null)
         {
-            Assert.Fail($"frr01 did not deploy with the {Backend} backend: {DeployError}");
+            Assert.Fail($"frr01 did not deploy with the {Backend} backend: {Lab.DeployError}");
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (Runtime is not null && (await Runtime.InspectAsync(Plan.LabName)).State != LabState.Absent)
+        if (Lab is not null)
         {
-            await Runtime.DestroyAsync(Plan.LabName);
+            await Lab.DisposeAsync();
         }
-        Engine?.Dispose();
         GC.SuppressFinalize(this);
     }
 }
@@ -70,18 +50,6 @@ public abstract class Frr01Fixture(LinkBackend backend) : IAsyncLifetime
 public sealed class Frr01VethFixture() : Frr01Fixture(LinkBackend.Veth);
 public sealed class Frr01LinuxBridgeFixture() : Frr01Fixture(LinkBackend.LinuxBridge);
 public sealed class Frr01OvsFixture() : Frr01Fixture(LinkBackend.Ovs);
-
-/// <summary>IProgress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-public sealed class SyncProgress(List<RuntimeEvent> events) : IProgress<RuntimeEvent>
-{
-    public void Report(RuntimeEvent value)
-    {
-        lock (events)
-        {
-            events.Add(value);
-        }
-    }
-}
 
 /// <summary>
 /// The issue's acceptance test: ../shared/corpus/containerlab/frr01 deploys unchanged, OSPF converges, the PCs reach
@@ -102,7 +70,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
     public async Task Deploys_with_every_node_running_and_every_link_up()
     {
         fx.RequireDeployed();
-        var status = await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct);
+        var status = await fx.Lab.Runtime.InspectAsync(fx.Lab.Plan.LabName, TestLabs.Ct);
         Assert.Equal(LabState.Running, status.State);
         Assert.Equal(6, status.Nodes.Count);
         Assert.All(status.Nodes, n => Assert.Equal(NodeState.Running, n.State));
@@ -112,8 +80,8 @@ public abstract class Frr01Tests(Frr01Fixture fx)
         Assert.Equal(["eth0", "eth1", "eth2", "eth3"], r1.Interfaces.Select(i => i.Name));
         Assert.Equal("router2:eth1", r1.Interfaces.Single(i => i.Name == "eth1").Peer);
         Assert.Equal(LinkPlan.DefaultMtu, r1.Interfaces.Single(i => i.Name == "eth1").Mtu);
-        Assert.Equal($"ltb-{fx.Plan.LabName}-router1", r1.ContainerName);
-        Assert.Contains(fx.Plan.LabName, await fx.Runtime.ListLabsAsync(TestLabs.Ct));
+        Assert.Equal($"ltb-{fx.Lab.Plan.LabName}-router1", r1.ContainerName);
+        Assert.Contains(fx.Lab.Plan.LabName, await fx.Lab.Runtime.ListLabsAsync(TestLabs.Ct));
     }
 
     [Fact, Order(2)]
@@ -125,7 +93,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             var routes = await TestLabs.EventuallyAsync(() => OspfRoutesAsync(router), r => prefixes.All(r.Contains), Convergence, TimeSpan.FromSeconds(2));
             if (!prefixes.All(routes.Contains))
             {
-                Assert.Fail($"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]\n{await DescribeAsync(router)}");
+                Assert.Fail($"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]\n{await NeighboursAsync()}{await DescribeAsync(router)}");
             }
         }
     }
@@ -146,10 +114,10 @@ public abstract class Frr01Tests(Frr01Fixture fx)
     public async Task Restarting_router2_keeps_its_links_and_ospf_reconverges()
     {
         fx.RequireDeployed();
-        var before = (await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct)).Node("router2");
+        var before = (await fx.Lab.Runtime.InspectAsync(fx.Lab.Plan.LabName, TestLabs.Ct)).Node("router2");
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var restarted = await fx.Runtime.RestartNodeAsync(fx.Plan.LabName, "router2", TestLabs.Ct);
-        TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: deploy took {fx.DeployTime.TotalSeconds:0.0} s, restarting router2 {sw.Elapsed.TotalSeconds:0.0} s");
+        var restarted = await fx.Lab.Runtime.RestartNodeAsync(fx.Lab.Plan.LabName, "router2", TestLabs.Ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: deploy took {fx.Lab.DeployTime.TotalSeconds:0.0} s, restarting router2 {sw.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(NodeState.Running, restarted.State);
         Assert.NotEqual(before.Pid, restarted.Pid);
         foreach (var iface in new[] { "eth1", "eth2", "eth3" })
@@ -161,7 +129,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             Assert.Equal(b.Peer, a.Peer);
             Assert.True(a.AdminUp);
         }
-        var status = await TestLabs.EventuallyAsync(() => fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct), s => s.Links.All(l => l.Up == true), TimeSpan.FromSeconds(10));
+        var status = await TestLabs.EventuallyAsync(() => fx.Lab.Runtime.InspectAsync(fx.Lab.Plan.LabName, TestLabs.Ct), s => s.Links.All(l => l.Up == true), TimeSpan.FromSeconds(10));
         Assert.All(status.Links, l => Assert.True(l.Up, $"link {l.Key} is not up after the restart"));
         await Ospf_converges_on_every_router();
         TestContext.Current.TestOutputHelper?.WriteLine($"{fx.Backend}: OSPF re-converged {sw.Elapsed.TotalSeconds:0.0} s after the restart began");
@@ -173,13 +141,11 @@ public abstract class Frr01Tests(Frr01Fixture fx)
     public async Task Destroy_leaves_nothing_behind()
     {
         fx.RequireDeployed();
-        Assert.True(fx.Before.IsEmpty, $"before deploying: {fx.Before}");
-        var during = await Leftovers.FindAsync(fx.Engine, fx.Net, fx.Plan, TestLabs.StateDirectory);
+        var during = await fx.Lab.LeftoversAsync();
         Assert.False(during.IsEmpty);
-        await fx.Runtime.DestroyAsync(fx.Plan.LabName, null, TestLabs.Ct);
-        var after = await Leftovers.FindAsync(fx.Engine, fx.Net, fx.Plan, TestLabs.StateDirectory);
-        Assert.True(after.IsEmpty, $"left behind: {after}");
-        Assert.Equal(LabState.Absent, (await fx.Runtime.InspectAsync(fx.Plan.LabName, TestLabs.Ct)).State);
+        await fx.Lab.DestroyAsync();
+        await fx.Lab.AssertNoLeftoversAsync();
+        Assert.Equal(LabState.Absent, (await fx.Lab.Runtime.InspectAsync(fx.Lab.Plan.LabName, TestLabs.Ct)).State);
     }
 
     private async Task<HashSet<string>> OspfRoutesAsync(string router)
@@ -188,7 +154,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
         Docker.ExecResult r;
         try
         {
-            r = await fx.Engine.ExecAsync(Names.Container(fx.Plan.LabName, router), ["vtysh", "-c", "show ip route ospf json"], TimeSpan.FromSeconds(30), TestLabs.Ct);
+            r = await fx.Lab.Engine.ExecAsync(Names.Container(fx.Lab.Plan.LabName, router), ["vtysh", "-c", "show ip route ospf json"], TimeSpan.FromSeconds(30), TestLabs.Ct);
         }
         catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)
         {
@@ -210,16 +176,40 @@ public abstract class Frr01Tests(Frr01Fixture fx)
         return set;
     }
 
+    /// <summary>One line per router: its OSPF neighbours and their states (first, where a truncated CI log still shows it).</summary>
+    private async Task<string> NeighboursAsync()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var router in ExpectedOspf.Keys)
+        {
+            string shown;
+            try
+            {
+                var r = await fx.Lab.Engine.ExecAsync(Names.Container(fx.Lab.Plan.LabName, router), ["vtysh", "-c", "show ip ospf neighbor"], TimeSpan.FromSeconds(20), TestLabs.Ct);
+                var rows = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Where(l => !l.StartsWith("Neighbor ID", StringComparison.Ordinal))
+                    .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+                shown = $"[{string.Join("; ", rows)}] {r.Stderr.Trim()}";
+            }
+            catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)
+            {
+                shown = "no answer within 20 s";
+            }
+            text.AppendLine($"{router} OSPF neighbours: {shown}");
+        }
+        return text.ToString();
+    }
+
     /// <summary>What a router shows when OSPF did not converge: its daemons, addresses, OSPF neighbours and output.</summary>
     private async Task<string> DescribeAsync(string router)
     {
-        var container = Names.Container(fx.Plan.LabName, router);
+        var container = Names.Container(fx.Lab.Plan.LabName, router);
         var text = new System.Text.StringBuilder();
         foreach (var command in new[] { new[] { "ps", "-ef" }, ["ip", "-br", "addr"], ["vtysh", "-c", "show ip ospf neighbor"], ["vtysh", "-c", "show ip ospf interface brief"], ["vtysh", "-c", "show ip route"] })
         {
             try
             {
-                var r = await fx.Engine.ExecAsync(container, command, TimeSpan.FromSeconds(20), TestLabs.Ct);
+                var r = await fx.Lab.Engine.ExecAsync(container, command, TimeSpan.FromSeconds(20), TestLabs.Ct);
                 text.AppendLine($"$ {string.Join(' ', command)} (exit {r.ExitCode})").AppendLine(r.Stdout.Trim()).AppendLine(r.Stderr.Trim());
             }
             catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)
@@ -228,7 +218,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             }
         }
         var logs = new System.Text.StringBuilder();
-        await fx.Runtime.StreamNodeLogsAsync(fx.Plan.LabName, router, 30, false, null, (chunk, _) =>
+        await fx.Lab.Runtime.StreamNodeLogsAsync(fx.Lab.Plan.LabName, router, 30, false, null, (chunk, _) =>
         {
             logs.Append(chunk);
             return ValueTask.CompletedTask;
@@ -240,7 +230,7 @@ public abstract class Frr01Tests(Frr01Fixture fx)
     {
         try
         {
-            var r = await fx.Engine.ExecAsync(Names.Container(fx.Plan.LabName, node), ["ping", "-c", "2", "-W", "2", target], TimeSpan.FromSeconds(30), TestLabs.Ct);
+            var r = await fx.Lab.Engine.ExecAsync(Names.Container(fx.Lab.Plan.LabName, node), ["ping", "-c", "2", "-W", "2", target], TimeSpan.FromSeconds(30), TestLabs.Ct);
             return r.Succeeded;
         }
         catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)

@@ -201,15 +201,4 @@ public sealed class OrchestrationTests
         Assert.Contains("container node driver cannot report resource use", e.Message);
         await host.Runtime.DestroyAsync(lab, null, TestLabs.Ct);
     }
-
-    private sealed class SyncProgress(List<RuntimeEvent> events) : IProgress<RuntimeEvent>
-    {
-        public void Report(RuntimeEvent value)
-        {
-            lock (events)
-            {
-                events.Add(value);
-            }
-        }
-    }
 }

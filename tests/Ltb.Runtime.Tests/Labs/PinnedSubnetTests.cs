@@ -23,17 +23,16 @@ public sealed class PinnedSubnetTests
     [Fact]
     public async Task An_overlapping_pinned_subnet_is_refused_for_an_admin_too_and_a_free_one_deploys()
     {
-        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
-        using var _ = engine;
         var third = Random.Shared.Next(10, 250);
         var route = $"10.249.{third}.0/24";
-        var first = Pinned(TestLabs.UniqueName("ps"), $"10.248.{third}.0/24");
+        await using var fixture = await LabUnderTest.RequireAsync(Pinned(TestLabs.UniqueName("ps"), $"10.248.{third}.0/24"), TestLabs.TinyImage);
+        var (runtime, net, first) = (fixture.Runtime, fixture.Net, fixture.Plan);
         var refused = new List<LabPlan>();
         await net.RunAsync("ip", ["route", "add", "blackhole", route], null, null, TestLabs.Ct);
         try
         {
             // A subnet that overlaps nothing deploys.
-            var status = await runtime.DeployAsync(first, null, null, TestLabs.Ct);
+            var status = await fixture.DeployAsync();
             Assert.Equal(LabState.Running, status.State);
             Assert.Equal($"10.248.{third}.0/24", status.MgmtIpv4Subnet);
 
@@ -71,16 +70,15 @@ public sealed class PinnedSubnetTests
 
             foreach (var plan in refused)
             {
-                var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
+                var left = await fixture.LeftoversAsync(plan);
                 Assert.True(left.IsEmpty, $"a refused deploy left behind: {left}");
             }
+            await fixture.DestroyAsync();
         }
         finally
         {
-            await runtime.DestroyAsync(first.LabName, null, CancellationToken.None);
             await net.RunAsync("ip", ["route", "del", "blackhole", route], null, null, CancellationToken.None);
         }
-        var gone = await Leftovers.FindAsync(engine, net, first, TestLabs.StateDirectory);
-        Assert.True(gone.IsEmpty, $"left behind: {gone}");
+        await fixture.AssertNoLeftoversAsync();
     }
 }

@@ -57,8 +57,6 @@ public sealed class PublishedPortTests
     [Fact]
     public async Task A_published_port_shows_in_the_status_and_reaches_a_listener_in_the_node()
     {
-        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
-        using var _ = engine;
         var lab = TestLabs.UniqueName("pp");
         var port = FreePort();
         var plan = Plan(Topology(lab, port), new PlanningOptions
@@ -66,40 +64,34 @@ public sealed class PublishedPortTests
             LabName = lab,
             Policy = TenantPolicy.Default with { Ports = new PortPolicy { Allowed = true, First = 30000, Last = 60999 } },
         });
-        try
-        {
-            var status = await runtime.DeployAsync(plan, null, new DeployOptions { OnFailure = FailurePolicy.Rollback }, TestLabs.Ct);
-            var web = status.Node("web");
-            Assert.Equal([new PublishedPort("127.0.0.1", port, 8080, "tcp"), new PublishedPort("127.0.0.1", port + 1, 8081, "udp")], web.Ports);
+        await using var fixture = await LabUnderTest.RequireAsync(plan, TestLabs.TinyImage);
+        var status = await fixture.DeployAsync(new DeployOptions { OnFailure = FailurePolicy.Rollback });
+        var web = status.Node("web");
+        Assert.Equal([new PublishedPort("127.0.0.1", port, 8080, "tcp"), new PublishedPort("127.0.0.1", port + 1, 8081, "udp")], web.Ports);
 
-            // Connect where the status says (the listener may still be starting: retried for a few seconds).
-            var shown = web.Ports![0];
-            var answer = await TestLabs.EventuallyAsync(async () =>
-            {
-                try
-                {
-                    using var client = new TcpClient();
-                    await client.ConnectAsync(shown.HostIp, shown.HostPort, TestLabs.Ct);
-                    using var reader = new StreamReader(client.GetStream());
-                    return await reader.ReadLineAsync(TestLabs.Ct);
-                }
-                catch (SocketException)
-                {
-                    return null;
-                }
-                catch (IOException)
-                {
-                    return null;
-                }
-            }, a => a == "hello-ltb", TimeSpan.FromSeconds(20));
-            Assert.Equal("hello-ltb", answer);
-        }
-        finally
+        // Connect where the status says (the listener may still be starting: retried for a few seconds).
+        var shown = web.Ports![0];
+        var answer = await TestLabs.EventuallyAsync(async () =>
         {
-            await runtime.DestroyAsync(lab, null, CancellationToken.None);
-        }
-        var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
-        Assert.True(left.IsEmpty, $"left behind: {left}");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(shown.HostIp, shown.HostPort, TestLabs.Ct);
+                using var reader = new StreamReader(client.GetStream());
+                return await reader.ReadLineAsync(TestLabs.Ct);
+            }
+            catch (SocketException)
+            {
+                return null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }, a => a == "hello-ltb", TimeSpan.FromSeconds(20));
+        Assert.Equal("hello-ltb", answer);
+        await fixture.DestroyAsync();
+        await fixture.AssertNoLeftoversAsync();
     }
 
     /// <summary>A free TCP port for the node (and the next for its UDP one), from the range 40000-59999.</summary>

@@ -36,8 +36,6 @@ public sealed class HostLinkTypesTests
     [Fact]
     public async Task Host_mgmt_net_macvlan_vxlan_and_vxlan_stitch_links_as_containerlab_writes_them_carry_frames()
     {
-        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
-        using var _ = engine;
         var lab = TestLabs.UniqueName("hl");
         var id = lab[^6..];
         var third = Random.Shared.Next(100, 250);
@@ -72,7 +70,8 @@ public sealed class HostLinkTypesTests
                   vni: {{vni2}}
                   dst-port: 4789
             """;
-        var plan = Plan(yaml, lab);
+        await using var fixture = await LabUnderTest.RequireAsync(Plan(yaml, lab), TestLabs.TinyImage);
+        var (net, plan) = (fixture.Net, fixture.Plan);
         Assert.All(plan.Links.Where(l => l.B is not null), l => Assert.Equal(PlanValidator.HostNode, l.B!.Node));
         Assert.Equal("private", plan.Links.Single(l => l.A.Interface == "eth2" && l.A.Node == "n2").Vars["mode"]);
         var ok = false;
@@ -85,7 +84,7 @@ public sealed class HostLinkTypesTests
                 $"link add vx1 type vxlan id {vni1} remote {local} dstport 4789 dev {underlayPeer}", "link set vx1 up",
                 $"link add vx2 type vxlan id {vni2} remote {local} dstport 4789 dev {underlayPeer}", "link set vx2 up"], false, TestLabs.Ct);
 
-            var status = await runtime.DeployAsync(plan, null, new DeployOptions { OnFailure = FailurePolicy.Rollback }, TestLabs.Ct);
+            var status = await fixture.DeployAsync(new DeployOptions { OnFailure = FailurePolicy.Rollback });
             Assert.Equal(LabState.Running, status.State);
             var bridge = (await net.ListLinksAsync(null, TestLabs.Ct)).Single(l => l.Name == mgmt).Master!;
             string Ns(string node) => $"/run/netns/{Names.Netns(lab, node)}";
@@ -113,7 +112,7 @@ public sealed class HostLinkTypesTests
         }
         finally
         {
-            await runtime.DestroyAsync(lab, null, CancellationToken.None);
+            await fixture.DestroyAsync();
             await net.RunAsync("ip", ["link", "del", parent], null, null, CancellationToken.None);
             await net.RunAsync("ip", ["link", "del", underlay], null, null, CancellationToken.None);
             await net.RunAsync("ip", ["netns", "delete", far], null, null, CancellationToken.None);
@@ -121,18 +120,14 @@ public sealed class HostLinkTypesTests
         Assert.True(ok);
         var after = await net.ListLinksAsync(null, TestLabs.Ct);
         Assert.DoesNotContain(after, l => l.Name == host1 || l.Name == host2 || l.Name == mgmt);
-        var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
-        Assert.True(left.IsEmpty, $"left behind: {left}");
+        await fixture.AssertNoLeftoversAsync();
     }
 
     [Fact]
     public async Task A_dummy_link_is_refused_before_anything_is_created_on_a_kernel_without_the_module()
     {
-        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
-        using var _ = engine;
-        Prerequisite.Require(!await net.SupportsLinkKindAsync("dummy", TestLabs.Ct), "a kernel without the dummy module (this test proves the refusal)");
         var lab = TestLabs.UniqueName("dm");
-        var plan = Plan($$"""
+        await using var fixture = await LabUnderTest.RequireAsync(Plan($$"""
             name: {{lab}}
             topology:
               nodes:
@@ -140,11 +135,11 @@ public sealed class HostLinkTypesTests
               links:
                 - type: dummy
                   endpoint: {node: n1, interface: eth1}
-            """, lab);
-        var e = await Assert.ThrowsAsync<LabRuntimeException>(() => runtime.DeployAsync(plan, null, null, TestLabs.Ct));
+            """, lab), TestLabs.TinyImage);
+        Prerequisite.Require(!await fixture.Net.SupportsLinkKindAsync("dummy", TestLabs.Ct), "a kernel without the dummy module (this test proves the refusal)");
+        var e = await Assert.ThrowsAsync<LabRuntimeException>(() => fixture.DeployAsync());
         Assert.Contains("the dummy link type needs the Linux 'dummy' kernel module", e.Message);
         Assert.Contains("n1:eth1", e.Message);
-        var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
-        Assert.True(left.IsEmpty, $"left behind: {left}");
+        await fixture.AssertNoLeftoversAsync();
     }
 }

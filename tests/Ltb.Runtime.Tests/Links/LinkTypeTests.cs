@@ -12,8 +12,6 @@ public sealed class LinkTypeTests
     [Fact]
     public async Task Host_mgmt_net_and_macvlan_links_and_a_static_mgmt_address()
     {
-        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
-        using var _ = engine;
         var lab = TestLabs.UniqueName("types");
         var suffix = lab[^6..];
         var third = Random.Shared.Next(100, 250);
@@ -31,28 +29,23 @@ public sealed class LinkTypeTests
                 new LinkPlan { Type = LinkType.Macvlan, A = new LinkEndpoint("n2", "mv1"), B = new LinkEndpoint("host", hostIf), Mtu = 1500 },
             ],
         };
-        try
-        {
-            var status = await runtime.DeployAsync(plan, null, new DeployOptions { OnFailure = FailurePolicy.Rollback }, TestLabs.Ct);
-            Assert.Equal(LabState.Running, status.State);
-            Assert.Equal($"10.251.{third}.10", status.Node("n1").MgmtIpv4);
-            Assert.Equal($"10.251.{third}.0/24", status.MgmtIpv4Subnet);
-            Assert.Contains(status.Node("n1").Interfaces, i => i.Name == "eth1" && i.Carrier);
-            Assert.Contains(status.Node("n1").Interfaces, i => i.Name == "eth2" && i.Carrier);
-            Assert.Contains(status.Node("n2").Interfaces, i => i.Name == "mv1");
-            var host = await net.ListLinksAsync(null, TestLabs.Ct);
-            var h = host.Single(l => l.Name == hostIf);
-            Assert.StartsWith(Names.AliasPrefix(lab), h.Alias);
-            var m = host.Single(l => l.Name == mgmtIf);
-            Assert.StartsWith("br-", m.Master);
-        }
-        finally
-        {
-            await runtime.DestroyAsync(lab, null, CancellationToken.None);
-        }
+        await using var fixture = await LabUnderTest.RequireAsync(plan, TestLabs.TinyImage);
+        var net = fixture.Net;
+        var status = await fixture.DeployAsync(new DeployOptions { OnFailure = FailurePolicy.Rollback });
+        Assert.Equal(LabState.Running, status.State);
+        Assert.Equal($"10.251.{third}.10", status.Node("n1").MgmtIpv4);
+        Assert.Equal($"10.251.{third}.0/24", status.MgmtIpv4Subnet);
+        Assert.Contains(status.Node("n1").Interfaces, i => i.Name == "eth1" && i.Carrier);
+        Assert.Contains(status.Node("n1").Interfaces, i => i.Name == "eth2" && i.Carrier);
+        Assert.Contains(status.Node("n2").Interfaces, i => i.Name == "mv1");
+        var host = await net.ListLinksAsync(null, TestLabs.Ct);
+        var h = host.Single(l => l.Name == hostIf);
+        Assert.StartsWith(Names.AliasPrefix(lab), h.Alias);
+        var m = host.Single(l => l.Name == mgmtIf);
+        Assert.StartsWith("br-", m.Master);
+        await fixture.DestroyAsync();
         var after = await net.ListLinksAsync(null, TestLabs.Ct);
         Assert.DoesNotContain(after, l => l.Name == hostIf || l.Name == mgmtIf);
-        var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
-        Assert.True(left.IsEmpty, $"left behind: {left}");
+        await fixture.AssertNoLeftoversAsync();
     }
 }

@@ -1,5 +1,6 @@
 using Ltb.Runtime.Labs;
 using Ltb.Runtime.Links;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
@@ -47,11 +48,11 @@ public sealed class VxlanLinkTests
             };
             foreach (var (net, link) in ends)
             {
-                var resolved = (await VxlanLink.ResolveUnderlayAsync(net, [link], TestLabs.Ct)).Single();
+                var resolved = (await VxlanLinkType.ResolveUnderlayAsync(net, [link], TestLabs.Ct)).Single();
                 Assert.Equal(1450, resolved.Mtu); // 1500 - (20 IPv4 + 8 UDP + 8 VXLAN + 14 inner Ethernet)
                 Assert.StartsWith("vxu", resolved.Vxlan!.Parent);
                 var batch = new WiringBatch();
-                VxlanLink.Instance.Create(resolved, ctx, batch);
+                VxlanLinkType.Instance.Create(resolved, ctx, batch);
                 await batch.RunAsync(net, 2, force: false, TestLabs.Ct);
             }
 
@@ -106,7 +107,7 @@ public sealed class VxlanLinkTests
 
             // Removal deletes the device; deleting the node namespace would too (checked by the runtime's destroy tests).
             var removal = new WiringBatch();
-            VxlanLink.Instance.Remove(ends[0].Link, ctx, removal);
+            VxlanLinkType.Instance.Remove(ends[0].Link, ctx, removal);
             await removal.RunAsync(ends[0].Net, 2, force: false, TestLabs.Ct);
             Assert.DoesNotContain(await host.ListLinksAsync(n1, TestLabs.Ct), l => l.Name == "eth1");
         }
@@ -126,40 +127,32 @@ public sealed class VxlanLinkTests
     [Fact]
     public async Task A_deployed_vxlan_link_gets_the_underlay_mtu_and_apply_and_destroy_leave_no_vxlan_device()
     {
-        var (engine, runtime, net) = await TestLabs.RequireAsync(LinkBackend.Veth, TestLabs.TinyImage);
-        using var _ = engine;
         var vni = 0x200000 + Random.Shared.Next(0xFFFFF);
         // The remote need not answer: the device only needs a route to it (TEST-NET-2, by the default route if any).
         var tunnel = new LinkPlan { Type = LinkType.Vxlan, A = new LinkEndpoint("n2", "eth2"), Mtu = LinkPlan.AutoMtu, Vxlan = new VxlanPlan("198.51.100.7", vni) };
+        var pair = TestLabs.Pair(TestLabs.UniqueName("vx"), LinkBackend.Veth);
+        await using var lab = await LabUnderTest.RequireAsync(pair with { Links = [.. pair.Links, tunnel] }, TestLabs.TinyImage);
+        var (runtime, net, plan) = (lab.Runtime, lab.Net, lab.Plan);
         var route = await net.RunAsync("ip", ["-json", "route", "get", "198.51.100.7"], null, null, TestLabs.Ct);
         Prerequisite.Require(route.Succeeded, "a route to 198.51.100.7 (a default route)");
-        var plan = TestLabs.Pair(TestLabs.UniqueName("vx"), LinkBackend.Veth);
-        plan = plan with { Links = [.. plan.Links, tunnel] };
         async Task<bool> HostHasVni() =>
             (await net.RunAsync("ip", ["-d", "link", "show", "type", "vxlan"], null, null, TestLabs.Ct)).Stdout.Contains($"vxlan id {vni} ", StringComparison.Ordinal);
-        try
-        {
-            var status = await runtime.DeployAsync(plan, null, new DeployOptions { OnFailure = FailurePolicy.Rollback }, TestLabs.Ct);
-            var device = System.Text.Json.JsonDocument.Parse(route.Stdout).RootElement[0].GetProperty("dev").GetString();
-            var underlay = (await net.ListLinksAsync(null, TestLabs.Ct)).Single(l => l.Name == device).Mtu;
-            Assert.Equal(underlay - 50, status.Node("n2").Interfaces.Single(i => i.Name == "eth2").Mtu);
-            Assert.Equal("vxlan", (await net.ListLinksAsync(Names.Netns(plan.LabName, "n2"), TestLabs.Ct)).Single(l => l.Name == "eth2").Kind);
-            Assert.False(await HostHasVni(), "the vxlan device is in the host's namespace, not the node's");
+        var status = await lab.DeployAsync(new DeployOptions { OnFailure = FailurePolicy.Rollback });
+        var device = System.Text.Json.JsonDocument.Parse(route.Stdout).RootElement[0].GetProperty("dev").GetString();
+        var underlay = (await net.ListLinksAsync(null, TestLabs.Ct)).Single(l => l.Name == device).Mtu;
+        Assert.Equal(underlay - 50, status.Node("n2").Interfaces.Single(i => i.Name == "eth2").Mtu);
+        Assert.Equal("vxlan", (await net.ListLinksAsync(Names.Netns(plan.LabName, "n2"), TestLabs.Ct)).Single(l => l.Name == "eth2").Kind);
+        Assert.False(await HostHasVni(), "the vxlan device is in the host's namespace, not the node's");
 
-            // Apply without the tunnel removes it; with it again brings it back.
-            await runtime.ApplyAsync(plan with { Links = [plan.Links[0]] }, null, null, TestLabs.Ct);
-            Assert.DoesNotContain(await net.ListLinksAsync(Names.Netns(plan.LabName, "n2"), TestLabs.Ct), l => l.Name == "eth2");
-            Assert.False(await HostHasVni());
-            await runtime.ApplyAsync(plan, null, null, TestLabs.Ct);
-            Assert.Contains(await net.ListLinksAsync(Names.Netns(plan.LabName, "n2"), TestLabs.Ct), l => l.Name == "eth2" && l.Kind == "vxlan");
-        }
-        finally
-        {
-            await runtime.DestroyAsync(plan.LabName, null, CancellationToken.None);
-        }
+        // Apply without the tunnel removes it; with it again brings it back.
+        await lab.ApplyAsync(plan with { Links = [plan.Links[0]] });
+        Assert.DoesNotContain(await net.ListLinksAsync(Names.Netns(plan.LabName, "n2"), TestLabs.Ct), l => l.Name == "eth2");
         Assert.False(await HostHasVni());
-        var left = await Leftovers.FindAsync(engine, net, plan, TestLabs.StateDirectory);
-        Assert.True(left.IsEmpty, $"left behind: {left}");
+        await lab.ApplyAsync(plan);
+        Assert.Contains(await net.ListLinksAsync(Names.Netns(plan.LabName, "n2"), TestLabs.Ct), l => l.Name == "eth2" && l.Kind == "vxlan");
+        await lab.DestroyAsync();
+        Assert.False(await HostHasVni());
+        await lab.AssertNoLeftoversAsync();
     }
 
     /// <summary>The host network of a host whose own namespace is <paramref name="underlay"/> (what `ltb agent` sees inside a netns).</summary>

@@ -23,14 +23,6 @@ public static class TestLabs
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Skips (outside CI) or fails (in CI) unless Docker, root, the images and, for OVS, Open vSwitch are there.</summary>
-    public static async Task<(DockerEngine Engine, LabRuntime Runtime, HostNetwork Net)> RequireAsync(LinkBackend backend, params string[] images)
-    {
-        var missing = await MissingAsync(backend, images);
-        Prerequisite.Require(missing is null, missing ?? "");
-        return Create();
-    }
-
     public static (DockerEngine Engine, LabRuntime Runtime, HostNetwork Net) Create()
     {
         var engine = DockerEngine.Connect();
@@ -38,7 +30,7 @@ public static class TestLabs
         return (engine, new LabRuntime(engine, net, new RuntimeOptions { StateDirectory = StateDirectory }), net);
     }
 
-    /// <summary>What is missing for a runtime test, or null.</summary>
+    /// <summary>What is missing for a runtime test (Docker, root, the images and, for OVS, Open vSwitch), or null.</summary>
     public static async Task<string?> MissingAsync(LinkBackend backend, params string[] images)
     {
         if (Environment.UserName != "root")
@@ -72,10 +64,6 @@ public static class TestLabs
         return null;
     }
 
-    /// <summary>
-    /// ../shared/corpus/containerlab/frr01/frr01.clab.yml as a host plan, mirroring the file exactly: images by the names
-    /// the file uses, binds to the corpus files, the PCs' exec commands, the six links.
-    /// </summary>
     /// <summary>
     /// The corpus's frr01 lab exactly as containerlab users have it: the file is loaded by the topology loader and
     /// planned by the planner, the same path the server takes.

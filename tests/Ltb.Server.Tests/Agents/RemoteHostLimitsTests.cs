@@ -31,35 +31,29 @@ public sealed class RemoteHostLimitsTests(RemoteHostFixture remote) : IClassFixt
         var r = R;
         var name = "rl" + Guid.NewGuid().ToString("N")[..6];
         using var canary = Canary.Create();
-        var (labId, runtimeName) = await LabFolderTests.DeployAsync(r.Admin, LabFolderTests.Lab(name), LabFolderTests.Files("one\n"), false, r.HostName);
-        var controllerFolder = Path.Combine(r.ControllerData, "labs", labId.ToString("N"));
-        var hostFolder = Path.Combine(r.Host.Folder, "agent", "files", runtimeName);
-        try
-        {
-            Assert.True(Directory.Exists(hostFolder), hostFolder);
-            await canary.PlantAsync(r.Admin, name, runtimeName, dockerHost: r.Host.DockerHost);
-            var withC = LabFolderTests.Lab(name, "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"data:/data\"]}");
-            await LabFolderTests.DeployAsync(r.Admin, withC, LabFolderTests.Files("two\n"), true, r.HostName);
-            canary.AssertUntouched();
-            var c = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
-                new ExecRequest("c", ["cat", "/data/seed.txt", "/data/sub/inner.txt"])), 200);
-            Assert.Equal((0L, "seed\ninner\n"), (c.ExitCode, c.Stdout));
-            await LabFolderTests.DeployAsync(r.Admin, withC, LabFolderTests.Files("two\n"), true, r.HostName);
-            canary.AssertUntouched();
-            var destroy = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(r.Admin, destroy.Task.Id)).State);
-            canary.AssertUntouched();
-            Assert.False(Directory.Exists(hostFolder), $"{hostFolder} is left on the host");
-            Assert.False(Directory.Exists(controllerFolder), $"{controllerFolder} is left on the controller");
-            await LabFolderTests.DeployAsync(r.Admin, LabFolderTests.Lab(name), LabFolderTests.Files("three\n"), false, r.HostName);
-            canary.AssertUntouched();
-        }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(r.Admin, removal.Task.Id)).State);
-        }
+        await using var lab = await ServerLab.RunAsync(r.Admin, LabFolderTests.Form(LabFolderTests.Lab(name), LabFolderTests.Files("one\n"), host: r.HostName),
+            r.Host.DockerHost);
+        var controllerFolder = Path.Combine(r.ControllerData, "labs", lab.Id.ToString("N"));
+        var hostFolder = Path.Combine(r.Host.Folder, "agent", "files", lab.RuntimeName);
+        Assert.True(Directory.Exists(hostFolder), hostFolder);
+        await canary.PlantAsync(r.Admin, name, lab.RuntimeName, dockerHost: r.Host.DockerHost);
+        var withC = LabFolderTests.Lab(name, "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"data:/data\"]}");
+        await lab.AgainAsync(LabFolderTests.Form(withC, LabFolderTests.Files("two\n"), true, r.HostName));
         canary.AssertUntouched();
+        var c = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
+            new ExecRequest("c", ["cat", "/data/seed.txt", "/data/sub/inner.txt"])), 200);
+        Assert.Equal((0L, "seed\ninner\n"), (c.ExitCode, c.Stdout));
+        await lab.AgainAsync(LabFolderTests.Form(withC, LabFolderTests.Files("two\n"), true, r.HostName));
+        canary.AssertUntouched();
+        await lab.DestroyAsync();
+        canary.AssertUntouched();
+        Assert.False(Directory.Exists(hostFolder), $"{hostFolder} is left on the host");
+        Assert.False(Directory.Exists(controllerFolder), $"{controllerFolder} is left on the controller");
+        await lab.AgainAsync(LabFolderTests.Form(LabFolderTests.Lab(name), LabFolderTests.Files("three\n"), host: r.HostName));
+        canary.AssertUntouched();
+        await lab.DestroyAsync();
+        canary.AssertUntouched();
+        await lab.AssertNoLeftoversAsync();
         Assert.False(Directory.Exists(hostFolder), $"{hostFolder} is left on the host");
         Assert.False(Directory.Exists(controllerFolder), $"{controllerFolder} is left on the controller");
     }
@@ -76,40 +70,34 @@ public sealed class RemoteHostLimitsTests(RemoteHostFixture remote) : IClassFixt
                 a: {kind: linux, image: "ltb/tiny:latest"}
                 b: {kind: linux, image: "ltb/tiny:latest", cmd: "sh -c 'yes flood | head -c 3000000; exec sleep 3600'"}
             """;
-        await LabFolderTests.DeployAsync(r.Admin, yaml, [], false, r.HostName);
-        try
-        {
-            var (agent, controller) = (OutputLimitCliTests.Rss(r.AgentPid), OutputLimitCliTests.Rss(r.ControllerPid));
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var yes = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("a", ["yes"])), 200);
-            clock.Stop();
-            var (agentAfter, controllerAfter) = (OutputLimitCliTests.Rss(r.AgentPid), OutputLimitCliTests.Rss(r.ControllerPid));
-            TestContext.Current.TestOutputHelper?.WriteLine($"remote exec yes: {clock.Elapsed.TotalSeconds:0.0} s, agent RSS {agent >> 20} -> " +
-                $"{agentAfter >> 20} MiB, controller RSS {controller >> 20} -> {controllerAfter >> 20} MiB");
-            Assert.Equal((Limit, true, 137L), (yes.Stdout.Length, yes.Truncated, yes.ExitCode));
-            Assert.Contains($"output cut at {Limit} bytes", yes.Note);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"exec yes took {clock.Elapsed}");
-            Assert.True(agentAfter - agent < MaxGrowthBytes, $"the agent grew from {agent >> 20} MiB to {agentAfter >> 20} MiB");
-            Assert.True(controllerAfter - controller < MaxGrowthBytes, $"the controller grew from {controller >> 20} MiB to {controllerAfter >> 20} MiB");
+        await using var lab = await ServerLab.RunAsync(r.Admin, LabFolderTests.Form(yaml, [], host: r.HostName), r.Host.DockerHost);
+        var (agent, controller) = (OutputLimitCliTests.Rss(r.AgentPid), OutputLimitCliTests.Rss(r.ControllerPid));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var yes = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("a", ["yes"])), 200);
+        clock.Stop();
+        var (agentAfter, controllerAfter) = (OutputLimitCliTests.Rss(r.AgentPid), OutputLimitCliTests.Rss(r.ControllerPid));
+        TestContext.Current.TestOutputHelper?.WriteLine($"remote exec yes: {clock.Elapsed.TotalSeconds:0.0} s, agent RSS {agent >> 20} -> " +
+            $"{agentAfter >> 20} MiB, controller RSS {controller >> 20} -> {controllerAfter >> 20} MiB");
+        Assert.Equal((Limit, true, 137L), (yes.Stdout.Length, yes.Truncated, yes.ExitCode));
+        Assert.Contains($"output cut at {Limit} bytes", yes.Note);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"exec yes took {clock.Elapsed}");
+        Assert.True(agentAfter - agent < MaxGrowthBytes, $"the agent grew from {agent >> 20} MiB to {agentAfter >> 20} MiB");
+        Assert.True(controllerAfter - controller < MaxGrowthBytes, $"the controller grew from {controller >> 20} MiB to {controllerAfter >> 20} MiB");
 
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            string text;
-            do
-            {
-                using var logs = await r.Admin.GetAsync($"/api/v1/labs/{name}/nodes/b/logs");
-                Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);
-                Assert.Equal(Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), logs.Headers.GetValues(ApiConventions.OutputLimitHeader).Single());
-                text = await logs.Content.ReadAsStringAsync();
-            }
-            while (text.Length < Limit && DateTime.UtcNow < deadline);
-            Assert.StartsWith("flood\n", text);
-            Assert.EndsWith($"\n[ltb] output cut at {Limit} bytes, the limit per answer (OutputLimitBytes of the tenant policy); ask for the last lines only (tail) or follow\n", text);
-            Assert.Equal(Limit, text.IndexOf("\n[ltb] ", StringComparison.Ordinal));
-        }
-        finally
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        string text;
+        do
         {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(r.Admin, removal.Task.Id)).State);
+            using var logs = await r.Admin.GetAsync($"/api/v1/labs/{name}/nodes/b/logs");
+            Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);
+            Assert.Equal(Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), logs.Headers.GetValues(ApiConventions.OutputLimitHeader).Single());
+            text = await logs.Content.ReadAsStringAsync();
         }
+        while (text.Length < Limit && DateTime.UtcNow < deadline);
+        Assert.StartsWith("flood\n", text);
+        Assert.EndsWith($"\n[ltb] output cut at {Limit} bytes, the limit per answer (OutputLimitBytes of the tenant policy); ask for the last lines only (tail) or follow\n", text);
+        Assert.Equal(Limit, text.IndexOf("\n[ltb] ", StringComparison.Ordinal));
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
     }
 }

@@ -152,13 +152,7 @@ public sealed class RemoteHostTests(RemoteHostFixture remote) : IClassFixture<Re
     {
         var r = R;
         var name = "rr" + Guid.NewGuid().ToString("N")[..6];
-        using (var content = Labs.LabTestSupport.Upload(Labs.LabTestSupport.TinyLab(name)))
-        {
-            content.Add(new StringContent(r.HostName), "host");
-            var accepted = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.PostAsync("/api/v1/labs", content), 202);
-            var task = await Labs.LabTestSupport.WaitAsync(r.Admin, accepted.Task.Id);
-            Assert.True(task.State == "succeeded", task.Error);
-        }
+        await using var deployed = await Labs.ServerLab.RunAsync(r.Admin, OnHost(Labs.LabTestSupport.TinyLab(name)), r.Host.DockerHost);
         await r.RestartAgentAsync();
         // The agent found its lab again (engine labels, state folder): the reconciler left it running, and the controller
         // reaches the new agent with the new secret.
@@ -169,9 +163,9 @@ public sealed class RemoteHostTests(RemoteHostFixture remote) : IClassFixture<Re
         var ping = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
             new ExecRequest("a", ["ping", "-c", "1", "-W", "2", "10.0.0.2"])), 200);
         Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-        Assert.Equal("succeeded", (await Labs.LabTestSupport.WaitAsync(r.Admin, removal.Task.Id)).State);
+        await deployed.DestroyAsync();
         Assert.Equal("", (await r.Host.DockerAsync("ps", "-aq", "--filter", $"label=org.ltb.lab={lab.RuntimeName}")).Stdout.Trim());
+        await deployed.AssertNoLeftoversAsync();
     }
 
     [Fact]
@@ -179,16 +173,22 @@ public sealed class RemoteHostTests(RemoteHostFixture remote) : IClassFixture<Re
     {
         var r = R;
         var name = "rf" + Guid.NewGuid().ToString("N")[..6];
-        using var content = Labs.LabTestSupport.Upload(Labs.LabTestSupport.TinyLab(name, "ltb/no-such-image:1"));
-        content.Add(new StringContent(r.HostName), "host");
-        var accepted = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.PostAsync("/api/v1/labs", content), 202);
-        var task = await Labs.LabTestSupport.WaitAsync(r.Admin, accepted.Task.Id);
+        await using var failed = await Labs.ServerLab.StartAsync(r.Admin, OnHost(Labs.LabTestSupport.TinyLab(name, "ltb/no-such-image:1")), r.Host.DockerHost);
+        var task = await failed.WaitAsync();
         Assert.Equal("failed", task.State);
         Assert.StartsWith($"lab '{name}', node 'a': ", task.Error);
         Assert.Contains("ltb/no-such-image:1", task.Error);
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await r.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-        Assert.Equal("succeeded", (await Labs.LabTestSupport.WaitAsync(r.Admin, removal.Task.Id)).State);
-        Assert.Equal("", (await r.Host.DockerAsync("ps", "-aq", "--filter", $"label=org.ltb.lab={accepted.Lab.RuntimeName}")).Stdout.Trim());
+        await failed.DestroyAsync();
+        Assert.Equal("", (await r.Host.DockerAsync("ps", "-aq", "--filter", $"label=org.ltb.lab={failed.RuntimeName}")).Stdout.Trim());
+        await failed.AssertNoLeftoversAsync();
+    }
+
+    /// <summary>An upload of <paramref name="yaml"/> placed on the remote host.</summary>
+    private MultipartFormDataContent OnHost(string yaml)
+    {
+        var content = Labs.LabTestSupport.Upload(yaml);
+        content.Add(new StringContent(R.HostName), "host");
+        return content;
     }
 
     [Fact]

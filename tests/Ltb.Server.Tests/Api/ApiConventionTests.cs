@@ -43,6 +43,28 @@ public abstract partial class ApiConventionTests<TServer>(TServer fixture) : ICl
     }
 
     [Fact]
+    public async Task Declared_checks_answer_first_refusal_in_the_order_the_handler_declares_them()
+    {
+        var owner = await S.CreateUserAsync("po");
+        var stranger = await S.CreateUserAsync("ps");
+        var group = await S.CreateGroupAsync("pg", owner.Id);
+        using var client = await S.LoginAsync(stranger.UserName, ServerFixture.UserPassword);
+
+        // The collection requirement comes before the page: a student listing the audit log is refused, whatever the page.
+        var refused = await Http.ProblemAsync(await client.GetAsync("/api/v1/audit?page=0"), 403);
+        Assert.Equal("you may not read a audit entry", refused.GetProperty("detail").GetString());
+        // Members: the group is looked up first, so an unseen group is 404 whatever the page.
+        var unseen = await Http.ProblemAsync(await client.GetAsync($"/api/v1/groups/{group.Id}/members?page=0"), 404);
+        Assert.Equal("no such group", unseen.GetProperty("detail").GetString());
+        // A lab's tasks: the page is checked first, so a bad page is 400 before any lab is looked up.
+        var badPage = await Http.ProblemAsync(await client.GetAsync($"/api/v1/labs/{Guid.NewGuid()}/tasks?page=0"), 400);
+        Assert.Equal("page: page counts from 1", badPage.GetProperty("detail").GetString());
+        await Http.ProblemAsync(await client.GetAsync($"/api/v1/labs/{Guid.NewGuid()}/tasks?page=1"), 404);
+        // A lab by name is one of the caller's own: another user's lab name is not found.
+        await Http.ProblemAsync(await client.GetAsync("/api/v1/labs/no-such-lab/tasks"), 404);
+    }
+
+    [Fact]
     public async Task The_user_list_filters_by_role_and_by_name()
     {
         var teacher = await S.CreateUserAsync("rolef", "instructor");

@@ -18,6 +18,12 @@ public abstract class TopologyMatrixServer : ServerFixture
     public HttpClient Instructor { get; private set; } = null!;
     public string Kind { get; } = Unique("pc");
 
+    /// <summary>Host ports of its own (a student's, inside the policy's range; an admin's, outside it): the SQLite and
+    /// PostgreSQL classes run side by side.</summary>
+    public abstract int PublishedPort { get; }
+
+    public abstract int AdminPort { get; }
+
     protected override async Task SeedAsync()
     {
         Student = await LoginAsync((await CreateUserAsync("st")).UserName, UserPassword);
@@ -36,12 +42,20 @@ public abstract class TopologyMatrixServer : ServerFixture
 
 public sealed class SqliteTopologyMatrixServer : TopologyMatrixServer
 {
+    public override int PublishedPort => 30150;
+
+    public override int AdminPort => 30299;
+
     protected override Task<(TestDatabase?, string?)> CreateDatabaseAsync() =>
         Task.FromResult<(TestDatabase?, string?)>((new SqliteTestDatabase(), null));
 }
 
 public sealed class PostgresTopologyMatrixServer : TopologyMatrixServer
 {
+    public override int PublishedPort => 30151;
+
+    public override int AdminPort => 30298;
+
     protected override async Task<(TestDatabase?, string?)> CreateDatabaseAsync() => await PostgresTestDatabase.CreateAsync();
 }
 
@@ -166,7 +180,7 @@ public abstract class TopologyMatrixTests<TServer>(TServer fixture) : IClassFixt
                   image: ltb/tiny:latest
                   cap-add: [SYS_ADMIN]
                   binds: ["/etc/hostname:/host-hostname:ro"]
-                  ports: ["127.0.0.1:30299:80"]
+                  ports: ["127.0.0.1:{S.AdminPort}:80"]
                 h:
                   kind: linux
                   image: ltb/tiny:latest
@@ -174,20 +188,10 @@ public abstract class TopologyMatrixTests<TServer>(TServer fixture) : IClassFixt
               links:
                 - endpoints: ["a:eth1", "host:{hostSide}"]
             """;
-        var deployed = await LabTestSupport.DeployAsync(S.Admin, yaml);
-        var runtime = deployed.Lab.RuntimeName;
-        try
-        {
-            var task = await LabTestSupport.WaitAsync(S.Admin, deployed.Task.Id);
-            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-            await CheckAdminLabAsync(name, runtime, hostSide);
-        }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await S.Admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(S.Admin, removal.Task.Id)).State);
-        }
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtime));
+        await using var deployed = await ServerLab.RunAsync(S.Admin, yaml);
+        await CheckAdminLabAsync(name, deployed.RuntimeName, hostSide);
+        await deployed.DestroyAsync();
+        await deployed.AssertNoLeftoversAsync();
         Assert.False((await HostCommand.RunAsync("ip", "link", "show", hostSide)).ExitCode == 0, $"{hostSide} is left on the host");
     }
 
@@ -204,7 +208,7 @@ public abstract class TopologyMatrixTests<TServer>(TServer fixture) : IClassFixt
         var links = await Http.ReadAsync<ExecResponse>(await S.Admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
             new ExecRequest("h", ["cat", "/proc/net/dev"])), 200);
         Assert.Contains(hostSide, links.Stdout, StringComparison.Ordinal);
-        Assert.Equal([("127.0.0.1", "30299")], await PortBindingsAsync(runtime, "a"));
+        Assert.Equal([("127.0.0.1", S.AdminPort.ToString(System.Globalization.CultureInfo.InvariantCulture))], await PortBindingsAsync(runtime, "a"));
     }
 
     /// <summary>The host address and port each published port of a node's container is bound to, as the engine has them.</summary>
@@ -255,22 +259,13 @@ public abstract class TopologyMatrixTests<TServer>(TServer fixture) : IClassFixt
             }
 
             var name = ServerFixture.Unique("tmp");
-            var inside = outside with { NodeLine = "ports: [\"30150:80\"]" };
-            var deployed = await LabTestSupport.DeployAsync(S.Student, Topology(name, inside, out _, out _, "linux")
+            var inside = outside with { NodeLine = $"ports: [\"{S.PublishedPort}:80\"]" };
+            await using var deployed = await ServerLab.RunAsync(S.Student, Topology(name, inside, out _, out _, "linux")
                 .Replace("kind: linux", "kind: linux\n      image: ltb/tiny:latest", StringComparison.Ordinal));
-            try
-            {
-                var task = await LabTestSupport.WaitAsync(S.Student, deployed.Task.Id);
-                Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-                // Published on the policy's address only (written without one).
-                Assert.Equal([("127.0.0.1", "30150")], await PortBindingsAsync(deployed.Lab.RuntimeName, "a"));
-            }
-            finally
-            {
-                var removal = await Http.ReadAsync<LabTaskAccepted>(await S.Student.DeleteAsync($"/api/v1/labs/{name}"), 202);
-                Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(S.Student, removal.Task.Id)).State);
-            }
-            Assert.Equal(0, await LabTestSupport.LeftoversAsync(deployed.Lab.RuntimeName));
+            // Published on the policy's address only (written without one).
+            Assert.Equal([("127.0.0.1", S.PublishedPort.ToString(System.Globalization.CultureInfo.InvariantCulture))], await PortBindingsAsync(deployed.RuntimeName, "a"));
+            await deployed.DestroyAsync();
+            await deployed.AssertNoLeftoversAsync();
         }
         finally
         {

@@ -1,4 +1,9 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
+using Ltb.Server.Api;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
 using Ltb.Testing;
@@ -287,5 +292,35 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         client.DefaultRequestHeaders.Authorization = new("Bearer", credentials.RootElement.GetProperty("token").GetString());
         using var doc = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/labs/{lab}"));
         return doc.RootElement.GetProperty("runtimeName").GetString()!;
+    }
+
+    [Fact]
+    public async Task Exec_i_pipes_a_few_MiB_of_stdin_to_the_command_and_exits_with_its_exit_code()
+    {
+        LabTestSupport.RequireDocker();
+        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        using var admin = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var token = await Http.ReadAsync<LoginResponse>(await admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        var name = "xi" + Guid.NewGuid().ToString("N")[..6];
+        await using var lab = await ServerLab.RunAsync(admin, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                a: {kind: linux, image: "ltb/tiny:latest"}
+            """);
+
+        // 4 MiB of text (the test's pipe writes text), through the WebSocket in many messages, hashed in the node.
+        var input = Convert.ToHexString(RandomNumberGenerator.GetBytes(2 << 20));
+        var sum = await Ltb(input, "lab", "exec", "-i", name, "a", "--", "sha256sum");
+        Assert.True(sum.ExitCode == 0, sum.Stderr);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(input))) + "  -", sum.Stdout.Trim());
+        var exit = await Ltb("x", "lab", "exec", "-i", name, "a", "--", "sh", "-c", "cat > /dev/null; echo gone >&2; exit 5");
+        Assert.Equal(5, exit.ExitCode);
+        Assert.Equal("gone\n", exit.Stderr);
+
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
     }
 }

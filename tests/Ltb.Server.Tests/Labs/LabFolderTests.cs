@@ -44,49 +44,41 @@ public sealed class LabFolderTests(SqliteServer fixture) : IClassFixture<SqliteS
         var admin = S.Admin;
         var name = ServerFixture.Unique("lnk");
         using var canary = Canary.Create();
-        var (labId, runtimeName) = await DeployAsync(admin, Lab(name), Files("one\n"), reconfigure: false);
-        var labFolder = Path.Combine(S.DataDirectory, "labs", labId.ToString("N"));
-        try
-        {
-            Assert.True(Directory.Exists(labFolder), labFolder);
-            await canary.PlantAsync(admin, name, runtimeName);
+        await using var lab = await ServerLab.RunAsync(admin, Form(Lab(name), Files("one\n")));
+        var labFolder = Path.Combine(S.DataDirectory, "labs", lab.Id.ToString("N"));
+        Assert.True(Directory.Exists(labFolder), labFolder);
+        await canary.PlantAsync(admin, name, lab.RuntimeName);
 
-            // Reconfigure (b's file changes, a new node c mounts the same folder), then the same again, then redeploy.
-            await DeployAsync(admin, Lab(name, "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"data:/data\"]}"), Files("two\n"), reconfigure: true);
-            canary.AssertUntouched();
-            var c = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("c", ["cat", "/data/seed.txt", "/data/sub/inner.txt"])), 200);
-            Assert.Equal((0L, "seed\ninner\n"), (c.ExitCode, c.Stdout));
-            var b = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("b", ["cat", "/etc/motd-lab"])), 200);
-            Assert.Equal((0L, "two\n"), (b.ExitCode, b.Stdout));
-            // The node's writable bind: read-only elsewhere (b's bind has no :rw).
-            var write = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("b", ["sh", "-c", "echo x > /etc/motd-lab"])), 200);
-            Assert.NotEqual(0L, write.ExitCode);
-            Assert.Contains("Read-only", write.Stderr, StringComparison.OrdinalIgnoreCase);
-
-            await DeployAsync(admin, Lab(name, "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"data:/data\"]}"), Files("two\n"), reconfigure: true);
-            canary.AssertUntouched();
-            var destroy = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, destroy.Task.Id)).State);
-            canary.AssertUntouched();
-            Assert.False(Directory.Exists(labFolder), $"{labFolder} is left after the lab was destroyed");
-            await DeployAsync(admin, Lab(name), Files("three\n"), reconfigure: false);
-            canary.AssertUntouched();
-        }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
-        }
+        // Reconfigure (b's file changes, a new node c mounts the same folder), then the same again, then redeploy.
+        await lab.AgainAsync(Form(Lab(name, "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"data:/data\"]}"), Files("two\n"), reconfigure: true));
         canary.AssertUntouched();
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtimeName));
+        var c = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("c", ["cat", "/data/seed.txt", "/data/sub/inner.txt"])), 200);
+        Assert.Equal((0L, "seed\ninner\n"), (c.ExitCode, c.Stdout));
+        var b = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("b", ["cat", "/etc/motd-lab"])), 200);
+        Assert.Equal((0L, "two\n"), (b.ExitCode, b.Stdout));
+        // The node's writable bind: read-only elsewhere (b's bind has no :rw).
+        var write = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec", new ExecRequest("b", ["sh", "-c", "echo x > /etc/motd-lab"])), 200);
+        Assert.NotEqual(0L, write.ExitCode);
+        Assert.Contains("Read-only", write.Stderr, StringComparison.OrdinalIgnoreCase);
+
+        await lab.AgainAsync(Form(Lab(name, "    c: {kind: linux, image: \"ltb/tiny:latest\", binds: [\"data:/data\"]}"), Files("two\n"), reconfigure: true));
+        canary.AssertUntouched();
+        await lab.DestroyAsync();
+        canary.AssertUntouched();
+        Assert.False(Directory.Exists(labFolder), $"{labFolder} is left after the lab was destroyed");
+        await lab.AgainAsync(Form(Lab(name), Files("three\n")));
+        canary.AssertUntouched();
+
+        await lab.DestroyAsync();
+        canary.AssertUntouched();
+        await lab.AssertNoLeftoversAsync();
         Assert.False(Directory.Exists(labFolder), $"{labFolder} is left after the lab was destroyed");
     }
 
-    /// <summary>Deploys (or reconfigures) and waits for success; the lab's id and runtime name.</summary>
-    public static async Task<(Guid Id, string RuntimeName)> DeployAsync(HttpClient client, string yaml, Dictionary<string, byte[]> files,
-        bool reconfigure, string? host = null)
+    /// <summary>A deployment (or, with <paramref name="reconfigure"/>, a reconfiguration) of the lab with its files, on a host.</summary>
+    public static MultipartFormDataContent Form(string yaml, Dictionary<string, byte[]> files, bool reconfigure = false, string? host = null)
     {
-        using var upload = TemplateTestSupport.Upload(yaml, files: files);
+        var upload = TemplateTestSupport.Upload(yaml, files: files);
         if (host is not null)
         {
             upload.Add(new StringContent(host), "host");
@@ -95,9 +87,6 @@ public sealed class LabFolderTests(SqliteServer fixture) : IClassFixture<SqliteS
         {
             upload.Add(new StringContent("true"), "reconfigure");
         }
-        var accepted = await Http.ReadAsync<LabTaskAccepted>(await client.PostAsync("/api/v1/labs", upload), 202);
-        var task = await LabTestSupport.WaitAsync(client, accepted.Task.Id);
-        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-        return (accepted.Lab.Id, accepted.Lab.RuntimeName);
+        return upload;
     }
 }

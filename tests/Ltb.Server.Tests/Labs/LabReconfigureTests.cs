@@ -38,38 +38,25 @@ public abstract class LabReconfigureTests<TServer>(TServer fixture) : IClassFixt
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("rc");
-        using (var first = TemplateTestSupport.Upload(Lab(name, false), files: new Dictionary<string, byte[]> { ["files/motd"] = "one\n"u8.ToArray() }))
-        {
-            var accepted = await Http.ReadAsync<LabTaskAccepted>(await admin.PostAsync("/api/v1/labs", first), 202);
-            var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
-            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-        }
+        await using var lab = await ServerLab.RunAsync(admin,
+            TemplateTestSupport.Upload(Lab(name, false), files: new Dictionary<string, byte[]> { ["files/motd"] = "one\n"u8.ToArray() }));
         var before = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
-        try
+        var second = TemplateTestSupport.Upload(Lab(name, true), files: new Dictionary<string, byte[]> { ["files/motd"] = "two\n"u8.ToArray() });
+        second.Add(new StringContent("true"), "reconfigure");
+        await lab.AgainAsync(second);
+        var after = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+        Assert.Equal(["a", "b", "c"], after.Nodes.Select(n => n.Name));
+        // b is unchanged; a's file changed: it is recreated and mounts the new folder (the old one is never written).
+        Assert.Equal(before.Nodes[1].ContainerId, after.Nodes[1].ContainerId);
+        Assert.NotEqual(before.Nodes[0].ContainerId, after.Nodes[0].ContainerId);
+        foreach (var node in new[] { "a", "c" })
         {
-            using var second = TemplateTestSupport.Upload(Lab(name, true), files: new Dictionary<string, byte[]> { ["files/motd"] = "two\n"u8.ToArray() });
-            second.Add(new StringContent("true"), "reconfigure");
-            var accepted = await Http.ReadAsync<LabTaskAccepted>(await admin.PostAsync("/api/v1/labs", second), 202);
-            var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
-            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-            var after = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
-            Assert.Equal(["a", "b", "c"], after.Nodes.Select(n => n.Name));
-            // b is unchanged; a's file changed: it is recreated and mounts the new folder (the old one is never written).
-            Assert.Equal(before.Nodes[1].ContainerId, after.Nodes[1].ContainerId);
-            Assert.NotEqual(before.Nodes[0].ContainerId, after.Nodes[0].ContainerId);
-            foreach (var node in new[] { "a", "c" })
-            {
-                var cat = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
-                    new ExecRequest(node, ["cat", "/etc/motd-lab"])), 200);
-                Assert.Equal((0L, "two\n"), (cat.ExitCode, cat.Stdout));
-            }
+            var cat = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
+                new ExecRequest(node, ["cat", "/etc/motd-lab"])), 200);
+            Assert.Equal((0L, "two\n"), (cat.ExitCode, cat.Stdout));
         }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
-            Assert.Equal(0, await LabTestSupport.LeftoversAsync(before.RuntimeName));
-        }
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
     }
 }
 

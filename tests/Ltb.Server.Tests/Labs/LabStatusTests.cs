@@ -16,41 +16,35 @@ public sealed class LabStatusTests(SqliteServer fixture) : IClassFixture<SqliteS
         fixture.Require();
         var admin = fixture.Admin;
         var name = ServerFixture.Unique("st");
-        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name));
-        try
+        await using var lab = await ServerLab.RunAsync(admin, LabTestSupport.TinyLab(name));
+        // Many readers at once: all answer, all running, observed within the last few seconds.
+        var reads = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+            await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200)));
+        Assert.All(reads, r =>
         {
-            // Many readers at once: all answer, all running, observed within the last few seconds.
-            var reads = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
-                await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200)));
-            Assert.All(reads, r =>
-            {
-                Assert.All(r.Nodes, n => Assert.Equal("running", n.State));
-                Assert.NotNull(r.ObservedAt);
-                Assert.InRange(DateTimeOffset.UtcNow - r.ObservedAt!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(10));
-            });
+            Assert.All(r.Nodes, n => Assert.Equal("running", n.State));
+            Assert.NotNull(r.ObservedAt);
+            Assert.InRange(DateTimeOffset.UtcNow - r.ObservedAt!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        });
 
-            // The reading is cached now; the stop must still show in the next read, not a few seconds later.
-            await Http.ReadAsync<LabNodeDto>(await admin.PostAsync($"/api/v1/labs/{name}/nodes/b/stop", null), 200);
-            var stopped = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
-            Assert.Equal([("a", "running"), ("b", "stopped")], stopped.Nodes.Select(n => (n.Name, n.State)));
-            Assert.True(stopped.ObservedAt > reads.Max(r => r.ObservedAt), "the read after the stop is a new observation");
+        // The reading is cached now; the stop must still show in the next read, not a few seconds later.
+        await Http.ReadAsync<LabNodeDto>(await admin.PostAsync($"/api/v1/labs/{name}/nodes/b/stop", null), 200);
+        var stopped = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+        Assert.Equal([("a", "running"), ("b", "stopped")], stopped.Nodes.Select(n => (n.Name, n.State)));
+        Assert.True(stopped.ObservedAt > reads.Max(r => r.ObservedAt), "the read after the stop is a new observation");
 
-            await Http.ReadAsync<LabNodeDto>(await admin.PostAsync($"/api/v1/labs/{name}/nodes/b/start", null), 200);
-            var started = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
-            Assert.All(started.Nodes, n => Assert.Equal("running", n.State));
-            Assert.Equal(["up"], started.Links.Select(l => l.State));
+        await Http.ReadAsync<LabNodeDto>(await admin.PostAsync($"/api/v1/labs/{name}/nodes/b/start", null), 200);
+        var started = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+        Assert.All(started.Nodes, n => Assert.Equal("running", n.State));
+        Assert.Equal(["up"], started.Links.Select(l => l.State));
 
-            using (var down = await admin.PostAsync($"/api/v1/labs/{name}/links/a/eth1/down", null))
-            {
-                Assert.Equal(System.Net.HttpStatusCode.NoContent, down.StatusCode);
-            }
-            var linkDown = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
-            Assert.Equal(["down"], linkDown.Links.Select(l => l.State));
-        }
-        finally
+        using (var down = await admin.PostAsync($"/api/v1/labs/{name}/links/a/eth1/down", null))
         {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, down.StatusCode);
         }
+        var linkDown = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
+        Assert.Equal(["down"], linkDown.Links.Select(l => l.State));
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
     }
 }

@@ -59,15 +59,6 @@ public static class LabTestSupport
         return await api.DeployLabAsync(content, TestContext.Current.CancellationToken);
     }
 
-    /// <summary>Deploys and waits until the lab runs (the task's log is the failure message otherwise).</summary>
-    public static async Task<LabTaskAccepted> DeployRunningAsync(HttpClient client, string yaml, string? linkBackend = null)
-    {
-        var accepted = await DeployAsync(client, yaml, linkBackend: linkBackend);
-        var task = await WaitAsync(client, accepted.Task.Id);
-        Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
-        return accepted;
-    }
-
     public static async Task<LabTaskDto> WaitAsync(HttpClient client, Guid task)
     {
         using var timeout = new CancellationTokenSource(TaskTimeout);
@@ -119,14 +110,17 @@ public static class LabTestSupport
         return (await engine.Client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter })).Count;
     }
 
-    /// <summary>Containers and networks the engine holds with the lab's label.</summary>
-    public static async Task<int> LeftoversAsync(string runtimeName)
+    /// <summary>
+    /// Containers and networks the engine holds with the lab's label, and its namespaces when the engine is this
+    /// machine's (<paramref name="dockerHost"/> null; another host's are out of sight).
+    /// </summary>
+    public static async Task<int> LeftoversAsync(string runtimeName, string? dockerHost = null)
     {
-        using var engine = DockerEngine.Connect();
+        using var engine = DockerEngine.Connect(dockerHost);
         var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"org.ltb.lab={runtimeName}"] = true } };
         var containers = await engine.Client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter });
         var networks = await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter });
-        var namespaces = Directory.Exists("/run/netns") ? Directory.GetFiles("/run/netns", $"ltb-{runtimeName}-*").Length : 0;
+        var namespaces = dockerHost is null && Directory.Exists("/run/netns") ? Directory.GetFiles("/run/netns", $"ltb-{runtimeName}-*").Length : 0;
         return containers.Count + networks.Count + namespaces;
     }
 }
@@ -152,7 +146,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("b");
-        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name), linkBackend: backend);
+        await using var deployed = await ServerLab.RunAsync(admin, LabTestSupport.TinyLab(name), linkBackend: backend);
         var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
 
         var ping = await Http.ReadAsync<ExecResponse>(await admin.PostAsJsonAsync($"/api/v1/labs/{name}/exec",
@@ -161,9 +155,8 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         // Unlike a plain veth pair, a bridged link has host-side ports, each marked with the alias ltb/LAB/...
         Assert.Contains($"ltb/{lab.RuntimeName}/", await AliasesAsync());
 
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(lab.RuntimeName));
+        await deployed.DestroyAsync();
+        await deployed.AssertNoLeftoversAsync();
         Assert.DoesNotContain($"ltb/{lab.RuntimeName}/", await AliasesAsync());
     }
 
@@ -184,7 +177,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("t");
-        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name));
+        await using var deployed = await ServerLab.RunAsync(admin, LabTestSupport.TinyLab(name));
 
         var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
         Assert.Equal("running", lab.State);
@@ -208,9 +201,8 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
             Assert.Contains($"lab '{name}' exists already (running)", clash.GetProperty("detail").GetString());
         }
 
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(lab.RuntimeName));
+        await deployed.DestroyAsync();
+        await deployed.AssertNoLeftoversAsync();
         var audit = await admin.GetStringAsync($"/api/v1/audit?objectId={lab.Id}");
         Assert.Contains("lab.deploy", audit);
         Assert.Contains("lab.exec", audit);
@@ -225,9 +217,11 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         var (one, two) = (ServerFixture.Unique("p"), ServerFixture.Unique("q"));
         var deployments = await Task.WhenAll(LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(one)),
             LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(two)));
+        await using var first = ServerLab.Of(admin, deployments[0]);
+        await using var second = ServerLab.Of(admin, deployments[1]);
         // Queued right behind its deployment, the removal of lab two must not overtake it.
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{two}"), 202);
-        var (a, b) = (await LabTestSupport.WaitAsync(admin, deployments[0].Task.Id), await LabTestSupport.WaitAsync(admin, deployments[1].Task.Id));
+        var removal = await second.StartDestroyAsync();
+        var (a, b) = (await first.WaitAsync(), await second.WaitAsync());
         var removed = await LabTestSupport.WaitAsync(admin, removal.Task.Id);
         Assert.True(a.State == "succeeded", $"{a.Error}\n{string.Join('\n', a.Log)}");
         Assert.True(b.State == "succeeded", $"{b.Error}\n{string.Join('\n', b.Log)}");
@@ -239,9 +233,9 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         var running = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{one}"), 200);
         Assert.Equal("running", running.State);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/labs/{two}")).StatusCode);
-        var end = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{one}"), 202);
-        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, end.Task.Id)).State);
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(running.RuntimeName) + await LabTestSupport.LeftoversAsync(removal.Lab.RuntimeName));
+        await first.DestroyAsync();
+        await first.AssertNoLeftoversAsync();
+        await second.AssertNoLeftoversAsync();
     }
 
     [Fact]
@@ -285,22 +279,22 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("lg");
-        await LabTestSupport.DeployRunningAsync(admin, LabTestSupport.TinyLab(name));
-
-        await LabTestSupport.SayAsync(admin, name, "a", "first-line");
-        var logs = await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=5");
-        Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);
-        Assert.Contains("first-line\n", await logs.Content.ReadAsStringAsync());
-        Assert.DoesNotContain("first-line", await admin.GetStringAsync($"/api/v1/labs/{name}/nodes/b/logs"));
-        await LabTestSupport.FollowAsync(admin, name, "a", "followed-line");
-        await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{name}/nodes/nosuch/logs"), 404);
-        await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=-1"), 400);
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+        await using (var deployed = await ServerLab.RunAsync(admin, LabTestSupport.TinyLab(name)))
+        {
+            await LabTestSupport.SayAsync(admin, name, "a", "first-line");
+            var logs = await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=5");
+            Assert.Equal(System.Net.HttpStatusCode.OK, logs.StatusCode);
+            Assert.Contains("first-line\n", await logs.Content.ReadAsStringAsync());
+            Assert.DoesNotContain("first-line", await admin.GetStringAsync($"/api/v1/labs/{name}/nodes/b/logs"));
+            await LabTestSupport.FollowAsync(admin, name, "a", "followed-line");
+            await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{name}/nodes/nosuch/logs"), 404);
+            await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{name}/nodes/a/logs?tail=-1"), 400);
+            await deployed.DestroyAsync();
+        }
 
         // A node that exits at once fails the lab (kept, to inspect): its output says why.
         var broken = ServerFixture.Unique("lb");
-        var failed = await LabTestSupport.DeployAsync(admin, $"""
+        await using var failed = await ServerLab.StartAsync(admin, $"""
             name: {broken}
             topology:
               nodes:
@@ -309,10 +303,9 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
                   image: ltb/tiny:latest
                   cmd: sh -c "echo cannot-find-my-config; exit 3"
             """);
-        Assert.Equal("failed", (await LabTestSupport.WaitAsync(admin, failed.Task.Id)).State);
+        Assert.Equal("failed", (await failed.WaitAsync()).State);
         Assert.Contains("cannot-find-my-config", await admin.GetStringAsync($"/api/v1/labs/{broken}/nodes/a/logs"));
-        removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{broken}"), 202);
-        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+        await failed.DestroyAsync();
         await Http.ProblemAsync(await admin.GetAsync($"/api/v1/labs/{broken}/nodes/a/logs"), 404); // a destroyed lab is gone
     }
 
@@ -322,15 +315,15 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         LabTestSupport.RequireDocker();
         var admin = S.Admin;
         var name = ServerFixture.Unique("m");
-        var accepted = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name, "ltb/no-such-image:1"));
-        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
+        await using var failed = await ServerLab.StartAsync(admin, LabTestSupport.TinyLab(name, "ltb/no-such-image:1"));
+        var task = await failed.WaitAsync();
         Assert.Equal("failed", task.State);
         Assert.Contains($"lab '{name}'", task.Error);
         Assert.Contains("'a'", task.Error);
         Assert.Contains("ltb/no-such-image:1", task.Error);
         var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
         Assert.Equal(("failed", task.Error), (lab.State, lab.Error));
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(lab.RuntimeName));
+        await failed.AssertNoLeftoversAsync();
         // A failed lab is redeployed by deploying it again (removal, then deployment).
         var again = await LabTestSupport.DeployAsync(admin, LabTestSupport.TinyLab(name, "ltb/no-such-image:2"));
         var retry = await LabTestSupport.WaitAsync(admin, again.Task.Id);
@@ -338,8 +331,7 @@ public abstract class LabsApiTests<TServer>(TServer fixture) : IClassFixture<TSe
         var kinds = (await Http.ReadAsync<Paged<LabTaskDto>>(await admin.GetAsync($"/api/v1/labs/{name}/tasks"), 200)).Items.Select(t => (t.Kind, t.State));
         Assert.Equal([("deployment", "failed"), ("removal", "succeeded"), ("deployment", "failed")], kinds);
         // Failed labs are destroyable.
-        var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-        Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
+        await failed.DestroyAsync();
     }
 }
 

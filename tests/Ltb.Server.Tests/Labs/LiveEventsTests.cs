@@ -83,14 +83,14 @@ public sealed class LiveEventsTests(SqliteServer fixture) : IClassFixture<Sqlite
         LabTestSupport.RequireDocker();
         var s = S;
         var hub = s.Server.Services.GetRequiredService<LiveEventHub>();
-        var accepted = await LabTestSupport.DeployRunningAsync(s.Admin, LabTestSupport.TinyLab(ServerFixture.Unique("sse")));
+        await using var lab = await ServerLab.RunAsync(s.Admin, LabTestSupport.TinyLab(ServerFixture.Unique("sse")));
         var states = new List<string>();
         var taskStates = new List<string>();
         var logs = new List<string>();
-        await using (var stream = await EventStream.OpenAsync(s.Admin, $"/api/v1/labs/{accepted.Lab.Id}/events"))
+        await using (var stream = await EventStream.OpenAsync(s.Admin, $"/api/v1/labs/{lab.Id}/events"))
         {
             Assert.Equal(1, hub.SubscriberCount);
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await s.Admin.DeleteAsync($"/api/v1/labs/{accepted.Lab.Id}"), 202);
+            var removal = await lab.StartDestroyAsync();
             while (states.LastOrDefault() != "removed")
             {
                 var (type, e, _) = await stream.NextAsync(LabTestSupport.TaskTimeout);
@@ -121,7 +121,7 @@ public sealed class LiveEventsTests(SqliteServer fixture) : IClassFixture<Sqlite
             }
         }
         await WaitForNoSubscriberAsync(hub);
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(accepted.Lab.RuntimeName));
+        await lab.AssertNoLeftoversAsync();
     }
 
     [Fact]

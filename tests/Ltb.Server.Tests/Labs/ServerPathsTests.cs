@@ -61,14 +61,14 @@ public sealed class ServerPathsTests(SqliteServer server) : IClassFixture<Sqlite
         // A deployment that fails on the host (an image the host does not have, which the admin's policy allows).
         LabTestSupport.RequireDocker();
         await server.SetPolicyAsync(Ltb.Topology.Policy.TenantPolicy.Default with { Images = ["ltb/no-such-image:*"] });
-        var accepted = await LabTestSupport.DeployAsync(student, LabTestSupport.TinyLab(ServerFixture.Unique("sp"), image: "ltb/no-such-image:0"));
-        var task = await LabTestSupport.WaitAsync(student, accepted.Task.Id);
+        await using var failed = await ServerLab.StartAsync(student, LabTestSupport.TinyLab(ServerFixture.Unique("sp"), image: "ltb/no-such-image:0"));
+        var task = await failed.WaitAsync();
         Assert.Equal("failed", task.State);
-        var lab = await student.GetStringAsync($"/api/v1/labs/{accepted.Lab.Id}", TestContext.Current.CancellationToken);
+        var lab = await student.GetStringAsync($"/api/v1/labs/{failed.Id}", TestContext.Current.CancellationToken);
         foreach (var told in new[] { task.Error ?? "", string.Join('\n', task.Log), lab })
         {
             Assert.DoesNotContain(data, told);
         }
-        await Http.EnsureAsync(await student.DeleteAsync($"/api/v1/labs/{accepted.Lab.Id}"), 202, "destroy the failed lab");
+        await failed.DestroyAsync();
     }
 }

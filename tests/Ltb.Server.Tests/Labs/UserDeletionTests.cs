@@ -13,25 +13,18 @@ public sealed class UserDeletionTests(SqliteServer server) : IClassFixture<Sqlit
         var user = await server.CreateUserAsync("del", "student");
         using var student = await server.LoginAsync(user.UserName, ServerFixture.UserPassword);
         var name = ServerFixture.Unique("ud");
-        var deployed = await LabTestSupport.DeployRunningAsync(student, LabTestSupport.TinyLab(name));
-        var runtime = deployed.Lab.RuntimeName;
-        try
-        {
-            Assert.Equal(2, await LabTestSupport.ContainersAsync(runtime));
-            var refused = await Http.ProblemAsync(await server.Admin.DeleteAsync($"/api/v1/users/{user.Id}"), 409);
-            Assert.Equal($"user '{user.UserName}' has 1 lab that is not destroyed: {name} ({deployed.Lab.Id}); destroy them first " +
-                "(DELETE /api/v1/labs/ID, as admin), then delete the user: deleting the user now would leave their containers running",
-                refused.GetProperty("detail").GetString());
-            // Nothing happened: the user and the containers are there.
-            await Http.EnsureAsync(await server.Admin.GetAsync($"/api/v1/users/{user.Id}"), 200, "the user after the refusal");
-            Assert.Equal(2, await LabTestSupport.ContainersAsync(runtime));
-        }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await server.Admin.DeleteAsync($"/api/v1/labs/{deployed.Lab.Id}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(server.Admin, removal.Task.Id)).State);
-        }
-        Assert.Equal(0, await LabTestSupport.LeftoversAsync(runtime));
+        await using var deployed = await ServerLab.RunAsync(student, LabTestSupport.TinyLab(name));
+        var runtime = deployed.RuntimeName;
+        Assert.Equal(2, await LabTestSupport.ContainersAsync(runtime));
+        var refused = await Http.ProblemAsync(await server.Admin.DeleteAsync($"/api/v1/users/{user.Id}"), 409);
+        Assert.Equal($"user '{user.UserName}' has 1 lab that is not destroyed: {name} ({deployed.Id}); destroy them first " +
+            "(DELETE /api/v1/labs/ID, as admin), then delete the user: deleting the user now would leave their containers running",
+            refused.GetProperty("detail").GetString());
+        // Nothing happened: the user and the containers are there.
+        await Http.EnsureAsync(await server.Admin.GetAsync($"/api/v1/users/{user.Id}"), 200, "the user after the refusal");
+        Assert.Equal(2, await LabTestSupport.ContainersAsync(runtime));
+        await deployed.DestroyAsync(server.Admin);
+        await deployed.AssertNoLeftoversAsync();
         await Http.EnsureAsync(await server.Admin.DeleteAsync($"/api/v1/users/{user.Id}"), 204, "delete the user after the destroy");
         await Http.ProblemAsync(await server.Admin.GetAsync($"/api/v1/users/{user.Id}"), 404);
     }

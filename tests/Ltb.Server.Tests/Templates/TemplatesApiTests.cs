@@ -281,27 +281,19 @@ public abstract class TemplatesApiTests<TServer>(TServer fixture) : IClassFixtur
         var admin = S.Admin;
         var name = ServerFixture.Unique("ft");
         var template = await TemplateTestSupport.CreateAsync(admin, LabTestSupport.TinyLab(name), name);
-        using var form = new MultipartFormDataContent
+        await using (var deployed = await ServerLab.RunAsync(admin, new MultipartFormDataContent
         {
             { new StringContent(template.Id.ToString()), "template" },
             { new StringContent("1"), "templateVersion" },
-        };
-        var accepted = await Http.ReadAsync<LabTaskAccepted>(await admin.PostAsync("/api/v1/labs", form), 202);
-        Assert.Equal(name, accepted.Lab.Name);
-        var task = await LabTestSupport.WaitAsync(admin, accepted.Task.Id);
-        try
+        }))
         {
-            Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
+            Assert.Equal(name, deployed.Name);
             var lab = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{name}"), 200);
             Assert.Equal(("running", "lab.clab.yml"), (lab.State, lab.SourceFileName));
             Assert.All(lab.Nodes, n => Assert.Equal("running", n.State));
             Assert.Equal(new LabTemplateRefDto(template.Id, 1), lab.Template);
-        }
-        finally
-        {
-            var removal = await Http.ReadAsync<LabTaskAccepted>(await admin.DeleteAsync($"/api/v1/labs/{name}"), 202);
-            Assert.Equal("succeeded", (await LabTestSupport.WaitAsync(admin, removal.Task.Id)).State);
-            Assert.Equal(0, await LabTestSupport.LeftoversAsync(accepted.Lab.RuntimeName));
+            await deployed.DestroyAsync();
+            await deployed.AssertNoLeftoversAsync();
         }
         // A template the caller cannot see does not exist for them.
         var student = await S.CreateUserAsync("s");

@@ -1,3 +1,4 @@
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Plan;
 using Ltb.Topology.Catalog;
 
@@ -33,8 +34,9 @@ public sealed record LabDemand(IReadOnlyList<NodeDemand> Nodes, IReadOnlyList<(s
         }).ToList();
         var names = nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var links = plan.Links
-            .Where(l => l.Type == LinkType.Veth && l.B is not null && names.Contains(l.A.Node) && names.Contains(l.B.Node))
-            .Select(l => (l.A.Node, l.B!.Node))
+            .Select(l => LinkTypes.NodeEnds(l).Select(e => e.Node).ToList())
+            .Where(ends => ends is [var a, var b] && names.Contains(a) && names.Contains(b))
+            .Select(ends => (ends[0], ends[1]))
             .ToList();
         return new LabDemand(nodes, links);
     }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Ltb.Runtime.Links.Types;
 using Ltb.Runtime.Plan;
 using Ltb.Server.Data;
 using Microsoft.EntityFrameworkCore;
@@ -21,7 +22,7 @@ public static class LabTunnelAllocator
     /// <summary>The links of <paramref name="plan"/> whose ends are on different hosts of <paramref name="layout"/>.</summary>
     public static IEnumerable<LinkPlan> CrossHostLinks(LabPlan plan, LabLayout? layout) => layout is not { Spans: true }
         ? []
-        : plan.Links.Where(l => l.Type == LinkType.Veth && l.B is not null
+        : plan.Links.Where(l => LinkTypes.Of(l).SpansHosts && l.B is not null
             && layout.NodeHosts.TryGetValue(l.A.Node, out var a) && layout.NodeHosts.TryGetValue(l.B.Node, out var b) && a != b);
 
     /// <summary>Adds the rows for cross-host links that have none yet and removes those of links that are gone (saved by <see cref="SaveAsync"/>).</summary>

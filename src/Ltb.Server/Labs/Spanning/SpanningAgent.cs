@@ -183,14 +183,14 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
             {
                 continue;
             }
-            var halves = links.Where(l => l.Type == LinkType.Vxlan && (l.A == a || l.A == b)).ToList();
+            var halves = links.Where(l => l.Type == PlanSplitter.TunnelType && (l.A == a || l.A == b)).ToList();
             if (halves.Count == 0)
             {
                 continue;
             }
             links.RemoveAll(halves.Contains);
             bool? up = halves.Count < 2 ? false : halves.All(h => h.Up == true) ? true : halves.Any(h => h.Up == false) ? false : null;
-            links.Add(new LinkStatus(key, LinkType.Vxlan, a, b, up, string.Join("; ", halves.Select(h => h.Error).OfType<string>()) is { Length: > 0 } e ? e : null));
+            links.Add(new LinkStatus(key, PlanSplitter.TunnelType, a, b, up, string.Join("; ", halves.Select(h => h.Error).OfType<string>()) is { Length: > 0 } e ? e : null));
             for (var i = 0; i < nodes.Count; i++)
             {
                 var n = nodes[i];

@@ -1,7 +1,7 @@
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 
-namespace Ltb.Runtime.Links;
+namespace Ltb.Runtime.Links.Backends;
 
 /// <summary>
 /// Backend LinuxBridge: a Linux bridge per link with the two host-side veths as ports. A Linux bridge never forwards

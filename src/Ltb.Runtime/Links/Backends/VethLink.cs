@@ -1,6 +1,6 @@
 using Ltb.Runtime.Plan;
 
-namespace Ltb.Runtime.Links;
+namespace Ltb.Runtime.Links.Backends;
 
 /// <summary>Backend Veth: one veth pair created straight into both namespaces; nothing remains on the host.</summary>
 public sealed class VethLink : ILinkWiring
@@ -10,8 +10,8 @@ public sealed class VethLink : ILinkWiring
     public void Create(LinkPlan link, LinkContext ctx, WiringBatch batch)
     {
         var (a, b) = (link.A, link.B!);
-        batch.HostIp.Add($"link add {a.Interface} netns {ctx.Netns(a.Node)} mtu {link.Mtu}{LinkWirings.Mac(a)} type veth " +
-                         $"peer name {b.Interface} netns {ctx.Netns(b.Node)} mtu {link.Mtu}{LinkWirings.Mac(b)}");
+        batch.HostIp.Add($"link add {a.Interface} netns {ctx.Netns(a.Node)} mtu {link.Mtu}{LinkContext.Mac(a)} type veth " +
+                         $"peer name {b.Interface} netns {ctx.Netns(b.Node)} mtu {link.Mtu}{LinkContext.Mac(b)}");
         batch.InNetns(ctx.Netns(a.Node), $"link set {a.Interface} up");
         batch.InNetns(ctx.Netns(b.Node), $"link set {b.Interface} up");
     }

@@ -1,7 +1,7 @@
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 
-namespace Ltb.Runtime.Links;
+namespace Ltb.Runtime.Links.Backends;
 
 /// <summary>
 /// The two ends of a bridged node-to-node link: per end a veth pair, node side in the node's namespace under the requested
@@ -15,7 +15,7 @@ internal static class BridgedEnds
         var ports = (Names.HostVeth(ctx.Lab, link, 'a'), Names.HostVeth(ctx.Lab, link, 'b'));
         foreach (var (end, port) in new[] { (link.A, ports.Item1), (link.B!, ports.Item2) })
         {
-            batch.HostIp.Add($"link add {port} mtu {link.Mtu} type veth peer name {end.Interface} netns {ctx.Netns(end.Node)} mtu {link.Mtu}{LinkWirings.Mac(end)}");
+            batch.HostIp.Add($"link add {port} mtu {link.Mtu} type veth peer name {end.Interface} netns {ctx.Netns(end.Node)} mtu {link.Mtu}{LinkContext.Mac(end)}");
             batch.HostIp.Add($"link set {port}{(master is null ? "" : $" master {master}")} alias {alias} up");
             batch.InNetns(ctx.Netns(end.Node), $"link set {end.Interface} up");
         }

@@ -1,7 +1,7 @@
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Plan;
 
-namespace Ltb.Runtime.Links;
+namespace Ltb.Runtime.Links.Backends;
 
 /// <summary>
 /// Backend Ovs: an Open vSwitch bridge per link (userspace datapath, <c>datapath_type=netdev</c>, so it works without the
