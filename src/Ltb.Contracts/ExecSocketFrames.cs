@@ -7,11 +7,11 @@ namespace Ltb.Contracts;
 /// A control message of the interactive exec WebSocket (a text frame, JSON). Client to server: <c>resize</c> (rows,
 /// cols), <c>signal</c> (HUP, INT, QUIT, KILL, TERM), <c>eof</c> (close the command's stdin). Server to client:
 /// <c>exit</c> (exitCode; the server closes the socket after it), <c>error</c> (message; the session ended without an
-/// exit code). Binary frames carry bytes: client to server, stdin; server to client, one byte naming the stream
+/// exit code), <c>session</c> (a console's first message: its Session id, to reattach). Binary frames carry bytes: client to server, stdin; server to client, one byte naming the stream
 /// (1 stdout, 2 stderr) then the output. docs/api.md, "Interactive exec".
 /// </summary>
 public sealed record ExecSocketControl(string Type, int? Rows = null, int? Cols = null, string? Signal = null, long? ExitCode = null,
-    string? Message = null);
+    string? Message = null, Guid? Session = null);
 
 /// <summary>The framing of the interactive exec WebSocket, shared by the server and its clients.</summary>
 public static class ExecSocketFrames

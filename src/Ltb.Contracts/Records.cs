@@ -163,6 +163,21 @@ public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int
 /// </summary>
 public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr, bool Truncated = false, string? Note = null);
 
+// Consoles (docs/api.md "Consoles").
+
+/// <summary>
+/// Asks for a console ticket: <paramref name="Mode"/> "interactive" (default; the owner's shell on the node) or "watch"
+/// (a read-only view, for an instructor of the lab's group or an admin). <paramref name="Session"/>: reattach to (interactive)
+/// or watch that session; without it, interactive opens a new session and watch follows the node's newest one.
+/// </summary>
+public sealed record ConsoleTicketRequest(string? Mode = null, Guid? Session = null);
+
+/// <summary>A single-use ticket for the console WebSocket at <paramref name="Url"/> (?ticket=...), valid until <paramref name="ExpiresAt"/>.</summary>
+public sealed record ConsoleTicketResponse(string Ticket, DateTimeOffset ExpiresAt, string Url);
+
+/// <summary>A console session of a node: whose it is, whether its owner is connected, who watches it.</summary>
+public sealed record ConsoleSessionDto(Guid Id, string User, string Node, DateTimeOffset StartedAt, bool Attached, IReadOnlyList<string> Watchers);
+
 // Templates and node types (docs/api.md "Templates", "Node types").
 
 /// <summary>One finding of a topology's (or node type's) validation, with its position.</summary>

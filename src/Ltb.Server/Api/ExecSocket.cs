@@ -69,12 +69,17 @@ public static class ExecSocket
         }
     }
 
-    private static async Task InputAsync(WebSocket socket, IExecSession session, CancellationToken ct)
+    /// <summary>
+    /// Carries the client's messages to the session (stdin, resize, signal, eof) until the client closes;
+    /// <paramref name="received"/> is told of each message (a console's idle clock).
+    /// </summary>
+    internal static async Task InputAsync(WebSocket socket, IExecSession session, CancellationToken ct, Action? received = null)
     {
         var buffer = new byte[ExecSocketFrames.MaxMessageBytes];
         var stdinOpen = true;
         while (await ExecSocketFrames.ReceiveAsync(socket, buffer, ct) is { } message)
         {
+            received?.Invoke();
             if (message.Type == WebSocketMessageType.Binary)
             {
                 if (stdinOpen && message.Count > 0)

@@ -34,6 +34,7 @@ public static partial class LabsEndpoints
         labs.MapPost("/{lab}/links/{node}/{iface}/{state}", LinkAsync).WithName("SetLinkState").WithSummary("Set the link at node:iface down or up");
         MapEventStreams(labs, api);
         MapSessionEndpoints(labs);
+        MapConsoleEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithName("GetTask").WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }

@@ -118,7 +118,9 @@ public sealed class AuditAuthorizer : IResourceAuthorizer<AuditEntry>
 /// <summary>
 /// Labs: the owner does everything with their lab; admins with every lab. A lab shared with a group (its GroupId) is
 /// read by the group's members, instructors included (to follow their students); only owner and admins operate it
-/// (exec, node and link operations, destroy). Anyone signed in deploys labs of their own. Tasks are visible with their lab.
+/// (exec, node and link operations, consoles, destroy). The group's instructors may also watch its consoles read-only
+/// (to help their students); students of the group may not. Anyone signed in deploys labs of their own. Tasks are
+/// visible with their lab.
 /// </summary>
 public sealed class LabAuthorizer : IResourceAuthorizer<Lab>
 {
@@ -140,6 +142,8 @@ public sealed class LabAuthorizer : IResourceAuthorizer<Lab>
     {
         Operation.Read or Operation.Create => true,
         Operation.Update or Operation.Delete => caller.IsAdmin || resource?.OwnerId == caller.UserId,
+        Operation.WatchConsole => caller.IsAdmin || resource?.OwnerId == caller.UserId
+            || (caller.IsInstructor && resource?.GroupId is { } group && caller.IsMemberOf(group)),
         _ => false,
     };
 }

@@ -15,6 +15,8 @@ public enum Operation
     ResetPassword,
     /// <summary>Deploy labs onto (hosts).</summary>
     PlaceLabs,
+    /// <summary>Watch a node's console read-only (labs).</summary>
+    WatchConsole,
 }
 
 /// <summary>

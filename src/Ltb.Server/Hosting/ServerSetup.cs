@@ -93,6 +93,9 @@ public static class ServerSetup
         services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
         services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
+        services.AddSingleton<Consoles.ConsoleTickets>();
+        services.AddSingleton<Consoles.ConsoleSessions>();
+        services.AddHostedService(sp => sp.GetRequiredService<Consoles.ConsoleSessions>());
         services.AddScoped<LabReconciler>();
         services.AddLtbLiveEvents(options);
 
