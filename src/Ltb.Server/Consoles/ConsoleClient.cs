@@ -56,14 +56,12 @@ public sealed class ConsoleClient(WebSocket socket, Guid userId, string userName
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             limit.CancelAfter(TimeSpan.FromSeconds(5));
             await Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "console closed", limit.Token);
+            // The client's close answers ours and ends the input loop; a client that does not answer is not waited for long.
+            _stop.CancelAfter(TimeSpan.FromSeconds(5));
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
         {
-            // Dropped, or the client went away.
-        }
-        finally
-        {
-            // The socket is done either way: the input loop must not wait for a client that no longer gets anything.
+            // Dropped, or the client went away: the input loop must not wait for a client that no longer gets anything.
             await _stop.CancelAsync();
         }
     }

@@ -276,6 +276,14 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/labs/{lab}/exec", At($"/api/v1/labs/{labId}/exec"), ownerOperates, () => new ExecRequest("n1", ["true"])),
             // Interactive exec: authorized like exec, before any WebSocket is accepted (a plain GET gets the same refusals).
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/exec/ws", At($"/api/v1/labs/{labId}/nodes/n1/exec/ws?command=sh"), ownerOperates),
+            // Consoles: a ticket (interactive: operating the lab) and the WebSocket with a bearer header instead of a
+            // ticket are refused like exec, before any WebSocket; listing a node's sessions is watching (owner, G1's
+            // instructor, admins), which needs no running lab.
+            R("POST", "/api/v1/labs/{lab}/nodes/{node}/console/tickets", At($"/api/v1/labs/{labId}/nodes/n1/console/tickets"), ownerOperates,
+                () => new ConsoleTicketRequest()),
+            R("GET", "/api/v1/labs/{lab}/nodes/{node}/console/ws", At($"/api/v1/labs/{labId}/nodes/n1/console/ws"), ownerOperates),
+            R("GET", "/api/v1/labs/{lab}/nodes/{node}/console/sessions", At($"/api/v1/labs/{labId}/nodes/n1/console/sessions"),
+                [Unauth, Ok, Forbid, NotFound, Ok, Ok]),
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),
             R("POST", "/api/v1/labs/{lab}/links/{node}/{iface}/{state}", At($"/api/v1/labs/{labId}/links/n1/eth1/down"), ownerOperates),
             // Reading a node's output is reading the lab (a failed lab's too): the seeded lab's host holds nothing, so 409.
