@@ -8,7 +8,7 @@ namespace Ltb.Server.Consoles;
 /// One console: a login shell in a node (an interactive exec with a TTY) that outlives its WebSocket. The output is
 /// read by one pump, kept in a ring of the last <see cref="ReplayBytes"/> (what a reattaching client sees first) and
 /// passed to the owner's client and the watchers. The owner's client sets the pace (back-pressure down to the TTY, so a
-/// flood slows only this console); a watcher that falls behind is dropped; an owner that stops reading for
+/// flood slows only this console; while the owner is away nothing is read); a watcher that falls behind is dropped; an owner that stops reading for
 /// <see cref="SlowClientPatience"/> is dropped too (the session stays, for a reattach).
 /// </summary>
 public sealed class ConsoleSession : IAsyncDisposable
@@ -26,6 +26,9 @@ public sealed class ConsoleSession : IAsyncDisposable
     private readonly List<ConsoleClient> _watchers = [];
     private readonly CancellationTokenSource _end = new();
     private long _lastActivity;
+    // Completed while the owner's client is attached: without it the shell's output waits in the TTY (bounded by the
+    // kernel), so a flood nobody reads costs nothing here.
+    private TaskCompletionSource _ownerHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _ended;
     private int _disposed;
     private Task _pump = Task.CompletedTask;
@@ -110,6 +113,7 @@ public sealed class ConsoleSession : IAsyncDisposable
                 replaced = _owner;
                 _owner = client;
                 DetachedSince = null;
+                _ownerHere.TrySetResult();
             }
         }
         replaced?.Drop();
@@ -150,6 +154,7 @@ public sealed class ConsoleSession : IAsyncDisposable
             {
                 _owner = null;
                 DetachedSince = _clock.GetUtcNow();
+                _ownerHere = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
             _watchers.Remove(client);
         }
@@ -175,6 +180,12 @@ public sealed class ConsoleSession : IAsyncDisposable
             var buffer = new byte[ChunkBytes];
             while (true)
             {
+                Task ownerHere;
+                lock (_gate)
+                {
+                    ownerHere = _ownerHere.Task;
+                }
+                await ownerHere.WaitAsync(_end.Token);
                 var (_, count) = await _exec.ReadAsync(buffer, _end.Token);
                 if (count == 0)
                 {
