@@ -18,6 +18,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(AuthCommands.Logout());
         root.Subcommands.Add(AuthCommands.WhoAmI());
         root.Subcommands.Add(LabCommands.Create());
+        root.Subcommands.Add(LabCommands.ConsoleCommand());
         root.Subcommands.Add(TemplateCommands.Create());
         return root;
     }

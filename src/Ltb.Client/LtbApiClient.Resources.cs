@@ -68,6 +68,15 @@ public sealed partial class LtbApiClient
     public Task<System.Net.WebSockets.ClientWebSocket> OpenExecSocketAsync(string lab, string node, string query, CancellationToken ct) =>
         ConnectSocketAsync($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/exec/ws?{query}", ct);
 
+    /// <summary>
+    /// The node's console (docs/api.md "Consoles"), with the client's token instead of a ticket: a new session, or
+    /// <paramref name="session"/> reattached; <paramref name="size"/> is the terminal's.
+    /// </summary>
+    public Task<System.Net.WebSockets.ClientWebSocket> OpenConsoleSocketAsync(string lab, string node, Guid? session,
+        (int Rows, int Columns)? size, CancellationToken ct) =>
+        ConnectSocketAsync($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/console/ws?mode=interactive"
+            + (session is { } id ? $"&session={id}" : "") + (size is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : ""), ct);
+
     // Templates
 
     /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>

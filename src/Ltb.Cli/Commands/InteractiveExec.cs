@@ -10,7 +10,7 @@ namespace Ltb.Cli.Commands;
 /// <summary>
 /// `ltb lab exec -i` (stdin piped to the command) and `-t` (a TTY that follows this terminal: raw mode, its size,
 /// SIGWINCH -> resize, the terminal restored at the end), over the server's exec WebSocket (framing: <see cref="ExecSocket"/>).
-/// The remote command's exit code becomes the CLI's.
+/// The remote command's exit code becomes the CLI's. `ltb console` is the same over a node's console WebSocket.
 /// </summary>
 internal static class InteractiveExec
 {
@@ -26,6 +26,43 @@ internal static class InteractiveExec
             query += "&tty=true" + (Terminal.Size() is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : "");
         }
         using var socket = await client.OpenExecSocketAsync(lab, node, query, ct);
+        return await RunAsync(socket, tty, null, ct);
+    }
+
+    /// <summary>
+    /// `ltb console LAB NODE`: the node's console in this terminal (raw mode, resize); Ctrl-] leaves it, and the session
+    /// waits a minute on the server for `--session ID`.
+    /// </summary>
+    public static async Task<int> ConsoleAsync(LtbApiClient client, string lab, string node, Guid? session, CancellationToken ct)
+    {
+        if (!Terminal.IsTerminal)
+        {
+            throw new LtbApiException(0, "a console needs a terminal on standard input; use `ltb lab exec` to pipe commands");
+        }
+        using var socket = await client.OpenConsoleSocketAsync(lab, node, session, Terminal.Size(), ct);
+        Console.Error.Write($"[console of {lab}/{node}; Ctrl-] leaves]\r\n");
+        var opened = new Leaving();
+        var code = await RunAsync(socket, true, opened, ct);
+        if (opened.Left)
+        {
+            Console.Error.Write($"\r\n[left the console; it stays open a minute: ltb console {lab} {node} --session {opened.Session}]\r\n");
+            return 0;
+        }
+        return code;
+    }
+
+    /// <summary>The console's escape: set when Ctrl-] was typed; the session id the server named.</summary>
+    private sealed class Leaving
+    {
+        public const byte Escape = 0x1d;
+        public readonly TaskCompletionSource Typed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Left => Typed.Task.IsCompleted;
+        public Guid? Session { get; set; }
+    }
+
+    private static async Task<int> RunAsync(WebSocket socket, bool tty, Leaving? escape, CancellationToken ct)
+    {
         using var sender = new Sender(socket);
         (int Code, string? Error) result;
         using (var raw = tty ? Terminal.Raw() : null)
@@ -34,8 +71,13 @@ internal static class InteractiveExec
         // command; the exit code it then returns is still read.
         using (ct.Register(() => _ = sender.ControlAsync(new ExecSocketControl("signal", Signal: "INT"))))
         {
-            _ = Task.Run(() => PumpStdinAsync(sender), CancellationToken.None);
-            result = await ReadOutputAsync(socket);
+            _ = Task.Run(() => PumpStdinAsync(sender, escape), CancellationToken.None);
+            var reading = ReadOutputAsync(socket, escape);
+            if (escape is not null && await Task.WhenAny(reading, escape.Typed.Task) != reading)
+            {
+                return 0;
+            }
+            result = await reading;
         }
         if (result.Error is { } error)
         {
@@ -45,7 +87,7 @@ internal static class InteractiveExec
     }
 
     /// <summary>Copies this process's stdin to the command until its end (then closes the command's stdin).</summary>
-    private static async Task PumpStdinAsync(Sender sender)
+    private static async Task PumpStdinAsync(Sender sender, Leaving? escape)
     {
         // The file descriptor itself: Console's own stdin stream edits lines on a terminal, which raw mode must not.
         using var stdin = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, 1);
@@ -55,7 +97,14 @@ internal static class InteractiveExec
             int read;
             while ((read = await stdin.ReadAsync(buffer)) > 0)
             {
-                await sender.SendAsync(buffer.AsMemory(0, read), WebSocketMessageType.Binary);
+                var at = escape is null ? -1 : buffer.AsSpan(0, read).IndexOf(Leaving.Escape);
+                await sender.SendAsync(buffer.AsMemory(0, at < 0 ? read : at), WebSocketMessageType.Binary);
+                if (at >= 0)
+                {
+                    // Leaving, not ending: the console's shell stays for a reattach.
+                    escape!.Typed.TrySetResult();
+                    return;
+                }
             }
             await sender.ControlAsync(new ExecSocketControl("eof"));
         }
@@ -65,7 +114,7 @@ internal static class InteractiveExec
         }
     }
 
-    private static async Task<(int Code, string? Error)> ReadOutputAsync(WebSocket socket)
+    private static async Task<(int Code, string? Error)> ReadOutputAsync(WebSocket socket, Leaving? console)
     {
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
@@ -83,6 +132,9 @@ internal static class InteractiveExec
                 }
                 switch (ExecSocketFrames.Decode(buffer.AsSpan(0, message.Count)))
                 {
+                    case { Type: "session", Session: { } id } when console is not null:
+                        console.Session = id;
+                        break;
                     case { Type: "exit", ExitCode: { } code }:
                         await CloseAsync(socket);
                         return (code is >= 0 and <= 255 ? (int)code : 1, null);

@@ -167,6 +167,24 @@ internal static class LabCommands
 
     // ------------------------------------------------------------------ operate
 
+    /// <summary>`ltb console LAB NODE`: top-level, as the way to a node's prompt.</summary>
+    public static Command ConsoleCommand()
+    {
+        var lab = LabArgument();
+        var node = new Argument<string>("NODE") { Description = "The node." };
+        var session = new Option<Guid?>("--session") { Description = "Reattach to this console session (printed when you leave one with Ctrl-])." };
+        var command = new Command("console", "Open a node's console in this terminal (a login shell; Ctrl-] leaves, the session stays a minute).")
+        {
+            lab, node, session, Server,
+        };
+        command.SetAction((parse, ct) => Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(Server));
+            return await InteractiveExec.ConsoleAsync(client, parse.GetValue(lab)!, parse.GetValue(node)!, parse.GetValue(session), ct);
+        }));
+        return command;
+    }
+
     private static Command Exec()
     {
         var lab = LabArgument();
