@@ -323,4 +323,36 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         await lab.DestroyAsync();
         await lab.AssertNoLeftoversAsync();
     }
+
+    [Fact]
+    public async Task Console_gives_a_prompt_in_a_terminal_and_ctrl_close_bracket_leaves_it_open()
+    {
+        LabTestSupport.RequireDocker();
+        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        using var admin = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var token = await Http.ReadAsync<LoginResponse>(await admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        var name = "xc" + Guid.NewGuid().ToString("N")[..6];
+        await using var lab = await ServerLab.RunAsync(admin, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                a: {kind: linux, image: "ltb/tiny:latest"}
+            """);
+
+        // `script` gives `ltb console` a terminal; the keys come late enough for the prompt, Ctrl-] (octal 035) last.
+        var keys = "(sleep 2; printf 'stty size; echo hi-$((2+3))\\n'; sleep 3; printf '\\035')";
+        var run = await HostCommand.RunAsync("sh", ["-c", $"{keys} | script -qfec 'stty rows 27 cols 91; {Path.Combine(Repo.Root, "ltb")} console {name} a' /dev/null"],
+            TimeSpan.FromMinutes(3), Env());
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Contains("27 91", run.Stdout);
+        Assert.Contains("hi-5", run.Stdout);
+        Assert.Contains("left the console", run.Stdout);
+        // Left, not ended: the session waits for a reattach.
+        var sessions = await Http.ReadAsync<List<ConsoleSessionDto>>(await admin.GetAsync($"/api/v1/labs/{lab.Id}/nodes/a/console/sessions"), 200);
+        Assert.False(Assert.Single(sessions).Attached);
+
+        await lab.DestroyAsync();
+    }
 }
