@@ -96,6 +96,47 @@ public sealed class ConsoleTests(SqliteServer server) : IClassFixture<SqliteServ
         await lab.DestroyAsync();
     }
 
+    [Fact]
+    public async Task A_console_whose_client_reads_nothing_during_a_flood_is_disconnected_and_another_console_stays_responsive()
+    {
+        LabTestSupport.RequireDocker();
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var name = ServerFixture.Unique("cfl");
+        await using var lab = await ServerLab.RunAsync(server.Admin, Agents.InteractiveExecTests.OneNode(name));
+        var console = $"/api/v1/labs/{lab.Id}/nodes/a/console";
+
+        // A client that starts `yes` and never reads: the server holds a bounded queue for it, then lets it go.
+        using var flooded = new ClientWebSocket();
+        var url = await TicketAsync(server.Admin, console, new());
+        await flooded.ConnectAsync(new Uri(server.BaseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + url), ct);
+        await flooded.SendAsync(Encoding.UTF8.GetBytes("yes\n"), WebSocketMessageType.Binary, true, ct);
+
+        await using var other = await ConsoleSocket.OpenAsync(server.BaseAddress, await TicketAsync(server.Admin, console, new()), "");
+        var otherId = await other.SessionAsync();
+        var started = DateTime.UtcNow;
+        for (var i = 0; i < 5; i++)
+        {
+            await other.TypeAsync($"echo round-$(({i}+100))\n");
+            await other.WaitForAsync($"round-{i + 100}");
+        }
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10), $"5 round trips took {DateTime.UtcNow - started} during the flood");
+
+        var deadline = DateTime.UtcNow + ConsoleSession.SlowClientPatience + TimeSpan.FromSeconds(30);
+        List<ConsoleSessionDto> sessions;
+        do
+        {
+            await Task.Delay(500, ct);
+            sessions = await Http.ReadAsync<List<ConsoleSessionDto>>(await server.Admin.GetAsync($"{console}/sessions", ct), 200);
+        }
+        while (sessions.Any(s => s.Id != otherId && s.Attached) && DateTime.UtcNow < deadline);
+        // The flooded session stays (for a reattach) without its client; the other one is untouched.
+        Assert.Equal(2, sessions.Count);
+        Assert.False(sessions.Single(s => s.Id != otherId).Attached);
+        Assert.True(sessions.Single(s => s.Id == otherId).Attached);
+        await lab.DestroyAsync();
+    }
+
     private static async Task<string> TicketAsync(HttpClient client, string console, ConsoleTicketRequest request)
     {
         var ticket = await Http.ReadAsync<ConsoleTicketResponse>(await client.PostAsJsonAsync($"{console}/tickets", request,
