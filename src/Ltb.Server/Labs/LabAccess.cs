@@ -29,7 +29,8 @@ public static partial class LabAccess
             var reported = status.GetValueOrDefault(name);
             var kind = kinds.GetValueOrDefault(name) ?? reported?.Kind ?? "";
             var type = catalog.Find(kind);
-            var ports = (reported?.Ports ?? []).Select(p => p with { HostIp = Reachable(p.HostIp, () => hostAddress(name)) }).ToList();
+            var ports = (reported?.Ports ?? []).Select(p => p with { HostIp = Reachable(p.HostIp, () => hostAddress(name)) })
+                .Distinct().ToList(); // bound on 0.0.0.0 and :: is one port at the host's address
             return new NodeAccessDto(name, kind, reported?.State ?? "unknown", reported?.MgmtIpv4, reported?.MgmtIpv6, ports,
                 type?.Credentials is { } c ? new NodeCredentialsDto(c.Username, c.Password) : null,
                 groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs);
