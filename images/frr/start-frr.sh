@@ -36,9 +36,11 @@ if [ -r /etc/frr/frr.conf ]; then
     i=$((i + 1)); sleep 0.5
   done
   # What is counted: addresses, routing protocol blocks, and the statements inside them that enable the protocol on
-  # interfaces or peers (network, neighbor): a block applied without them runs but never forms an adjacency.
+  # interfaces or peers (OSPF's network ... area, BGP's neighbor ... remote-as): a block applied without them runs but
+  # never forms an adjacency. Only statements the running config always shows (a default one such as `neighbor X
+  # activate` is not shown, and would be re-applied in vain).
   addr='^[[:space:]]*ipv?6? ?address '
-  proto='^[[:space:]]+(network|neighbor) '
+  proto='^[[:space:]]+(network [^[:space:]]+ area |neighbor [^[:space:]]+ remote-as )'
   want_addr=$(grep -cE "$addr" /etc/frr/frr.conf)
   want_router=$(grep -cE '^router ' /etc/frr/frr.conf)
   want_proto=$(grep -cE "$proto" /etc/frr/frr.conf)

@@ -48,9 +48,10 @@ public sealed record AddSshKeyRequest(string PublicKey, string? Name = null);
 /// <c>CpusOverride</c>/<c>MemoryBytesOverride</c>: an admin's limits for placement (null: none); <c>Capacity</c>: what
 /// placement uses (override, else reported times the overcommit); <c>Allocated</c>: what the labs on the host demand;
 /// <c>Labs</c>: how many. <c>CpuOvercommit</c>/<c>MemoryOvercommit</c>: what placement counts node limits against, per
-/// reported CPU and byte (the admin's, else the defaults).
+/// reported CPU and byte (the admin's, else the defaults). <c>Address</c> (where the controller reaches the host's agent)
+/// is null for everyone but administrators.
 /// </summary>
-public sealed record HostDto(Guid Id, string Name, string Address, bool IsLocal, int Cpus, long MemoryBytes,
+public sealed record HostDto(Guid Id, string Name, string? Address, bool IsLocal, int Cpus, long MemoryBytes,
     IReadOnlyDictionary<string, string> Labels, string State, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version,
     long DiskBytes = 0, bool Kvm = false, IReadOnlyList<string>? Images = null, IReadOnlyList<string>? Kinds = null,
     DateTimeOffset? LastSeenAt = null, string? AgentVersion = null, int? CpusOverride = null, long? MemoryBytesOverride = null,

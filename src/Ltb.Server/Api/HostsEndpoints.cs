@@ -23,11 +23,12 @@ public static class HostsEndpoints
         return api;
     }
 
-    private static HostDto ToDto(LabHost h, HostUsage usage)
+    /// <summary>The host as the caller may see it: its agent's address is infrastructure, shown to administrators only.</summary>
+    private static HostDto ToDto(LabHost h, HostUsage usage, bool admin = true)
     {
         var capacity = HostOffer.EffectiveCapacity(h);
         var allocated = usage.Allocated.GetValueOrDefault(h.Id);
-        return new(h.Id, h.Name, h.Address, h.IsLocal, h.Cpus, h.MemoryBytes, h.Labels,
+        return new(h.Id, h.Name, admin ? h.Address : null, h.IsLocal, h.Cpus, h.MemoryBytes, h.Labels,
             h.State.ToString().ToLowerInvariant(), h.CreatedAt, h.UpdatedAt, h.Version, h.DiskBytes, h.Kvm, h.Images, h.Kinds,
             h.LastSeenAt, h.AgentVersion, h.CpusOverride, h.MemoryBytesOverride,
             new HostResourcesDto(capacity.Cpus, capacity.MemoryBytes), new HostResourcesDto(Math.Round(allocated.Cpus, 3), allocated.MemoryBytes),
@@ -68,7 +69,7 @@ public static class HostsEndpoints
             hosts = hosts.Where(h => h.Labels.TryGetValue(key, out var actual) && (value is null || actual == value)).ToList();
         }
         var usage = await HostUsage.ReadAsync(db, ct);
-        var items = hosts.Skip((paging.Page - 1) * paging.PageSize).Take(paging.PageSize).Select(h => ToDto(h, usage)).ToList();
+        var items = hosts.Skip((paging.Page - 1) * paging.PageSize).Take(paging.PageSize).Select(h => ToDto(h, usage, caller.IsAdmin)).ToList();
         return TypedResults.Ok(new Paged<HostDto>(items, paging.Page, paging.PageSize, hosts.Count));
     }
 
@@ -114,10 +115,10 @@ public static class HostsEndpoints
     }
 
     private static async Task<Results<Ok<HostDto>, ProblemHttpResult>> GetAsync([For(Operation.Read)] Authorized<LabHost> host,
-        LtbDbContext db, HttpContext http, CancellationToken ct)
+        Caller caller, LtbDbContext db, HttpContext http, CancellationToken ct)
     {
         ETags.Set(http, host.Value);
-        return TypedResults.Ok(ToDto(host.Value, await HostUsage.ReadAsync(db, ct)));
+        return TypedResults.Ok(ToDto(host.Value, await HostUsage.ReadAsync(db, ct), caller.IsAdmin));
     }
 
     private static async Task<Results<Ok<HostDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(

@@ -208,6 +208,30 @@ public abstract partial class ApiConventionTests<TServer>(TServer fixture) : ICl
     }
 
     [Fact]
+    public async Task Only_administrators_see_where_a_hosts_agent_listens()
+    {
+        var name = ServerFixture.Unique("addr");
+        var host = await Http.ReadAsync<HostDto>(await S.Admin.PostAsJsonAsync("/api/v1/hosts",
+            new CreateHostRequest(name, "https://10.9.8.7:9443", 2, 1L << 30)), 201);
+        try
+        {
+            var student = await S.CreateUserAsync("addr");
+            using var client = await S.LoginAsync(student.UserName, ServerFixture.UserPassword);
+            var listed = await Http.ReadAsync<Paged<HostDto>>(await client.GetAsync("/api/v1/hosts"), 200);
+            Assert.All(listed.Items, h => Assert.Null(h.Address));
+            Assert.Contains(listed.Items, h => h.Name == name);
+            var one = await Http.ReadAsync<JsonElement>(await client.GetAsync($"/api/v1/hosts/{host.Id}"), 200);
+            Assert.DoesNotContain("10.9.8.7", one.GetRawText());
+            var admins = await Http.ReadAsync<HostDto>(await S.Admin.GetAsync($"/api/v1/hosts/{host.Id}"), 200);
+            Assert.Equal("https://10.9.8.7:9443", admins.Address);
+        }
+        finally
+        {
+            await Http.EnsureAsync(await S.Admin.DeleteAsync($"/api/v1/hosts/{host.Id}"), 204, "remove the host");
+        }
+    }
+
+    [Fact]
     public async Task This_machine_is_the_local_host_and_cannot_be_removed()
     {
         var hosts = await Http.ReadAsync<Paged<HostDto>>(await S.Admin.GetAsync("/api/v1/hosts?state=ready"), 200);
