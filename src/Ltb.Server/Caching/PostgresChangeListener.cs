@@ -1,7 +1,7 @@
+using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Ltb.Server.Caching;
 
@@ -18,36 +18,14 @@ internal sealed class PostgresChangeListener(LtbServerOptions options, ChangeSig
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Keepalives make a silently dropped connection fail the wait instead of hanging in it.
-        var connectionString = new NpgsqlConnectionStringBuilder(options.ResolveConnectionString()) { KeepAlive = 5, Pooling = false }.ConnectionString;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = new NpgsqlConnection(connectionString);
-                await connection.OpenAsync(stoppingToken);
-                connection.Notification += (_, e) => signals.Receive(e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {ChangeSignals.Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-                signals.SetLive(true);
-                while (true)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+        await PostgresListener.RunAsync(options.ResolveConnectionString(), ChangeSignals.Channel, signals.Receive,
+            () => signals.SetLive(true),
+            e =>
             {
                 signals.SetLive(false);
                 log.LogWarning("the change feed from the other replicas is down ({Message}); the read caches are off until it is back", e.Message);
-                await Task.Delay(RetryAfter, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-        }
+            },
+            RetryAfter, stoppingToken);
         signals.SetLive(false);
     }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
+using Ltb.Server.Data;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -57,40 +58,20 @@ public sealed class PostgresEventRelay(LiveEventHub hub, string connectionString
         await Task.WhenAll(ListenAsync(stoppingToken), SendAsync(stoppingToken));
     }
 
-    private async Task ListenAsync(CancellationToken ct)
+    private Task ListenAsync(CancellationToken ct)
     {
         var connected = false;
-        while (!ct.IsCancellationRequested)
-        {
-            try
+        return PostgresListener.RunAsync(connectionString, Channel, Received,
+            () =>
             {
-                await using var connection = new NpgsqlConnection(connectionString);
-                connection.Notification += (_, n) => Received(n.Payload);
-                await connection.OpenAsync(ct);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(ct);
-                }
                 if (connected)
                 {
                     hub.Resync(); // what came while the listener was away is lost
                 }
                 connected = true;
-                while (true)
-                {
-                    await connection.WaitAsync(ct);
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
-            {
-                log.LogWarning("live events from other replicas: the listener lost the database ({Message}); reconnecting", e.Message);
-                await Delay(ct);
-            }
-        }
+            },
+            e => log.LogWarning("live events from other replicas: the listener lost the database ({Message}); reconnecting", e.Message),
+            Backoff, ct);
     }
 
     private void Received(string payload)
