@@ -23,6 +23,7 @@ if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests
   packages+=(postgresql)    # the server's repository/API tests run against PostgreSQL too
   packages+=(iputils-ping)  # reachability between simulated lab hosts (tests)
+  packages+=(ansible)       # ansible-inventory reads the inventory of `ltb lab access --ansible` (tests)
 fi
 
 apt_install "${packages[@]}"

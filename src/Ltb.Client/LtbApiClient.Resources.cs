@@ -32,6 +32,10 @@ public sealed partial class LtbApiClient
     /// <summary>A lab by name or id.</summary>
     public Task<LabDto> GetLabAsync(string lab, CancellationToken ct) => GetAsync<LabDto>($"{Api}/labs/{Segment(lab)}", ct);
 
+    /// <summary>How to reach the lab's nodes: addresses, ports, credentials, an ssh-config snippet and an Ansible inventory.</summary>
+    public Task<LabAccessDto> GetLabAccessAsync(string lab, CancellationToken ct) =>
+        GetAsync<LabAccessDto>($"{Api}/labs/{Segment(lab)}/access", ct);
+
     /// <summary>Deploys a topology: <paramref name="content"/> is the multipart form of docs/api.md "Deploy".</summary>
     public Task<LabTaskAccepted> DeployLabAsync(HttpContent content, CancellationToken ct) =>
         PostContentAsync<LabTaskAccepted>($"{Api}/labs", content, ct);

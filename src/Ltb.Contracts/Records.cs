@@ -155,6 +155,26 @@ public sealed record LabLiveEventDto(string Type, Guid Lab, string LabName, Date
     public string? Message { get; init; }
 }
 
+/// <summary>
+/// How to reach a lab's nodes (GET /api/v1/labs/{lab}/access; docs/api.md "Access information"): per node, and for the
+/// lab an <c>~/.ssh/config</c> snippet and an Ansible inventory (YAML) generated from the same facts.
+/// </summary>
+public sealed record LabAccessDto(Guid Lab, string Name, string State, IReadOnlyList<NodeAccessDto> Nodes, string SshConfig,
+    string AnsibleInventory);
+
+/// <summary>
+/// One node's access: its management addresses, published ports (<c>HostIp</c> is the address to connect to: a port bound
+/// on every address shows the lab host's address), the node type's default credentials (null: the type has none), the
+/// topology groups it is in, and the type's <c>ansible_network_os</c>. <c>ConsoleUrl</c> (the browser console) and
+/// <c>SshCommand</c> (through the SSH gateway) are null until those exist.
+/// </summary>
+public sealed record NodeAccessDto(string Name, string Kind, string State, string? MgmtIpv4, string? MgmtIpv6,
+    IReadOnlyList<LabPortDto> Ports, NodeCredentialsDto? Credentials, IReadOnlyList<string> Groups, string? AnsibleNetworkOs,
+    string? ConsoleUrl = null, string? SshCommand = null);
+
+/// <summary>A node type's default login, as the catalog gives it (the lab's own configuration may have changed it).</summary>
+public sealed record NodeCredentialsDto(string Username, string Password);
+
 public sealed record ExecRequest(string Node, IReadOnlyList<string> Command, int? TimeoutSeconds = null);
 
 /// <summary>

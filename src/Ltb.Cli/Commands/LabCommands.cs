@@ -25,6 +25,7 @@ internal static class LabCommands
         lab.Subcommands.Add(Deploy());
         lab.Subcommands.Add(LabViews.List(Server));
         lab.Subcommands.Add(LabViews.Inspect(LabArgument(), Server));
+        lab.Subcommands.Add(LabAccessCommand.Create(LabArgument(), Server));
         lab.Subcommands.Add(Exec());
         lab.Subcommands.Add(Logs());
         lab.Subcommands.Add(Destroy());

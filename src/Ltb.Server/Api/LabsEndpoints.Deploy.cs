@@ -186,6 +186,7 @@ public static partial class LabsEndpoints
         lab.TemplateId = fromTemplate?.TemplateId;
         lab.TemplateVersion = fromTemplate?.Number;
         lab.NodeKindsJson = JsonSerializer.Serialize(loaded.Kinds, LabTaskRunner.Json);
+        lab.NodeGroupsJson = JsonSerializer.Serialize(loaded.Groups, LabTaskRunner.Json);
         lab.UpdatedAt = now;
         var input = new DeploymentInput(plan, new AgentDeployOptions(Rollback: onFailure == "rollback"), apply);
         var task = LabReconciler.NewTask(lab, LabTaskKind.Deployment, JsonSerializer.Serialize(input, LabTaskRunner.Json), now);

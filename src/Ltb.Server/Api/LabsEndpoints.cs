@@ -1,6 +1,7 @@
 using Ltb.Runtime.Status;
 using Ltb.Server.Audit;
 using Ltb.Server.Auth;
+using Ltb.Server.Catalog;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
@@ -26,6 +27,8 @@ public static partial class LabsEndpoints
         labs.MapGet("/", ListAsync).WithName("ListLabs").WithSummary("The labs the caller may see");
         labs.MapGet("/{lab}", GetAsync).WithName("GetLab").WithSummary("A lab's status (nodes, interfaces, links, as the host saw them at observedAt, at most a few seconds ago) and events");
         labs.MapDelete("/{lab}", DestroyAsync).WithName("DestroyLab").WithSummary("Destroy a lab (202 with the removal task)");
+        labs.MapGet("/{lab}/access", AccessAsync).WithName("GetLabAccess")
+            .WithSummary("How to reach the lab's nodes: management addresses, published ports, default credentials, groups; an ~/.ssh/config snippet and an Ansible inventory");
         labs.MapGet("/{lab}/tasks", TasksAsync).WithName("ListLabTasks").WithSummary("The lab's tasks, newest first");
         labs.MapPost("/{lab}/exec", ExecAsync).WithName("ExecInNode").WithSummary("Run a command (argument vector) in a node; answers its output and exit code");
         labs.MapGet("/{lab}/nodes/{node}/logs", LogsAsync).WithName("GetNodeLogs").Produces<string>(StatusCodes.Status200OK, "text/plain")
@@ -61,18 +64,48 @@ public static partial class LabsEndpoints
             return denied;
         }
         var read = access.Resource!;
-        var l = read.Lab;
-        var snapshot = LabViews.Stored(l);
+        var snapshot = await SnapshotAsync(read.Lab, db, agents, statuses, ct);
+        return TypedResults.Ok(LabViews.ToDto(read.Lab, read.Owner, snapshot, read.Hosts, read.Events));
+    }
+
+    /// <summary>The lab's nodes and links live from the host, observed at most a few seconds ago; the stored snapshot when
+    /// the lab does not run or the host does not answer.</summary>
+    private static async Task<LabSnapshot> SnapshotAsync(Lab l, LtbDbContext db, IAgentDirectory agents, LabStatusCache statuses,
+        CancellationToken ct)
+    {
         if (l.State is LabLifecycle.Running or LabLifecycle.Failed or LabLifecycle.Deploying)
         {
-            // Live from the host, observed at most a few seconds ago; the stored snapshot answers when the host does not.
             var reading = await statuses.GetAsync(l.Id, l.RuntimeName, () => AgentOfAsync(db, agents, l, ct), ct);
             if (reading.Status is { } status)
             {
-                snapshot = LabViews.Snapshot(status, LabViews.Kinds(l), reading.At);
+                return LabViews.Snapshot(status, LabViews.Kinds(l), reading.At);
             }
         }
-        return TypedResults.Ok(LabViews.ToDto(l, read.Owner, snapshot, read.Hosts, read.Events));
+        return LabViews.Stored(l);
+    }
+
+    private static async Task<Results<Ok<LabAccessDto>, ProblemHttpResult>> AccessAsync(string lab, Caller caller, HttpContext http,
+        LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, LabReadCache reads,
+        NodeTypeStore nodeTypes, CancellationToken ct)
+    {
+        var access = await FindReadAsync(lab, caller, db, authz, reads, ct);
+        if (access.Denied is { } denied)
+        {
+            return denied;
+        }
+        var read = access.Resource!;
+        var l = read.Lab;
+        var snapshot = await SnapshotAsync(l, db, agents, statuses, ct);
+        var layout = LabLayout.Parse(l.LayoutJson);
+        // A port bound on every address of the in-process (local) host is reached at the address the caller used for the
+        // server; on a remote host at the address the agent registered.
+        string HostAddress(string node)
+        {
+            var host = read.Hosts.GetValueOrDefault(layout is not null && layout.NodeHosts.TryGetValue(node, out var at) ? at : l.HostId);
+            return host is null or { IsLocal: true } ? http.Request.Host.Host
+                : Uri.TryCreate(host.Address, UriKind.Absolute, out var uri) ? uri.Host : host.Address;
+        }
+        return TypedResults.Ok(LabAccess.Of(l, snapshot, LabViews.Groups(l), await nodeTypes.CatalogAsync(ct), HostAddress));
     }
 
     /// <summary>

@@ -63,7 +63,9 @@ public static class ResourceAuthorizerExtensions
     /// <summary>A collection-level check (Create): null when allowed, else the 403 problem.</summary>
     public static ProblemHttpResult? Refuse<T>(this IResourceAuthorizer<T> authorizer, Caller caller, Operation operation, string what)
         where T : class =>
-        authorizer.Allows(caller, operation, null) ? null : Problems.Forbidden($"you may not {Describe(operation)} a {what}");
+        authorizer.Allows(caller, operation, null) ? null : Problems.Forbidden($"you may not {Describe(operation)} {Article(what)} {what}");
+
+    private static string Article(string what) => "aeiou".Contains(what[0], StringComparison.Ordinal) ? "an" : "a";
 
     private static string Describe(Operation operation) => operation switch
     {

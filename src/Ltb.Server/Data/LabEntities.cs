@@ -47,6 +47,8 @@ public sealed class Lab : IVersioned
     public int? TemplateVersion { get; set; }
     /// <summary>The lab's planned node kinds (node -> kind), which the host does not know.</summary>
     public string NodeKindsJson { get; set; } = "{}";
+    /// <summary>The topology group of each node that has one (node -> group), for the lab's access information.</summary>
+    public string NodeGroupsJson { get; set; } = "{}";
     public string? StatusJson { get; set; }
     public string? Error { get; set; }
     public DateTimeOffset CreatedAt { get; set; }

@@ -152,6 +152,9 @@ public sealed record LoadedTopology(string Directory, string FileName, byte[] So
     public IReadOnlyDictionary<string, string> Kinds =>
         Lab?.Nodes.ToDictionary(n => n.Name, n => n.Kind, StringComparer.Ordinal) ?? new Dictionary<string, string>();
 
+    public IReadOnlyDictionary<string, string> Groups =>
+        Lab?.Nodes.Where(n => n.Group is not null).ToDictionary(n => n.Name, n => n.Group!, StringComparer.Ordinal) ?? new Dictionary<string, string>();
+
     /// <summary>Every diagnostic, with the path as the user uploaded it.</summary>
     public IReadOnlyList<Diagnostic> Diagnostics =>
         [.. Result.Diagnostics.Select(d => d with { Span = d.Span with { File = Relative(d.Span.File) }, Message = Relative(d.Message) })];

@@ -26,6 +26,9 @@ public static class LabViews
     public static IReadOnlyDictionary<string, string> Kinds(Lab lab) =>
         JsonSerializer.Deserialize<Dictionary<string, string>>(lab.NodeKindsJson, Json) ?? [];
 
+    public static IReadOnlyDictionary<string, string> Groups(Lab lab) =>
+        JsonSerializer.Deserialize<Dictionary<string, string>>(lab.NodeGroupsJson, Json) ?? [];
+
     public static string Serialize(LabSnapshot snapshot) => JsonSerializer.Serialize(snapshot, Json);
 
     public static LabSnapshot Stored(Lab lab) =>

@@ -108,6 +108,9 @@ public sealed record NodeType
 
     public string? ShowConfigCommand { get; init; }
 
+    /// <summary>Ansible's `ansible_network_os` for nodes of this type (a collection's platform, e.g. `arista.eos.eos`), where one is known.</summary>
+    public string? AnsibleNetworkOs { get; init; }
+
     /// <summary>
     /// Taken out of service by an administrator: it stays in the catalog (readable, and labs that use it keep running),
     /// but a topology loaded with this catalog that uses it gets an error.

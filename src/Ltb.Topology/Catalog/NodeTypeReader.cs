@@ -11,6 +11,7 @@ public static class NodeTypeReader
     [
         "name", "aliases", "description", "vendor", "os", "versions", "tags", "runtime", "image", "disk", "interfaces",
         "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "show-config",
+        "ansible-network-os",
     ];
 
     public static NodeType? Read(string text, string file, DiagnosticBag diagnostics)
@@ -67,6 +68,7 @@ public static class NodeTypeReader
             Ready = m["ready"] is { } ready ? ReadReady(r, ready) : null,
             SaveConfigCommand = Text(r, m, "save-config"),
             ShowConfigCommand = Text(r, m, "show-config"),
+            AnsibleNetworkOs = Text(r, m, "ansible-network-os"),
         };
         return diagnostics.HasErrors && !before ? null : type;
     }

@@ -52,7 +52,7 @@ public abstract partial class ApiConventionTests<TServer>(TServer fixture) : ICl
 
         // The collection requirement comes before the page: a student listing the audit log is refused, whatever the page.
         var refused = await Http.ProblemAsync(await client.GetAsync("/api/v1/audit?page=0"), 403);
-        Assert.Equal("you may not read a audit entry", refused.GetProperty("detail").GetString());
+        Assert.Equal("you may not read an audit entry", refused.GetProperty("detail").GetString());
         // Members: the group is looked up first, so an unseen group is 404 whatever the page.
         var unseen = await Http.ProblemAsync(await client.GetAsync($"/api/v1/groups/{group.Id}/members?page=0"), 404);
         Assert.Equal("no such group", unseen.GetProperty("detail").GetString());

@@ -269,6 +269,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/labs/{lab}", At($"/api/v1/labs/{labId}"), sharedRead),
             R("DELETE", "/api/v1/labs/{lab}", _ => FreshLab(""), [Unauth, Accepted, Forbid, NotFound, Forbid, Accepted]),
             R("GET", "/api/v1/labs/{lab}/tasks", At($"/api/v1/labs/{labId}/tasks"), sharedRead),
+            R("GET", "/api/v1/labs/{lab}/access", At($"/api/v1/labs/{labId}/access"), sharedRead),
             // Live events (Server-Sent Events): read like the lab; the stream of all labs is everyone's (filtered per event).
             R("GET", "/api/v1/labs/{lab}/events", At($"/api/v1/labs/{labId}/events"), sharedRead),
             R("GET", "/api/v1/events", At("/api/v1/events"), all200),

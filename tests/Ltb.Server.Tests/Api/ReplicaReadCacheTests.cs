@@ -4,6 +4,7 @@ using Ltb.Server.Api;
 using Ltb.Server.Hosting;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Server.Tests.Api;
 
@@ -54,6 +55,8 @@ public sealed class TwoReplicas : IAsyncLifetime
 
     public Uri Address(int replica) => new(_servers[replica].Urls[0]);
 
+    public string ConnectionString => _database!.ConnectionString;
+
     public async ValueTask DisposeAsync()
     {
         Admin?.Dispose();
@@ -103,4 +106,46 @@ public sealed class ReplicaReadCacheTests(TwoReplicas replicas) : IClassFixture<
 
     [Fact]
     public Task A_password_reset_and_a_deletion_on_one_replica_end_the_tokens_on_the_other() => Scenarios.PasswordResetAndDeletionEndEveryTokenAsync();
+
+    [Fact]
+    public async Task A_listener_whose_connection_is_cut_connects_again_and_changes_arrive_again()
+    {
+        var scenarios = Scenarios;
+        var ct = TestContext.Current.CancellationToken;
+        var signals = replicas.Servers.Select(s => s.Services.GetRequiredService<Ltb.Server.Caching.ChangeSignals>()).ToList();
+        await using var connection = new Npgsql.NpgsqlConnection(replicas.ConnectionString);
+        await connection.OpenAsync(ct);
+        var cut = await ListenersAsync(connection, ct);
+        Assert.Equal(2, cut.Count);
+        await using (var terminate = new Npgsql.NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM unnest($1) AS pid", connection))
+        {
+            terminate.Parameters.AddWithValue(cut.ToArray());
+            await terminate.ExecuteNonQueryAsync(ct);
+        }
+        // Each replica notices (its caches go off), listens again on a new connection (caches on again, empty), and a
+        // change crosses once more.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while ((await ListenersAsync(connection, ct)).Count(pid => !cut.Contains(pid)) < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, ct);
+        }
+        Assert.Equal(2, (await ListenersAsync(connection, ct)).Count(pid => !cut.Contains(pid)));
+        Assert.All(signals, s => Assert.True(s.Live));
+        await scenarios.RevokingAPersonalTokenEndsItAsync();
+    }
+
+    /// <summary>The backends of the replicas' change listeners (their last statement is the LISTEN).</summary>
+    private static async Task<List<int>> ListenersAsync(Npgsql.NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var find = new Npgsql.NpgsqlCommand(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1", connection);
+        find.Parameters.AddWithValue($"LISTEN {Ltb.Server.Caching.ChangeSignals.Channel}");
+        var pids = new List<int>();
+        await using var reader = await find.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            pids.Add(reader.GetInt32(0));
+        }
+        return pids;
+    }
 }

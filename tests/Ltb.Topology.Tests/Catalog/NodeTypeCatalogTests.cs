@@ -101,6 +101,17 @@ public sealed class NodeTypeCatalogTests
         Assert.Equal(4L << 30, srl.MemoryBytes);
     }
 
+    [Theory]
+    [InlineData("frr", "frr.frr.frr")]
+    [InlineData("ceos", "arista.eos.eos")]
+    [InlineData("srl", "nokia.srlinux.srlinux")]
+    [InlineData("xrd", "cisco.iosxr.iosxr")]
+    [InlineData("crpd", "junipernetworks.junos.junos")]
+    [InlineData("juniper_vmx", "junipernetworks.junos.junos")]
+    [InlineData("linux", null)]
+    public void Ansible_network_os_comes_from_the_type(string kind, string? networkOs) =>
+        Assert.Equal(networkOs, Catalog.Find(kind)!.AnsibleNetworkOs);
+
     [Fact]
     public void No_built_in_type_asks_for_privileged_mode_and_names_are_safe()
     {

@@ -242,6 +242,10 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .HasMaxLength(40)
                         .HasColumnType("character varying(40)");
 
+                    b.Property<string>("NodeGroupsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<string>("NodeKindsJson")
                         .IsRequired()
                         .HasColumnType("text");

@@ -235,6 +235,10 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .HasMaxLength(40)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("NodeGroupsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("NodeKindsJson")
                         .IsRequired()
                         .HasColumnType("TEXT");

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Ltb.Server.Data;
+using Ltb.Topology.Catalog;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Ltb.Server.Labs;
+
+/// <summary>
+/// A lab's access information (GET /api/v1/labs/{lab}/access, docs/api.md "Access information"): per node its addresses
+/// and ports as the host reports them, its node type's credentials and Ansible platform, its topology group; for the lab
+/// an ~/.ssh/config snippet and an Ansible inventory made from those same node records, so the three never disagree.
+/// </summary>
+public static partial class LabAccess
+{
+    /// <param name="groups">node -> its topology group (<see cref="Lab.NodeGroupsJson"/>).</param>
+    /// <param name="hostAddress">node -> the address of the lab host it runs on, for ports bound on every address.</param>
+    public static LabAccessDto Of(Lab lab, LabSnapshot snapshot, IReadOnlyDictionary<string, string> groups, NodeTypeCatalog catalog,
+        Func<string, string> hostAddress)
+    {
+        var status = snapshot.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        // The planned nodes (the host may not report a node that failed to start), then any the host reports besides.
+        var kinds = LabViews.Kinds(lab);
+        var names = kinds.Keys.Union(status.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var nodes = names.Select(name =>
+        {
+            var reported = status.GetValueOrDefault(name);
+            var kind = kinds.GetValueOrDefault(name) ?? reported?.Kind ?? "";
+            var type = catalog.Find(kind);
+            var ports = (reported?.Ports ?? []).Select(p => p with { HostIp = Reachable(p.HostIp, () => hostAddress(name)) })
+                .Distinct().ToList(); // bound on 0.0.0.0 and :: is one port at the host's address
+            return new NodeAccessDto(name, kind, reported?.State ?? "unknown", reported?.MgmtIpv4, reported?.MgmtIpv6, ports,
+                type?.Credentials is { } c ? new NodeCredentialsDto(c.Username, c.Password) : null,
+                groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs);
+        }).ToList();
+        return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes), AnsibleInventory(nodes));
+    }
+
+    /// <summary>
+    /// A Host entry per node with a management address. For now straight to that address, which only the lab's host (or a
+    /// machine routed to its management networks) reaches; the SSH gateway will add itself as the ProxyJump here.
+    /// </summary>
+    public static string SshConfig(string labName, IReadOnlyList<NodeAccessDto> nodes)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# LTB lab {labName}: ssh {labName}-NODE. The entries reach the management addresses directly\n");
+        text.Append("# (from the lab's host); a jump host (ProxyJump) comes with the SSH gateway.\n");
+        foreach (var node in nodes)
+        {
+            if (Address(node) is not { } address)
+            {
+                continue;
+            }
+            text.Append(CultureInfo.InvariantCulture, $"\nHost {labName}-{node.Name}\n  HostName {address}\n");
+            if (node.Credentials is { } c)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  User {c.Username}\n");
+            }
+            // A lab's nodes get new host keys at every deployment, and their addresses are reused by other labs.
+            text.Append("  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Ansible's YAML inventory: every node with a management address under <c>all.hosts</c> with its variables, and a group
+    /// per topology group and per kind listing its members (names made valid for Ansible: other characters become '_').
+    /// </summary>
+    public static string AnsibleInventory(IReadOnlyList<NodeAccessDto> nodes)
+    {
+        var reachable = nodes.Where(n => Address(n) is not null).ToList();
+        var hosts = new YamlMappingNode();
+        foreach (var node in reachable)
+        {
+            var vars = new YamlMappingNode { { "ansible_host", Quoted(Address(node)!) } };
+            if (node.Credentials is { } c)
+            {
+                vars.Add("ansible_user", Quoted(c.Username));
+                vars.Add("ansible_password", Quoted(c.Password));
+            }
+            if (node.AnsibleNetworkOs is { } os)
+            {
+                vars.Add("ansible_network_os", Quoted(os));
+            }
+            hosts.Add(Quoted(node.Name), vars);
+        }
+        var children = new YamlMappingNode();
+        var members = reachable.SelectMany(n => n.Groups.Append(n.Kind).Where(g => g.Length > 0).Distinct().Select(g => (Group: GroupName(g), n.Name)))
+            .GroupBy(m => m.Group, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var group in members)
+        {
+            var list = new YamlMappingNode();
+            foreach (var name in group.Select(m => m.Name).Distinct())
+            {
+                list.Add(Quoted(name), new YamlMappingNode());
+            }
+            children.Add(group.Key, new YamlMappingNode { { "hosts", list } });
+        }
+        var all = new YamlMappingNode { { "hosts", hosts } };
+        if (children.Children.Count > 0)
+        {
+            all.Add("children", children);
+        }
+        var stream = new YamlStream(new YamlDocument(new YamlMappingNode { { "all", all } }));
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        stream.Save(writer, assignAnchors: false);
+        var text = writer.ToString();
+        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
+    }
+
+    /// <summary>Ansible warns about group names that are not identifiers (a kind such as sonic-vs).</summary>
+    public static string GroupName(string name)
+    {
+        var valid = NotIdentifier().Replace(name, "_");
+        return char.IsAsciiDigit(valid[0]) ? "_" + valid : valid;
+    }
+
+    /// <summary>A port bound on every address is reached at the lab host's address.</summary>
+    private static string Reachable(string hostIp, Func<string> hostAddress) =>
+        hostIp is "" or "0.0.0.0" or "::" or "[::]" ? hostAddress() : hostIp;
+
+    private static string? Address(NodeAccessDto node) => node.MgmtIpv4 ?? node.MgmtIpv6;
+
+    // Double-quoted: PyYAML reads YAML 1.1, where some plain texts are numbers, booleans or dates.
+    private static YamlScalarNode Quoted(string text) => new(text) { Style = ScalarStyle.DoubleQuoted };
+
+    [GeneratedRegex("[^A-Za-z0-9_]")]
+    private static partial Regex NotIdentifier();
+}
