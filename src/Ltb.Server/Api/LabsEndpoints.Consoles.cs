@@ -153,7 +153,7 @@ public static partial class LabsEndpoints
             return (null, null, null, refused);
         }
         var l = await db.Labs.AsNoTracking().FirstOrDefaultAsync(x => x.Id == grant.LabId, ct);
-        if (l is null || (lab != l.Id.ToString() && lab != l.Name))
+        if (l is null || !((Guid.TryParse(lab, out var id) && id == l.Id) || lab == l.Name))
         {
             return (null, null, null, refused);
         }
