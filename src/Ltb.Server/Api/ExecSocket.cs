@@ -7,6 +7,7 @@ namespace Ltb.Server.Api;
 public static class ExecSocket
 {
     private const int OutputChunkBytes = 32 * 1024;
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Carries a session over the socket until the command ends (its exit code is sent, the socket closed) or the client
@@ -42,12 +43,16 @@ public static class ExecSocket
                 await socket.SendAsync(buffer.AsMemory(0, count + 1), WebSocketMessageType.Binary, true, stop.Token);
             }
             var exit = await session.ExitCodeAsync(stop.Token);
-            await socket.SendAsync(ExecSocketFrames.Encode(new ExecSocketControl("exit", ExitCode: exit)), WebSocketMessageType.Text, true, stop.Token);
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "exited", stop.Token);
+            // Not on `stop`: a client closes as soon as it reads the exit code, which ends the input and cancels `stop`;
+            // cancelling our close while it is sent would abort the socket, and the client's close would never be answered.
+            using var closing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            closing.CancelAfter(CloseTimeout);
+            await socket.SendAsync(ExecSocketFrames.Encode(new ExecSocketControl("exit", ExitCode: exit)), WebSocketMessageType.Text, true, closing.Token);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "exited", closing.Token);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            // The client left before the command ended.
+            // The client left before the command ended, or did not take our close within CloseTimeout.
         }
         catch (Ltb.Runtime.Status.LabRuntimeException e) when (socket.State == WebSocketState.Open)
         {

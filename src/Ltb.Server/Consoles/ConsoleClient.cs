@@ -53,8 +53,9 @@ public sealed class ConsoleClient(WebSocket socket, Guid userId, string userName
             {
                 await Socket.SendAsync(data, type, true, _stop.Token);
             }
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            limit.CancelAfter(TimeSpan.FromSeconds(5));
+            // Not linked to _stop: a client that closes as soon as the session ends is detached (and stopped) by its own
+            // close; cancelling ours while it is sent would abort the socket instead of answering the client's.
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "console closed", limit.Token);
             // The client's close answers ours and ends the input loop; a client that does not answer is not waited for long.
             _stop.CancelAfter(TimeSpan.FromSeconds(5));
