@@ -294,22 +294,40 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         return doc.RootElement.GetProperty("runtimeName").GetString()!;
     }
 
-    [Fact]
-    public async Task Exec_i_pipes_a_few_MiB_of_stdin_to_the_command_and_exits_with_its_exit_code()
+    /// <summary>An admin's API client and a one-node lab of ltb/tiny deployed through it; disposing ends both.</summary>
+    private sealed record TinyLab(HttpClient Admin, ServerLab Lab, string Name) : IAsyncDisposable
     {
-        LabTestSupport.RequireDocker();
+        public async ValueTask DisposeAsync()
+        {
+            await Lab.DisposeAsync();
+            Admin.Dispose();
+        }
+    }
+
+    /// <summary>Signs the CLI in as admin and deploys a <see cref="TinyLab"/> through the API.</summary>
+    private async Task<TinyLab> TinyLabAsync(string prefix)
+    {
         var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
         Assert.True(login.ExitCode == 0, login.Stderr);
-        using var admin = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var admin = new HttpClient { BaseAddress = new Uri(server.Url) };
         var token = await Http.ReadAsync<LoginResponse>(await admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-        var name = "xi" + Guid.NewGuid().ToString("N")[..6];
-        await using var lab = await ServerLab.RunAsync(admin, $$"""
+        var name = prefix + Guid.NewGuid().ToString("N")[..6];
+        var lab = await ServerLab.RunAsync(admin, $$"""
             name: {{name}}
             topology:
               nodes:
                 a: {kind: linux, image: "ltb/tiny:latest"}
             """);
+        return new TinyLab(admin, lab, name);
+    }
+
+    [Fact]
+    public async Task Exec_i_pipes_a_few_MiB_of_stdin_to_the_command_and_exits_with_its_exit_code()
+    {
+        LabTestSupport.RequireDocker();
+        await using var tiny = await TinyLabAsync("xi");
+        var (admin, lab, name) = (tiny.Admin, tiny.Lab, tiny.Name);
 
         // 4 MiB of text (the test's pipe writes text), through the WebSocket in many messages, hashed in the node.
         var input = Convert.ToHexString(RandomNumberGenerator.GetBytes(2 << 20));
@@ -328,18 +346,8 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
     public async Task Console_gives_a_prompt_in_a_terminal_and_ctrl_close_bracket_leaves_it_open()
     {
         LabTestSupport.RequireDocker();
-        var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
-        Assert.True(login.ExitCode == 0, login.Stderr);
-        using var admin = new HttpClient { BaseAddress = new Uri(server.Url) };
-        var token = await Http.ReadAsync<LoginResponse>(await admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-        var name = "xc" + Guid.NewGuid().ToString("N")[..6];
-        await using var lab = await ServerLab.RunAsync(admin, $$"""
-            name: {{name}}
-            topology:
-              nodes:
-                a: {kind: linux, image: "ltb/tiny:latest"}
-            """);
+        await using var tiny = await TinyLabAsync("xc");
+        var (admin, lab, name) = (tiny.Admin, tiny.Lab, tiny.Name);
 
         // `script` gives `ltb console` a terminal; the keys come late enough for the prompt, Ctrl-] (octal 035) last.
         var keys = "(sleep 2; printf 'stty size; echo hi-$((2+3))\\n'; sleep 3; printf '\\035')";
