@@ -165,8 +165,9 @@ public sealed record LabAccessDto(Guid Lab, string Name, string State, IReadOnly
 /// <summary>
 /// One node's access: its management addresses, published ports (<c>HostIp</c> is the address to connect to: a port bound
 /// on every address shows the lab host's address), the node type's default credentials (null: the type has none), the
-/// topology groups it is in, and the type's <c>ansible_network_os</c>. <c>ConsoleUrl</c> (the browser console) and
-/// <c>SshCommand</c> (through the SSH gateway) are null until those exist.
+/// topology groups it is in, and the type's <c>ansible_network_os</c>. <c>ConsoleUrl</c> is the node's console
+/// WebSocket (opened with a ticket from <c>POST .../console/tickets</c>, or a bearer header); <c>SshCommand</c>
+/// (through the SSH gateway) is null until the gateway exists.
 /// </summary>
 public sealed record NodeAccessDto(string Name, string Kind, string State, string? MgmtIpv4, string? MgmtIpv6,
     IReadOnlyList<LabPortDto> Ports, NodeCredentialsDto? Credentials, IReadOnlyList<string> Groups, string? AnsibleNetworkOs,

@@ -33,7 +33,8 @@ public static partial class LabAccess
                 .Distinct().ToList(); // bound on 0.0.0.0 and :: is one port at the host's address
             return new NodeAccessDto(name, kind, reported?.State ?? "unknown", reported?.MgmtIpv4, reported?.MgmtIpv6, ports,
                 type?.Credentials is { } c ? new NodeCredentialsDto(c.Username, c.Password) : null,
-                groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs);
+                groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs,
+                ConsoleUrl: $"/{ApiConventions.Prefix}/labs/{lab.Id}/nodes/{Uri.EscapeDataString(name)}/console/ws");
         }).ToList();
         return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes), AnsibleInventory(nodes));
     }

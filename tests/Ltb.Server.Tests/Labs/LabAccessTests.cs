@@ -65,7 +65,7 @@ public sealed class LabAccessTests(SqliteServer fixture) : IClassFixture<SqliteS
         Assert.Equal(("linux", null, null), (h1.Kind, h1.Credentials, h1.AnsibleNetworkOs));
         Assert.Empty(h1.Groups);
         Assert.Empty(h1.Ports);
-        Assert.Null(r1.ConsoleUrl);
+        Assert.Equal($"/api/v1/labs/{access.Lab}/nodes/r1/console/ws", r1.ConsoleUrl);
         Assert.Null(r1.SshCommand);
 
         Assert.Contains($"Host {name}-r1\n  HostName {r1.MgmtIpv4}\n  User labuser\n", access.SshConfig);
