@@ -47,7 +47,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
     internal static async Task ExerciseAsync(string url, HttpClient admin, string name)
     {
         var token = admin.DefaultRequestHeaders.Authorization!.Parameter!;
-        await using (var shell = await Session.OpenAsync(url, token, name, "a", ["sh"], "&tty=true&rows=33&cols=101"))
+        await using (var shell = await ExecSocketClient.OpenExecAsync(url, token, name, "a", ["sh"], "&tty=true&rows=33&cols=101"))
         {
             await shell.TypeAsync("stty size\n");
             await shell.WaitForAsync("33 101");
@@ -66,7 +66,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
         }
 
         var data = RandomNumberGenerator.GetBytes(10 << 20);
-        await using (var sum = await Session.OpenAsync(url, token, name, "a", ["sha256sum"], ""))
+        await using (var sum = await ExecSocketClient.OpenExecAsync(url, token, name, "a", ["sha256sum"], ""))
         {
             for (var i = 0; i < data.Length; i += ExecSocketFrames.MaxMessageBytes)
             {
@@ -77,7 +77,7 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
             Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)) + "  -", sum.Output.Trim());
         }
 
-        await using (var trapped = await Session.OpenAsync(url, token, name, "a",
+        await using (var trapped = await ExecSocketClient.OpenExecAsync(url, token, name, "a",
             ["sh", "-c", "trap 'echo got-int; exit 42' INT; echo ready; while :; do sleep 1; done"], ""))
         {
             await trapped.WaitForAsync("ready");
@@ -93,102 +93,8 @@ public sealed class InteractiveExecTests(RemoteHostFixture remote) : IClassFixtu
         using var anonymous = new HttpClient { BaseAddress = new Uri(url) };
         var login = await Http.ReadAsync<LoginResponse>(await anonymous.PostAsJsonAsync("/api/v1/auth/login",
             new LoginRequest(student, "Student-pass-1234567")), 200);
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Session.OpenAsync(url, login.Token, name, "a", ["sh"], ""));
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => ExecSocketClient.OpenExecAsync(url, login.Token, name, "a", ["sh"], ""));
         Assert.Contains("404", refused.Message);
-    }
-
-    /// <summary>A client of the exec WebSocket: collects the output and the exit code in the background.</summary>
-    private sealed class Session : IAsyncDisposable
-    {
-        private readonly ClientWebSocket _socket;
-        private readonly StringBuilder _output = new();
-        private readonly Task<int> _exit;
-
-        private Session(ClientWebSocket socket)
-        {
-            _socket = socket;
-            _exit = Task.Run(ReadAsync);
-        }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static async Task<Session> OpenAsync(string url, string token, string lab, string node, string[] command, string extra)
-        {
-            var query = string.Join('&', command.Select(c => "command=" + Uri.EscapeDataString(c))) + extra;
-            var socket = new ClientWebSocket();
-            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
-            try
-            {
-                await socket.ConnectAsync(new Uri($"{url.Replace("http://", "ws://", StringComparison.Ordinal)}/api/v1/labs/{lab}/nodes/{node}/exec/ws?{query}"),
-                    TestContext.Current.CancellationToken);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-            return new Session(socket);
-        }
-
-        public Task TypeAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
-
-        public async Task SendAsync(ReadOnlyMemory<byte> data) =>
-            await _socket.SendAsync(data, WebSocketMessageType.Binary, true, TestContext.Current.CancellationToken);
-
-        public async Task ControlAsync(ExecSocketControl control) =>
-            await _socket.SendAsync(ExecSocketFrames.Encode(control), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
-
-        public async Task WaitForAsync(string text)
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (!Output.Contains(text, StringComparison.Ordinal))
-            {
-                Assert.True(DateTime.UtcNow < deadline && !_exit.IsCompleted, $"'{text}' did not come; the output:\n{Output}");
-                await Task.Delay(50, TestContext.Current.CancellationToken);
-            }
-        }
-
-        public async Task<int> ExitCodeAsync() => await _exit.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
-
-        private async Task<int> ReadAsync()
-        {
-            var buffer = new byte[ExecSocketFrames.MaxMessageBytes];
-            while (await ExecSocketFrames.ReceiveAsync(_socket, buffer, CancellationToken.None) is { } m)
-            {
-                if (m.Type == WebSocketMessageType.Binary)
-                {
-                    lock (_output)
-                    {
-                        _output.Append(Encoding.UTF8.GetString(buffer, 1, m.Count - 1));
-                    }
-                }
-                else if (ExecSocketFrames.Decode(buffer.AsSpan(0, m.Count)) is { Type: "exit", ExitCode: { } code })
-                {
-                    await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
-                    return (int)code;
-                }
-                else
-                {
-                    throw new InvalidOperationException("the session ended with " + Encoding.UTF8.GetString(buffer, 0, m.Count));
-                }
-            }
-            throw new InvalidOperationException("the session ended without an exit code; the output:\n" + Output);
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            _socket.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }
 

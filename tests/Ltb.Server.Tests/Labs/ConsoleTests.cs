@@ -38,7 +38,7 @@ public sealed class ConsoleTests(SqliteServer server) : IClassFixture<SqliteServ
         var nodes = $"/api/v1/labs/{lab.Id}/nodes/r1/console";
 
         Guid sessionId;
-        await using (var console = await ConsoleSocket.OpenAsync(server.BaseAddress, await TicketAsync(owner, nodes, new()), "&rows=30&cols=100"))
+        await using (var console = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress, await TicketAsync(owner, nodes, new()), "&rows=30&cols=100"))
         {
             sessionId = await console.SessionAsync();
             await console.TypeAsync("vtysh -c \"show version\"\n");
@@ -49,7 +49,7 @@ public sealed class ConsoleTests(SqliteServer server) : IClassFixture<SqliteServ
             await console.TypeAsync("stty size\n");
             await console.WaitForAsync("40 120");
 
-            await using (var view = await ConsoleSocket.OpenAsync(server.BaseAddress,
+            await using (var view = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress,
                 await TicketAsync(teacher, nodes, new ConsoleTicketRequest("watch", sessionId)), ""))
             {
                 Assert.Equal(sessionId, await view.SessionAsync());
@@ -72,7 +72,7 @@ public sealed class ConsoleTests(SqliteServer server) : IClassFixture<SqliteServ
         }
 
         var ticket = await TicketAsync(owner, nodes, new ConsoleTicketRequest(Session: sessionId));
-        await using (var again = await ConsoleSocket.OpenAsync(server.BaseAddress, ticket, ""))
+        await using (var again = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress, ticket, ""))
         {
             Assert.Equal(sessionId, await again.SessionAsync());
             await again.WaitForAsync("FRRouting");
@@ -81,14 +81,14 @@ public sealed class ConsoleTests(SqliteServer server) : IClassFixture<SqliteServ
             Assert.Equal(0, await again.ExitCodeAsync());
         }
         // The ticket was used: a second connection with it is refused before any WebSocket opens.
-        Assert.Contains("401", (await Assert.ThrowsAsync<WebSocketException>(() => ConsoleSocket.OpenAsync(server.BaseAddress, ticket, ""))).Message);
+        Assert.Contains("401", (await Assert.ThrowsAsync<WebSocketException>(() => ExecSocketClient.OpenConsoleAsync(server.BaseAddress, ticket, ""))).Message);
 
         // Another student sees nothing of the lab; the instructor watches but does not type; nobody reattaches to another's session.
         Assert.Equal(404, (int)(await stranger.PostAsJsonAsync($"{nodes}/tickets", new ConsoleTicketRequest(), ct)).StatusCode);
         Assert.Equal(404, (int)(await stranger.PostAsJsonAsync($"{nodes}/tickets", new ConsoleTicketRequest("watch"), ct)).StatusCode);
         Assert.Equal(403, (int)(await teacher.PostAsJsonAsync($"{nodes}/tickets", new ConsoleTicketRequest(), ct)).StatusCode);
         var bearer = stranger.DefaultRequestHeaders.Authorization!.Parameter!;
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => ConsoleSocket.OpenAsync(server.BaseAddress, null, $"{nodes}/ws", bearer));
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => ExecSocketClient.OpenConsoleAsync(server.BaseAddress, null, $"{nodes}/ws", bearer));
         Assert.Contains("404", refused.Message);
 
         var audit = await Http.ReadAsync<Paged<AuditEntryDto>>(await server.Admin.GetAsync("/api/v1/audit?action=lab.console&limit=100", ct), 200);
@@ -112,7 +112,7 @@ public sealed class ConsoleTests(SqliteServer server) : IClassFixture<SqliteServ
         await flooded.ConnectAsync(new Uri(server.BaseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + url), ct);
         await flooded.SendAsync(Encoding.UTF8.GetBytes("yes\n"), WebSocketMessageType.Binary, true, ct);
 
-        await using var other = await ConsoleSocket.OpenAsync(server.BaseAddress, await TicketAsync(server.Admin, console, new()), "");
+        await using var other = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress, await TicketAsync(server.Admin, console, new()), "");
         var otherId = await other.SessionAsync();
         var started = DateTime.UtcNow;
         for (var i = 0; i < 5; i++)

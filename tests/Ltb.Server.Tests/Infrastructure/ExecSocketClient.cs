@@ -1,10 +1,13 @@
 using System.Net.WebSockets;
 using System.Text;
 
-namespace Ltb.Server.Tests.Labs;
+namespace Ltb.Server.Tests.Infrastructure;
 
-/// <summary>A client of a node's console WebSocket: collects the output, the session id, errors and the exit code in the background.</summary>
-internal sealed class ConsoleSocket : IAsyncDisposable
+/// <summary>
+/// A client of the exec and console WebSockets (one framing: ExecSocketFrames): collects the output, a console's
+/// session id, error frames and the exit code in the background.
+/// </summary>
+internal sealed class ExecSocketClient : IAsyncDisposable
 {
     private readonly ClientWebSocket _socket;
     private readonly StringBuilder _output = new();
@@ -12,7 +15,7 @@ internal sealed class ConsoleSocket : IAsyncDisposable
     private readonly TaskCompletionSource<Guid> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task<int> _exit;
 
-    private ConsoleSocket(ClientWebSocket socket)
+    private ExecSocketClient(ClientWebSocket socket)
     {
         _socket = socket;
         _exit = Task.Run(ReadAsync);
@@ -29,18 +32,29 @@ internal sealed class ConsoleSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>Interactive exec of <paramref name="command"/> on a node, with a bearer token (<paramref name="extra"/>: more query).</summary>
+    public static Task<ExecSocketClient> OpenExecAsync(string url, string token, string lab, string node, string[] command, string extra)
+    {
+        var query = string.Join('&', command.Select(c => "command=" + Uri.EscapeDataString(c))) + extra;
+        return ConnectAsync(new Uri($"{WebSocketUrl(url)}/api/v1/labs/{lab}/nodes/{node}/exec/ws?{query}"), token);
+    }
+
     /// <summary>
-    /// Connects to <paramref name="url"/> (a ticket's URL), or with <paramref name="bearer"/> and no ticket to the
-    /// console of node r1 at the ticket-less address given in <paramref name="extra"/>.
+    /// A console: connects to <paramref name="url"/> (a ticket's URL), or with <paramref name="bearer"/> and no ticket to
+    /// the ticket-less address given in <paramref name="extra"/>.
     /// </summary>
-    public static async Task<ConsoleSocket> OpenAsync(Uri server, string? url, string extra, string? bearer = null)
+    public static Task<ExecSocketClient> OpenConsoleAsync(Uri server, string? url, string extra, string? bearer = null) =>
+        ConnectAsync(new Uri(new Uri(WebSocketUrl(server.ToString())), (url ?? extra) + (url is null ? "" : extra)), bearer);
+
+    private static string WebSocketUrl(string http) => http.Replace("http://", "ws://", StringComparison.Ordinal);
+
+    private static async Task<ExecSocketClient> ConnectAsync(Uri address, string? bearer)
     {
         var socket = new ClientWebSocket();
         if (bearer is not null)
         {
             socket.Options.SetRequestHeader("Authorization", "Bearer " + bearer);
         }
-        var address = new Uri(new Uri(server.ToString().Replace("http://", "ws://", StringComparison.Ordinal)), (url ?? extra) + (url is null ? "" : extra));
         try
         {
             await socket.ConnectAsync(address, TestContext.Current.CancellationToken);
@@ -50,13 +64,15 @@ internal sealed class ConsoleSocket : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        return new ConsoleSocket(socket);
+        return new ExecSocketClient(socket);
     }
 
     public Task<Guid> SessionAsync() => _session.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
-    public async Task TypeAsync(string text) =>
-        await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Binary, true, TestContext.Current.CancellationToken);
+    public Task TypeAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
+
+    public async Task SendAsync(ReadOnlyMemory<byte> data) =>
+        await _socket.SendAsync(data, WebSocketMessageType.Binary, true, TestContext.Current.CancellationToken);
 
     public async Task ControlAsync(ExecSocketControl control) =>
         await _socket.SendAsync(ExecSocketFrames.Encode(control), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
@@ -81,7 +97,7 @@ internal sealed class ConsoleSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>The exit code of the console's shell; a console that ended otherwise fails with its errors and output.</summary>
+    /// <summary>The exit code of the command (a console's shell); a session that ended otherwise fails with its errors and output.</summary>
     public async Task<int> ExitCodeAsync()
     {
         var code = await _exit.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
