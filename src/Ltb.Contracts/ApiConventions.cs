@@ -20,4 +20,8 @@ public static class ApiConventions
 
     /// <summary>The Server-Sent Events header that resumes a live event stream after the event it names.</summary>
     public const string LastEventIdHeader = "Last-Event-ID";
+
+    /// <summary>A node's console WebSocket, from the server's root (opened with <c>?ticket=</c> or a bearer header).</summary>
+    public static string ConsoleSocketPath(Guid lab, string node) =>
+        $"/{Prefix}/labs/{lab}/nodes/{Uri.EscapeDataString(node)}/console/ws";
 }

@@ -46,7 +46,7 @@ public static partial class LabsEndpoints
             return Problems.Conflict($"you hold {ConsoleTickets.MaxPerUser} unused console tickets; use them or wait 30 seconds");
         }
         return TypedResults.Ok(new ConsoleTicketResponse(issued.Ticket, issued.ExpiresAt,
-            $"/{ApiConventions.Prefix}/labs/{l.Id}/nodes/{Uri.EscapeDataString(node)}/console/ws?ticket={issued.Ticket}"));
+            $"{ApiConventions.ConsoleSocketPath(l.Id, node)}?ticket={issued.Ticket}"));
     }
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> ConsoleSocketAsync(string lab, string node,

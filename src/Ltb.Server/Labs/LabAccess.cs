@@ -34,7 +34,7 @@ public static partial class LabAccess
             return new NodeAccessDto(name, kind, reported?.State ?? "unknown", reported?.MgmtIpv4, reported?.MgmtIpv6, ports,
                 type?.Credentials is { } c ? new NodeCredentialsDto(c.Username, c.Password) : null,
                 groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs,
-                ConsoleUrl: $"/{ApiConventions.Prefix}/labs/{lab.Id}/nodes/{Uri.EscapeDataString(name)}/console/ws");
+                ConsoleUrl: ApiConventions.ConsoleSocketPath(lab.Id, name));
         }).ToList();
         return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes), AnsibleInventory(nodes));
     }
