@@ -19,6 +19,18 @@ if [ -r /etc/frr/frr.conf ]; then
     [ $ready = yes ] && break
     i=$((i + 1)); sleep 0.5
   done
+  # Without `router-id` in frr.conf each protocol takes zebra's router ID, the highest address zebra knows when the
+  # protocol starts: in a fresh network namespace only the management address, then whichever of frr.conf's
+  # addresses zebra has applied by then. A router restarted under another ID leaves its old network-LSAs behind with
+  # the same link-state IDs, and its neighbours' SPF can pick the stale one and drop every route through it (seen:
+  # adjacencies Full, no OSPF routes). Put frr.conf's interface addresses in the kernel first, as a router has them
+  # at boot: zebra then finds them at once and picks the same ID (the highest loopback address) on every start.
+  awk '/^interface[[:space:]]/ { ifname = $2; next }
+       /^[^[:space:]]/ { ifname = "" }
+       ifname != "" && ($1 == "ip" || $1 == "ipv6") && $2 == "address" && $3 ~ /\// { print ifname, $3 }' \
+    /etc/frr/frr.conf | while read -r ifname prefix; do
+    ip address add "$prefix" dev "$ifname" 2>/dev/null || true
+  done
 fi
 /usr/lib/frr/frrinit.sh start
 trap '/usr/lib/frr/frrinit.sh stop; exit 0' TERM INT

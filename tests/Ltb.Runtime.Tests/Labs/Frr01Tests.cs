@@ -95,6 +95,9 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             {
                 Assert.Fail($"{router} has OSPF routes [{string.Join(", ", routes)}], expected [{string.Join(", ", prefixes)}]\n{await NeighboursAsync()}{await DescribeAsync(router)}");
             }
+            // The image puts frr.conf's addresses in place before FRR starts, so the router ID is the loopback's on
+            // every start (a restart under another ID left stale network-LSAs that hid every route).
+            Assert.Equal($"10.10.10.{router[^1]}", await RouterIdAsync(router));
         }
     }
 
@@ -174,6 +177,13 @@ public abstract class Frr01Tests(Frr01Fixture fx)
             }
         }
         return set;
+    }
+
+    private async Task<string?> RouterIdAsync(string router)
+    {
+        var r = await fx.Lab.Engine.ExecAsync(Names.Container(fx.Lab.Plan.LabName, router), ["vtysh", "-c", "show ip ospf json"], TimeSpan.FromSeconds(30), TestLabs.Ct);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        return doc.RootElement.TryGetProperty("routerId", out var id) ? id.GetString() : null;
     }
 
     /// <summary>One line per router: its OSPF neighbours and their states (first, where a truncated CI log still shows it).</summary>
