@@ -18,12 +18,14 @@ packages=(
   tcpdump                   # capture in node namespaces
   debootstrap busybox-static # local node images without a registry
   gcc libc6-dev             # the FRR image's capability wrapper and the containment tests' static helper
+  openssh-server            # the SSH gateway (`ltb serve` runs sshd -i per connection; the host's sshd is not used)
 )
 if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests
   packages+=(postgresql)    # the server's repository/API tests run against PostgreSQL too
   packages+=(iputils-ping)  # reachability between simulated lab hosts (tests)
   packages+=(ansible)       # ansible-inventory reads the inventory of `ltb lab access --ansible` (tests)
+  packages+=(openssh-client) # the SSH gateway tests drive the real ssh, scp and sftp
 fi
 
 apt_install "${packages[@]}"
