@@ -67,9 +67,10 @@ public sealed partial class LtbApiClient : IDisposable
         var socket = new System.Net.WebSockets.ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
         socket.Options.CollectHttpResponseDetails = true;
-        if (_http.DefaultRequestHeaders.Authorization is { } auth)
+        // The client's own headers (its authorization, and what a front end adds) go with the upgrade request too.
+        foreach (var (name, values) in _http.DefaultRequestHeaders)
         {
-            socket.Options.SetRequestHeader("Authorization", auth.ToString());
+            socket.Options.SetRequestHeader(name, string.Join(", ", values));
         }
         try
         {

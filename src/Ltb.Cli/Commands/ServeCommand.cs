@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
+using Ltb.Server.SshGateway;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ltb.Cli.Commands;
 
@@ -80,11 +82,16 @@ internal static class ServeCommand
             Description = "The tenant policy (YAML or JSON, docs/security.md); stored at each start, replacing the one an admin set " +
                 "through the API [env LTB_POLICY; default: keep the stored policy, else the safe defaults]",
         };
+        var sshPort = new Option<string>("--ssh-port")
+        {
+            Description = $"The SSH gateway's port (users' own ssh, scp, sftp, ssh -J to their nodes; needs root and OpenSSH's sshd), " +
+                $"0 picks a free one, off: no gateway [env LTB_SSH_PORT; default {SshGatewayOptions.DefaultPort}]",
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost, replica, trustedProxy, policyFile,
+            listen, tasksPerHost, replica, trustedProxy, policyFile, sshPort,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -132,6 +139,11 @@ internal static class ServeCommand
                 options.Policy = policy;
                 options.PolicySource = $"policy file {Path.GetFullPath(policyPath)}";
             }
+            if (SshGatewayFrom(parse.GetValue(sshPort) ?? Env("LTB_SSH_PORT"), out var sshError) is var gateway && sshError is not null)
+            {
+                return Fail(sshError);
+            }
+            options.SshGateway = gateway;
             if (OidcFromEnvironment(out var oidcError) is { } oidc)
             {
                 options.Oidc = oidc;
@@ -162,6 +174,7 @@ internal static class ServeCommand
                     Console.WriteLine($"  single sign-on: {where}/api/v1/auth/oidc/login (provider {options.Oidc.Authority})");
                 }
                 Console.WriteLine($"  database: {(options.Database == DatabaseProvider.Sqlite ? $"SQLite in {options.DataDirectory}" : "PostgreSQL")}");
+                await PrintSshGatewayAsync(server, where);
                 var file = InitialAdminPassword.PathOf(options);
                 if (admin is { GeneratedPassword: null })
                 {
@@ -185,6 +198,46 @@ internal static class ServeCommand
             return 0;
         });
         return serve;
+    }
+
+    /// <summary>The gateway's options from `--ssh-port` (a port, 0, or off); null: no gateway.</summary>
+    private static SshGatewayOptions? SshGatewayFrom(string? value, out string? error)
+    {
+        error = null;
+        if (value is "off" or "no" or "false")
+        {
+            return null;
+        }
+        if (value is null)
+        {
+            // Unasked, the gateway starts where it can (root, OpenSSH's sshd), and a machine without them simply has none.
+            return Environment.IsPrivilegedProcess && File.Exists(new SshGatewayOptions().Sshd) ? new SshGatewayOptions() : null;
+        }
+        if (!int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 0 or > 65535)
+        {
+            error = $"--ssh-port (LTB_SSH_PORT) is a port number, 0 (a free one) or off, not '{value}'";
+            return null;
+        }
+        return new SshGatewayOptions { Port = port };
+    }
+
+    private static async Task PrintSshGatewayAsync(LtbServer server, string where)
+    {
+        var gateway = server.Services.GetRequiredService<SshGatewayListener>();
+        if (!gateway.Enabled)
+        {
+            return;
+        }
+        try
+        {
+            await gateway.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+            Console.WriteLine($"  SSH gateway: ssh -t -p {gateway.Port} {gateway.Account}@{new Uri(where).Host} LAB/NODE");
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or TimeoutException
+            or System.Net.Sockets.SocketException)
+        {
+            Console.WriteLine($"  SSH gateway: off ({e.Message})");
+        }
     }
 
     /// <summary>

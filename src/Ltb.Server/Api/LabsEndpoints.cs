@@ -70,7 +70,7 @@ public static partial class LabsEndpoints
 
     /// <summary>The lab's nodes and links live from the host, observed at most a few seconds ago; the stored snapshot when
     /// the lab does not run or the host does not answer.</summary>
-    private static async Task<LabSnapshot> SnapshotAsync(Lab l, LtbDbContext db, IAgentDirectory agents, LabStatusCache statuses,
+    internal static async Task<LabSnapshot> SnapshotAsync(Lab l, LtbDbContext db, IAgentDirectory agents, LabStatusCache statuses,
         CancellationToken ct)
     {
         if (l.State is LabLifecycle.Running or LabLifecycle.Failed or LabLifecycle.Deploying)

@@ -17,11 +17,16 @@ public sealed class AuditLog(LtbDbContext db, IHttpContextAccessor http)
         Add(caller?.UserId, caller?.UserName ?? "", action, objectType, objectId, detail);
     }
 
-    /// <summary>For actions before authentication (login): the actor is named explicitly.</summary>
-    public void RecordAs(Guid? actorId, string actorName, string action, string objectType, object? objectId, string? detail = null) =>
-        Add(actorId, actorName, action, objectType, objectId, detail);
+    /// <summary>
+    /// For actions before authentication (login) or outside a request (the SSH gateway): the actor is named explicitly,
+    /// and so is the client's address where there is no request.
+    /// </summary>
+    public void RecordAs(Guid? actorId, string actorName, string action, string objectType, object? objectId, string? detail = null,
+        string? remoteAddress = null) =>
+        Add(actorId, actorName, action, objectType, objectId, detail, remoteAddress);
 
-    private void Add(Guid? actorId, string actorName, string action, string objectType, object? objectId, string? detail) =>
+    private void Add(Guid? actorId, string actorName, string action, string objectType, object? objectId, string? detail,
+        string? remoteAddress = null) =>
         db.AuditEntries.Add(new AuditEntry
         {
             At = DateTimeOffset.UtcNow,
@@ -31,7 +36,7 @@ public sealed class AuditLog(LtbDbContext db, IHttpContextAccessor http)
             ObjectType = objectType,
             ObjectId = objectId?.ToString(),
             Detail = detail is null ? null : Truncate(detail, 2000),
-            RemoteAddress = http.HttpContext?.Connection.RemoteIpAddress?.ToString(),
+            RemoteAddress = remoteAddress ?? http.HttpContext?.Connection.RemoteIpAddress?.ToString(),
         });
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];

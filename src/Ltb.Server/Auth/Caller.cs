@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Auth;
 
@@ -14,6 +15,15 @@ public sealed record Caller(Guid UserId, string UserName, IReadOnlySet<string> R
     public bool IsInstructor => Roles.Contains(LtbRoles.Instructor);
 
     public bool IsMemberOf(Guid groupId) => GroupIds.Contains(groupId);
+
+    /// <summary>The user as a caller: their roles and group memberships as the database has them now.</summary>
+    public static async Task<Caller> LoadAsync(Data.LtbDbContext db, Data.LtbUser user, Guid tokenId, CancellationToken ct)
+    {
+        var roles = await db.UserRoles.Where(ur => ur.UserId == user.Id)
+            .Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToListAsync(ct);
+        var groups = await db.GroupMembers.Where(m => m.UserId == user.Id).Select(m => m.GroupId).ToListAsync(ct);
+        return new Caller(user.Id, user.UserName!, roles.ToHashSet(StringComparer.Ordinal), groups.ToHashSet(), tokenId);
+    }
 
     /// <summary>Minimal APIs bind it from the request; only authenticated endpoints take it (the fallback policy).</summary>
     public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>

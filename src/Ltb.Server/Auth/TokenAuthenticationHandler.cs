@@ -73,10 +73,7 @@ internal sealed class TokenAuthenticationHandler(
         {
             return new CallerCache.Resolved(new Caller(Guid.Empty, "", new HashSet<string>(), new HashSet<Guid>(), token.Id), null, null);
         }
-        var roles = await db.UserRoles.Where(ur => ur.UserId == user.Id)
-            .Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToListAsync(ct);
-        var groups = await db.GroupMembers.Where(m => m.UserId == user.Id).Select(m => m.GroupId).ToListAsync(ct);
-        var caller = new Caller(user.Id, user.UserName!, roles.ToHashSet(StringComparer.Ordinal), groups.ToHashSet(), token.Id);
+        var caller = await Caller.LoadAsync(db, user, token.Id, ct);
         var resolved = new CallerCache.Resolved(caller, token.ExpiresAt, token.LastUsedAt);
         callers.Set(hash, resolved, generation);
         return resolved;

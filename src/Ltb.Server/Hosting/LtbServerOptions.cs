@@ -43,6 +43,9 @@ public sealed class LtbServerOptions
     /// <summary>On the first start, store the demo lab template (examples/ospf-demo), owned by the admin, visible to everyone.</summary>
     public bool SeedDemoTemplate { get; set; } = true;
 
+    /// <summary>The SSH gateway for users' own ssh, scp, sftp and jump-host use (`--ssh-port`); null: none.</summary>
+    public SshGateway.SshGatewayOptions? SshGateway { get; set; }
+
     /// <summary>
     /// Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto headers are honoured
     /// (`--trusted-proxy`, LTB_TRUSTED_PROXIES); empty: the headers are ignored from everyone. See <see cref="TrustedProxies"/>.

@@ -56,8 +56,12 @@ public static class ServerSetup
             .AddRoles<LtbRole>()
             .AddEntityFrameworkStores<LtbDbContext>();
 
+        // The SSH gateway's session command authenticates with its own scheme (GatewayAuthenticationHandler).
+        services.AddSingleton<SshGateway.GatewaySecret>();
         var authentication = services.AddAuthentication(ApiTokens.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiTokens.Scheme, null);
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiTokens.Scheme,
+                o => o.ForwardDefaultSelector = c => GatewayAuthenticationHandler.IsGatewayRequest(c) ? Ltb.Contracts.SshGatewayConventions.Scheme : null)
+            .AddScheme<AuthenticationSchemeOptions, GatewayAuthenticationHandler>(Ltb.Contracts.SshGatewayConventions.Scheme, null);
         if (options.Oidc is { } oidc)
         {
             authentication.AddLtbOidc(oidc);
@@ -93,6 +97,8 @@ public static class ServerSetup
         services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
         services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
+        services.AddSingleton<SshGateway.SshGatewayListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<SshGateway.SshGatewayListener>());
         services.AddSingleton<Consoles.ConsoleTickets>();
         services.AddSingleton<Consoles.ConsoleSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<Consoles.ConsoleSessions>());
@@ -200,6 +206,7 @@ public static class ServerSetup
             .MapGroupsEndpoints()
             .MapTokensEndpoints()
             .MapSshKeysEndpoints()
+            .MapSshGatewayEndpoints()
             .MapHostsEndpoints()
             .MapAuditEndpoints()
             .MapLabsEndpoints()
