@@ -35,9 +35,14 @@ public sealed class AuditLog(LtbDbContext db, IHttpContextAccessor http)
             Action = action,
             ObjectType = objectType,
             ObjectId = objectId?.ToString(),
-            Detail = detail is null ? null : Truncate(detail, 2000),
+            Detail = Via(detail) is { } text ? Truncate(text, 2000) : null,
             RemoteAddress = remoteAddress ?? http.HttpContext?.Connection.RemoteIpAddress?.ToString(),
         });
+
+    /// <summary>What a request through the SSH gateway records says so (the client's address alone would not tell).</summary>
+    private string? Via(string? detail) => http.HttpContext?.Items.ContainsKey(GatewayAuthenticationHandler.ViaGateway) == true
+        ? "via the SSH gateway" + (detail is null ? "" : ": " + detail)
+        : detail;
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 }

@@ -22,6 +22,9 @@ internal sealed class GatewayAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, LtbDbContext db, GatewaySecret secret)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    /// <summary>Marks a request as the gateway's (HttpContext.Items): the audit log says so in what it records.</summary>
+    public const string ViaGateway = "ltb.via-ssh-gateway";
+
     public static bool IsGatewayRequest(HttpContext context) =>
         context.Request.Headers.Authorization.ToString().StartsWith(SshGatewayConventions.Scheme + " ", StringComparison.Ordinal);
 
@@ -56,6 +59,7 @@ internal sealed class GatewayAuthenticationHandler(
         }
         var caller = await Caller.LoadAsync(db, user, key.Id, ct);
         Context.Features.Set(caller);
+        Context.Items[ViaGateway] = true;
         if (IPAddress.TryParse(Request.Headers[SshGatewayConventions.ClientHeader].ToString(), out var client))
         {
             Context.Connection.RemoteIpAddress = client;
