@@ -86,6 +86,7 @@ public sealed class SshGatewayListener(LtbServerOptions options, GatewaySecret s
             }
             _ = Task.Run(() => ServeAsync(client, sshd, gateway, stop), CancellationToken.None);
         }
+        sshd.Remove();
     }
 
     private async Task ServeAsync(Socket client, SshdSetup sshd, SshGatewayOptions gateway, CancellationToken stop)
@@ -144,8 +145,9 @@ public sealed class SshGatewayListener(LtbServerOptions options, GatewaySecret s
         return uri.Uri.ToString().TrimEnd('/');
     }
 
+    /// <summary>The `ltb` program: as configured, else the one this server runs in (its apphost, also under `dotnet ltb.dll`).</summary>
     private static string CommandOf(SshGatewayOptions gateway) =>
-        gateway.Command ?? (Environment.ProcessPath is { } self && Path.GetFileName(self) == "ltb"
-            ? self
-            : throw new InvalidOperationException("the SSH gateway needs the path of the `ltb` program (SshGatewayOptions.Command)"));
+        gateway.Command
+        ?? (Path.Combine(AppContext.BaseDirectory, "ltb") is var beside && File.Exists(beside) ? beside : null)
+        ?? throw new InvalidOperationException("the SSH gateway needs the path of the `ltb` program (SshGatewayOptions.Command)");
 }

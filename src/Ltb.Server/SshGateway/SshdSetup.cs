@@ -18,6 +18,19 @@ public sealed class SshdSetup(SshGatewayOptions options, string hostKeyDirectory
     /// <summary>What sshd runs for a session: the script, then the key's id (<see cref="AuthorizedKeyLine"/>).</summary>
     public string SessionScript => Path.Combine(runtimeDirectory, "session");
 
+    /// <summary>Removes the runtime folder (the secret with it) when the gateway stops; sessions still open keep running.</summary>
+    public void Remove()
+    {
+        try
+        {
+            Directory.Delete(runtimeDirectory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next start to rewrite.
+        }
+    }
+
     private string KeysScript => Path.Combine(runtimeDirectory, "authorized-keys");
 
     private string SecretFile => Path.Combine(runtimeDirectory, "secret");

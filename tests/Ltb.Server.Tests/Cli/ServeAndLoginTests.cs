@@ -6,7 +6,7 @@ using Ltb.Testing;
 namespace Ltb.Server.Tests.Cli;
 
 /// <summary>`./ltb serve` started as a user starts it (a process, with LTB_ADMIN_PASSWORD, a temp --data and HOME).</summary>
-public sealed class ServeProcess : IAsyncLifetime
+public sealed partial class ServeProcess : IAsyncLifetime
 {
     public const string Password = "Cli-Admin-Passw0rd";
     private readonly string _data = Directory.CreateTempSubdirectory("ltb-cli-data-").FullName;
@@ -27,12 +27,18 @@ public sealed class ServeProcess : IAsyncLifetime
         Url = $"http://127.0.0.1:{FreePort()}";
         var env = HomeEnvironment(Home);
         env["LTB_ADMIN_PASSWORD"] = Password;
+        env["LTB_SSH_PORT"] = "0";
         _serve = LtbProcess.Start(["serve", "--data", _data, "--listen", Url], env, "ltb serve");
         // ./ltb may build first: allow for it.
         await _serve.WaitForLineAsync(l => l.StartsWith("Created the admin account", StringComparison.Ordinal), TimeSpan.FromMinutes(4));
         var output = _serve.Lines;
         Assert.Contains($"LTB is listening on {Url}", output);
         Assert.Contains("Created the admin account 'admin' with the password from LTB_ADMIN_PASSWORD", output);
+        // Root with OpenSSH's sshd (CI, a lab host): the SSH gateway starts with the server, on the port asked for.
+        if (Environment.IsPrivilegedProcess && File.Exists("/usr/sbin/sshd"))
+        {
+            Assert.Contains(output, l => SshGatewayLine().IsMatch(l));
+        }
         Assert.DoesNotContain(output, l => l.Contains(Password, StringComparison.Ordinal));
     }
 
@@ -54,6 +60,9 @@ public sealed class ServeProcess : IAsyncLifetime
             ["DOTNET_CLI_HOME"] = Environment.GetEnvironmentVariable("DOTNET_CLI_HOME") is { Length: > 0 } cli ? cli : realHome,
         };
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^  SSH gateway: ssh -t -p [1-9][0-9]* ltb@127\.0\.0\.1 LAB/NODE$")]
+    private static partial System.Text.RegularExpressions.Regex SshGatewayLine();
 
     public static int FreePort()
     {

@@ -56,6 +56,9 @@ public sealed class LtbProcess : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        // `ltb serve` would start its SSH gateway on port 2222 (as root, with sshd): servers side by side would fight for
+        // it. A test that wants one says LTB_SSH_PORT itself.
+        psi.Environment["LTB_SSH_PORT"] = "off";
         foreach (var (k, v) in env)
         {
             psi.Environment[k] = v;
