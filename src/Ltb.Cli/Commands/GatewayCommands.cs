@@ -68,7 +68,7 @@ internal static class GatewayCommands
         using var client = new LtbApiClient(http);
         return await LabCommands.Run(() => request switch
         {
-            GatewaySessionRequest.Shell(var lab, var node) when Terminal.IsTerminal => InteractiveExec.ConsoleAsync(client, lab, node, null, ct),
+            GatewaySessionRequest.Shell(var lab, var node) when Terminal.IsTerminal => InteractiveExec.ConsoleAsync(client, lab, node, null, ct, escape: false),
             // No terminal (`ssh HOST LAB/NODE` without -t): the login shell reads its commands from the input, as `ssh HOST sh` would.
             GatewaySessionRequest.Shell(var lab, var node) => InteractiveExec.RunAsync(client, lab, node, ["/bin/sh", "-l"], false, ct),
             GatewaySessionRequest.Command(var lab, var node, var line) =>
