@@ -86,7 +86,7 @@ public static partial class LabsEndpoints
 
     private static async Task<Results<Ok<LabAccessDto>, ProblemHttpResult>> AccessAsync(string lab, Caller caller, HttpContext http,
         LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, LabStatusCache statuses, LabReadCache reads,
-        NodeTypeStore nodeTypes, CancellationToken ct)
+        NodeTypeStore nodeTypes, SshGateway.SshGatewayListener gateway, CancellationToken ct)
     {
         var access = await FindReadAsync(lab, caller, db, authz, reads, ct);
         if (access.Denied is { } denied)
@@ -105,7 +105,10 @@ public static partial class LabsEndpoints
             return host is null or { IsLocal: true } ? http.Request.Host.Host
                 : Uri.TryCreate(host.Address, UriKind.Absolute, out var uri) ? uri.Host : host.Address;
         }
-        return TypedResults.Ok(LabAccess.Of(l, snapshot, LabViews.Groups(l), await nodeTypes.CatalogAsync(ct), HostAddress));
+        var ssh = gateway.Port is { } port
+            ? new SshGatewayAddress(gateway.PublicHost ?? http.Request.Host.Host, port, gateway.Account)
+            : null;
+        return TypedResults.Ok(LabAccess.Of(l, snapshot, LabViews.Groups(l), await nodeTypes.CatalogAsync(ct), HostAddress, ssh));
     }
 
     /// <summary>

@@ -17,8 +17,9 @@ public static partial class LabAccess
 {
     /// <param name="groups">node -> its topology group (<see cref="Lab.NodeGroupsJson"/>).</param>
     /// <param name="hostAddress">node -> the address of the lab host it runs on, for ports bound on every address.</param>
+    /// <param name="gateway">Where users reach the SSH gateway; null: it is off.</param>
     public static LabAccessDto Of(Lab lab, LabSnapshot snapshot, IReadOnlyDictionary<string, string> groups, NodeTypeCatalog catalog,
-        Func<string, string> hostAddress)
+        Func<string, string> hostAddress, SshGatewayAddress? gateway = null)
     {
         var status = snapshot.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         // The planned nodes (the host may not report a node that failed to start), then any the host reports besides.
@@ -34,30 +35,52 @@ public static partial class LabAccess
             return new NodeAccessDto(name, kind, reported?.State ?? "unknown", reported?.MgmtIpv4, reported?.MgmtIpv6, ports,
                 type?.Credentials is { } c ? new NodeCredentialsDto(c.Username, c.Password) : null,
                 groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs,
-                ConsoleUrl: ApiConventions.ConsoleSocketPath(lab.Id, name));
+                ConsoleUrl: ApiConventions.ConsoleSocketPath(lab.Id, name),
+                SshCommand: gateway?.Command(lab.Name, name));
         }).ToList();
-        return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes), AnsibleInventory(nodes));
+        return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes, gateway), AnsibleInventory(nodes));
     }
 
     /// <summary>
-    /// A Host entry per node with a management address. For now straight to that address, which only the lab's host (or a
-    /// machine routed to its management networks) reaches; the SSH gateway will add itself as the ProxyJump here.
+    /// Host entries per node. Without the gateway: straight to the management address, which only the lab's host (or a
+    /// machine routed to its management networks) reaches. With it: NODE is a shell (and scp, sftp) through the gateway,
+    /// for every node; NODE-sshd the node's own SSH server with the gateway as the jump host.
     /// </summary>
-    public static string SshConfig(string labName, IReadOnlyList<NodeAccessDto> nodes)
+    public static string SshConfig(string labName, IReadOnlyList<NodeAccessDto> nodes, SshGatewayAddress? gateway = null)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"# LTB lab {labName}: ssh {labName}-NODE. The entries reach the management addresses directly\n");
-        text.Append("# (from the lab's host); a jump host (ProxyJump) comes with the SSH gateway.\n");
+        var jump = gateway is null ? null : $"ltb-gateway-{gateway.Host}";
+        if (gateway is null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"# LTB lab {labName}: ssh {labName}-NODE. The entries reach the management addresses directly\n");
+            text.Append("# (from the lab's host): this server runs no SSH gateway.\n");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"# LTB lab {labName} through the SSH gateway {gateway.Host}:{gateway.Port} (your registered SSH key):\n");
+            text.Append(CultureInfo.InvariantCulture, $"#   ssh {labName}-NODE      a shell on NODE (scp and sftp too, where the node has an sftp-server)\n");
+            text.Append(CultureInfo.InvariantCulture, $"#   ssh {labName}-NODE-sshd the node's own SSH server, with the gateway as the jump host\n");
+            text.Append(CultureInfo.InvariantCulture, $"\nHost {jump}\n  HostName {gateway.Host}\n  Port {gateway.Port}\n  User {gateway.Account}\n");
+        }
         foreach (var node in nodes)
         {
+            if (gateway is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\nHost {labName}-{node.Name}\n  HostName {gateway.Host}\n  Port {gateway.Port}\n");
+                text.Append(CultureInfo.InvariantCulture, $"  User {gateway.Account}\n  SetEnv {Ltb.Contracts.SshGatewayConventions.TargetVariable}={labName}/{node.Name}\n");
+            }
             if (Address(node) is not { } address)
             {
                 continue;
             }
-            text.Append(CultureInfo.InvariantCulture, $"\nHost {labName}-{node.Name}\n  HostName {address}\n");
+            text.Append(CultureInfo.InvariantCulture, $"\nHost {labName}-{node.Name}{(gateway is null ? "" : "-sshd")}\n  HostName {address}\n");
             if (node.Credentials is { } c)
             {
                 text.Append(CultureInfo.InvariantCulture, $"  User {c.Username}\n");
+            }
+            if (jump is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  ProxyJump {jump}\n");
             }
             // A lab's nodes get new host keys at every deployment, and their addresses are reused by other labs.
             text.Append("  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n");
@@ -129,4 +152,11 @@ public static partial class LabAccess
 
     [GeneratedRegex("[^A-Za-z0-9_]")]
     private static partial Regex NotIdentifier();
+}
+
+/// <summary>Where users reach the SSH gateway, for their commands and ~/.ssh/config.</summary>
+public sealed record SshGatewayAddress(string Host, int Port, string Account)
+{
+    public string Command(string lab, string node) =>
+        $"ssh -t -p {Port.ToString(CultureInfo.InvariantCulture)} {Account}@{Host} {lab}/{node}";
 }

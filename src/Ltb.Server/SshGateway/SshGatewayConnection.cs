@@ -126,6 +126,10 @@ internal sealed class SshGatewayConnection(Socket client, SshdSetup sshd, string
                 $"SSH gateway: {detail}", _address.ToString());
             await db.SaveChangesAsync();
         }
+        catch (ObjectDisposedException)
+        {
+            // The server stopped while the connection ended.
+        }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException)
         {
             log.LogWarning("the SSH gateway could not record {Action} from {Address}: {Reason}", action, _address, e.Message);

@@ -32,6 +32,9 @@ public sealed class SshGatewayListener(LtbServerOptions options, GatewaySecret s
 
     public bool Enabled => options.SshGateway is not null;
 
+    /// <summary>The host name users put in their ssh commands, when an admin set one (`SshGatewayOptions.PublicHost`).</summary>
+    public string? PublicHost => options.SshGateway?.PublicHost;
+
     /// <summary>The Unix account users name in their ssh commands.</summary>
     public string Account => options.SshGateway?.Account ?? new SshGatewayOptions().Account;
 

@@ -72,15 +72,15 @@ public sealed class GatewayServer : SqliteServer
         HostCommand.RunAsync("ssh", [.. Options(key), "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "ltb@127.0.0.1", .. args],
             TimeSpan.FromMinutes(2), stdin: stdin);
 
-    /// <summary>An ~/.ssh/config with the gateway as the jump host "gw" and <paramref name="key"/> for every host.</summary>
-    public async Task<string> JumpConfigAsync(string key)
+    /// <summary>
+    /// An ~/.ssh/config: <paramref name="entries"/> (default: the gateway as the jump host "gw"), then <paramref name="key"/>
+    /// and no questions for every host.
+    /// </summary>
+    public async Task<string> ClientConfigAsync(string key, string? entries = null)
     {
         var file = Path.Combine(_folder, $"config-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(file, $"""
-            Host gw
-              HostName 127.0.0.1
-              Port {Port}
-              User ltb
+        await File.WriteAllTextAsync(file, (entries ?? $"Host gw\n  HostName 127.0.0.1\n  Port {Port}\n  User ltb\n") + $"""
+
             Host *
               IdentityFile {key}
               IdentitiesOnly yes

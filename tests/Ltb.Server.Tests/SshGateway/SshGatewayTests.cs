@@ -68,13 +68,23 @@ public sealed class SshGatewayTests(GatewayServer server) : IClassFixture<Gatewa
         var authorize = await server.SshAsync(key, pub + "\n", $"{jump.Name}/h1", "--", "mkdir -p /root/.ssh && cat >> /root/.ssh/authorized_keys");
         Assert.True(authorize.ExitCode == 0, authorize.Stderr);
         var address = (await owner.GetFromJsonAsync<LabAccessDto>($"/api/v1/labs/{jump.Id}/access", ct))!.Nodes.Single().MgmtIpv4!;
-        var config = await server.JumpConfigAsync(key);
+        var config = await server.ClientConfigAsync(key);
         var jumped = await HostCommand.RunAsync("ssh", ["-F", config, "-J", "gw", $"root@{address}", "hostname"]);
         Assert.True(jumped.ExitCode == 0, jumped.Stderr);
         Assert.Equal("h1", jumped.Stdout.Trim());
         var elsewhere = await HostCommand.RunAsync("ssh", ["-F", config, "-J", "gw", "-p", server.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "root@127.0.0.1", "true"]);
         Assert.Equal(255, elsewhere.ExitCode);
         Assert.Contains("administratively prohibited", elsewhere.Stderr);
+
+        // The access information: the command to type, and an ~/.ssh/config whose entries work as they are.
+        var access = (await owner.GetFromJsonAsync<LabAccessDto>($"/api/v1/labs/{jump.Id}/access", ct))!;
+        Assert.Equal($"ssh -t -p {server.Port} ltb@127.0.0.1 {jump.Name}/h1", access.Nodes.Single().SshCommand);
+        var snippet = await server.ClientConfigAsync(key, access.SshConfig);
+        foreach (var entry in new[] { $"{jump.Name}-h1", $"{jump.Name}-h1-sshd" })
+        {
+            var through = await HostCommand.RunAsync("ssh", ["-F", snippet, entry, "hostname"]);
+            Assert.True(through.ExitCode == 0 && through.Stdout.Trim() == "h1", $"{entry}: {through.Stderr}\n{access.SshConfig}");
+        }
 
         // ECDSA and RSA keys work as well.
         foreach (var type in new[] { "ecdsa", "rsa" })
