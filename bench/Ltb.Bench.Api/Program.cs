@@ -22,13 +22,13 @@ using System.Text.Json;
 // Exit code 0: every pair met its target (polling: lab status p99 < 50 ms and no errors; closed loop: lab status
 // throughput >= 1/4 of the baseline's and no errors); 2: missed; 1: the run failed.
 var settings = Settings.Parse(args);
-var repo = Settings.FindRepoRoot();
+var repo = Machine.RepoRoot();
 var data = Directory.CreateTempSubdirectory("ltb-bench-api-").FullName;
 var password = "Bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + "a1";
 var url = $"http://127.0.0.1:{FreePort()}";
 var prefix = "apib" + Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
 
-Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Settings.CpuModel()}, {Settings.MemoryGiB():0.#} GiB; load average {Settings.LoadAverage()}");
+Console.WriteLine($"machine: {Machine.Describe()}");
 Console.WriteLine($"labs {settings.Labs}, clients {settings.Clients}, {settings.Seconds} s per phase, read cache {(settings.ReadCache ? "on" : "off")}, " +
     $"baseline /healthz {(settings.HealthzWithToken ? "with" : "without")} the token, status: " +
     (settings.ListEvery > 0 ? $"1 in {settings.ListEvery} GET /labs" : "only GET /labs/{id}"));
@@ -90,8 +90,8 @@ try
     {
         var phase = settings with { IntervalMs = interval };
         Console.WriteLine(interval == 0
-            ? $"-- {settings.Clients} clients, closed loop (each sends its next request when the last one answered), load average {Settings.LoadAverage()}"
-            : $"-- {settings.Clients} clients, each polling every {interval} ms, load average {Settings.LoadAverage()}");
+            ? $"-- {settings.Clients} clients, closed loop (each sends its next request when the last one answered), load average {Machine.LoadAverage()}"
+            : $"-- {settings.Clients} clients, each polling every {interval} ms, load average {Machine.LoadAverage()}");
         var baseline = await Load.RunAsync(settings.HealthzWithToken ? http : anonymous, phase, _ => "/healthz", cancel.Token);
         baseline.Print($"baseline GET /healthz ({(settings.HealthzWithToken ? "with" : "without")} token)");
         var status = await Load.RunAsync(http, phase,
@@ -216,25 +216,6 @@ internal sealed record Settings(int Labs, int Clients, int Seconds, int[] Interv
         return s;
     }
 
-    public static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "LTB.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("run from the LTB repository's build output (LTB.slnx not found above it)");
-    }
-
-    public static string CpuModel() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))
-        ?.Split(':', 2)[1].Trim() ?? "unknown CPU";
-
-    public static double MemoryGiB() => File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]
-        is var kb ? double.Parse(kb, CultureInfo.InvariantCulture) / 1024 / 1024 : 0;
-
-    public static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }
 
 internal static class Labs

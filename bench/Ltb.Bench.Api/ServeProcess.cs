@@ -10,7 +10,8 @@ internal sealed class ServeProcess : IDisposable
 
     private ServeProcess(Process process) => _process = process;
 
-    public static ServeProcess Start(string ltb, string data, string url, string password, bool readCache)
+    public static ServeProcess Start(string ltb, string data, string url, string password, bool readCache,
+        IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(ltb) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "serve", "--data", data, "--listen", url })
@@ -19,6 +20,11 @@ internal sealed class ServeProcess : IDisposable
         }
         psi.Environment["LTB_ADMIN_PASSWORD"] = password;
         psi.Environment["LTB_READ_CACHE"] = readCache ? "on" : "off";
+        psi.Environment["LTB_SSH_PORT"] = "off";
+        foreach (var (name, value) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
         var serve = new ServeProcess(Process.Start(psi)!);
         serve._process.OutputDataReceived += (_, e) => serve.OnLine(e.Data);
         serve._process.ErrorDataReceived += (_, e) => serve.OnLine(e.Data);
@@ -40,6 +46,18 @@ internal sealed class ServeProcess : IDisposable
         if (line.StartsWith("LTB is listening on", StringComparison.Ordinal))
         {
             _listening.TrySetResult();
+        }
+    }
+
+    /// <summary>The server's process id (for its CPU time and memory).</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>The first line printed so far that starts with <paramref name="prefix"/>, or null.</summary>
+    public string? Line(string prefix)
+    {
+        lock (_log)
+        {
+            return _log.FirstOrDefault(l => l.TrimStart().StartsWith(prefix, StringComparison.Ordinal));
         }
     }
 

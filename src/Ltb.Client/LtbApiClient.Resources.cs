@@ -136,6 +136,10 @@ public sealed partial class LtbApiClient
     public Task<CreatedTokenDto> CreateTokenAsync(CreateTokenRequest request, CancellationToken ct) =>
         PostAsync<CreatedTokenDto>($"{Api}/tokens", request, ct);
 
+    /// <summary>Registers one's SSH public key (the SSH gateway's login).</summary>
+    public Task<SshKeyDto> AddSshKeyAsync(AddSshKeyRequest request, CancellationToken ct) =>
+        PostAsync<SshKeyDto>($"{Api}/ssh-keys", request, ct);
+
     // Hosts and the catalog
 
     public Task<Paged<HostDto>> ListHostsAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
