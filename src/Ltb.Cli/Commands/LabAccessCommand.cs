@@ -23,7 +23,8 @@ internal static class LabAccessCommand
         new("USER", n => n.Credentials?.Username ?? ""),
         new("PASSWORD", n => n.Credentials?.Password ?? ""),
         new("GROUPS", n => string.Join(", ", n.Groups)),
-        Column<NodeAccessDto>.WideOnly("ANSIBLE OS", n => n.AnsibleNetworkOs ?? ""));
+        Column<NodeAccessDto>.WideOnly("ANSIBLE OS", n => n.AnsibleNetworkOs ?? ""),
+        Column<NodeAccessDto>.WideOnly("SSH", n => n.SshCommand ?? ""));
 
     public static Command Create(Argument<string> lab, Option<string> server)
     {

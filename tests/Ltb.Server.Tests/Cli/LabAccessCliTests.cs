@@ -77,7 +77,10 @@ public sealed class LabAccessCliTests(ServeProcess server) : IClassFixture<Serve
 
             var ssh = await Ltb(null, "lab", "access", lab, "--ssh-config");
             Assert.True(ssh.ExitCode == 0, ssh.Stderr);
-            Assert.Contains($"Host {lab}-r1\n  HostName {addresses["r1"]}\n", ssh.Stdout);
+            // `ltb serve` here runs the SSH gateway: a shell through it, and the node's own sshd with it as the jump host.
+            Assert.Contains($"Host {lab}-r1\n  HostName 127.0.0.1\n", ssh.Stdout);
+            Assert.Contains($"  SetEnv LTB_TARGET={lab}/r1\n", ssh.Stdout);
+            Assert.Contains($"Host {lab}-r1-sshd\n  HostName {addresses["r1"]}\n", ssh.Stdout);
             var table = await Ltb(null, "lab", "access", lab);
             Assert.True(table.ExitCode == 0, table.Stderr);
             Assert.Contains("routers", table.Stdout);
