@@ -32,18 +32,27 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
         GuardAsync(async () =>
         {
             var plan = AgentWire.FromJson<LabPlan>(request.PlanJson);
+            var paths = FilePaths.None;
             if (request.FilesRoot.Length > 0)
             {
-                plan = LabFiles.Rebase(plan, request.FilesRoot, files.Unpack(plan.LabName, request.FilesTarGz.ToByteArray()));
+                paths = new FilePaths(files.Unpack(plan.LabName, request.FilesTarGz.ToByteArray()), request.FilesRoot);
+                plan = LabFiles.Rebase(plan, request.FilesRoot, paths.Local);
             }
             var options = new AgentDeployOptions(request.Options?.Rollback ?? false, request.Options?.TimeoutSeconds is > 0 and var t ? t : 600,
                 Converge: request.Options?.Converge ?? false);
-            var status = await StreamAsync(stream, context, progress => apply
-                ? agent.ApplyAsync(plan, options, progress, context.CancellationToken)
-                : agent.DeployAsync(plan, options, progress, context.CancellationToken));
-            // The deployment folders no node of the lab mounts any more (replaced by a reconfigure) go.
-            files.Prune(plan);
-            await stream.WriteAsync(new LabUpdate { StatusJson = AgentWire.ToJson(status) });
+            try
+            {
+                var status = await StreamAsync(stream, context, progress => apply
+                    ? agent.ApplyAsync(plan, options, paths.Translate(progress), context.CancellationToken)
+                    : agent.DeployAsync(plan, options, paths.Translate(progress), context.CancellationToken));
+                // The deployment folders no node of the lab mounts any more (replaced by a reconfigure) go.
+                files.Prune(plan);
+                await stream.WriteAsync(new LabUpdate { StatusJson = paths.Back(AgentWire.ToJson(status)) });
+            }
+            catch (LabRuntimeException e)
+            {
+                throw paths.Back(e);
+            }
         });
 
     public override Task Destroy(LabRequest request, IServerStreamWriter<LabUpdate> responseStream, ServerCallContext context) =>
@@ -161,6 +170,29 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
     private sealed class ChannelProgress(ChannelWriter<RuntimeEvent> writer) : IProgress<RuntimeEvent>
     {
         public void Report(RuntimeEvent value) => writer.TryWrite(value);
+    }
+}
+
+/// <summary>
+/// Where the lab's files are on this host and where the controller had them: what the agent reports (progress, errors,
+/// status) names the controller's paths, which the controller then shows users relative to their topology
+/// (ServerPaths): this host's folders stay its own.
+/// </summary>
+public sealed record FilePaths(string Local, string Controller)
+{
+    public static readonly FilePaths None = new("", "");
+
+    public string Back(string text) => Local.Length == 0 ? text : text.Replace(Local, Controller, StringComparison.Ordinal);
+
+    public LabRuntimeException Back(LabRuntimeException e) =>
+        Local.Length == 0 ? e : new LabRuntimeException(e.Lab, e.Node, Back(e.Cause), e.InnerException) { Status = e.Status };
+
+    public IProgress<RuntimeEvent> Translate(IProgress<RuntimeEvent> progress) =>
+        Local.Length == 0 ? progress : new Progress(progress, this);
+
+    private sealed class Progress(IProgress<RuntimeEvent> inner, FilePaths paths) : IProgress<RuntimeEvent>
+    {
+        public void Report(RuntimeEvent value) => inner.Report(value with { Message = paths.Back(value.Message) });
     }
 }
 

@@ -64,3 +64,27 @@ public sealed class LabFilesTests : IDisposable
 
     public void Dispose() => FileTree.Delete(_root);
 }
+
+/// <summary>What a remote agent reports names the controller's paths of the lab's files, never its own.</summary>
+public sealed class AgentFilePathsTests
+{
+    private readonly FilePaths _paths = new("/var/lib/ltb-agent/files/lab1", "/srv/ltb/labs/0a/files");
+
+    [Fact]
+    public void Errors_progress_and_status_name_the_controllers_paths()
+    {
+        var error = _paths.Back(new Ltb.Runtime.Status.LabRuntimeException("lab1", "r1",
+            "bind source /var/lib/ltb-agent/files/lab1/0f/r1/frr.conf does not exist"));
+        Assert.Equal("lab 'lab1', node 'r1': bind source /srv/ltb/labs/0a/files/0f/r1/frr.conf does not exist", error.Message);
+        var seen = new List<string>();
+        _paths.Translate(new Progress(seen)).Report(new Ltb.Runtime.Status.RuntimeEvent(DateTimeOffset.UnixEpoch, "lab1", "r1",
+            Ltb.Runtime.Status.RuntimeEventKind.Info, "mounting /var/lib/ltb-agent/files/lab1/0f/r1"));
+        Assert.Equal(["mounting /srv/ltb/labs/0a/files/0f/r1"], seen);
+        Assert.Equal("unchanged", FilePaths.None.Back("unchanged"));
+    }
+
+    private sealed class Progress(List<string> seen) : IProgress<Ltb.Runtime.Status.RuntimeEvent>
+    {
+        public void Report(Ltb.Runtime.Status.RuntimeEvent value) => seen.Add(value.Message);
+    }
+}
