@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.RateLimiting;
 using Ltb.Server.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -71,6 +72,8 @@ public sealed class SshGatewayListener(LtbServerOptions options, GatewaySecret s
             return;
         }
         _ready.TrySetResult();
+        using var rate = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetFixedWindowLimiter(address,
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = gateway.ConnectionsPerMinutePerAddress, Window = TimeSpan.FromMinutes(1) }));
         while (!stop.IsCancellationRequested)
         {
             Socket client;
@@ -87,12 +90,13 @@ public sealed class SshGatewayListener(LtbServerOptions options, GatewaySecret s
                 log.LogWarning("the SSH gateway could not accept a connection: {Reason}", e.Message);
                 continue;
             }
-            _ = Task.Run(() => ServeAsync(client, sshd, gateway, stop), CancellationToken.None);
+            _ = Task.Run(() => ServeAsync(client, sshd, gateway, rate, stop), CancellationToken.None);
         }
         sshd.Remove();
     }
 
-    private async Task ServeAsync(Socket client, SshdSetup sshd, SshGatewayOptions gateway, CancellationToken stop)
+    private async Task ServeAsync(Socket client, SshdSetup sshd, SshGatewayOptions gateway, PartitionedRateLimiter<IPAddress> rate,
+        CancellationToken stop)
     {
         var connection = new SshGatewayConnection(client, sshd, gateway.Sshd, scopes, log);
         var address = connection.Address;
@@ -100,9 +104,11 @@ public sealed class SshGatewayListener(LtbServerOptions options, GatewaySecret s
         var open = Interlocked.Increment(ref _open);
         try
         {
-            if (open > gateway.MaxConnections || fromAddress > gateway.MaxConnectionsPerAddress)
+            using var permit = rate.AttemptAcquire(address);
+            if (open > gateway.MaxConnections || fromAddress > gateway.MaxConnectionsPerAddress || !permit.IsAcquired)
             {
-                log.LogWarning("the SSH gateway refused a connection from {Address}: {Open} open, {FromAddress} from that address", address, open, fromAddress);
+                log.LogWarning("the SSH gateway refused a connection from {Address}: {Open} open, {FromAddress} from that address, " +
+                    "or more than {PerMinute} new ones in a minute", address, open, fromAddress, gateway.ConnectionsPerMinutePerAddress);
                 client.Dispose();
                 return;
             }

@@ -43,6 +43,12 @@ public sealed class SshGatewayOptions
 
     public int MaxConnectionsPerAddress { get; set; } = 32;
 
+    /// <summary>
+    /// New connections one client address may open per minute: each costs an sshd and, per key offered, a key lookup
+    /// (a program start), so a client cannot make the server start them without end.
+    /// </summary>
+    public int ConnectionsPerMinutePerAddress { get; set; } = 60;
+
     /// <summary>The host name users put in their ssh commands (access information); default: the host the caller used for the API.</summary>
     public string? PublicHost { get; set; }
 
