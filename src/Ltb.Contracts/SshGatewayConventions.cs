@@ -1,7 +1,7 @@
 namespace Ltb.Contracts;
 
 /// <summary>
-/// What the server's SSH gateway and its programs (`ltb gateway keys`, `ltb gateway session`, run by sshd) agree on.
+/// What the server's SSH gateway and what sshd runs for it (the key lookup script, `ltb gateway session`) agree on.
 /// Users see only <see cref="TargetVariable"/> (docs/api.md, "SSH gateway").
 /// </summary>
 public static class SshGatewayConventions

@@ -6,9 +6,9 @@ using Ltb.Contracts;
 namespace Ltb.Cli.Commands;
 
 /// <summary>
-/// `ltb gateway keys|session`: the two programs sshd runs for the server's SSH gateway (not for users; hidden). Both get
-/// the API's address and the gateway secret's file from the scripts `ltb serve` writes; sshd runs them as the gateway
-/// account, the only account besides root that may read the secret.
+/// `ltb gateway session`: what sshd runs for a session of the server's SSH gateway (not for users; hidden). It gets the
+/// API's address and the gateway secret's file from the script `ltb serve` writes; sshd runs it as the gateway account,
+/// the only account besides root that may read the secret. (The key lookup is curl: ServerSetup's SshdSetup.)
 /// </summary>
 internal static class GatewayCommands
 {
@@ -21,37 +21,10 @@ internal static class GatewayCommands
     {
         var server = new Option<string>("--server") { Required = true, Description = "The API's address." };
         var secretFile = new Option<string>("--secret-file") { Required = true, Description = "The file with the gateway secret." };
-        var fingerprint = new Argument<string>("fingerprint");
         var keyId = new Argument<Guid>("key-id");
-        var keys = new Command("keys", "sshd's AuthorizedKeysCommand: print the authorized_keys line of the key with this fingerprint.")
-        {
-            server, secretFile, fingerprint,
-        };
-        keys.SetAction((parse, ct) => KeysAsync(parse.GetValue(server)!, parse.GetValue(secretFile)!, parse.GetValue(fingerprint)!, ct));
         var session = new Command("session", "What sshd runs for a gateway session of the key with this id.") { server, secretFile, keyId };
         session.SetAction((parse, ct) => SessionAsync(parse.GetValue(server)!, parse.GetValue(secretFile)!, parse.GetValue(keyId), ct));
-        return new Command("gateway", "The SSH gateway's programs (run by sshd; see docs/api.md, \"SSH gateway\").") { Hidden = true, Subcommands = { keys, session } };
-    }
-
-    private static async Task<int> KeysAsync(string server, string secretFile, string fingerprint, CancellationToken ct)
-    {
-        try
-        {
-            using var http = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromSeconds(15) };
-            using var request = new HttpRequestMessage(HttpMethod.Get,
-                $"{ApiConventions.Prefix}/ssh-gateway/authorized-keys?fingerprint={Uri.EscapeDataString(fingerprint)}");
-            request.Headers.Add(SshGatewayConventions.SecretHeader, await ReadSecretAsync(secretFile, ct));
-            using var response = await http.SendAsync(request, ct);
-            response.EnsureSuccessStatusCode();
-            Console.Out.Write(await response.Content.ReadAsStringAsync(ct));
-            return 0;
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException or TaskCanceledException)
-        {
-            // sshd logs this, and refuses the key.
-            Console.Error.WriteLine($"ltb gateway keys: {e.Message}");
-            return 1;
-        }
+        return new Command("gateway", "The SSH gateway's programs (run by sshd; see docs/api.md, \"SSH gateway\").") { Hidden = true, Subcommands = { session } };
     }
 
     private static async Task<int> SessionAsync(string server, string secretFile, Guid keyId, CancellationToken ct)

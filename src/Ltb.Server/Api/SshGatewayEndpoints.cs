@@ -9,7 +9,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Ltb.Server.Api;
 
 /// <summary>
-/// The SSH gateway's key lookup (sshd's AuthorizedKeysCommand runs `ltb gateway keys`, which asks here). Internal: only
+/// The SSH gateway's key lookup (sshd's AuthorizedKeysCommand is a curl script that asks here). Internal: only
 /// this server's gateway holds the secret it needs, and the route is not in the OpenAPI document.
 /// </summary>
 public static class SshGatewayEndpoints

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Ltb.Contracts;
 
 namespace Ltb.Server.SshGateway;
 
@@ -35,6 +36,10 @@ public sealed class SshdSetup(SshGatewayOptions options, string hostKeyDirectory
 
     private string SecretFile => Path.Combine(runtimeDirectory, "secret");
 
+    private string SecretHeaderFile => Path.Combine(runtimeDirectory, "secret-header");
+
+    private const string Curl = "/usr/bin/curl";
+
     /// <summary>Writes everything; <paramref name="command"/> is the `ltb` program, <paramref name="serverUrl"/> where it finds the API.</summary>
     public async Task PrepareAsync(string command, string serverUrl, GatewaySecret secret, CancellationToken ct)
     {
@@ -50,29 +55,47 @@ public sealed class SshdSetup(SshGatewayOptions options, string hostKeyDirectory
         {
             throw new InvalidOperationException($"the SSH gateway needs OpenSSH's sshd at {options.Sshd} (apt-get install openssh-server)");
         }
+        if (!File.Exists(Curl))
+        {
+            throw new InvalidOperationException($"the SSH gateway's key lookup needs {Curl} (apt-get install curl)");
+        }
         var home = await EnsureAccountAsync(ct);
         CreateRootFolder(runtimeDirectory);
         CreateRootFolder(home);
         Directory.CreateDirectory("/run/sshd"); // sshd's privilege separation folder (Debian's sshd expects it)
         await EnsureHostKeysAsync(ct);
-        await WriteAsync(SecretFile, secret.Value + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, ct);
-        await RunAsync("chgrp", [options.Account, SecretFile], ct);
+        foreach (var (file, text) in new[] { (SecretFile, secret.Value), (SecretHeaderFile, $"{SshGatewayConventions.SecretHeader}: {secret.Value}") })
+        {
+            await WriteAsync(file, text + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, ct);
+            await RunAsync("chgrp", [options.Account, file], ct);
+        }
         var dotnetRoot = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
         var executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
             | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-        await WriteAsync(KeysScript, Script("keys", "sshd's AuthorizedKeysCommand: the authorized_keys line of the key with fingerprint $1",
-            command, serverUrl, dotnetRoot), executable, ct);
-        await WriteAsync(SessionScript, Script("session", "what sshd runs for a session of the key whose id is $1",
-            command, serverUrl, dotnetRoot), executable, ct);
+        await WriteAsync(KeysScript, KeysScriptText(serverUrl), executable, ct);
+        await WriteAsync(SessionScript, SessionScriptText(command, serverUrl, dotnetRoot), executable, ct);
         await WriteAsync(ConfigFile, Config(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, ct);
     }
 
-    private string Script(string verb, string what, string command, string serverUrl, string dotnetRoot) =>
+    /// <summary>
+    /// sshd runs this for every key a client offers (twice for the one it accepts), so it is curl, which starts in
+    /// milliseconds, not a .NET program. The secret goes in a header read from a file: a command line is readable by
+    /// every local user.
+    /// </summary>
+    private string KeysScriptText(string serverUrl) =>
         $"""
         #!/bin/sh
-        # Written by ltb serve at each start: {what}.
+        # Written by ltb serve at each start: sshd's AuthorizedKeysCommand, the authorized_keys line of the key with fingerprint $1.
+        exec {Curl} -fsS --max-time 15 -G -H @{Quote(SecretHeaderFile)} --data-urlencode "fingerprint=$1" {Quote(serverUrl + "/" + ApiConventions.Prefix + "/ssh-gateway/authorized-keys")}
+
+        """;
+
+    private string SessionScriptText(string command, string serverUrl, string dotnetRoot) =>
+        $"""
+        #!/bin/sh
+        # Written by ltb serve at each start: what sshd runs for a session of the key whose id is $1.
         export DOTNET_ROOT={Quote(dotnetRoot)} DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0 DOTNET_TieredPGO=0
-        exec {Quote(command)} gateway {verb} --server {Quote(serverUrl)} --secret-file {Quote(SecretFile)} -- "$1"
+        exec {Quote(command)} gateway session --server {Quote(serverUrl)} --secret-file {Quote(SecretFile)} -- "$1"
 
         """;
 
@@ -110,7 +133,7 @@ public sealed class SshdSetup(SshGatewayOptions options, string hostKeyDirectory
             PermitUserRC no
             PermitUserEnvironment no
             AcceptEnv LTB_TARGET
-            Subsystem sftp {Ltb.Contracts.SshGatewayConventions.SftpSubsystem}
+            Subsystem sftp {SshGatewayConventions.SftpSubsystem}
             PrintMotd no
             PrintLastLog no
             UseDNS no
