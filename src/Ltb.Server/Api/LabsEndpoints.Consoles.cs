@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using Ltb.Runtime.Nodes;
 using Ltb.Runtime.Status;
 using Ltb.Server.Audit;
@@ -33,7 +34,7 @@ public static partial class LabsEndpoints
 
     private static async Task<Results<Ok<ConsoleTicketResponse>, ProblemHttpResult, ValidationProblem>> ConsoleTicketAsync(string lab,
         string node, ConsoleTicketRequest? request, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
-        ConsoleSessions sessions, ConsoleTickets tickets, NodeTypeStore nodeTypes, CancellationToken ct)
+        ConsoleSessions sessions, ConsoleTickets tickets, NodeTypeStore nodeTypes, LabStatusCache statuses, CancellationToken ct)
     {
         if (ParseMode(request?.Mode) is not { } mode)
         {
@@ -58,6 +59,11 @@ public static partial class LabsEndpoints
                 return refusal;
             }
             target = chosen!.Type;
+            // Known now, so the browser reads it in this answer (it cannot read a refused WebSocket handshake).
+            if (target != ConsoleType.Shell && await MgmtAddressAsync(l!, node, db, agents, statuses, ct) is null)
+            {
+                return Problems.Conflict(ConsoleTargetRequest.NoAddress(node, l!.Name, target.Value));
+            }
         }
         if (tickets.Issue(caller.UserId, caller.UserName, l!.Id, node, mode, request?.Session, target, login) is not { } issued)
         {
@@ -100,10 +106,18 @@ public static partial class LabsEndpoints
         }
         if (console is null)
         {
-            var (opened, refused) = await OpenConsoleAsync(grant, l!, node, agent!, size, db, agents, sessions, nodeTypes, statuses, ct);
+            var (opened, refused, unreachable) = await OpenConsoleAsync(grant, l!, node, agent!, size, db, agents, sessions, nodeTypes,
+                statuses, ct);
             if (refused is not null)
             {
                 return refused;
+            }
+            if (unreachable is not null)
+            {
+                audit.RecordAs(grant.UserId, grant.UserName, "lab.console", What, l!.Id, $"{l.Name}/{node}: not opened: {unreachable}");
+                await db.SaveChangesAsync(ct);
+                await RefuseInStreamAsync(http, unreachable);
+                return TypedResults.Empty;
             }
             console = opened!;
         }
@@ -273,7 +287,8 @@ public static partial class LabsEndpoints
     /// Opens a new session on the grant's target: the management address from the host's status (ssh, telnet), the
     /// login from the ticket or the node type. A node the target cannot reach is a 409 naming the node and what to do.
     /// </summary>
-    private static async Task<(ConsoleSession? Session, ProblemHttpResult? Problem)> OpenConsoleAsync(ConsoleTicket grant, Lab l, string node,
+    private static async Task<(ConsoleSession? Session, ProblemHttpResult? Problem, string? Unreachable)> OpenConsoleAsync(ConsoleTicket grant,
+        Lab l, string node,
         ILabHostAgent agent, TerminalSize? size, LtbDbContext db, IAgentDirectory agents, ConsoleSessions sessions, NodeTypeStore nodeTypes,
         LabStatusCache statuses, CancellationToken ct)
     {
@@ -281,29 +296,50 @@ public static partial class LabsEndpoints
         var (target, refusal) = ConsoleTargets.For(type, grant.Target, node);
         if (target is null)
         {
-            return (null, Problems.Conflict(refusal!));
+            return (null, Problems.Conflict(refusal!), null);
         }
-        string? address = null;
-        if (target.Type != ConsoleType.Shell)
-        {
-            var reported = (await SnapshotAsync(l, db, agents, statuses, ct)).Nodes.FirstOrDefault(n => n.Name == node)?.MgmtIpv4;
-            address = reported?.Split('/')[0];
-        }
+        var address = target.Type == ConsoleType.Shell ? null : await MgmtAddressAsync(l, node, db, agents, statuses, ct);
         var request = new ConsoleTargetRequest(l.RuntimeName, l.Name, node, agent, address, grant.Login?.ToCredentials() ?? type?.Credentials, size);
         try
         {
             var opened = await sessions.OpenAsync(grant.UserId, grant.UserName, l.Id, node, () => target.OpenAsync(request, ct), target.Type);
             return opened is null
-                ? (null, Problems.Conflict($"you have {ConsoleSessions.MaxPerUser} consoles open, the most at once; close one first"))
-                : (opened, null);
+                ? (null, Problems.Conflict($"you have {ConsoleSessions.MaxPerUser} consoles open, the most at once; close one first"), null)
+                : (opened, null, null);
         }
         catch (LabRuntimeException e)
         {
-            return (null, Problems.Conflict(UserMessage(e, l)));
+            return (null, Problems.Conflict(UserMessage(e, l)), null);
         }
         catch (ConsoleTargetException e)
         {
-            return (null, Problems.Conflict(e.Message));
+            return (null, null, e.Message);
+        }
+    }
+
+    /// <summary>The node's management IPv4 address as its host reports it (the status cache's picture), without a prefix length.</summary>
+    private static async Task<string?> MgmtAddressAsync(Lab l, string node, LtbDbContext db, IAgentDirectory agents, LabStatusCache statuses,
+        CancellationToken ct) =>
+        (await SnapshotAsync(l, db, agents, statuses, ct)).Nodes.FirstOrDefault(n => n.Name == node)?.MgmtIpv4?.Split('/')[0] is { Length: > 0 } a
+            ? a : null;
+
+    /// <summary>
+    /// A node the target cannot reach (refused, no answer, a wrong password): the WebSocket opens, one error frame says
+    /// why and what to do, and it closes. A browser cannot read the body of a refused handshake; the terminal shows this.
+    /// </summary>
+    private static async Task RefuseInStreamAsync(HttpContext http, string message)
+    {
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await socket.SendAsync(ExecSocketFrames.Encode(new ExecSocketControl("error", Message: message)), WebSocketMessageType.Text, true,
+                limit.Token);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "the console could not connect", limit.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+            // The client went away first.
         }
     }
 }

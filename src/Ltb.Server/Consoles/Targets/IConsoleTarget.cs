@@ -29,9 +29,11 @@ public sealed record ConsoleTargetRequest(string LabRuntimeName, string LabName,
     public TerminalSize InitialSize => Size is { IsValid: true } s ? s : new TerminalSize(24, 80);
 
     /// <summary>The management address, or why there is none (a node without a management network, or not running).</summary>
-    public string RequireAddress(string what) => MgmtIpv4 ?? throw new ConsoleTargetException(
-        $"node '{Node}' of lab '{LabName}' has no management IPv4 address, so its {what} cannot be reached; is the node running " +
-        "(ltb lab status) and on the management network? Use target=shell for a shell in the container.");
+    public string RequireAddress(ConsoleType target) => MgmtIpv4 ?? throw new ConsoleTargetException(NoAddress(Node, LabName, target));
+
+    public static string NoAddress(string node, string lab, ConsoleType target) =>
+        $"node '{node}' of lab '{lab}' has no management IPv4 address, so a {ConsoleTargets.Name(target)} console cannot reach it; " +
+        "is the node running (ltb lab status) and on the management network? target=shell opens a shell in the container.";
 }
 
 /// <summary>A console target cannot reach the node: the message names the node and what to do (never a password).</summary>

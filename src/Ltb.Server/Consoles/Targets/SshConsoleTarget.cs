@@ -20,7 +20,7 @@ public sealed class SshConsoleTarget : IConsoleTarget
 
     public async Task<IExecSession> OpenAsync(ConsoleTargetRequest request, CancellationToken ct)
     {
-        var address = request.RequireAddress("SSH server");
+        var address = request.RequireAddress(Type);
         var login = request.Login ?? throw new ConsoleTargetException(
             $"node '{request.Node}': its node type has no credentials for SSH; give username and password with the console ticket, " +
             "or use target=shell");

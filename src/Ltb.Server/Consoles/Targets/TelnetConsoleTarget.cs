@@ -18,7 +18,7 @@ public sealed class TelnetConsoleTarget : IConsoleTarget
 
     public async Task<IExecSession> OpenAsync(ConsoleTargetRequest request, CancellationToken ct)
     {
-        var address = request.RequireAddress("telnet server");
+        var address = request.RequireAddress(Type);
         var where = $"telnet to node '{request.Node}' ({address}:{Port})";
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
