@@ -167,11 +167,13 @@ public sealed record LabAccessDto(Guid Lab, string Name, string State, IReadOnly
 /// on every address shows the lab host's address), the node type's default credentials (null: the type has none), the
 /// topology groups it is in, and the type's <c>ansible_network_os</c>. <c>ConsoleUrl</c> is the node's console
 /// WebSocket (opened with a ticket from <c>POST .../console/tickets</c>, or a bearer header); <c>SshCommand</c>
-/// (through the SSH gateway) is null until the gateway exists.
+/// (through the SSH gateway) is null until the gateway exists. <c>AnsibleConnection</c>: the type's Ansible connection
+/// plugin (network_cli for a network OS, ssh for a Linux host); <c>ConsoleTarget</c>: what the console opens by default
+/// (shell, ssh, telnet, serial, none).
 /// </summary>
 public sealed record NodeAccessDto(string Name, string Kind, string State, string? MgmtIpv4, string? MgmtIpv6,
     IReadOnlyList<LabPortDto> Ports, NodeCredentialsDto? Credentials, IReadOnlyList<string> Groups, string? AnsibleNetworkOs,
-    string? ConsoleUrl = null, string? SshCommand = null);
+    string? ConsoleUrl = null, string? SshCommand = null, string? AnsibleConnection = null, string? ConsoleTarget = null);
 
 /// <summary>A node type's default login, as the catalog gives it (the lab's own configuration may have changed it).</summary>
 public sealed record NodeCredentialsDto(string Username, string Password);

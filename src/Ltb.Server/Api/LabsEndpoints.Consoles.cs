@@ -299,7 +299,8 @@ public static partial class LabsEndpoints
             return (null, Problems.Conflict(refusal!), null);
         }
         var address = target.Type == ConsoleType.Shell ? null : await MgmtAddressAsync(l, node, db, agents, statuses, ct);
-        var request = new ConsoleTargetRequest(l.RuntimeName, l.Name, node, agent, address, grant.Login?.ToCredentials() ?? type?.Credentials, size);
+        var request = new ConsoleTargetRequest(l.RuntimeName, l.Name, node, agent, address, grant.Login?.ToCredentials() ?? type?.Credentials, size,
+            target.Type == type?.Console ? type.ConsolePort : null);
         try
         {
             var opened = await sessions.OpenAsync(grant.UserId, grant.UserName, l.Id, node, () => target.OpenAsync(request, ct), target.Type);

@@ -20,10 +20,10 @@ public interface IConsoleTarget
 /// <summary>
 /// Everything a target may need about the node: the lab's runtime name and the agent of its host (the shell), the
 /// management IPv4 address as the host reports it (ssh, telnet), the login (the node type's credentials, or the user's
-/// own for ssh), and the first terminal size.
+/// own for ssh), the first terminal size, and the node type's console port (null: the target's usual one).
 /// </summary>
 public sealed record ConsoleTargetRequest(string LabRuntimeName, string LabName, string Node, ILabHostAgent Agent, string? MgmtIpv4,
-    Credentials? Login, TerminalSize? Size)
+    Credentials? Login, TerminalSize? Size, int? Port = null)
 {
     /// <summary>The terminal size to start with: the client's, or 24x80.</summary>
     public TerminalSize InitialSize => Size is { IsValid: true } s ? s : new TerminalSize(24, 80);

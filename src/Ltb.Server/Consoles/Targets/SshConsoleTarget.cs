@@ -7,7 +7,7 @@ using Renci.SshNet.Common;
 namespace Ltb.Server.Consoles.Targets;
 
 /// <summary>
-/// The node's own SSH server (port 22 of its management address), logged in with the node type's credentials (or the
+/// The node's own SSH server (port 22 of its management address, or the node type's console-port), logged in with the node type's credentials (or the
 /// user's own, given with the ticket), an interactive shell with a PTY (SSH.NET). The server connects from its own
 /// network namespace: the management network must be reachable from the LTB server (docs/security.md, "Consoles").
 /// </summary>
@@ -21,11 +21,12 @@ public sealed class SshConsoleTarget : IConsoleTarget
     public async Task<IExecSession> OpenAsync(ConsoleTargetRequest request, CancellationToken ct)
     {
         var address = request.RequireAddress(Type);
+        var port = request.Port ?? Port;
         var login = request.Login ?? throw new ConsoleTargetException(
             $"node '{request.Node}': its node type has no credentials for SSH; give username and password with the console ticket, " +
             "or use target=shell");
-        var where = $"SSH to node '{request.Node}' ({address}:{Port}) as '{login.Username}'";
-        var client = new SshClient(Connection(address, login));
+        var where = $"SSH to node '{request.Node}' ({address}:{port}) as '{login.Username}'";
+        var client = new SshClient(Connection(address, port, login));
         try
         {
             // A lab's nodes get new host keys at every deployment and their addresses are reused by other labs: no key
@@ -51,7 +52,7 @@ public sealed class SshConsoleTarget : IConsoleTarget
     }
 
     /// <summary>Password, and keyboard-interactive answered with the same password (some network OSes offer only that).</summary>
-    private static Renci.SshNet.ConnectionInfo Connection(string address, Credentials login)
+    private static Renci.SshNet.ConnectionInfo Connection(string address, int port, Credentials login)
     {
         var interactive = new KeyboardInteractiveAuthenticationMethod(login.Username);
         interactive.AuthenticationPrompt += (_, e) =>
@@ -61,7 +62,7 @@ public sealed class SshConsoleTarget : IConsoleTarget
                 prompt.Response = login.Password;
             }
         };
-        return new Renci.SshNet.ConnectionInfo(address, Port, login.Username, new PasswordAuthenticationMethod(login.Username, login.Password), interactive)
+        return new Renci.SshNet.ConnectionInfo(address, port, login.Username, new PasswordAuthenticationMethod(login.Username, login.Password), interactive)
         {
             Timeout = ConnectTimeout,
         };

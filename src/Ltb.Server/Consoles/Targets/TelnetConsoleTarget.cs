@@ -5,7 +5,7 @@ using Ltb.Topology.Catalog;
 namespace Ltb.Server.Consoles.Targets;
 
 /// <summary>
-/// The node's telnet server (port 23 of its management address): a TCP connection with the little of telnet a terminal
+/// The node's telnet server (port 23 of its management address, or the node type's console-port): a TCP connection with the little of telnet a terminal
 /// needs (<see cref="TelnetConsoleStream"/>). No automatic login: the node's prompt asks, the node type's credentials are
 /// in the access information. Like ssh, it needs the management network reachable from the LTB server.
 /// </summary>
@@ -19,13 +19,14 @@ public sealed class TelnetConsoleTarget : IConsoleTarget
     public async Task<IExecSession> OpenAsync(ConsoleTargetRequest request, CancellationToken ct)
     {
         var address = request.RequireAddress(Type);
-        var where = $"telnet to node '{request.Node}' ({address}:{Port})";
+        var port = request.Port ?? Port;
+        var where = $"telnet to node '{request.Node}' ({address}:{port})";
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
             limit.CancelAfter(ConnectTimeout);
-            await socket.ConnectAsync(address, Port, limit.Token);
+            await socket.ConnectAsync(address, port, limit.Token);
             return new TelnetConsoleStream(socket, request.InitialSize);
         }
         catch (SocketException e)
