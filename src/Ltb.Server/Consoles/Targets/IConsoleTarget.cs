@@ -54,7 +54,7 @@ public static class ConsoleTargets
 
     /// <summary>A user's override by name; null for a name that is not one of <see cref="Names"/>.</summary>
     public static ConsoleType? Parse(string name) =>
-        Enum.TryParse<ConsoleType>(name, ignoreCase: true, out var t) && ByType.ContainsKey(t) && !name.Any(char.IsDigit) ? t : null;
+        Enum.TryParse<ConsoleType>(name, ignoreCase: true, out var t) && name.All(char.IsAsciiLetter) && ByType.ContainsKey(t) ? t : null;
 
     /// <summary>
     /// The target of a node: the user's override, else the node type's console; an unknown kind gets a shell (as before
