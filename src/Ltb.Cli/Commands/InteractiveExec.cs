@@ -33,13 +33,14 @@ internal static class InteractiveExec
     /// `ltb console LAB NODE`: the node's console in this terminal (raw mode, resize); Ctrl-] leaves it, and the session
     /// waits a minute on the server for `--session ID`.
     /// </summary>
-    public static async Task<int> ConsoleAsync(LtbApiClient client, string lab, string node, Guid? session, CancellationToken ct)
+    public static async Task<int> ConsoleAsync(LtbApiClient client, string lab, string node, Guid? session, CancellationToken ct,
+        string? target = null)
     {
         if (!Terminal.IsTerminal)
         {
             throw new LtbApiException(0, "a console needs a terminal on standard input; use `ltb lab exec` to pipe commands");
         }
-        using var socket = await client.OpenConsoleSocketAsync(lab, node, session, Terminal.Size(), ct);
+        using var socket = await client.OpenConsoleSocketAsync(lab, node, session, Terminal.Size(), ct, target);
         Console.Error.Write($"[console of {lab}/{node}; Ctrl-] leaves]\r\n");
         var opened = new Leaving();
         var code = await RunAsync(socket, true, opened, ct);
