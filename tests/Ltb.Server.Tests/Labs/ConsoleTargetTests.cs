@@ -85,6 +85,20 @@ public sealed class ConsoleTargetTests(SqliteServer server) : IClassFixture<Sqli
         Assert.Equal(400, (int)loginForTelnet.StatusCode);
         Assert.Equal(400, (int)(await owner.PostAsJsonAsync($"{h1}/tickets", new ConsoleTicketRequest(Username: "root"), ct)).StatusCode);
         Assert.Equal(400, (int)(await owner.PostAsJsonAsync($"{h1}/tickets", new ConsoleTicketRequest("watch", Target: "ssh"), ct)).StatusCode);
+        var bearer = owner.DefaultRequestHeaders.Authorization!.Parameter!;
+        Assert.Contains("400", (await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() =>
+            ExecSocketClient.OpenConsoleAsync(server.BaseAddress, null, $"{h1}/ws?mode=interactive&target=shell,ssh", bearer))).Message);
+        var ticketed = await TicketAsync(owner, h1, new ConsoleTicketRequest());
+        Assert.Contains("400", (await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() =>
+            ExecSocketClient.OpenConsoleAsync(server.BaseAddress, ticketed, "&target=shell"))).Message);
+        // The bearer form (ltb console --target) takes the override too: a shell in the sshhost node.
+        await using (var shell = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress, null, $"{h1}/ws?mode=interactive&target=shell", bearer))
+        {
+            await shell.TypeAsync("echo shell-$((6*7))\n");
+            await shell.WaitForAsync("shell-42");
+            await shell.TypeAsync("exit\n");
+            Assert.Equal(0, await shell.ExitCodeAsync());
+        }
 
         var audit = await Http.ReadAsync<Paged<AuditEntryDto>>(await server.Admin.GetAsync("/api/v1/audit?action=lab.console&limit=100", ct), 200);
         Assert.Contains(audit.Items, e => e.ActorName == student.UserName && e.Detail!.Contains("h1: session", StringComparison.Ordinal)

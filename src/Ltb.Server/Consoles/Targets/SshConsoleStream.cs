@@ -122,7 +122,14 @@ public sealed class SshConsoleStream : IExecSession
                 await WriteAsync(new byte[] { 0x1c }, ct);
                 break;
             case 1 or 9 or 15:
-                _shell.Close();
+                try
+                {
+                    _shell.Close();
+                }
+                catch (Exception e) when (e is SshException or ObjectDisposedException or InvalidOperationException)
+                {
+                    throw new IOException("the SSH connection ended", e);
+                }
                 break;
         }
     }

@@ -214,8 +214,20 @@ public sealed class TelnetConsoleStream : IExecSession
 
     public ValueTask CloseStdinAsync(CancellationToken ct)
     {
-        _socket.Shutdown(SocketShutdown.Send);
+        Shutdown(SocketShutdown.Send);
         return ValueTask.CompletedTask;
+    }
+
+    private void Shutdown(SocketShutdown how)
+    {
+        try
+        {
+            _socket.Shutdown(how);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            throw new IOException("the telnet connection ended", e);
+        }
     }
 
     /// <summary>Sent when the server agreed to NAWS (a server that did not gets nothing: it would not understand).</summary>
@@ -249,7 +261,7 @@ public sealed class TelnetConsoleStream : IExecSession
                 await WriteAsync(new byte[] { 0x1c }, ct);
                 break;
             case 1 or 9 or 15:
-                _socket.Shutdown(SocketShutdown.Both);
+                Shutdown(SocketShutdown.Both);
                 break;
         }
     }
