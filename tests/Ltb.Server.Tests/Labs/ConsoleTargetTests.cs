@@ -46,6 +46,27 @@ public sealed class ConsoleTargetTests(SqliteServer server) : IClassFixture<Sqli
             Assert.Equal(0, await ssh.ExitCodeAsync());
         }
 
+        // SSH.NET takes the node's output as it comes: while nobody reads, what does not fit the bounded queue is dropped
+        // and the reattached reader is told.
+        Guid flooded;
+        await using (var flood = await OpenWhenUpAsync(owner, h1, new ConsoleTicketRequest(), ""))
+        {
+            flooded = await flood.SessionAsync();
+            await flood.TypeAsync("sleep 1; yes | head -c 4000000; echo\n");
+            flood.Abort();
+        }
+        await Task.Delay(TimeSpan.FromSeconds(5), ct);
+        await using (var again = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress,
+            await TicketAsync(owner, h1, new ConsoleTicketRequest(Session: flooded)), ""))
+        {
+            Assert.Equal(flooded, await again.SessionAsync());
+            await again.TypeAsync("echo after-$((3*3))\n");
+            await again.WaitForAsync("after-9");
+            await again.WaitForAsync("bytes of output dropped while nobody read this console]");
+            await again.TypeAsync("exit\n");
+            Assert.Equal(0, await again.ExitCodeAsync());
+        }
+
         // A wrong password (the user's own login): the socket says so, naming the node, and closes.
         await using (var wrong = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress,
             await TicketAsync(owner, h1, new ConsoleTicketRequest(Target: "ssh", Username: "root", Password: "not-the-password")), ""))
