@@ -167,11 +167,13 @@ public sealed record LabAccessDto(Guid Lab, string Name, string State, IReadOnly
 /// on every address shows the lab host's address), the node type's default credentials (null: the type has none), the
 /// topology groups it is in, and the type's <c>ansible_network_os</c>. <c>ConsoleUrl</c> is the node's console
 /// WebSocket (opened with a ticket from <c>POST .../console/tickets</c>, or a bearer header); <c>SshCommand</c>
-/// (through the SSH gateway) is null until the gateway exists.
+/// (through the SSH gateway) is null until the gateway exists. <c>AnsibleConnection</c>: the type's Ansible connection
+/// plugin (network_cli for a network OS, ssh for a Linux host); <c>ConsoleTarget</c>: what the console opens by default
+/// (shell, ssh, telnet, serial, none).
 /// </summary>
 public sealed record NodeAccessDto(string Name, string Kind, string State, string? MgmtIpv4, string? MgmtIpv6,
     IReadOnlyList<LabPortDto> Ports, NodeCredentialsDto? Credentials, IReadOnlyList<string> Groups, string? AnsibleNetworkOs,
-    string? ConsoleUrl = null, string? SshCommand = null);
+    string? ConsoleUrl = null, string? SshCommand = null, string? AnsibleConnection = null, string? ConsoleTarget = null);
 
 /// <summary>A node type's default login, as the catalog gives it (the lab's own configuration may have changed it).</summary>
 public sealed record NodeCredentialsDto(string Username, string Password);
@@ -191,14 +193,20 @@ public sealed record ExecResponse(long ExitCode, string Stdout, string Stderr, b
 /// Asks for a console ticket: <paramref name="Mode"/> "interactive" (default; the owner's shell on the node) or "watch"
 /// (a read-only view, for an instructor of the lab's group or an admin). <paramref name="Session"/>: reattach to (interactive)
 /// or watch that session; without it, interactive opens a new session and watch follows the node's newest one.
+/// <paramref name="Target"/> (a new interactive session only): shell, ssh or telnet instead of the node type's console.
+/// <paramref name="Username"/> and <paramref name="Password"/> (both, ssh only): log in as this user instead of with the node
+/// type's credentials; they stay in the server's memory with the ticket and are never stored or logged.
 /// </summary>
-public sealed record ConsoleTicketRequest(string? Mode = null, Guid? Session = null);
+public sealed record ConsoleTicketRequest(string? Mode = null, Guid? Session = null, string? Target = null, string? Username = null,
+    string? Password = null);
 
 /// <summary>A single-use ticket for the console WebSocket at <paramref name="Url"/> (?ticket=...), valid until <paramref name="ExpiresAt"/>.</summary>
 public sealed record ConsoleTicketResponse(string Ticket, DateTimeOffset ExpiresAt, string Url);
 
-/// <summary>A console session of a node: whose it is, whether its owner is connected, who watches it.</summary>
-public sealed record ConsoleSessionDto(Guid Id, string User, string Node, DateTimeOffset StartedAt, bool Attached, IReadOnlyList<string> Watchers);
+/// <summary>A console session of a node: whose it is, whether its owner is connected, who watches it, what it is connected to
+/// (<paramref name="Target"/>: shell, ssh or telnet).</summary>
+public sealed record ConsoleSessionDto(Guid Id, string User, string Node, DateTimeOffset StartedAt, bool Attached, IReadOnlyList<string> Watchers,
+    string Target = "shell");
 
 // Templates and node types (docs/api.md "Templates", "Node types").
 

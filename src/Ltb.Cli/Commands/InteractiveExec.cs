@@ -34,13 +34,14 @@ internal static class InteractiveExec
     /// waits a minute on the server for `--session ID`.
     /// </summary>
     /// <param name="escape">Whether Ctrl-] leaves: not through the SSH gateway, whose users leave with ssh's own ~.</param>
-    public static async Task<int> ConsoleAsync(LtbApiClient client, string lab, string node, Guid? session, CancellationToken ct, bool escape = true)
+    public static async Task<int> ConsoleAsync(LtbApiClient client, string lab, string node, Guid? session, CancellationToken ct,
+        string? target = null, bool escape = true)
     {
         if (!Terminal.IsTerminal)
         {
             throw new LtbApiException(0, "a console needs a terminal on standard input; use `ltb lab exec` to pipe commands");
         }
-        using var socket = await client.OpenConsoleSocketAsync(lab, node, session, Terminal.Size(), ct);
+        using var socket = await client.OpenConsoleSocketAsync(lab, node, session, Terminal.Size(), ct, target);
         if (!escape)
         {
             Console.Error.Write($"[console of {lab}/{node}]\r\n");

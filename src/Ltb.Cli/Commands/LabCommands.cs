@@ -174,14 +174,20 @@ internal static class LabCommands
         var lab = LabArgument();
         var node = new Argument<string>("NODE") { Description = "The node." };
         var session = new Option<Guid?>("--session") { Description = "Reattach to this console session (printed when you leave one with Ctrl-])." };
-        var command = new Command("console", "Open a node's console in this terminal (a login shell; Ctrl-] leaves, the session stays a minute).")
+        var target = new Option<string?>("--target")
         {
-            lab, node, session, Server,
+            Description = "What to connect to instead of the node type's console: shell (in the container), ssh or telnet (the node's own server).",
+        };
+        target.AcceptOnlyFromAmong("shell", "ssh", "telnet");
+        var command = new Command("console", "Open a node's console in this terminal (its type's console: a login shell, ssh or telnet; Ctrl-] leaves, the session stays a minute).")
+        {
+            lab, node, session, target, Server,
         };
         command.SetAction((parse, ct) => Run(async () =>
         {
             using var client = ServerConnection.Connect(parse.GetValue(Server));
-            return await InteractiveExec.ConsoleAsync(client, parse.GetValue(lab)!, parse.GetValue(node)!, parse.GetValue(session), ct);
+            return await InteractiveExec.ConsoleAsync(client, parse.GetValue(lab)!, parse.GetValue(node)!, parse.GetValue(session), ct,
+                parse.GetValue(target));
         }));
         return command;
     }

@@ -1,11 +1,13 @@
 using System.Net.WebSockets;
 using Ltb.Runtime.Nodes;
 using Ltb.Server.Api;
+using Ltb.Topology.Catalog;
 
 namespace Ltb.Server.Consoles;
 
 /// <summary>
-/// One console: a login shell in a node (an interactive exec with a TTY) that outlives its WebSocket. The output is
+/// One console: a login shell in a node (an interactive exec with a TTY), or a connection to the node's SSH or telnet
+/// server (Consoles/Targets), that outlives its WebSocket. The output is
 /// read by one pump, kept in a ring of the last <see cref="ReplayBytes"/> (what a reattaching client sees first) and
 /// passed to the owner's client and the watchers. The owner's client sets the pace (back-pressure down to the TTY, so a
 /// flood slows only this console; while the owner is away nothing is read); a watcher that falls behind is dropped; an owner that stops reading for
@@ -33,8 +35,10 @@ public sealed class ConsoleSession : IAsyncDisposable
     private int _disposed;
     private Task _pump = Task.CompletedTask;
 
-    public ConsoleSession(IExecSession exec, TimeProvider clock, Guid userId, string userName, Guid labId, string node)
+    public ConsoleSession(IExecSession exec, TimeProvider clock, Guid userId, string userName, Guid labId, string node,
+        ConsoleType target = ConsoleType.Shell)
     {
+        Target = target;
         _exec = exec;
         _clock = clock;
         UserId = userId;
@@ -51,6 +55,9 @@ public sealed class ConsoleSession : IAsyncDisposable
     public string UserName { get; }
     public Guid LabId { get; }
     public string Node { get; }
+
+    /// <summary>What the session is connected to: a shell in the container, the node's SSH or telnet server.</summary>
+    public ConsoleType Target { get; }
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>Since when no owner's client is attached (null while one is).</summary>
@@ -79,7 +86,8 @@ public sealed class ConsoleSession : IAsyncDisposable
     {
         lock (_gate)
         {
-            return new ConsoleSessionDto(Id, UserName, Node, StartedAt, _owner is not null, [.. _watchers.Select(w => w.UserName)]);
+            return new ConsoleSessionDto(Id, UserName, Node, StartedAt, _owner is not null, [.. _watchers.Select(w => w.UserName)],
+                Targets.ConsoleTargets.Name(Target));
         }
     }
 

@@ -1,4 +1,5 @@
 using Ltb.Runtime.Nodes;
+using Ltb.Topology.Catalog;
 using Microsoft.Extensions.Hosting;
 
 namespace Ltb.Server.Consoles;
@@ -41,9 +42,11 @@ public sealed class ConsoleSessions(TimeProvider clock) : BackgroundService
 
     /// <summary>
     /// Opens a session with <paramref name="open"/> (the node's interactive exec), or null when the user holds
-    /// <see cref="MaxPerUser"/> already (counting the ones being opened).
+    /// <see cref="MaxPerUser"/> already (counting the ones being opened). <paramref name="target"/>: what <paramref name="open"/>
+    /// connects to (Consoles/Targets), for the session list.
     /// </summary>
-    public async Task<ConsoleSession?> OpenAsync(Guid userId, string userName, Guid labId, string node, Func<Task<IExecSession>> open)
+    public async Task<ConsoleSession?> OpenAsync(Guid userId, string userName, Guid labId, string node, Func<Task<IExecSession>> open,
+        ConsoleType target = ConsoleType.Shell)
     {
         lock (_gate)
         {
@@ -55,7 +58,7 @@ public sealed class ConsoleSessions(TimeProvider clock) : BackgroundService
         }
         try
         {
-            var session = new ConsoleSession(await open(), clock, userId, userName, labId, node);
+            var session = new ConsoleSession(await open(), clock, userId, userName, labId, node, target);
             lock (_gate)
             {
                 _sessions[session.Id] = session;

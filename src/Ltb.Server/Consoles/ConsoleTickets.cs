@@ -1,13 +1,26 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Ltb.Topology.Catalog;
 
 namespace Ltb.Server.Consoles;
 
 public enum ConsoleMode { Interactive, Watch }
 
-/// <summary>What a ticket was issued for, after the caller's rights were checked: who, which node, which mode, which session.</summary>
-public sealed record ConsoleTicket(Guid UserId, string UserName, Guid LabId, string Node, ConsoleMode Mode, Guid? Session, DateTimeOffset ExpiresAt);
+/// <summary>
+/// What a ticket was issued for, after the caller's rights were checked: who, which node, which mode, which session; for a
+/// new session the user's choice of target (null: the node type's) and login (null: the node type's credentials).
+/// </summary>
+public sealed record ConsoleTicket(Guid UserId, string UserName, Guid LabId, string Node, ConsoleMode Mode, Guid? Session, DateTimeOffset ExpiresAt,
+    ConsoleType? Target = null, ConsoleLogin? Login = null);
+
+/// <summary>A user's own login for an ssh console: in memory with its ticket only; its text never shows the password.</summary>
+public sealed record ConsoleLogin(string Username, string Password)
+{
+    public Credentials ToCredentials() => new(Username, Password);
+
+    public override string ToString() => $"ConsoleLogin {{ Username = {Username} }}";
+}
 
 /// <summary>
 /// Short-lived, single-use tickets for the console WebSocket: a browser cannot set a bearer header, and a long-lived
@@ -24,7 +37,8 @@ public sealed class ConsoleTickets(TimeProvider clock)
     private readonly ConcurrentDictionary<string, ConsoleTicket> _tickets = new(StringComparer.Ordinal);
 
     /// <summary>A new ticket, or null when the user holds <see cref="MaxPerUser"/> unused ones.</summary>
-    public (string Ticket, DateTimeOffset ExpiresAt)? Issue(Guid userId, string userName, Guid labId, string node, ConsoleMode mode, Guid? session)
+    public (string Ticket, DateTimeOffset ExpiresAt)? Issue(Guid userId, string userName, Guid labId, string node, ConsoleMode mode, Guid? session,
+        ConsoleType? target = null, ConsoleLogin? login = null)
     {
         var now = clock.GetUtcNow();
         foreach (var (key, expired) in _tickets.Where(t => t.Value.ExpiresAt <= now))
@@ -37,7 +51,7 @@ public sealed class ConsoleTickets(TimeProvider clock)
         }
         var ticket = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var expiresAt = now + Lifetime;
-        _tickets[ticket] = new ConsoleTicket(userId, userName, labId, node, mode, session, expiresAt);
+        _tickets[ticket] = new ConsoleTicket(userId, userName, labId, node, mode, session, expiresAt, target, login);
         return (ticket, expiresAt);
     }
 

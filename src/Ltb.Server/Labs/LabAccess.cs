@@ -10,7 +10,7 @@ namespace Ltb.Server.Labs;
 
 /// <summary>
 /// A lab's access information (GET /api/v1/labs/{lab}/access, docs/api.md "Access information"): per node its addresses
-/// and ports as the host reports them, its node type's credentials and Ansible platform, its topology group; for the lab
+/// and ports as the host reports them, its node type's credentials, Ansible platform and connection, its topology group; for the lab
 /// an ~/.ssh/config snippet and an Ansible inventory made from those same node records, so the three never disagree.
 /// </summary>
 public static partial class LabAccess
@@ -36,7 +36,8 @@ public static partial class LabAccess
                 type?.Credentials is { } c ? new NodeCredentialsDto(c.Username, c.Password) : null,
                 groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs,
                 ConsoleUrl: ApiConventions.ConsoleSocketPath(lab.Id, name),
-                SshCommand: gateway?.Command(lab.Name, name));
+                SshCommand: gateway?.Command(lab.Name, name), AnsibleConnection: type?.EffectiveAnsibleConnection ?? "ssh",
+                ConsoleTarget: (type?.Console ?? ConsoleType.Shell).ToString().ToLowerInvariant());
         }).ToList();
         return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes, gateway), AnsibleInventory(nodes));
     }
@@ -99,6 +100,10 @@ public static partial class LabAccess
         foreach (var node in reachable)
         {
             var vars = new YamlMappingNode { { "ansible_host", Quoted(Address(node)!) } };
+            if (node.AnsibleConnection is { } connection)
+            {
+                vars.Add("ansible_connection", Quoted(connection));
+            }
             if (node.Credentials is { } c)
             {
                 vars.Add("ansible_user", Quoted(c.Username));

@@ -102,6 +102,9 @@ public sealed record NodeType
 
     public ConsoleType Console { get; init; } = ConsoleType.Shell;
 
+    /// <summary>The TCP port of an ssh or telnet console on the node's management address; null: 22 for ssh, 23 for telnet.</summary>
+    public int? ConsolePort { get; init; }
+
     public ReadinessCheck? Ready { get; init; }
 
     public string? SaveConfigCommand { get; init; }
@@ -110,6 +113,15 @@ public sealed record NodeType
 
     /// <summary>Ansible's `ansible_network_os` for nodes of this type (a collection's platform, e.g. `arista.eos.eos`), where one is known.</summary>
     public string? AnsibleNetworkOs { get; init; }
+
+    /// <summary>
+    /// Ansible's `ansible_connection` for nodes of this type; null: `ansible.netcommon.network_cli` where
+    /// <see cref="AnsibleNetworkOs"/> is known (a network OS's CLI over SSH), else `ssh` (a Linux host).
+    /// </summary>
+    public string? AnsibleConnection { get; init; }
+
+    /// <summary>The connection plugin Ansible uses for nodes of this type (<see cref="AnsibleConnection"/>, or its default).</summary>
+    public string EffectiveAnsibleConnection => AnsibleConnection ?? (AnsibleNetworkOs is null ? "ssh" : "ansible.netcommon.network_cli");
 
     /// <summary>
     /// Taken out of service by an administrator: it stays in the catalog (readable, and labs that use it keep running),

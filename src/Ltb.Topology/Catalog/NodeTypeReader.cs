@@ -11,7 +11,7 @@ public static class NodeTypeReader
     [
         "name", "aliases", "description", "vendor", "os", "versions", "tags", "runtime", "image", "disk", "interfaces",
         "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "show-config",
-        "ansible-network-os",
+        "ansible-network-os", "ansible-connection", "console-port",
     ];
 
     public static NodeType? Read(string text, string file, DiagnosticBag diagnostics)
@@ -69,6 +69,8 @@ public static class NodeTypeReader
             SaveConfigCommand = Text(r, m, "save-config"),
             ShowConfigCommand = Text(r, m, "show-config"),
             AnsibleNetworkOs = Text(r, m, "ansible-network-os"),
+            AnsibleConnection = Text(r, m, "ansible-connection"),
+            ConsolePort = m["console-port"] is { } port ? (int?)r.Integer(port, "'console-port'", 1, 65535) : null,
         };
         return diagnostics.HasErrors && !before ? null : type;
     }

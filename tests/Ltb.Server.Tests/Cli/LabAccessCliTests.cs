@@ -69,6 +69,9 @@ public sealed class LabAccessCliTests(ServeProcess server) : IClassFixture<Serve
             }
             Assert.Equal("frr.frr.frr", hostvars.GetProperty("r1").GetProperty("ansible_network_os").GetString());
             Assert.False(hostvars.GetProperty("pc1").TryGetProperty("ansible_network_os", out _));
+            // The connection plugin from the platform: a network OS's CLI for FRR, plain ssh for a Linux host.
+            Assert.Equal("ansible.netcommon.network_cli", hostvars.GetProperty("r1").GetProperty("ansible_connection").GetString());
+            Assert.Equal("ssh", hostvars.GetProperty("pc1").GetProperty("ansible_connection").GetString());
             string[] Hosts(string group) => [.. root.GetProperty(group).GetProperty("hosts").EnumerateArray().Select(h => h.GetString()!).Order()];
             Assert.Equal(["r1", "r2"], Hosts("routers"));
             Assert.Equal(["pc1"], Hosts("pcs"));

@@ -67,6 +67,21 @@ internal sealed class ExecSocketClient : IAsyncDisposable
         return new ExecSocketClient(socket);
     }
 
+    /// <summary>The error frames so far (a console that could not connect sends one, then closes).</summary>
+    public IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_output)
+            {
+                return [.. _errors];
+            }
+        }
+    }
+
+    /// <summary>The server closed the connection (or it failed).</summary>
+    public bool Ended => _exit.IsCompleted;
+
     public Task<Guid> SessionAsync() => _session.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
     public Task TypeAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));

@@ -112,6 +112,43 @@ public sealed class NodeTypeCatalogTests
     public void Ansible_network_os_comes_from_the_type(string kind, string? networkOs) =>
         Assert.Equal(networkOs, Catalog.Find(kind)!.AnsibleNetworkOs);
 
+    [Theory]
+    [InlineData("frr", "ansible.netcommon.network_cli")]
+    [InlineData("ceos", "ansible.netcommon.network_cli")]
+    [InlineData("srl", "ansible.netcommon.httpapi")]
+    [InlineData("linux", "ssh")]
+    [InlineData("sshhost", "ssh")]
+    public void Ansible_connection_is_network_cli_for_a_network_os_ssh_for_a_host_unless_the_type_says(string kind, string connection) =>
+        Assert.Equal(connection, Catalog.Find(kind)!.EffectiveAnsibleConnection);
+
+    [Fact]
+    public void Sshhost_is_reached_over_ssh_with_the_images_root_login_and_a_console_port_is_read()
+    {
+        var host = Catalog.Find("sshhost")!;
+        Assert.Equal(ConsoleType.Ssh, host.Console);
+        Assert.Equal(new Credentials("root", "ltb"), host.Credentials);
+        Assert.Equal("ltb/sshhost:latest", host.Image);
+        Assert.Null(host.ConsolePort);
+
+        var diagnostics = new DiagnosticBag();
+        var serial = NodeTypeReader.Read("""
+            name: vr-box
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            console: telnet
+            console-port: 5000
+            ansible-connection: ansible.netcommon.netconf
+            """, "t.yaml", diagnostics);
+        Assert.False(diagnostics.HasErrors, string.Join("; ", diagnostics.ToSortedList()));
+        Assert.Equal(5000, serial!.ConsolePort);
+        Assert.Equal("ansible.netcommon.netconf", serial.EffectiveAnsibleConnection);
+        NodeTypeReader.Read("""
+            name: bad
+            interfaces: { patterns: [{ name: "eth*" }] }
+            console-port: 70000
+            """, "bad.yaml", diagnostics);
+        Assert.Contains(diagnostics.ToSortedList(), d => d.Message.Contains("console-port", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void No_built_in_type_asks_for_privileged_mode_and_names_are_safe()
     {
