@@ -105,7 +105,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
         return TemplateTestSupport.Upload(File.ReadAllBytes(Path.Combine(root, "frr01.clab.yml")), "frr01.clab.yml", name: name, files: files);
     }
 
-    private static async Task SaveAsync(HttpClient client, string path, string file, CancellationToken ct)
+    internal static async Task SaveAsync(HttpClient client, string path, string file, CancellationToken ct)
     {
         using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, ct);
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(ct));
@@ -113,7 +113,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
         await response.Content.CopyToAsync(output, ct);
     }
 
-    private static async Task<string> TsharkAsync(string file, params string[] args)
+    internal static async Task<string> TsharkAsync(string file, params string[] args)
     {
         var r = await HostCommand.RunAsync("tshark", ["-r", file, .. args.Where(a => a != "-r" && a != file)], TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 0, $"tshark -r {file} {string.Join(' ', args)}: {r.Stderr}");
@@ -135,7 +135,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
     }
 
     /// <summary>The tcpdump processes in the namespace (ip netns pids, then each process's name).</summary>
-    private static async Task<List<int>> TcpdumpsAsync(string netns)
+    internal static async Task<List<int>> TcpdumpsAsync(string netns)
     {
         var pids = await HostCommand.RunAsync("ip", "netns", "pids", netns);
         return pids.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -156,7 +156,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
         }
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!await condition())
