@@ -89,6 +89,18 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
             var refused = await stranger.GetAsync(capture, ct);
             Assert.Contains(refused.StatusCode, new[] { HttpStatusCode.NotFound, HttpStatusCode.Forbidden });
             Assert.Empty(await TcpdumpsAsync(netns));
+
+            // The lab goes while a capture runs: the stream ends, its tcpdump with it, nothing of the lab is left.
+            using (var response = await owner.GetAsync(capture, HttpCompletionOption.ResponseHeadersRead, ct))
+            {
+                await using var body = await response.Content.ReadAsStreamAsync(ct);
+                await body.ReadExactlyAsync(new byte[4], ct);
+                var tcpdump = Assert.Single(await TcpdumpsAsync(netns));
+                await lab.DestroyAsync();
+                await WaitForAsync(() => Task.FromResult(!Directory.Exists($"/proc/{tcpdump}")), "tcpdump to end with the lab");
+                await body.CopyToAsync(Stream.Null, ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
+            }
+            await lab.AssertNoLeftoversAsync();
         }
         finally
         {
