@@ -49,4 +49,6 @@ public static class CaptureLimits
     public const int MaxPerUser = 4;
     /// <summary>Packets waiting for one viewer; past it that viewer's newest packets are dropped (and counted), nobody else's.</summary>
     public const int ViewerQueuePackets = 2048;
+    /// <summary>Bytes of packets waiting for one viewer (offloaded segments on veth links reach 64 KiB each): the same rule.</summary>
+    public const int ViewerQueueBytes = 16 << 20;
 }

@@ -8,8 +8,8 @@ public sealed record ViewerItem(int InterfaceId, CapturedPacket? Packet, Excepti
 
 /// <summary>
 /// One reader of a capture (one request): the interfaces it follows (one <see cref="CaptureSource"/> each, shared with
-/// other viewers) and its queue. The queue holds at most <see cref="CaptureLimits.ViewerQueuePackets"/> packets: past
-/// that, packets for this viewer are dropped and counted per interface (<see cref="Dropped"/>), so a slow reader never
+/// other viewers) and its queue. The queue holds at most <see cref="CaptureLimits.ViewerQueuePackets"/> packets and
+/// <see cref="CaptureLimits.ViewerQueueBytes"/> bytes: past that, packets for this viewer are dropped and counted per interface (<see cref="Dropped"/>), so a slow reader never
 /// holds up the capture or another viewer. Disposing leaves every source (the last viewer's leaving stops it).
 /// </summary>
 public sealed class CaptureViewer : IDisposable
@@ -20,6 +20,7 @@ public sealed class CaptureViewer : IDisposable
     private readonly List<CaptureSource> _sources = [];
     private readonly long[] _dropped = new long[CaptureLimits.MaxInterfaces];
     private int _queued;
+    private long _queuedBytes;
     private bool _disposed;
 
     internal CaptureViewer(CaptureHub hub, Guid userId)
@@ -42,6 +43,7 @@ public sealed class CaptureViewer : IDisposable
         if (item.Packet is not null)
         {
             Interlocked.Decrement(ref _queued);
+            Interlocked.Add(ref _queuedBytes, -item.Packet.Data.Length);
         }
         return item;
     }
@@ -50,9 +52,14 @@ public sealed class CaptureViewer : IDisposable
 
     internal void Offer(int interfaceId, CapturedPacket packet)
     {
-        if (Interlocked.Increment(ref _queued) > CaptureLimits.ViewerQueuePackets)
+        var bytes = packet.Data.Length;
+        var packets = Interlocked.Increment(ref _queued);
+        var total = Interlocked.Add(ref _queuedBytes, bytes);
+        if (packets > CaptureLimits.ViewerQueuePackets || total > CaptureLimits.ViewerQueueBytes)
         {
+            // Both counters are put back: whichever refused, the packet is not queued.
             Interlocked.Decrement(ref _queued);
+            Interlocked.Add(ref _queuedBytes, -bytes);
             Interlocked.Increment(ref _dropped[interfaceId]);
             return;
         }
