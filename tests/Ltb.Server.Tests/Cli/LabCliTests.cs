@@ -374,12 +374,18 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         var pinging = admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
             new ExecRequest("a", ["ping", "-c", "60", "-i", "0.2", "10.0.0.2"]), TestContext.Current.CancellationToken);
 
-        var summary = await Ltb(null, "capture", name, "a:eth1", "-f", "icmp", "-c", "4");
+        // Both ends of the link in one stream: each echo is seen on a:eth1 and on b:eth1.
+        var summary = await Ltb(null, "capture", name, "a:eth1", "b:eth1", "-f", "icmp", "-c", "6");
         Assert.True(summary.ExitCode == 0, summary.Stderr);
         var lines = summary.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(4, lines.Length);
-        Assert.All(lines, l => Assert.Matches($@"^\d\d:\d\d:\d\d\.\d{{6}} {name}/a:eth1 length 98$", l));
-        Assert.Contains($"{name}/a:eth1: ltb: 4 packets delivered to this reader, 0 dropped", summary.Stderr);
+        Assert.Equal(6, lines.Length);
+        Assert.All(lines, l => Assert.Matches($@"^\d\d:\d\d:\d\d\.\d{{6}} {name}/[ab]:eth1 length 98$", l));
+        Assert.Contains(lines, l => l.EndsWith($"{name}/a:eth1 length 98", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith($"{name}/b:eth1 length 98", StringComparison.Ordinal));
+        Assert.Contains($"{name}/a:eth1: ltb: ", summary.Stderr);
+        Assert.Contains($"{name}/b:eth1: ltb: ", summary.Stderr);
+        Assert.Contains("0 dropped because it read too slowly", summary.Stderr);
+        Assert.Contains("ended: the packet count (6) was reached", summary.Stderr);
 
         var file = Path.Combine(Path.GetTempPath(), $"ltb-{name}.pcapng");
         try
