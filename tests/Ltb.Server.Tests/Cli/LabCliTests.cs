@@ -400,6 +400,12 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         {
             File.Delete(file);
         }
+        // As Wireshark takes it (`-w - | wireshark -k -i -`): dumpcap's pipe reader, live, not a file.
+        var piped = await HostCommand.RunAsync("sh", ["-c",
+            $"{Path.Combine(Repo.Root, "ltb")} capture {name} a:eth1 -f icmp -c 2 -w - | tshark -i - -T fields -e frame.interface_name"],
+            TimeSpan.FromMinutes(2), Env());
+        Assert.True(piped.ExitCode == 0, piped.Stderr);
+        Assert.Equal([$"{name}/a:eth1", $"{name}/a:eth1"], piped.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         await pinging;
         await lab.DestroyAsync();
     }
