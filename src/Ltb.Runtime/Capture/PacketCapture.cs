@@ -29,6 +29,9 @@ internal sealed class PacketCapture(LabContext x)
     public const int MaxSnapLength = 262144;
     private const int StderrKeep = 4096;
     private const int ChunkBytes = 64 * 1024;
+    // nsenter's exit codes when it cannot execute the program (util-linux: EX_EXEC_FAILED, EX_EXEC_ENOENT).
+    private const int NotExecutable = 126;
+    private const int NotFound = 127;
 
     /// <summary>
     /// Validates the request (node, interface, filter), then streams tcpdump's pcap output to <paramref name="write"/>:
@@ -61,6 +64,10 @@ internal sealed class PacketCapture(LabContext x)
     {
         var check = await x.Net.RunAsync("nsenter", [$"--net=/run/netns/{netns}", "tcpdump", "-d", "-i", request.Interface, "--", filter],
             null, TimeSpan.FromSeconds(15), ct);
+        if (check.ExitCode is NotExecutable or NotFound)
+        {
+            throw new LabRuntimeException(request.Lab, request.Node, $"cannot run tcpdump on the lab's host (install it there): {check.Stderr.Trim()}");
+        }
         if (!check.Succeeded)
         {
             throw new InvalidCaptureFilterException(request.Lab, request.Node, $"bad capture filter: {TcpdumpMessage(check.Stderr)}");
@@ -87,7 +94,16 @@ internal sealed class PacketCapture(LabContext x)
             start.ArgumentList.Add("--");
             start.ArgumentList.Add(filter);
         }
-        using var process = Process.Start(start) ?? throw new LabRuntimeException(request.Lab, request.Node, "could not start tcpdump");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new LabRuntimeException(request.Lab, request.Node, "could not start tcpdump");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new LabRuntimeException(request.Lab, request.Node, $"cannot run nsenter on the lab's host (util-linux): {e.Message}");
+        }
+        using var _ = process;
         process.StandardInput.Close();
         var stderr = ReadTailAsync(process.StandardError);
         try
