@@ -61,6 +61,15 @@ public interface ILabHostAgent
     /// runs. Failures (no such lab or node, the node not running) throw before it returns.
     /// </summary>
     Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct);
+
+    /// <summary>
+    /// Captures one interface of a node (tcpdump in its network namespace on the node's host) and streams the pcap bytes
+    /// to <paramref name="write"/>: the first piece is empty once the capture runs (failures, such as a filter libpcap
+    /// refuses, an <see cref="Ltb.Runtime.Capture.InvalidCaptureFilterException"/>, come before it), then the bytes as they
+    /// come, until cancelled (the capture process is killed then) or the interface goes. The stream waits for its reader.
+    /// </summary>
+    Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

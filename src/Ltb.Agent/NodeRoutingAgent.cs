@@ -43,4 +43,7 @@ public abstract class NodeRoutingAgent : ILabHostAgent
 
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct) =>
         AgentOf(request.Lab, request.Node).OpenExecSessionAsync(request, ct);
+
+    public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct) => AgentOf(request.Lab, request.Node).CaptureAsync(request, write, ct);
 }

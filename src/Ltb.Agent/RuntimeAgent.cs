@@ -75,6 +75,9 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
         Func<string, CancellationToken, ValueTask> write, CancellationToken ct) =>
         Runtime.StreamNodeLogsAsync(lab, node, tail, follow, follow ? null : limitBytes, write, ct);
 
+    public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct) => Runtime.CaptureAsync(request, write, ct);
+
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()
     {
         OnFailure = o.Rollback ? FailurePolicy.Rollback : FailurePolicy.KeepFailed,

@@ -19,6 +19,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(AuthCommands.WhoAmI());
         root.Subcommands.Add(LabCommands.Create());
         root.Subcommands.Add(LabCommands.ConsoleCommand());
+        root.Subcommands.Add(LabCommands.CaptureCommand());
         root.Subcommands.Add(TemplateCommands.Create());
         root.Subcommands.Add(GatewayCommands.Create());
         return root;

@@ -63,6 +63,13 @@ public sealed partial class LtbApiClient
     public Task GetNodeLogsAsync(string lab, string node, string query, TextWriter output, CancellationToken ct, TextWriter? notes = null) =>
         StreamTextAsync($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/logs?{query}", output, ct, notes);
 
+    /// <summary>
+    /// A live capture of the lab's interfaces: the answer (pcapng, <see cref="CaptureLimits.MediaType"/>) once its headers
+    /// came; the caller reads the body as it arrives (<see cref="PcapngReader"/>) and disposes it, which ends the capture.
+    /// </summary>
+    public Task<HttpResponseMessage> OpenCaptureAsync(string lab, CaptureQuery query, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"{Api}/labs/{Segment(lab)}/capture?{query.ToQueryString()}", null, ct, HttpCompletionOption.ResponseHeadersRead);
+
     /// <summary>The lab's live events (Server-Sent Events); null <paramref name="lab"/>: every lab the caller may see.</summary>
     public Task<HttpResponseMessage> StreamLabEventsAsync(string? lab, string? lastEventId, CancellationToken ct) =>
         OpenEventStreamAsync(lab is null ? $"{Api}/events" : $"{Api}/labs/{Segment(lab)}/events", lastEventId, ct);

@@ -118,6 +118,16 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
             }
         });
 
+    public override Task Capture(CaptureRequest request, IServerStreamWriter<ByteChunk> responseStream, ServerCallContext context) =>
+        GuardAsync(async () =>
+        {
+            // Each piece is written (flow control) before tcpdump's next output is read; the call's end kills tcpdump.
+            var capture = new Ltb.Runtime.Capture.PacketCaptureRequest(request.Lab, request.Node, request.Interface,
+                request.Filter.Length == 0 ? null : request.Filter, request.SnapLength);
+            await agent.CaptureAsync(capture, async (bytes, c) => await responseStream.WriteAsync(new ByteChunk { Data = ByteString.CopyFrom(bytes.Span) }, c),
+                context.CancellationToken);
+        });
+
     private static long Limit(long requested) =>
         requested is > 0 and < ContainerExec.HardLimitBytes ? requested : ContainerExec.HardLimitBytes;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Ltb.Runtime.Capture;
 using Ltb.Runtime.Status;
 
 namespace Ltb.Agent.Remote;
@@ -14,6 +15,7 @@ namespace Ltb.Agent.Remote;
 public static class AgentWire
 {
     public const string ErrorTrailer = "ltb-error-bin";
+    private const string CaptureFilterKind = "capture-filter";
     /// <summary>Lab files travel inside the deploy call (the lab folder is at most 64 MiB, plus the plan).</summary>
     public const int MaxMessageBytes = 96 << 20;
 
@@ -52,6 +54,10 @@ public static class AgentWire
         {
             error.StatusJson = ToJson(e.Status);
         }
+        if (e is InvalidCaptureFilterException)
+        {
+            error.Kind = CaptureFilterKind;
+        }
         var trailers = new Metadata { { ErrorTrailer, error.ToByteArray() } };
         return new RpcException(new Status(StatusCode.FailedPrecondition, e.Message), trailers);
     }
@@ -64,6 +70,10 @@ public static class AgentWire
             return null;
         }
         var error = Grpc.AgentError.Parser.ParseFrom(bytes);
+        if (error.Kind == CaptureFilterKind)
+        {
+            return new InvalidCaptureFilterException(error.Lab, error.Node, error.Cause);
+        }
         return new LabRuntimeException(error.Lab, error.HasNode ? error.Node : null, error.Cause)
         {
             Status = error.HasStatusJson ? FromJson<LabStatus>(error.StatusJson) : null,

@@ -163,6 +163,21 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
         return cut;
     });
 
+    public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct) => CallAsync(request.Lab, async () =>
+    {
+        var message = new CaptureRequest
+        {
+            Lab = request.Lab, Node = request.Node, Interface = request.Interface, Filter = request.Filter ?? "", SnapLength = request.SnapLength,
+        };
+        using var call = _client.Capture(message, _headers, cancellationToken: ct);
+        while (await call.ResponseStream.MoveNext(ct))
+        {
+            await write(call.ResponseStream.Current.Data.Memory, ct);
+        }
+        return true;
+    });
+
     /// <summary>Reads progress events until the stream ends; returns the status message when one came.</summary>
     private static async Task<string?> ReadAsync(IAsyncStreamReader<LabUpdate> stream, IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {

@@ -192,6 +192,8 @@ internal static class LabCommands
         return command;
     }
 
+    public static Command CaptureCommand() => Commands.CaptureCommand.Create(LabArgument(), Server);
+
     private static Command Exec()
     {
         var lab = LabArgument();

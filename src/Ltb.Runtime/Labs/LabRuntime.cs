@@ -23,6 +23,7 @@ public sealed class LabRuntime
     private readonly LabDestruction _destroy;
     private readonly LabInspection _inspect;
     private readonly NodeOperations _nodes;
+    private readonly Capture.PacketCapture _capture;
 
     /// <summary>The runtime of a host with a Docker engine: the container driver and Docker management networks.</summary>
     public LabRuntime(DockerEngine engine, IHostNetwork? network = null, RuntimeOptions? options = null)
@@ -45,6 +46,7 @@ public sealed class LabRuntime
         _deploy = new LabDeployment(context, wiring, _destroy, _inspect);
         _apply = new LabApply(context, _deploy, wiring, _destroy, _inspect);
         _nodes = new NodeOperations(context, _inspect);
+        _capture = new Capture.PacketCapture(context);
     }
 
     /// <summary>The one place where a host's node drivers are registered (add a runtime's driver here).</summary>
@@ -114,4 +116,12 @@ public sealed class LabRuntime
         _nodes.OpenExecSessionAsync(request, ct);
 
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
+
+    /// <summary>
+    /// Captures a node's interface (tcpdump in the node's namespace): pcap bytes to <paramref name="write"/>, the first
+    /// piece empty once it runs, until <paramref name="ct"/> is cancelled (the process is killed then). A filter libpcap
+    /// refuses is an <see cref="Capture.InvalidCaptureFilterException"/>.
+    /// </summary>
+    public Task CaptureAsync(Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct = default) => _capture.CaptureAsync(request, write, ct);
 }

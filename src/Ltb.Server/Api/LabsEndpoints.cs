@@ -38,6 +38,7 @@ public static partial class LabsEndpoints
         MapEventStreams(labs, api);
         MapSessionEndpoints(labs);
         MapConsoleEndpoints(labs);
+        MapCaptureEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithName("GetTask").WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }

@@ -102,6 +102,7 @@ public static class ServerSetup
         services.AddSingleton<Consoles.ConsoleTickets>();
         services.AddSingleton<Consoles.ConsoleSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<Consoles.ConsoleSessions>());
+        services.AddSingleton<Captures.CaptureHub>();
         services.AddScoped<LabReconciler>();
         services.AddLtbLiveEvents(options);
 

@@ -305,7 +305,7 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
     }
 
     /// <summary>Signs the CLI in as admin and deploys a <see cref="TinyLab"/> through the API.</summary>
-    private async Task<TinyLab> TinyLabAsync(string prefix)
+    private async Task<TinyLab> TinyLabAsync(string prefix, Func<string, string>? topology = null)
     {
         var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
         Assert.True(login.ExitCode == 0, login.Stderr);
@@ -313,7 +313,7 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         var token = await Http.ReadAsync<LoginResponse>(await admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
         var name = prefix + Guid.NewGuid().ToString("N")[..6];
-        var lab = await ServerLab.RunAsync(admin, $$"""
+        var lab = await ServerLab.RunAsync(admin, topology?.Invoke(name) ?? $$"""
             name: {{name}}
             topology:
               nodes:
@@ -361,6 +361,52 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         var sessions = await Http.ReadAsync<List<ConsoleSessionDto>>(await admin.GetAsync($"/api/v1/labs/{lab.Id}/nodes/a/console/sessions"), 200);
         Assert.False(Assert.Single(sessions).Attached);
 
+        await lab.DestroyAsync();
+    }
+
+    [Fact]
+    public async Task Capture_prints_a_line_per_packet_and_writes_pcapng_that_tshark_reads()
+    {
+        LabTestSupport.RequireDocker();
+        Prerequisite.Require(HostCommand.Exists("tshark"), "tshark");
+        await using var tiny = await TinyLabAsync("cp", n => LabTestSupport.TinyLab(n));
+        var (admin, lab, name) = (tiny.Admin, tiny.Lab, tiny.Name);
+        var pinging = admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
+            new ExecRequest("a", ["ping", "-c", "60", "-i", "0.2", "10.0.0.2"]), TestContext.Current.CancellationToken);
+
+        // Both ends of the link in one stream: each echo is seen on a:eth1 and on b:eth1.
+        var summary = await Ltb(null, "capture", name, "a:eth1", "b:eth1", "-f", "icmp", "-c", "6");
+        Assert.True(summary.ExitCode == 0, summary.Stderr);
+        var lines = summary.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, lines.Length);
+        Assert.All(lines, l => Assert.Matches($@"^\d\d:\d\d:\d\d\.\d{{6}} {name}/[ab]:eth1 length 98$", l));
+        Assert.Contains(lines, l => l.EndsWith($"{name}/a:eth1 length 98", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith($"{name}/b:eth1 length 98", StringComparison.Ordinal));
+        Assert.Contains($"{name}/a:eth1: ltb: ", summary.Stderr);
+        Assert.Contains($"{name}/b:eth1: ltb: ", summary.Stderr);
+        Assert.Contains("0 dropped because it read too slowly", summary.Stderr);
+        Assert.Contains("ended: the packet count (6) was reached", summary.Stderr);
+
+        var file = Path.Combine(Path.GetTempPath(), $"ltb-{name}.pcapng");
+        try
+        {
+            var written = await Ltb(null, "capture", name, "a:eth1", "-f", "icmp", "-c", "2", "-w", file);
+            Assert.True(written.ExitCode == 0, written.Stderr);
+            var read = await HostCommand.RunAsync("tshark", ["-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "icmp.type"]);
+            Assert.True(read.ExitCode == 0, read.Stderr);
+            Assert.Equal(2, read.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.StartsWith($"{name}/a:eth1\t", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        // As Wireshark takes it (`-w - | wireshark -k -i -`): dumpcap's pipe reader, live, not a file.
+        var piped = await HostCommand.RunAsync("sh", ["-c",
+            $"{Path.Combine(Repo.Root, "ltb")} capture {name} a:eth1 -f icmp -c 2 -w - | tshark -i - -T fields -e frame.interface_name"],
+            TimeSpan.FromMinutes(2), Env());
+        Assert.True(piped.ExitCode == 0, piped.Stderr);
+        Assert.Equal([$"{name}/a:eth1", $"{name}/a:eth1"], piped.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        await pinging;
         await lab.DestroyAsync();
     }
 }
