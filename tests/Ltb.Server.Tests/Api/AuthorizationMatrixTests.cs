@@ -205,6 +205,9 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/auth/logout", At("/api/v1/auth/logout"), [Unauth, NoContent, NoContent, NoContent, NoContent, NoContent],
                 freshSession: true),
             R("GET", "/api/v1/me", At("/api/v1/me"), all200),
+            // The SSH gateway's key lookup answers the gateway's secret only: every user's token, the admin's too, is 401.
+            R("GET", "/api/v1/ssh-gateway/authorized-keys", At("/api/v1/ssh-gateway/authorized-keys?fingerprint=SHA256:x"),
+                [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth]),
             R("POST", "/api/v1/me/password", At("/api/v1/me/password"), [Unauth, Invalid, Invalid, Invalid, Invalid, Invalid],
                 () => new ChangePasswordRequest("Wrong-Passw0rd-9", "Other-Passw0rd-9")),
 
