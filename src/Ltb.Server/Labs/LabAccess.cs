@@ -39,7 +39,7 @@ public static partial class LabAccess
                 SshCommand: gateway?.Command(lab.Name, name), AnsibleConnection: type?.EffectiveAnsibleConnection ?? "ssh",
                 ConsoleTarget: (type?.Console ?? ConsoleType.Shell).ToString().ToLowerInvariant());
         }).ToList();
-        return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes, gateway), AnsibleInventory(nodes));
+        return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes, gateway), AnsibleInventory(nodes, gateway));
     }
 
     /// <summary>
@@ -93,7 +93,7 @@ public static partial class LabAccess
     /// Ansible's YAML inventory: every node with a management address under <c>all.hosts</c> with its variables, and a group
     /// per topology group and per kind listing its members (names made valid for Ansible: other characters become '_').
     /// </summary>
-    public static string AnsibleInventory(IReadOnlyList<NodeAccessDto> nodes)
+    public static string AnsibleInventory(IReadOnlyList<NodeAccessDto> nodes, SshGatewayAddress? gateway = null)
     {
         var reachable = nodes.Where(n => Address(n) is not null).ToList();
         var hosts = new YamlMappingNode();
@@ -128,6 +128,15 @@ public static partial class LabAccess
             children.Add(group.Key, new YamlMappingNode { { "hosts", list } });
         }
         var all = new YamlMappingNode { { "hosts", hosts } };
+        if (gateway is not null)
+        {
+            // Through the gateway as the jump host; a ProxyCommand because both the ssh and the network_cli (paramiko)
+            // connections honour it.
+            all.Add("vars", new YamlMappingNode
+            {
+                { "ansible_ssh_common_args", Quoted($"-o ProxyCommand=\"ssh -W %h:%p -p {gateway.Port.ToString(CultureInfo.InvariantCulture)} {gateway.Account}@{gateway.Host}\"") },
+            });
+        }
         if (children.Children.Count > 0)
         {
             all.Add("children", children);

@@ -68,6 +68,9 @@ public sealed class LabAccessCliTests(ServeProcess server) : IClassFixture<Serve
                 Assert.Equal(address, hostvars.GetProperty(node).GetProperty("ansible_host").GetString());
             }
             Assert.Equal("frr.frr.frr", hostvars.GetProperty("r1").GetProperty("ansible_network_os").GetString());
+            // This `ltb serve` runs the SSH gateway: Ansible reaches the management addresses through it.
+            Assert.Matches("^-o ProxyCommand=\"ssh -W %h:%p -p [0-9]+ ltb@127\\.0\\.0\\.1\"$",
+                hostvars.GetProperty("r1").GetProperty("ansible_ssh_common_args").GetString());
             Assert.False(hostvars.GetProperty("pc1").TryGetProperty("ansible_network_os", out _));
             // The connection plugin from the platform: a network OS's CLI for FRR, plain ssh for a Linux host.
             Assert.Equal("ansible.netcommon.network_cli", hostvars.GetProperty("r1").GetProperty("ansible_connection").GetString());
