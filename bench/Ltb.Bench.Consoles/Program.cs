@@ -13,6 +13,7 @@ using Ltb.Contracts;
 //   1. the keystroke round trip through the browser path: console WebSocket -> agent stream -> the node's TTY -> back;
 //   2. the same through the SSH gateway: the OpenSSH client (ssh -tt, as a terminal would) -> sshd -> ltb gateway session
 //      -> exec WebSocket -> the node's TTY -> back;
+//   0. a baseline in the same run: `docker exec -it NODE cat` in a PTY of script(1), the same TTY echo without LTB;
 //   3. --consoles consoles each printing as fast as it can (`yes`), read by clients that keep up, for --seconds: the
 //      server's CPU (user + system, of one core) and memory (RSS), the bytes delivered, and meanwhile the browser path's
 //      keystroke round trip on one more console.
@@ -47,6 +48,10 @@ try
     await RunAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key);
     await admin.AddSshKeyAsync(new AddSshKeyRequest((await File.ReadAllTextAsync(key + ".pub", ct)).Trim()), ct);
 
+    var container = (await admin.GetLabAsync(lab, ct)).Nodes.Single().ContainerName
+        ?? throw new InvalidOperationException("the node has no container");
+    var baseline = await TerminalKeystrokesAsync("script", ["-qfec", $"docker exec -it {container} cat", "/dev/null"], settings.Keystrokes, ct);
+    Report("baseline: docker exec -it (script's PTY -> Docker's TTY echo, no LTB)", baseline);
     var browser = await BrowserKeystrokesAsync(admin, lab, settings.Keystrokes, ct);
     Report("browser path (console WebSocket -> agent stream -> TTY echo)", browser);
     var ssh = await SshKeystrokesAsync(key, sshPort, lab, settings.Keystrokes, ct);
@@ -55,6 +60,8 @@ try
     Console.WriteLine($"-- {settings.Consoles} consoles running `yes` for {settings.Seconds} s: server CPU {flood.CpuPercent:0}% of one core, " +
         $"RSS {flood.RssMiB:0} MiB (idle before: {flood.IdleRssMiB:0} MiB), {flood.MiBPerSecond:0.0} MiB/s delivered to the clients");
     Report("browser path during the flood", flood.Keystrokes);
+    Console.WriteLine($"p99 / baseline p99: browser {Percentile(browser, 0.99) / Percentile(baseline, 0.99):0.0}, " +
+        $"SSH gateway {Percentile(ssh, 0.99) / Percentile(baseline, 0.99):0.0}");
     exit = Percentile(browser, 0.99) < 20 && Percentile(ssh, 0.99) < 20 ? 0 : 2;
     Console.WriteLine(exit == 0 ? "target met: p99 under 20 ms on both paths" : "target missed: p99 of 20 ms");
 }
@@ -127,25 +134,29 @@ static async Task<List<double>> BrowserKeystrokesAsync(LtbApiClient client, stri
     return await MeasureAsync(count, b => echo.SendAsync([b], ct), b => echo.WaitForAsync(b, ct));
 }
 
-static async Task<List<double>> SshKeystrokesAsync(string key, int port, string lab, int count, CancellationToken ct)
-{
-    var psi = new ProcessStartInfo("ssh") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var a in new[] { "-tt", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+static Task<List<double>> SshKeystrokesAsync(string key, int port, string lab, int count, CancellationToken ct) =>
+    TerminalKeystrokesAsync("ssh", ["-tt", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-i", key, "-p", port.ToString(CultureInfo.InvariantCulture),
-        "ltb@127.0.0.1", $"{lab}/a", "--", "cat" })
+        "ltb@127.0.0.1", $"{lab}/a", "--", "cat"], count, ct);
+
+/// <summary>A terminal program (ssh -tt, script) whose far end runs `cat` in a TTY: each key's time until it came back.</summary>
+static async Task<List<double>> TerminalKeystrokesAsync(string program, string[] arguments, int count, CancellationToken ct)
+{
+    var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in arguments)
     {
         psi.ArgumentList.Add(a);
     }
-    using var ssh = Process.Start(psi)!;
-    var stdin = ssh.StandardInput.BaseStream;
-    var echo = new StreamEcho(ssh.StandardOutput.BaseStream);
-    // Ready once a key comes back (the session starts two .NET programs: a second or two).
+    using var terminal = Process.Start(psi)!;
+    var stdin = terminal.StandardInput.BaseStream;
+    var echo = new StreamEcho(terminal.StandardOutput.BaseStream);
+    // Ready once a key comes back (an SSH session starts two .NET programs: a second or two).
     var ready = Stopwatch.StartNew();
     while (!await echo.TryWaitForAsync((byte)'z', TimeSpan.FromMilliseconds(500), ct))
     {
-        if (ready.Elapsed > TimeSpan.FromSeconds(60) || ssh.HasExited)
+        if (ready.Elapsed > TimeSpan.FromSeconds(60) || terminal.HasExited)
         {
-            throw new InvalidOperationException($"the SSH session did not start: {await ssh.StandardError.ReadToEndAsync(ct)}");
+            throw new InvalidOperationException($"{program} did not start a session: {await terminal.StandardError.ReadToEndAsync(ct)}");
         }
         await stdin.WriteAsync("z"u8.ToArray(), ct);
         await stdin.FlushAsync(ct);
@@ -156,7 +167,7 @@ static async Task<List<double>> SshKeystrokesAsync(string key, int port, string 
         await stdin.WriteAsync(new[] { b }, ct);
         await stdin.FlushAsync(ct);
     }, b => echo.WaitForAsync(b, ct));
-    ssh.Kill(entireProcessTree: true);
+    terminal.Kill(entireProcessTree: true);
     return times;
 }
 

@@ -31,6 +31,26 @@ public static class ExecSignals
     /// <summary>The signal's number, or null for a name that is not one of <see cref="Names"/> (with or without "SIG").</summary>
     public static int? Number(string name) =>
         Numbers.TryGetValue(name.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? name[3..] : name, out var n) ? n : null;
+
+    /// <summary>
+    /// A signal for a terminal reached over a connection (ssh, telnet), which cannot signal a process: INT and QUIT are
+    /// the terminal's characters (^C, ^\), HUP, TERM and KILL hang the connection up.
+    /// </summary>
+    public static async ValueTask SendAsTerminalAsync(string signal, Func<byte[], ValueTask> type, Action hangUp)
+    {
+        switch (Number(signal))
+        {
+            case 2:
+                await type([0x03]);
+                break;
+            case 3:
+                await type([0x1c]);
+                break;
+            case 1 or 9 or 15:
+                hangUp();
+                break;
+        }
+    }
 }
 
 /// <summary>

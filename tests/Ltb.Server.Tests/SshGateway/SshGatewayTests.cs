@@ -105,8 +105,9 @@ public sealed class SshGatewayTests(GatewayServer server) : IClassFixture<Gatewa
         Assert.Equal(255, nobody.ExitCode);
         Assert.Contains("Permission denied (publickey)", nobody.Stderr);
 
-        // The audit log: logins, the commands as the student's, the forwarding and its refusal, the refused key.
-        var entries = await AuditAsync();
+        // The audit log: logins, the commands as the student's, the forwarding and its refusal, the refused key (recorded
+        // when that connection's sshd has ended, which can be just after the client has).
+        var entries = await AuditAsync(until: all => all.Any(e => e.Action == "ssh.login-refused"));
         Assert.Contains(entries, e => e.Action == "ssh.login" && e.ActorName == student.UserName);
         Assert.Contains(entries, e => e.Action == "ssh.logout" && e.ActorName == student.UserName);
         Assert.Contains(entries, e => e.Action == "lab.exec" && e.ActorName == student.UserName
@@ -169,6 +170,17 @@ public sealed class SshGatewayTests(GatewayServer server) : IClassFixture<Gatewa
 
     private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private async Task<List<AuditEntryDto>> AuditAsync() =>
-        (await server.Admin.GetFromJsonAsync<Paged<AuditEntryDto>>("/api/v1/audit?pageSize=200", TestContext.Current.CancellationToken))!.Items.ToList();
+    private async Task<List<AuditEntryDto>> AuditAsync(Func<List<AuditEntryDto>, bool>? until = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var entries = (await server.Admin.GetFromJsonAsync<Paged<AuditEntryDto>>("/api/v1/audit?pageSize=200",
+                TestContext.Current.CancellationToken))!.Items.ToList();
+            if (until is null || until(entries) || attempt == 50)
+            {
+                return entries;
+            }
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+    }
 }

@@ -110,29 +110,18 @@ public sealed class SshConsoleStream : IExecSession
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>INT and QUIT as the terminal's characters (^C, ^\); HUP, TERM and KILL hang up the connection.</summary>
-    public async ValueTask SignalAsync(string signal, CancellationToken ct)
-    {
-        switch (ExecSignals.Number(signal))
+    public ValueTask SignalAsync(string signal, CancellationToken ct) =>
+        ExecSignals.SendAsTerminalAsync(signal, keys => WriteAsync(keys, ct), () =>
         {
-            case 2:
-                await WriteAsync(new byte[] { 0x03 }, ct);
-                break;
-            case 3:
-                await WriteAsync(new byte[] { 0x1c }, ct);
-                break;
-            case 1 or 9 or 15:
-                try
-                {
-                    _shell.Close();
-                }
-                catch (Exception e) when (e is SshException or ObjectDisposedException or InvalidOperationException)
-                {
-                    throw new IOException("the SSH connection ended", e);
-                }
-                break;
-        }
-    }
+            try
+            {
+                _shell.Close();
+            }
+            catch (Exception e) when (e is SshException or ObjectDisposedException or InvalidOperationException)
+            {
+                throw new IOException("the SSH connection ended", e);
+            }
+        });
 
     public async Task<long> ExitCodeAsync(CancellationToken ct)
     {

@@ -249,22 +249,8 @@ public sealed class TelnetConsoleStream : IExecSession
         }
     }
 
-    /// <summary>INT and QUIT as the terminal's characters (^C, ^\); HUP, TERM and KILL close the connection.</summary>
-    public async ValueTask SignalAsync(string signal, CancellationToken ct)
-    {
-        switch (ExecSignals.Number(signal))
-        {
-            case 2:
-                await WriteAsync(new byte[] { 0x03 }, ct);
-                break;
-            case 3:
-                await WriteAsync(new byte[] { 0x1c }, ct);
-                break;
-            case 1 or 9 or 15:
-                Shutdown(SocketShutdown.Both);
-                break;
-        }
-    }
+    public ValueTask SignalAsync(string signal, CancellationToken ct) =>
+        ExecSignals.SendAsTerminalAsync(signal, keys => WriteAsync(keys, ct), () => Shutdown(SocketShutdown.Both));
 
     /// <summary>A telnet connection has no exit status: its end is 0.</summary>
     public Task<long> ExitCodeAsync(CancellationToken ct) => Task.FromResult(0L);
