@@ -86,8 +86,17 @@ public sealed class LtbProcess : IAsyncDisposable
             }
             if (Process.HasExited)
             {
-                // The last lines may still be on their way from the pipes.
-                await Task.Delay(200);
+                // The last lines may still be on their way from the pipes: WaitForExitAsync also waits for their end.
+                using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+                {
+                    try
+                    {
+                        await Process.WaitForExitAsync(drained.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                }
                 if (Lines.Skip(after).FirstOrDefault(match) is { } last)
                 {
                     return last;
