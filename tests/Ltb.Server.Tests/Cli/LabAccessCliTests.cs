@@ -53,7 +53,8 @@ public sealed class LabAccessCliTests(ServeProcess server) : IClassFixture<Serve
             var inventory = Path.Combine(folder, "inventory.yml");
             await File.WriteAllTextAsync(inventory, ansible.Stdout);
             var list = await HostCommand.RunAsync("ansible-inventory", ["-i", inventory, "--list"], TimeSpan.FromMinutes(2),
-                new Dictionary<string, string> { ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "true", ["HOME"] = folder });
+                new Dictionary<string, string> { ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "true", ["HOME"] = folder },
+                stdin: ""); // a pipe of its own: Ansible refuses a non-blocking stdin, as the test process's can be
             Assert.True(list.ExitCode == 0, list.Stderr + "\n" + ansible.Stdout);
             Assert.DoesNotContain("WARNING", list.Stderr);
             using var parsed = JsonDocument.Parse(list.Stdout);
