@@ -134,7 +134,7 @@ public static partial class LabAccess
             // connections honour it.
             all.Add("vars", new YamlMappingNode
             {
-                { "ansible_ssh_common_args", Quoted($"-o ProxyCommand=\"ssh -W %h:%p -p {gateway.Port.ToString(CultureInfo.InvariantCulture)} {gateway.Account}@{gateway.Host}\"") },
+                { "ansible_ssh_common_args", Quoted($"-o ProxyCommand=\"ssh -W %h:%p {gateway.Destination}\"") },
             });
         }
         if (children.Children.Count > 0)
@@ -171,6 +171,8 @@ public static partial class LabAccess
 /// <summary>Where users reach the SSH gateway, for their commands and ~/.ssh/config.</summary>
 public sealed record SshGatewayAddress(string Host, int Port, string Account)
 {
-    public string Command(string lab, string node) =>
-        $"ssh -t -p {Port.ToString(CultureInfo.InvariantCulture)} {Account}@{Host} {lab}/{node}";
+    /// <summary>ssh's arguments that reach the gateway: <c>-p PORT ACCOUNT@HOST</c>.</summary>
+    public string Destination => $"-p {Port.ToString(CultureInfo.InvariantCulture)} {Account}@{Host}";
+
+    public string Command(string lab, string node) => $"ssh -t {Destination} {lab}/{node}";
 }

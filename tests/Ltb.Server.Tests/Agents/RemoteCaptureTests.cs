@@ -27,7 +27,7 @@ public sealed class RemoteCaptureTests(RemoteHostFixture remote) : IClassFixture
         {
             var file = Path.Combine(folder.FullName, "remote.pcapng");
             var reading = CaptureTests.SaveAsync(r.Admin, $"{capture}&seconds=6&filter=icmp", file, ct);
-            await CaptureTests.WaitForAsync(async () => (await CaptureTests.TcpdumpsAsync(netns)).Count == 1, "a tcpdump in a's namespace");
+            await LabTestSupport.WaitForAsync(async () => (await CaptureTests.TcpdumpsAsync(netns)).Count == 1, "a tcpdump in a's namespace");
             var ping = await Http.ReadAsync<ExecResponse>(await r.Admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
                 new ExecRequest("a", ["ping", "-c", "2", "-W", "2", "10.0.0.2"]), ct), 200);
             Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
@@ -35,7 +35,7 @@ public sealed class RemoteCaptureTests(RemoteHostFixture remote) : IClassFixture
             var icmp = await CaptureTests.TsharkAsync(file, "-T", "fields", "-e", "frame.interface_name", "-e", "ip.src", "-e", "icmp.type");
             Assert.Contains($"{name}/a:eth1\t10.0.0.1\t8", icmp);
             Assert.Contains($"{name}/a:eth1\t10.0.0.2\t0", icmp);
-            await CaptureTests.WaitForAsync(async () => (await CaptureTests.TcpdumpsAsync(netns)).Count == 0, "no tcpdump after the capture ended");
+            await LabTestSupport.WaitForAsync(async () => (await CaptureTests.TcpdumpsAsync(netns)).Count == 0, "no tcpdump after the capture ended");
 
             using (var response = await r.Admin.GetAsync(capture, HttpCompletionOption.ResponseHeadersRead, ct))
             {
@@ -44,7 +44,7 @@ public sealed class RemoteCaptureTests(RemoteHostFixture remote) : IClassFixture
                 await body.ReadExactlyAsync(new byte[4], ct);
                 Assert.Single(await CaptureTests.TcpdumpsAsync(netns));
             }
-            await CaptureTests.WaitForAsync(async () => (await CaptureTests.TcpdumpsAsync(netns)).Count == 0, "no tcpdump after the reader left");
+            await LabTestSupport.WaitForAsync(async () => (await CaptureTests.TcpdumpsAsync(netns)).Count == 0, "no tcpdump after the reader left");
             var bad = await r.Admin.GetAsync($"{capture}&filter=ip%20and%20", ct);
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
             Assert.Contains("syntax error", await bad.Content.ReadAsStringAsync(ct));

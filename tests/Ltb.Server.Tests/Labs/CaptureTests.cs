@@ -38,7 +38,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
             var first = Path.Combine(folder.FullName, "first.pcapng");
             var second = Path.Combine(folder.FullName, "second.pcapng");
             var reading = SaveAsync(owner, $"{capture}&seconds={CaptureSeconds}", first, ct);
-            await WaitForAsync(async () => (await TcpdumpsAsync(netns)).Count == 1, "a tcpdump in router1's namespace");
+            await LabTestSupport.WaitForAsync(async () => (await TcpdumpsAsync(netns)).Count == 1, "a tcpdump in router1's namespace");
             var alsoReading = SaveAsync(owner, $"{capture}&seconds={CaptureSeconds - 2}", second, ct);
             await Task.Delay(1000, ct);
             Assert.Single(await TcpdumpsAsync(netns));
@@ -63,7 +63,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
             var stats = Assert.Single(await StatisticsAsync(first, ct));
             Assert.Equal(0UL, stats.Dropped);
             Assert.Contains("ended: the time limit (14 s) was reached", stats.Comment);
-            await WaitForAsync(async () => (await TcpdumpsAsync(netns)).Count == 0, "no tcpdump after both captures ended");
+            await LabTestSupport.WaitForAsync(async () => (await TcpdumpsAsync(netns)).Count == 0, "no tcpdump after both captures ended");
 
             // A reader that leaves mid-stream: its tcpdump goes.
             using (var response = await owner.GetAsync(capture, HttpCompletionOption.ResponseHeadersRead, ct))
@@ -76,7 +76,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
                 Assert.Equal([0x0A, 0x0D, 0x0D, 0x0A], head);
                 Assert.Single(await TcpdumpsAsync(netns));
             }
-            await WaitForAsync(async () => (await TcpdumpsAsync(netns)).Count == 0, "no tcpdump after the reader left");
+            await LabTestSupport.WaitForAsync(async () => (await TcpdumpsAsync(netns)).Count == 0, "no tcpdump after the reader left");
 
             // A filter libpcap refuses; an interface the node does not have; another student.
             var bad = await owner.GetAsync($"{capture}&filter={Uri.EscapeDataString("tcp port nosuchport")}", ct);
@@ -97,7 +97,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
                 await body.ReadExactlyAsync(new byte[4], ct);
                 var tcpdump = Assert.Single(await TcpdumpsAsync(netns));
                 await lab.DestroyAsync();
-                await WaitForAsync(() => Task.FromResult(!Directory.Exists($"/proc/{tcpdump}")), "tcpdump to end with the lab");
+                await LabTestSupport.WaitForAsync(() => Task.FromResult(!Directory.Exists($"/proc/{tcpdump}")), "tcpdump to end with the lab");
                 await body.CopyToAsync(Stream.Null, ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
             }
             await lab.AssertNoLeftoversAsync();
@@ -165,16 +165,6 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
         catch (IOException)
         {
             return "";
-        }
-    }
-
-    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"waited 20 s for {what}");
-            await Task.Delay(200);
         }
     }
 }

@@ -123,6 +123,17 @@ public static class LabTestSupport
         var namespaces = dockerHost is null && Directory.Exists("/run/netns") ? Directory.GetFiles("/run/netns", $"ltb-{runtimeName}-*").Length : 0;
         return containers.Count + networks.Count + namespaces;
     }
+
+    /// <summary>Polls <paramref name="condition"/> every 200 ms; fails naming <paramref name="what"/> after 20 s.</summary>
+    public static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"waited 20 s for {what}");
+            await Task.Delay(200);
+        }
+    }
 }
 
 /// <summary>Labs through the API on one server (SQLite and PostgreSQL) and the real Docker engine.</summary>

@@ -107,7 +107,9 @@ public sealed class SshGatewayTests(GatewayServer server) : IClassFixture<Gatewa
 
         // The audit log: logins, the commands as the student's, the forwarding and its refusal, the refused key (recorded
         // when that connection's sshd has ended, which can be just after the client has).
-        var entries = await AuditAsync(until: all => all.Any(e => e.Action == "ssh.login-refused"));
+        List<AuditEntryDto> entries = [];
+        await LabTestSupport.WaitForAsync(async () => (entries = await AuditAsync()).Any(e => e.Action == "ssh.login-refused"),
+            "the refused key's audit entry");
         Assert.Contains(entries, e => e.Action == "ssh.login" && e.ActorName == student.UserName);
         Assert.Contains(entries, e => e.Action == "ssh.logout" && e.ActorName == student.UserName);
         Assert.Contains(entries, e => e.Action == "lab.exec" && e.ActorName == student.UserName
@@ -170,17 +172,6 @@ public sealed class SshGatewayTests(GatewayServer server) : IClassFixture<Gatewa
 
     private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private async Task<List<AuditEntryDto>> AuditAsync(Func<List<AuditEntryDto>, bool>? until = null)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var entries = (await server.Admin.GetFromJsonAsync<Paged<AuditEntryDto>>("/api/v1/audit?pageSize=200",
-                TestContext.Current.CancellationToken))!.Items.ToList();
-            if (until is null || until(entries) || attempt == 50)
-            {
-                return entries;
-            }
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-    }
+    private async Task<List<AuditEntryDto>> AuditAsync() =>
+        (await server.Admin.GetFromJsonAsync<Paged<AuditEntryDto>>("/api/v1/audit?pageSize=200", TestContext.Current.CancellationToken))!.Items.ToList();
 }
