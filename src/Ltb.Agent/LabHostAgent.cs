@@ -70,6 +70,12 @@ public interface ILabHostAgent
     /// </summary>
     Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct);
+
+    /// <summary>
+    /// Creates the mirror interface <paramref name="request"/> names on the host of its node, or with
+    /// <paramref name="remove"/> removes the one of that name (then only the lab, node and name count).
+    /// </summary>
+    Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

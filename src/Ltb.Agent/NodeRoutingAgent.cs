@@ -46,4 +46,7 @@ public abstract class NodeRoutingAgent : ILabHostAgent
 
     public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct) => AgentOf(request.Lab, request.Node).CaptureAsync(request, write, ct);
+
+    public Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct) =>
+        AgentOf(request.Lab, request.Node).MirrorAsync(request, remove, ct);
 }

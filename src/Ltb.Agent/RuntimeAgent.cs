@@ -78,6 +78,9 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct) => Runtime.CaptureAsync(request, write, ct);
 
+    public Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct) =>
+        remove ? Runtime.RemoveMirrorAsync(request.Lab, request.Name, ct) : Runtime.CreateMirrorAsync(request, ct);
+
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()
     {
         OnFailure = o.Rollback ? FailurePolicy.Rollback : FailurePolicy.KeepFailed,

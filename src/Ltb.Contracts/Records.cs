@@ -97,7 +97,19 @@ public sealed record AuditEntryDto(long Id, DateTimeOffset At, Guid? ActorId, st
 public sealed record LabSnapshot(IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, DateTimeOffset? ObservedAt = null)
 {
     public static LabSnapshot Empty { get; } = new([], []);
+
+    /// <summary>The lab's mirror interfaces, listed with its links.</summary>
+    public IReadOnlyList<LabMirrorDto> Mirrors { get; init; } = [];
 }
+
+/// <summary>
+/// A mirror interface: <c>Name</c> receives a copy of both directions of the traffic of the link end
+/// <c>Node:Interface</c> (capture it with <c>mirror=NAME</c>).
+/// </summary>
+public sealed record LabMirrorDto(string Name, string Node, string Interface);
+
+/// <summary>A mirror interface to create on the link end Node:Interface; Name defaults to NODE-IFACE (or a short hash).</summary>
+public sealed record CreateMirrorRequest(string Node, string Interface, string? Name = null);
 
 public sealed record LabNodeDto(string Name, string Kind, string Image, string State, string? MgmtIpv4, string? MgmtIpv6,
     string? ContainerId, string? ContainerName, IReadOnlyList<LabInterfaceDto> Interfaces, string? Error,
@@ -120,7 +132,11 @@ public sealed record LabDto(Guid Id, string Name, string State, string Owner, Gu
     string SourceFileName, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     IReadOnlyList<LabNodeDto> Nodes, IReadOnlyList<LabLinkDto> Links, IReadOnlyList<LabEventDto>? Events, long Version,
     DateTimeOffset? ObservedAt = null, LabTemplateRefDto? Template = null, string? Host = null, string? HostState = null,
-    string? PlacementReason = null, IReadOnlyList<LabHostRefDto>? Hosts = null);
+    string? PlacementReason = null, IReadOnlyList<LabHostRefDto>? Hosts = null)
+{
+    /// <summary>The lab's mirror interfaces (POST /labs/{lab}/mirrors), listed with its links.</summary>
+    public IReadOnlyList<LabMirrorDto> Mirrors { get; init; } = [];
+}
 
 /// <summary>The stored template (and its version) a lab was deployed from.</summary>
 public sealed record LabTemplateRefDto(Guid Id, int Version);

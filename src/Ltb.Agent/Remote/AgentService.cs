@@ -123,9 +123,17 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
         {
             // Each piece is written (flow control) before tcpdump's next output is read; the call's end kills tcpdump.
             var capture = new Ltb.Runtime.Capture.PacketCaptureRequest(request.Lab, request.Node, request.Interface,
-                request.Filter.Length == 0 ? null : request.Filter, request.SnapLength);
+                request.Filter.Length == 0 ? null : request.Filter, request.SnapLength, request.Mirror);
             await agent.CaptureAsync(capture, async (bytes, c) => await responseStream.WriteAsync(new ByteChunk { Data = ByteString.CopyFrom(bytes.Span) }, c),
                 context.CancellationToken);
+        });
+
+    public override Task<MirrorReply> Mirror(MirrorChangeRequest request, ServerCallContext context) =>
+        GuardAsync(async () =>
+        {
+            var m = await agent.MirrorAsync(new Ltb.Runtime.Capture.MirrorRequest(request.Lab, request.Node, request.Interface, request.Name),
+                request.Remove, context.CancellationToken);
+            return new MirrorReply { Name = m.Name, Node = m.Node, Interface = m.Interface };
         });
 
     private static long Limit(long requested) =>

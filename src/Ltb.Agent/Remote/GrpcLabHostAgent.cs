@@ -169,6 +169,7 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
         var message = new CaptureRequest
         {
             Lab = request.Lab, Node = request.Node, Interface = request.Interface, Filter = request.Filter ?? "", SnapLength = request.SnapLength,
+            Mirror = request.Mirror,
         };
         using var call = _client.Capture(message, _headers, cancellationToken: ct);
         while (await call.ResponseStream.MoveNext(ct))
@@ -177,6 +178,16 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
         }
         return true;
     });
+
+    public Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct) =>
+        CallAsync(request.Lab, async () =>
+        {
+            var reply = await _client.MirrorAsync(new MirrorChangeRequest
+            {
+                Lab = request.Lab, Node = request.Node, Interface = request.Interface, Name = request.Name, Remove = remove,
+            }, _headers, cancellationToken: ct);
+            return new Ltb.Runtime.Capture.MirrorStatus(reply.Name, reply.Node, reply.Interface);
+        });
 
     /// <summary>Reads progress events until the stream ends; returns the status message when one came.</summary>
     private static async Task<string?> ReadAsync(IAsyncStreamReader<LabUpdate> stream, IProgress<RuntimeEvent>? progress, CancellationToken ct)

@@ -11,7 +11,9 @@ namespace Ltb.Runtime.Capture;
 /// <summary>What to capture on a node's interface (serialisable: it crosses to a remote host's agent).</summary>
 /// <param name="Filter">A BPF filter (libpcap syntax); null or empty: every packet.</param>
 /// <param name="SnapLength">The most bytes kept of each packet (clamped to 1..<see cref="PacketCapture.MaxSnapLength"/>).</param>
-public sealed record PacketCaptureRequest(string Lab, string Node, string Interface, string? Filter, int SnapLength);
+/// <param name="Mirror">Interface names a mirror interface of the lab (<see cref="MirrorInterfaces"/>) and Node the node
+/// it mirrors (whose host has it).</param>
+public sealed record PacketCaptureRequest(string Lab, string Node, string Interface, string? Filter, int SnapLength, bool Mirror = false);
 
 /// <summary>The capture filter was refused by libpcap: <see cref="LabRuntimeException.Cause"/> is libpcap's message.</summary>
 public sealed class InvalidCaptureFilterException(string lab, string node, string message)
@@ -40,16 +42,28 @@ internal sealed class PacketCapture(LabContext x)
     public async Task CaptureAsync(PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct)
     {
         var (lab, node) = (request.Lab, request.Node);
-        x.Find(lab, node);
-        var netns = Names.Netns(lab, node);
-        if (!x.Net.ListNamespaces().Contains(netns))
+        string netns;
+        if (request.Mirror)
         {
-            throw new LabRuntimeException(lab, node, "the node's network namespace is gone (is the node running?)");
+            netns = Names.MirrorNetns(lab);
+            if (!(await new MirrorInterfaces(x).ListAsync(lab, ct)).Any(m => m.Name == request.Interface))
+            {
+                throw new LabRuntimeException(lab, null, $"the lab has no mirror interface '{request.Interface}' (create one first)");
+            }
         }
-        var links = await x.Net.ListLinksAsync(netns, ct);
-        if (links.All(l => l.Name != request.Interface))
+        else
         {
-            throw new LabRuntimeException(lab, node, $"the node has no interface '{request.Interface}' (it has {string.Join(", ", links.Select(l => l.Name).Where(n => n != "lo"))})");
+            x.Find(lab, node);
+            netns = Names.Netns(lab, node);
+            if (!x.Net.ListNamespaces().Contains(netns))
+            {
+                throw new LabRuntimeException(lab, node, "the node's network namespace is gone (is the node running?)");
+            }
+            var links = await x.Net.ListLinksAsync(netns, ct);
+            if (links.All(l => l.Name != request.Interface))
+            {
+                throw new LabRuntimeException(lab, node, $"the node has no interface '{request.Interface}' (it has {string.Join(", ", links.Select(l => l.Name).Where(n => n != "lo"))})");
+            }
         }
         var filter = string.IsNullOrWhiteSpace(request.Filter) ? null : request.Filter;
         if (filter is not null)

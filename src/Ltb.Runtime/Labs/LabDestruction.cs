@@ -24,7 +24,8 @@ internal sealed class LabDestruction(LabContext x)
         LabContext.Report(progress, lab, null, $"{found.Count} containers removed", RuntimeEventKind.Progress);
 
         var namespaces = x.Net.ListNamespaces().ToHashSet(StringComparer.Ordinal);
-        await x.Net.IpBatchAsync(null, nodeNames.Select(n => Names.Netns(lab, n)).Where(namespaces.Contains).Select(ns => $"netns delete {ns}").ToList(), force: true, ct);
+        await x.Net.IpBatchAsync(null, nodeNames.Select(n => Names.Netns(lab, n)).Append(Names.MirrorNetns(lab)).Where(namespaces.Contains)
+            .Select(ns => $"netns delete {ns}").ToList(), force: true, ct);
 
         if (await x.Net.OvsAvailableAsync(ct))
         {

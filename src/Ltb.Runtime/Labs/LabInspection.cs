@@ -67,7 +67,10 @@ internal sealed class LabInspection(LabContext x)
         var subnets = networks.SelectMany(n => n.Subnets).ToList();
         return new LabStatus(labName, state, plan?.LinkBackend ?? LinkBackend.Veth, networks.Count > 0 ? networks[0].Name : null,
             subnets.FirstOrDefault(s => s.Contains('.', StringComparison.Ordinal)), subnets.FirstOrDefault(s => s.Contains(':', StringComparison.Ordinal)),
-            nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList(), links, record?.Error);
+            nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList(), links, record?.Error)
+        {
+            Mirrors = await new Capture.MirrorInterfaces(x).ListAsync(labName, ct),
+        };
     }
 
     /// <summary>The interfaces in a node's pinned namespace (loopback left out), with their peers from the applied plan.</summary>
@@ -84,7 +87,7 @@ internal sealed class LabInspection(LabContext x)
         {
             foreach (var l in await x.Net.ListLinksAsync(ns, ct))
             {
-                if (l.Name != "lo")
+                if (l.Name != "lo" && !Capture.MirrorInterfaces.IsSourceEnd(lab, l))
                 {
                     ifaces.Add(new InterfaceStatus(l.Name, l.Mac, l.Mtu, l.AdminUp, l.Carrier, peers.GetValueOrDefault($"{node}:{l.Name}")));
                 }

@@ -24,6 +24,7 @@ public sealed class LabRuntime
     private readonly LabInspection _inspect;
     private readonly NodeOperations _nodes;
     private readonly Capture.PacketCapture _capture;
+    private readonly Capture.MirrorInterfaces _mirrors;
 
     /// <summary>The runtime of a host with a Docker engine: the container driver and Docker management networks.</summary>
     public LabRuntime(DockerEngine engine, IHostNetwork? network = null, RuntimeOptions? options = null)
@@ -47,6 +48,7 @@ public sealed class LabRuntime
         _apply = new LabApply(context, _deploy, wiring, _destroy, _inspect);
         _nodes = new NodeOperations(context, _inspect);
         _capture = new Capture.PacketCapture(context);
+        _mirrors = new Capture.MirrorInterfaces(context);
     }
 
     /// <summary>The one place where a host's node drivers are registered (add a runtime's driver here).</summary>
@@ -124,4 +126,21 @@ public sealed class LabRuntime
     /// </summary>
     public Task CaptureAsync(Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct = default) => _capture.CaptureAsync(request, write, ct);
+
+    /// <summary>
+    /// Creates a mirror interface (<see cref="Capture.MirrorInterfaces"/>): it receives a copy of both directions of the
+    /// traffic of the link end NODE:IFACE, which keeps forwarding unchanged.
+    /// </summary>
+    public async Task<Capture.MirrorStatus> CreateMirrorAsync(Capture.MirrorRequest request, CancellationToken ct = default)
+    {
+        using var _ = await LabContext.LockAsync(request.Lab, ct);
+        return await _mirrors.CreateAsync(request, ct);
+    }
+
+    /// <summary>Removes a mirror interface by name (the lab's destroy removes them all).</summary>
+    public async Task<Capture.MirrorStatus> RemoveMirrorAsync(string labName, string name, CancellationToken ct = default)
+    {
+        using var _ = await LabContext.LockAsync(labName, ct);
+        return await _mirrors.RemoveAsync(labName, name, ct);
+    }
 }

@@ -28,6 +28,12 @@ public static class Names
     /// <summary>The name under /run/netns that pins a node's network namespace (it outlives a container restart).</summary>
     public static string Netns(string lab, string node) => $"ltb-{lab}-{node}";
 
+    /// <summary>
+    /// The lab's mirror namespace on a host: it holds the lab's mirror interfaces and nothing else (no node can be named
+    /// <c>~mirrors</c>, so it never meets a node's namespace; it starts like them, so leftovers checks see it).
+    /// </summary>
+    public static string MirrorNetns(string lab) => $"ltb-{lab}-~mirrors";
+
     /// <summary>The alias (ifalias) every host-side interface of a lab carries: <c>ltb/LAB/...</c>.</summary>
     public static string AliasPrefix(string lab) => $"ltb/{lab}/";
 

@@ -39,6 +39,9 @@ public sealed record LabStatus(
     string? Error = null)
 {
     public NodeStatus Node(string name) => Nodes.Single(n => n.Name == name);
+
+    /// <summary>The lab's mirror interfaces (each receives a copy of one link end's traffic), listed with its links.</summary>
+    public IReadOnlyList<Capture.MirrorStatus> Mirrors { get; init; } = [];
 }
 
 /// <summary>A failure a user can cause or see: names the lab, the node (when there is one) and the cause.</summary>

@@ -27,33 +27,27 @@ public static partial class LabsEndpoints
     {
         labs.MapGet("/{lab}/capture", CaptureAsync).WithName("CaptureLab")
             .Produces<Stream>(StatusCodes.Status200OK, CaptureLimits.MediaType)
-            .WithSummary("A live capture as pcapng (`interface=NODE:IFACE`, repeated; filter (BPF), snaplen, count, seconds): one interface block per interface named LAB/NODE:IFACE, packets as they arrive");
+            .WithSummary("A live capture as pcapng (`interface=NODE:IFACE` and/or `mirror=NAME`, repeated; filter (BPF), snaplen, count, seconds): one interface block per interface named LAB/NODE:IFACE, packets as they arrive");
     }
 
-    private sealed record CaptureTarget(string Node, string Interface, ILabHostAgent Agent);
+    /// <summary>One interface to capture: a node's (Mirror false) or a mirror interface of the lab mirroring Node.</summary>
+    private sealed record CaptureTarget(string Node, string Interface, ILabHostAgent Agent, bool Mirror, string DisplayName);
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> CaptureAsync(string lab,
-        [FromQuery(Name = "interface")] string[]? interfaces, string? filter, int? snaplen, int? count, int? seconds, HttpContext http,
-        Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents, CaptureHub hub, AuditLog audit,
-        CancellationToken ct)
+        [FromQuery(Name = "interface")] string[]? interfaces, [FromQuery(Name = "mirror")] string[]? mirrors, string? filter, int? snaplen,
+        int? count, int? seconds, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
+        LabStatusCache statuses, CaptureHub hub, AuditLog audit, CancellationToken ct)
     {
-        if (ValidateCapture(interfaces, filter, snaplen, count, seconds) is { } invalid)
+        interfaces ??= [];
+        mirrors ??= [];
+        if (ValidateCapture(interfaces, mirrors, filter, snaplen, count, seconds) is { } invalid)
         {
             return invalid;
         }
-        // Read access, as for a node's output: an instructor of the lab's group may watch too.
-        Lab? l = null;
-        var targets = new List<CaptureTarget>();
-        foreach (var spec in interfaces!)
+        var (targets, l, refused) = await CaptureTargetsAsync(lab, interfaces, mirrors, caller, db, authz, agents, statuses, ct);
+        if (refused is not null)
         {
-            var (node, iface) = SplitInterface(spec);
-            var (found, agent, problem) = await NodeAccessAsync(lab, node, Operation.Read, caller, db, authz, agents, ct);
-            if (problem is not null)
-            {
-                return problem;
-            }
-            l = found;
-            targets.Add(new CaptureTarget(node, iface, agent!));
+            return refused;
         }
         using var viewer = hub.OpenViewer(caller.UserId);
         if (viewer is null)
@@ -62,8 +56,8 @@ public static partial class LabsEndpoints
         }
         var snap = snaplen ?? CaptureLimits.MaxSnapLength;
         var runtimeName = l!.RuntimeName;
-        var sources = targets.Select((t, i) => viewer.Follow(i, new CaptureKey(l.Id, runtimeName, t.Node, t.Interface, filter ?? "", snap),
-            (write, c) => t.Agent.CaptureAsync(new PacketCaptureRequest(runtimeName, t.Node, t.Interface, filter, snap), write, c))).ToList();
+        var sources = targets.Select((t, i) => viewer.Follow(i, new CaptureKey(l.Id, runtimeName, t.Node, t.Interface, filter ?? "", snap, t.Mirror),
+            (write, c) => t.Agent.CaptureAsync(new PacketCaptureRequest(runtimeName, t.Node, t.Interface, filter, snap, t.Mirror), write, c))).ToList();
         PcapHeader[] headers;
         try
         {
@@ -81,19 +75,68 @@ public static partial class LabsEndpoints
         {
             return Problems.Conflict($"the capture did not start within {CaptureStartTimeout.TotalSeconds:0} s");
         }
-        audit.Record("lab.capture", What, l.Id, Truncate($"{l.Name}: {string.Join(' ', interfaces!)}" + (filter is null ? "" : $" filter {filter}"), 2000));
+        audit.Record("lab.capture", What, l.Id, Truncate($"{l.Name}: {string.Join(' ', targets.Select(t => t.DisplayName))}" + (filter is null ? "" : $" filter {filter}"), 2000));
         await db.SaveChangesAsync(ct);
-        var names = targets.Select(t => $"{l.Name}/{t.Node}:{t.Interface}").ToArray();
+        var names = targets.Select(t => $"{l.Name}/{t.DisplayName}").ToArray();
         await StreamCaptureAsync(http, viewer, names, headers, count ?? CaptureLimits.MaxPackets,
             TimeSpan.FromSeconds(seconds ?? CaptureLimits.MaxSeconds), ct);
         return TypedResults.Empty;
     }
 
-    private static ValidationProblem? ValidateCapture(string[]? interfaces, string? filter, int? snaplen, int? count, int? seconds)
+    /// <summary>
+    /// The interfaces to capture, each with the agent of its host; read access to the lab, as for a node's output (an
+    /// instructor of the lab's group may watch too). A mirror is found in the lab's live status (which node it mirrors).
+    /// </summary>
+    private static async Task<(List<CaptureTarget> Targets, Lab? Lab, ProblemHttpResult? Refused)> CaptureTargetsAsync(string lab,
+        string[] interfaces, string[] mirrors, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
+        LabStatusCache statuses, CancellationToken ct)
     {
-        if (interfaces is not { Length: > 0 and <= CaptureLimits.MaxInterfaces })
+        Lab? l = null;
+        var targets = new List<CaptureTarget>();
+        var specs = interfaces.Select(i => (Spec: SplitInterface(i), Mirror: false)).ToList();
+        if (mirrors.Length > 0)
         {
-            return Problems.Invalid("interface", $"give 1 to {CaptureLimits.MaxInterfaces} interfaces as interface=NODE:IFACE");
+            var access = await authz.FindAsync(db, caller, lab, Operation.Read, ct);
+            if (access.Denied is { } denied)
+            {
+                return (targets, null, denied);
+            }
+            var known = (await SnapshotAsync(access.Resource!, db, agents, statuses, ct)).Mirrors;
+            foreach (var name in mirrors)
+            {
+                if (known.FirstOrDefault(m => m.Name == name) is not { } mirror)
+                {
+                    return (targets, null, Problems.NotFound($"mirror interface '{name}' in lab '{access.Resource!.Name}'"));
+                }
+                specs.Add(((mirror.Node, name), true));
+            }
+        }
+        foreach (var ((node, iface), mirror) in specs)
+        {
+            var (found, agent, problem) = await NodeAccessAsync(lab, node, Operation.Read, caller, db, authz, agents, ct);
+            if (problem is not null)
+            {
+                return (targets, null, problem);
+            }
+            l = found;
+            targets.Add(new CaptureTarget(node, iface, agent!, mirror, mirror ? $"{iface} (mirror of {node})" : $"{node}:{iface}"));
+        }
+        return (targets, l, null);
+    }
+
+    private static ValidationProblem? ValidateCapture(string[] interfaces, string[] mirrors, string? filter, int? snaplen, int? count, int? seconds)
+    {
+        if (interfaces.Length + mirrors.Length is 0 or > CaptureLimits.MaxInterfaces)
+        {
+            return Problems.Invalid("interface", $"give 1 to {CaptureLimits.MaxInterfaces} interfaces as interface=NODE:IFACE or mirror=NAME");
+        }
+        if (mirrors.FirstOrDefault(m => !MirrorNames.IsValid(m)) is { } badMirror)
+        {
+            return Problems.Invalid("mirror", $"'{badMirror}' is not a mirror interface's name");
+        }
+        if (mirrors.Distinct(StringComparer.Ordinal).Count() != mirrors.Length)
+        {
+            return Problems.Invalid("mirror", "names a mirror interface twice");
         }
         if (interfaces.FirstOrDefault(i => SplitInterface(i) is var (n, f) && (n.Length == 0 || !InterfaceName().IsMatch(f))) is { } bad)
         {

@@ -7,7 +7,8 @@ namespace Ltb.Server.Captures;
 /// What one capture process captures: a node's interface on the lab's host, with the capture's filter and snap length.
 /// Viewers asking for the same key share one process (the lab's id, not its name, so a redeployed lab is another).
 /// </summary>
-public sealed record CaptureKey(Guid LabId, string RuntimeLab, string Node, string Interface, string Filter, int SnapLength);
+/// <param name="Mirror">Interface is a mirror interface of the lab (Node: the node it mirrors).</param>
+public sealed record CaptureKey(Guid LabId, string RuntimeLab, string Node, string Interface, string Filter, int SnapLength, bool Mirror = false);
 
 /// <summary>Starts the capture a source reads: pcap bytes to the writer until the token is cancelled (the agent's CaptureAsync).</summary>
 public delegate Task CaptureStart(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct);

@@ -21,7 +21,10 @@ public static class LabViews
             (n.Ports ?? []).Select(p => new LabPortDto(p.HostIp, p.HostPort, p.NodePort, p.Protocol)).ToList())).ToList(),
         status.Links.Select(l => new LabLinkDto(l.A, l.B, l.Up switch { true => "up", false => "down", null => "unknown" },
             l.Type.ToString().ToLowerInvariant(), l.Key)).ToList(),
-        observedAt);
+        observedAt)
+    {
+        Mirrors = status.Mirrors.Select(m => new LabMirrorDto(m.Name, m.Node, m.Interface)).ToList(),
+    };
 
     public static IReadOnlyDictionary<string, string> Kinds(Lab lab) =>
         JsonSerializer.Deserialize<Dictionary<string, string>>(lab.NodeKindsJson, Json) ?? [];
@@ -48,7 +51,10 @@ public static class LabViews
             : null;
         return new(lab.Id, lab.Name, State(lab.State), owner, lab.GroupId, lab.RuntimeName, lab.SourceFileName, lab.Error,
             lab.CreatedAt, lab.UpdatedAt, snapshot.Nodes, snapshot.Links, events, lab.Version, snapshot.ObservedAt,
-            lab.TemplateId is { } template ? new LabTemplateRefDto(template, lab.TemplateVersion ?? 0) : null, host?.Name, host?.State.ToString().ToLowerInvariant(), lab.PlacementReason, used);
+            lab.TemplateId is { } template ? new LabTemplateRefDto(template, lab.TemplateVersion ?? 0) : null, host?.Name, host?.State.ToString().ToLowerInvariant(), lab.PlacementReason, used)
+        {
+            Mirrors = snapshot.Mirrors,
+        };
     }
 
     /// <summary>Every host by id: a short list, read once per answer that shows labs.</summary>

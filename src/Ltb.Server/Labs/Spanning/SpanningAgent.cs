@@ -166,7 +166,10 @@ public sealed class SpanningAgent(LabLayout layout, IReadOnlyDictionary<Guid, Sp
         return new LabStatus(lab, state, first.LinkBackend,
             string.Join(", ", parts.Select(p => p.Status.MgmtNetwork).OfType<string>().Distinct()) is { Length: > 0 } m ? m : null,
             first.MgmtIpv4Subnet, first.MgmtIpv6Subnet, nodes, links,
-            errors.Count == 0 ? null : string.Join("; ", errors));
+            errors.Count == 0 ? null : string.Join("; ", errors))
+        {
+            Mirrors = [.. parts.SelectMany(p => p.Status.Mirrors).OrderBy(m => m.Name, StringComparer.Ordinal)],
+        };
     }
 
     /// <summary>

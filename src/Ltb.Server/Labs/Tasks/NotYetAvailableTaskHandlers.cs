@@ -2,12 +2,6 @@ using Ltb.Server.Data;
 
 namespace Ltb.Server.Labs.Tasks;
 
-/// <summary>
-/// A mirror interface on a link of the lab (issue #13): an interface on the host receiving a copy of both directions
-/// of the link's traffic, created or removed. Provisional until that issue defines it.
-/// </summary>
-public sealed record MirrorInterfaceInput(string Node, string Interface, bool Remove = false);
-
 /// <summary>A snapshot of the running lab (issue #15), named by its owner. Provisional until that issue defines it.</summary>
 public sealed record SnapshotInput(string Name);
 
@@ -27,20 +21,6 @@ public abstract class LabSideTaskHandler<TInput>(LabJournal journal) : LabTaskHa
     }
 
     public override Task FailedAsync(LabTask task, Lab lab, string error, CancellationToken ct) => Task.CompletedTask;
-}
-
-/// <summary>
-/// Mirror interfaces arrive with issue #13 (the agent's operation, its endpoint). Until then such a task fails at once,
-/// naming the lab, and the lab keeps its state. Retries: none (the answer would not change).
-/// </summary>
-public sealed class MirrorInterfaceTaskHandler(LabJournal journal) : LabSideTaskHandler<MirrorInterfaceInput>(journal)
-{
-    public override LabTaskKind Kind => LabTaskKind.Mirror;
-
-    public override LabTaskRetry Retry => LabTaskRetry.Never;
-
-    protected override Task<string> RunAsync(MirrorInterfaceInput input, LabTaskRun run, CancellationToken ct) =>
-        throw new TaskKindUnavailableException("mirror interfaces");
 }
 
 /// <summary>
