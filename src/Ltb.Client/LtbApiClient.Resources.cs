@@ -70,6 +70,32 @@ public sealed partial class LtbApiClient
     public Task<HttpResponseMessage> OpenCaptureAsync(string lab, CaptureQuery query, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"{Api}/labs/{Segment(lab)}/capture?{query.ToQueryString()}", null, ct, HttpCompletionOption.ResponseHeadersRead);
 
+    /// <summary>The lab's mirror interfaces as its host sees them.</summary>
+    public Task<IReadOnlyList<LabMirrorDto>> ListMirrorsAsync(string lab, CancellationToken ct) =>
+        GetAsync<IReadOnlyList<LabMirrorDto>>($"{Api}/labs/{Segment(lab)}/mirrors", ct);
+
+    /// <summary>Queues the creation of a mirror interface on a link end (202: the mirror task).</summary>
+    public Task<LabTaskAccepted> CreateMirrorAsync(string lab, CreateMirrorRequest request, CancellationToken ct) =>
+        PostAsync<LabTaskAccepted>($"{Api}/labs/{Segment(lab)}/mirrors", request, ct);
+
+    /// <summary>Queues the removal of a mirror interface (202: the mirror task).</summary>
+    public Task<LabTaskAccepted> RemoveMirrorAsync(string lab, string name, CancellationToken ct) =>
+        SendAsync<LabTaskAccepted>(HttpMethod.Delete, $"{Api}/labs/{Segment(lab)}/mirrors/{Segment(name)}", null, ct);
+
+    /// <summary>Starts a capture decoded on the server (tshark) for a packet list.</summary>
+    public Task<DecodedCaptureDto> OpenDecodedCaptureAsync(string lab, DecodedCaptureRequest request, CancellationToken ct) =>
+        PostAsync<DecodedCaptureDto>($"{Api}/labs/{Segment(lab)}/captures", request, ct);
+
+    /// <summary>Decoded packets after frame <paramref name="after"/>, waiting up to <paramref name="waitSeconds"/> for new ones.</summary>
+    public Task<DecodedPacketsDto> ListDecodedPacketsAsync(string lab, Guid capture, int after, int waitSeconds, CancellationToken ct) =>
+        GetAsync<DecodedPacketsDto>($"{Api}/labs/{Segment(lab)}/captures/{capture}/packets?after={after}&wait={waitSeconds}", ct);
+
+    public Task<PacketTreeDto> GetPacketTreeAsync(string lab, Guid capture, int number, CancellationToken ct) =>
+        GetAsync<PacketTreeDto>($"{Api}/labs/{Segment(lab)}/captures/{capture}/packets/{number}", ct);
+
+    public Task CloseDecodedCaptureAsync(string lab, Guid capture, CancellationToken ct) =>
+        SendWithoutAnswerAsync(HttpMethod.Delete, $"{Api}/labs/{Segment(lab)}/captures/{capture}", null, ct);
+
     /// <summary>The lab's live events (Server-Sent Events); null <paramref name="lab"/>: every lab the caller may see.</summary>
     public Task<HttpResponseMessage> StreamLabEventsAsync(string? lab, string? lastEventId, CancellationToken ct) =>
         OpenEventStreamAsync(lab is null ? $"{Api}/events" : $"{Api}/labs/{Segment(lab)}/events", lastEventId, ct);

@@ -7,7 +7,7 @@ using Ltb.Contracts;
 namespace Ltb.Cli.Commands;
 
 /// <summary>
-/// `ltb capture LAB NODE:IFACE [NODE:IFACE...] [-f FILTER] [-c N] [-w FILE|-]`: a live capture (GET
+/// `ltb capture LAB NODE:IFACE [NODE:IFACE...] [--mirror NAME...] [-f FILTER] [-c N] [--bytes N] [-w FILE|-]`: a live capture (GET
 /// /api/v1/labs/{lab}/capture). With -w the pcapng stream goes to the file or, with `-w -`, to stdout (so
 /// `ltb capture lab r1:eth1 -w - | wireshark -k -i -`); without, one line per packet, like tcpdump. Ctrl-C ends it.
 /// </summary>
@@ -15,7 +15,9 @@ internal static class CaptureCommand
 {
     public static Command Create(Argument<string> lab, Option<string> server)
     {
-        var interfaces = new Argument<string[]>("NODE:IFACE") { Arity = ArgumentArity.OneOrMore, Description = "The interfaces to capture, e.g. router1:eth1." };
+        var interfaces = new Argument<string[]>("NODE:IFACE") { Arity = ArgumentArity.ZeroOrMore, Description = "The interfaces to capture, e.g. router1:eth1." };
+        var mirrors = new Option<string[]>("--mirror", "-m") { Description = "A mirror interface of the lab to capture (ltb lab mirror list); repeatable." };
+        var bytes = new Option<long?>("--bytes") { Description = "Stop after this many bytes of packets." };
         var filter = new Option<string?>("--filter", "-f") { Description = "A capture filter (BPF, libpcap syntax as for tcpdump), e.g. 'icmp or ospf'." };
         var count = new Option<int?>("--count", "-c") { Description = "Stop after this many packets." };
         var seconds = new Option<int?>("--seconds") { Description = "Stop after this many seconds." };
@@ -23,13 +25,13 @@ internal static class CaptureCommand
         var write = new Option<string?>("--write", "-w") { Description = "Write the pcapng stream to this file ('-': stdout, e.g. into `wireshark -k -i -`)." };
         var command = new Command("capture", "Capture a lab's interfaces live: pcapng to a file or Wireshark (-w), or one line per packet.")
         {
-            lab, interfaces, filter, count, seconds, snaplen, write, server,
+            lab, interfaces, mirrors, filter, count, seconds, bytes, snaplen, write, server,
         };
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
             using var client = ServerConnection.Connect(parse.GetValue(server));
-            var query = new CaptureQuery(parse.GetValue(interfaces)!, parse.GetValue(filter), parse.GetValue(snaplen), parse.GetValue(count),
-                parse.GetValue(seconds));
+            var query = new CaptureQuery(parse.GetValue(interfaces) ?? [], parse.GetValue(filter), parse.GetValue(snaplen), parse.GetValue(count),
+                parse.GetValue(seconds), parse.GetValue(mirrors) ?? [], parse.GetValue(bytes));
             using var response = await client.OpenCaptureAsync(parse.GetValue(lab)!, query, ct);
             await using var body = await response.Content.ReadAsStreamAsync(ct);
             try

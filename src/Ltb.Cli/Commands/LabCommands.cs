@@ -32,10 +32,11 @@ internal static class LabCommands
         lab.Subcommands.Add(LabEventsCommand.Create(Server));
         lab.Subcommands.Add(NodeCommand());
         lab.Subcommands.Add(LinkCommand());
+        lab.Subcommands.Add(MirrorCommands.Create(LabArgument, Server));
         return lab;
     }
 
-    private static Argument<string> LabArgument() => new("LAB") { Description = "The lab's name (one of yours) or id." };
+    internal static Argument<string> LabArgument() => new("LAB") { Description = "The lab's name (one of yours) or id." };
 
     // ------------------------------------------------------------------ deploy
 

@@ -48,6 +48,10 @@ internal static class LabViews
         Column<LabLinkDto>.WideOnly("TYPE", k => k.Type),
         Column<LabLinkDto>.WideOnly("KEY", k => k.Key));
 
+    internal static readonly TableView<LabMirrorDto> Mirrors = new(
+        new("MIRROR", m => m.Name),
+        new("MIRRORS", m => $"{m.Node}:{m.Interface}"));
+
     public static Command List(Option<string> server)
     {
         var output = new OutputOptions();
@@ -94,6 +98,10 @@ internal static class LabViews
                 printer.Table(Ports.For(l.Nodes.SelectMany(n => (n.Ports ?? []).Select(p => (n, p))), printer.Wide));
             }
             printer.Table(Links.For(l.Links, printer.Wide));
+            if (l.Mirrors.Count > 0)
+            {
+                printer.Table(Mirrors.For(l.Mirrors, printer.Wide));
+            }
             return 0;
         }));
         return command;
@@ -111,6 +119,7 @@ internal static class LabViews
             ports = (n.Ports ?? []).Select(p => new { hostIp = p.HostIp, hostPort = p.HostPort, nodePort = p.NodePort, protocol = p.Protocol }),
         }),
         links = l.Links.Select(k => new { a = k.A, b = k.B, state = k.State }),
+        mirrors = l.Mirrors.Select(m => new { name = m.Name, node = m.Node, @interface = m.Interface }),
     };
 
     /// <summary>The lab's host (or hosts, when it spans), with the state of any that is not ready.</summary>

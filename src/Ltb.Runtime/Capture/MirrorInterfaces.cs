@@ -36,7 +36,7 @@ public static partial class MirrorNames
 /// <summary>
 /// Mirror interfaces: an interface that receives a copy of every packet a node's link interface sends and receives,
 /// without changing the link's traffic. The copy is made with tc on the node's end of the link (a clsact qdisc, a
-/// matchall filter on ingress and on egress, each with <c>mirred egress mirror</c>): the node's end exists for every link
+/// match-all filter on ingress and on egress, each with <c>mirred egress mirror</c>): the node's end exists for every link
 /// type and backend (veth, bridge, OVS, VXLAN across hosts), so one mechanism serves them all and sees exactly what the
 /// node sends and receives. mirred needs its target in the filter's namespace, so the copy goes into a veth pair whose
 /// one end (<c>lm&lt;hash&gt;</c>) is in the node's namespace and whose other end, the mirror interface, is in the lab's
@@ -50,6 +50,11 @@ internal sealed class MirrorInterfaces(LabContext x)
     /// <summary>The tc filter preference the mirror's two filters use on the mirrored interface (one mirror per interface).</summary>
     private const int FilterPref = 49152;
     private const int Mtu = 65535;
+    /// <summary>
+    /// Every packet, with the u32 classifier: kernels built without cls_matchall (this project's CI machine among them)
+    /// still have u32, and a zero mask matches any packet of any protocol.
+    /// </summary>
+    private const string MatchAll = "u32 match u32 0 0";
 
     private static string Alias(string lab, string node, string iface) => $"{Names.AliasPrefix(lab)}mirror/{node}/{iface}";
 
@@ -101,8 +106,8 @@ internal sealed class MirrorInterfaces(LabContext x)
             // A clsact the interface already has (an earlier mirror's, kept) is fine: the add then fails alone.
             await x.Net.TcBatchAsync(nodeNs, [$"qdisc add dev {iface} clsact"], force: true, ct);
             await x.Net.TcBatchAsync(nodeNs, [
-                $"filter add dev {iface} ingress pref {FilterPref} matchall action mirred egress mirror dev {source}",
-                $"filter add dev {iface} egress pref {FilterPref} matchall action mirred egress mirror dev {source}",
+                $"filter add dev {iface} ingress pref {FilterPref} protocol all {MatchAll} action mirred egress mirror dev {source}",
+                $"filter add dev {iface} egress pref {FilterPref} protocol all {MatchAll} action mirred egress mirror dev {source}",
             ], force: false, ct);
         }
         catch (HostNetworkException e)

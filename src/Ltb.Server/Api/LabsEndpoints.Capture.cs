@@ -33,54 +33,86 @@ public static partial class LabsEndpoints
     /// <summary>One interface to capture: a node's (Mirror false) or a mirror interface of the lab mirroring Node.</summary>
     private sealed record CaptureTarget(string Node, string Interface, ILabHostAgent Agent, bool Mirror, string DisplayName);
 
+    /// <summary>What a capture request names: interfaces (NODE:IFACE), mirrors (NAME), a BPF filter, a snap length.</summary>
+    private sealed record CaptureSpec(string[] Interfaces, string[] Mirrors, string? Filter, int? SnapLength);
+
+    /// <summary>The request-scoped services a capture is opened with.</summary>
+    private sealed record CaptureServices(Caller Caller, LtbDbContext Db, IResourceAuthorizer<Lab> Authz, IAgentDirectory Agents,
+        LabStatusCache Statuses, CaptureHub Hub, AuditLog Audit);
+
+    /// <summary>A capture whose every interface runs (their pcap headers came): its viewer is the caller's to dispose.</summary>
+    private sealed record OpenedCapture(Lab Lab, CaptureViewer Viewer, string[] Names, PcapHeader[] Headers);
+
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> CaptureAsync(string lab,
         [FromQuery(Name = "interface")] string[]? interfaces, [FromQuery(Name = "mirror")] string[]? mirrors, string? filter, int? snaplen,
-        int? count, int? seconds, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
+        int? count, int? seconds, long? bytes, HttpContext http, Caller caller, LtbDbContext db, IResourceAuthorizer<Lab> authz, IAgentDirectory agents,
         LabStatusCache statuses, CaptureHub hub, AuditLog audit, CancellationToken ct)
     {
-        interfaces ??= [];
-        mirrors ??= [];
-        if (ValidateCapture(interfaces, mirrors, filter, snaplen, count, seconds) is { } invalid)
+        var spec = new CaptureSpec(interfaces ?? [], mirrors ?? [], filter, snaplen);
+        if (ValidateCapture(spec, count, seconds) is { } invalid)
         {
             return invalid;
         }
-        var (targets, l, refused) = await CaptureTargetsAsync(lab, interfaces, mirrors, caller, db, authz, agents, statuses, ct);
+        if (bytes is < 1 or > CaptureLimits.MaxBytes)
+        {
+            return Problems.Invalid("bytes", $"is between 1 and {CaptureLimits.MaxBytes}");
+        }
+        var (opened, problem) = await OpenCaptureAsync(lab, spec, new CaptureServices(caller, db, authz, agents, statuses, hub, audit), ct);
+        if (opened is null)
+        {
+            return problem is ValidationProblem v ? v : (ProblemHttpResult)problem!;
+        }
+        using var viewer = opened.Viewer;
+        http.Response.ContentType = CaptureLimits.MediaType;
+        http.Response.Headers.CacheControl = "no-store";
+        await CapturePump.RunAsync(http.Response.Body, viewer, opened.Names, opened.Headers, new CaptureBounds(count ?? CaptureLimits.MaxPackets,
+            bytes ?? CaptureLimits.MaxBytes, TimeSpan.FromSeconds(seconds ?? CaptureLimits.MaxSeconds)), ct);
+        return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// Opens a validated capture: authorizes every interface, joins (or starts) one capture per interface, waits for each
+    /// to run (its pcap header), records it in the audit log. The user's bound on open captures applies.
+    /// </summary>
+    private static async Task<(OpenedCapture? Opened, IResult? Problem)> OpenCaptureAsync(string lab,
+        CaptureSpec spec, CaptureServices s, CancellationToken ct)
+    {
+        var (targets, l, refused) = await CaptureTargetsAsync(lab, spec.Interfaces, spec.Mirrors, s.Caller, s.Db, s.Authz, s.Agents, s.Statuses, ct);
         if (refused is not null)
         {
-            return refused;
+            return (null, refused);
         }
-        using var viewer = hub.OpenViewer(caller.UserId);
+        var viewer = s.Hub.OpenViewer(s.Caller.UserId);
         if (viewer is null)
         {
-            return Problems.Conflict($"you have {CaptureLimits.MaxPerUser} captures open, the most at once; end one first");
+            return (null, Problems.Conflict($"you have {CaptureLimits.MaxPerUser} captures open, the most at once; end one first"));
         }
-        var snap = snaplen ?? CaptureLimits.MaxSnapLength;
-        var runtimeName = l!.RuntimeName;
+        var (filter, snap, runtimeName) = (spec.Filter, spec.SnapLength ?? CaptureLimits.MaxSnapLength, l!.RuntimeName);
         var sources = targets.Select((t, i) => viewer.Follow(i, new CaptureKey(l.Id, runtimeName, t.Node, t.Interface, filter ?? "", snap, t.Mirror),
             (write, c) => t.Agent.CaptureAsync(new PacketCaptureRequest(runtimeName, t.Node, t.Interface, filter, snap, t.Mirror), write, c))).ToList();
-        PcapHeader[] headers;
         try
         {
-            headers = await Task.WhenAll(sources.Select(s => s.Header)).WaitAsync(CaptureStartTimeout, ct);
+            var headers = await Task.WhenAll(sources.Select(source => source.Header)).WaitAsync(CaptureStartTimeout, ct);
+            s.Audit.Record("lab.capture", What, l.Id, Truncate($"{l.Name}: {string.Join(' ', targets.Select(t => t.DisplayName))}" +
+                (filter is null ? "" : $" filter {filter}"), 2000));
+            await s.Db.SaveChangesAsync(ct);
+            return (new OpenedCapture(l, viewer, [.. targets.Select(t => $"{l.Name}/{t.DisplayName}")], headers), null);
         }
-        catch (InvalidCaptureFilterException e)
+        catch (Exception e) when (e is LabRuntimeException or TimeoutException)
         {
-            return Problems.Invalid("filter", e.Cause);
+            viewer.Dispose();
+            return e switch
+            {
+                InvalidCaptureFilterException f => (null, Problems.Invalid("filter", f.Cause)),
+                LabRuntimeException r => (null, Problems.Conflict(UserMessage(r, l))),
+                _ => (null, Problems.Conflict($"the capture did not start within {CaptureStartTimeout.TotalSeconds:0} s")),
+            };
         }
-        catch (LabRuntimeException e)
+        catch
         {
-            return Problems.Conflict(UserMessage(e, l));
+            viewer.Dispose();
+            throw;
         }
-        catch (TimeoutException)
-        {
-            return Problems.Conflict($"the capture did not start within {CaptureStartTimeout.TotalSeconds:0} s");
-        }
-        audit.Record("lab.capture", What, l.Id, Truncate($"{l.Name}: {string.Join(' ', targets.Select(t => t.DisplayName))}" + (filter is null ? "" : $" filter {filter}"), 2000));
-        await db.SaveChangesAsync(ct);
-        var names = targets.Select(t => $"{l.Name}/{t.DisplayName}").ToArray();
-        await StreamCaptureAsync(http, viewer, names, headers, count ?? CaptureLimits.MaxPackets,
-            TimeSpan.FromSeconds(seconds ?? CaptureLimits.MaxSeconds), ct);
-        return TypedResults.Empty;
     }
 
     /// <summary>
@@ -124,8 +156,9 @@ public static partial class LabsEndpoints
         return (targets, l, null);
     }
 
-    private static ValidationProblem? ValidateCapture(string[] interfaces, string[] mirrors, string? filter, int? snaplen, int? count, int? seconds)
+    private static ValidationProblem? ValidateCapture(CaptureSpec spec, int? count, int? seconds)
     {
+        var (interfaces, mirrors, filter, snaplen) = spec;
         if (interfaces.Length + mirrors.Length is 0 or > CaptureLimits.MaxInterfaces)
         {
             return Problems.Invalid("interface", $"give 1 to {CaptureLimits.MaxInterfaces} interfaces as interface=NODE:IFACE or mirror=NAME");
@@ -160,68 +193,5 @@ public static partial class LabsEndpoints
     {
         var colon = spec.IndexOf(':', StringComparison.Ordinal);
         return colon < 0 ? ("", spec) : (spec[..colon], spec[(colon + 1)..]);
-    }
-
-    /// <summary>
-    /// Writes the pcapng: section header, interface blocks, then each packet as it comes (flushed at once) until the count
-    /// or the time is reached, every interface's capture ended, or the reader left; then, for a reader still there, one
-    /// statistics block per interface with the packets it lost (isb_ifdrop) and a comment saying why it ended.
-    /// </summary>
-    private static async Task StreamCaptureAsync(HttpContext http, CaptureViewer viewer, string[] names, PcapHeader[] headers,
-        int count, TimeSpan duration, CancellationToken ct)
-    {
-        http.Response.ContentType = CaptureLimits.MediaType;
-        http.Response.Headers.CacheControl = "no-store";
-        var body = http.Response.Body;
-        var pcapng = new PcapngWriter(body);
-        var delivered = new ulong[names.Length];
-        var ended = new string?[names.Length];
-        var why = "";
-        try
-        {
-            await pcapng.WriteSectionHeaderAsync("LTB (Lab Topology Builder)", ct);
-            for (var i = 0; i < names.Length; i++)
-            {
-                await pcapng.WriteInterfaceAsync(names[i], headers[i].LinkType, headers[i].SnapLength, ct);
-            }
-            await body.FlushAsync(ct);
-            using var time = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            time.CancelAfter(duration);
-            var packets = 0;
-            try
-            {
-                while (packets < count && ended.Any(e => e is null))
-                {
-                    var item = await viewer.ReadAsync(time.Token);
-                    if (item.Packet is not { } packet)
-                    {
-                        ended[item.InterfaceId] = item.Error is null ? "its capture ended" : $"its capture failed: {item.Error.Message}";
-                        continue;
-                    }
-                    await pcapng.WritePacketAsync(item.InterfaceId, packet, ct);
-                    await body.FlushAsync(ct);
-                    delivered[item.InterfaceId]++;
-                    packets++;
-                }
-                why = packets >= count ? $"the packet count ({count}) was reached" : "every interface's capture ended";
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                why = $"the time limit ({duration.TotalSeconds:0} s) was reached";
-            }
-            var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
-            for (var i = 0; i < names.Length; i++)
-            {
-                var dropped = (ulong)viewer.Dropped(i);
-                await pcapng.WriteStatisticsAsync(i, end, delivered[i], dropped,
-                    $"ltb: {delivered[i]} packets delivered to this reader, {dropped} dropped because it read too slowly " +
-                    $"(a reader's queue holds {CaptureLimits.ViewerQueuePackets} packets); ended: {ended[i] ?? why}", ct);
-            }
-            await body.FlushAsync(ct);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException && ct.IsCancellationRequested)
-        {
-            // The reader left: leaving the viewer (the caller disposes it) stops the captures nobody else reads.
-        }
     }
 }

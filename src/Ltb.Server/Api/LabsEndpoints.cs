@@ -40,6 +40,7 @@ public static partial class LabsEndpoints
         MapConsoleEndpoints(labs);
         MapCaptureEndpoints(labs);
         MapMirrorEndpoints(labs);
+        MapDecodedCaptureEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithName("GetTask").WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }

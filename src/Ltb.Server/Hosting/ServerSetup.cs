@@ -103,6 +103,7 @@ public static class ServerSetup
         services.AddSingleton<Consoles.ConsoleSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<Consoles.ConsoleSessions>());
         services.AddSingleton<Captures.CaptureHub>();
+        services.AddSingleton<Captures.Decoding.DecodedCaptures>();
         services.AddScoped<LabReconciler>();
         services.AddLtbLiveEvents(options);
 
