@@ -108,7 +108,7 @@ public sealed class CaptureTests(SqliteServer server) : IClassFixture<SqliteServ
         }
     }
 
-    private static MultipartFormDataContent Frr01Upload(string name)
+    internal static MultipartFormDataContent Frr01Upload(string name)
     {
         var root = Path.Combine(Repo.ContainerlabCorpus, "frr01");
         var files = Directory.GetFiles(root, "*", SearchOption.AllDirectories)
