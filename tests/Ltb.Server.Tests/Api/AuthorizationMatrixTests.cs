@@ -195,6 +195,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
         // Shared with G1: B and the instructor read it; only A (owner) and the admin operate it; C does not see it.
         var sharedRead = new[] { Unauth, Ok, Ok, NotFound, Ok, Ok };
         var ownerOperates = new[] { Unauth, Conflict, Forbid, NotFound, Forbid, Conflict };
+        var noCapture = new[] { Unauth, NotFound, NotFound, NotFound, NotFound, NotFound };
         var adminOnly = new[] { Unauth, Forbid, Forbid, Forbid, Forbid };
 
         return
@@ -294,6 +295,19 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/logs", At($"/api/v1/labs/{labId}/nodes/n1/logs"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
             // A live capture is reading the lab too, like its output: refused or 409 for the same reason.
             R("GET", "/api/v1/labs/{lab}/capture", At($"/api/v1/labs/{labId}/capture?interface=n1:eth1&seconds=1"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
+            // Mirror interfaces: listed like the lab; created and removed like a link's state (the failed lab: 409).
+            R("GET", "/api/v1/labs/{lab}/mirrors", At($"/api/v1/labs/{labId}/mirrors"), sharedRead),
+            R("POST", "/api/v1/labs/{lab}/mirrors", At($"/api/v1/labs/{labId}/mirrors"), ownerOperates, () => new CreateMirrorRequest("n1", "eth1")),
+            R("DELETE", "/api/v1/labs/{lab}/mirrors/{name}", At($"/api/v1/labs/{labId}/mirrors/m1"), ownerOperates),
+            // Decoded captures: opened like a live capture (409 on the failed lab); each is its creator's: another's id is 404.
+            R("POST", "/api/v1/labs/{lab}/captures", At($"/api/v1/labs/{labId}/captures"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict],
+                () => new DecodedCaptureRequest(["n1:eth1"], Seconds: 1)),
+            R("GET", "/api/v1/labs/{lab}/captures", At($"/api/v1/labs/{labId}/captures"), sharedRead),
+            R("GET", "/api/v1/labs/{lab}/captures/{id}", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}"), noCapture),
+            R("GET", "/api/v1/labs/{lab}/captures/{id}/packets", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}/packets"), noCapture),
+            R("GET", "/api/v1/labs/{lab}/captures/{id}/packets/{number}", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}/packets/1"), noCapture),
+            R("GET", "/api/v1/labs/{lab}/captures/{id}/pcapng", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}/pcapng"), noCapture),
+            R("DELETE", "/api/v1/labs/{lab}/captures/{id}", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}"), noCapture),
             R("GET", "/api/v1/tasks/{id}", At($"/api/v1/tasks/{taskId}"), sharedRead),
 
             // Templates belong to the instructor and are shared with G1: A and B read them, C does not see them; only the
