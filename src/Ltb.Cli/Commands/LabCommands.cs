@@ -195,6 +195,9 @@ internal static class LabCommands
 
     public static Command CaptureCommand() => Commands.CaptureCommand.Create(LabArgument(), Server);
 
+    /// <summary>`ltb extcap`: Wireshark's extcap interface to live captures.</summary>
+    public static Command ExtcapCommand() => Commands.ExtcapCommand.Create(Server);
+
     private static Command Exec()
     {
         var lab = LabArgument();

@@ -409,4 +409,55 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         await pinging;
         await lab.DestroyAsync();
     }
+
+    [Fact]
+    public async Task Extcap_answers_Wireshark_and_captures_into_its_fifo()
+    {
+        LabTestSupport.RequireDocker();
+        Prerequisite.Require(HostCommand.Exists("tshark"), "tshark");
+        await using var tiny = await TinyLabAsync("xe", n => LabTestSupport.TinyLab(n));
+        var (admin, lab, name) = (tiny.Admin, tiny.Lab, tiny.Name);
+        var iface = $"ltb/{lab.Id}/a/eth1";
+
+        // As Wireshark starts a program of its extcap folder: its options first, the stored login of `ltb login`.
+        var folder = Directory.CreateTempSubdirectory("ltb-extcap-");
+        try
+        {
+            var install = await Ltb(null, "extcap", "install", folder.FullName);
+            Assert.True(install.ExitCode == 0, install.Stderr);
+            var listed = await HostCommand.RunAsync(Path.Combine(folder.FullName, "ltb-extcap"), ["--extcap-interfaces", "--extcap-version=4.0"],
+                TimeSpan.FromMinutes(2), Env());
+            Assert.True(listed.ExitCode == 0, listed.Stderr);
+            Assert.StartsWith("extcap {version=1.0}", listed.Stdout, StringComparison.Ordinal);
+            Assert.Contains($"interface {{value={iface}}}{{display=LTB {name} a:eth1}}", listed.Stdout);
+            Assert.Contains($"interface {{value=ltb/{lab.Id}/b/eth1}}", listed.Stdout);
+            var dlts = await Ltb(null, "--extcap-dlts", "--extcap-interface", iface);
+            Assert.Equal("dlt {number=1}{name=EN10MB}{display=Ethernet}", dlts.Stdout.Trim());
+            var config = await Ltb(null, "--extcap-config", "--extcap-interface", iface);
+            Assert.StartsWith("arg {number=0}{call=--seconds}", config.Stdout, StringComparison.Ordinal);
+
+            // The capture into a fifo Wireshark reads (here cat), with the capture filter Wireshark passes, while a pings b.
+            var fifo = Path.Combine(folder.FullName, "fifo");
+            var file = Path.Combine(folder.FullName, "capture.pcapng");
+            Assert.Equal(0, (await HostCommand.RunAsync("mkfifo", fifo)).ExitCode);
+            var pinging = admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
+                new ExecRequest("a", ["ping", "-c", "25", "-i", "0.2", "10.0.0.2"]), TestContext.Current.CancellationToken);
+            var capture = await HostCommand.RunAsync("sh", ["-c",
+                $"cat {fifo} > {file} & {Path.Combine(Repo.Root, "ltb")} --capture --extcap-interface {iface} --fifo {fifo} " +
+                "--extcap-capture-filter icmp --seconds 4 --debug; wait"], TimeSpan.FromMinutes(2), Env());
+            Assert.True(capture.ExitCode == 0, capture.Stderr);
+            await pinging;
+            var read = await HostCommand.RunAsync("tshark", ["-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "ip.src", "-e", "icmp.type"]);
+            Assert.True(read.ExitCode == 0, read.Stderr);
+            var rows = read.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains($"{name}/a:eth1\t10.0.0.1\t8", rows);
+            Assert.Contains($"{name}/a:eth1\t10.0.0.2\t0", rows);
+            Assert.All(rows, r => Assert.Contains("\t", r));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+        await lab.DestroyAsync();
+    }
 }
