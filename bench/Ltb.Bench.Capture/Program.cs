@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Ltb.Client;
@@ -20,7 +19,7 @@ var settings = Settings.Parse(args);
 var repo = Machine.RepoRoot();
 var data = Directory.CreateTempSubdirectory("ltb-bench-capture-").FullName;
 var password = "Bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + "a1";
-var url = $"http://127.0.0.1:{FreePort()}";
+var url = $"http://127.0.0.1:{BenchLab.FreePort()}";
 Console.WriteLine($"machine: {Machine.Describe()}");
 using var server = ServeProcess.Start(settings.Ltb ?? Path.Combine(repo, "ltb"), data, url, password, readCache: true,
     new Dictionary<string, string> { ["LTB_SSH_PORT"] = "off" });
@@ -35,16 +34,39 @@ try
     {
         admin = new LtbApiClient(new Uri(url), (await anonymous.SignInAsync("admin", password, ct)).Token);
     }
-    var (id, runtime) = await DeployAsync(admin, "capb" + Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), ct);
-    lab = id.ToString();
+    var labName = "capb" + Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
+    var deployed = await BenchLab.DeployAsync(admin, labName, $$"""
+        name: {{labName}}
+        topology:
+          nodes:
+            a: {kind: linux, image: "ltb/nettools:latest", exec: ["ip addr add 10.0.0.1/24 dev eth1"]}
+            b: {kind: linux, image: "ltb/nettools:latest", exec: ["ip addr add 10.0.0.2/24 dev eth1"]}
+          links:
+            - endpoints: ["a:eth1", "b:eth1"]
+        """, ct);
+    var runtime = deployed.RuntimeName;
+    lab = deployed.Id.ToString();
     await admin.ExecInNodeAsync(lab, new ExecRequest("b", ["iperf3", "-s", "-D"]), ct);
     await Task.Delay(1000);
+    // A user has at most CaptureLimits.MaxPerUser captures open: the viewers are admins of their own, that many each
+    // (few sign-ins: the server limits them per address).
+    var viewers = new List<LtbApiClient>();
+    using (var anonymous = new LtbApiClient(new Uri(url), null))
+    {
+        for (var u = 0; u * CaptureLimits.MaxPerUser < settings.Viewers; u++)
+        {
+            var name = $"viewer{u}";
+            await admin.CreateUserAsync(new CreateUserRequest(name, password, Roles: ["admin"]), ct);
+            var client = new LtbApiClient(new Uri(url), (await anonymous.SignInAsync(name, password, ct)).Token);
+            viewers.AddRange(Enumerable.Repeat(client, Math.Min(CaptureLimits.MaxPerUser, settings.Viewers - viewers.Count)));
+        }
+    }
     var best = new Dictionary<string, int>();
     foreach (var rate in settings.Rates)
     {
         var baseline = await MeasureAsync(rate, settings.Seconds, () => TcpdumpAsync(runtime, settings.Seconds + 3), admin, lab, ct);
-        var one = await MeasureAsync(rate, settings.Seconds, () => StreamsAsync(admin, lab, 1, settings.Seconds + 3), admin, lab, ct);
-        var many = await MeasureAsync(rate, settings.Seconds, () => StreamsAsync(admin, lab, settings.Viewers, settings.Seconds + 3), admin, lab, ct);
+        var one = await MeasureAsync(rate, settings.Seconds, () => StreamsAsync(viewers.Take(1), lab, settings.Seconds + 3), admin, lab, ct);
+        var many = await MeasureAsync(rate, settings.Seconds, () => StreamsAsync(viewers, lab, settings.Seconds + 3), admin, lab, ct);
         Console.WriteLine($"{rate,7} pps offered: sent {one.Sent}/{baseline.Sent}/{many.Sent}; baseline tcpdump got {baseline.Min} " +
             $"(dropped {baseline.Dropped}); 1 stream got {one.Min} (dropped {one.Dropped}); {settings.Viewers} streams got " +
             $"{many.Min}..{many.Max} (dropped {many.Dropped} in all)");
@@ -117,13 +139,13 @@ static async Task<List<(long, long)>> TcpdumpAsync(string runtime, int seconds)
     return [(Count("packets received by filter") - Count("packets dropped by kernel"), Count("packets dropped by kernel"))];
 }
 
-// `viewers` live capture streams of a:eth1 at once, each read as fast as it comes and counted (packets, reported drops).
-static async Task<List<(long, long)>> StreamsAsync(LtbApiClient admin, string lab, int viewers, int seconds)
+// One live capture stream of a:eth1 per viewer at once, each read as fast as it comes and counted (packets, reported drops).
+static async Task<List<(long, long)>> StreamsAsync(IEnumerable<LtbApiClient> viewers, string lab, int seconds)
 {
     var query = new CaptureQuery(["a:eth1"], "udp", Seconds: seconds);
-    var streams = Enumerable.Range(0, viewers).Select(async _ =>
+    var streams = viewers.Select(async viewer =>
     {
-        using var response = await admin.OpenCaptureAsync(lab, query, CancellationToken.None);
+        using var response = await viewer.OpenCaptureAsync(lab, query, CancellationToken.None);
         await using var body = await response.Content.ReadAsStreamAsync();
         long packets = 0, dropped = 0;
         await foreach (var block in new PcapngReader(body).ReadAsync(CancellationToken.None))
@@ -141,42 +163,6 @@ static async Task<List<(long, long)>> StreamsAsync(LtbApiClient admin, string la
         return (packets, dropped);
     });
     return [.. await Task.WhenAll(streams)];
-}
-
-static async Task<(Guid Id, string Runtime)> DeployAsync(LtbApiClient admin, string lab, CancellationToken ct)
-{
-    using var content = new MultipartFormDataContent();
-    var file = new StringContent($$"""
-        name: {{lab}}
-        topology:
-          nodes:
-            a: {kind: linux, image: "ltb/nettools:latest", exec: ["ip addr add 10.0.0.1/24 dev eth1"]}
-            b: {kind: linux, image: "ltb/nettools:latest", exec: ["ip addr add 10.0.0.2/24 dev eth1"]}
-          links:
-            - endpoints: ["a:eth1", "b:eth1"]
-        """);
-    file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-    content.Add(file, "topology", $"{lab}.clab.yml");
-    var accepted = await admin.DeployLabAsync(content, ct);
-    for (var task = accepted.Task; ; task = await admin.GetTaskAsync(task.Id, ct))
-    {
-        if (task.State == "succeeded")
-        {
-            return (accepted.Lab.Id, accepted.Lab.RuntimeName);
-        }
-        if (task.State == "failed")
-        {
-            throw new InvalidOperationException($"deploying {lab} failed: {task.Error}");
-        }
-        await Task.Delay(250, ct);
-    }
-}
-
-static int FreePort()
-{
-    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-    listener.Start();
-    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 /// <summary>One path at one rate: datagrams iperf3 sent; the fewest and most any reader got; the drops reported in all.</summary>

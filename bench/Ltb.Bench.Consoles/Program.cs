@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -22,7 +21,7 @@ var settings = Settings.Parse(args);
 var repo = Machine.RepoRoot();
 var data = Directory.CreateTempSubdirectory("ltb-bench-consoles-").FullName;
 var password = "Bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + "a1";
-var url = $"http://127.0.0.1:{FreePort()}";
+var url = $"http://127.0.0.1:{BenchLab.FreePort()}";
 Console.WriteLine($"machine: {Machine.Describe()}");
 Console.WriteLine($"{settings.Keystrokes} keystrokes per path, {settings.Consoles} flooding consoles for {settings.Seconds} s");
 
@@ -43,7 +42,8 @@ try
         admin = new LtbApiClient(new Uri(url), (await anonymous.SignInAsync("admin", password, ct)).Token);
     }
     // By id: the flood's other admins do not see the lab under its name (names are per owner).
-    lab = (await DeployAsync(admin, "conb" + Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), ct)).ToString();
+    var labName = "conb" + Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
+    lab = (await BenchLab.DeployAsync(admin, labName, $"name: {labName}\ntopology:\n  nodes:\n    a:\n      kind: linux\n      image: ltb/tiny:latest\n", ct)).Id.ToString();
     var key = Path.Combine(data, "bench_ed25519");
     await RunAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key);
     await admin.AddSshKeyAsync(new AddSshKeyRequest((await File.ReadAllTextAsync(key + ".pub", ct)).Trim()), ct);
@@ -101,27 +101,6 @@ static async Task<int> GatewayPortAsync(ServeProcess server)
         await Task.Delay(100);
     }
     throw new InvalidOperationException("ltb serve printed no SSH gateway line (root and OpenSSH's sshd are needed)");
-}
-
-static async Task<Guid> DeployAsync(LtbApiClient admin, string lab, CancellationToken ct)
-{
-    using var content = new MultipartFormDataContent();
-    var file = new StringContent($"name: {lab}\ntopology:\n  nodes:\n    a:\n      kind: linux\n      image: ltb/tiny:latest\n");
-    file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-    content.Add(file, "topology", $"{lab}.clab.yml");
-    var accepted = await admin.DeployLabAsync(content, ct);
-    for (var task = accepted.Task; ; task = await admin.GetTaskAsync(task.Id, ct))
-    {
-        if (task.State is "Succeeded" or "succeeded")
-        {
-            return accepted.Lab.Id;
-        }
-        if (task.State is "Failed" or "failed")
-        {
-            throw new InvalidOperationException($"deploying {lab} failed: {task.Error}");
-        }
-        await Task.Delay(250, ct);
-    }
 }
 
 /// <summary>A console with `cat` in its TTY; each keystroke's time until the node's terminal echoed it back.</summary>
@@ -202,13 +181,6 @@ static async Task RunAsync(string file, params string[] arguments)
     {
         throw new InvalidOperationException($"{file} failed ({p.ExitCode})");
     }
-}
-
-static int FreePort()
-{
-    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-    listener.Start();
-    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 internal sealed record Settings(int Keystrokes, int Consoles, int Seconds, string? Ltb)
