@@ -80,9 +80,11 @@ public static class ServerSetup
             .AddResourceAuthorizer<Lab, LabAuthorizer>()
             .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>()
-            .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>();
+            .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
+            .AddResourceAuthorizer<Reservation, ReservationAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(options.Clock ?? TimeProvider.System);
+        Reservations.ReservationServices.AddLtbReservations(services, options); // the reservation book and the scheduler (Reservations/)
         services.AddSingleton<Policy.PolicyCache>();
         services.AddSingleton<Policy.LocalHostImages>();
         services.AddScoped<Policy.PolicyStore>();
@@ -213,7 +215,9 @@ public static class ServerSetup
             .MapLabsEndpoints()
             .MapTemplatesEndpoints()
             .MapNodeTypesEndpoints()
-            .MapPolicyEndpoints();
+            .MapPolicyEndpoints()
+            .MapReservationsEndpoints()
+            .MapCalendarEndpoints();
         return api;
     }
 
