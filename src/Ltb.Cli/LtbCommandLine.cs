@@ -21,6 +21,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(LabCommands.ConsoleCommand());
         root.Subcommands.Add(LabCommands.CaptureCommand());
         root.Subcommands.Add(TemplateCommands.Create());
+        root.Subcommands.Add(ReservationCommands.Create());
         root.Subcommands.Add(GatewayCommands.Create());
         return root;
     }

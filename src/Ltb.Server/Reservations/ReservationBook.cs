@@ -79,6 +79,47 @@ public sealed class ReservationBook(LtbDbContext db, PolicyStore policies, IReso
         return null;
     }
 
+    /// <summary>
+    /// After a host stopped taking labs (drained, disabled, removed): every scheduled reservation with labs planned there
+    /// is planned again over the hosts that are ready (their labs not deployed yet; active ones keep running where they
+    /// are), and its owner is told in its <see cref="Reservation.Notice"/> (shown with the reservation) what moved or that
+    /// nothing fits any more (the reservation keeps its old plan: change or cancel it). Answers how many were planned again.
+    /// </summary>
+    public async Task<int> ReplanHostAsync(Guid hostId, string hostName, string why, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var placementLock = await PlacementLock.AcquireAsync(db, ct);
+        var affected = db.ReservationHostShares.Where(s => s.HostId == hostId).Select(s => s.ReservationId);
+        var reservations = await db.Reservations.Where(r => r.State == ReservationState.Scheduled && affected.Contains(r.Id)).ToListAsync(ct);
+        var moved = 0;
+        foreach (var r in reservations)
+        {
+            var plan = ReservationPlan.Parse(r.PlanJson);
+            var request = new CapacityRequest(r.HoldsFrom, r.EndsAt, plan.Count, new CpuMemory(r.LabCpus, r.LabMemoryBytes), ReservationKinds(r));
+            var hosts = (await db.LabHosts.AsNoTracking().ToListAsync(ct)).Where(h => h.Id != hostId)
+                .Select(h => HostOffer.From(h, true, CpuMemory.Zero)).ToList();
+            var result = ReservationAdmission.Admit(request, hosts, await ReservationBookings.LoadAsync(db, r.HoldsFrom, r.EndsAt, r.Id, ct));
+            if (result.Admitted)
+            {
+                plan = plan.Zip(result.Hosts!, (lab, host) => lab with { HostId = host }).ToList();
+                r.PlanJson = ReservationPlan.ToJson(plan);
+                await ReservationBookings.RecordAsync(db, r, plan, ct);
+                var names = hosts.Where(h => result.Hosts!.Contains(h.Id)).Select(h => h.Name).Order(StringComparer.Ordinal);
+                r.Notice = $"{Shortage.Instant(now)}: host '{hostName}' {why}; the labs were planned again on {string.Join(", ", names)}";
+                moved++;
+            }
+            else
+            {
+                r.Notice = $"{Shortage.Instant(now)}: host '{hostName}' {why}, and the labs no longer fit elsewhere: {result.Refusal}. " +
+                    "Change the reservation (another window, fewer labs) or cancel it";
+            }
+            r.UpdatedAt = now;
+        }
+        await db.SaveChangesAsync(ct);
+        await placementLock.CommitAsync(ct);
+        return moved;
+    }
+
     public static IReadOnlyList<string> ReservationKinds(Reservation r) =>
         System.Text.Json.JsonSerializer.Deserialize<List<string>>(r.KindsJson) ?? [];
 
