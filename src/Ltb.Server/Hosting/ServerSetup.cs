@@ -83,7 +83,12 @@ public static class ServerSetup
             .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
             .AddResourceAuthorizer<Reservation, ReservationAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
-        services.TryAddSingleton(options.Clock ?? TimeProvider.System);
+        // The host registers the system clock already: a clock of the options (tests) replaces it.
+        if (options.Clock is { } clock)
+        {
+            services.Replace(ServiceDescriptor.Singleton(clock));
+        }
+        services.TryAddSingleton(TimeProvider.System);
         Reservations.ReservationServices.AddLtbReservations(services, options); // the reservation book and the scheduler (Reservations/)
         services.AddSingleton<Policy.PolicyCache>();
         services.AddSingleton<Policy.LocalHostImages>();

@@ -87,22 +87,26 @@ public abstract class ReservationBookingTests<TServer>(TServer fixture) : IClass
     public async Task Short_of_memory_at_one_instant_and_overcommit_counts()
     {
         await using var hosts = new TestHosts(S.Admin, S.BaseAddress);
-        // 256 MiB reported, counted twice: room for two labs at once, never three.
-        var host = await hosts.AddAsync("mem", 64, 256, memoryOvercommit: 2);
-        using var user = await UserAsync("rm");
+        // 384 MiB reported, counted twice: room for three labs at once, never four.
+        var host = await hosts.AddAsync("mem", 64, 384, memoryOvercommit: 2);
+        using var user = await UserAsync("rm", "instructor"); // a student may have at most 3 labs at once
         var start = Ahead();
+        var lead = TimeSpan.FromSeconds(TenantPolicy.Default.Scheduling.LeadSeconds);
+        // Two labs from 10:00 to 10:20, one from 10:20 to 10:40 (minus the lead time), two again after; three for a minute at 10:45.
+        await CreateAsync(user, Request("whole", Template, start, TimeSpan.FromHours(1)));
         await CreateAsync(user, Request("early", Template, start, TimeSpan.FromMinutes(20)));
         await CreateAsync(user, Request("late", Template, start.AddMinutes(40), TimeSpan.FromMinutes(20)));
-        await CreateAsync(user, Request("whole", Template, start, TimeSpan.FromHours(1)));
+        await CreateAsync(user, Request("blip", Template, start.AddMinutes(45), TimeSpan.FromMinutes(1)));
         var refused = await RefusedAsync(await user.PostAsJsonAsync("/api/v1/reservations",
-            Request("middle", Template, start.AddMinutes(10), TimeSpan.FromMinutes(45))));
+            Request("middle", Template, start.AddMinutes(10), TimeSpan.FromMinutes(40))));
         var shortage = refused.GetProperty("shortages")[0];
         Assert.Equal((host.Name, "memory"), (shortage.GetProperty("host").GetString(), shortage.GetProperty("resource").GetString()));
-        // The one full instant: when "late" starts (its lead time before 10:40).
-        var lead = TimeSpan.FromSeconds(TenantPolicy.Default.Scheduling.LeadSeconds);
-        Assert.Equal(start.AddMinutes(40) - lead, shortage.GetProperty("at").GetDateTimeOffset());
-        // Ending before "late" holds the host, it fits.
-        await CreateAsync(user, Request("middle", Template, start.AddMinutes(25), TimeSpan.FromMinutes(5)));
+        // The one full instant: when "blip" holds the host (its lead time before 10:45).
+        Assert.Equal(start.AddMinutes(45) - lead, shortage.GetProperty("at").GetDateTimeOffset());
+        Assert.Contains($"host '{host.Name}' is short of memory at {Instant(start.AddMinutes(45) - lead)} (a lab needs 256 MiB, 0 MiB free of 768 MiB)",
+            refused.GetProperty("detail").GetString());
+        // Ending before "blip" holds the host, it fits.
+        await CreateAsync(user, Request("middle", Template, start.AddMinutes(10), TimeSpan.FromMinutes(30)));
     }
 
     [Fact]

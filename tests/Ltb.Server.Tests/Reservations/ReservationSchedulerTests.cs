@@ -169,7 +169,7 @@ public abstract class ReservationSchedulerTests<TServer>(TServer fixture) : ICla
             Clock.Set(now.AddHours(1) - Warning);
             await TickAsync(S.Server);
             Assert.Contains(await EventsOfAsync(S.Server, lab.Id), e => e.Level == LabEventLevel.Warning && e.Message.Contains("reaches its lifetime"));
-            Assert.Empty((await TasksOfAsync(S.Server, lab.Id)).Where(t => t.Kind == LabTaskKind.Removal));
+            Assert.DoesNotContain(await TasksOfAsync(S.Server, lab.Id), t => t.Kind == LabTaskKind.Removal);
             Clock.Set(now.AddHours(1));
             await TickAsync(S.Server);
             await TickAsync(S.Server);
