@@ -54,7 +54,7 @@ internal static class Bench
         var options = new LtbServerOptions
         {
             DataDirectory = data, Database = provider, AdminPassword = "Bench-Passw0rd-1", SeedDemoTemplate = false,
-            SchedulerInterval = TimeSpan.Zero,
+            SchedulerInterval = TimeSpan.Zero, HostSilence = TimeSpan.FromDays(1), // the seeded hosts have no agent
         };
         options.Urls.Clear();
         options.Urls.Add("http://127.0.0.1:0");

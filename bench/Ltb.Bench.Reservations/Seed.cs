@@ -23,7 +23,7 @@ internal static class Seed
         var hosts = Enumerable.Range(0, settings.Hosts).Select(i => new LabHost
         {
             Id = Guid.NewGuid(), Name = $"bench-{i:00}", Address = $"https://10.9.{i / 200}.{i % 200 + 1}:7443", Cpus = 64, MemoryBytes = 64L << 30,
-            State = LabHostState.Ready, CpuOvercommit = 1, MemoryOvercommit = 1, Kinds = ["linux"], CreatedAt = now, UpdatedAt = now,
+            State = LabHostState.Ready, CpuOvercommit = 1, MemoryOvercommit = 1, Kinds = ["linux"], CreatedAt = now, UpdatedAt = now, LastSeenAt = now,
         }).ToList();
         db.LabHosts.AddRange(hosts);
         var group = new Group { Id = Guid.NewGuid(), Name = "bench-class", CreatedAt = now };

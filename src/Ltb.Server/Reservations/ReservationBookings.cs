@@ -70,7 +70,9 @@ public static class ReservationBookings
     /// <summary>Replaces a reservation's share rows with its plan (one row per host: its labs there); none once it no longer holds capacity.</summary>
     public static async Task RecordAsync(LtbDbContext db, Reservation r, IReadOnlyList<PlannedLab> plan, CancellationToken ct)
     {
-        var rows = await db.ReservationHostShares.Where(s => s.ReservationId == r.Id).ToListAsync(ct);
+        // A reservation not stored yet (a new booking) has no rows to replace.
+        var rows = db.Entry(r).State == EntityState.Detached ? []
+            : await db.ReservationHostShares.Where(s => s.ReservationId == r.Id).ToListAsync(ct);
         db.ReservationHostShares.RemoveRange(rows);
         if (r.State is not (ReservationState.Scheduled or ReservationState.Active))
         {
