@@ -954,7 +954,7 @@ namespace Ltb.Server.Data.Migrations.Postgres
 
                     b.HasKey("ReservationId", "HostId");
 
-                    b.HasIndex("EndsAt");
+                    b.HasIndex("EndsAt", "HoldsFrom", "HostId", "Cpus", "MemoryBytes");
 
                     b.ToTable("ReservationHostShares");
                 });

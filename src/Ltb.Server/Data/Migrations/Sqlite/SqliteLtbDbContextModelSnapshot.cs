@@ -945,7 +945,7 @@ namespace Ltb.Server.Data.Migrations.Sqlite
 
                     b.HasKey("ReservationId", "HostId");
 
-                    b.HasIndex("EndsAt");
+                    b.HasIndex("EndsAt", "HoldsFrom", "HostId", "Cpus", "MemoryBytes");
 
                     b.ToTable("ReservationHostShares");
                 });

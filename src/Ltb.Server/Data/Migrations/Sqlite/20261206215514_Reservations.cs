@@ -138,9 +138,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_ReservationHostShares_EndsAt",
+                name: "IX_ReservationHostShares_EndsAt_HoldsFrom_HostId_Cpus_MemoryBytes",
                 table: "ReservationHostShares",
-                column: "EndsAt");
+                columns: new[] { "EndsAt", "HoldsFrom", "HostId", "Cpus", "MemoryBytes" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_Reservations_GroupId",
