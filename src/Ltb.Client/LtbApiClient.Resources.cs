@@ -184,4 +184,33 @@ public sealed partial class LtbApiClient
 
     public Task<Paged<NodeTypeDto>> ListNodeTypesAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
         GetAsync<Paged<NodeTypeDto>>($"{Api}/node-types?{Paging(page, pageSize)}", ct);
+
+    // Reservations and the iCalendar feed
+
+    /// <summary><paramref name="scope"/>: "" (one's own and one's groups'), mine, groups, all (admins).</summary>
+    public Task<Paged<ReservationDto>> ListReservationsAsync(string scope, CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<ReservationDto>>($"{Api}/reservations?{Paging(page, pageSize)}{(scope.Length > 0 ? "&scope=" + Segment(scope) : "")}", ct);
+
+    public Task<ReservationDto> GetReservationAsync(Guid id, CancellationToken ct) => GetAsync<ReservationDto>($"{Api}/reservations/{id}", ct);
+
+    public Task<ReservationDto> CreateReservationAsync(CreateReservationRequest request, CancellationToken ct) =>
+        SendAsync<ReservationDto>(HttpMethod.Post, $"{Api}/reservations", request, ct);
+
+    public Task<ReservationDto> UpdateReservationAsync(Guid id, UpdateReservationRequest request, CancellationToken ct) =>
+        SendAsync<ReservationDto>(HttpMethod.Patch, $"{Api}/reservations/{id}", request, ct);
+
+    public Task<ReservationDto> ExtendReservationAsync(Guid id, ExtendReservationRequest request, CancellationToken ct) =>
+        SendAsync<ReservationDto>(HttpMethod.Post, $"{Api}/reservations/{id}/extend", request, ct);
+
+    public Task<ReservationDto> CancelReservationAsync(Guid id, CancellationToken ct) =>
+        SendAsync<ReservationDto>(HttpMethod.Delete, $"{Api}/reservations/{id}", null, ct);
+
+    public Task<CalendarFeedDto> CreateCalendarFeedAsync(CancellationToken ct) =>
+        SendAsync<CalendarFeedDto>(HttpMethod.Post, $"{Api}/me/calendar", null, ct);
+
+    public Task RevokeCalendarFeedAsync(CancellationToken ct) => SendWithoutAnswerAsync(HttpMethod.Delete, $"{Api}/me/calendar", null, ct);
+
+    /// <summary>The feed's text (the secret is the credential: no token is needed).</summary>
+    public async Task<string> GetCalendarFeedAsync(string secret, CancellationToken ct) =>
+        System.Text.Encoding.UTF8.GetString(await GetBytesAsync($"{Api}/calendar/{Segment(secret)}", ct));
 }

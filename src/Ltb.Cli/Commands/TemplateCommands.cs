@@ -171,7 +171,7 @@ internal static class TemplateCommands
             ?? throw new LtbApiException(0, $"several templates are named '{nameOrId}' (owners: {string.Join(", ", found.Select(t => t.Owner))}); give the id");
     }
 
-    private static async Task<Guid> GroupIdAsync(LtbApiClient client, string nameOrId, CancellationToken ct)
+    public static async Task<Guid> GroupIdAsync(LtbApiClient client, string nameOrId, CancellationToken ct)
     {
         if (Guid.TryParse(nameOrId, out var id))
         {

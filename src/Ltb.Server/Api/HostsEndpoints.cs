@@ -123,7 +123,7 @@ public static class HostsEndpoints
 
     private static async Task<Results<Ok<HostDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(
         [For(Operation.Update)] Authorized<LabHost> authorized, UpdateHostRequest request, LtbDbContext db, AuditLog audit,
-        HttpContext http, CancellationToken ct)
+        HttpContext http, Reservations.ReservationBook reservations, CancellationToken ct)
     {
         var host = authorized.Value;
         var v = new Validation();
@@ -175,16 +175,21 @@ public static class HostsEndpoints
         host.CpusOverride = request.Cpus ?? host.CpusOverride;
         host.MemoryBytesOverride = request.MemoryBytes ?? host.MemoryBytesOverride;
         host.Labels = request.Labels ?? host.Labels;
+        var leaves = host.State == LabHostState.Ready && state is LabHostState.Draining or LabHostState.Disabled;
         host.State = state ?? host.State;
         host.UpdatedAt = DateTimeOffset.UtcNow;
         audit.Record(AuditActions.Updated, What, host.Id, host.Name);
         await db.SaveChangesAsync(ct);
+        if (leaves)
+        {
+            await reservations.ReplanHostAsync(host.Id, host.Name, $"is {state.ToString()!.ToLowerInvariant()}", ct);
+        }
         ETags.Set(http, host);
         return TypedResults.Ok(ToDto(host, await HostUsage.ReadAsync(db, ct)));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<LabHost> host,
-        LtbDbContext db, AuditLog audit, CancellationToken ct)
+        LtbDbContext db, AuditLog audit, Reservations.ReservationBook reservations, CancellationToken ct)
     {
         if (host.Value.IsLocal)
         {
@@ -193,6 +198,7 @@ public static class HostsEndpoints
         db.LabHosts.Remove(host.Value);
         audit.Record(AuditActions.Deleted, What, host.Value.Id, host.Value.Name);
         await db.SaveChangesAsync(ct);
+        await reservations.ReplanHostAsync(host.Value.Id, host.Value.Name, "was removed", ct);
         return TypedResults.NoContent();
     }
 

@@ -24,7 +24,7 @@ public static partial class LabsEndpoints
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, ILabTaskQueue queue, LtbServerOptions options, AuditLog audit,
         NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates, IResourceAuthorizer<LabHost> hostAuthz,
-        PolicyStore policies, CancellationToken ct)
+        PolicyStore policies, TimeProvider clock, CancellationToken ct)
     {
         if (!request.HasFormContentType)
         {
@@ -146,14 +146,18 @@ public static partial class LabsEndpoints
             Discard();
             return overQuota;
         }
-        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, demand, ct);
+        // An ad-hoc lab of a role with a lifetime must fit beside the reservations ahead until it expires (Reservations/).
+        var now = clock.GetUtcNow();
+        var lifetime = apply ? null : Reservations.LabExpiry.Lifetime(await policies.CurrentAsync(ct), caller.Roles, caller.IsAdmin);
+        var expires = lifetime is { } life ? now + life : (DateTimeOffset?)null;
+        var (placement, notPlaced, invalidHost) = await LabPlacement.ChooseAsync(db, hostAuthz, caller, form["host"].ToString(), lab, demand, now,
+            expires, ct);
         if (placement is null)
         {
             Discard();
             return notPlaced is not null ? notPlaced : invalidHost!;
         }
         var host = placement.Host;
-        var now = DateTimeOffset.UtcNow;
         if (lab is null)
         {
             lab = new Lab { Id = newId, Name = name, RuntimeName = runtimeName, OwnerId = caller.UserId, HostId = host.Id, CreatedAt = now };
@@ -188,6 +192,10 @@ public static partial class LabsEndpoints
         lab.NodeKindsJson = JsonSerializer.Serialize(loaded.Kinds, LabTaskRunner.Json);
         lab.NodeGroupsJson = JsonSerializer.Serialize(loaded.Groups, LabTaskRunner.Json);
         lab.UpdatedAt = now;
+        if (!apply)
+        {
+            (lab.ExpiresAt, lab.ExpiryWarnedAt, lab.ReservationId) = (expires, null, null);
+        }
         var input = new DeploymentInput(plan, new AgentDeployOptions(Rollback: onFailure == "rollback"), apply);
         var task = LabReconciler.NewTask(lab, LabTaskKind.Deployment, JsonSerializer.Serialize(input, LabTaskRunner.Json), now);
         // The host's worker runs tasks in order: the removal ends before the deployment starts.

@@ -193,3 +193,31 @@ public sealed class SettingAuthorizer : IResourceAuthorizer<ServerSetting>
 
     public bool Allows(Caller caller, Operation operation, ServerSetting? resource) => operation == Operation.Read || caller.IsAdmin;
 }
+
+/// <summary>
+/// Reservations: admins see and manage all. The owner sees and manages theirs; the members of the group a reservation
+/// gives labs to (audience members) see it. Anyone signed in books for themselves; booking for a group's members or for
+/// teams is for instructors of those groups and admins (checked by the endpoint, which knows the audience).
+/// </summary>
+public sealed class ReservationAuthorizer : IResourceAuthorizer<Reservation>
+{
+    public IQueryable<Reservation> Visible(IQueryable<Reservation> source, Caller caller)
+    {
+        if (caller.IsAdmin)
+        {
+            return source;
+        }
+        var groups = caller.GroupIds.ToList();
+        return source.Where(r => r.OwnerId == caller.UserId || (r.GroupId != null && groups.Contains(r.GroupId.Value)));
+    }
+
+    public bool Allows(Caller caller, Operation operation, Reservation? resource) => operation switch
+    {
+        Operation.Read or Operation.Create => true,
+        Operation.Update or Operation.Delete => caller.IsAdmin || resource?.OwnerId == caller.UserId,
+        _ => false,
+    };
+
+    /// <summary>Whether the caller may give labs to every member of <paramref name="group"/>, or to it as a team.</summary>
+    public static bool MayBookFor(Caller caller, Guid group) => caller.IsAdmin || (caller.IsInstructor && caller.IsMemberOf(group));
+}

@@ -51,6 +51,12 @@ public sealed class Lab : IVersioned
     public string NodeGroupsJson { get; set; } = "{}";
     public string? StatusJson { get; set; }
     public string? Error { get; set; }
+    /// <summary>The reservation that deployed the lab (its capacity is counted there, not as a running lab).</summary>
+    public Guid? ReservationId { get; set; }
+    /// <summary>An ad-hoc lab's end of life (its role's lifetime); the scheduler warns before and removes it then.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>Set once the scheduler warned of the expiry.</summary>
+    public DateTimeOffset? ExpiryWarnedAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public long Version { get; set; }

@@ -33,6 +33,9 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<LabTemplateFile> LabTemplateFiles => Set<LabTemplateFile>();
     public DbSet<StoredNodeType> NodeTypes => Set<StoredNodeType>();
     public DbSet<ServerSetting> Settings => Set<ServerSetting>();
+    public DbSet<Reservation> Reservations => Set<Reservation>();
+    public DbSet<ReservationHostShare> ReservationHostShares => Set<ReservationHostShare>();
+    public DbSet<CalendarFeed> CalendarFeeds => Set<CalendarFeed>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -142,6 +145,8 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(l => l.Error).HasMaxLength(4000);
             e.Property(l => l.PlacementReason).HasMaxLength(2000);
             e.Property(l => l.Version).IsConcurrencyToken();
+            e.HasIndex(l => l.ReservationId);
+            e.HasIndex(l => l.ExpiresAt);
         });
 
         builder.Entity<LabEvent>(e =>
@@ -225,6 +230,39 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(t => t.Name).HasMaxLength(100);
             e.HasIndex(t => t.Name).IsUnique();
             e.Property(t => t.Version).IsConcurrencyToken();
+        });
+
+        builder.Entity<Reservation>(e =>
+        {
+            e.Property(r => r.Name).HasMaxLength(40);
+            e.HasOne(r => r.Owner).WithMany().HasForeignKey(r => r.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            // A booked template cannot be deleted from under its reservations (cancel them first).
+            e.HasOne<LabTemplate>().WithMany().HasForeignKey(r => r.TemplateId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<Group>().WithMany().HasForeignKey(r => r.GroupId).OnDelete(DeleteBehavior.SetNull);
+            e.Property(r => r.Audience).HasConversion<string>().HasMaxLength(20);
+            e.Property(r => r.State).HasConversion<string>().HasMaxLength(20);
+            e.Property(r => r.Notice).HasMaxLength(2000);
+            e.Property(r => r.Version).IsConcurrencyToken();
+            e.HasIndex(r => new { r.State, r.StartsAt });
+            e.HasIndex(r => new { r.State, r.EndsAt });
+            e.HasIndex(r => r.OwnerId);
+        });
+
+        builder.Entity<ReservationHostShare>(e =>
+        {
+            e.HasKey(s => new { s.ReservationId, s.HostId });
+            e.HasOne<Reservation>().WithMany().HasForeignKey(s => s.ReservationId).OnDelete(DeleteBehavior.Cascade);
+            // Admission reads the shares overlapping a window (EndsAt > from and HoldsFrom < to) and what they demand
+            // where: all of it in the index, so the read never touches the table (docs/benchmarks.md, reservations).
+            e.HasIndex(s => new { s.EndsAt, s.HoldsFrom, s.HostId, s.Cpus, s.MemoryBytes });
+        });
+
+        builder.Entity<CalendarFeed>(e =>
+        {
+            e.HasKey(f => f.UserId);
+            e.HasOne<LtbUser>().WithMany().HasForeignKey(f => f.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(f => f.Hash).HasMaxLength(32);
+            e.HasIndex(f => f.Hash).IsUnique();
         });
 
         builder.Entity<ServerSetting>(e =>

@@ -115,6 +115,15 @@ public sealed class LtbServerOptions
     /// </summary>
     public TimeSpan LabReadCacheLifetime { get; set; } = ReadCacheOff ? TimeSpan.Zero : TimeSpan.FromSeconds(2);
 
+    /// <summary>The clock of reservations and the scheduler (tests give a controlled one); null: the system's.</summary>
+    public TimeProvider? Clock { get; set; }
+
+    /// <summary>
+    /// How often the reservation scheduler looks at the store for due work (deploys, warnings, removals, expiries); the
+    /// store is the truth, so a missed tick only delays. Zero or less: no scheduler loop in this replica (tests drive it).
+    /// </summary>
+    public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     private static bool ReadCacheOff => Environment.GetEnvironmentVariable("LTB_READ_CACHE") is "off" or "0" or "false";
 
     public string ResolveConnectionString() => Database switch

@@ -80,9 +80,16 @@ public static class ServerSetup
             .AddResourceAuthorizer<Lab, LabAuthorizer>()
             .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>()
-            .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>();
+            .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
+            .AddResourceAuthorizer<Reservation, ReservationAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
+        // The host registers the system clock already: a clock of the options (tests) replaces it.
+        if (options.Clock is { } clock)
+        {
+            services.Replace(ServiceDescriptor.Singleton(clock));
+        }
         services.TryAddSingleton(TimeProvider.System);
+        Reservations.ReservationServices.AddLtbReservations(services, options); // the reservation book and the scheduler (Reservations/)
         services.AddSingleton<Policy.PolicyCache>();
         services.AddSingleton<Policy.LocalHostImages>();
         services.AddScoped<Policy.PolicyStore>();
@@ -214,7 +221,9 @@ public static class ServerSetup
             .MapLabsEndpoints()
             .MapTemplatesEndpoints()
             .MapNodeTypesEndpoints()
-            .MapPolicyEndpoints();
+            .MapPolicyEndpoints()
+            .MapReservationsEndpoints()
+            .MapCalendarEndpoints();
         return api;
     }
 

@@ -17,8 +17,11 @@ public sealed record PlacedLab(LabHost Host, LabLayout? Layout, string? Reason);
 /// </summary>
 public static class LabPlacement
 {
+    /// <param name="lifetime">A new lab's life (from <paramref name="now"/> until then, null: for good): it must fit beside the
+    /// reservations booked for that time, at their peak (Reservations/), as well as beside the labs that run.</param>
     public static async Task<(PlacedLab? Placed, ProblemHttpResult? Refused, ValidationProblem? Invalid)> ChooseAsync(LtbDbContext db,
-        IResourceAuthorizer<LabHost> authz, Caller caller, string? requested, Lab? existing, LabDemand demand, CancellationToken ct)
+        IResourceAuthorizer<LabHost> authz, Caller caller, string? requested, Lab? existing, LabDemand demand, DateTimeOffset now,
+        DateTimeOffset? lifetime, CancellationToken ct)
     {
         if (existing is not null && existing.State != LabLifecycle.Removed)
         {
@@ -55,7 +58,7 @@ public static class LabPlacement
                 return (null, Problems.Forbidden($"you may not deploy labs on host '{pinned}'"), null);
             }
         }
-        var allocated = await HostInventory.AllocatedAsync(db, ct);
+        var allocated = await Reservations.ReservationBookings.PeakAsync(db, now, lifetime, ct);
         var offers = visible.Select(h => HostOffer.From(h, authz.Allows(caller, Operation.PlaceLabs, h), allocated.GetValueOrDefault(h.Id)))
             .ToList();
         var decision = PlacementPolicy.Place(demand, offers, pinned);

@@ -48,6 +48,9 @@ public sealed record TenantPolicy
         ["instructor"] = new Quota { RunningLabs = 20, Nodes = 500, Cpus = 64, MemoryBytes = 64L << 30 },
     };
 
+    /// <summary>The scheduler's timings for reservations and ad-hoc labs (docs/api.md, "Reservations").</summary>
+    public SchedulingPolicy Scheduling { get; init; } = new();
+
     /// <summary>The most `exec` and node-log output one request returns; the rest is cut with a note.</summary>
     public long OutputLimitBytes { get; init; } = 1L << 20;
 
@@ -90,4 +93,26 @@ public sealed record Quota
     public int? Nodes { get; init; }
     public double? Cpus { get; init; }
     public long? MemoryBytes { get; init; }
+    /// <summary>Hours of reservations (window x labs) starting in any one week (Monday 00:00 UTC on).</summary>
+    public double? ReservedHoursPerWeek { get; init; }
+    /// <summary>The longest reservation window, in hours.</summary>
+    public double? LongestWindowHours { get; init; }
+    /// <summary>How far ahead a reservation may start, in days.</summary>
+    public double? BookAheadDays { get; init; }
+    /// <summary>
+    /// The longest life of an ad-hoc lab (deployed without a reservation), in hours: admitted only when its capacity stays
+    /// free that long against the reservations ahead; warned, then removed when it is reached. Role quotas only.
+    /// </summary>
+    public double? LabLifetimeHours { get; init; }
+}
+
+/// <summary>When the scheduler acts around a reservation's window and an ad-hoc lab's lifetime.</summary>
+public sealed record SchedulingPolicy
+{
+    /// <summary>How long before its start a reservation's labs are deployed (enough for the nodes to boot).</summary>
+    public int LeadSeconds { get; init; } = 300;
+    /// <summary>How long before the end the labs' users are warned (an event of each lab).</summary>
+    public int WarningSeconds { get; init; } = 600;
+    /// <summary>How far past its booked end an owner may extend a running reservation, in minutes (0: no extensions).</summary>
+    public int MaxExtensionMinutes { get; init; } = 60;
 }

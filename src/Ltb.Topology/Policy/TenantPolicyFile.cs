@@ -60,7 +60,7 @@ public static class TenantPolicyFile
         }
         if (policy is null)
         {
-            return (null, [$"{file}: a policy is a mapping of capabilities, ports, images, nodeDefaults, roleQuotas, groupQuotas, outputLimitBytes"]);
+            return (null, [$"{file}: a policy is a mapping of capabilities, ports, images, nodeDefaults, roleQuotas, groupQuotas, scheduling, outputLimitBytes"]);
         }
         policy = Canonical(policy);
         var errors = Check(policy);
@@ -101,10 +101,16 @@ public static class TenantPolicyFile
         }
         foreach (var (scope, quotas) in new[] { ("roleQuotas", policy.RoleQuotas), ("groupQuotas", policy.GroupQuotas) })
         {
-            foreach (var (name, q) in quotas.Where(q => q.Value is null || q.Value.RunningLabs < 0 || q.Value.Nodes < 0 || q.Value.Cpus < 0 || q.Value.MemoryBytes < 0))
+            foreach (var (name, q) in quotas.Where(q => q.Value is null || q.Value.RunningLabs < 0 || q.Value.Nodes < 0 || q.Value.Cpus < 0 || q.Value.MemoryBytes < 0
+                || q.Value.ReservedHoursPerWeek < 0 || q.Value.LongestWindowHours <= 0 || q.Value.BookAheadDays < 0 || q.Value.LabLifetimeHours <= 0))
             {
-                errors.Add($"'{scope}.{name}': figures must not be negative (leave one out for no limit)");
+                errors.Add($"'{scope}.{name}': figures must not be negative, windows and lifetimes above 0 (leave one out for no limit)");
             }
+        }
+        var s = policy.Scheduling;
+        if (s.LeadSeconds is < 0 or > 86400 || s.WarningSeconds is < 0 or > 86400 || s.MaxExtensionMinutes is < 0 or > 10080)
+        {
+            errors.Add("'scheduling': leadSeconds and warningSeconds are 0 to 86400, maxExtensionMinutes 0 to 10080");
         }
         if (policy.OutputLimitBytes < 1024)
         {

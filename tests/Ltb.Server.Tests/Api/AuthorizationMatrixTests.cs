@@ -89,6 +89,23 @@ public abstract class MatrixServer : ServerFixture
         await Templates.TemplateTestSupport.CreateAsync(Client(Who.Instructor), Templates.TemplateTestSupport.SmallLab("m"),
             Unique("tpl"), "group", G1.Id);
 
+    /// <summary>A scheduled reservation of student A giving labs to G1's members (seeded: students do not book for groups), a year ahead.</summary>
+    public async Task<Guid> CreateReservationOfAAsync(Guid template)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        var start = DateTimeOffset.UtcNow.AddDays(365);
+        var r = new Reservation
+        {
+            Id = Guid.NewGuid(), Name = Unique("res"), OwnerId = A.Id, TemplateId = template, TemplateVersion = 1, StartsAt = start,
+            EndsAt = start.AddHours(1), BookedEndsAt = start.AddHours(1), HoldsFrom = start, Audience = ReservationAudience.Members,
+            GroupId = G1.Id, LabCpus = 1, LabMemoryBytes = 1L << 28, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+        };
+        db.Reservations.Add(r);
+        await db.SaveChangesAsync();
+        return r.Id;
+    }
+
     public async Task<HostDto> CreateHostAsync() => await Http.ReadAsync<HostDto>(await Admin.PostAsJsonAsync("/api/v1/hosts",
         new CreateHostRequest(Unique("h"), "https://10.0.0.1:7443", 4, 8L << 30)), 201);
 }
@@ -187,6 +204,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
         }
         var (labId, taskId) = s.CreateLabOfAAsync().GetAwaiter().GetResult();
         var template = s.CreateTemplateOfIAsync().GetAwaiter().GetResult().Id;
+        var reservation = s.CreateReservationOfAAsync(template).GetAwaiter().GetResult();
         var customType = ServerFixture.Unique("host");
         Http.EnsureAsync(s.Admin.PostAsJsonAsync("/api/v1/node-types", new CreateNodeTypeRequest(Templates.TemplateTestSupport.HostType(customType)))
             .GetAwaiter().GetResult(), 201, "create node type").GetAwaiter().GetResult();
@@ -331,6 +349,28 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("PATCH", "/api/v1/node-types/{name}", At($"/api/v1/node-types/{customType}"), [.. adminOnly, Ok],
                 () => new UpdateNodeTypeRequest(Definition: Templates.TemplateTestSupport.HostType(customType))),
 
+            // Reservations: A's, giving labs to G1's members; B and the instructor (in G1) see it, only A and admins change it.
+            R("GET", "/api/v1/reservations", At("/api/v1/reservations"), all200),
+            R("POST", "/api/v1/reservations", At("/api/v1/reservations"), [Unauth, Invalid, Invalid, Invalid, Invalid, Invalid],
+                () => new CreateReservationRequest("", Guid.NewGuid(), DateTimeOffset.UtcNow.AddDays(1), DateTimeOffset.UtcNow.AddDays(1).AddHours(1))),
+            R("GET", "/api/v1/reservations/{id}", At($"/api/v1/reservations/{reservation}"), sharedRead),
+            R("PATCH", "/api/v1/reservations/{id}", At($"/api/v1/reservations/{reservation}"), [Unauth, Invalid, Forbid, NotFound, Forbid, Invalid],
+                () => new UpdateReservationRequest(EndsAt: DateTimeOffset.UtcNow.AddDays(300))),
+            R("POST", "/api/v1/reservations/{id}/extend", At($"/api/v1/reservations/{reservation}/extend"),
+                [Unauth, Invalid, Forbid, NotFound, Forbid, Invalid], () => new ExtendReservationRequest(DateTimeOffset.UtcNow)),
+            R("DELETE", "/api/v1/reservations/{id}", async _ => $"/api/v1/reservations/{await matrix.CreateReservationOfAAsync(template)}",
+                [Unauth, Ok, Forbid, NotFound, Forbid, Ok]),
+            R("POST", "/api/v1/me/calendar", At("/api/v1/me/calendar"), [Unauth, Created, Created, Created, Created, Created]),
+            R("DELETE", "/api/v1/me/calendar", async who =>
+            {
+                if (who != Who.Anonymous)
+                {
+                    await Http.EnsureAsync(await matrix.Client(who).PostAsync("/api/v1/me/calendar", null), 201, "make a feed");
+                }
+                return "/api/v1/me/calendar";
+            }, [Unauth, NoContent, NoContent, NoContent, NoContent, NoContent]),
+            // The secret is the credential: a wrong one is not found, whoever asks.
+            R("GET", "/api/v1/calendar/{secret}", At("/api/v1/calendar/ltbcal_0000.ics"), [NotFound, NotFound, NotFound, NotFound, NotFound, NotFound]),
             // Everyone reads the tenant policy (students see what is allowed); only admins replace it.
             R("GET", "/api/v1/policy", At("/api/v1/policy"), all200),
             R("PUT", "/api/v1/policy", At("/api/v1/policy"), [.. adminOnly, Ok],

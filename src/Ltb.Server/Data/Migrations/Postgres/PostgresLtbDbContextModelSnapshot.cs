@@ -121,6 +121,27 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.ToTable("AuditEntries");
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.CalendarFeed", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.HasKey("UserId");
+
+                    b.HasIndex("Hash")
+                        .IsUnique();
+
+                    b.ToTable("CalendarFeeds");
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.Group", b =>
                 {
                     b.Property<Guid>("Id")
@@ -228,6 +249,12 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .HasMaxLength(4000)
                         .HasColumnType("character varying(4000)");
 
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("ExpiryWarnedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<Guid?>("GroupId")
                         .HasColumnType("uuid");
 
@@ -256,6 +283,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Property<string>("PlacementReason")
                         .HasMaxLength(2000)
                         .HasColumnType("character varying(2000)");
+
+                    b.Property<Guid?>("ReservationId")
+                        .HasColumnType("uuid");
 
                     b.Property<string>("RuntimeName")
                         .IsRequired()
@@ -299,7 +329,11 @@ namespace Ltb.Server.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
+                    b.HasIndex("ExpiresAt");
+
                     b.HasIndex("GroupId");
+
+                    b.HasIndex("ReservationId");
 
                     b.HasIndex("TemplateId");
 
@@ -800,6 +834,131 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.Reservation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Audience")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<DateTimeOffset>("BookedEndsAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("EndsAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Extensions")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid?>("GroupId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("HoldsFrom")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("KindsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<double>("LabCpus")
+                        .HasColumnType("double precision");
+
+                    b.Property<long>("LabMemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("Notice")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<Guid>("OwnerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("PlanJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("StartsAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<string>("TeamIdsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<Guid>("TemplateId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("TemplateVersion")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset?>("WarnedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("GroupId");
+
+                    b.HasIndex("OwnerId");
+
+                    b.HasIndex("TemplateId");
+
+                    b.HasIndex("State", "EndsAt");
+
+                    b.HasIndex("State", "StartsAt");
+
+                    b.ToTable("Reservations");
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.ReservationHostShare", b =>
+                {
+                    b.Property<Guid>("ReservationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("HostId")
+                        .HasColumnType("uuid");
+
+                    b.Property<double>("Cpus")
+                        .HasColumnType("double precision");
+
+                    b.Property<DateTimeOffset>("EndsAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("HoldsFrom")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("ReservationId", "HostId");
+
+                    b.HasIndex("EndsAt", "HoldsFrom", "HostId", "Cpus", "MemoryBytes");
+
+                    b.ToTable("ReservationHostShares");
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.ServerSetting", b =>
                 {
                     b.Property<string>("Key")
@@ -1021,6 +1180,15 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.CalendarFeed", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.LtbUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.GroupMember", b =>
                 {
                     b.HasOne("Ltb.Server.Data.Group", "Group")
@@ -1150,6 +1318,37 @@ namespace Ltb.Server.Data.Migrations.Postgres
                     b.HasOne("Ltb.Server.Data.Lab", null)
                         .WithMany()
                         .HasForeignKey("LabId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.Reservation", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Group", null)
+                        .WithMany()
+                        .HasForeignKey("GroupId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Ltb.Server.Data.LtbUser", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Ltb.Server.Data.LabTemplate", null)
+                        .WithMany()
+                        .HasForeignKey("TemplateId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.ReservationHostShare", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Reservation", null)
+                        .WithMany()
+                        .HasForeignKey("ReservationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

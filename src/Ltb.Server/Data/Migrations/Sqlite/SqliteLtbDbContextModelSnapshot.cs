@@ -114,6 +114,27 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.ToTable("AuditEntries");
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.CalendarFeed", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("UserId");
+
+                    b.HasIndex("Hash")
+                        .IsUnique();
+
+                    b.ToTable("CalendarFeeds");
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.Group", b =>
                 {
                     b.Property<Guid>("Id")
@@ -221,6 +242,12 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                         .HasMaxLength(4000)
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ExpiryWarnedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid?>("GroupId")
                         .HasColumnType("TEXT");
 
@@ -248,6 +275,9 @@ namespace Ltb.Server.Data.Migrations.Sqlite
 
                     b.Property<string>("PlacementReason")
                         .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ReservationId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("RuntimeName")
@@ -292,7 +322,11 @@ namespace Ltb.Server.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
+                    b.HasIndex("ExpiresAt");
+
                     b.HasIndex("GroupId");
+
+                    b.HasIndex("ReservationId");
 
                     b.HasIndex("TemplateId");
 
@@ -791,6 +825,131 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.Reservation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Audience")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("BookedEndsAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EndsAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Extensions")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("GroupId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("HoldsFrom")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("KindsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("LabCpus")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("LabMemoryBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Notice")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PlanJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("StartsAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TeamIdsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("TemplateId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("TemplateVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("WarnedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("GroupId");
+
+                    b.HasIndex("OwnerId");
+
+                    b.HasIndex("TemplateId");
+
+                    b.HasIndex("State", "EndsAt");
+
+                    b.HasIndex("State", "StartsAt");
+
+                    b.ToTable("Reservations");
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.ReservationHostShare", b =>
+                {
+                    b.Property<Guid>("ReservationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("HostId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Cpus")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("EndsAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("HoldsFrom")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ReservationId", "HostId");
+
+                    b.HasIndex("EndsAt", "HoldsFrom", "HostId", "Cpus", "MemoryBytes");
+
+                    b.ToTable("ReservationHostShares");
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.ServerSetting", b =>
                 {
                     b.Property<string>("Key")
@@ -1008,6 +1167,15 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Ltb.Server.Data.CalendarFeed", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.LtbUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Ltb.Server.Data.GroupMember", b =>
                 {
                     b.HasOne("Ltb.Server.Data.Group", "Group")
@@ -1137,6 +1305,37 @@ namespace Ltb.Server.Data.Migrations.Sqlite
                     b.HasOne("Ltb.Server.Data.Lab", null)
                         .WithMany()
                         .HasForeignKey("LabId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.Reservation", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Group", null)
+                        .WithMany()
+                        .HasForeignKey("GroupId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Ltb.Server.Data.LtbUser", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Ltb.Server.Data.LabTemplate", null)
+                        .WithMany()
+                        .HasForeignKey("TemplateId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Ltb.Server.Data.ReservationHostShare", b =>
+                {
+                    b.HasOne("Ltb.Server.Data.Reservation", null)
+                        .WithMany()
+                        .HasForeignKey("ReservationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
