@@ -40,6 +40,7 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
         }
         var ns = await driver.NamespaceAsync(lab, node, t.Token);
         await RewireAsync(record, n, ns.Pid, t.Token);
+        await x.InterfacesWiredAsync(record, record.Plan, record.Mgmt, n, ct);
         await x.RunExecAsync(lab, n, TimeSpan.FromSeconds(60), null, t.Token);
         return (await inspection.InspectAsync(lab, ct)).Node(node);
     }
