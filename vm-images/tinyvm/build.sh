@@ -30,5 +30,5 @@ mkdir -p "$out"
 install -m 0644 "$work/kernel/boot/vmlinuz-$version" "$out/kernel"
 install -m 0644 "$work/initrd" "$out/initrd"
 # The kernel's own arguments; LTB adds the node's (LTB_* and the node's env) after them.
-echo "console=ttyS0 panic=-1 loglevel=4" >"$out/cmdline"
+echo "console=ttyS0 panic=-1" >"$out/cmdline"
 echo "$pkg" >"$out/kernel-package"

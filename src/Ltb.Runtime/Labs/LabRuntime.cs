@@ -121,6 +121,10 @@ public sealed class LabRuntime
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct = default) =>
         _nodes.OpenExecSessionAsync(request, ct);
 
+    /// <summary>Opens the console of a running node whose driver offers one (a VM's serial console).</summary>
+    public Task<IExecSession> OpenConsoleAsync(string labName, string node, TerminalSize size, CancellationToken ct = default) =>
+        _nodes.OpenConsoleAsync(labName, node, size, ct);
+
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
 
     /// <summary>

@@ -155,6 +155,12 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
         return await DriverOf(request.Lab, request.Node).OpenExecSessionAsync(request, ct);
     }
 
+    public async Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct)
+    {
+        await RequireRunningAsync(lab, node, ct);
+        return await DriverOf(lab, node).OpenConsoleAsync(lab, node, size, ct);
+    }
+
     private async Task RequireRunningAsync(string lab, string node, CancellationToken ct)
     {
         var status = await inspection.InspectAsync(lab, ct);

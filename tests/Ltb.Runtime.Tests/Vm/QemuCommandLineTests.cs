@@ -51,7 +51,7 @@ public sealed class QemuCommandLineTests
         Assert.Contains("-S", argv);
         Assert.Contains("-nodefaults", argv);
         Assert.Equal("none", After(argv, "-display"));
-        Assert.Equal("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", After(argv, "-sandbox"));
+        Assert.Equal("on,obsolete=deny,resourcecontrol=deny", After(argv, "-sandbox"));
         Assert.Equal(Files.PidFile, After(argv, "-pidfile"));
         Assert.Equal($"unix:{Files.QmpSocket},server=on,wait=off", After(argv, "-qmp"));
         Assert.Equal($"socket,id=console,path={Files.ConsoleSocket},server=on,wait=off,logfile={Files.ConsoleLog},logappend=on", After(argv, "-chardev"));

@@ -57,8 +57,9 @@ public static class QemuCommandLine
             "-smp", m.Cpus.ToString(CultureInfo.InvariantCulture),
             "-m", $"{Math.Max(64, m.MemoryBytes / (1024 * 1024))}M",
             "-nodefaults", "-no-user-config", "-display", "none",
-            // QEMU's seccomp filter: no exec of helpers, no privilege changes, no obsolete system calls.
-            "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+            // QEMU's seccomp filter: no obsolete system calls, no changes to scheduling or affinity. Not spawn=deny nor
+            // elevateprivileges=deny: -daemonize forks and calls setsid after the filter is in place, and they refuse that.
+            "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
             "-daemonize", "-pidfile", f.PidFile,
             "-S",
             "-qmp", $"unix:{Opt(f.QmpSocket)},server=on,wait=off",

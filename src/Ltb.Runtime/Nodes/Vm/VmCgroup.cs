@@ -72,21 +72,24 @@ public sealed class VmCgroup(string name, string root = "/sys/fs/cgroup")
         return current is null ? null : (Num(current), Num(usec) * 1000, Num(Read(own, "pids.current")));
     }
 
-    /// <summary>Removes the cgroup (its processes have exited); an absent one is no error.</summary>
-    public void Remove()
+    /// <summary>
+    /// Removes the cgroup once its processes have exited; an absent one is no error. A process that was just killed
+    /// leaves the cgroup a moment after it is gone from sight (the kernel refuses the removal as busy until then).
+    /// </summary>
+    public async Task RemoveAsync(CancellationToken ct)
     {
         foreach (var folder in Folders)
         {
-            try
+            for (var attempt = 0; Directory.Exists(folder); attempt++)
             {
-                if (Directory.Exists(folder))
+                try
                 {
                     Directory.Delete(folder);
                 }
-            }
-            catch (IOException)
-            {
-                // Still busy (a process exiting right now): the next removal takes it.
+                catch (IOException) when (attempt < 50)
+                {
+                    await Task.Delay(100, ct);
+                }
             }
         }
     }

@@ -93,7 +93,7 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
         var started = await host.RunAsync("unshare", ["--net", "--", .. record.Argv], null, TimeSpan.FromSeconds(60), ct);
         if (!started.Succeeded || files.RunningPid() is not { } pid)
         {
-            throw new LabRuntimeException(lab, node, $"QEMU did not start: {FirstLines(started.Stderr + started.Stdout)}");
+            throw new LabRuntimeException(lab, node, $"QEMU did not start (exit code {started.ExitCode}): {FirstLines(started.Stderr + started.Stdout)}");
         }
         try
         {
@@ -150,7 +150,7 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
         {
             await KillAsync(files, ct);
         }
-        new VmCgroup(CgroupName(files)).Remove();
+        await new VmCgroup(CgroupName(files)).RemoveAsync(ct);
     }
 
     /// <summary>Kills QEMU (SIGKILL) and waits until it is gone.</summary>
@@ -193,7 +193,7 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
     {
         var files = Files(lab, node);
         await KillAsync(files, ct);
-        new VmCgroup(CgroupName(files)).Remove();
+        await new VmCgroup(CgroupName(files)).RemoveAsync(ct);
         if (Directory.Exists(files.SocketFolder))
         {
             Directory.Delete(files.SocketFolder, recursive: true);
