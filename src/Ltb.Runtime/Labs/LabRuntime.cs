@@ -123,7 +123,7 @@ public sealed class LabRuntime
 
     /// <summary>Opens the console of a running node whose driver offers one (a VM's serial console).</summary>
     public Task<IExecSession> OpenConsoleAsync(string labName, string node, TerminalSize size, CancellationToken ct = default) =>
-        _nodes.OpenConsoleAsync(labName, node, size, ct);
+        _nodes.OpenExecSessionAsync(new ExecSessionRequest(labName, node, [], true, size) { NodeConsole = true }, ct);
 
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
 

@@ -152,13 +152,10 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
     public async Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct)
     {
         await RequireRunningAsync(request.Lab, request.Node, ct);
-        return await DriverOf(request.Lab, request.Node).OpenExecSessionAsync(request, ct);
-    }
-
-    public async Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct)
-    {
-        await RequireRunningAsync(lab, node, ct);
-        return await DriverOf(lab, node).OpenConsoleAsync(lab, node, size, ct);
+        var driver = DriverOf(request.Lab, request.Node);
+        return request.NodeConsole
+            ? await driver.OpenConsoleAsync(request.Lab, request.Node, request.Size ?? new TerminalSize(24, 80), ct)
+            : await driver.OpenExecSessionAsync(request, ct);
     }
 
     private async Task RequireRunningAsync(string lab, string node, CancellationToken ct)
