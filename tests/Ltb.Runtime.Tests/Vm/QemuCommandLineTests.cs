@@ -63,14 +63,14 @@ public sealed class QemuCommandLineTests
     }
 
     [Theory]
-    [InlineData(VmAccelerator.Tcg, "tcg,tb-size=64", "max")]
+    [InlineData(VmAccelerator.Tcg, "tcg,tb-size=64", null)]
     [InlineData(VmAccelerator.Kvm, "kvm", "host")]
-    public void Cpus_memory_and_the_accelerator_come_from_the_plan_and_the_probe(VmAccelerator accel, string accelArg, string cpu)
+    public void Cpus_memory_and_the_accelerator_come_from_the_plan_and_the_probe(VmAccelerator accel, string accelArg, string? cpu)
     {
         var argv = QemuCommandLine.Build(Machine(Kernel, accel));
 
         Assert.Equal(accelArg, After(argv, "-accel"));
-        Assert.Equal(cpu, After(argv, "-cpu"));
+        Assert.Equal(cpu, argv.Contains("-cpu") ? After(argv, "-cpu") : null);
         Assert.Equal("2", After(argv, "-smp"));
         Assert.Equal("256M", After(argv, "-m"));
     }

@@ -53,7 +53,11 @@ public static class QemuCommandLine
             "-name", $"guest=ltb-{m.Lab}-{m.Node},debug-threads=on",
             "-machine", "pc",
             "-accel", m.Accelerator == VmAccelerator.Kvm ? "kvm" : $"tcg,tb-size={TcgCacheMiB}",
-            "-cpu", m.Accelerator == VmAccelerator.Kvm ? "host" : "max",
+        };
+        // KVM: the host's CPU. TCG: QEMU's default model (cheaper to emulate than "max", as plain qemu-system runs it).
+        argv.AddRange(m.Accelerator == VmAccelerator.Kvm ? ["-cpu", "host"] : []);
+        argv.AddRange(new[]
+        {
             "-smp", m.Cpus.ToString(CultureInfo.InvariantCulture),
             "-m", $"{Math.Max(64, m.MemoryBytes / (1024 * 1024))}M",
             "-nodefaults", "-no-user-config", "-display", "none",
@@ -65,7 +69,7 @@ public static class QemuCommandLine
             "-qmp", $"unix:{Opt(f.QmpSocket)},server=on,wait=off",
             "-chardev", $"socket,id=console,path={Opt(f.ConsoleSocket)},server=on,wait=off,logfile={Opt(f.ConsoleLog)},logappend=on",
             "-serial", "chardev:console",
-        };
+        });
         if (m.Image.DirectKernelBoot)
         {
             argv.AddRange(["-kernel", m.Image.Kernel!]);
