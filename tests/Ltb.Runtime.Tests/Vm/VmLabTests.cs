@@ -61,6 +61,12 @@ public sealed class VmLabTests
         Assert.Equal(NodeState.Running, vm.State);
         Assert.NotNull(vm.MgmtIpv4);
         Assert.Contains(lab.Events, e => e.Kind == RuntimeEventKind.Warning && e.Message.Contains("TCG", StringComparison.Ordinal));
+        // QEMU runs in a cgroup of its own with the node's limits (memory: the guest's 256 MiB plus QEMU's 192 MiB).
+        Assert.Contains("ltb-vm/", await File.ReadAllTextAsync($"/proc/{vm.Pid}/cgroup", TestLabs.Ct), StringComparison.Ordinal);
+        var stats = await lab.Runtime.NodeStatsAsync(lab.Name, "vm1", TestLabs.Ct);
+        Assert.Equal((ulong)((256L + 192) << 20), stats.MemoryLimitBytes);
+        Assert.InRange(stats.MemoryBytes, 16UL << 20, (256UL + 192) << 20);
+        Assert.True(stats.CpuNanoseconds > 0 && stats.Pids > 0, $"cpu {stats.CpuNanoseconds} ns, {stats.Pids} pids");
         // The container reaches the VM over the link, and the host reaches it on its management address.
         await AssertPingsAsync(lab, "c1", "10.0.0.2");
         var mgmt = await lab.Net.RunAsync("ping", ["-c", "2", "-W", "3", vm.MgmtIpv4!.Split('/')[0]], null, TimeSpan.FromSeconds(20), TestLabs.Ct);
