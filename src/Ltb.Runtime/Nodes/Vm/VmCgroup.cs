@@ -5,7 +5,7 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// <summary>
 /// The cgroup a VM node's QEMU runs in (<c>ltb-vm/HASH</c>), with the node's limits, as Docker gives a container its
 /// own: memory (the guest's RAM plus QEMU's own overhead), CPU time (the node's CPUs as a CFS quota) and processes.
-/// Works on cgroup v1 (memory, cpu, pids hierarchies) and v2 (one unified hierarchy). The driver starts QEMU paused,
+/// Works on cgroup v1 (memory, cpu, cpuacct, pids hierarchies) and v2 (one unified hierarchy). The driver starts QEMU paused,
 /// moves it here, and only then lets the guest run, so the guest's memory is charged here from its first page.
 /// </summary>
 public sealed class VmCgroup(string name, string root = "/sys/fs/cgroup")
@@ -17,7 +17,7 @@ public sealed class VmCgroup(string name, string root = "/sys/fs/cgroup")
     private bool V1 => Directory.Exists(Path.Combine(root, "memory"));
 
     private IEnumerable<string> Folders => V1
-        ? new[] { "memory", "cpu", "pids" }.Select(c => Path.Combine(root, c, "ltb-vm", name))
+        ? new[] { "memory", "cpu", "cpuacct", "pids" }.Select(c => Path.Combine(root, c, "ltb-vm", name))
         : [Path.Combine(root, "ltb-vm", name)];
 
     /// <summary>Creates the cgroup with the limits and moves <paramref name="pid"/> (all its threads) into it.</summary>
@@ -28,14 +28,15 @@ public sealed class VmCgroup(string name, string root = "/sys/fs/cgroup")
         var pidsMax = pids?.ToString(CultureInfo.InvariantCulture) ?? "max";
         if (V1)
         {
-            var (mem, cpu, pid_) = (Make("memory"), Make("cpu"), Make("pids"));
+            // cpuacct (its CPU time, for stats) is a hierarchy of its own on some hosts, one with cpu on others.
+            var (mem, cpu, cpuacct, pid_) = (Make("memory"), Make("cpu"), Make("cpuacct"), Make("pids"));
             Write(mem, "memory.limit_in_bytes", memory);
             // Swap counts too where the kernel accounts it (as Docker's --memory with the same --memory-swap).
             TryWrite(mem, "memory.memsw.limit_in_bytes", memory);
             Write(cpu, "cpu.cfs_period_us", PeriodMicros.ToString(CultureInfo.InvariantCulture));
             Write(cpu, "cpu.cfs_quota_us", quota);
             Write(pid_, "pids.max", pidsMax);
-            foreach (var folder in new[] { mem, cpu, pid_ })
+            foreach (var folder in new[] { mem, cpu, cpuacct, pid_ })
             {
                 Write(folder, "cgroup.procs", pid.ToString(CultureInfo.InvariantCulture));
             }

@@ -219,7 +219,8 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
         var mark = File.Exists(files.StoppedMark) ? File.ReadAllText(files.StoppedMark).Trim() : null;
         var state = pid is not null ? NodeState.Running : mark == "created" ? NodeState.Created : mark is not null ? NodeState.Stopped : NodeState.Exited;
         var error = state == NodeState.Exited ? $"QEMU exited; the console's last lines: {Last(files.ConsoleTail(300))}" : null;
-        return new NodeStatus(r.Node, $"ltb-{r.Lab}-{r.Node}", files.Folder, r.Image, state, r.MgmtIpv4, r.MgmtIpv6, (int?)pid, [], error);
+        // Its id: the hash that names its sockets and cgroup (not the folder: no host path in what users see).
+        return new NodeStatus(r.Node, $"ltb-{r.Lab}-{r.Node}", $"qemu-{CgroupName(files)}", r.Image, state, r.MgmtIpv4, r.MgmtIpv6, (int?)pid, [], error);
     }
 
     private static string Last(string text) => text.Length == 0 ? "(none)" : text.ReplaceLineEndings(" | ");
