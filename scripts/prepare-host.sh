@@ -19,6 +19,8 @@ packages=(
   debootstrap busybox-static # local node images without a registry
   gcc libc6-dev             # the FRR image's capability wrapper and the containment tests' static helper
   openssh-server            # the SSH gateway (`ltb serve` runs sshd -i per connection; the host's sshd is not used)
+  qemu-system-x86 qemu-utils # VM nodes (the VM driver runs qemu-system-x86_64; qemu-img makes their overlays)
+  cpio                      # the test VM images' initramfs (scripts/build-vm-images.sh)
 )
 if [[ $profile == test ]]; then
   packages+=(tshark)        # decoding captures in tests

@@ -13,6 +13,7 @@ trap '[[ $finished == true ]] || echo "0 passed, 1 failed, 0 skipped"' EXIT
 "$LTB_ROOT/scripts/prepare-host.sh" test
 start_dockerd >/dev/null
 "$LTB_ROOT/scripts/build-images.sh"
+"$LTB_ROOT/scripts/build-vm-images.sh"
 
 log "building the solution"
 dotnet build LTB.slnx -c Release --nologo -v q -clp:NoSummary >"$LTB_LOG_DIR/build.log" 2>&1 \

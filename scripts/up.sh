@@ -35,6 +35,7 @@ fi
 
 "$LTB_ROOT/scripts/prepare-host.sh" run
 "$LTB_ROOT/scripts/build-images.sh"
+"$LTB_ROOT/scripts/build-vm-images.sh"   # the tiny test VM (kind ltb_tinyvm) into the host's VM image library
 ./ltb --version >/dev/null   # builds the command line when missing or stale
 ./ltb host info
 log "starting the LTB server on the embedded default (Ctrl+C stops it); it prints the URL and the admin account"

@@ -108,7 +108,7 @@ public sealed partial class LtbApiClient
     /// <summary>
     /// The node's console (docs/api.md "Consoles"), with the client's token instead of a ticket: a new session, or
     /// <paramref name="session"/> reattached; <paramref name="size"/> is the terminal's; <paramref name="target"/> (shell,
-    /// ssh, telnet; a new session only) instead of the node type's console.
+    /// serial, ssh, telnet; a new session only) instead of the node type's console.
     /// </summary>
     public Task<System.Net.WebSockets.ClientWebSocket> OpenConsoleSocketAsync(string lab, string node, Guid? session,
         (int Rows, int Columns)? size, CancellationToken ct, string? target = null) =>

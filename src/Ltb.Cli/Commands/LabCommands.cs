@@ -177,10 +177,10 @@ internal static class LabCommands
         var session = new Option<Guid?>("--session") { Description = "Reattach to this console session (printed when you leave one with Ctrl-])." };
         var target = new Option<string?>("--target")
         {
-            Description = "What to connect to instead of the node type's console: shell (in the container), ssh or telnet (the node's own server).",
+            Description = "What to connect to instead of the node type's console: shell (in the container), serial (a VM's serial console), ssh or telnet (the node's own server).",
         };
-        target.AcceptOnlyFromAmong("shell", "ssh", "telnet");
-        var command = new Command("console", "Open a node's console in this terminal (its type's console: a login shell, ssh or telnet; Ctrl-] leaves, the session stays a minute).")
+        target.AcceptOnlyFromAmong("shell", "serial", "ssh", "telnet");
+        var command = new Command("console", "Open a node's console in this terminal (its type's console: a login shell, a VM's serial line, ssh or telnet; Ctrl-] leaves, the session stays a minute).")
         {
             lab, node, session, target, Server,
         };

@@ -41,8 +41,18 @@ public sealed record DeployOptions
     public bool Converge { get; init; }
 }
 
-/// <summary>Where the runtime keeps per-lab files (the applied plan, inline startup configs).</summary>
+/// <summary>Where the runtime keeps per-lab files (the applied plan, inline startup configs) and VM nodes' files and images.</summary>
 public sealed record RuntimeOptions
 {
     public string StateDirectory { get; init; } = "/var/lib/ltb/labs";
+
+    /// <summary>VM nodes' files (overlays, console logs; <c>Nodes/Vm/VmNodeFiles</c>); null: <c>vms</c> beside <see cref="StateDirectory"/>.</summary>
+    public string? VmDirectory { get; init; }
+
+    /// <summary>The host's VM image library (<c>Nodes/Vm/VmImages</c>); null: $LTB_VM_IMAGES, else /var/lib/ltb/vm-images.</summary>
+    public string? VmImageDirectory { get; init; }
+
+    public string EffectiveVmDirectory => VmDirectory ?? Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(StateDirectory)) ?? "/var/lib/ltb", "vms");
+
+    public string EffectiveVmImageDirectory => VmImageDirectory ?? (Environment.GetEnvironmentVariable("LTB_VM_IMAGES") is { Length: > 0 } env ? env : "/var/lib/ltb/vm-images");
 }

@@ -75,6 +75,11 @@ internal sealed class LabContext(NodeDrivers drivers, IHostNetwork net, IMgmtNet
         }
     }
 
+    /// <summary>Tells the node's driver that its interfaces are in its namespace (a VM joins them to its cards and boots to ready).</summary>
+    public Task InterfacesWiredAsync(LabRecord? record, LabPlan plan, MgmtState? mgmt, NodePlan node, CancellationToken ct) =>
+        Driver(plan.LabName, node).InterfacesWiredAsync(plan, node,
+            NodeInterfaces(record ?? new LabRecord(plan, LabPhase.Deploying, null, mgmt?.Bridge, mgmt), node.Name), ct);
+
     /// <summary>The interfaces LTB put into a node: its link ends, and eth0 where LTB wired the management interface.</summary>
     public static List<string> NodeInterfaces(LabRecord record, string node) =>
         record.Plan.Links.SelectMany(LinkTypes.NodeEnds).Where(e => e.Node == node).Select(e => e.Interface)

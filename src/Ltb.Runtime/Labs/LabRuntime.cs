@@ -28,7 +28,7 @@ public sealed class LabRuntime
 
     /// <summary>The runtime of a host with a Docker engine: the container driver and Docker management networks.</summary>
     public LabRuntime(DockerEngine engine, IHostNetwork? network = null, RuntimeOptions? options = null)
-        : this(Docker(engine, network ?? new HostNetwork(), new LabStateStore((options ?? new RuntimeOptions()).StateDirectory)))
+        : this(Docker(engine, network ?? new HostNetwork(), options ?? new RuntimeOptions()))
     {
     }
 
@@ -52,8 +52,14 @@ public sealed class LabRuntime
     }
 
     /// <summary>The one place where a host's node drivers are registered (add a runtime's driver here).</summary>
-    private static LabContext Docker(DockerEngine engine, IHostNetwork net, LabStateStore store) =>
-        new(new NodeDrivers([new ContainerDriver(engine, store)]), net, new MgmtNetworks(engine, net), store);
+    private static LabContext Docker(DockerEngine engine, IHostNetwork net, RuntimeOptions options)
+    {
+        var store = new LabStateStore(options.StateDirectory);
+        return new(new NodeDrivers([
+            new ContainerDriver(engine, store),
+            new VmDriver(net, options.EffectiveVmDirectory, options.EffectiveVmImageDirectory),
+        ]), net, new MgmtNetworks(engine, net), store);
+    }
 
     public string StateDirectory => _context.Store.Root;
 
@@ -116,6 +122,10 @@ public sealed class LabRuntime
     /// <summary>Starts an interactive command (stdin open, optionally a terminal) in a running node.</summary>
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct = default) =>
         _nodes.OpenExecSessionAsync(request, ct);
+
+    /// <summary>Opens the console of a running node whose driver offers one (a VM's serial console).</summary>
+    public Task<IExecSession> OpenConsoleAsync(string labName, string node, TerminalSize size, CancellationToken ct = default) =>
+        _nodes.OpenExecSessionAsync(new ExecSessionRequest(labName, node, [], true, size) { NodeConsole = true }, ct);
 
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
 

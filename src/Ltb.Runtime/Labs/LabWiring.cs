@@ -135,8 +135,11 @@ internal sealed class LabWiring(LabContext x)
         {
             var ready = plan.Nodes.Where(n => _created.Contains(n.Name) && _pinned.Contains(n.Name) && !_execDone.Contains(n.Name)
                 && wire.Where(l => LinkTypes.NodeEnds(l).Any(e => e.Node == n.Name)).All(l => _wired.Contains(l.Key))).ToList();
-            await System.Threading.Tasks.Parallel.ForEachAsync(ready.Where(n => n.Exec.Count > 0), Parallel(ct), async (n, c) =>
-                await x.RunExecAsync(_lab, n, options.ExecTimeout, progress, c));
+            await System.Threading.Tasks.Parallel.ForEachAsync(ready, Parallel(ct), async (n, c) =>
+            {
+                await x.InterfacesWiredAsync(record: null, plan, net, n, c);
+                await x.RunExecAsync(_lab, n, options.ExecTimeout, progress, c);
+            });
             _execDone.UnionWith(ready.Select(n => n.Name));
         }
 

@@ -40,6 +40,7 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
         }
         var ns = await driver.NamespaceAsync(lab, node, t.Token);
         await RewireAsync(record, n, ns.Pid, t.Token);
+        await x.InterfacesWiredAsync(record, record.Plan, record.Mgmt, n, ct);
         await x.RunExecAsync(lab, n, TimeSpan.FromSeconds(60), null, t.Token);
         return (await inspection.InspectAsync(lab, ct)).Node(node);
     }
@@ -151,7 +152,10 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
     public async Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct)
     {
         await RequireRunningAsync(request.Lab, request.Node, ct);
-        return await DriverOf(request.Lab, request.Node).OpenExecSessionAsync(request, ct);
+        var driver = DriverOf(request.Lab, request.Node);
+        return request.NodeConsole
+            ? await driver.OpenConsoleAsync(request.Lab, request.Node, request.Size ?? new TerminalSize(24, 80), ct)
+            : await driver.OpenExecSessionAsync(request, ct);
     }
 
     private async Task RequireRunningAsync(string lab, string node, CancellationToken ct)

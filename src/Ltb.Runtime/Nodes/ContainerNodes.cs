@@ -221,7 +221,7 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
         {
             var inspect = await engine.Client.Containers.InspectContainerAsync(name, ct);
             var running = inspect.State is { Running: true } && inspect.State.Pid == pid;
-            if (running && ProcessAlive(pid))
+            if (running && Vm.ProcessState.Alive(pid))
             {
                 return;
             }
@@ -230,25 +230,6 @@ internal sealed class ContainerNodes(DockerEngine engine, LabStateStore store)
                 throw new LabRuntimeException(lab, node, await ExitedMessageAsync(name, inspect, ct));
             }
             await Task.Delay(100, ct);
-        }
-    }
-
-    /// <summary>
-    /// Whether the process runs: it exists and is neither a zombie nor dead. An init that exited stays in /proc as a
-    /// zombie until the container's shim reaps it, which on a busy host takes a while.
-    /// </summary>
-    private static bool ProcessAlive(long pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // "pid (comm) S ...": the state follows the last ')' (the command may itself hold parentheses).
-            var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart();
-            return state.Length > 0 && state[0] is not ('Z' or 'X' or 'x');
-        }
-        catch (IOException)
-        {
-            return false; // gone (FileNotFoundException, DirectoryNotFoundException) or vanishing while read
         }
     }
 

@@ -13,7 +13,14 @@ public readonly record struct TerminalSize(int Rows, int Columns)
 /// What to run interactively in a node: an argument vector (never a shell line), with or without a terminal
 /// (<paramref name="Tty"/>: stdout and stderr are one stream, the terminal's line discipline turns ^C into SIGINT).
 /// </summary>
-public sealed record ExecSessionRequest(string Lab, string Node, IReadOnlyList<string> Command, bool Tty, TerminalSize? Size);
+public sealed record ExecSessionRequest(string Lab, string Node, IReadOnlyList<string> Command, bool Tty, TerminalSize? Size)
+{
+    /// <summary>
+    /// The node's own console instead of a command (<see cref="NodeCapabilities.Console"/>: a VM's serial line);
+    /// <see cref="Command"/> and <see cref="Tty"/> are then ignored. One request shape reaches every agent (local, remote, spanning).
+    /// </summary>
+    public bool NodeConsole { get; init; }
+}
 
 /// <summary>Which output a piece of an interactive command's output came from (with a terminal: always stdout).</summary>
 public enum ExecStream { Stdout = 1, Stderr = 2 }

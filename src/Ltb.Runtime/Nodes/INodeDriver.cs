@@ -70,6 +70,14 @@ public interface INodeDriver
     /// <summary>Whether the node runs now (false: created, stopped or exited).</summary>
     Task<bool> IsRunningAsync(string lab, string node, CancellationToken ct);
 
+    /// <summary>
+    /// After the wiring put the node's <paramref name="interfaces"/> (link ends, an LTB-wired eth0) into its namespace, at
+    /// deploy, apply and start: joins them to the node where its runtime needs that (a VM's taps), then waits until the
+    /// node is ready as its type says (a VM's boot), failing at the type's timeout naming the node and the check.
+    /// Containers need neither.
+    /// </summary>
+    Task InterfacesWiredAsync(LabPlan plan, NodePlan node, IReadOnlyList<string> interfaces, CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>Fails, naming the node and how it ended, when the node started with <paramref name="ns"/> no longer runs.</summary>
     Task EnsureRunningAsync(string lab, string node, NodeNamespace ns, CancellationToken ct);
 

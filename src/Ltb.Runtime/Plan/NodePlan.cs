@@ -35,14 +35,20 @@ public sealed record ExecCommand
 public sealed record PortMapping(int HostPort, int ContainerPort, string Protocol = "tcp", string? HostIp = null);
 
 /// <summary>
-/// What only a virtual machine node needs (issue #14 fills it in and gives it a driver). Defined now so that plans
-/// carry it the same way to every agent; no runtime deploys it yet (the planner refuses VM kinds, and a plan naming a
-/// runtime without a registered driver is refused before anything is created).
+/// What only a virtual machine node needs (the VM driver, <c>Nodes/VmDriver</c>, runs it with QEMU).
 /// </summary>
-/// <param name="Disk">The disk image the VM boots from (a host path or a reference the VM driver resolves).</param>
-/// <param name="NicModel">The emulated network card of its data interfaces.</param>
-/// <param name="Firmware">"bios" or "uefi".</param>
-public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", string Firmware = "bios");
+/// <param name="Disk">The VM image the node boots, by name in the host's VM image library (<c>NAME[:VERSION]</c>, never a host path): a disk, or a kernel for direct kernel boot.</param>
+/// <param name="NicModel">The emulated network card of its interfaces.</param>
+/// <param name="Firmware">"bios" (the only one so far).</param>
+public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", string Firmware = "bios")
+{
+    /// <summary>A regular expression the serial console prints when the guest is ready (the node type's <c>ready.log</c>).</summary>
+    public string? ReadyLog { get; init; }
+    /// <summary>A TCP port on the management address that accepts connections when the guest is ready (<c>ready.port</c>).</summary>
+    public int? ReadyPort { get; init; }
+    /// <summary>How long the guest may take to become ready (under TCG emulation the driver allows more).</summary>
+    public int ReadyTimeoutSeconds { get; init; } = 300;
+}
 
 /// <summary>
 /// One node, fully resolved. <see cref="Runtime"/> says which node driver deploys it (<c>INodeDriver</c>); the

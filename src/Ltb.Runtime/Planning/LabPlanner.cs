@@ -44,6 +44,7 @@ public static class LabPlanner
         var names = lab.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var nodes = lab.Nodes.Select(n => PlanNode(n, names, options, topologyFolder, errors)).OfType<NodePlan>().ToList();
         var links = lab.Links.Select(l => PlanLink(l, errors)).OfType<LinkPlan>().ToList();
+        VmNodePlanner.CheckInterfaces(nodes, links, errors);
         if (errors.Count > 0)
         {
             return new PlanningResult(null, errors);
@@ -84,9 +85,13 @@ public static class LabPlanner
     private static NodePlan? PlanNode(Node node, HashSet<string> labNodes, PlanningOptions options, string? topologyFolder, List<string> errors)
     {
         var who = $"node '{node.Name}' (kind {node.Kind})";
+        if (node.Runtime == NodeRuntime.Vm)
+        {
+            return VmNodePlanner.Plan(node, who, options, errors);
+        }
         if (node.Runtime != NodeRuntime.Container)
         {
-            errors.Add($"{who} runs as {node.Runtime.ToString().ToLowerInvariant()}; this host runtime deploys container nodes only so far");
+            errors.Add($"{who} runs as {node.Runtime.ToString().ToLowerInvariant()}; this host runtime deploys container and VM nodes only");
             return null;
         }
         if (node.Image is not { Length: > 0 } image)

@@ -49,8 +49,11 @@ public sealed record ConfigMethod(ConfigInjection Injection, string? Path = null
 
 public sealed record Credentials(string Username, string Password);
 
-/// <summary>How to tell that the node has booted: a line in its log or console, or a command that succeeds.</summary>
-public sealed record ReadinessCheck(string? LogLine, string? Command, int TimeoutSeconds);
+/// <summary>How to tell that the node has booted: a line in its log or console, a command that succeeds, or a TCP port on its management address that accepts connections (VMs).</summary>
+public sealed record ReadinessCheck(string? LogLine, string? Command, int TimeoutSeconds)
+{
+    public int? Port { get; init; }
+}
 
 /// <summary>
 /// A kind of device ("information about a device"): everything needed to create a node of it and work with it.

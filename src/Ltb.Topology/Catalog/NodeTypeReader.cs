@@ -131,9 +131,10 @@ public static class NodeTypeReader
         {
             return null;
         }
-        r.RejectUnknownKeys(m, "'ready'", ["log", "command", "timeout"]);
+        r.RejectUnknownKeys(m, "'ready'", ["log", "command", "port", "timeout"]);
         var timeout = m["timeout"] is { } t ? r.Integer(t, "'ready.timeout'", 1, 86400) ?? 300 : 300;
-        return new ReadinessCheck(Text(r, m, "log"), Text(r, m, "command"), (int)timeout);
+        var port = m["port"] is { } p ? r.Integer(p, "'ready.port'", 1, 65535) : null;
+        return new ReadinessCheck(Text(r, m, "log"), Text(r, m, "command"), (int)timeout) { Port = (int?)port };
     }
 
     private static long? Memory(YamlValueReader r, YNode node)

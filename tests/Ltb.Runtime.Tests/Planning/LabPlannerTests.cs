@@ -2,6 +2,7 @@ using Ltb.Runtime.Plan;
 using Ltb.Runtime.Planning;
 using Ltb.Testing;
 using Ltb.Topology;
+using Ltb.Topology.Catalog;
 
 namespace Ltb.Runtime.Tests.Planning;
 
@@ -92,13 +93,43 @@ public sealed class LabPlannerTests
             name: r
             topology:
               nodes:
-                vm1: {kind: generic_vm, image: disk.qcow2}
+                vm1: {kind: generic_vm, image: /var/lib/disks/disk.qcow2}
+                vm2: {kind: ltb_tinyvm, binds: ["/etc:/etc"], env: {IP_eth1: "10.0.0.2/24; reboot"}}
+                vm3: {kind: ltb_tinyvm}
                 c1: {kind: linux, image: ltb/tiny:latest, network-mode: host}
                 c2: {kind: linux, image: ltb/tiny:latest}
+              links:
+                - endpoints: ["vm3:eth30", "c2:eth1"]
             """);
         Assert.Null(result.Plan);
-        Assert.Contains(result.Errors, e => e.StartsWith("node 'vm1' (kind generic_vm) runs as vm", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("node 'vm1' (kind generic_vm) names the VM image '/var/lib/disks/disk.qcow2', which is not an image name", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("node 'vm2' (kind ltb_tinyvm) is a VM and sets 'binds', which only container nodes take", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("node 'vm2' (kind ltb_tinyvm): env IP_eth1 cannot be passed to a VM", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("interface 'eth30' of VM node 'vm3' is not one of its cards", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.StartsWith("node 'c1' (kind linux) asks for the host's network", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_vm_node_plans_with_its_image_limits_env_and_its_types_readiness()
+    {
+        var result = PlanText("""
+            name: r
+            topology:
+              nodes:
+                vm1: {kind: ltb_tinyvm, env: {IP_eth1: 10.0.0.2/24}, memory: 384MiB}
+                c1: {kind: linux, image: ltb/tiny:latest}
+              links:
+                - endpoints: ["vm1:eth1", "c1:eth1"]
+            """);
+        Assert.Empty(result.Errors);
+        var vm = result.Plan!.Nodes.Single(n => n.Name == "vm1");
+        Assert.Equal(NodeRuntime.Vm, vm.Runtime);
+        Assert.Equal("ltb/tinyvm", vm.Image);
+        Assert.Equal(new VmPlan("ltb/tinyvm") { ReadyLog = "^ltb-tinyvm ready", ReadyTimeoutSeconds = 60 }, vm.Vm);
+        Assert.Equal(384L << 20, vm.Memory);
+        Assert.Equal(1, vm.Cpu);
+        Assert.Equal("10.0.0.2/24", vm.Env["IP_eth1"]);
+        Assert.Null(result.Plan.Nodes.Single(n => n.Name == "c1").Vm);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using Docker.DotNet.Models;
 using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
 using Ltb.Runtime.Network;
 using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Nodes.Vm;
 using Ltb.Runtime.Plan;
 
 namespace Ltb.Runtime.Tests.Support;
@@ -9,7 +11,7 @@ namespace Ltb.Runtime.Tests.Support;
 /// <summary>
 /// Everything on this host that belongs to one lab: containers and networks (by label and by name), host interfaces (by
 /// alias and by the names the plan's links would use), OVS bridges and ports (by external id and by name), pinned
-/// namespaces, the lab's state folder. Only this lab's objects are compared: other engineers' tests run beside ours.
+/// namespaces, the lab's state folder, VM nodes' QEMU processes, folders, sockets and cgroups. Only this lab's objects are compared: other engineers' tests run beside ours.
 /// </summary>
 public sealed record Leftovers(IReadOnlyList<string> Items)
 {
@@ -49,6 +51,46 @@ public sealed record Leftovers(IReadOnlyList<string> Items)
         {
             items.Add($"state folder {Path.Combine(stateDirectory, lab)}");
         }
+        items.AddRange(VmLeftovers(plan, stateDirectory));
         return new Leftovers(items.Distinct().ToList());
+    }
+
+    /// <summary>What a VM node leaves if not removed: its QEMU, its folder (overlay, console log), sockets and cgroup.</summary>
+    private static IEnumerable<string> VmLeftovers(LabPlan plan, string stateDirectory)
+    {
+        var root = new RuntimeOptions { StateDirectory = stateDirectory }.EffectiveVmDirectory;
+        if (Directory.Exists(Path.Combine(root, plan.LabName)))
+        {
+            yield return $"VM folder {Path.Combine(root, plan.LabName)}";
+        }
+        foreach (var node in plan.Nodes)
+        {
+            var files = new VmNodeFiles(root, plan.LabName, node.Name);
+            if (Directory.Exists(files.SocketFolder))
+            {
+                yield return $"VM socket folder {files.SocketFolder}";
+            }
+            var cgroup = VmNodes.CgroupName(files);
+            foreach (var c in new[] { $"/sys/fs/cgroup/memory/ltb-vm/{cgroup}", $"/sys/fs/cgroup/ltb-vm/{cgroup}" }.Where(Directory.Exists))
+            {
+                yield return $"cgroup {c}";
+            }
+            foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit)))
+            {
+                string cmdline;
+                try
+                {
+                    cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+                }
+                catch (IOException)
+                {
+                    continue;
+                }
+                if (cmdline.StartsWith("qemu-system", StringComparison.Ordinal) && cmdline.Contains(files.SocketFolder, StringComparison.Ordinal))
+                {
+                    yield return $"qemu process {pid}";
+                }
+            }
+        }
     }
 }

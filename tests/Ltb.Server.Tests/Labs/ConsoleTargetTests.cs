@@ -101,7 +101,7 @@ public sealed class ConsoleTargetTests(SqliteServer server) : IClassFixture<Sqli
         // Choices are checked before anything opens.
         var bad = await owner.PostAsJsonAsync($"{h1}/tickets", new ConsoleTicketRequest(Target: "serial-ish"), ct);
         Assert.Equal(400, (int)bad.StatusCode);
-        Assert.Contains("shell, ssh, telnet", await bad.Content.ReadAsStringAsync(ct));
+        Assert.Contains("shell, serial, ssh, telnet", await bad.Content.ReadAsStringAsync(ct));
         var loginForTelnet = await owner.PostAsJsonAsync($"{t1}/tickets", new ConsoleTicketRequest(Target: "telnet", Username: "a", Password: "b"), ct);
         Assert.Equal(400, (int)loginForTelnet.StatusCode);
         Assert.Equal(400, (int)(await owner.PostAsJsonAsync($"{h1}/tickets", new ConsoleTicketRequest(Username: "root"), ct)).StatusCode);

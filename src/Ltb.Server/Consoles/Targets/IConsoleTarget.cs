@@ -44,7 +44,7 @@ public static class ConsoleTargets
 {
     private static readonly IReadOnlyDictionary<ConsoleType, IConsoleTarget> ByType = new IConsoleTarget[]
     {
-        new ShellConsoleTarget(), new SshConsoleTarget(), new TelnetConsoleTarget(),
+        new ShellConsoleTarget(), new SshConsoleTarget(), new TelnetConsoleTarget(), new SerialConsoleTarget(),
     }.ToDictionary(t => t.Type);
 
     /// <summary>The names a user may ask for (target=...).</summary>
@@ -67,8 +67,6 @@ public static class ConsoleTargets
         {
             return (target, null);
         }
-        return (null, wanted == ConsoleType.Serial
-            ? $"node '{node}' has a serial console (a VM), which LTB cannot open yet; ask for target={string.Join(", ", Names)}"
-            : $"node '{node}' ({type?.Name}) has no console; a bridge or an external node has no command line to open");
+        return (null, $"node '{node}' ({type?.Name}) has no console; a bridge or an external node has no command line to open");
     }
 }

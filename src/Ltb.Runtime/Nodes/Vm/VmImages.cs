@@ -1,0 +1,61 @@
+using System.Text.RegularExpressions;
+
+namespace Ltb.Runtime.Nodes.Vm;
+
+/// <summary>
+/// A VM image of the host's library, ready to boot: a disk (qcow2 or raw; each node gets a qcow2 overlay on it, the
+/// image itself stays pristine), or a kernel with its initrd and arguments (direct kernel boot, for small images).
+/// </summary>
+public sealed record VmImage(string Reference, string Folder, string? Disk, string? DiskFormat, string? Kernel, string? Initrd, string KernelArgs)
+{
+    public bool DirectKernelBoot => Kernel is not null;
+}
+
+/// <summary>
+/// The host's VM image library: a folder (<c>/var/lib/ltb/vm-images</c> by default) with one sub-folder per image and
+/// version, <c>NAME/VERSION/</c> (a reference <c>ltb/tinyvm:latest</c> is <c>ltb/tinyvm/latest/</c>), holding either
+/// <c>disk.qcow2</c> or <c>disk.raw</c>, or <c>kernel</c> (with <c>initrd</c> and <c>cmdline</c> optional).
+/// <c>scripts/build-vm-images.sh</c> builds the test images into it; an administrator places others there. A reference
+/// is a name, never a host path: what a topology may name is only what the library holds.
+/// </summary>
+public sealed partial class VmImages(string root)
+{
+    public string Root { get; } = root;
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,62}(/[a-z0-9][a-z0-9._-]{0,62}){0,3}(:[A-Za-z0-9][A-Za-z0-9._-]{0,62})?$")]
+    private static partial Regex ReferencePattern();
+
+    /// <summary>Whether <paramref name="reference"/> is a well-formed image reference (NAME[:VERSION], no path tricks).</summary>
+    public static bool IsValidReference(string reference) => ReferencePattern().IsMatch(reference) && !reference.Contains("..", StringComparison.Ordinal);
+
+    /// <summary>The image's folder in the library, or why there is none (a message naming the image and what to do).</summary>
+    public VmImage? Resolve(string reference, out string? problem)
+    {
+        problem = null;
+        if (!IsValidReference(reference))
+        {
+            problem = $"'{reference}' is not a VM image name (NAME[:VERSION], lower-case letters, digits, '.', '_', '-', '/')";
+            return null;
+        }
+        var colon = reference.LastIndexOf(':');
+        var (name, version) = colon < 0 ? (reference, "latest") : (reference[..colon], reference[(colon + 1)..]);
+        var folder = Path.Combine(Root, name, version);
+        string? Have(string file) => File.Exists(Path.Combine(folder, file)) ? Path.Combine(folder, file) : null;
+        if (Have("kernel") is { } kernel)
+        {
+            var args = Have("cmdline") is { } c ? File.ReadAllText(c).Trim() : "console=ttyS0";
+            return new VmImage(reference, folder, null, null, kernel, Have("initrd"), args);
+        }
+        if (Have("disk.qcow2") is { } qcow2)
+        {
+            return new VmImage(reference, folder, qcow2, "qcow2", null, null, "");
+        }
+        if (Have("disk.raw") is { } raw)
+        {
+            return new VmImage(reference, folder, raw, "raw", null, null, "");
+        }
+        problem = $"VM image '{reference}' is not on this host (no disk.qcow2, disk.raw or kernel in {folder}); " +
+                  "add it to the host's VM image library (scripts/build-vm-images.sh builds LTB's test images)";
+        return null;
+    }
+}

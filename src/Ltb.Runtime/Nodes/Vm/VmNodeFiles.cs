@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Ltb.Runtime.Nodes.Vm;
+
+/// <summary>What the VM driver remembers of a node (<c>node.json</c>): enough to start it again and to list it.</summary>
+/// <param name="Argv">QEMU's command line, as built at create (an argument vector: never a shell line).</param>
+/// <param name="ReadyLog">A regular expression the console prints when the guest is ready (null: no console check).</param>
+/// <param name="ReadyPort">A TCP port on the management address that answers when the guest is ready (null: none).</param>
+public sealed record VmNodeRecord(string Lab, string Node, string Image, IReadOnlyList<string> Argv, string? MgmtIpv4, string? MgmtIpv6,
+    int Interfaces, string? ReadyLog, int? ReadyPort, int ReadyTimeoutSeconds, double Cpu, long MemoryBytes, long? Pids, bool Tcg);
+
+/// <summary>
+/// Where a VM node's files live: <c>VMROOT/LAB/NODE/</c> holds <c>node.json</c>, the disk overlay, the pid file, the
+/// console log and the <c>stopped</c> mark; the sockets (QMP, serial console) are in <c>/run/ltb-vm/HASH/</c>, a short
+/// path because a unix socket's path is limited to 107 bytes. Destroy removes both folders.
+/// </summary>
+public sealed class VmNodeFiles(string root, string lab, string node)
+{
+    public const string SocketRoot = "/run/ltb-vm";
+
+    public string Lab { get; } = lab;
+    public string Node { get; } = node;
+    public string Folder { get; } = Path.Combine(root, lab, node);
+    public string SocketFolder { get; } = Path.Combine(SocketRoot,
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.Combine(root, lab, node))))[..16]);
+
+    public string Record => Path.Combine(Folder, "node.json");
+    public string Overlay => Path.Combine(Folder, "overlay.qcow2");
+    public string PidFile => Path.Combine(Folder, "qemu.pid");
+    public string ConsoleLog => Path.Combine(Folder, "console.log");
+    /// <summary>Present while the node is stopped on purpose (LTB stopped it, or it was created and not started yet).</summary>
+    public string StoppedMark => Path.Combine(Folder, "stopped");
+    /// <summary>The console log's length when QEMU last started: readiness reads only what this boot printed.</summary>
+    public string BootOffset => Path.Combine(Folder, "boot-offset");
+    public string QmpSocket => Path.Combine(SocketFolder, "qmp.sock");
+    public string ConsoleSocket => Path.Combine(SocketFolder, "console.sock");
+
+    public VmNodeRecord? Load() =>
+        File.Exists(Record) ? JsonSerializer.Deserialize<VmNodeRecord>(File.ReadAllText(Record), Labs.LabStateStore.Json) : null;
+
+    public void Save(VmNodeRecord record)
+    {
+        Directory.CreateDirectory(Folder);
+        var tmp = Record + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(record, Labs.LabStateStore.Json));
+        File.Move(tmp, Record, overwrite: true);
+    }
+
+    /// <summary>The QEMU pid of the pid file, when that process still runs (not a zombie); else null.</summary>
+    public long? RunningPid()
+    {
+        try
+        {
+            var pid = long.Parse(File.ReadAllText(PidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            return ProcessState.Alive(pid) && ProcessState.CommandLineContains(pid, SocketFolder) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or FormatException or OverflowException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The last <paramref name="maxBytes"/> of the console log (what a failure shows of the guest).</summary>
+    public string ConsoleTail(int maxBytes = 600)
+    {
+        try
+        {
+            using var f = new FileStream(ConsoleLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            f.Seek(Math.Max(0, f.Length - maxBytes), SeekOrigin.Begin);
+            using var r = new StreamReader(f);
+            return r.ReadToEnd().Replace("\r", "", StringComparison.Ordinal).Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+}
+
+/// <summary>Reading a process's state from /proc (a container's init, a VM's QEMU).</summary>
+internal static class ProcessState
+{
+    /// <summary>
+    /// The process exists and is neither a zombie nor dead. An init that exited stays in /proc as a zombie until the
+    /// container's shim reaps it, which on a busy host takes a while.
+    /// </summary>
+    public static bool Alive(long pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // "pid (comm) S ...": the state follows the last ')' (the command may itself hold parentheses).
+            var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart();
+            return state.Length > 0 && state[0] is not ('Z' or 'X' or 'x');
+        }
+        catch (IOException)
+        {
+            return false; // gone (FileNotFoundException, DirectoryNotFoundException) or vanishing while read
+        }
+    }
+
+    /// <summary>Whether the process's command line holds <paramref name="text"/> (a reused pid is not our QEMU).</summary>
+    public static bool CommandLineContains(long pid, string text)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(text, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Text;
+using Ltb.Runtime.Docker;
+using Ltb.Runtime.Labs;
+using Ltb.Runtime.Network;
+using Ltb.Runtime.Nodes.Vm;
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Status;
+using Ltb.Topology.Catalog;
+using NodeStatus = Ltb.Runtime.Status.NodeStatus;
+
+namespace Ltb.Runtime.Nodes;
+
+/// <summary>
+/// The VM node driver: one QEMU process per node (<see cref="VmNodes"/>), controlled over QMP (<see cref="QmpClient"/>),
+/// booted from the host's VM image library (<see cref="VmImages"/>). QEMU runs in a network namespace of its own that
+/// the orchestration pins like a container's; the wiring puts link ends and eth0 there, and
+/// <see cref="InterfacesWiredAsync"/> joins each to its tap (<see cref="VmTaps"/>), so every link type and backend
+/// reaches a VM unchanged. KVM where a test guest really runs, else TCG with a warning and a longer readiness budget.
+/// </summary>
+public sealed class VmDriver : INodeDriver
+{
+    private readonly VmNodes _nodes;
+    private readonly IHostNetwork _host;
+
+    /// <param name="root">Where the VM nodes' files live (<see cref="VmNodeFiles"/>).</param>
+    /// <param name="imageLibrary">The host's VM image library (<see cref="VmImages"/>).</param>
+    public VmDriver(IHostNetwork host, string root, string imageLibrary)
+    {
+        _host = host;
+        _nodes = new VmNodes(root, new VmImages(imageLibrary), host);
+    }
+
+    public NodeRuntime Runtime => NodeRuntime.Vm;
+
+    public NodeCapabilities Capabilities => NodeCapabilities.Stats | NodeCapabilities.Console;
+
+    private Task<(VmAccelerator Accelerator, string Reason)> AcceleratorAsync(CancellationToken ct) => KvmProbe.ProbeAsync(_nodes.Root, ct);
+
+    public async Task PrepareAsync(LabPlan plan, IReadOnlyList<NodePlan> nodes, DeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct)
+    {
+        var lab = plan.LabName;
+        ProcessResult version;
+        try
+        {
+            version = await _host.RunAsync(QemuCommandLine.Binary, ["--version"], null, TimeSpan.FromSeconds(30), ct);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or HostNetworkException)
+        {
+            version = new ProcessResult(127, "", e.Message);
+        }
+        if (!version.Succeeded)
+        {
+            throw new LabRuntimeException(lab, nodes[0].Name,
+                $"this host cannot run VM nodes: {QemuCommandLine.Binary} is not installed (apt-get install qemu-system-x86 qemu-utils, or scripts/prepare-host.sh)");
+        }
+        foreach (var n in nodes)
+        {
+            if (ImageProblem(n) is { } problem)
+            {
+                throw new LabRuntimeException(lab, n.Name, problem);
+            }
+        }
+        var (accelerator, reason) = await AcceleratorAsync(ct);
+        if (accelerator == VmAccelerator.Tcg)
+        {
+            progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab, null, RuntimeEventKind.Warning,
+                $"KVM is not usable on this host ({reason}): {nodes.Count} VM node(s) run under TCG emulation, much slower; their readiness " +
+                $"timeouts are {VmNodes.TcgReadinessFactor} times their node types'"));
+        }
+    }
+
+    private string? ImageProblem(NodePlan n)
+    {
+        _nodes.Images.Resolve(n.Vm?.Disk ?? n.Image, out var problem);
+        return problem;
+    }
+
+    public Task<string?> IsolationWarningAsync(CancellationToken ct) => Task.FromResult<string?>(null);
+
+    public async Task CreateAsync(LabPlan plan, NodePlan node, MgmtState? mgmt, CancellationToken ct) =>
+        await _nodes.CreateAsync(plan, node, mgmt, (await AcceleratorAsync(ct)).Accelerator, ct);
+
+    public async Task<NodeNamespace> StartAsync(string lab, NodePlan node, CancellationToken ct) => new(await _nodes.StartAsync(lab, node.Name, ct));
+
+    public Task<NodeNamespace> NamespaceAsync(string lab, string node, CancellationToken ct)
+    {
+        _nodes.Record(lab, node);
+        var files = _nodes.Files(lab, node);
+        return files.RunningPid() is { } pid ? Task.FromResult(new NodeNamespace(pid))
+            : throw new LabRuntimeException(lab, node, $"its VM does not run; the console's last lines: {files.ConsoleTail(300).ReplaceLineEndings(" | ")}");
+    }
+
+    public Task<bool> IsRunningAsync(string lab, string node, CancellationToken ct)
+    {
+        _nodes.Record(lab, node);
+        return Task.FromResult(_nodes.Files(lab, node).RunningPid() is not null);
+    }
+
+    public Task EnsureRunningAsync(string lab, string node, NodeNamespace ns, CancellationToken ct)
+    {
+        var status = _nodes.Status(_nodes.Record(lab, node));
+        return status.Pid == ns.Pid ? Task.CompletedTask
+            : throw new LabRuntimeException(lab, node, status.Error ?? $"its VM is {status.State.ToString().ToLowerInvariant()}");
+    }
+
+    public async Task InterfacesWiredAsync(LabPlan plan, NodePlan node, IReadOnlyList<string> interfaces, CancellationToken ct)
+    {
+        var ns = Names.Netns(plan.LabName, node.Name);
+        try
+        {
+            await _host.IpBatchAsync(ns, VmTaps.IpLines(interfaces).ToList(), force: false, ct);
+            await _host.TcBatchAsync(ns, VmTaps.TcRemoveLines(interfaces).ToList(), force: true, ct);
+            await _host.TcBatchAsync(ns, VmTaps.TcAddLines(interfaces).ToList(), force: false, ct);
+        }
+        catch (HostNetworkException e)
+        {
+            throw new LabRuntimeException(plan.LabName, node.Name, $"its interfaces could not be joined to the VM's cards: {e.Message}", e);
+        }
+        await VmReadiness.WaitAsync(_nodes.Files(plan.LabName, node.Name), _nodes.Record(plan.LabName, node.Name), ct);
+    }
+
+    public Task StopAsync(string lab, string node, TimeSpan grace, CancellationToken ct) => _nodes.StopAsync(lab, node, grace, ct);
+
+    public Task<IReadOnlyList<DriverNode>> ListAsync(string lab, CancellationToken ct)
+    {
+        var folder = Path.Combine(_nodes.Root, lab);
+        IReadOnlyList<DriverNode> found = Directory.Exists(folder)
+            ? Directory.GetDirectories(folder).Select(d => new DriverNode(Path.GetFileName(d), d)).ToList()
+            : [];
+        return Task.FromResult(found);
+    }
+
+    public Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct)
+    {
+        IReadOnlyList<string> labs = Directory.Exists(_nodes.Root)
+            ? Directory.GetDirectories(_nodes.Root).Where(d => Directory.EnumerateDirectories(d).Any()).Select(d => Path.GetFileName(d)).ToList()
+            : [];
+        return Task.FromResult(labs);
+    }
+
+    public Task RemoveAsync(string lab, DriverNode node, CancellationToken ct) =>
+        _nodes.RemoveAsync(lab, node.Name ?? Path.GetFileName(node.Id), ct);
+
+    public async Task<IReadOnlyList<NodeStatus>> InspectAsync(string lab, CancellationToken ct) =>
+        (await ListAsync(lab, ct)).Select(n => _nodes.Files(lab, n.Name!).Load()).OfType<VmNodeRecord>().Select(_nodes.Status).ToList();
+
+    public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long limitBytes, CancellationToken ct) =>
+        throw NoExec(lab, node);
+
+    public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct) => throw NoExec(request.Lab, request.Node);
+
+    private static NodeExecException NoExec(string lab, string node) =>
+        new(lab, node, "a command cannot run in a VM node from the host; open its serial console (ltb console) or SSH to its management address",
+            timedOut: false);
+
+    public async Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct)
+    {
+        await NamespaceAsync(lab, node, ct);
+        try
+        {
+            return await SerialConsole.OpenAsync(_nodes.Files(lab, node), ct);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new LabRuntimeException(lab, node, $"its serial console cannot be reached: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The serial console's log: the last <paramref name="tail"/> lines, then with <paramref name="follow"/> what follows.</summary>
+    public Task<bool> StreamLogsAsync(string lab, string node, int? tail, bool follow, long? limitBytes,
+        Func<string, CancellationToken, ValueTask> write, CancellationToken ct)
+    {
+        _nodes.Record(lab, node);
+        return ConsoleLog.StreamAsync(_nodes.Files(lab, node), tail, follow, limitBytes, write, ct);
+    }
+
+    public Task RefreshNamesAsync(LabPlan plan, string node, MgmtState mgmt, IReadOnlySet<string> names, CancellationToken ct) => Task.CompletedTask;
+
+    public Task<NodeStats> StatsAsync(string lab, string node, CancellationToken ct)
+    {
+        var record = _nodes.Record(lab, node);
+        var usage = new VmCgroup(VmNodes.CgroupName(_nodes.Files(lab, node))).Usage()
+                    ?? throw new LabRuntimeException(lab, node, "its VM does not run (no resource reading)");
+        return Task.FromResult(new NodeStats(node, DateTimeOffset.UtcNow, usage.CpuNanoseconds, usage.Memory,
+            (ulong)(record.MemoryBytes + VmCgroup.OverheadBytes), usage.Pids));
+    }
+}
