@@ -70,6 +70,12 @@ public interface ILabHostAgent
     /// </summary>
     Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct);
+
+    /// <summary>
+    /// A node as its host describes it (device information): image and digests, uptime, disk, labels, interfaces with
+    /// addresses, state, counters and peers, the startup configuration it was given (bounded, <see cref="NodeDetails.StartupConfigLimit"/>).
+    /// </summary>
+    Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

@@ -46,4 +46,6 @@ public abstract class NodeRoutingAgent : ILabHostAgent
 
     public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct) => AgentOf(request.Lab, request.Node).CaptureAsync(request, write, ct);
+
+    public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => AgentOf(lab, node).DescribeNodeAsync(lab, node, ct);
 }

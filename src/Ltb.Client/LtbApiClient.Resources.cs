@@ -36,6 +36,10 @@ public sealed partial class LtbApiClient
     public Task<LabAccessDto> GetLabAccessAsync(string lab, CancellationToken ct) =>
         GetAsync<LabAccessDto>($"{Api}/labs/{Segment(lab)}/access", ct);
 
+    /// <summary>A node's device information; the running configuration too with <paramref name="config"/>.</summary>
+    public Task<NodeInfoDto> GetNodeInfoAsync(string lab, string node, bool config, CancellationToken ct) =>
+        GetAsync<NodeInfoDto>($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/info{(config ? "?config=true" : "")}", ct);
+
     /// <summary>Deploys a topology: <paramref name="content"/> is the multipart form of docs/api.md "Deploy".</summary>
     public Task<LabTaskAccepted> DeployLabAsync(HttpContent content, CancellationToken ct) =>
         PostContentAsync<LabTaskAccepted>($"{Api}/labs", content, ct);

@@ -94,6 +94,12 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
             return new NodeStatusReply { NodeStatusJson = AgentWire.ToJson(status) };
         });
 
+    public override Task<NodeDetailsReply> DescribeNode(NodeRequest request, ServerCallContext context) =>
+        GuardAsync(async () => new NodeDetailsReply
+        {
+            DetailsJson = AgentWire.ToJson(await agent.DescribeNodeAsync(request.Lab, request.Node, context.CancellationToken)),
+        });
+
     public override Task<LinkStateReply> SetLinkState(LinkStateRequest request, ServerCallContext context) =>
         GuardAsync(async () =>
         {

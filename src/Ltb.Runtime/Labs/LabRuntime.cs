@@ -23,6 +23,7 @@ public sealed class LabRuntime
     private readonly LabDestruction _destroy;
     private readonly LabInspection _inspect;
     private readonly NodeOperations _nodes;
+    private readonly NodeDescriptions _descriptions;
     private readonly Capture.PacketCapture _capture;
 
     /// <summary>The runtime of a host with a Docker engine: the container driver and Docker management networks.</summary>
@@ -46,6 +47,7 @@ public sealed class LabRuntime
         _deploy = new LabDeployment(context, wiring, _destroy, _inspect);
         _apply = new LabApply(context, _deploy, wiring, _destroy, _inspect);
         _nodes = new NodeOperations(context, _inspect);
+        _descriptions = new NodeDescriptions(context);
         _capture = new Capture.PacketCapture(context);
     }
 
@@ -110,12 +112,16 @@ public sealed class LabRuntime
     public Task<ExecResult> ExecAsync(string labName, string node, IReadOnlyList<string> command, TimeSpan timeout, long limitBytes,
         CancellationToken ct = default) => _nodes.ExecAsync(labName, node, command, timeout, limitBytes, ct);
 
-    /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
     /// <summary>Starts an interactive command (stdin open, optionally a terminal) in a running node.</summary>
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct = default) =>
         _nodes.OpenExecSessionAsync(request, ct);
 
+    /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
+
+    /// <summary>A node described by this host: image and digest, uptime, disk, labels, interfaces with addresses and counters, startup configuration.</summary>
+    public Task<NodeDetails> DescribeNodeAsync(string labName, string node, CancellationToken ct = default) =>
+        _descriptions.DescribeAsync(labName, node, ct);
 
     /// <summary>
     /// Captures a node's interface (tcpdump in the node's namespace): pcap bytes to <paramref name="write"/>, the first

@@ -39,6 +39,7 @@ public static partial class LabsEndpoints
         MapSessionEndpoints(labs);
         MapConsoleEndpoints(labs);
         MapCaptureEndpoints(labs);
+        MapInfoEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithName("GetTask").WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }
