@@ -266,7 +266,8 @@ internal static class LabCommands
 
     private static Command NodeCommand()
     {
-        var node = new Command("node", "Stop, start or restart a node.");
+        var node = new Command("node", "Stop, start or restart a node; show what it is (info).");
+        node.Subcommands.Add(NodeInfoCommand.Create(LabArgument(), Server));
         foreach (var action in new[] { "stop", "start", "restart" })
         {
             var lab = LabArgument();

@@ -292,6 +292,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/labs/{lab}/links/{node}/{iface}/{state}", At($"/api/v1/labs/{labId}/links/n1/eth1/down"), ownerOperates),
             // Reading a node's output is reading the lab (a failed lab's too): the seeded lab's host holds nothing, so 409.
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/logs", At($"/api/v1/labs/{labId}/nodes/n1/logs"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
+            // Device information is reading the lab too (the device is asked only its catalog type's commands): 409 likewise.
+            R("GET", "/api/v1/labs/{lab}/nodes/{node}/info", At($"/api/v1/labs/{labId}/nodes/n1/info?config=true"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
             // A live capture is reading the lab too, like its output: refused or 409 for the same reason.
             R("GET", "/api/v1/labs/{lab}/capture", At($"/api/v1/labs/{labId}/capture?interface=n1:eth1&seconds=1"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
             R("GET", "/api/v1/tasks/{id}", At($"/api/v1/tasks/{taskId}"), sharedRead),
