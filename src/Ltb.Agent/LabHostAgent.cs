@@ -76,6 +76,12 @@ public interface ILabHostAgent
     /// addresses, state, counters and peers, the startup configuration it was given (bounded, <see cref="NodeDetails.StartupConfigLimit"/>).
     /// </summary>
     Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct);
+
+    /// <summary>
+    /// The host's resource use and that of every lab it holds (its own labs, by runtime name): a sample at most a couple
+    /// of seconds old; CPU percentages relative to the previous sample (the controller samples every few seconds).
+    /// </summary>
+    Task<HostUsage> UsageAsync(CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

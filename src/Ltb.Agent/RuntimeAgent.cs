@@ -78,6 +78,8 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public Task CaptureAsync(Ltb.Runtime.Capture.PacketCaptureRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
         CancellationToken ct) => Runtime.CaptureAsync(request, write, ct);
 
+    public async Task<HostUsage> UsageAsync(CancellationToken ct) => await Runtime.SampleUsageAsync(await ListLabsAsync(ct), ct);
+
     public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => Runtime.DescribeNodeAsync(lab, node, ct);
 
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()

@@ -31,6 +31,7 @@ internal static class LabCommands
         lab.Subcommands.Add(Destroy());
         lab.Subcommands.Add(LabEventsCommand.Create(Server));
         lab.Subcommands.Add(NodeCommand());
+        lab.Subcommands.Add(UsageCommands.LabTop(LabArgument(), Server));
         lab.Subcommands.Add(LinkCommand());
         return lab;
     }

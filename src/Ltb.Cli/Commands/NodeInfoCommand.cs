@@ -91,10 +91,5 @@ internal static class NodeInfoCommand
 
     private static string Number(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-    private static string Bytes(long? n) => n switch
-    {
-        null => "-",
-        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{n.Value / 1024.0:0.#} KiB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{n.Value / 1024.0 / 1024.0:0.#} MiB"),
-    };
+    private static string Bytes(long? n) => n is { } b ? UsageCommands.Bytes((ulong)Math.Max(0, b)) : "-";
 }

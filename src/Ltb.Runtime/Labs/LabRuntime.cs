@@ -24,6 +24,7 @@ public sealed class LabRuntime
     private readonly LabInspection _inspect;
     private readonly NodeOperations _nodes;
     private readonly NodeDescriptions _descriptions;
+    private readonly Usage.UsageSampler _usage;
     private readonly Capture.PacketCapture _capture;
 
     /// <summary>The runtime of a host with a Docker engine: the container driver and Docker management networks.</summary>
@@ -48,6 +49,7 @@ public sealed class LabRuntime
         _apply = new LabApply(context, _deploy, wiring, _destroy, _inspect);
         _nodes = new NodeOperations(context, _inspect);
         _descriptions = new NodeDescriptions(context);
+        _usage = new Usage.UsageSampler(context.Drivers, context.Store.Root);
         _capture = new Capture.PacketCapture(context);
     }
 
@@ -122,6 +124,9 @@ public sealed class LabRuntime
     /// <summary>A node described by this host: image and digest, uptime, disk, labels, interfaces with addresses and counters, startup configuration.</summary>
     public Task<NodeDetails> DescribeNodeAsync(string labName, string node, CancellationToken ct = default) =>
         _descriptions.DescribeAsync(labName, node, ct);
+
+    /// <summary>A sample of the host's and these labs' resource use (<see cref="Usage.UsageSampler"/>: at most 2 s old).</summary>
+    public Task<HostUsage> SampleUsageAsync(IReadOnlyList<string> labNames, CancellationToken ct = default) => _usage.SampleAsync(labNames, ct);
 
     /// <summary>
     /// Captures a node's interface (tcpdump in the node's namespace): pcap bytes to <paramref name="write"/>, the first

@@ -74,6 +74,8 @@ public sealed class LtbServerOptions
     /// <summary>How often remote agents report; a host silent for <see cref="HostSilence"/> becomes unreachable.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan HostSilence { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>How often every ready host's resource use is sampled through its agent (live usage, docs/api.md "Resource usage").</summary>
+    public TimeSpan UsageInterval { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>A PEM file of the CA that signed the agents' certificates; null: the system's trust store (env LTB_AGENT_CA).</summary>
     public string? AgentCaFile { get; set; }
 

@@ -97,6 +97,9 @@ public static class ServerSetup
         services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
         services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
+        services.AddSingleton<Usage.UsageBoard>();
+        services.AddSingleton<Usage.UsageCollector>();
+        services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageCollector>());
         services.AddSingleton<SshGateway.SshGatewayListener>();
         services.AddHostedService(sp => sp.GetRequiredService<SshGateway.SshGatewayListener>());
         services.AddSingleton<Consoles.ConsoleTickets>();
@@ -213,7 +216,8 @@ public static class ServerSetup
             .MapLabsEndpoints()
             .MapTemplatesEndpoints()
             .MapNodeTypesEndpoints()
-            .MapPolicyEndpoints();
+            .MapPolicyEndpoints()
+            .MapUsageEndpoints();
         return api;
     }
 

@@ -73,6 +73,18 @@ public sealed class NodeInfoCliTests(ServeProcess server) : IClassFixture<ServeP
             Assert.Contains($"version:  {r1.GetProperty("version").GetString()}", table.Stdout);
             Assert.Matches(@"(?m)^eth3 +up +.*192\.168\.11\.1/24.* +PC1:eth1 +\d+ +\d+$", table.Stdout);
             Assert.Contains("--- running configuration", table.Stdout);
+            // Live usage: every node of the lab with its figures; the hosts (admin) with the lab counted.
+            string? top = null;
+            await LabTestSupport.WaitForAsync(async () =>
+            {
+                top = (await Ltb(null, "lab", "top", lab)).Stdout;
+                return top.Contains("router1", StringComparison.Ordinal);
+            }, "router1 in ltb lab top");
+            Assert.Matches(@"(?m)^NODE +STATE +CPU % +MEMORY +DISK +RX +TX$", top);
+            Assert.Matches(@"(?m)^router1 +running +\d+\.\d +\d", top);
+            var hosts = await Ltb(null, "host", "top");
+            Assert.True(hosts.ExitCode == 0, hosts.Stderr);
+            Assert.Matches(@"(?m)^local +ready +\d+\.\d +\d+ +", hosts.Stdout);
             var missing = await Ltb(null, "lab", "node", "info", lab, "router9");
             Assert.Equal(1, missing.ExitCode);
             Assert.Contains("router9", missing.Stderr);
