@@ -98,6 +98,8 @@ public static class ServerSetup
         services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
         services.AddSingleton<Usage.UsageBoard>();
+        services.AddSingleton<Usage.UsageMetrics>();
+        Usage.MetricsEndpoint.AddMetrics(services, options);
         services.AddSingleton<Usage.UsageCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageCollector>());
         services.AddSingleton<SshGateway.SshGatewayListener>();
@@ -186,6 +188,7 @@ public static class ServerSetup
         app.MapScalarApiReference("/docs", o => o.WithTitle("LTB API")).AllowAnonymous();
 
         app.MapJobsDashboard();
+        Usage.MetricsEndpoint.Map(app);
         var api = app.MapLtbApi();
         if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
         {

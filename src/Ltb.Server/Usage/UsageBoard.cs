@@ -10,15 +10,18 @@ namespace Ltb.Server.Usage;
 /// </summary>
 public sealed class UsageBoard
 {
-    private readonly ConcurrentDictionary<Guid, HostUsage> _hosts = new();
+    private readonly ConcurrentDictionary<Guid, (string Name, HostUsage Usage)> _hosts = new();
 
-    public void Record(Guid host, HostUsage usage) => _hosts[host] = usage;
+    public void Record(Guid host, string name, HostUsage usage) => _hosts[host] = (name, usage);
 
     public void Forget(Guid host) => _hosts.TryRemove(host, out _);
 
-    public HostUsage? Host(Guid host) => _hosts.GetValueOrDefault(host);
+    public HostUsage? Host(Guid host) => _hosts.TryGetValue(host, out var h) ? h.Usage : null;
 
-    public IReadOnlyDictionary<Guid, HostUsage> Hosts => _hosts;
+    public ICollection<Guid> HostIds => _hosts.Keys;
+
+    /// <summary>Every host's latest sample with the host's name, in name order (what /metrics labels them with).</summary>
+    public IEnumerable<(string Name, HostUsage Usage)> Named => _hosts.Values.OrderBy(h => h.Name, StringComparer.Ordinal);
 
     /// <summary>The nodes of a lab (by runtime name) on the given hosts, with the time of each host's sample.</summary>
     public IReadOnlyList<(Guid Host, DateTimeOffset At, NodeUsage Node)> Lab(string runtimeName, IEnumerable<Guid> hosts) =>

@@ -42,7 +42,7 @@ public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory 
             var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
             hosts = await db.LabHosts.AsNoTracking().ToListAsync(ct);
         }
-        foreach (var gone in board.Hosts.Keys.Except(hosts.Select(h => h.Id)))
+        foreach (var gone in board.HostIds.Except(hosts.Select(h => h.Id)).ToList())
         {
             board.Forget(gone);
         }
@@ -57,7 +57,7 @@ public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory 
             limit.CancelAfter(CallTimeout);
             try
             {
-                board.Record(host.Id, await agent.UsageAsync(limit.Token));
+                board.Record(host.Id, host.Name, await agent.UsageAsync(limit.Token));
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
