@@ -51,11 +51,7 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
     {
         using var timeout = new CancellationTokenSource(SampleTimeout);
         var ct = timeout.Token;
-        var sampled = new List<LabUsage>();
-        foreach (var lab in labs)
-        {
-            sampled.Add(new LabUsage(lab, await SampleLabAsync(lab, ct)));
-        }
+        var sampled = await SampleLabsAsync(labs, ct);
         var cpu = HostReadings.CpuTicks();
         var (busy, total) = (cpu.Busy - Math.Min(cpu.Busy, _hostCpu.Busy), cpu.Total - Math.Min(cpu.Total, _hostCpu.Total));
         _hostCpu = cpu;
@@ -71,17 +67,28 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         return usage;
     }
 
-    private async Task<IReadOnlyList<NodeUsage>> SampleLabAsync(string lab, CancellationToken ct)
+    /// <summary>
+    /// Every lab's nodes as their drivers list them (a few labs at a time), then a reading of each node (a few at a time:
+    /// the engine answers each stats call on its own, and the agent should stay a light load on its host).
+    /// </summary>
+    private async Task<List<LabUsage>> SampleLabsAsync(IReadOnlyList<string> labs, CancellationToken ct)
     {
-        var nodes = new ConcurrentBag<NodeUsage>();
-        foreach (var driver in drivers.All)
+        var found = new ConcurrentBag<(string Lab, INodeDriver Driver, NodeStatus Node)>();
+        await Parallel.ForEachAsync(labs, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (lab, t) =>
         {
-            var found = await driver.InspectAsync(lab, ct);
-            // A few at a time: the engine answers each stats call on its own, and the agent should stay a light load.
-            await Parallel.ForEachAsync(found, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (n, t) =>
-                nodes.Add(await SampleNodeAsync(driver, lab, n, t)));
-        }
-        return nodes.OrderBy(n => n.Node, StringComparer.Ordinal).ToList();
+            foreach (var driver in drivers.All)
+            {
+                foreach (var node in await driver.InspectAsync(lab, t))
+                {
+                    found.Add((lab, driver, node));
+                }
+            }
+        });
+        var sampled = new ConcurrentBag<(string Lab, NodeUsage Usage)>();
+        await Parallel.ForEachAsync(found, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (x, t) =>
+            sampled.Add((x.Lab, await SampleNodeAsync(x.Driver, x.Lab, x.Node, t))));
+        var byLab = sampled.ToLookup(x => x.Lab, x => x.Usage, StringComparer.Ordinal);
+        return labs.Select(l => new LabUsage(l, byLab[l].OrderBy(n => n.Node, StringComparer.Ordinal).ToList())).ToList();
     }
 
     private async Task<NodeUsage> SampleNodeAsync(INodeDriver driver, string lab, NodeStatus node, CancellationToken ct)

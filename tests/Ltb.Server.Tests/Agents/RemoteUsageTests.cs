@@ -56,8 +56,9 @@ public sealed class RemoteUsageTests(RemoteHostFixture remote) : IClassFixture<R
             await Labs.LabTestSupport.WaitForAsync(async () =>
             {
                 usage = await Http.ReadAsync<LabUsageDto>(await r.Admin.GetAsync($"/api/v1/labs/{id}/usage"), 200);
-                return usage.Nodes.Count == 2;
-            }, "both remote nodes in the lab's usage");
+                // A sample taken after the ping (the first ones may be older).
+                return usage.Nodes.Count == 2 && usage.Nodes.Single(n => n.Node == "a").Interfaces.Any(i => i.Name == "eth1" && i.TxPackets >= 3);
+            }, "both remote nodes in the lab's usage, a's eth1 with the ping's packets");
             Assert.All(usage!.Nodes, n => Assert.Equal(r.HostName, n.Host));
             var a = usage.Nodes.Single(n => n.Node == "a");
             Assert.True(a.MemoryBytes > 0 && a.Interfaces.Single(i => i.Name == "eth1").TxPackets >= 3, JsonSerializer.Serialize(a));
