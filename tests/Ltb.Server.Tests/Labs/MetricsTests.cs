@@ -117,7 +117,8 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
                 Assert.Equal(MetricsServer.NodeSeries, scrape.Split('\n').Count(l => l.StartsWith(metric + "{", StringComparison.Ordinal)));
             }
             // Labels are host, lab and node only: nothing per interface, per sample or per user.
-            var labels = LabelName().Matches(scrape).Select(m => m.Groups[1].Value).Where(l => !l.StartsWith("otel_", StringComparison.Ordinal)).ToHashSet();
+            var labels = scrape.Split('\n').Where(l => l.StartsWith("ltb_", StringComparison.Ordinal))
+                .SelectMany(l => LabelName().Matches(l).Select(m => m.Groups[1].Value)).Where(l => !l.StartsWith("otel_", StringComparison.Ordinal)).ToHashSet();
             Assert.Subset(new HashSet<string> { "host", "lab", "node" }, labels);
             Assert.Equal(1, scrape.Split('\n').Count(l => l.StartsWith("ltb_host_nodes{", StringComparison.Ordinal)));
         }
