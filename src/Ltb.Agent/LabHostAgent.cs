@@ -76,6 +76,18 @@ public interface ILabHostAgent
     /// <paramref name="remove"/> removes the one of that name (then only the lab, node and name count).
     /// </summary>
     Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct);
+
+    /// <summary>
+    /// A node as its host describes it (device information): image and digests, uptime, disk, labels, interfaces with
+    /// addresses, state, counters and peers, the startup configuration it was given (bounded, <see cref="NodeDetails.StartupConfigLimit"/>).
+    /// </summary>
+    Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct);
+
+    /// <summary>
+    /// The host's resource use and that of every lab it holds (its own labs, by runtime name): a sample at most a couple
+    /// of seconds old; CPU percentages relative to the previous sample (the controller samples every few seconds).
+    /// </summary>
+    Task<HostUsage> UsageAsync(CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

@@ -49,4 +49,10 @@ public abstract class NodeRoutingAgent : ILabHostAgent
 
     public Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct) =>
         AgentOf(request.Lab, request.Node).MirrorAsync(request, remove, ct);
+
+    /// <summary>Resource use is sampled per host (the controller asks each host's agent), never through a lab's agent.</summary>
+    public Task<HostUsage> UsageAsync(CancellationToken ct) =>
+        throw new NotSupportedException("resource use is sampled per host: ask the agent of each host the lab runs on");
+
+    public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => AgentOf(lab, node).DescribeNodeAsync(lab, node, ct);
 }

@@ -81,6 +81,10 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
     public Task<Ltb.Runtime.Capture.MirrorStatus> MirrorAsync(Ltb.Runtime.Capture.MirrorRequest request, bool remove, CancellationToken ct) =>
         remove ? Runtime.RemoveMirrorAsync(request.Lab, request.Name, ct) : Runtime.CreateMirrorAsync(request, ct);
 
+    public async Task<HostUsage> UsageAsync(CancellationToken ct) => await Runtime.SampleUsageAsync(await ListLabsAsync(ct), ct);
+
+    public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => Runtime.DescribeNodeAsync(lab, node, ct);
+
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()
     {
         OnFailure = o.Rollback ? FailurePolicy.Rollback : FailurePolicy.KeepFailed,

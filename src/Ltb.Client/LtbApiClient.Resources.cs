@@ -36,6 +36,17 @@ public sealed partial class LtbApiClient
     public Task<LabAccessDto> GetLabAccessAsync(string lab, CancellationToken ct) =>
         GetAsync<LabAccessDto>($"{Api}/labs/{Segment(lab)}/access", ct);
 
+    /// <summary>A node's device information; the running configuration too with <paramref name="config"/>.</summary>
+    public Task<NodeInfoDto> GetNodeInfoAsync(string lab, string node, bool config, CancellationToken ct) =>
+        GetAsync<NodeInfoDto>($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/info{(config ? "?config=true" : "")}", ct);
+
+    /// <summary>A lab's live resource use per node and its sums.</summary>
+    public Task<LabUsageDto> GetLabUsageAsync(string lab, CancellationToken ct) =>
+        GetAsync<LabUsageDto>($"{Api}/labs/{Segment(lab)}/usage", ct);
+
+    /// <summary>A host's live resource use, its labs' sums and free capacity (administrators).</summary>
+    public Task<HostUsageDto> GetHostUsageAsync(Guid host, CancellationToken ct) => GetAsync<HostUsageDto>($"{Api}/hosts/{host}/usage", ct);
+
     /// <summary>Deploys a topology: <paramref name="content"/> is the multipart form of docs/api.md "Deploy".</summary>
     public Task<LabTaskAccepted> DeployLabAsync(HttpContent content, CancellationToken ct) =>
         PostContentAsync<LabTaskAccepted>($"{Api}/labs", content, ct);

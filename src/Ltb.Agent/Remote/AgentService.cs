@@ -94,6 +94,15 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
             return new NodeStatusReply { NodeStatusJson = AgentWire.ToJson(status) };
         });
 
+    public override Task<NodeDetailsReply> DescribeNode(NodeRequest request, ServerCallContext context) =>
+        GuardAsync(async () => new NodeDetailsReply
+        {
+            DetailsJson = AgentWire.ToJson(await agent.DescribeNodeAsync(request.Lab, request.Node, context.CancellationToken)),
+        });
+
+    public override Task<UsageReply> Usage(UsageRequest request, ServerCallContext context) =>
+        GuardAsync(async () => new UsageReply { UsageJson = AgentWire.ToJson(await agent.UsageAsync(context.CancellationToken)) });
+
     public override Task<LinkStateReply> SetLinkState(LinkStateRequest request, ServerCallContext context) =>
         GuardAsync(async () =>
         {

@@ -125,6 +125,12 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
             return new ExecResult(reply.ExitCode, reply.Stdout, reply.Stderr, reply.Truncated);
         });
 
+    public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => CallAsync(lab, async () =>
+        AgentWire.FromJson<NodeDetails>((await _client.DescribeNodeAsync(new NodeRequest { Lab = lab, Node = node }, _headers, cancellationToken: ct)).DetailsJson));
+
+    public Task<HostUsage> UsageAsync(CancellationToken ct) => CallAsync(null, async () =>
+        AgentWire.FromJson<HostUsage>((await _client.UsageAsync(new UsageRequest(), _headers, cancellationToken: ct)).UsageJson));
+
     public Task<NodeStatus> NodeActionAsync(string lab, string node, NodeAction action, CancellationToken ct) => CallAsync(lab, async () =>
     {
         var request = new NodeActionRequest

@@ -59,7 +59,8 @@ internal static class HostCommands
                 return 1;
             }
         });
-        return new Command("host", "This machine as a lab host.") { info };
+        var server = new Option<string>("--server") { Description = "The LTB server's URL [env LTB_SERVER; default: the server of the last login]" };
+        return new Command("host", "This machine as a lab host; the server's lab hosts' resource use (top).") { info, UsageCommands.HostTop(server) };
     }
 
     private static string OnOff(bool on) => on ? "on" : "off";

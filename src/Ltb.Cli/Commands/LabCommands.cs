@@ -31,6 +31,7 @@ internal static class LabCommands
         lab.Subcommands.Add(Destroy());
         lab.Subcommands.Add(LabEventsCommand.Create(Server));
         lab.Subcommands.Add(NodeCommand());
+        lab.Subcommands.Add(UsageCommands.LabTop(LabArgument(), Server));
         lab.Subcommands.Add(LinkCommand());
         lab.Subcommands.Add(MirrorCommands.Create(LabArgument, Server));
         return lab;
@@ -270,7 +271,8 @@ internal static class LabCommands
 
     private static Command NodeCommand()
     {
-        var node = new Command("node", "Stop, start or restart a node.");
+        var node = new Command("node", "Stop, start or restart a node; show what it is (info).");
+        node.Subcommands.Add(NodeInfoCommand.Create(LabArgument(), Server));
         foreach (var action in new[] { "stop", "start", "restart" })
         {
             var lab = LabArgument();

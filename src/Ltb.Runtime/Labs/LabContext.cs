@@ -34,6 +34,21 @@ internal sealed class LabContext(NodeDrivers drivers, IHostNetwork net, IMgmtNet
         return all;
     }
 
+    /// <summary>Each link end (<c>NODE:IFACE</c>) of the plan -> the other end.</summary>
+    public static Dictionary<string, string> Peers(LabPlan? plan)
+    {
+        var peers = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var l in plan?.Links ?? [])
+        {
+            if (l.B is not null)
+            {
+                peers[l.A.ToString()] = l.B.ToString();
+                peers[l.B.ToString()] = l.A.ToString();
+            }
+        }
+        return peers;
+    }
+
     public (LabRecord Record, NodePlan Node) Find(string lab, string node)
     {
         var record = Store.Load(lab) ?? throw new LabRuntimeException(lab, node, "the lab is not deployed on this host");

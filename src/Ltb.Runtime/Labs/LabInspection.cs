@@ -34,15 +34,7 @@ internal sealed class LabInspection(LabContext x)
             return LabContext.Absent(labName, LinkBackend.Veth);
         }
         var plan = record?.Plan;
-        var peers = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var l in plan?.Links ?? [])
-        {
-            if (l.B is not null)
-            {
-                peers[l.A.ToString()] = l.B.ToString();
-                peers[l.B.ToString()] = l.A.ToString();
-            }
-        }
+        var peers = LabContext.Peers(plan);
         var namespaces = x.Net.ListNamespaces().ToHashSet(StringComparer.Ordinal);
         var nodes = new System.Collections.Concurrent.ConcurrentBag<NodeStatus>();
         await Parallel.ForEachAsync(found, ct, async (n, t) =>

@@ -23,6 +23,8 @@ public sealed class LabRuntime
     private readonly LabDestruction _destroy;
     private readonly LabInspection _inspect;
     private readonly NodeOperations _nodes;
+    private readonly NodeDescriptions _descriptions;
+    private readonly Usage.UsageSampler _usage;
     private readonly Capture.PacketCapture _capture;
     private readonly Capture.MirrorInterfaces _mirrors;
 
@@ -47,6 +49,8 @@ public sealed class LabRuntime
         _deploy = new LabDeployment(context, wiring, _destroy, _inspect);
         _apply = new LabApply(context, _deploy, wiring, _destroy, _inspect);
         _nodes = new NodeOperations(context, _inspect);
+        _descriptions = new NodeDescriptions(context);
+        _usage = new Usage.UsageSampler(context.Drivers, context.Store.Root);
         _capture = new Capture.PacketCapture(context);
         _mirrors = new Capture.MirrorInterfaces(context);
     }
@@ -118,7 +122,6 @@ public sealed class LabRuntime
     public Task<ExecResult> ExecAsync(string labName, string node, IReadOnlyList<string> command, TimeSpan timeout, long limitBytes,
         CancellationToken ct = default) => _nodes.ExecAsync(labName, node, command, timeout, limitBytes, ct);
 
-    /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
     /// <summary>Starts an interactive command (stdin open, optionally a terminal) in a running node.</summary>
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct = default) =>
         _nodes.OpenExecSessionAsync(request, ct);
@@ -127,7 +130,15 @@ public sealed class LabRuntime
     public Task<IExecSession> OpenConsoleAsync(string labName, string node, TerminalSize size, CancellationToken ct = default) =>
         _nodes.OpenExecSessionAsync(new ExecSessionRequest(labName, node, [], true, size) { NodeConsole = true }, ct);
 
+    /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
+
+    /// <summary>A node described by this host: image and digest, uptime, disk, labels, interfaces with addresses and counters, startup configuration.</summary>
+    public Task<NodeDetails> DescribeNodeAsync(string labName, string node, CancellationToken ct = default) =>
+        _descriptions.DescribeAsync(labName, node, ct);
+
+    /// <summary>A sample of the host's and these labs' resource use (<see cref="Usage.UsageSampler"/>: at most 2 s old).</summary>
+    public Task<HostUsage> SampleUsageAsync(IReadOnlyList<string> labNames, CancellationToken ct = default) => _usage.SampleAsync(labNames, ct);
 
     /// <summary>
     /// Captures a node's interface (tcpdump in the node's namespace): pcap bytes to <paramref name="write"/>, the first

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Ltb.Runtime.Status;
 
 namespace Ltb.Runtime.Network;
 
@@ -83,6 +84,16 @@ public sealed partial class HostNetwork : IHostNetwork
                 e.TryGetProperty("link_index", out var peer) && peer.ValueKind == JsonValueKind.Number ? peer.GetInt32() : null));
         }
         return list;
+    }
+
+    public async Task<IReadOnlyList<InterfaceDetails>> ReadInterfacesAsync(string netns, CancellationToken ct)
+    {
+        var result = await RunAsync("ip", ["-n", netns, "-json", "-s", "addr", "show"], null, null, ct);
+        if (!result.Succeeded)
+        {
+            throw new HostNetworkException($"ip addr show in namespace {netns} failed: {result.Stderr.Trim()}", result);
+        }
+        return InterfaceReadings.Parse(result.Stdout);
     }
 
     public IReadOnlyList<string> ListNamespaces() =>

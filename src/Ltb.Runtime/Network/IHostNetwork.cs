@@ -35,6 +35,12 @@ public interface IHostNetwork
     /// <summary>Interfaces of a namespace (null: the host's).</summary>
     Task<IReadOnlyList<HostLink>> ListLinksAsync(string? netns, CancellationToken ct);
 
+    /// <summary>
+    /// Interfaces of a namespace with their addresses and counters (<c>ip -json -s addr show</c>, one process); loopback
+    /// included. The peer is left for the caller, which knows the lab's links.
+    /// </summary>
+    Task<IReadOnlyList<Status.InterfaceDetails>> ReadInterfacesAsync(string netns, CancellationToken ct);
+
     /// <summary>Names under /run/netns.</summary>
     IReadOnlyList<string> ListNamespaces();
 

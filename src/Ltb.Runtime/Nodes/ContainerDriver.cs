@@ -132,13 +132,7 @@ public sealed class ContainerDriver : INodeDriver
     private static NodeStatus Status(ContainerListResponse c, ContainerInspectResponse i)
     {
         var name = c.Labels.TryGetValue(Names.NodeLabel, out var n) ? n : c.Names.First().TrimStart('/');
-        var state = i.State switch
-        {
-            { Running: true } => NodeState.Running,
-            { Status: "created" } => NodeState.Created,
-            { ExitCode: 0 } => NodeState.Stopped,
-            _ => NodeState.Exited,
-        };
+        var state = StateOf(i);
         var ep = i.NetworkSettings?.Networks?.Values.FirstOrDefault();
         // LTB-wired nodes have no Docker endpoint: their addresses are in their labels (Docker-attached ones have both).
         return new NodeStatus(name, i.Name.TrimStart('/'), i.ID, c.Labels.TryGetValue(Names.ImageLabel, out var img) ? img : c.Image, state,
@@ -219,6 +213,29 @@ public sealed class ContainerDriver : INodeDriver
             reading.PidsStats?.Current ?? 0);
     });
 
+    /// <summary>
+    /// The container as the engine has it: its image's id and registry digests, when it started, and the size of its
+    /// writable layer (the engine measures it for this call only: it walks the layer, so usage sampling does not ask it).
+    /// </summary>
+    public Task<NodeDescription> DescribeAsync(string lab, string node, CancellationToken ct) => Refusing(lab, node, async () =>
+    {
+        var i = await _engine.Client.Containers.InspectContainerAsync(Names.Container(lab, node), new ContainerInspectParameters { IncludeSize = true }, ct);
+        IReadOnlyList<string> digests = [];
+        try
+        {
+            digests = (await _engine.Client.Images.InspectImageAsync(i.Image, ct)).RepoDigests?.ToList() ?? [];
+        }
+        catch (DockerImageNotFoundException)
+        {
+            // The image was removed while the container runs: its id is all there is.
+        }
+        var state = StateOf(i);
+        var image = i.Config?.Labels is { } labels && labels.TryGetValue(Names.ImageLabel, out var img) ? img : i.Config?.Image ?? i.Image;
+        DateTimeOffset? started = state == NodeState.Running && i.State?.StartedAt is { } at
+            && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+        return new NodeDescription(node, state, image, i.Image, digests, started, i.SizeRw);
+    });
+
     /// <summary>The engine's refusal of an operation on a node, as a failure naming lab and node.</summary>
     private static async Task<T> Refusing<T>(string lab, string? node, Func<Task<T>> call)
     {
@@ -235,6 +252,14 @@ public sealed class ContainerDriver : INodeDriver
             throw new LabRuntimeException(lab, node, $"the Docker engine refused: {ContainerNodes.DockerMessage(e)}", e);
         }
     }
+
+    private static NodeState StateOf(ContainerInspectResponse i) => i.State switch
+    {
+        { Running: true } => NodeState.Running,
+        { Status: "created" } => NodeState.Created,
+        { ExitCode: 0 } => NodeState.Stopped,
+        _ => NodeState.Exited,
+    };
 
     private static string? Label(ContainerListResponse c, string key) => c.Labels.TryGetValue(key, out var v) ? v : null;
 

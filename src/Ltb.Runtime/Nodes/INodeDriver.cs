@@ -120,6 +120,17 @@ public interface INodeDriver
         throw NodeDrivers.NotSupported(Runtime, lab, node, "report resource use");
 
     /// <summary>
+    /// The node's image as the host resolved it, since when it runs and its disk use (device information, issue #16).
+    /// A driver that knows no more than its status answers from <see cref="InspectAsync"/>.
+    /// </summary>
+    async Task<NodeDescription> DescribeAsync(string lab, string node, CancellationToken ct)
+    {
+        var status = (await InspectAsync(lab, ct)).FirstOrDefault(n => n.Name == node)
+            ?? throw new LabRuntimeException(lab, node, "no such node on this host");
+        return new NodeDescription(node, status.State, status.Image, null, [], null, null);
+    }
+
+    /// <summary>
     /// Starts a command in the running node with its standard input open, with or without a terminal (exec -i/-t). The
     /// session is the one shape of every interactive stream: a console (<see cref="OpenConsoleAsync"/>) is one too.
     /// </summary>

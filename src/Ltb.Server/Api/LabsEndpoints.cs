@@ -41,6 +41,7 @@ public static partial class LabsEndpoints
         MapCaptureEndpoints(labs);
         MapMirrorEndpoints(labs);
         MapDecodedCaptureEndpoints(labs);
+        MapInfoEndpoints(labs);
         api.MapGet("/tasks/{id:guid}", TaskAsync).WithName("GetTask").WithTags("Labs").WithSummary("A lab task: state, progress, log, error");
         return api;
     }

@@ -17,6 +17,8 @@ public enum Operation
     PlaceLabs,
     /// <summary>Watch a node's console read-only (labs).</summary>
     WatchConsole,
+    /// <summary>See resource use beyond one's own labs (hosts: every lab on them).</summary>
+    ReadUsage,
 }
 
 /// <summary>

@@ -74,6 +74,18 @@ public sealed class LtbServerOptions
     /// <summary>How often remote agents report; a host silent for <see cref="HostSilence"/> becomes unreachable.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan HostSilence { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>How often every ready host's resource use is sampled through its agent (live usage, docs/api.md "Resource usage").</summary>
+    public TimeSpan UsageInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Who may scrape /metrics besides administrators (with their API token): a bearer token of its own for Prometheus
+    /// (env LTB_METRICS_TOKEN; null: none), or anyone when <see cref="MetricsAnonymous"/> (a scrape network of its own).
+    /// </summary>
+    public string? MetricsToken { get; set; } = Environment.GetEnvironmentVariable("LTB_METRICS_TOKEN") is { Length: > 0 } t ? t : null;
+    public bool MetricsAnonymous { get; set; }
+    /// <summary>The most node series /metrics carries (past it, nodes count in their lab's and host's series only).</summary>
+    public int MetricsNodeSeriesLimit { get; set; } = 1000;
+    /// <summary>The most lab series /metrics carries.</summary>
+    public int MetricsLabSeriesLimit { get; set; } = 500;
     /// <summary>A PEM file of the CA that signed the agents' certificates; null: the system's trust store (env LTB_AGENT_CA).</summary>
     public string? AgentCaFile { get; set; }
 

@@ -104,6 +104,11 @@ public static class ServerSetup
         services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
         services.AddLabTaskHandlers(); // the runner and one handler per task kind (Labs/Tasks)
         services.AddSingleton<LabStatusCache>();
+        services.AddSingleton<Usage.UsageBoard>();
+        services.AddSingleton<Usage.UsageMetrics>();
+        Usage.MetricsEndpoint.AddMetrics(services, options);
+        services.AddSingleton<Usage.UsageCollector>();
+        services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageCollector>());
         services.AddSingleton<SshGateway.SshGatewayListener>();
         services.AddHostedService(sp => sp.GetRequiredService<SshGateway.SshGatewayListener>());
         services.AddSingleton<Consoles.ConsoleTickets>();
@@ -191,6 +196,7 @@ public static class ServerSetup
         app.MapScalarApiReference("/docs", o => o.WithTitle("LTB API")).AllowAnonymous();
 
         app.MapJobsDashboard();
+        Usage.MetricsEndpoint.Map(app);
         var api = app.MapLtbApi();
         if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
         {
@@ -223,7 +229,8 @@ public static class ServerSetup
             .MapNodeTypesEndpoints()
             .MapPolicyEndpoints()
             .MapReservationsEndpoints()
-            .MapCalendarEndpoints();
+            .MapCalendarEndpoints()
+            .MapUsageEndpoints();
         return api;
     }
 

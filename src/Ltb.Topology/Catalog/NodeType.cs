@@ -114,6 +114,9 @@ public sealed record NodeType
 
     public string? ShowConfigCommand { get; init; }
 
+    /// <summary>The command whose output names the running software and its version (device information), e.g. `vtysh -c 'show version'`.</summary>
+    public string? ShowVersionCommand { get; init; }
+
     /// <summary>Ansible's `ansible_network_os` for nodes of this type (a collection's platform, e.g. `arista.eos.eos`), where one is known.</summary>
     public string? AnsibleNetworkOs { get; init; }
 

@@ -10,7 +10,7 @@ public static class NodeTypeReader
     private static readonly string[] TopKeys =
     [
         "name", "aliases", "description", "vendor", "os", "versions", "tags", "runtime", "image", "disk", "interfaces",
-        "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "show-config",
+        "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "show-config", "show-version",
         "ansible-network-os", "ansible-connection", "console-port",
     ];
 
@@ -68,6 +68,7 @@ public static class NodeTypeReader
             Ready = m["ready"] is { } ready ? ReadReady(r, ready) : null,
             SaveConfigCommand = Text(r, m, "save-config"),
             ShowConfigCommand = Text(r, m, "show-config"),
+            ShowVersionCommand = Text(r, m, "show-version"),
             AnsibleNetworkOs = Text(r, m, "ansible-network-os"),
             AnsibleConnection = Text(r, m, "ansible-connection"),
             ConsolePort = m["console-port"] is { } port ? (int?)r.Integer(port, "'console-port'", 1, 65535) : null,

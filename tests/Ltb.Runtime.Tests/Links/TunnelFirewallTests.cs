@@ -93,6 +93,7 @@ public sealed class TunnelFirewallTests
         public Task TcBatchAsync(string? netns, IReadOnlyList<string> lines, bool force, CancellationToken ct) => host.TcBatchAsync(netns ?? ns, lines, force, ct);
         public Task<IReadOnlyList<Network.HostLink>> ListLinksAsync(string? netns, CancellationToken ct) => host.ListLinksAsync(netns ?? ns, ct);
         public IReadOnlyList<string> ListNamespaces() => host.ListNamespaces();
+        public Task<IReadOnlyList<Status.InterfaceDetails>> ReadInterfacesAsync(string netns, CancellationToken ct) => host.ReadInterfacesAsync(netns, ct);
         public Task<string> OvsVsctlAsync(IReadOnlyList<IReadOnlyList<string>> commands, CancellationToken ct) => throw new NotSupportedException();
         public Task OvsAddFlowsAsync(string bridge, IReadOnlyList<string> flows, CancellationToken ct) => throw new NotSupportedException();
         public Task<bool> SupportsLinkKindAsync(string kind, CancellationToken ct) => host.SupportsLinkKindAsync(kind, ct);

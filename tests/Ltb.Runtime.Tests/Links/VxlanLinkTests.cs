@@ -162,6 +162,7 @@ public sealed class VxlanLinkTests
         public Task TcBatchAsync(string? netns, IReadOnlyList<string> lines, bool force, CancellationToken ct) => host.TcBatchAsync(netns ?? underlay, lines, force, ct);
         public Task<IReadOnlyList<Network.HostLink>> ListLinksAsync(string? netns, CancellationToken ct) => host.ListLinksAsync(netns ?? underlay, ct);
         public IReadOnlyList<string> ListNamespaces() => host.ListNamespaces();
+        public Task<IReadOnlyList<Status.InterfaceDetails>> ReadInterfacesAsync(string netns, CancellationToken ct) => host.ReadInterfacesAsync(netns, ct);
         public Task<string> OvsVsctlAsync(IReadOnlyList<IReadOnlyList<string>> commands, CancellationToken ct) => host.OvsVsctlAsync(commands, ct);
         public Task OvsAddFlowsAsync(string bridge, IReadOnlyList<string> flows, CancellationToken ct) => host.OvsAddFlowsAsync(bridge, flows, ct);
         public Task<bool> SupportsLinkKindAsync(string kind, CancellationToken ct) => host.SupportsLinkKindAsync(kind, ct);

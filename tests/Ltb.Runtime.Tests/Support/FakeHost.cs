@@ -218,6 +218,9 @@ public sealed class FakeHostNetwork(ConcurrentQueue<string> log) : IHostNetwork
 
     public IReadOnlyList<string> ListNamespaces() => [.. _namespaces.Keys];
 
+    public Task<IReadOnlyList<Status.InterfaceDetails>> ReadInterfacesAsync(string netns, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<Status.InterfaceDetails>>([]);
+
     public Task<string> OvsVsctlAsync(IReadOnlyList<IReadOnlyList<string>> commands, CancellationToken ct) => Task.FromResult("");
 
     public Task OvsAddFlowsAsync(string bridge, IReadOnlyList<string> flows, CancellationToken ct) => Task.CompletedTask;

@@ -270,6 +270,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("PATCH", "/api/v1/hosts/{id}", At($"/api/v1/hosts/{host}"), [.. adminOnly, Ok],
                 () => new UpdateHostRequest(Labels: new() { ["rack"] = "1" })),
             R("DELETE", "/api/v1/hosts/{id}", _ => FreshHost(), [.. adminOnly, NoContent]),
+            // A host's usage lists every lab on it: administrators only.
+            R("GET", "/api/v1/hosts/{id}/usage", At($"/api/v1/hosts/{host}/usage"), [.. adminOnly, Ok]),
             R("GET", "/api/v1/hosts/tokens", At("/api/v1/hosts/tokens"), [.. adminOnly, Ok]),
             R("POST", "/api/v1/hosts/tokens", At("/api/v1/hosts/tokens"), [.. adminOnly, Created], () => new CreateHostTokenRequest("matrix")),
             // Host tokens are invisible to everyone but admins: 404, like a token that does not exist.
@@ -311,6 +313,10 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/labs/{lab}/links/{node}/{iface}/{state}", At($"/api/v1/labs/{labId}/links/n1/eth1/down"), ownerOperates),
             // Reading a node's output is reading the lab (a failed lab's too): the seeded lab's host holds nothing, so 409.
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/logs", At($"/api/v1/labs/{labId}/nodes/n1/logs"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
+            // Device information is reading the lab too (the device is asked only its catalog type's commands): 409 likewise.
+            R("GET", "/api/v1/labs/{lab}/nodes/{node}/info", At($"/api/v1/labs/{labId}/nodes/n1/info?config=true"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
+            // A lab's usage is reading it: everyone who sees the lab (the figures come from the hosts' last samples: 200).
+            R("GET", "/api/v1/labs/{lab}/usage", At($"/api/v1/labs/{labId}/usage"), sharedRead),
             // A live capture is reading the lab too, like its output: refused or 409 for the same reason.
             R("GET", "/api/v1/labs/{lab}/capture", At($"/api/v1/labs/{labId}/capture?interface=n1:eth1&seconds=1"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
             // Mirror interfaces: listed like the lab; created and removed like a link's state (the failed lab: 409).

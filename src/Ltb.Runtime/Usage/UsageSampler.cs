@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using Ltb.Runtime.Network;
+using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Status;
+
+namespace Ltb.Runtime.Usage;
+
+/// <summary>
+/// Samples a host's resource use (issue #16): the machine's CPU, memory and disk, and per running node its driver's
+/// reading (<see cref="INodeDriver.StatsAsync"/>, for drivers that offer <see cref="NodeCapabilities.Stats"/>) and its
+/// interfaces' counters from <c>/proc/PID/net/dev</c> of the process holding its namespace (a file read: no process is
+/// started per node). CPU percentages are the difference to the previous sample, so the first sample of a node reads 0.
+/// A sample younger than <see cref="Reuse"/> is answered again instead of measuring twice. Disk use (a walk of the
+/// node's layer) is measured once per <see cref="DiskInterval"/> per node.
+/// </summary>
+public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, TimeProvider? time = null)
+{
+    public static readonly TimeSpan Reuse = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DiskInterval = TimeSpan.FromMinutes(1);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Lock _lock = new();
+    private Task<HostUsage>? _running;
+    private readonly ConcurrentDictionary<(string Lab, string Node), (ulong CpuNs, long At)> _cpu = new();
+    private readonly ConcurrentDictionary<(string Lab, string Node), (long? Bytes, DateTimeOffset At)> _disk = new();
+    private (ulong Busy, ulong Total) _hostCpu;
+    private HostUsage? _last;
+
+    /// <summary>
+    /// A sample of the host and of <paramref name="labs"/> (runtime names), at most <see cref="Reuse"/> old. Callers that
+    /// ask while a sample is being taken share it (one measurement at a time, bounded by <see cref="SampleTimeout"/>).
+    /// </summary>
+    public Task<HostUsage> SampleAsync(IReadOnlyList<string> labs, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            if (_last is { } last && _time.GetUtcNow() - last.At < Reuse && last.Labs.Select(l => l.Lab).SequenceEqual(labs))
+            {
+                return Task.FromResult(last);
+            }
+            if (_running is not { IsCompleted: false })
+            {
+                _running = MeasureAsync(labs);
+            }
+            return _running.WaitAsync(ct);
+        }
+    }
+
+    public static readonly TimeSpan SampleTimeout = TimeSpan.FromSeconds(30);
+
+    private async Task<HostUsage> MeasureAsync(IReadOnlyList<string> labs)
+    {
+        using var timeout = new CancellationTokenSource(SampleTimeout);
+        var ct = timeout.Token;
+        var sampled = await SampleLabsAsync(labs, ct);
+        var cpu = HostReadings.CpuTicks();
+        var (busy, total) = (cpu.Busy - Math.Min(cpu.Busy, _hostCpu.Busy), cpu.Total - Math.Min(cpu.Total, _hostCpu.Total));
+        _hostCpu = cpu;
+        var memory = HostReadings.Memory();
+        var disk = HostReadings.Disk(stateDirectory);
+        Forget(labs);
+        var usage = new HostUsage(_time.GetUtcNow(), Environment.ProcessorCount, total == 0 ? 0 : Math.Round(100.0 * busy / total, 2),
+            memory.Total, memory.Used, disk.Total, disk.Used, sampled);
+        lock (_lock)
+        {
+            _last = usage;
+        }
+        return usage;
+    }
+
+    /// <summary>
+    /// Every lab's nodes as their drivers list them (a few labs at a time), then a reading of each node (a few at a time:
+    /// the engine answers each stats call on its own, and the agent should stay a light load on its host).
+    /// </summary>
+    private async Task<List<LabUsage>> SampleLabsAsync(IReadOnlyList<string> labs, CancellationToken ct)
+    {
+        var found = new ConcurrentBag<(string Lab, INodeDriver Driver, NodeStatus Node)>();
+        await Parallel.ForEachAsync(labs, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (lab, t) =>
+        {
+            foreach (var driver in drivers.All)
+            {
+                foreach (var node in await driver.InspectAsync(lab, t))
+                {
+                    found.Add((lab, driver, node));
+                }
+            }
+        });
+        var sampled = new ConcurrentBag<(string Lab, NodeUsage Usage)>();
+        await Parallel.ForEachAsync(found, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (x, t) =>
+            sampled.Add((x.Lab, await SampleNodeAsync(x.Driver, x.Lab, x.Node, t))));
+        var byLab = sampled.ToLookup(x => x.Lab, x => x.Usage, StringComparer.Ordinal);
+        return labs.Select(l => new LabUsage(l, byLab[l].OrderBy(n => n.Node, StringComparer.Ordinal).ToList())).ToList();
+    }
+
+    private async Task<NodeUsage> SampleNodeAsync(INodeDriver driver, string lab, NodeStatus node, CancellationToken ct)
+    {
+        var empty = new Dictionary<string, InterfaceCounters>();
+        if (node.State != NodeState.Running || node.Pid is not { } pid)
+        {
+            return new NodeUsage(node.Name, node.State, 0, 0, 0, null, 0, null, empty);
+        }
+        var interfaces = InterfaceReadings.ReadProcNetDev(pid)?.Where(kv => kv.Key != "lo").ToDictionary() ?? empty;
+        if (!driver.Capabilities.HasFlag(NodeCapabilities.Stats))
+        {
+            return new NodeUsage(node.Name, node.State, 0, 0, 0, null, 0, null, interfaces, $"its {driver.Runtime} driver reports no CPU or memory");
+        }
+        try
+        {
+            var stats = await driver.StatsAsync(lab, node.Name, ct);
+            var now = _time.GetTimestamp();
+            var key = (lab, node.Name);
+            var percent = _cpu.TryGetValue(key, out var before) && stats.CpuNanoseconds >= before.CpuNs
+                ? 100.0 * (stats.CpuNanoseconds - before.CpuNs) / Math.Max(1, _time.GetElapsedTime(before.At, now).TotalNanoseconds)
+                : 0;
+            _cpu[key] = (stats.CpuNanoseconds, now);
+            return new NodeUsage(node.Name, node.State, Math.Round(percent, 2), stats.CpuNanoseconds, stats.MemoryBytes, stats.MemoryLimitBytes,
+                stats.Pids, await DiskAsync(driver, lab, node.Name, ct), interfaces);
+        }
+        catch (LabRuntimeException e)
+        {
+            return new NodeUsage(node.Name, node.State, 0, 0, 0, null, 0, null, interfaces, e.Cause);
+        }
+    }
+
+    private async Task<long?> DiskAsync(INodeDriver driver, string lab, string node, CancellationToken ct)
+    {
+        var key = (lab, node);
+        if (_disk.TryGetValue(key, out var known) && _time.GetUtcNow() - known.At < DiskInterval)
+        {
+            return known.Bytes;
+        }
+        var bytes = (await driver.DescribeAsync(lab, node, ct)).DiskBytes;
+        _disk[key] = (bytes, _time.GetUtcNow());
+        return bytes;
+    }
+
+    /// <summary>Drops what is kept of labs that are gone (the dictionaries stay as large as what runs).</summary>
+    private void Forget(IReadOnlyList<string> labs)
+    {
+        var live = labs.ToHashSet(StringComparer.Ordinal);
+        foreach (var key in _cpu.Keys.Where(k => !live.Contains(k.Lab)))
+        {
+            _cpu.TryRemove(key, out _);
+        }
+        foreach (var key in _disk.Keys.Where(k => !live.Contains(k.Lab)))
+        {
+            _disk.TryRemove(key, out _);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Ltb.Server.Data;
+using Ltb.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Ltb.Server.Usage;
+
+/// <summary>
+/// Samples every ready host's resource use through its agent (<see cref="ILabHostAgent.UsageAsync"/>) every
+/// <see cref="LtbServerOptions.UsageInterval"/> and keeps the latest on the <see cref="UsageBoard"/>. Hosts are asked one
+/// after the other with a timeout each, so a silent host delays the round by the timeout at most and is skipped.
+/// </summary>
+public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory agents, UsageBoard board, LtbServerOptions options,
+    ILogger<UsageCollector> log) : BackgroundService
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.UsageInterval > TimeSpan.Zero ? options.UsageInterval : TimeSpan.FromSeconds(5));
+        do
+        {
+            try
+            {
+                await SampleAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning("sampling the hosts' resource use failed: {Error}", e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One round: every ready host with an agent.</summary>
+    public async Task SampleAsync(CancellationToken ct)
+    {
+        List<LabHost> hosts;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+            hosts = await db.LabHosts.AsNoTracking().ToListAsync(ct);
+        }
+        foreach (var gone in board.HostIds.Except(hosts.Select(h => h.Id)).ToList())
+        {
+            board.Forget(gone);
+        }
+        foreach (var host in hosts)
+        {
+            if (host.State != LabHostState.Ready || agents.For(host) is not { } agent)
+            {
+                board.Forget(host.Id);
+                continue;
+            }
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(CallTimeout);
+            try
+            {
+                board.Record(host.Id, host.Name, await agent.UsageAsync(limit.Token));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // The last sample stays until it is replaced or the host leaves: its time says how old it is.
+                if (log.IsEnabled(LogLevel.Debug))
+                {
+                    log.LogDebug("host {Host}: no resource sample ({Error})", host.Name, e.Message);
+                }
+            }
+        }
+    }
+}
