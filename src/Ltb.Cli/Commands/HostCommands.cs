@@ -59,7 +59,7 @@ internal static class HostCommands
                 return 1;
             }
         });
-        return new Command("host", "This machine as a lab host.") { info };
+        return new Command("host", "This machine as a lab host.") { info, HostPruneCommand.Create() };
     }
 
     private static string OnOff(bool on) => on ? "on" : "off";
