@@ -3,24 +3,6 @@ using Ltb.Testing;
 
 namespace Ltb.Cli.Tests.Deploy;
 
-/// <summary>scripts/publish.sh once for the class: the self-contained linux-x64 folder.</summary>
-public sealed class PublishedLtb : IAsyncLifetime
-{
-    public string Folder { get; } = Path.Combine(Directory.CreateTempSubdirectory("ltb-publish-").FullName, "ltb");
-
-    public string Ltb => Path.Combine(Folder, "ltb");
-
-    public async ValueTask InitializeAsync() =>
-        (await HostCommand.RunAsync("bash", [Path.Combine(Repo.Root, "scripts", "publish.sh"), Folder], TimeSpan.FromMinutes(10)))
-            .EnsureSuccess("scripts/publish.sh");
-
-    public ValueTask DisposeAsync()
-    {
-        Directory.Delete(Path.GetDirectoryName(Folder)!, recursive: true);
-        return ValueTask.CompletedTask;
-    }
-}
-
 /// <summary>
 /// The published `ltb` runs on a machine without the .NET SDK or runtime: the tests run it with an environment that
 /// holds no dotnet (PATH without it, no DOTNET_ROOT), as a fresh server would.
