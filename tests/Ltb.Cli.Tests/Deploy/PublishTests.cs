@@ -35,7 +35,7 @@ public sealed class PublishTests(PublishedLtb published) : IClassFixture<Publish
     {
         Prerequisite.RequireRoot();
         var home = Directory.CreateTempSubdirectory("ltb-publish-home-").FullName;
-        var port = FreePort();
+        var port = Ports.Free();
         var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (string[])[.. WithoutDotnet(home), "LTB_ADMIN_PASSWORD=published-Secret-1", published.Ltb, "serve",
                      "--listen", $"http://127.0.0.1:{port}", "--data", Path.Combine(home, "data"), "--ssh-port", "off"])
@@ -85,11 +85,4 @@ public sealed class PublishTests(PublishedLtb published) : IClassFixture<Publish
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

@@ -63,7 +63,7 @@ public sealed class InstallTests(PublishedLtb published) : IClassFixture<Publish
 
     private async Task RunServerAndAgentAsync()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var server = Settings("/etc/ltb/server.env");
         server["LTB_LISTEN"] = $"http://127.0.0.1:{port}";
         server["LTB_ADMIN_PASSWORD"] = ServerFixture.AdminPassword;
@@ -82,7 +82,7 @@ public sealed class InstallTests(PublishedLtb published) : IClassFixture<Publish
         var agent = Settings("/etc/ltb/agent.env");
         agent["LTB_CONTROLLER"] = $"http://127.0.0.1:{port}";
         agent["LTB_HOST_TOKEN"] = token.Secret;
-        agent["LTB_AGENT_ARGS"] = $"--name {name} --listen 127.0.0.1:{FreePort()}";
+        agent["LTB_AGENT_ARGS"] = $"--name {name} --listen 127.0.0.1:{Ports.Free()}";
         (program, args) = ExecStart("ltb-agent.service", agent);
         await using var host = LtbProcess.StartProgram(program, args, agent, "the installed ltb agent");
         await host.WaitForLineAsync(l => l.Contains($"LTB agent '{name}' registered", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
@@ -110,12 +110,5 @@ public sealed class InstallTests(PublishedLtb published) : IClassFixture<Publish
             .Select(w => w.StartsWith("/opt/", StringComparison.Ordinal) || w.StartsWith("/var/", StringComparison.Ordinal) ? In(w) : w)
             .ToList();
         return (words[0], words[1..]);
-    }
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
     }
 }

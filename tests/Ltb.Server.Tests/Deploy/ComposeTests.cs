@@ -53,7 +53,7 @@ public sealed class ComposeTests : IDisposable
         File.Copy(ca.CertificateFile, Path.Combine(certs, "ca.crt"));
         File.Copy(cert, Path.Combine(certs, "agent.crt"));
         File.Copy(key, Path.Combine(certs, "agent.key"));
-        int http = FreePort(), ssh = FreePort(), agentPort = FreePort();
+        int http = Ports.Free(), ssh = Ports.Free(), agentPort = Ports.Free();
         var agentName = _project + "-agent";
         var env = (await File.ReadAllTextAsync(Path.Combine(Repo.Root, "deploy", ".env.example"), Ct))
             .Replace("LTB_DB_PASSWORD=change-me", "LTB_DB_PASSWORD=compose-Db-Passw0rd", StringComparison.Ordinal)
@@ -150,12 +150,5 @@ public sealed class ComposeTests : IDisposable
         }
         var log = await logs();
         Assert.Fail($"waited {timeout} for {what}; compose logs:\n{log.Stdout}\n{log.Stderr}");
-    }
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
     }
 }
