@@ -28,6 +28,8 @@ if [[ $profile == test ]]; then
   packages+=(iputils-ping)  # reachability between simulated lab hosts (tests)
   packages+=(ansible)       # ansible-inventory reads the inventory of `ltb lab access --ansible` (tests)
   packages+=(openssh-client) # the SSH gateway tests drive the real ssh, scp and sftp
+  packages+=(docker-compose openssl) # the deployment tests: deploy/compose.yaml (Debian's 1.29) with a private CA's certificates
+  packages+=(systemd)       # systemd-analyze verify of deploy/systemd's units (systemd need not be PID 1)
 fi
 
 apt_install "${packages[@]}"

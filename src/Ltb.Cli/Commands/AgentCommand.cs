@@ -38,10 +38,11 @@ internal static class AgentCommand
         {
             var controllerUrl = parse.GetValue(controller) ?? Env("LTB_CONTROLLER");
             var secret = parse.GetValue(token) ?? Env("LTB_HOST_TOKEN");
-            if (controllerUrl is null || !Uri.TryCreate(controllerUrl.TrimEnd('/') + "/", UriKind.Absolute, out var controllerUri))
+            if (SettingChecks.CalledUrl("--controller (LTB_CONTROLLER)", controllerUrl, "https://ltb.example.org") is { } controllerError)
             {
-                return Fail("give the controller's URL with --controller (or LTB_CONTROLLER)");
+                return Fail(controllerError);
             }
+            var controllerUri = new Uri(controllerUrl!.TrimEnd('/') + "/");
             if (secret is null)
             {
                 return Fail("give the host token with LTB_HOST_TOKEN (or --token); an admin creates one with POST /api/v1/hosts/tokens");
@@ -49,12 +50,24 @@ internal static class AgentCommand
             var listenText = parse.GetValue(listen) ?? $"127.0.0.1:{DefaultPort}";
             if (!IPEndPoint.TryParse(listenText, out var endpoint) || endpoint.Port == 0)
             {
-                return Fail($"--listen '{listenText}' is not ADDRESS:PORT with a port");
+                return Fail($"--listen '{listenText}' is not ADDRESS:PORT with a port 1-65535 (e.g. 0.0.0.0:{DefaultPort}, or [::]:{DefaultPort})");
             }
             Uri? advertiseUri = null;
-            if (parse.GetValue(advertise) is { } a && !Uri.TryCreate(a, UriKind.Absolute, out advertiseUri))
+            if (parse.GetValue(advertise) is { } a)
             {
-                return Fail($"--advertise '{a}' is not a URL");
+                if (SettingChecks.CalledUrl("--advertise", a, "https://rack1-a.example.org:7443") is { } advertiseError)
+                {
+                    return Fail(advertiseError);
+                }
+                advertiseUri = new Uri(a);
+            }
+            if (SettingChecks.CertificateAndKey(parse.GetValue(cert), parse.GetValue(key)) is { } tlsError)
+            {
+                return Fail(tlsError);
+            }
+            if (parse.GetValue(controllerCa) is { } caFile && SettingChecks.CaFile("--controller-ca", caFile) is { } caError)
+            {
+                return Fail(caError);
             }
             System.Net.IPAddress? tunnelAddress = null;
             if (parse.GetValue(tunnel) is { } ta && !System.Net.IPAddress.TryParse(ta, out tunnelAddress))
@@ -70,6 +83,12 @@ internal static class AgentCommand
                 }
                 labelMap[k] = v;
             }
+            var dataDirectory = parse.GetValue(data) ?? Env("LTB_AGENT_DATA") ?? Path.Combine(
+                Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "ltb-agent");
+            if (SettingChecks.WritableFolder("--data (LTB_AGENT_DATA)", dataDirectory) is { } dataError)
+            {
+                return Fail(dataError);
+            }
             var options = new AgentOptions
             {
                 Controller = controllerUri,
@@ -77,8 +96,7 @@ internal static class AgentCommand
                 Name = parse.GetValue(name) ?? Dns.GetHostName().ToLowerInvariant(),
                 Listen = endpoint,
                 Advertise = advertiseUri,
-                DataDirectory = parse.GetValue(data) ?? Env("LTB_AGENT_DATA") ?? Path.Combine(
-                    Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "ltb-agent"),
+                DataDirectory = dataDirectory,
                 CertificateFile = parse.GetValue(cert),
                 KeyFile = parse.GetValue(key),
                 ControllerCaFile = parse.GetValue(controllerCa),

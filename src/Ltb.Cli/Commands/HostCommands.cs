@@ -60,7 +60,10 @@ internal static class HostCommands
             }
         });
         var server = new Option<string>("--server") { Description = "The LTB server's URL [env LTB_SERVER; default: the server of the last login]" };
-        return new Command("host", "This machine as a lab host; the server's lab hosts' resource use (top).") { info, UsageCommands.HostTop(server) };
+        return new Command("host", "This machine as a lab host (info, prune); the server's lab hosts' resource use (top).")
+        {
+            info, UsageCommands.HostTop(server), HostPruneCommand.Create(),
+        };
     }
 
     private static string OnOff(bool on) => on ? "on" : "off";

@@ -50,7 +50,8 @@ internal static class ServeCommand
                 return null;
             }
             options.Database = chosen;
-            return options;
+            error = SettingChecks.ConnectionString(chosen, options.ConnectionString);
+            return error is null ? options : null;
         }
     }
 
@@ -101,8 +102,16 @@ internal static class ServeCommand
                 return Fail(storeError!);
             }
             options.AdminPassword = Env("LTB_ADMIN_PASSWORD");
+            if (SettingChecks.WritableFolder("--data (LTB_DATA)", options.DataDirectory) is { } dataError)
+            {
+                return Fail(dataError);
+            }
             // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
             options.AgentCaFile = Env("LTB_AGENT_CA");
+            if (options.AgentCaFile is { } ca && SettingChecks.CaFile("LTB_AGENT_CA", ca) is { } caError)
+            {
+                return Fail(caError);
+            }
             var perHost = parse.GetValue(tasksPerHost)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Env("LTB_LAB_TASKS_PER_HOST");
             if (perHost is not null)
             {
@@ -122,6 +131,10 @@ internal static class ServeCommand
             }
             if ((parse.GetValue(listen) ?? Env("LTB_LISTEN")) is { } url)
             {
+                if (SettingChecks.ListenUrl("--listen (LTB_LISTEN)", url) is { } listenError)
+                {
+                    return Fail(listenError);
+                }
                 options.Urls.Clear();
                 options.Urls.Add(url);
             }
@@ -256,6 +269,11 @@ internal static class ServeCommand
         if (authority is null || client is null)
         {
             error = "OpenID Connect needs both LTB_OIDC_AUTHORITY and LTB_OIDC_CLIENT_ID";
+            return null;
+        }
+        if (SettingChecks.CalledUrl("LTB_OIDC_AUTHORITY", authority, "https://sso.example.org/realms/lab") is { } authorityError)
+        {
+            error = authorityError;
             return null;
         }
         var oidc = new LtbOidcOptions { Authority = authority, ClientId = client, ClientSecret = Env("LTB_OIDC_CLIENT_SECRET") };

@@ -21,6 +21,9 @@ public interface IMgmtNetworks
     /// <summary>The lab's networks (by label).</summary>
     Task<IReadOnlyList<MgmtNetworkInfo>> ListAsync(string lab, CancellationToken ct);
 
+    /// <summary>The labs that have management networks on this host (`ltb host prune` looks for leftovers).</summary>
+    Task<IReadOnlyList<string>> ListLabNamesAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
+
     /// <summary>Removes one network; an absent one is no error.</summary>
     Task RemoveAsync(string id, CancellationToken ct);
 }

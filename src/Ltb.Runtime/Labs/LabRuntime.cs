@@ -27,6 +27,7 @@ public sealed class LabRuntime
     private readonly Usage.UsageSampler _usage;
     private readonly Capture.PacketCapture _capture;
     private readonly Capture.MirrorInterfaces _mirrors;
+    private readonly HostLeftovers _leftovers;
 
     /// <summary>The runtime of a host with a Docker engine: the container driver and Docker management networks.</summary>
     public LabRuntime(DockerEngine engine, IHostNetwork? network = null, RuntimeOptions? options = null)
@@ -53,6 +54,7 @@ public sealed class LabRuntime
         _usage = new Usage.UsageSampler(context.Drivers, context.Store.Root);
         _capture = new Capture.PacketCapture(context);
         _mirrors = new Capture.MirrorInterfaces(context);
+        _leftovers = new HostLeftovers(context, _destroy);
     }
 
     /// <summary>The one place where a host's node drivers are registered (add a runtime's driver here).</summary>
@@ -88,6 +90,16 @@ public sealed class LabRuntime
     }
 
     public Task<IReadOnlyList<string>> ListLabsAsync(CancellationToken ct = default) => _inspect.ListLabsAsync(ct);
+
+    /// <summary>Every lab on this host with what it holds, found from LTB's marks alone (`ltb host prune`).</summary>
+    public Task<IReadOnlyList<HostLab>> SurveyHostAsync(CancellationToken ct = default) => _leftovers.SurveyAsync(ct);
+
+    /// <summary>Removes all <paramref name="lab"/> holds on this host (a lab no controller knows any more).</summary>
+    public async Task PruneAsync(HostLab lab, CancellationToken ct = default)
+    {
+        using var _ = await LabContext.LockAsync(lab.Lab, ct);
+        await _leftovers.PruneAsync(lab, ct);
+    }
 
     /// <summary>The lab as the drivers and the host see it now (nodes by label, interfaces in the pinned namespaces).</summary>
     public Task<LabStatus> InspectAsync(string labName, CancellationToken ct = default) => _inspect.InspectAsync(labName, ct);

@@ -208,6 +208,12 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net) : IMgm
             .Select(n => new MgmtNetworkInfo(n.ID, n.Name, (n.IPAM?.Config ?? []).Select(c => c.Subnet).OfType<string>().ToList()))
             .ToList();
 
+    public async Task<IReadOnlyList<string>> ListLabNamesAsync(CancellationToken ct) =>
+        (await engine.Client.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [Names.LabLabel] = true } },
+        }, ct)).Select(n => n.Labels[Names.LabLabel]).Distinct(StringComparer.Ordinal).ToList();
+
     public async Task RemoveAsync(string id, CancellationToken ct)
     {
         try

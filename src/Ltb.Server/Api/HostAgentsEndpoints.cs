@@ -90,6 +90,10 @@ public static class HostAgentsEndpoints
         {
             return Problems.Invalid(v.Errors);
         }
+        if (AgentVersions.Refusal(request.Version, AgentVersions.Controller) is { } skew)
+        {
+            return Problems.Conflict(skew);
+        }
         LabHost? host;
         if (token.HostId is { } bound)
         {

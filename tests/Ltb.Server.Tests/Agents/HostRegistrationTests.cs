@@ -30,7 +30,31 @@ public abstract class HostRegistrationTests<TServer>(TServer fixture) : IClassFi
     }
 
     private static AgentRegistration Registration(string name) =>
-        new(name, "http://127.0.0.1:9", Facts, new() { ["rack"] = "r1" }, [], "test");
+        new(name, "http://127.0.0.1:9", Facts, new() { ["rack"] = "r1" }, [], AgentVersions.Controller.ToString(3));
+
+    [Fact]
+    public async Task An_agent_one_minor_version_older_registers_and_other_versions_are_refused_with_what_to_upgrade()
+    {
+        var s = S;
+        var name = ServerFixture.Unique("v");
+        var token = await Http.ReadAsync<CreatedHostTokenDto>(await s.Admin.PostAsJsonAsync("/api/v1/hosts/tokens", new CreateHostTokenRequest(name)), 201);
+        using var agent = AgentClient(token.Secret);
+        var controller = AgentVersions.Controller;
+        var newer = await Http.ProblemAsync(await agent.PostAsJsonAsync("/api/v1/hosts/register",
+            Registration(name) with { Version = $"{controller.Major}.{controller.Minor + 1}.0" }), 409);
+        Assert.Contains("is newer than this controller's", newer.GetProperty("detail").GetString());
+        Assert.Contains("upgrade the controller first", newer.GetProperty("detail").GetString());
+        var garbage = await Http.ProblemAsync(await agent.PostAsJsonAsync("/api/v1/hosts/register", Registration(name) with { Version = "test" }), 409);
+        Assert.Contains("the agent reports no version this controller understands ('test')", garbage.GetProperty("detail").GetString());
+        // Refused registrations bound nothing: the host does not exist.
+        Assert.DoesNotContain((await Http.ReadAsync<Paged<HostDto>>(await s.Admin.GetAsync("/api/v1/hosts"), 200)).Items, h => h.Name == name);
+
+        var older = controller.Minor > 0 ? $"{controller.Major}.{controller.Minor - 1}.7" : $"{controller.Major}.{controller.Minor}.0";
+        var registered = await Http.ReadAsync<AgentRegistered>(await agent.PostAsJsonAsync("/api/v1/hosts/register",
+            Registration(name) with { Version = older + "+abc1234" }), 200);
+        var host = await Http.ReadAsync<HostDto>(await s.Admin.GetAsync($"/api/v1/hosts/{registered.HostId}"), 200);
+        Assert.Equal(older + "+abc1234", host.AgentVersion);
+    }
 
     [Fact]
     public async Task A_host_token_registers_one_host_whose_heartbeats_keep_it_ready_until_silence_or_revocation()

@@ -50,7 +50,7 @@ public abstract class NodePinsTests<TServer>(TServer fixture) : IClassFixture<TS
         agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
         var facts = new AgentFacts(2, 4L << 30, 10L << 30, false, ["ltb/tiny:latest"], ["linux"], "test", tunnel);
         await Http.ReadAsync<AgentRegistered>(await agent.PostAsJsonAsync("/api/v1/hosts/register",
-            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], "test")), 200);
+            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], Ltb.Server.Hosting.AgentVersions.Controller.ToString(3))), 200);
         return name;
     }
 

@@ -40,7 +40,7 @@ public abstract class PlacementApiTests<TServer>(TServer fixture) : IClassFixtur
         var agent = new HttpClient { BaseAddress = S.BaseAddress };
         agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
         var registered = await Http.ReadAsync<AgentRegistered>(await agent.PostAsJsonAsync("/api/v1/hosts/register",
-            new AgentRegistration(name, "http://127.0.0.1:9", Facts, [], [], "test")), 200);
+            new AgentRegistration(name, "http://127.0.0.1:9", Facts, [], [], Ltb.Server.Hosting.AgentVersions.Controller.ToString(3))), 200);
         return (registered.HostId, name, agent);
     }
 

@@ -24,12 +24,17 @@ public sealed class TestCertificateAuthority : IDisposable
     }
 
     /// <summary>A key and a certificate for an agent reached at <paramref name="address"/>: (certificate file, key file).</summary>
-    public async Task<(string Certificate, string Key)> IssueAsync(string name, IPAddress address)
+    public Task<(string Certificate, string Key)> IssueAsync(string name, IPAddress address) => IssueAsync(name, address.ToString(), $"IP:{address}");
+
+    /// <summary>The same for an agent reached at a DNS name (<paramref name="dnsName"/>).</summary>
+    public Task<(string Certificate, string Key)> IssueAsync(string name, string dnsName) => IssueAsync(name, dnsName, $"DNS:{dnsName}");
+
+    private async Task<(string Certificate, string Key)> IssueAsync(string name, string subject, string altName)
     {
         var prefix = Path.Combine(Folder, name);
-        await OpenSslAsync("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", $"/CN={address}",
+        await OpenSslAsync("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", $"/CN={subject}",
             "-keyout", prefix + ".key", "-out", prefix + ".csr");
-        await File.WriteAllTextAsync(prefix + ".ext", $"subjectAltName=IP:{address}\nextendedKeyUsage=serverAuth\n");
+        await File.WriteAllTextAsync(prefix + ".ext", $"subjectAltName={altName}\nextendedKeyUsage=serverAuth\n");
         await OpenSslAsync("x509", "-req", "-in", prefix + ".csr", "-CA", CertificateFile, "-CAkey", KeyFile, "-CAcreateserial",
             "-days", "2", "-extfile", prefix + ".ext", "-out", prefix + ".crt");
         return (prefix + ".crt", prefix + ".key");

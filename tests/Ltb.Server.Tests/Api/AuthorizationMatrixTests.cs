@@ -278,7 +278,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("DELETE", "/api/v1/hosts/tokens/{id}", _ => FreshHostToken(), [Unauth, NotFound, NotFound, NotFound, NotFound, NoContent]),
             // Agents' own calls: only a host token opens them; no user (not even an admin) is an agent.
             R("POST", "/api/v1/hosts/register", At("/api/v1/hosts/register"), [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth],
-                () => new AgentRegistration("matrix-host", "https://10.0.0.9:7443", MatrixFacts, null, [], "1")),
+                () => new AgentRegistration("matrix-host", "https://10.0.0.9:7443", MatrixFacts, null, [], Ltb.Server.Hosting.AgentVersions.Controller.ToString(3))),
             R("POST", "/api/v1/hosts/{id}/heartbeat", At($"/api/v1/hosts/{host}/heartbeat"), [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth],
                 () => new AgentHeartbeat(MatrixFacts, [])),
 

@@ -46,9 +46,14 @@ public sealed class LtbProcess : IAsyncDisposable
     /// Starts `./ltb ARGS` in this namespace with <paramref name="env"/> (see <see cref="ServeProcess.HomeEnvironment"/>)
     /// and without the variables named in <paramref name="unset"/>.
     /// </summary>
-    public static LtbProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string what, IEnumerable<string>? unset = null)
+    public static LtbProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string what, IEnumerable<string>? unset = null) =>
+        StartProgram(Path.Combine(Repo.Root, "ltb"), args, env, what, unset);
+
+    /// <summary>Starts another `ltb` program than the checkout's (a published or installed one) the same way.</summary>
+    public static LtbProcess StartProgram(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string what,
+        IEnumerable<string>? unset = null)
     {
-        var psi = new ProcessStartInfo(Path.Combine(Repo.Root, "ltb"))
+        var psi = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root,
         };

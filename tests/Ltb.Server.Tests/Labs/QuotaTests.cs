@@ -47,7 +47,7 @@ public abstract class QuotaTests<TServer>(TServer fixture) : IClassFixture<TServ
         agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
         var facts = new AgentFacts(64, 256L << 30, 100L << 30, false, ["ltb/tiny:latest"], ["linux"], "test");
         await Http.ReadAsync<AgentRegistered>(await agent.PostAsJsonAsync("/api/v1/hosts/register",
-            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], "test")), 200);
+            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], Ltb.Server.Hosting.AgentVersions.Controller.ToString(3))), 200);
         return name;
     }
 

@@ -108,7 +108,7 @@ public sealed class TestHosts(HttpClient admin, Uri server) : IAsyncDisposable
         agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
         var facts = new AgentFacts(cpus, memoryMiB << 20, 100L << 30, false, ["ltb/tiny:latest"], ["linux"], "test");
         var registered = await Http.ReadAsync<AgentRegistered>(await agent.PostAsJsonAsync("/api/v1/hosts/register",
-            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], "test")), 200);
+            new AgentRegistration(name, "http://127.0.0.1:9", facts, null, [], Ltb.Server.Hosting.AgentVersions.Controller.ToString(3))), 200);
         var host = await Http.ReadAsync<HostDto>(await admin.PatchAsJsonAsync($"/api/v1/hosts/{registered.HostId}",
             new UpdateHostRequest(CpuOvercommit: cpuOvercommit, MemoryOvercommit: memoryOvercommit)), 200);
         ByName[prefix] = host;
