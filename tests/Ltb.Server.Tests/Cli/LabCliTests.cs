@@ -55,7 +55,7 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
             Assert.True(inspect.ExitCode == 0, inspect.Stderr);
             using var doc = JsonDocument.Parse(inspect.Stdout);
             var root = doc.RootElement;
-            Assert.Equal(["name", "state", "nodes", "links"], root.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["name", "state", "nodes", "links", "mirrors"], root.EnumerateObject().Select(p => p.Name));
             Assert.Equal((lab, "running"), (root.GetProperty("name").GetString(), root.GetProperty("state").GetString()));
             var nodes = root.GetProperty("nodes").EnumerateArray().ToList();
             Assert.Equal(6, nodes.Count);
@@ -304,14 +304,26 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         }
     }
 
-    /// <summary>Signs the CLI in as admin and deploys a <see cref="TinyLab"/> through the API.</summary>
-    private async Task<TinyLab> TinyLabAsync(string prefix, Func<string, string>? topology = null)
+    /// <summary>
+    /// The CLI's and the API's admin sign-ins, once per server: the server limits sign-ins per address and minute, and
+    /// this class's tests start at once.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<string>>> AdminTokens = new();
+
+    private Task<string> AdminTokenAsync() => AdminTokens.GetOrAdd(server.Url, _ => new Lazy<Task<string>>(async () =>
     {
         var login = await Ltb(ServeProcess.Password + "\n", "login", "--server", server.Url, "--user", "admin", "--password-stdin");
         Assert.True(login.ExitCode == 0, login.Stderr);
+        using var anonymous = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var token = await Http.ReadAsync<LoginResponse>(await anonymous.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
+        return token.Token;
+    })).Value;
+
+    /// <summary>Signs the CLI in as admin (once) and deploys a <see cref="TinyLab"/> through the API.</summary>
+    private async Task<TinyLab> TinyLabAsync(string prefix, Func<string, string>? topology = null)
+    {
         var admin = new HttpClient { BaseAddress = new Uri(server.Url) };
-        var token = await Http.ReadAsync<LoginResponse>(await admin.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest("admin", ServeProcess.Password)), 200);
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await AdminTokenAsync());
         var name = prefix + Guid.NewGuid().ToString("N")[..6];
         var lab = await ServerLab.RunAsync(admin, topology?.Invoke(name) ?? $$"""
             name: {{name}}
