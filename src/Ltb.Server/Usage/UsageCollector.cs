@@ -46,26 +46,29 @@ public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory 
         {
             board.Forget(gone);
         }
-        foreach (var host in hosts)
+        // Hosts are asked side by side: a silent host's time limit does not delay the others' samples.
+        await Task.WhenAll(hosts.Select(host => SampleHostAsync(host, ct)));
+    }
+
+    private async Task SampleHostAsync(LabHost host, CancellationToken ct)
+    {
+        if (host.State != LabHostState.Ready || agents.For(host) is not { } agent)
         {
-            if (host.State != LabHostState.Ready || agents.For(host) is not { } agent)
+            board.Forget(host.Id);
+            return;
+        }
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(CallTimeout);
+        try
+        {
+            board.Record(host.Id, host.Name, await agent.UsageAsync(limit.Token));
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The last sample stays until it is replaced or the host leaves: its time says how old it is.
+            if (log.IsEnabled(LogLevel.Debug))
             {
-                board.Forget(host.Id);
-                continue;
-            }
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            limit.CancelAfter(CallTimeout);
-            try
-            {
-                board.Record(host.Id, host.Name, await agent.UsageAsync(limit.Token));
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                // The last sample stays until it is replaced or the host leaves: its time says how old it is.
-                if (log.IsEnabled(LogLevel.Debug))
-                {
-                    log.LogDebug("host {Host}: no resource sample ({Error})", host.Name, e.Message);
-                }
+                log.LogDebug("host {Host}: no resource sample ({Error})", host.Name, e.Message);
             }
         }
     }
