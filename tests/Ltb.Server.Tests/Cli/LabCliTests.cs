@@ -383,8 +383,9 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
         Prerequisite.Require(HostCommand.Exists("tshark"), "tshark");
         await using var tiny = await TinyLabAsync("cp", n => LabTestSupport.TinyLab(n));
         var (admin, lab, name) = (tiny.Admin, tiny.Lab, tiny.Name);
+        // Long enough for three captures on a loaded machine; stopped below once they are done.
         var pinging = admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
-            new ExecRequest("a", ["ping", "-c", "60", "-i", "0.2", "10.0.0.2"]), TestContext.Current.CancellationToken);
+            new ExecRequest("a", ["ping", "-c", "2500", "-i", "0.2", "10.0.0.2"], TimeoutSeconds: 600), TestContext.Current.CancellationToken);
 
         // Both ends of the link in one stream: each echo is seen on a:eth1 and on b:eth1.
         var summary = await Ltb(null, "capture", name, "a:eth1", "b:eth1", "-f", "icmp", "-c", "6");
@@ -418,6 +419,8 @@ public sealed class LabCliTests(ServeProcess server) : IClassFixture<ServeProces
             TimeSpan.FromMinutes(2), Env());
         Assert.True(piped.ExitCode == 0, piped.Stderr);
         Assert.Equal([$"{name}/a:eth1", $"{name}/a:eth1"], piped.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        (await admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec", new ExecRequest("a", ["killall", "ping"]),
+            TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
         await pinging;
         await lab.DestroyAsync();
     }
