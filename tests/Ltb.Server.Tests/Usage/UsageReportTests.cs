@@ -33,14 +33,15 @@ public sealed class UsageClassServer : SqliteServer
         await using var scope = Server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
         var host = (await db.LabHosts.FirstAsync(h => h.IsLocal)).Id;
+        var secondOfC = Guid.NewGuid();
         // A: two nodes for an hour; B: one node for an hour in G1's lab; C: two nodes for two hours.
         db.UsageRecords.AddRange(
             Row(host, LabOfA, "a-lab", "r1", A.Id, null, Day),
             Row(host, LabOfA, "a-lab", "r2", A.Id, null, Day),
             Row(host, Guid.NewGuid(), "b-lab", "r1", B.Id, G1.Id, Day),
             Row(host, Guid.NewGuid(), "c-lab", "r1", C.Id, g2.Id, Day),
-            Row(host, Guid.NewGuid(), "c-lab2", "r1", C.Id, g2.Id, Day),
-            Row(host, Guid.NewGuid(), "c-lab2", "r1", C.Id, g2.Id, Day + TimeSpan.FromHours(1)),
+            Row(host, secondOfC, "c-lab2", "r1", C.Id, g2.Id, Day),
+            Row(host, secondOfC, "c-lab2", "r1", C.Id, g2.Id, Day + TimeSpan.FromHours(1)),
             Row(host, Guid.NewGuid(), "c-lab3", "r1", C.Id, g2.Id, Day + TimeSpan.FromHours(1)));
         await db.SaveChangesAsync();
     }
@@ -92,7 +93,8 @@ public sealed class UsageReportTests(UsageClassServer s) : IClassFixture<UsageCl
         Assert.Equal((s.G1.Name, 1.0), groups.Rows.Where(r => r.Id == s.G1.Id).Select(r => (r.Name, r.NodeHours)).Single());
         Assert.Equal(4.0, groups.Rows.Single(r => r.Id is not null && r.Id != s.G1.Id).NodeHours);
         var labs = await ReportAsync(s.Admin, "lab");
-        Assert.Equal(5, labs.Rows.Count);
+        Assert.Equal([2.0, 2.0, 1.0, 1.0, 1.0], labs.Rows.Select(r => r.NodeHours).ToArray());
+        Assert.Equal(("c-lab2", 2.0), labs.Rows.Where(r => r.Name == "c-lab2").Select(r => (r.Name, r.NodeHours)).Single());
         Assert.Equal(7.0, Assert.Single((await ReportAsync(s.Admin, "host")).Rows).NodeHours);
         Assert.Equal("local", (await ReportAsync(s.Admin, "host")).Rows[0].Name);
     }
