@@ -59,11 +59,14 @@ public sealed class UsageCompaction(LtbDbContext db, LtbServerOptions options)
                 return;
             }
             var bucket = UsageBuckets.Floor(first, coarse);
-            await MoveAsync(fine, coarse, bucket, bucket + UsageBuckets.Length(coarse), ct);
+            if (!await MoveAsync(fine, coarse, bucket, bucket + UsageBuckets.Length(coarse), ct))
+            {
+                return; // another replica is at it: the next round looks again
+            }
         }
     }
 
-    private async Task MoveAsync(UsageTier fine, UsageTier coarse, DateTimeOffset bucket, DateTimeOffset end, CancellationToken ct)
+    private async Task<bool> MoveAsync(UsageTier fine, UsageTier coarse, DateTimeOffset bucket, DateTimeOffset end, CancellationToken ct)
     {
         db.ChangeTracker.Clear();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -72,7 +75,7 @@ public sealed class UsageCompaction(LtbDbContext db, LtbServerOptions options)
         if (moved != rows.Count)
         {
             await tx.RollbackAsync(ct); // another replica moved them, or a late minute arrived: the next call sees the truth
-            return;
+            return false;
         }
         var existing = await db.UsageRecords.Where(r => r.Tier == coarse && r.Start == bucket).ToListAsync(ct);
         var into = existing.ToDictionary(r => (r.HostId, r.LabId, r.Node));
@@ -95,5 +98,6 @@ public sealed class UsageCompaction(LtbDbContext db, LtbServerOptions options)
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        return true;
     }
 }
