@@ -23,6 +23,11 @@ public static class LtbCommandLine
         root.Subcommands.Add(LabCommands.ExtcapCommand());
         root.Subcommands.Add(TemplateCommands.Create());
         root.Subcommands.Add(ReservationCommands.Create());
+        root.Subcommands.Add(CatalogCommands.Create());
+        root.Subcommands.Add(UsageHistoryCommands.Create(new Option<string>("--server")
+        {
+            Description = "The LTB server's URL [env LTB_SERVER; default: the server of the last login]",
+        }));
         root.Subcommands.Add(GatewayCommands.Create());
         return root;
     }

@@ -47,6 +47,28 @@ public sealed partial class LtbApiClient
     /// <summary>A host's live resource use, its labs' sums and free capacity (administrators).</summary>
     public Task<HostUsageDto> GetHostUsageAsync(Guid host, CancellationToken ct) => GetAsync<HostUsageDto>($"{Api}/hosts/{host}/usage", ct);
 
+    /// <summary>A lab's (or one node's) usage history: a point per step from <paramref name="from"/> to <paramref name="to"/> (default: the last hour).</summary>
+    public Task<UsageHistoryDto> GetLabUsageHistoryAsync(string lab, UsageWindow window, CancellationToken ct, string? node = null) =>
+        GetAsync<UsageHistoryDto>($"{Api}/labs/{Segment(lab)}/usage/history?{window.Query()}{(node is null ? "" : $"&node={Segment(node)}")}", ct);
+
+    /// <summary>A host's usage history: the machine and the sum of its nodes (administrators).</summary>
+    public Task<HostUsageHistoryDto> GetHostUsageHistoryAsync(Guid host, UsageWindow window, CancellationToken ct) =>
+        GetAsync<HostUsageHistoryDto>($"{Api}/hosts/{host}/usage/history?{window.Query()}", ct);
+
+    /// <summary>Live usage summed per user, group, lab or host, of what the caller may see.</summary>
+    public Task<UsageSumsDto> GetUsageSumsAsync(string by, CancellationToken ct) => GetAsync<UsageSumsDto>($"{Api}/usage?by={Segment(by)}", ct);
+
+    /// <summary>The usage history of what the caller may see, optionally of one user, group, lab or host.</summary>
+    public Task<UsageHistoryDto> GetUsageHistoryAsync(UsageWindow window, CancellationToken ct, Guid? user = null, Guid? group = null,
+        Guid? lab = null, Guid? host = null) =>
+        GetAsync<UsageHistoryDto>($"{Api}/usage/history?{window.Query()}{Id("user", user)}{Id("group", group)}{Id("lab", lab)}{Id("host", host)}", ct);
+
+    /// <summary>Accounting: node-hours, CPU-hours and memory-GiB-hours per user, group, lab or host over a period.</summary>
+    public Task<UsageReportDto> GetUsageReportAsync(string by, UsageWindow window, CancellationToken ct) =>
+        GetAsync<UsageReportDto>($"{Api}/usage/report?by={Segment(by)}&{window.Query()}", ct);
+
+    private static string Id(string name, Guid? id) => id is { } v ? $"&{name}={v}" : "";
+
     /// <summary>Deploys a topology: <paramref name="content"/> is the multipart form of docs/api.md "Deploy".</summary>
     public Task<LabTaskAccepted> DeployLabAsync(HttpContent content, CancellationToken ct) =>
         PostContentAsync<LabTaskAccepted>($"{Api}/labs", content, ct);

@@ -254,7 +254,13 @@ public sealed record UpdateTemplateRequest(string? Name = null, string? Descript
 /// custom; <c>Definition</c> is its YAML; <c>Version</c> is the ETag (0: as shipped, never changed).</summary>
 public sealed record NodeTypeDto(string Name, string Origin, IReadOnlyList<string> Aliases, string Description, string Vendor,
     string Os, string Runtime, string? Image, IReadOnlyList<string> Versions, IReadOnlyList<string> Tags, bool Retired,
-    DateTimeOffset? RetiredAt, string? Definition, long Version);
+    DateTimeOffset? RetiredAt, string? Definition, long Version, IReadOnlyList<NodeTypeHostDto> Hosts);
+
+/// <summary>
+/// A lab host that can run a node type (its agent runs the type's kind): its state, whether it holds the type's
+/// container image (null: unknown, or a VM type) and whether it has KVM (VM types run without it, slowly, under TCG).
+/// </summary>
+public sealed record NodeTypeHostDto(Guid Id, string Name, string State, bool? ImagePresent, bool Kvm);
 
 /// <summary><c>Definition</c>: the YAML of a node type (the schema of the built-in files, docs/topology.md).</summary>
 public sealed record CreateNodeTypeRequest(string Definition);

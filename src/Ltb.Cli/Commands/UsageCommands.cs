@@ -8,7 +8,8 @@ namespace Ltb.Cli.Commands;
 
 /// <summary>
 /// `ltb lab top LAB` (a lab's nodes: CPU, memory, disk, traffic) and `ltb host top` (every host: CPU, memory, disk,
-/// labs, nodes, free capacity; administrators), from the server's live usage (docs/api.md "Resource usage").
+/// labs, nodes, free capacity; administrators), from the server's live usage (docs/api.md "Resource usage"); with
+/// `--history` their history (<see cref="UsageHistoryCommands"/>).
 /// </summary>
 internal static class UsageCommands
 {
@@ -44,11 +45,19 @@ internal static class UsageCommands
     public static Command LabTop(Argument<string> lab, Option<string> server)
     {
         var output = new OutputOptions();
-        var command = output.AddTo(new Command("top", "Show a lab's resource use per node: CPU, memory, disk, network (a few seconds old at most).") { lab, server });
+        var (history, step) = (UsageHistoryCommands.HistoryOption(), UsageHistoryCommands.StepOption());
+        var command = output.AddTo(new Command("top", "Show a lab's resource use per node: CPU, memory, disk, network (a few seconds old at most); with --history, over time.")
+        {
+            lab, history, step, server,
+        });
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
             var printer = Printer.ForConsole(output.Read(parse));
             using var client = ServerConnection.Connect(parse.GetValue(server));
+            if (parse.GetValue(history) is { } since)
+            {
+                return await UsageHistoryCommands.LabAsync(client, printer, parse.GetValue(lab)!, since, parse.GetValue(step), ct);
+            }
             var usage = await client.GetLabUsageAsync(parse.GetValue(lab)!, ct);
             if (printer.Settings.IsDocument)
             {
@@ -66,11 +75,19 @@ internal static class UsageCommands
     public static Command HostTop(Option<string> server)
     {
         var output = new OutputOptions();
-        var command = output.AddTo(new Command("top", "Show every lab host's resource use: CPU, memory, disk, labs, nodes, free capacity (administrators).") { server });
+        var (history, step) = (UsageHistoryCommands.HistoryOption(), UsageHistoryCommands.StepOption());
+        var command = output.AddTo(new Command("top", "Show every lab host's resource use: CPU, memory, disk, labs, nodes, free capacity (administrators); with --history, over time.")
+        {
+            history, step, server,
+        });
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
             var printer = Printer.ForConsole(output.Read(parse));
             using var client = ServerConnection.Connect(parse.GetValue(server));
+            if (parse.GetValue(history) is { } since)
+            {
+                return await UsageHistoryCommands.HostsAsync(client, printer, since, parse.GetValue(step), ct);
+            }
             var hosts = await client.ListHostsAsync(ct);
             var usage = new List<HostUsageDto>();
             foreach (var h in hosts.Items)

@@ -28,12 +28,13 @@ public static class NodeTypesEndpoints
         return api;
     }
 
-    private static async Task<Results<Ok<Paged<NodeTypeDto>>, ValidationProblem>> ListAsync(LtbDbContext db, string? q,
+    private static async Task<Results<Ok<Paged<NodeTypeDto>>, ValidationProblem>> ListAsync(LtbDbContext db, NodeTypeHosts runners, string? q,
         string? runtime, bool? retired, [AsParameters] PageQuery page, CancellationToken ct)
     {
         var paging = page.Request;
         var rows = await db.NodeTypes.AsNoTracking().ToDictionaryAsync(r => r.Name, StringComparer.Ordinal, ct);
-        var all = NodeTypeStore.Effective(rows.Values).Types.Select(t => ToDto(t, rows.GetValueOrDefault(t.Name)));
+        var hosts = await runners.LoadAsync(ct);
+        var all = NodeTypeStore.Effective(rows.Values).Types.Select(t => ToDto(t, rows.GetValueOrDefault(t.Name), hosts));
         if (!string.IsNullOrWhiteSpace(q))
         {
             var needle = q.Trim();
@@ -55,8 +56,8 @@ public static class NodeTypesEndpoints
             paging.Page, paging.PageSize, list.Count));
     }
 
-    private static async Task<Results<Ok<NodeTypeDto>, ProblemHttpResult>> GetAsync(string name, LtbDbContext db, HttpContext http,
-        CancellationToken ct)
+    private static async Task<Results<Ok<NodeTypeDto>, ProblemHttpResult>> GetAsync(string name, LtbDbContext db, NodeTypeHosts runners,
+        HttpContext http, CancellationToken ct)
     {
         var (type, row) = await FindAsync(db, name, ct);
         if (type is null)
@@ -64,12 +65,12 @@ public static class NodeTypesEndpoints
             return Problems.NotFound($"{What} '{name}'");
         }
         http.Response.Headers.ETag = ETags.For(row?.Version ?? 0);
-        return TypedResults.Ok(ToDto(type, row));
+        return TypedResults.Ok(ToDto(type, row, await runners.LoadAsync(ct)));
     }
 
     [Requires<StoredNodeType>(Operation.Create)]
     private static async Task<Results<Created<NodeTypeDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        CreateNodeTypeRequest request, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
+        CreateNodeTypeRequest request, LtbDbContext db, NodeTypeHosts runners, AuditLog audit, HttpContext http, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.Definition))
         {
@@ -92,13 +93,13 @@ public static class NodeTypesEndpoints
         audit.Record(AuditActions.Created, "node-type", type.Name);
         await db.SaveChangesAsync(ct);
         http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Created($"/api/v1/node-types/{type.Name}", ToDto(type, row));
+        return TypedResults.Created($"/api/v1/node-types/{type.Name}", ToDto(type, row, await runners.LoadAsync(ct)));
     }
 
     // Built-in types have no row until an admin changes them: the check is on the collection.
     [Requires<StoredNodeType>(Operation.Update)]
     private static async Task<Results<Ok<NodeTypeDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(string name,
-        UpdateNodeTypeRequest request, LtbDbContext db, AuditLog audit, HttpContext http, CancellationToken ct)
+        UpdateNodeTypeRequest request, LtbDbContext db, NodeTypeHosts runners, AuditLog audit, HttpContext http, CancellationToken ct)
     {
         var (current, row) = await FindAsync(db, name, ct);
         if (current is null)
@@ -144,7 +145,7 @@ public static class NodeTypesEndpoints
         row.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
         http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Ok(ToDto(NodeTypeStore.ToNodeType(row)!, row));
+        return TypedResults.Ok(ToDto(NodeTypeStore.ToNodeType(row)!, row, await runners.LoadAsync(ct)));
     }
 
     /// <summary>The type by name or alias in the effective catalog, and its row when an admin stored one.</summary>
@@ -167,12 +168,12 @@ public static class NodeTypesEndpoints
             && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || (!t.IsWeak && t.Tag == ETags.For(0))));
     }
 
-    private static NodeTypeDto ToDto(NodeType t, StoredNodeType? row)
+    private static NodeTypeDto ToDto(NodeType t, StoredNodeType? row, Func<NodeType, IReadOnlyList<NodeTypeHostDto>> hosts)
     {
         var builtIn = NodeTypeCatalog.BuiltIn.Find(t.Name) is { } b && b.Name == t.Name;
         var origin = !builtIn ? "custom" : row?.Definition is null ? "built-in" : "changed";
         var definition = row?.Definition ?? (builtIn ? NodeTypeCatalog.BuiltInDefinition(NodeTypeCatalog.BuiltIn.Find(t.Name)!) : null);
         return new NodeTypeDto(t.Name, origin, t.Aliases, t.Description, t.Vendor, t.Os, t.Runtime.ToString().ToLowerInvariant(), t.Image,
-            t.Versions, t.Tags, t.Retired, row?.RetiredAt, definition, row?.Version ?? 0);
+            t.Versions, t.Tags, t.Retired, row?.RetiredAt, definition, row?.Version ?? 0, hosts(t));
     }
 }

@@ -36,6 +36,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<Reservation> Reservations => Set<Reservation>();
     public DbSet<ReservationHostShare> ReservationHostShares => Set<ReservationHostShare>();
     public DbSet<CalendarFeed> CalendarFeeds => Set<CalendarFeed>();
+    public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -147,6 +148,20 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(l => l.Version).IsConcurrencyToken();
             e.HasIndex(l => l.ReservationId);
             e.HasIndex(l => l.ExpiresAt);
+        });
+
+        builder.Entity<UsageRecord>(e =>
+        {
+            e.Property(r => r.Tier).HasConversion<int>();
+            e.Property(r => r.Node).HasMaxLength(64);
+            e.Property(r => r.LabName).HasMaxLength(40);
+            // One row per tier, bucket, host, lab and node: a second replica's write of the same minute (each samples on
+            // its own) or rollup fails on it and is dropped, so nothing is counted twice.
+            e.HasIndex(r => new { r.Tier, r.Start, r.HostId, r.LabId, r.Node }).IsUnique();
+            e.HasIndex(r => new { r.LabId, r.Start });
+            e.HasIndex(r => new { r.OwnerId, r.Start });
+            e.HasIndex(r => new { r.GroupId, r.Start });
+            e.HasIndex(r => new { r.HostId, r.Start });
         });
 
         builder.Entity<LabEvent>(e =>

@@ -77,6 +77,11 @@ public sealed class LtbServerOptions
     /// <summary>How often every ready host's resource use is sampled through its agent (live usage, docs/api.md "Resource usage").</summary>
     public TimeSpan UsageInterval { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>
+    /// How long the usage history keeps its hour rows (docs/architecture.md "Usage history"; finer rows are rolled up
+    /// after an hour and a day): at least 7 days, default 90, so that a semester's accounting can be reported.
+    /// </summary>
+    public TimeSpan UsageRetention { get; set; } = TimeSpan.FromDays(90);
+    /// <summary>
     /// Who may scrape /metrics besides administrators (with their API token): a bearer token of its own for Prometheus
     /// (env LTB_METRICS_TOKEN; null: none), or anyone when <see cref="MetricsAnonymous"/> (a scrape network of its own).
     /// </summary>

@@ -19,6 +19,7 @@ internal static class OpenApiSetup
         ["Tokens"] = "Personal API tokens",
         ["SSH keys"] = "Public keys for SSH into lab nodes",
         ["Hosts"] = "Lab hosts, their agents and capacity",
+        ["Usage"] = "Resource usage across labs: live sums, history and accounting per user, group, lab or host",
         ["Audit"] = "Who did what (admin)",
         ["Labs"] = "Deployed labs, their nodes, links, tasks, exec, logs and live events",
         ["Templates"] = "Stored topologies and their versions",

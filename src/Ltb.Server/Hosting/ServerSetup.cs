@@ -83,6 +83,7 @@ public static class ServerSetup
             .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
             .AddResourceAuthorizer<Reservation, ReservationAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
+        services.AddScoped<Catalog.NodeTypeHosts>();
         // The host registers the system clock already: a clock of the options (tests) replaces it.
         if (options.Clock is { } clock)
         {
@@ -107,6 +108,8 @@ public static class ServerSetup
         services.AddSingleton<Usage.UsageBoard>();
         services.AddSingleton<Usage.UsageMetrics>();
         Usage.MetricsEndpoint.AddMetrics(services, options);
+        services.AddSingleton<Usage.UsageHistory>();
+        services.AddScoped<Usage.UsageCompaction>();
         services.AddSingleton<Usage.UsageCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageCollector>());
         services.AddSingleton<SshGateway.SshGatewayListener>();
@@ -230,7 +233,8 @@ public static class ServerSetup
             .MapPolicyEndpoints()
             .MapReservationsEndpoints()
             .MapCalendarEndpoints()
-            .MapUsageEndpoints();
+            .MapUsageEndpoints()
+            .MapUsageHistoryEndpoints();
         return api;
     }
 

@@ -20,6 +20,9 @@ public sealed class UsageBoard
 
     public ICollection<Guid> HostIds => _hosts.Keys;
 
+    /// <summary>Every host's latest sample with its id and name.</summary>
+    public IEnumerable<(Guid Id, string Name, HostUsage Usage)> All => _hosts.Select(h => (h.Key, h.Value.Name, h.Value.Usage));
+
     /// <summary>Every host's latest sample with the host's name, in name order (what /metrics labels them with).</summary>
     public IEnumerable<(string Name, HostUsage Usage)> Named => _hosts.Values.OrderBy(h => h.Name, StringComparer.Ordinal);
 

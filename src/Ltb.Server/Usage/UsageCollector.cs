@@ -1,3 +1,4 @@
+using Ltb.Runtime.Status;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -8,11 +9,12 @@ namespace Ltb.Server.Usage;
 
 /// <summary>
 /// Samples every ready host's resource use through its agent (<see cref="ILabHostAgent.UsageAsync"/>) every
-/// <see cref="LtbServerOptions.UsageInterval"/> and keeps the latest on the <see cref="UsageBoard"/>. Hosts are asked one
-/// after the other with a timeout each, so a silent host delays the round by the timeout at most and is skipped.
+/// <see cref="LtbServerOptions.UsageInterval"/> and keeps the latest on the <see cref="UsageBoard"/>; each round's fresh
+/// samples go to the <see cref="UsageHistory"/>. Hosts are asked side by side with a timeout each, so a silent host
+/// delays the round by the timeout at most and is skipped.
 /// </summary>
-public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory agents, UsageBoard board, LtbServerOptions options,
-    ILogger<UsageCollector> log) : BackgroundService
+public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory agents, UsageBoard board, UsageHistory history,
+    LtbServerOptions options, ILogger<UsageCollector> log) : BackgroundService
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
@@ -47,21 +49,38 @@ public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory 
             board.Forget(gone);
         }
         // Hosts are asked side by side: a silent host's time limit does not delay the others' samples.
-        await Task.WhenAll(hosts.Select(host => SampleHostAsync(host, ct)));
+        var samples = await Task.WhenAll(hosts.Select(host => SampleHostAsync(host, ct)));
+        await history.RecordAsync(samples.OfType<(Guid, HostUsage)>().ToList(), ct);
     }
 
-    private async Task SampleHostAsync(LabHost host, CancellationToken ct)
+    /// <summary>The history's last minute is written when the server stops, so a restart loses none of it.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await history.FlushAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogWarning("writing the last minute of the usage history failed: {Error}", e.Message);
+        }
+    }
+
+    private async Task<(Guid, HostUsage)?> SampleHostAsync(LabHost host, CancellationToken ct)
     {
         if (host.State != LabHostState.Ready || agents.For(host) is not { } agent)
         {
             board.Forget(host.Id);
-            return;
+            return null;
         }
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(CallTimeout);
         try
         {
-            board.Record(host.Id, host.Name, await agent.UsageAsync(limit.Token));
+            var usage = await agent.UsageAsync(limit.Token);
+            board.Record(host.Id, host.Name, usage);
+            return (host.Id, usage);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -70,6 +89,7 @@ public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory 
             {
                 log.LogDebug("host {Host}: no resource sample ({Error})", host.Name, e.Message);
             }
+            return null;
         }
     }
 }

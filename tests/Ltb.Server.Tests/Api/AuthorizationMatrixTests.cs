@@ -272,6 +272,13 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("DELETE", "/api/v1/hosts/{id}", _ => FreshHost(), [.. adminOnly, NoContent]),
             // A host's usage lists every lab on it: administrators only.
             R("GET", "/api/v1/hosts/{id}/usage", At($"/api/v1/hosts/{host}/usage"), [.. adminOnly, Ok]),
+            // Its history likewise (the machine and every node on it).
+            R("GET", "/api/v1/hosts/{id}/usage/history", At($"/api/v1/hosts/{host}/usage/history"), [.. adminOnly, Ok]),
+            // Usage across labs: everyone signed in, each sees what UsageScope gives them (own; an instructor's groups;
+            // admins all), so no 403 or 404: the rows are filtered (UsageReportTests checks what each one sees).
+            R("GET", "/api/v1/usage", At("/api/v1/usage?by=user"), all200),
+            R("GET", "/api/v1/usage/history", At("/api/v1/usage/history"), all200),
+            R("GET", "/api/v1/usage/report", At("/api/v1/usage/report?by=group"), all200),
             R("GET", "/api/v1/hosts/tokens", At("/api/v1/hosts/tokens"), [.. adminOnly, Ok]),
             R("POST", "/api/v1/hosts/tokens", At("/api/v1/hosts/tokens"), [.. adminOnly, Created], () => new CreateHostTokenRequest("matrix")),
             // Host tokens are invisible to everyone but admins: 404, like a token that does not exist.
@@ -317,6 +324,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/info", At($"/api/v1/labs/{labId}/nodes/n1/info?config=true"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
             // A lab's usage is reading it: everyone who sees the lab (the figures come from the hosts' last samples: 200).
             R("GET", "/api/v1/labs/{lab}/usage", At($"/api/v1/labs/{labId}/usage"), sharedRead),
+            R("GET", "/api/v1/labs/{lab}/usage/history", At($"/api/v1/labs/{labId}/usage/history"), sharedRead),
             // A live capture is reading the lab too, like its output: refused or 409 for the same reason.
             R("GET", "/api/v1/labs/{lab}/capture", At($"/api/v1/labs/{labId}/capture?interface=n1:eth1&seconds=1"), [Unauth, Conflict, Conflict, NotFound, Conflict, Conflict]),
             // Mirror interfaces: listed like the lab; created and removed like a link's state (the failed lab: 409).
