@@ -124,13 +124,15 @@ public static class LabTestSupport
         return containers.Count + networks.Count + namespaces;
     }
 
-    /// <summary>Polls <paramref name="condition"/> every 200 ms; fails naming <paramref name="what"/> after 20 s.</summary>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    /// <summary>Polls <paramref name="condition"/> every 200 ms; fails naming <paramref name="what"/> after
+    /// <paramref name="within"/> (20 s unless given).</summary>
+    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var limit = within ?? TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + limit;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"waited 20 s for {what}");
+            Assert.True(DateTime.UtcNow < deadline, $"waited {limit.TotalSeconds:0} s for {what}");
             await Task.Delay(200);
         }
     }

@@ -27,7 +27,7 @@ public sealed class MetricsServer : SqliteServer
 /// <summary>
 /// Issue #16's /metrics, real: scraped while a flood ping crosses a link, the pinging node's network counters rise and
 /// its CPU is above idle, the lab's and the host's series are there, and every series the Grafana dashboard names is in
-/// the scrape; with 20 labs the node series stop at the bound; who may scrape.
+/// the scrape; who may scrape. (The bound with 20 labs is <see cref="MetricsCardinalityTests"/>.)
 /// </summary>
 public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<MetricsServer>
 {
@@ -54,16 +54,16 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
         var a = $"host=local,lab={lab.RuntimeName},node=a";
         var before = await WaitForSeriesAsync("ltb_node_network_transmit_bytes_total", a);
         var flood = server.Admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
-            new ExecRequest("a", ["ping", "-f", "-w", "30", "-s", "1000", "10.9.0.2"], 60), ct);
+            new ExecRequest("a", ["ping", "-f", "-w", "90", "-s", "1000", "10.9.0.2"], 120), ct);
         string scrape = "";
         await LabTestSupport.WaitForAsync(async () =>
         {
             scrape = await ScrapeAsync(server.Admin);
             return Value(scrape, "ltb_node_network_transmit_bytes_total", a) > before + 1_000_000 && Value(scrape, "ltb_node_cpu_percent", a) > 1;
-        }, "a's transmitted bytes rising by a megabyte and its CPU above idle");
+        }, "a's transmitted bytes rising by a megabyte and its CPU above idle", TimeSpan.FromSeconds(60));
         var busy = Value(scrape, "ltb_node_network_transmit_bytes_total", a);
         await LabTestSupport.WaitForAsync(async () => Value(await ScrapeAsync(server.Admin), "ltb_node_network_transmit_bytes_total", a) > busy,
-            "a's transmitted bytes rising again at the next sample");
+            "a's transmitted bytes rising again at the next sample", TimeSpan.FromSeconds(30));
         Assert.True(Value(scrape, "ltb_node_network_receive_packets_total", $"host=local,lab={lab.RuntimeName},node=b") > 1000);
         Assert.True(Value(scrape, "ltb_lab_nodes", $"host=local,lab={lab.RuntimeName}") == 2);
         Assert.True(Value(scrape, "ltb_lab_cpu_percent", $"host=local,lab={lab.RuntimeName}") > 1);
@@ -75,6 +75,7 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
         Assert.True(named.Count >= 15, string.Join(", ", named));
         var served = scrape.Split('\n').Where(l => l.StartsWith("ltb_", StringComparison.Ordinal)).Select(l => SeriesName().Match(l).Value).ToHashSet();
         Assert.All(named, n => Assert.Contains(n, served));
+        (await server.Admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec", new ExecRequest("a", ["killall", "ping"]), ct)).EnsureSuccessStatusCode();
         await flood;
 
         // Who scrapes: an admin's token (above), the scrape token; not anonymous, not a student.
@@ -88,51 +89,8 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
         Assert.True(Value(await ScrapeAsync(prometheus), "ltb_host_cpus", "host=local") > 0);
     }
 
-    [Fact]
-    public async Task Twenty_labs_keep_the_node_series_at_the_bound_and_list_every_lab()
-    {
-        LabTestSupport.RequireDocker();
-        server.Require();
-        const string one = """
-            name: NAME
-            topology:
-              nodes:
-                n: {kind: linux, image: "ltb/tiny:latest"}
-            """;
-        var labs = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
-            ServerLab.RunAsync(server.Admin, one.Replace("NAME", ServerFixture.Unique("card"), StringComparison.Ordinal))));
-        try
-        {
-            // A generous wait: sampling 20 labs on a loaded two-core runner takes a while (docs/benchmarks.md has the cost).
-            var scrape = await ScrapeAsync(server.Admin);
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-            while (!labs.All(l => Value(scrape, "ltb_lab_nodes", $"host=local,lab={l.RuntimeName}") == 1))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "waited 2 minutes for every one of the 20 labs in the scrape");
-                await Task.Delay(1000, TestContext.Current.CancellationToken);
-                scrape = await ScrapeAsync(server.Admin);
-            }
-            foreach (var metric in new[] { "ltb_node_cpu_percent", "ltb_node_memory_bytes", "ltb_node_network_receive_bytes_total" })
-            {
-                Assert.Equal(MetricsServer.NodeSeries, scrape.Split('\n').Count(l => l.StartsWith(metric + "{", StringComparison.Ordinal)));
-            }
-            // Labels are host, lab and node only: nothing per interface, per sample or per user.
-            var labels = scrape.Split('\n').Where(l => l.StartsWith("ltb_", StringComparison.Ordinal))
-                .SelectMany(l => LabelName().Matches(l).Select(m => m.Groups[1].Value)).Where(l => !l.StartsWith("otel_", StringComparison.Ordinal)).ToHashSet();
-            Assert.Subset(new HashSet<string> { "host", "lab", "node" }, labels);
-            Assert.Equal(1, scrape.Split('\n').Count(l => l.StartsWith("ltb_host_nodes{", StringComparison.Ordinal)));
-        }
-        finally
-        {
-            foreach (var l in labs)
-            {
-                await l.DisposeAsync();
-            }
-        }
-    }
-
     [GeneratedRegex(@"[{,]([a-z_]+)=""")]
-    private static partial Regex LabelName();
+    internal static partial Regex LabelName();
 
     private async Task<double> WaitForSeriesAsync(string name, string labels)
     {
@@ -141,7 +99,7 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
         return value;
     }
 
-    private static async Task<string> ScrapeAsync(HttpClient client)
+    internal static async Task<string> ScrapeAsync(HttpClient client)
     {
         using var response = await client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -150,7 +108,7 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
 
     /// <summary>The value of the series <paramref name="name"/> whose labels include <paramref name="labels"/>
     /// (<c>k=v,k=v</c>; the exporter may add its own, such as otel_scope_name), or -1 when there is none.</summary>
-    private static double Value(string scrape, string name, string labels)
+    internal static double Value(string scrape, string name, string labels)
     {
         var wanted = labels.Split(',').Select(kv => kv.Split('=', 2)).Select(kv => $"{kv[0]}=\"{kv[1]}\"").ToList();
         foreach (var line in scrape.Split('\n'))
