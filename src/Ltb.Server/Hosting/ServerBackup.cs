@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
+using Ltb.Server.Data;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -63,7 +64,7 @@ public static class ServerBackup
                 await tar.WriteEntryAsync(json, ManifestName, ct);
                 await tar.WriteEntryAsync(dump, sqliteFile is not null ? SqliteEntry : PostgresEntry, ct);
                 // The SQLite file and its journal are in the archive as the consistent copy above, not as they are on disk.
-                var skip = sqliteFile is null ? [] : new[] { sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm", sqliteFile + "-journal" };
+                var skip = sqliteFile is null ? Array.Empty<string>() : new[] { sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm", sqliteFile + "-journal" };
                 files += await AddFolderAsync(tar, options.DataDirectory, "data", skip, ct);
                 if (vmImages is not null)
                 {
