@@ -25,17 +25,23 @@ server_pid=
 cleanup() {
   [[ -z $server_pid ]] || kill "$server_pid" 2>/dev/null || true
   PGPASSWORD=ltb_test psql -h 127.0.0.1 -U ltb_test -d ltb_test -qc "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
-  git -C "$LTB_ROOT" worktree remove --force "$work/src" 2>/dev/null || true
+  [[ -n ${LTB_PREVIOUS_CHECKOUT:-} ]] || git -C "$LTB_ROOT" worktree remove --force "$work/src" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-log "building the release $commit"
-git -C "$LTB_ROOT" worktree add --detach "$work/src" "$commit" >/dev/null
-(cd "$work/src" && dotnet build src/Ltb.Cli/Ltb.Cli.csproj -c Release -v q -clp:NoSummary >"$work/build.log" 2>&1) \
-  || { tail -20 "$work/build.log" >&2; die "the release $commit did not build"; }
-old=("dotnet" "$work/src/.artifacts/bin/Ltb.Cli/release/ltb.dll")
 full_commit=$(git -C "$LTB_ROOT" rev-parse "$commit")
+# LTB_PREVIOUS_CHECKOUT: a checkout of COMMIT already built (dotnet build src/Ltb.Cli -c Release) to use instead.
+checkout=${LTB_PREVIOUS_CHECKOUT:-$work/src}
+if [[ -n ${LTB_PREVIOUS_CHECKOUT:-} ]]; then
+  [[ $(git -C "$checkout" rev-parse HEAD) == "$full_commit" ]] || die "LTB_PREVIOUS_CHECKOUT $checkout is not at $commit"
+else
+  log "building the release $commit"
+  git -C "$LTB_ROOT" worktree add --detach "$checkout" "$commit" >/dev/null
+  (cd "$checkout" && dotnet build src/Ltb.Cli/Ltb.Cli.csproj -c Release -v q -clp:NoSummary >"$work/build.log" 2>&1) \
+    || { tail -20 "$work/build.log" >&2; die "the release $commit did not build"; }
+fi
+old=("dotnet" "$checkout/.artifacts/bin/Ltb.Cli/release/ltb.dll")
 
 cat >"$work/upgrade-demo.clab.yml" <<'EOF'
 name: upgrade-demo
@@ -74,18 +80,17 @@ make_one() {
   unset XDG_CONFIG_HOME
   kill "$server_pid"; wait "$server_pid" || true; server_pid=
   if [[ $provider == postgres ]]; then
-    PGPASSWORD=ltb_test pg_dump -h 127.0.0.1 -U ltb_test --no-owner --no-privileges "$pgdb" >"$data/../database.sql"
-    mv "$data/../database.sql" "$data.sql"
+    PGPASSWORD=ltb_test pg_dump -h 127.0.0.1 -U ltb_test --no-owner --no-privileges "$pgdb" >"$work/postgres.sql"
   fi
-  # The lab's containers, namespaces and folder on this host: gone (the fixture keeps only the controller's side).
-  dotnet "$LTB_ROOT/.artifacts/bin/Ltb.Cli/release/ltb.dll" host prune --data "$work/empty-$provider" --lab-prefix "$runtime" >/dev/null
+  # The lab's containers, namespaces and interfaces on this host: gone (the fixture keeps what the release left on disk).
+  "$LTB_ROOT/ltb" host prune --data "$work/empty-$provider" --lab-prefix "$runtime" >/dev/null
 }
 
 make_one sqlite
 make_one postgres
 mkdir -p "$out"
 tar -C "$work/data-sqlite" -czf "$out/sqlite.tar.gz" .
-mkdir -p "$work/pg" && cp -a "$work/data-postgres" "$work/pg/data" && cp "$work/data-postgres.sql" "$work/pg/database.sql"
+mkdir -p "$work/pg" && cp -a "$work/data-postgres" "$work/pg/data" && cp "$work/postgres.sql" "$work/pg/database.sql"
 tar -C "$work/pg" -czf "$out/postgres.tar.gz" .
 cat >"$out/release.txt" <<EOF
 commit=$full_commit

@@ -55,7 +55,11 @@ public static class ServerBackup
             }
             var manifest = new Manifest(1, AgentVersions.Controller.ToString(3), options.Database, DateTimeOffset.UtcNow, vmImages is not null);
             var files = 0;
-            await using (var file = File.Create(partial))
+            // Only the owner may read it: it holds password hashes and the SSH gateway's host keys.
+            await using (var file = new FileStream(partial, new FileStreamOptions
+                         {
+                             Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                         }))
             await using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
             await using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
             {

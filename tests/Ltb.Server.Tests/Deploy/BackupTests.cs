@@ -1,4 +1,5 @@
 using Ltb.Server.Data;
+using Ltb.Server.Hosting;
 using Ltb.Server.Tests.Cli;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Server.Tests.Labs;
@@ -69,6 +70,7 @@ public sealed class BackupTests
                 var backup = await LtbAsync(["admin", "backup", archive, .. StoreArguments(database)]);
                 Assert.True(backup.ExitCode == 0, backup.Stderr + backup.Stdout);
                 Assert.Contains($"backed up the {provider.ToString().ToLowerInvariant()} database and", backup.Stdout);
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(archive));
             }
             await WipeAsync(database);
             Assert.Empty(Directory.EnumerateFileSystemEntries(database.DataDirectory));
