@@ -55,7 +55,8 @@ mkdir -p "$work/files" && echo "made by the previous release" >"$work/files/motd
 make_one() {
   local provider=$1 data="$work/data-$1" port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  local url="http://127.0.0.1:$port" args=(serve --data "$data" --listen "$url" --ssh-port off)
+  local url="http://127.0.0.1:$port"
+  local args=(serve --data "$data" --listen "$url" --ssh-port off)
   if [[ $provider == postgres ]]; then
     PGPASSWORD=ltb_test psql -h 127.0.0.1 -U ltb_test -d ltb_test -qc "CREATE DATABASE $pgdb" >/dev/null
     args+=(--database postgres --connection-string "${pg_server/Database=ltb_test/Database=$pgdb}")
