@@ -4,6 +4,7 @@ using Ltb.Server.Auth;
 using Ltb.Server.Data;
 using Ltb.Server.Labs.Placement;
 using Ltb.Server.Reservations;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
@@ -26,7 +27,12 @@ internal static class Phases
             var recipients = await Time(times, "recipients", () => ReservationPlan.RecipientsAsync(db, r, CancellationToken.None));
             var hosts = await Time(times, "hosts", () => ReservationBookings.HostsAsync(db, authz, admin, CancellationToken.None));
             var bookings = await Time(times, "bookings (shares and labs)", () =>
-                ReservationBookings.LoadAsync(db, start, start.AddHours(2), null, CancellationToken.None));
+                ReservationBookings.LoadAsync(db, start, start.AddHours(2), r.Id, CancellationToken.None));
+            // The read as it was before 2026-12-07 (a condition on ReservationId, which the covering index lacks).
+            var (from, to, except) = (start, start.AddHours(2), r.Id);
+            await Time(times, "  the shares read as before", () => db.ReservationHostShares.AsNoTracking()
+                .Where(s => s.EndsAt > from && s.ReservationId != except && s.HoldsFrom < to)
+                .Select(s => new { s.HostId, s.HoldsFrom, s.EndsAt, s.Cpus, s.MemoryBytes }).ToListAsync(CancellationToken.None));
             await Time(times, "  of which labs outside reservations", () => ReservationBookings.RunningLabsAsync(db, CancellationToken.None));
             var request = new CapacityRequest(start, start.AddHours(2), recipients.Count, new CpuMemory(1, 256L << 20), ["linux"]);
             await Time(times, "sweep and plan (no database)", () => Task.FromResult(ReservationAdmission.Admit(request, hosts, bookings)));
