@@ -80,6 +80,7 @@ internal static class Bench
                     baseline.Add(b);
                 }
             }
+            await Phases.PrintAsync(server.Services, admin, group, provider);
             var p99 = Percentile(admission, 0.99);
             Console.WriteLine($"{provider}: admission      {Summary(admission)}");
             Console.WriteLine($"{provider}: baseline read  {Summary(baseline)}  (the overlapping bookings alone)");
@@ -133,7 +134,7 @@ internal static class Bench
         await command.ExecuteNonQueryAsync();
     }
 
-    private static double Percentile(List<double> values, double p)
+    public static double Percentile(List<double> values, double p)
     {
         var sorted = values.Order().ToList();
         return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];

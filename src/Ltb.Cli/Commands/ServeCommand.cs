@@ -67,6 +67,10 @@ internal static class ServeCommand
             Description = "How many labs deploy or are removed at the same time on one host (a lab's own tasks always run in order) " +
                 "[env LTB_LAB_TASKS_PER_HOST; default: the number of cores]",
         };
+        var taskWorkers = new Option<int?>("--lab-task-workers")
+        {
+            Description = "How many lab tasks this server runs at the same time over all hosts [env LTB_LAB_TASK_WORKERS; default 20]",
+        };
         var replica = new Option<string>("--replica")
         {
             Description = "This replica's name, when several `ltb serve` share one PostgreSQL database (written in the log of " +
@@ -92,7 +96,7 @@ internal static class ServeCommand
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost, replica, trustedProxy, policyFile, sshPort,
+            listen, tasksPerHost, taskWorkers, replica, trustedProxy, policyFile, sshPort,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -120,6 +124,15 @@ internal static class ServeCommand
                     return Fail($"--lab-tasks-per-host (LTB_LAB_TASKS_PER_HOST) must be a whole number of at least 1, not '{perHost}'");
                 }
                 options.LabTasksPerHost = n;
+            }
+            var workers = parse.GetValue(taskWorkers)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Env("LTB_LAB_TASK_WORKERS");
+            if (workers is not null)
+            {
+                if (!int.TryParse(workers, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > 1000)
+                {
+                    return Fail($"--lab-task-workers (LTB_LAB_TASK_WORKERS) must be a whole number from 1 to 1000, not '{workers}'");
+                }
+                options.LabTaskWorkers = n;
             }
             if (parse.GetValue(replica) is { Length: > 0 } name)
             {

@@ -101,6 +101,12 @@ public sealed class LtbServerOptions
     public int LabTasksPerHost { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
+    /// How many lab tasks this replica runs at once over all hosts: the workers of its one Hangfire server (each a thread
+    /// and, on PostgreSQL, a database connection while it fetches). Independent of the number of hosts.
+    /// </summary>
+    public int LabTaskWorkers { get; set; } = 20;
+
+    /// <summary>
     /// This replica's name (LTB_REPLICA; default: the machine's name): names its Hangfire servers and is written in the
     /// log of every task it runs. Replicas on one database should have different names.
     /// </summary>

@@ -100,6 +100,7 @@ public static class ServerSetup
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
         services.AddHostedService<HostMonitor>();
         services.AddSingleton<LabJobs>();
+        services.AddSingleton<HostTaskSlots>();
         services.AddSingleton<HangfireLabTaskQueue>();
         services.AddSingleton<ILabTaskQueue>(sp => sp.GetRequiredService<HangfireLabTaskQueue>());
         services.AddHostedService(sp => sp.GetRequiredService<HangfireLabTaskQueue>());

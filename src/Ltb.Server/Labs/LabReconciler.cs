@@ -14,7 +14,7 @@ namespace Ltb.Server.Labs;
 /// queued task is queued again, in its lab's order. With PostgreSQL the jobs survive: a task Running on a replica
 /// that died is taken over by Hangfire once that replica stops keeping it (<see cref="LtbServerOptions.JobInvisibilityTimeout"/>)
 /// and retried the same way, while a live replica's running tasks are left alone; only tasks that never got a job
-/// (cut off between two writes) are queued here.</item>
+/// (cut off between two writes) or whose job waits in a queue of an older release are queued here.</item>
 /// <item>Running labs the agent holds nothing of become Failed; only labs that were running when the agent listed what
 /// it holds (a lab deployed since is not judged by an older list).</item>
 /// <item>Labs an agent holds that the store does not know (or knows as removed) are destroyed: they are orphans of a
@@ -38,6 +38,10 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
             await db.LabTasks.Where(t => t.State == LabTaskState.Queued && t.JobId != null)
                 .ExecuteUpdateAsync(u => u.SetProperty(t => t.JobId, (string?)null), ct);
         }
+        else
+        {
+            await RequeueLegacyJobsAsync(ct);
+        }
         // Labs stuck in a transient state without a task (a crash between the two writes) are failed.
         var busy = await db.LabTasks.Where(t => t.State == LabTaskState.Queued || t.State == LabTaskState.Running)
             .Select(t => t.LabId).ToListAsync(ct);
@@ -58,6 +62,20 @@ public sealed class LabReconciler(LtbDbContext db, IAgentDirectory agents, ILabT
             queue.Enqueue(task.HostId, task.Id);
         }
         await RemoveOrphansAsync(ct);
+    }
+
+    /// <summary>
+    /// Tasks queued by a release that had a queue per host (stopped before the upgrade): their jobs are deleted and the
+    /// tasks queued again (below) on the one queue this release serves.
+    /// </summary>
+    private async Task RequeueLegacyJobsAsync(CancellationToken ct)
+    {
+        var queued = await db.LabTasks.Where(t => t.State == LabTaskState.Queued && t.JobId != null).ToListAsync(ct);
+        foreach (var task in queued.Where(t => jobs.DeleteIfLegacy(t.JobId!)))
+        {
+            task.JobId = null;
+        }
+        await db.SaveChangesAsync(ct);
     }
 
     public static LabTask NewTask(Lab lab, LabTaskKind kind, string input, DateTimeOffset now) => new()

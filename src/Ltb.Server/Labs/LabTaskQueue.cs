@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.Common;
@@ -7,7 +6,6 @@ using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Ltb.Server.Labs;
 
@@ -22,34 +20,32 @@ public interface ILabTaskQueue
 
 /// <summary>
 /// Lab tasks as Hangfire jobs (<see cref="LabJobs"/>: PostgreSQL storage shared by every replica, or in-memory storage in
-/// the embedded single-process mode). Each host has its own Hangfire queue, served in this process by a server of at
-/// most <see cref="LtbServerOptions.LabTasksPerHost"/> workers. The tasks of one lab run in the order they were queued:
-/// a task's job is a continuation of the job of the lab's previous unfinished task, so it waits (in Hangfire's Awaiting
-/// state, holding no worker) until that one has finished. The store's <see cref="LabTask"/> row stays the truth about
-/// state, attempts, progress and log; the job only says "run task X now".
+/// the embedded single-process mode). Every task goes to one queue, served in this process by one Hangfire server of
+/// <see cref="LtbServerOptions.LabTaskWorkers"/> workers, whatever the number of hosts (a server per host queue held
+/// PostgreSQL connections per host: 50 hosts used up a default server's 100). How many tasks one host runs at once is
+/// bounded by <see cref="HostTaskSlots"/>. The tasks of one lab run in the order they were queued: a task's job is a
+/// continuation of the job of the lab's previous unfinished task, so it waits (in Hangfire's Awaiting state, holding no
+/// worker) until that one has finished. The store's <see cref="LabTask"/> row stays the truth about state, attempts,
+/// progress and log; the job only says "run task X now".
 /// </summary>
-public sealed class HangfireLabTaskQueue(LabJobs jobs, IServiceScopeFactory scopes, ILogger<HangfireLabTaskQueue> log)
+public sealed class HangfireLabTaskQueue(LabJobs jobs, IServiceScopeFactory scopes)
     : ILabTaskQueue, IHostedService, IDisposable
 {
-    private readonly ConcurrentDictionary<Guid, BackgroundJobServer> _servers = new();
     // Enqueuing reads the lab's previous task and writes this one's job id: one at a time in this process.
     private readonly Lock _enqueueing = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _discovery;
+    private BackgroundJobServer? _server;
 
     public void Enqueue(Guid hostId, Guid taskId)
     {
-        EnsureServer(hostId);
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
         lock (_enqueueing)
         {
             var task = db.LabTasks.Single(t => t.Id == taskId);
             var before = PreviousJob(db, task);
-            var queue = LabJobs.QueueOf(hostId);
             // The job carries its queue, so that it returns to it after a delay (a retry) and not to Hangfire's default.
-            var job = Job.FromExpression<LabTaskJob>(j => j.RunAsync(taskId, CancellationToken.None), queue);
-            var enqueued = new EnqueuedState(queue);
+            var job = Job.FromExpression<LabTaskJob>(j => j.RunAsync(taskId, CancellationToken.None), LabJobs.Queue);
+            var enqueued = new EnqueuedState(LabJobs.Queue);
             // A continuation of a job that has already finished is enqueued at once (Hangfire checks under its lock).
             IState state = before is null ? enqueued : new AwaitingState(before, enqueued, JobContinuationOptions.OnAnyFinishedState);
             task.JobId = jobs.Client.Create(job, state);
@@ -74,85 +70,25 @@ public sealed class HangfireLabTaskQueue(LabJobs jobs, IServiceScopeFactory scop
             .LastOrDefault()?.JobId;
     }
 
-    /// <summary>Starts this replica's server of the host's queue, once.</summary>
-    public void EnsureServer(Guid hostId)
-    {
-        if (_stopping.IsCancellationRequested || _servers.ContainsKey(hostId))
-        {
-            return;
-        }
-        lock (_servers)
-        {
-            if (!_servers.ContainsKey(hostId))
-            {
-                _servers[hostId] = jobs.StartServer(hostId);
-            }
-        }
-    }
-
-    /// <summary>Serves the queues of the hosts the store knows, and (every few seconds) of hosts another replica added.</summary>
+    /// <summary>Starts this replica's server of the lab task queue (jobs queued before it started wait in the storage).</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _discovery = Task.Run(async () =>
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
-            while (!_stopping.IsCancellationRequested)
-            {
-                try
-                {
-                    await using var scope = scopes.CreateAsyncScope();
-                    var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
-                    foreach (var host in await db.LabHosts.Select(h => h.Id).ToListAsync(_stopping.Token))
-                    {
-                        EnsureServer(host);
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    log.LogWarning("cannot list the hosts to serve their task queues: {Error}", e.Message);
-                }
-                try
-                {
-                    await timer.WaitForNextTickAsync(_stopping.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }, CancellationToken.None);
+        _server = jobs.StartServer();
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
-        BackgroundJobServer[] servers;
-        lock (_servers)
+        if (_server is null)
         {
-            servers = [.. _servers.Values];
+            return;
         }
         // Running tasks see the shutdown token, put themselves back in the queue and end (LabTaskRunner).
-        foreach (var s in servers)
-        {
-            s.SendStop();
-        }
-        await Task.WhenAll(servers.Select(s => s.WaitForShutdownAsync(cancellationToken)))
-            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (_discovery is not null)
-        {
-            await _discovery.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        _server.SendStop();
+        await _server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    public void Dispose()
-    {
-        foreach (var s in _servers.Values)
-        {
-            s.Dispose();
-        }
-        _stopping.Dispose();
-    }
+    public void Dispose() => _server?.Dispose();
 }
 
 /// <summary>What a Hangfire job runs: one lab task, in a scope of its own.</summary>
@@ -183,7 +119,7 @@ internal sealed class RetryLaterFilter : JobFilterAttribute, IElectStateFilter
 
 /// <summary>
 /// The Hangfire side of lab tasks: the storage (PostgreSQL, shared by replicas; in memory for the embedded SQLite mode),
-/// the job client, the filters and one server per host queue. Nothing here uses Hangfire's static configuration, so
+/// the job client, the filters and this replica's server of the lab task queue. Nothing here uses Hangfire's static configuration, so
 /// several servers can live in one process (the tests).
 /// </summary>
 public sealed class LabJobs : IDisposable
@@ -226,20 +162,38 @@ public sealed class LabJobs : IDisposable
     /// <summary>Whether the jobs live only in this process (the embedded mode): at a start, nothing of them is left.</summary>
     public bool InProcess => Storage is Hangfire.InMemory.InMemoryStorage;
 
-    /// <summary>A Hangfire queue name (lowercase letters, digits, underscores) for a host.</summary>
-    public static string QueueOf(Guid hostId) => "host_" + hostId.ToString("N");
+    /// <summary>The Hangfire queue of every lab task (lowercase letters, digits, underscores).</summary>
+    public const string Queue = "lab_tasks";
 
-    public BackgroundJobServer StartServer(Guid hostId) => new(new BackgroundJobServerOptions
+    /// <summary>The queues of the releases that had one per host ("host_" and the host's id): no server serves them now.</summary>
+    public const string LegacyQueuePrefix = "host_";
+
+    public BackgroundJobServer StartServer() => new(new BackgroundJobServerOptions
     {
-        ServerName = $"{_options.ReplicaName}/{QueueOf(hostId)}",
-        Queues = [QueueOf(hostId)],
-        WorkerCount = Math.Max(1, _options.LabTasksPerHost),
+        ServerName = $"{_options.ReplicaName}/{Queue}",
+        Queues = [Queue],
+        WorkerCount = Math.Max(1, _options.LabTaskWorkers),
         FilterProvider = _filters,
         Activator = new AspNetCoreJobActivator(_scopes),
         SchedulePollingInterval = TimeSpan.FromSeconds(2),
         HeartbeatInterval = TimeSpan.FromSeconds(10),
         ShutdownTimeout = TimeSpan.FromSeconds(15),
     }, Storage);
+
+    /// <summary>
+    /// Whether a job waits in a queue of a release before this one (a queue per host, <see cref="LegacyQueuePrefix"/>),
+    /// which no server serves any more; such a job is deleted, so that its task can be queued again.
+    /// </summary>
+    public bool DeleteIfLegacy(string jobId)
+    {
+        using var connection = Storage.GetConnection();
+        if (connection.GetJobData(jobId)?.Job?.Queue is not { } queue || !queue.StartsWith(LegacyQueuePrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        Client.Delete(jobId);
+        return true;
+    }
 
     public void Dispose() => (Storage as IDisposable)?.Dispose();
 }

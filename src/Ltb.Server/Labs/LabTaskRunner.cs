@@ -18,7 +18,7 @@ namespace Ltb.Server.Labs;
 /// is retried up to its attempts. A new task kind is a handler (Labs/Tasks), not a change here.
 /// </summary>
 public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbServerOptions serverOptions, LabJobs jobs,
-    LabTaskHandlers handlers, LabJournal journal)
+    LabTaskHandlers handlers, LabJournal journal, HostTaskSlots slots)
 {
     /// <summary>How task inputs are stored (<see cref="LabTaskInput"/>).</summary>
     public static JsonSerializerOptions Json => LabTaskInput.Json;
@@ -45,6 +45,8 @@ public sealed class LabTaskRunner(LtbDbContext db, IAgentDirectory agents, LtbSe
         {
             return;
         }
+        using var slot = await slots.TakeAsync(seen.HostId, ct)
+            ?? throw new RetryLaterException(HostTaskSlots.Backoff, $"the host runs {serverOptions.LabTasksPerHost} tasks already");
         var lab = await db.Labs.FirstAsync(l => l.Id == seen.LabId, ct);
         var host = await db.LabHosts.AsNoTracking().FirstAsync(h => h.Id == seen.HostId, ct);
         var agent = await agents.ForLabAsync(db, lab, ct); // a lab that spans hosts gets one agent over all of them

@@ -92,12 +92,13 @@ public sealed class ReservationBook(LtbDbContext db, PolicyStore policies, IReso
         var affected = db.ReservationHostShares.Where(s => s.HostId == hostId).Select(s => s.ReservationId);
         var reservations = await db.Reservations.Where(r => r.State == ReservationState.Scheduled && affected.Contains(r.Id)).ToListAsync(ct);
         var moved = 0;
+        // The hosts once, not once per reservation.
+        var hosts = (await db.LabHosts.AsNoTracking().ToListAsync(ct)).Where(h => h.Id != hostId)
+            .Select(h => HostOffer.From(h, true, CpuMemory.Zero)).ToList();
         foreach (var r in reservations)
         {
             var plan = ReservationPlan.Parse(r.PlanJson);
             var request = new CapacityRequest(r.HoldsFrom, r.EndsAt, plan.Count, new CpuMemory(r.LabCpus, r.LabMemoryBytes), ReservationKinds(r));
-            var hosts = (await db.LabHosts.AsNoTracking().ToListAsync(ct)).Where(h => h.Id != hostId)
-                .Select(h => HostOffer.From(h, true, CpuMemory.Zero)).ToList();
             var result = ReservationAdmission.Admit(request, hosts, await ReservationBookings.LoadAsync(db, r.HoldsFrom, r.EndsAt, r.Id, ct));
             if (result.Admitted)
             {

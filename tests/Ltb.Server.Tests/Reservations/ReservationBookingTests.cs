@@ -60,6 +60,25 @@ public abstract class ReservationBookingTests<TServer>(TServer fixture) : IClass
     }
 
     [Fact]
+    public async Task A_team_booking_plans_one_lab_per_team()
+    {
+        await using var hosts = new TestHosts(S.Admin, S.BaseAddress);
+        await hosts.AddAsync("team", 4, 4096);
+        var instructor = await S.CreateUserAsync("rti", "instructor");
+        var (a, b) = (await S.CreateUserAsync("rta", "student"), await S.CreateUserAsync("rtb", "student"));
+        var red = await S.CreateGroupAsync("red", instructor.Id, a.Id);
+        var blue = await S.CreateGroupAsync("blue", instructor.Id, b.Id);
+        using var client = await S.LoginAsync(instructor.UserName, ServerFixture.UserPassword);
+        var r = await CreateAsync(client, Request("teams", Template, Ahead(), TimeSpan.FromHours(2), "teams") with { TeamIds = [red.Id, blue.Id] });
+        // One lab per team (not per member): the team's name is the recipient.
+        Assert.Equal(new[] { red.Name, blue.Name }.Order(StringComparer.Ordinal), r.Labs.Select(l => l.Recipient));
+        // A team the instructor does not teach is refused.
+        var other = await S.CreateGroupAsync("green", a.Id);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsJsonAsync("/api/v1/reservations",
+            Request("not-mine", Template, Ahead(), TimeSpan.FromHours(1), "teams") with { TeamIds = [other.Id] })).StatusCode);
+    }
+
+    [Fact]
     public async Task Short_of_cpu_is_refused_naming_host_resource_instant_and_the_next_window()
     {
         await using var hosts = new TestHosts(S.Admin, S.BaseAddress);
