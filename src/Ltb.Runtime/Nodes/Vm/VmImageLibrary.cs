@@ -78,17 +78,18 @@ public sealed class VmImageLibrary(string root)
 
     /// <summary>
     /// Writes the disk read from <paramref name="source"/> as NAME:VERSION (replacing what the library held under that
-    /// name), at most <paramref name="maxBytes"/>; with <paramref name="expectedSha256"/> the disk must have that checksum.
-    /// Refusals (<see cref="VmImageRefusedException"/>) leave nothing behind.
+    /// name), at most <paramref name="maxBytes"/>; with <paramref name="expectedSha256"/> the disk must have that checksum;
+    /// a null <paramref name="format"/> is read from the disk (qcow2 by its header, else raw). Refusals
+    /// (<see cref="VmImageRefusedException"/>) leave nothing behind.
     /// </summary>
-    public async Task<VmImageDisk> WriteAsync(string name, string version, string format, Stream source, long maxBytes, string? expectedSha256,
+    public async Task<VmImageDisk> WriteAsync(string name, string version, string? format, Stream source, long maxBytes, string? expectedSha256,
         CancellationToken ct)
     {
         if (!VmImages.IsValidReference($"{name}:{version}") || name.Contains(':', StringComparison.Ordinal))
         {
             throw new VmImageRefusedException($"'{name}:{version}' is not a VM image name (NAME:VERSION: lower-case letters, digits, '.', '_', '-', '/' in the name)");
         }
-        if (!Formats.Contains(format))
+        if (format is not null && !Formats.Contains(format))
         {
             throw new VmImageRefusedException($"'{format}' is not a VM disk format LTB takes: give qcow2 or raw");
         }
@@ -97,9 +98,11 @@ public sealed class VmImageLibrary(string root)
         Directory.CreateDirectory(staging);
         try
         {
-            var disk = Path.Combine(staging, "disk." + format);
-            var (sha256, size, header) = await CopyAsync(source, disk, maxBytes, ct);
+            var incoming = Path.Combine(staging, "disk.incoming");
+            var (sha256, size, header) = await CopyAsync(source, incoming, maxBytes, ct);
+            format ??= header.AsSpan().StartsWith(Qcow2Magic) ? "qcow2" : "raw";
             CheckHeader(format, header, size);
+            File.Move(incoming, Path.Combine(staging, "disk." + format));
             if (expectedSha256 is not null && !string.Equals(expectedSha256.Trim(), sha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw new VmImageRefusedException($"the disk's SHA-256 is {sha256}, not {expectedSha256.Trim()} as announced: the upload was damaged " +
@@ -132,7 +135,7 @@ public sealed class VmImageLibrary(string root)
             if (total > maxBytes)
             {
                 throw new VmImageRefusedException($"the disk is larger than the {maxBytes.ToString(CultureInfo.InvariantCulture)} bytes a VM image may have here " +
-                    "(an admin sets the limit: ltb serve --vm-image-max-bytes); nothing was kept", tooLarge: true);
+                    "(the server's limit, LTB_VM_IMAGE_MAX_BYTES); nothing was kept", tooLarge: true);
             }
             hash.AppendData(buffer, 0, n);
             header.AddRange(buffer.AsSpan(0, Math.Min(n, HeaderBytes - header.Count)).ToArray());
