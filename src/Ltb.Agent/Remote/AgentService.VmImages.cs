@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Ltb.Agent.Grpc;
+using Ltb.Runtime.Status;
 using Ltb.Runtime.Nodes.Vm;
 
 namespace Ltb.Agent.Remote;

@@ -67,7 +67,7 @@ internal static partial class VmNodePlanner
                 ReadyTimeoutSeconds = ready?.TimeoutSeconds ?? 300,
                 CloudInit = cloudInit,
             },
-            StartupConfig = cloudInit && node.StartupConfig is { } config ? new StartupConfig("user-data", config.Path, config.Text) : null,
+            StartupConfig = cloudInit && node.StartupConfig is { } config ? new Plan.StartupConfig("user-data", config.Path, config.Text) : null,
             Image = image,
             Env = node.Env,
             Cpu = node.Cpu ?? limits.Cpu,

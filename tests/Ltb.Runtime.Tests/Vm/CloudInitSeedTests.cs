@@ -36,9 +36,10 @@ public sealed class CloudInitSeedTests
             var planned = LabPlanner.Plan(loaded.Lab!, new PlanningOptions { LabName = "seedlab" });
             // A VM type that is not configured by cloud-init still refuses a startup-config, naming the node.
             Assert.Contains(planned.Errors, e => e.Contains("vm2", StringComparison.Ordinal) && e.Contains("startup-config", StringComparison.Ordinal));
-            var fine = LabPlanner.Plan(TopologyLoader.LoadText(yaml.Replace("    vm2: {kind: ltb_tinyvm, startup-config: vm1.yaml}\n", ""),
+            var fine = LabPlanner.Plan(TopologyLoader.LoadText(yaml.Replace("\n    vm2: {kind: ltb_tinyvm, startup-config: vm1.yaml}", ""),
                 Path.Combine(folder.FullName, "seed.clab.yml"), new LoadOptions { Trusted = true, Environment = new Dictionary<string, string>() }).Lab!,
                 new PlanningOptions { LabName = "seedlab" });
+            Assert.True(fine.Plan is not null, string.Join("\n", fine.Errors));
             var node = Assert.Single(fine.Plan!.Nodes);
             Assert.True(node.Vm!.CloudInit);
             Assert.Equal(Path.Combine(folder.FullName, "vm1.yaml"), node.StartupConfig!.HostFile);

@@ -16,14 +16,14 @@ public sealed class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture
     public async Task A_vm_lab_on_a_remote_host_boots_a_disk_fetched_from_the_controller_once_and_its_console_works()
     {
         RemoteHostFixture.Require();
-        VmImageLibraryTests.RequireTinyDisk();
+        TinyDiskImage.Require();
         var r = remote;
         var ct = TestContext.Current.CancellationToken;
         var name = "vmr" + Guid.NewGuid().ToString("N")[..6];
-        var sha = VmImageLibraryTests.Sha256Of(VmImageLibraryTests.TinyDisk);
+        var sha = TinyDiskImage.Sha256Of(TinyDiskImage.Path);
 
         await r.LoginCliAsync();
-        (await r.LtbAsync(null, "image", "vm", "add", VmImageLibraryTests.TinyDisk, "--name", $"test/{name}", "--version", "1", "--type", "ltb_tinyvm"))
+        (await r.LtbAsync(null, "image", "vm", "add", TinyDiskImage.Path, "--name", $"test/{name}", "--version", "1", "--type", "ltb_tinyvm"))
             .EnsureSuccess("ltb image vm add");
         var listed = (await r.LtbAsync(null, "image", "vm", "list", "-o", "json")).EnsureSuccess("ltb image vm list").Stdout;
         Assert.Contains($"test/{name}:1", listed);
@@ -41,7 +41,7 @@ public sealed class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture
             var log = string.Join("\n", (await lab.WaitAsync()).Log);
             Assert.Contains($"sending VM image test/{name}:1", log);
             Assert.Contains("checksum verified there", log);
-            Assert.Equal(sha, VmImageLibraryTests.Sha256Of(cached));
+            Assert.Equal(sha, TinyDiskImage.Sha256Of(cached));
 
             var console = $"/api/v1/labs/{lab.Id}/nodes/vm1/console";
             var ticket = (await Http.ReadAsync<ConsoleTicketResponse>(await r.Admin.PostAsJsonAsync($"{console}/tickets", new ConsoleTicketRequest(), ct), 200)).Url;

@@ -7,6 +7,24 @@ using Ltb.Testing;
 
 namespace Ltb.Server.Tests.Labs;
 
+/// <summary>LTB's tiny disk VM image (vm-images/tinydisk), a real bootable qcow2 the library tests upload.</summary>
+public static class TinyDiskImage
+{
+    public const string Path = "/var/lib/ltb/vm-images/ltb/tinydisk/latest/disk.qcow2";
+
+    public static void Require()
+    {
+        Prerequisite.Require(File.Exists("/usr/bin/qemu-system-x86_64") && File.Exists("/usr/bin/qemu-img"), "QEMU (apt-get install qemu-system-x86 qemu-utils)");
+        Prerequisite.Require(File.Exists(Path), $"the tiny disk VM image ({Path}; scripts/build-vm-images.sh builds it)");
+    }
+
+    public static string Sha256Of(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+}
+
 /// <summary>A server whose VM images may have at most 20 MiB (the tiny disk has 16), so that the limit is tested cheaply.</summary>
 public sealed class VmImageServer : SqliteServer
 {
@@ -27,19 +45,11 @@ public sealed class VmImageServer : SqliteServer
 /// </summary>
 public sealed class VmImageLibraryTests(VmImageServer server) : IClassFixture<VmImageServer>
 {
-    public const string TinyDisk = "/var/lib/ltb/vm-images/ltb/tinydisk/latest/disk.qcow2";
+    private const string TinyDisk = TinyDiskImage.Path;
 
-    public static void RequireTinyDisk()
-    {
-        Prerequisite.Require(File.Exists("/usr/bin/qemu-system-x86_64") && File.Exists("/usr/bin/qemu-img"), "QEMU (apt-get install qemu-system-x86 qemu-utils)");
-        Prerequisite.Require(File.Exists(TinyDisk), $"the tiny disk VM image ({TinyDisk}; scripts/build-vm-images.sh builds it)");
-    }
+    private static void RequireTinyDisk() => TinyDiskImage.Require();
 
-    public static string Sha256Of(string path)
-    {
-        using var file = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(file));
-    }
+    private static string Sha256Of(string path) => TinyDiskImage.Sha256Of(path);
 
     private string Library => Path.Combine(server.DataDirectory, "vm-images");
 
@@ -65,7 +75,7 @@ public sealed class VmImageLibraryTests(VmImageServer server) : IClassFixture<Vm
         var unknownType = await UploadAsync(server.Admin, name, "1", sha, new StreamContent(File.OpenRead(TinyDisk)), type: "linux");
         Assert.Equal(HttpStatusCode.BadRequest, unknownType.StatusCode);
         Assert.Contains("not a VM node type", await unknownType.Content.ReadAsStringAsync(ct));
-        var overlay = Path.Combine(Path.GetTempPath(), $"{name}-overlay.qcow2");
+        var overlay = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{name}-overlay.qcow2");
         try
         {
             (await HostCommand.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", TinyDisk, overlay], TimeSpan.FromMinutes(1))).EnsureSuccess("qemu-img create");

@@ -57,7 +57,7 @@ public static class CloudInitSeed
         return new CloudInitSeedFiles(user, meta, network.ToString());
     }
 
-    private static void Card(StringBuilder yaml, int index, string mac, IReadOnlyList<string> addresses, IReadOnlyList<string> gateways)
+    private static void Card(StringBuilder yaml, int index, string mac, List<string> addresses, List<string> gateways)
     {
         yaml.Append(CultureInfo.InvariantCulture, $"  eth{index}:\n    match: {{macaddress: \"{mac}\"}}\n    set-name: \"eth{index}\"\n");
         yaml.Append(addresses.Count == 0 ? "    dhcp4: false\n" : $"    addresses: [{string.Join(", ", addresses.Select(a => $"\"{a}\""))}]\n");
