@@ -97,5 +97,8 @@ public enum NodeAction { Stop, Start, Restart }
 /// <summary>What a deployment may choose (serialisable; the runtime's <see cref="DeployOptions"/> is built from it).</summary>
 /// <param name="FilesRoot">The controller-side folder of the lab's own files (uploaded startup configs and binds): a
 /// remote agent receives its content with the plan and rewrites the plan's paths under it. Null: nothing to ship.</param>
-public sealed record AgentDeployOptions(bool Rollback = false, int TimeoutSeconds = 600, string? FilesRoot = null, bool Converge = false);
+/// <param name="VmImagesRoot">The controller's VM image library: a remote agent receives the disks the plan's VM nodes
+/// boot from before the deployment, unless it has them cached. Null: nothing to send.</param>
+public sealed record AgentDeployOptions(bool Rollback = false, int TimeoutSeconds = 600, string? FilesRoot = null, bool Converge = false,
+    string? VmImagesRoot = null);
 

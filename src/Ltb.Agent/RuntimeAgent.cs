@@ -14,16 +14,22 @@ namespace Ltb.Agent;
 /// <param name="stateDirectory">The folder where this agent keeps one sub-folder per lab it created (what makes a lab "its own").</param>
 /// <param name="dockerEndpoint">The engine's address; null: DOCKER_HOST or the default socket.</param>
 /// <param name="description">What <see cref="CheckAsync"/> reports ("in-process", "agent NAME").</param>
-public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint = null, string description = "in-process")
+/// <param name="controllerVmImages">The controller's VM images on this host (its library on the local host, the agent's
+/// cache of them on a remote one: <see cref="Ltb.Runtime.Nodes.Vm.VmImageLibrary"/>), searched before the host's own library.</param>
+public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint = null, string description = "in-process",
+    string? controllerVmImages = null)
     : ILabHostAgent, IDisposable
 {
     private readonly Lazy<(DockerEngine Engine, LabRuntime Runtime)> _runtime = new(() =>
     {
         var engine = DockerEngine.Connect(dockerEndpoint);
-        return (engine, new LabRuntime(engine, options: new RuntimeOptions { StateDirectory = stateDirectory }));
+        return (engine, new LabRuntime(engine, options: new RuntimeOptions { StateDirectory = stateDirectory, VmImageCacheDirectory = controllerVmImages }));
     });
 
     public string StateDirectory => stateDirectory;
+
+    /// <summary>Where the controller's VM images are on this host (null: nowhere, only the host's own library).</summary>
+    public string? ControllerVmImages => controllerVmImages;
 
     /// <summary>The engine this agent drives (connected on first use).</summary>
     public DockerEngine Engine => _runtime.Value.Engine;

@@ -22,6 +22,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(LabCommands.CaptureCommand());
         root.Subcommands.Add(LabCommands.ExtcapCommand());
         root.Subcommands.Add(TemplateCommands.Create());
+        root.Subcommands.Add(VmImageCommands.Create());
         root.Subcommands.Add(ReservationCommands.Create());
         root.Subcommands.Add(CatalogCommands.Create());
         root.Subcommands.Add(UsageHistoryCommands.Create(new Option<string>("--server")

@@ -149,6 +149,29 @@ public sealed partial class LtbApiClient
             + (session is { } id ? $"&session={id}" : "") + (size is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : "")
             + (target is null ? "" : $"&target={Uri.EscapeDataString(target)}"), ct);
 
+    // VM images (the controller's library)
+
+    public Task<Paged<VmImageDto>> ListVmImagesAsync(string? nodeType, CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<VmImageDto>>($"{Api}/vm-images?{Paging(page, pageSize)}{(nodeType is null ? "" : "&nodeType=" + Uri.EscapeDataString(nodeType))}", ct);
+
+    public Task<VmImageDto> GetVmImageAsync(Guid id, CancellationToken ct) => GetAsync<VmImageDto>($"{Api}/vm-images/{id}", ct);
+
+    /// <summary>Streams a disk to the controller's library (admin); the server checks it against <paramref name="sha256"/>.</summary>
+    public Task<VmImageDto> UploadVmImageAsync(string name, string version, string nodeType, string? format, string sha256, Stream disk,
+        CancellationToken ct)
+    {
+        var query = $"name={Uri.EscapeDataString(name)}&version={Uri.EscapeDataString(version)}&nodeType={Uri.EscapeDataString(nodeType)}" +
+                    $"&sha256={Uri.EscapeDataString(sha256)}{(format is null ? "" : "&format=" + Uri.EscapeDataString(format))}";
+        var content = new StreamContent(disk, 1 << 20);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        return PostContentAsync<VmImageDto>($"{Api}/vm-images?{query}", content, ct);
+    }
+
+    public Task<VmImageDto> ImportVmImageAsync(ImportVmImageRequest request, CancellationToken ct) =>
+        PostAsync<VmImageDto>($"{Api}/vm-images/import", request, ct);
+
+    public Task DeleteVmImageAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/vm-images/{id}", ct);
+
     // Templates
 
     /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>

@@ -43,6 +43,13 @@ public sealed partial class LtbApiClient : IDisposable
 
     public Uri Server { get; }
 
+    /// <summary>How long a request may take (default 100 s); an upload of a large file needs longer (Infinite: no limit).</summary>
+    public TimeSpan Timeout
+    {
+        get => _http.Timeout;
+        init => _http.Timeout = value;
+    }
+
     /// <summary>Added to the message of a 401 in parentheses: how this program's user signs in (the CLI: "run: ltb login").</summary>
     public string? SignInHint { get; init; }
 

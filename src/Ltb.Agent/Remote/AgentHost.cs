@@ -87,7 +87,8 @@ public sealed class AgentHost : IAsyncDisposable
     {
         _options = options;
         Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        _runtime = new RuntimeAgent(Path.Combine(options.DataDirectory, "runtime"), options.DockerEndpoint, $"agent {options.Name}");
+        var vmImages = new AgentVmImageCache(Path.Combine(options.DataDirectory, "vm-images"));
+        _runtime = new RuntimeAgent(Path.Combine(options.DataDirectory, "runtime"), options.DockerEndpoint, $"agent {options.Name}", vmImages.Library.Root);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
@@ -109,6 +110,7 @@ public sealed class AgentHost : IAsyncDisposable
         builder.Services.AddSingleton(_credential);
         builder.Services.AddSingleton<ILabHostAgent>(_runtime);
         builder.Services.AddSingleton(new AgentFilesFolder(Path.Combine(options.DataDirectory, "files")));
+        builder.Services.AddSingleton(vmImages);
         builder.Services.AddGrpc(o =>
         {
             o.Interceptors.Add<ControllerOnlyInterceptor>();

@@ -14,7 +14,7 @@ namespace Ltb.Agent.Remote;
 /// streams its progress, and turns a <see cref="LabRuntimeException"/> into the status the client turns back.
 /// Who may call is checked before this runs (<see cref="ControllerCredential"/>).
 /// </summary>
-public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder files) : LabHostAgent.LabHostAgentBase
+public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder files, AgentVmImageCache vmImages) : LabHostAgent.LabHostAgentBase
 {
     public override async Task<CheckReply> Check(CheckRequest request, ServerCallContext context)
     {

@@ -73,6 +73,7 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
     private Task<LabStatus> DeployOrApplyAsync(LabPlan plan, AgentDeployOptions options, IProgress<RuntimeEvent>? progress, bool apply,
         CancellationToken ct) => CallAsync(plan.LabName, async () =>
     {
+        await SendVmImagesAsync(plan, options.VmImagesRoot, progress, ct);
         var request = new DeployRequest
         {
             PlanJson = AgentWire.ToJson(plan),

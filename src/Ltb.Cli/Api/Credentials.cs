@@ -80,10 +80,13 @@ public static class ServerConnection
         return CredentialStore.Load() is { } stored && Normalize(stored.Server) == server ? stored.Token : null;
     }
 
-    public static LtbApiClient Connect(string? serverOption)
+    /// <param name="timeout">How long a request may take (null: the client's default; an upload: Infinite).</param>
+    public static LtbApiClient Connect(string? serverOption, TimeSpan? timeout = null)
     {
         var server = ResolveServer(serverOption);
-        return new LtbApiClient(server, ResolveToken(server)) { SignInHint = SignInHint };
+        return timeout is { } t
+            ? new LtbApiClient(server, ResolveToken(server)) { SignInHint = SignInHint, Timeout = t }
+            : new LtbApiClient(server, ResolveToken(server)) { SignInHint = SignInHint };
     }
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;

@@ -52,6 +52,12 @@ public sealed record RuntimeOptions
     /// <summary>The host's VM image library (<c>Nodes/Vm/VmImages</c>); null: $LTB_VM_IMAGES, else /var/lib/ltb/vm-images.</summary>
     public string? VmImageDirectory { get; init; }
 
+    /// <summary>
+    /// The controller's VM images as this host sees them (<c>Nodes/Vm/VmImageLibrary</c>), searched before
+    /// <see cref="VmImageDirectory"/>: the controller's own folder on its local host, the agent's cache on a remote one.
+    /// </summary>
+    public string? VmImageCacheDirectory { get; init; }
+
     public string EffectiveVmDirectory => VmDirectory ?? Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(StateDirectory)) ?? "/var/lib/ltb", "vms");
 
     public string EffectiveVmImageDirectory => VmImageDirectory ?? (Environment.GetEnvironmentVariable("LTB_VM_IMAGES") is { Length: > 0 } env ? env : "/var/lib/ltb/vm-images");

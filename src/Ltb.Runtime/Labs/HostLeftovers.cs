@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Ltb.Runtime.Links.Backends;
 using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Nodes.Vm;
 
 namespace Ltb.Runtime.Labs;
 
@@ -10,7 +11,8 @@ public sealed record HostLab(string Lab, IReadOnlyList<string> Objects, IReadOnl
 /// <summary>
 /// Every lab on this host, found from what LTB marks its objects with (the same marks destroy works from): node labels,
 /// the management networks' label, the <c>ltb/LAB/</c> alias of host interfaces (veths, bridges, VXLAN devices), the
-/// OVS bridges' external id, the lab folders of the state directory, and the pinned namespaces <c>ltb-LAB-NODE</c>.
+/// OVS bridges' external id, the lab folders of the state directory, the pinned namespaces <c>ltb-LAB-NODE</c>, and
+/// LTB's QEMU processes whose node folder is gone (<see cref="QemuOrphans"/>).
 /// `ltb host prune` lists them and removes the labs no controller knows any more.
 /// </summary>
 internal sealed partial class HostLeftovers(LabContext x, LabDestruction destroy)
@@ -38,6 +40,10 @@ internal sealed partial class HostLeftovers(LabContext x, LabDestruction destroy
                     Add(lab, $"node {node.Name ?? node.Id} ({d.GetType().Name.Replace("Driver", "", StringComparison.Ordinal).ToLowerInvariant()} {node.Id[..Math.Min(12, node.Id.Length)]})");
                 }
             }
+        }
+        foreach (var orphan in QemuOrphans.Find())
+        {
+            Add(orphan.Lab, $"qemu pid {orphan.Pid} (node {orphan.Node}, its folder is gone)");
         }
         foreach (var lab in await x.Mgmt.ListLabNamesAsync(ct))
         {
@@ -84,6 +90,10 @@ internal sealed partial class HostLeftovers(LabContext x, LabDestruction destroy
     public async Task PruneAsync(HostLab lab, CancellationToken ct)
     {
         await destroy.DestroyAsync(lab.Lab, null, ct);
+        foreach (var orphan in QemuOrphans.Find().Where(o => o.Lab == lab.Lab))
+        {
+            await QemuOrphans.EndAsync(orphan, ct);
+        }
         var left = x.Net.ListNamespaces().Intersect(lab.Namespaces, StringComparer.Ordinal).Select(ns => $"netns delete {ns}").ToList();
         await x.Net.IpBatchAsync(null, left, force: true, ct);
     }

@@ -63,7 +63,7 @@ public sealed class LabRuntime
         var store = new LabStateStore(options.StateDirectory);
         return new(new NodeDrivers([
             new ContainerDriver(engine, store),
-            new VmDriver(net, options.EffectiveVmDirectory, options.EffectiveVmImageDirectory),
+            new VmDriver(net, options.EffectiveVmDirectory, options.EffectiveVmImageDirectory, options.VmImageCacheDirectory),
         ]), net, new MgmtNetworks(engine, net), store);
     }
 

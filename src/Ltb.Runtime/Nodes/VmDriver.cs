@@ -24,10 +24,11 @@ public sealed class VmDriver : INodeDriver
 
     /// <param name="root">Where the VM nodes' files live (<see cref="VmNodeFiles"/>).</param>
     /// <param name="imageLibrary">The host's VM image library (<see cref="VmImages"/>).</param>
-    public VmDriver(IHostNetwork host, string root, string imageLibrary)
+    /// <param name="controllerImages">The controller's VM images on this host, searched first (<see cref="VmImageLibrary"/>).</param>
+    public VmDriver(IHostNetwork host, string root, string imageLibrary, string? controllerImages = null)
     {
         _host = host;
-        _nodes = new VmNodes(root, new VmImages(imageLibrary), host);
+        _nodes = new VmNodes(root, new VmImages(imageLibrary, controllerImages), host);
     }
 
     public NodeRuntime Runtime => NodeRuntime.Vm;

@@ -48,6 +48,13 @@ public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", str
     public int? ReadyPort { get; init; }
     /// <summary>How long the guest may take to become ready (under TCG emulation the driver allows more).</summary>
     public int ReadyTimeoutSeconds { get; init; } = 300;
+    /// <summary>
+    /// The node type takes its configuration by cloud-init: a disk guest gets a NoCloud seed (Nodes/Vm/CloudInitSeed)
+    /// with its management address and the node's startup-config as user-data. Left out of the JSON when false, so
+    /// that the node hashes of VM labs deployed before it existed stay the same.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool CloudInit { get; init; }
 }
 
 /// <summary>

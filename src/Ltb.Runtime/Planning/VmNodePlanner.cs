@@ -39,7 +39,9 @@ internal static partial class VmNodePlanner
         Refuse(who, errors, "network-mode", node.NetworkMode is not null);
         Refuse(who, errors, "ports", node.Ports.Count > 0);
         Refuse(who, errors, "exec", node.Exec.Count > 0);
-        Refuse(who, errors, "startup-config", node.StartupConfig is not null);
+        var cloudInit = node.NodeType.Config.Injection == Ltb.Topology.Catalog.ConfigInjection.CloudInit;
+        // A cloud-init type takes the startup-config as its user-data; other VM types do not take one yet.
+        Refuse(who, errors, "startup-config", node.StartupConfig is not null && !cloudInit);
         foreach (var (key, value) in node.Env)
         {
             if (!EnvKey().IsMatch(key) || !EnvValue().IsMatch(value))
@@ -63,7 +65,9 @@ internal static partial class VmNodePlanner
                 ReadyLog = ready?.LogLine,
                 ReadyPort = ready?.Port,
                 ReadyTimeoutSeconds = ready?.TimeoutSeconds ?? 300,
+                CloudInit = cloudInit,
             },
+            StartupConfig = cloudInit && node.StartupConfig is { } config ? new Plan.StartupConfig("user-data", config.Path, config.Text) : null,
             Image = image,
             Env = node.Env,
             Cpu = node.Cpu ?? limits.Cpu,

@@ -19,6 +19,9 @@ public static class Problems
     public static ProblemHttpResult Unauthorized(string detail) =>
         Make(StatusCodes.Status401Unauthorized, "Unauthorized", detail);
 
+    public static ProblemHttpResult TooLarge(string detail) =>
+        Make(StatusCodes.Status413PayloadTooLarge, "Payload too large", detail);
+
     public static ProblemHttpResult BadRequest(string detail) =>
         Make(StatusCodes.Status400BadRequest, "Bad request", detail);
 

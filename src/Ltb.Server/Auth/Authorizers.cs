@@ -186,6 +186,17 @@ public sealed class NodeTypeAuthorizer : IResourceAuthorizer<StoredNodeType>
         operation == Operation.Read || caller.IsAdmin;
 }
 
+/// <summary>
+/// The controller's VM image library: everyone signed in reads it (which images their topologies may name); only admins
+/// add and delete images (a disk is code a lab host runs, and it fills the controller's and hosts' disks).
+/// </summary>
+public sealed class VmImageAuthorizer : IResourceAuthorizer<StoredVmImage>
+{
+    public IQueryable<StoredVmImage> Visible(IQueryable<StoredVmImage> source, Caller caller) => source;
+
+    public bool Allows(Caller caller, Operation operation, StoredVmImage? resource) => operation == Operation.Read || caller.IsAdmin;
+}
+
 /// <summary>Server settings (the tenant policy): everyone signed in reads them; only admins change them.</summary>
 public sealed class SettingAuthorizer : IResourceAuthorizer<ServerSetting>
 {

@@ -37,6 +37,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<ReservationHostShare> ReservationHostShares => Set<ReservationHostShare>();
     public DbSet<CalendarFeed> CalendarFeeds => Set<CalendarFeed>();
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
+    public DbSet<StoredVmImage> VmImages => Set<StoredVmImage>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -245,6 +246,18 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.Property(t => t.Name).HasMaxLength(100);
             e.HasIndex(t => t.Name).IsUnique();
             e.Property(t => t.Version).IsConcurrencyToken();
+        });
+
+        builder.Entity<StoredVmImage>(e =>
+        {
+            e.Property(i => i.Name).HasMaxLength(255);
+            e.Property(i => i.Tag).HasMaxLength(63);
+            e.HasIndex(i => new { i.Name, i.Tag }).IsUnique();
+            e.Property(i => i.NodeType).HasMaxLength(100);
+            e.Property(i => i.Format).HasMaxLength(8);
+            e.Property(i => i.Sha256).HasMaxLength(64);
+            e.Ignore(i => i.Reference);
+            e.HasOne<LtbUser>().WithMany().HasForeignKey(i => i.CreatedById).OnDelete(DeleteBehavior.SetNull);
         });
 
         builder.Entity<Reservation>(e =>

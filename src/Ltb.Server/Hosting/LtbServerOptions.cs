@@ -91,6 +91,13 @@ public sealed class LtbServerOptions
     public int MetricsNodeSeriesLimit { get; set; } = 1000;
     /// <summary>The most lab series /metrics carries.</summary>
     public int MetricsLabSeriesLimit { get; set; } = 500;
+    /// <summary>
+    /// The largest VM disk image an admin may add to the controller's library, by upload or from a path (env
+    /// LTB_VM_IMAGE_MAX_BYTES; default 32 GiB). An upload is cut off at this size and nothing of it is kept.
+    /// </summary>
+    public long VmImageMaxBytes { get; set; } =
+        long.TryParse(Environment.GetEnvironmentVariable("LTB_VM_IMAGE_MAX_BYTES"), System.Globalization.CultureInfo.InvariantCulture, out var max) && max > 0
+            ? max : 32L << 30;
     /// <summary>A PEM file of the CA that signed the agents' certificates; null: the system's trust store (env LTB_AGENT_CA).</summary>
     public string? AgentCaFile { get; set; }
 

@@ -24,6 +24,7 @@ internal static class OpenApiSetup
         ["Labs"] = "Deployed labs, their nodes, links, tasks, exec, logs and live events",
         ["Templates"] = "Stored topologies and their versions",
         ["Node types"] = "The device catalog",
+        ["VM images"] = "The controller's VM image library (disks agents fetch for VM nodes)",
         ["Policy"] = "The tenant policy: quotas and limits",
     };
 

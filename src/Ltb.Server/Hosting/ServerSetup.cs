@@ -81,7 +81,8 @@ public static class ServerSetup
             .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>()
             .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
-            .AddResourceAuthorizer<Reservation, ReservationAuthorizer>();
+            .AddResourceAuthorizer<Reservation, ReservationAuthorizer>()
+            .AddResourceAuthorizer<StoredVmImage, VmImageAuthorizer>();
         services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<Catalog.NodeTypeHosts>();
         // The host registers the system clock already: a clock of the options (tests) replaces it.
@@ -94,9 +95,11 @@ public static class ServerSetup
         services.AddSingleton<Policy.PolicyCache>();
         services.AddSingleton<Policy.LocalHostImages>();
         services.AddScoped<Policy.PolicyStore>();
+        services.AddScoped<Catalog.VmImageStore>();
         services.AddScoped<AuditLog>();
 
-        services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options)));
+        // The local host boots the controller's VM images from the library itself (remote agents fetch and cache them).
+        services.AddSingleton(_ => new RuntimeAgent(AgentDirectory.LocalStateDirectory(options), controllerVmImages: Catalog.VmImageStore.Folder(options)));
         services.AddSingleton<IAgentDirectory, AgentDirectory>();
         services.AddHostedService<HostMonitor>();
         services.AddSingleton<LabJobs>();
@@ -235,7 +238,8 @@ public static class ServerSetup
             .MapReservationsEndpoints()
             .MapCalendarEndpoints()
             .MapUsageEndpoints()
-            .MapUsageHistoryEndpoints();
+            .MapUsageHistoryEndpoints()
+            .MapVmImagesEndpoints();
         return api;
     }
 

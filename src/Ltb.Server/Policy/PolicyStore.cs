@@ -70,7 +70,8 @@ public sealed class PolicyStore(LtbDbContext db, PolicyCache cache, LocalHostIma
         {
             return options;
         }
-        var images = new HashSet<string>(StringComparer.Ordinal);
+        // The controller's VM image library: an admin put each image there for labs to boot.
+        var images = (await db.VmImages.AsNoTracking().Select(i => i.Name + ":" + i.Tag).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
         foreach (var host in await hosts.Visible(db.LabHosts.AsNoTracking(), caller).ToListAsync(ct))
         {
             if (!hosts.Allows(caller, Operation.PlaceLabs, host))

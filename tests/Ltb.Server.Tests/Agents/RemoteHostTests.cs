@@ -44,6 +44,9 @@ public sealed class RemoteHostFixture : IAsyncLifetime
 
     public Task<HostCommand.Result> LtbAsync(string? stdin, params string[] args) => Cluster.LtbAsync(stdin, args);
 
+    /// <summary>`ltb login` as the admin, so that later <see cref="LtbAsync"/> calls are signed in.</summary>
+    public Task LoginCliAsync() => Cluster.LoginCliAsync();
+
     public async ValueTask DisposeAsync()
     {
         if (_cluster is not null)

@@ -208,6 +208,17 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
         var customType = ServerFixture.Unique("host");
         Http.EnsureAsync(s.Admin.PostAsJsonAsync("/api/v1/node-types", new CreateNodeTypeRequest(Templates.TemplateTestSupport.HostType(customType)))
             .GetAwaiter().GetResult(), 201, "create node type").GetAwaiter().GetResult();
+        // A tiny raw "disk" for the VM image rows: the upload and import endpoints check format and checksum, not bootability.
+        var vmDisk = Path.Combine(matrix.DataDirectory, "matrix-disk.raw");
+        File.WriteAllBytes(vmDisk, Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray());
+        var vmSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(vmDisk)));
+        async Task<string> FreshVmImage()
+        {
+            var added = await Http.ReadAsync<VmImageDto>(await matrix.Admin.PostAsJsonAsync("/api/v1/vm-images/import",
+                new ImportVmImageRequest(ServerFixture.Unique("m"), "1", "generic_vm", vmDisk)), 201);
+            return $"/api/v1/vm-images/{added.Id}";
+        }
+        var vmImage = FreshVmImage().GetAwaiter().GetResult();
         static object Upload() => Templates.TemplateTestSupport.Upload(Templates.TemplateTestSupport.SmallLab("m"), name: ServerFixture.Unique("up"));
         var all200 = new[] { Unauth, Ok, Ok, Ok, Ok, Ok };
         // Shared with G1: B and the instructor read it; only A (owner) and the admin operate it; C does not see it.
@@ -362,6 +373,15 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/node-types/{name}", At("/api/v1/node-types/linux"), all200),
             R("PATCH", "/api/v1/node-types/{name}", At($"/api/v1/node-types/{customType}"), [.. adminOnly, Ok],
                 () => new UpdateNodeTypeRequest(Definition: Templates.TemplateTestSupport.HostType(customType))),
+
+            // VM images: everyone reads the library; only admins add (upload, import) and delete.
+            R("GET", "/api/v1/vm-images", At("/api/v1/vm-images"), all200),
+            R("POST", "/api/v1/vm-images", _ => Task.FromResult($"/api/v1/vm-images?name={ServerFixture.Unique("m")}&version=1&nodeType=generic_vm&sha256={vmSha}"),
+                [.. adminOnly, Created], () => new ByteArrayContent(File.ReadAllBytes(vmDisk))),
+            R("POST", "/api/v1/vm-images/import", At("/api/v1/vm-images/import"), [.. adminOnly, Created],
+                () => new ImportVmImageRequest(ServerFixture.Unique("m"), "1", "generic_vm", vmDisk)),
+            R("GET", "/api/v1/vm-images/{id}", At(vmImage), all200),
+            R("DELETE", "/api/v1/vm-images/{id}", _ => FreshVmImage(), [.. adminOnly, NoContent]),
 
             // Reservations: A's, giving labs to G1's members; B and the instructor (in G1) see it, only A and admins change it.
             R("GET", "/api/v1/reservations", At("/api/v1/reservations"), all200),

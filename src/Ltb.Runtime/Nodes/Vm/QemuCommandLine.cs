@@ -10,8 +10,9 @@ public enum VmAccelerator { Kvm, Tcg }
 /// <summary>Everything QEMU's command line is made of, for one node.</summary>
 /// <param name="DataInterfaces">Data cards eth1..ethN (the management card eth0 comes first).</param>
 /// <param name="GuestArgs">KEY=VALUE words for the guest's kernel command line (direct kernel boot only).</param>
+/// <param name="Seed">A cloud-init NoCloud seed to attach read-only (null: none).</param>
 public sealed record QemuMachine(string Lab, string Node, VmImage Image, VmNodeFiles Files, int Cpus, long MemoryBytes, int DataInterfaces,
-    VmAccelerator Accelerator, IReadOnlyList<string> GuestArgs, string NicModel = "virtio-net-pci");
+    VmAccelerator Accelerator, IReadOnlyList<string> GuestArgs, string NicModel = "virtio-net-pci", string? Seed = null);
 
 /// <summary>
 /// Builds QEMU's command line as an argument vector (never a shell line): a daemonized QEMU, started paused (-S: the
@@ -82,6 +83,10 @@ public static class QemuCommandLine
         else
         {
             argv.AddRange(["-drive", $"file={Opt(f.Overlay)},format=qcow2,if=virtio,cache=writeback,discard=unmap"]);
+        }
+        if (m.Seed is { } seed)
+        {
+            argv.AddRange(["-drive", $"file={Opt(seed)},format=raw,if=virtio,readonly=on"]);
         }
         for (var i = 0; i <= m.DataInterfaces; i++)
         {

@@ -17,10 +17,15 @@ public sealed record VmImage(string Reference, string Folder, string? Disk, stri
 /// <c>disk.qcow2</c> or <c>disk.raw</c>, or <c>kernel</c> (with <c>initrd</c> and <c>cmdline</c> optional).
 /// <c>scripts/build-vm-images.sh</c> builds the test images into it; an administrator places others there. A reference
 /// is a name, never a host path: what a topology may name is only what the library holds.
+/// <paramref name="controllerImages"/>, when given, is searched first: the images of the controller's library
+/// (<see cref="VmImageLibrary"/>), on the local host the controller's own folder, on a remote host the agent's cache of
+/// what it fetched. An image the controller holds is the one its labs get, whatever the host has under that name.
 /// </summary>
-public sealed partial class VmImages(string root)
+public sealed partial class VmImages(string root, string? controllerImages = null)
 {
     public string Root { get; } = root;
+
+    public string? ControllerImages { get; } = controllerImages;
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,62}(/[a-z0-9][a-z0-9._-]{0,62}){0,3}(:[A-Za-z0-9][A-Za-z0-9._-]{0,62})?$")]
     private static partial Regex ReferencePattern();
@@ -37,8 +42,11 @@ public sealed partial class VmImages(string root)
             problem = $"'{reference}' is not a VM image name (NAME[:VERSION], lower-case letters, digits, '.', '_', '-', '/')";
             return null;
         }
-        var colon = reference.LastIndexOf(':');
-        var (name, version) = colon < 0 ? (reference, "latest") : (reference[..colon], reference[(colon + 1)..]);
+        if (ControllerImages is not null && new VmImageLibrary(ControllerImages).Find(reference) is { } fetched)
+        {
+            return new VmImage(reference, Path.GetDirectoryName(fetched.Path)!, fetched.Path, fetched.Format, null, null, "");
+        }
+        var (name, version) = VmImageLibrary.Split(reference);
         var folder = Path.Combine(Root, name, version);
         string? Have(string file) => File.Exists(Path.Combine(folder, file)) ? Path.Combine(folder, file) : null;
         if (Have("kernel") is { } kernel)
@@ -55,7 +63,7 @@ public sealed partial class VmImages(string root)
             return new VmImage(reference, folder, raw, "raw", null, null, "");
         }
         problem = $"VM image '{reference}' is not on this host (no disk.qcow2, disk.raw or kernel in {folder}); " +
-                  "add it to the host's VM image library (scripts/build-vm-images.sh builds LTB's test images)";
+                  "add it to the controller's VM image library (ltb image vm add) or to the host's (scripts/build-vm-images.sh builds LTB's test images)";
         return null;
     }
 }

@@ -28,6 +28,8 @@ public sealed class VmNodeFiles(string root, string lab, string node)
 
     public string Record => Path.Combine(Folder, "node.json");
     public string Overlay => Path.Combine(Folder, "overlay.qcow2");
+    /// <summary>The cloud-init NoCloud seed (a FAT volume labelled CIDATA) of a cloud-init node type's disk guest.</summary>
+    public string Seed => Path.Combine(Folder, "seed.img");
     public string PidFile => Path.Combine(Folder, "qemu.pid");
     public string ConsoleLog => Path.Combine(Folder, "console.log");
     /// <summary>Present while the node is stopped on purpose (LTB stopped it, or it was created and not started yet).</summary>

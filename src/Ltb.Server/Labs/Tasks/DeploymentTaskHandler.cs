@@ -24,8 +24,13 @@ public sealed class DeploymentTaskHandler(LtbServerOptions serverOptions, LabSta
 
     protected override async Task<LabStatus> RunAsync(DeploymentInput input, LabTaskRun run, CancellationToken ct)
     {
-        // A remote host receives the lab's uploaded files with the plan (the local one reads them where they are).
-        var options = input.Options with { FilesRoot = LabFolders.FilesRoot(serverOptions.DataDirectory, run.LabId) };
+        // A remote host receives the lab's uploaded files with the plan and the controller's VM images its VM nodes boot
+        // from (the local one reads both where they are).
+        var options = input.Options with
+        {
+            FilesRoot = LabFolders.FilesRoot(serverOptions.DataDirectory, run.LabId),
+            VmImagesRoot = Catalog.VmImageStore.Folder(serverOptions),
+        };
         return input.Apply && !run.IsRetry
             ? await run.Agent.ApplyAsync(input.Plan, options, run.Progress, ct)
             : await run.Agent.DeployAsync(input.Plan, options with { Converge = run.IsRetry }, run.Progress, ct);
