@@ -81,7 +81,9 @@ public static class ServerSetup
             .AddResourceAuthorizer<LabTemplate, LabTemplateAuthorizer>()
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>()
             .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
-            .AddResourceAuthorizer<Reservation, ReservationAuthorizer>();
+            .AddResourceAuthorizer<Reservation, ReservationAuthorizer>()
+            .AddResourceAuthorizer<StoredSnapshot, SnapshotAuthorizer>();
+        services.AddSingleton<Snapshots.SnapshotStore>();
         services.AddScoped<Catalog.NodeTypeStore>();
         // The host registers the system clock already: a clock of the options (tests) replaces it.
         if (options.Clock is { } clock)
@@ -230,7 +232,8 @@ public static class ServerSetup
             .MapPolicyEndpoints()
             .MapReservationsEndpoints()
             .MapCalendarEndpoints()
-            .MapUsageEndpoints();
+            .MapUsageEndpoints()
+            .MapSnapshotsEndpoints();
         return api;
     }
 
