@@ -34,6 +34,7 @@ internal static class LabCommands
         lab.Subcommands.Add(UsageCommands.LabTop(LabArgument(), Server));
         lab.Subcommands.Add(LinkCommand());
         lab.Subcommands.Add(MirrorCommands.Create(LabArgument, Server));
+        lab.Subcommands.Add(SnapshotCommands.Create(LabArgument, Server));
         return lab;
     }
 

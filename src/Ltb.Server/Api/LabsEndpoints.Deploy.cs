@@ -25,7 +25,7 @@ public static partial class LabsEndpoints
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, ILabTaskQueue queue, LtbServerOptions options, AuditLog audit,
         NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates, IResourceAuthorizer<LabHost> hostAuthz,
-        PolicyStore policies, TimeProvider clock, IResourceAuthorizer<StoredSnapshot> snapshots, SnapshotStore snapshotStore, CancellationToken ct)
+        PolicyStore policies, TimeProvider clock, SnapshotSource snapshots, CancellationToken ct)
     {
         if (!request.HasFormContentType)
         {
@@ -68,17 +68,14 @@ public static partial class LabsEndpoints
         if (form["snapshot"].ToString() is { Length: > 0 } snapshotRef)
         {
             // A snapshot: its files and nodes' saved states, written out as if uploaded. Reading it is enough.
-            var access = await snapshots.FindAsync(db, caller, snapshotRef, Operation.Read, ct);
-            if (access.Denied is { } denied)
+            var (snapshot, written, refused) = await snapshots.WriteForDeploymentAsync(snapshotRef, caller, staging, ct);
+            if (refused is not null)
             {
-                return denied;
+                Discard();
+                return refused;
             }
-            if (access.Resource!.State != SnapshotState.Ready)
-            {
-                return Problems.Conflict($"snapshot '{access.Resource.Name}' is still being taken; restore it once its task has ended");
-            }
-            fileName = snapshotStore.WriteForDeployment(access.Resource.Id, staging);
-            source = $"snapshot '{access.Resource.Name}' of lab {access.Resource.LabName}";
+            fileName = written!;
+            source = $"snapshot '{snapshot!.Name}' of lab {snapshot.LabName}";
             prepared = true;
         }
         else if (form["template"].ToString() is { Length: > 0 } templateRef)

@@ -84,6 +84,7 @@ public static class ServerSetup
             .AddResourceAuthorizer<Reservation, ReservationAuthorizer>()
             .AddResourceAuthorizer<StoredSnapshot, SnapshotAuthorizer>();
         services.AddSingleton<Snapshots.SnapshotStore>();
+        services.AddScoped<Snapshots.SnapshotSource>();
         services.AddScoped<Catalog.NodeTypeStore>();
         // The host registers the system clock already: a clock of the options (tests) replaces it.
         if (options.Clock is { } clock)
