@@ -91,12 +91,7 @@ internal static class SnapshotCommands
             var found = await FindAsync(client, parse.GetValue(snapshot)!, ct);
             var accepted = await client.RestoreSnapshotAsync(found.Id, parse.GetValue(name), parse.GetValue(reset), ct, parse.GetValue(host));
             Console.WriteLine($"lab '{accepted.Lab.Name}': restoring snapshot '{found.LabName}/{found.Name}', task {accepted.Task.Id} queued");
-            var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
-            if (task.State != "succeeded")
-            {
-                throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the deployment ended {task.State}");
-            }
-            Console.WriteLine($"lab '{accepted.Lab.Name}' is running");
+            await LabCommands.FollowDeploymentAsync(client, accepted, ct);
             return 0;
         }));
         return command;

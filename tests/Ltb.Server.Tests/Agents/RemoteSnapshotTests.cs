@@ -51,6 +51,6 @@ public sealed class RemoteSnapshotTests
         Assert.True(gone.ExitCode == 0, gone.Stderr + gone.Stdout);
         var delete = await cluster.LtbAsync(null, "lab", "snapshot", "delete", $"{lab}/afternoon");
         Assert.True(delete.ExitCode == 0, delete.Stderr + delete.Stdout);
-        Assert.Empty(Directory.GetDirectories(Path.Combine(cluster.Data, "snapshots")).Where(d => !Path.GetFileName(d).StartsWith('.')));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(cluster.Data, "snapshots")), d => !Path.GetFileName(d).StartsWith('.'));
     }
 }
