@@ -14,7 +14,7 @@ internal static class SnapshotScenario
     public const string Route = "ip route 10.99.0.0/24 Null0";
     public const string Description = "description saved-by-snapshot";
     public const string ProofFile = "/root/snapshot-proof.txt";
-    public const string ProofText = "the afternoon's work";
+    public const string ProofText = "saved in the afternoon";
     private static readonly TimeSpan Convergence = TimeSpan.FromMinutes(4);
 
     /// <summary>The afternoon's work: configured in FRR's shell (not in any file), and a file written in PC1.</summary>
