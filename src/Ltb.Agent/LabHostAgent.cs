@@ -88,6 +88,13 @@ public interface ILabHostAgent
     /// of seconds old; CPU percentages relative to the previous sample (the controller samples every few seconds).
     /// </summary>
     Task<HostUsage> UsageAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Saves a running node's state (a snapshot, issue #15): the save-config command first, then what differs from its
+    /// image, streamed to <paramref name="write"/> as the tar <see cref="NodeSnapshotStream"/> describes, in pieces, as
+    /// the reader takes them. Failures (no such node, over the request's limit) throw; what was written is then void.
+    /// </summary>
+    Task SnapshotNodeAsync(NodeSnapshotRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct);
 }
 
 public sealed record AgentHealth(bool Reachable, string Message);

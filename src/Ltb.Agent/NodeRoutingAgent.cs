@@ -55,4 +55,7 @@ public abstract class NodeRoutingAgent : ILabHostAgent
         throw new NotSupportedException("resource use is sampled per host: ask the agent of each host the lab runs on");
 
     public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => AgentOf(lab, node).DescribeNodeAsync(lab, node, ct);
+
+    public Task SnapshotNodeAsync(NodeSnapshotRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct) =>
+        AgentOf(request.Lab, request.Node).SnapshotNodeAsync(request, write, ct);
 }

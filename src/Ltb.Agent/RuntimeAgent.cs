@@ -91,6 +91,9 @@ public sealed class RuntimeAgent(string stateDirectory, string? dockerEndpoint =
 
     public Task<NodeDetails> DescribeNodeAsync(string lab, string node, CancellationToken ct) => Runtime.DescribeNodeAsync(lab, node, ct);
 
+    public Task SnapshotNodeAsync(NodeSnapshotRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct) => Runtime.SnapshotNodeAsync(request, write, ct);
+
     private static DeployOptions ToRuntime(AgentDeployOptions o) => new()
     {
         OnFailure = o.Rollback ? FailurePolicy.Rollback : FailurePolicy.KeepFailed,

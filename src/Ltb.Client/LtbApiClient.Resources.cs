@@ -172,6 +172,49 @@ public sealed partial class LtbApiClient
 
     public Task DeleteVmImageAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/vm-images/{id}", ct);
 
+    // Snapshots
+
+    /// <summary>Queues a snapshot of a running lab (202: the snapshot, creating, and its task).</summary>
+    public Task<SnapshotAccepted> CreateSnapshotAsync(string lab, CreateSnapshotRequest request, CancellationToken ct) =>
+        PostAsync<SnapshotAccepted>($"{Api}/labs/{Segment(lab)}/snapshots", request, ct);
+
+    /// <summary>The snapshots of a lab the caller may read.</summary>
+    public Task<Paged<SnapshotDto>> ListLabSnapshotsAsync(string lab, CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<SnapshotDto>>($"{Api}/labs/{Segment(lab)}/snapshots?{Paging(page, pageSize)}", ct);
+
+    /// <summary>Every snapshot the caller may read (theirs, their groups' labs', all for admins).</summary>
+    public Task<Paged<SnapshotDto>> ListSnapshotsAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<SnapshotDto>>($"{Api}/snapshots?{Paging(page, pageSize)}", ct);
+
+    /// <summary>What the caller's snapshots take, and their quota.</summary>
+    public Task<SnapshotQuotaDto> GetSnapshotQuotaAsync(CancellationToken ct) => GetAsync<SnapshotQuotaDto>($"{Api}/snapshots/usage", ct);
+
+    public Task<SnapshotDto> GetSnapshotAsync(Guid id, CancellationToken ct) => GetAsync<SnapshotDto>($"{Api}/snapshots/{id}", ct);
+
+    public Task DeleteSnapshotAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/snapshots/{id}", ct);
+
+    /// <summary>
+    /// Deploys a lab from a snapshot (POST /labs with <c>snapshot</c>): a new lab named <paramref name="name"/> (default: the
+    /// snapshot's topology's), or with <paramref name="reset"/> the running lab of that name replaced by it.
+    /// </summary>
+    public Task<LabTaskAccepted> RestoreSnapshotAsync(Guid id, string? name, bool reset, CancellationToken ct, string? host = null)
+    {
+        var form = new MultipartFormDataContent { { new StringContent(id.ToString()), "snapshot" } };
+        if (name is not null)
+        {
+            form.Add(new StringContent(name), "name");
+        }
+        if (reset)
+        {
+            form.Add(new StringContent("true"), "reset");
+        }
+        if (host is not null)
+        {
+            form.Add(new StringContent(host), "host");
+        }
+        return DeployLabAsync(form, ct);
+    }
+
     // Templates
 
     /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>

@@ -18,7 +18,7 @@ public static class LabFiles
 
     /// <summary>The deployment folders (first level under <paramref name="root"/>) the plan's host paths lie in.</summary>
     public static IReadOnlySet<string> Folders(LabPlan plan, string root) => plan.Nodes
-        .SelectMany(n => n.Binds.Select(b => b.HostPath).Append(n.StartupConfig?.HostFile ?? ""))
+        .SelectMany(n => n.Binds.Select(b => b.HostPath).Append(n.StartupConfig?.HostFile ?? "").Append(n.Restore ?? ""))
         .Where(p => p.Length > 0)
         .Select(p => FileTree.TopFolder(p, root))
         .OfType<string>()
@@ -149,6 +149,7 @@ public static class LabFiles
         {
             Binds = n.Binds.Select(b => b with { HostPath = Move(b.HostPath, from, to) }).ToList(),
             StartupConfig = n.StartupConfig is { HostFile: { } file } sc ? sc with { HostFile = Move(file, from, to) } : n.StartupConfig,
+            Restore = n.Restore is { } restore ? Move(restore, from, to) : null,
         }).ToList(),
     };
 

@@ -34,10 +34,22 @@ internal static class LabCommands
         lab.Subcommands.Add(UsageCommands.LabTop(LabArgument(), Server));
         lab.Subcommands.Add(LinkCommand());
         lab.Subcommands.Add(MirrorCommands.Create(LabArgument, Server));
+        lab.Subcommands.Add(SnapshotCommands.Create(LabArgument, Server));
         return lab;
     }
 
     internal static Argument<string> LabArgument() => new("LAB") { Description = "The lab's name (one of yours) or id." };
+
+    /// <summary>Follows a deployment's task (deploy, restore) until the lab runs; its error otherwise.</summary>
+    internal static async Task FollowDeploymentAsync(LtbApiClient client, LabTaskAccepted accepted, CancellationToken ct)
+    {
+        var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
+        if (task.State != "succeeded")
+        {
+            throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the deployment ended {task.State}");
+        }
+        Console.WriteLine($"lab '{accepted.Lab.Name}' is running");
+    }
 
     // ------------------------------------------------------------------ deploy
 
@@ -90,12 +102,7 @@ internal static class LabCommands
             }
             var accepted = await client.DeployLabAsync(content, ct);
             Console.WriteLine($"lab '{accepted.Lab.Name}': {accepted.Task.Kind} task {accepted.Task.Id} queued");
-            var task = await new TaskFollower(client, accepted.Lab.Id).FollowAsync(accepted.Task, ct);
-            if (task.State != "succeeded")
-            {
-                throw new LtbApiException(0, task.Error ?? $"lab '{accepted.Lab.Name}': the deployment ended {task.State}");
-            }
-            Console.WriteLine($"lab '{accepted.Lab.Name}' is running");
+            await FollowDeploymentAsync(client, accepted, ct);
             return 0;
         }));
         return command;

@@ -92,11 +92,19 @@ internal static class ServeCommand
             Description = $"The SSH gateway's port (users' own ssh, scp, sftp, ssh -J to their nodes; needs root and OpenSSH's sshd), " +
                 $"0 picks a free one, off: no gateway [env LTB_SSH_PORT; default {SshGatewayOptions.DefaultPort}]",
         };
+        var snapshots = new Option<string>("--snapshots")
+        {
+            Description = "The snapshot store: the folder lab snapshots are kept in [env LTB_SNAPSHOTS; default DATA/snapshots]",
+        };
+        var snapshotQuota = new Option<long?>("--snapshot-quota")
+        {
+            Description = "The most MiB one user's snapshots may take together [env LTB_SNAPSHOT_QUOTA; default 4096]",
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost, taskWorkers, replica, trustedProxy, policyFile, sshPort,
+            listen, tasksPerHost, taskWorkers, replica, trustedProxy, policyFile, sshPort, snapshots, snapshotQuota,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -109,6 +117,20 @@ internal static class ServeCommand
             if (SettingChecks.WritableFolder("--data (LTB_DATA)", options.DataDirectory) is { } dataError)
             {
                 return Fail(dataError);
+            }
+            options.SnapshotDirectory = parse.GetValue(snapshots) ?? Env("LTB_SNAPSHOTS");
+            if (options.SnapshotDirectory is { } snapshotFolder && SettingChecks.WritableFolder("--snapshots (LTB_SNAPSHOTS)", snapshotFolder) is { } snapshotError)
+            {
+                return Fail(snapshotError);
+            }
+            var quota = parse.GetValue(snapshotQuota)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Env("LTB_SNAPSHOT_QUOTA");
+            if (quota is not null)
+            {
+                if (!long.TryParse(quota, System.Globalization.CultureInfo.InvariantCulture, out var mib) || mib < 0)
+                {
+                    return Fail($"--snapshot-quota (LTB_SNAPSHOT_QUOTA) is a number of MiB (0 or more), not '{quota}'");
+                }
+                options.SnapshotQuotaBytes = mib << 20;
             }
             // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
             options.AgentCaFile = Env("LTB_AGENT_CA");

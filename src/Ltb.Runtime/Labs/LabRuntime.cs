@@ -145,6 +145,18 @@ public sealed class LabRuntime
     /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
 
+    /// <summary>
+    /// Saves a running node's state (issue #15): its save-config command, then what differs from its image, as the
+    /// tar stream <see cref="NodeSnapshotStream"/> describes, in pieces to <paramref name="write"/>. Restoring is a
+    /// deployment whose plan names the saved archive (<see cref="Plan.NodePlan.Restore"/>).
+    /// </summary>
+    public async Task SnapshotNodeAsync(NodeSnapshotRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken ct = default)
+    {
+        using var _ = await LabContext.LockAsync(request.Lab, ct);
+        await _nodes.SnapshotAsync(request, write, ct);
+    }
+
     /// <summary>A node described by this host: image and digest, uptime, disk, labels, interfaces with addresses and counters, startup configuration.</summary>
     public Task<NodeDetails> DescribeNodeAsync(string labName, string node, CancellationToken ct = default) =>
         _descriptions.DescribeAsync(labName, node, ct);

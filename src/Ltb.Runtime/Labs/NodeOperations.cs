@@ -170,6 +170,15 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
 
     public Task<NodeStats> StatsAsync(string lab, string node, CancellationToken ct) => DriverOf(lab, node).StatsAsync(lab, node, ct);
 
+    /// <summary>A running node's saved state (<see cref="NodeSnapshotStream"/>) to <paramref name="write"/>, in pieces.</summary>
+    public async Task SnapshotAsync(NodeSnapshotRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct)
+    {
+        await RequireRunningAsync(request.Lab, request.Node, ct);
+        await using var output = new CallbackStream(write);
+        await DriverOf(request.Lab, request.Node).SnapshotAsync(request, output, ct);
+        await output.FlushAsync(ct);
+    }
+
     /// <summary>The driver of a node of the applied plan; a lab without a record (found by labels only) is run by containers.</summary>
     private INodeDriver DriverOf(string lab, string node)
     {

@@ -20,16 +20,18 @@ public sealed class ContainerDriver : INodeDriver
 {
     private readonly DockerEngine _engine;
     private readonly ContainerNodes _nodes;
+    private readonly ContainerSnapshots _snapshots;
 
     public ContainerDriver(DockerEngine engine, LabStateStore store)
     {
         _engine = engine;
         _nodes = new ContainerNodes(engine, store);
+        _snapshots = new ContainerSnapshots(engine);
     }
 
     public NodeRuntime Runtime => NodeRuntime.Container;
 
-    public NodeCapabilities Capabilities => NodeCapabilities.Stats;
+    public NodeCapabilities Capabilities => NodeCapabilities.Stats | NodeCapabilities.Snapshot;
 
     public async Task PrepareAsync(LabPlan plan, IReadOnlyList<NodePlan> nodes, DeployOptions options, IProgress<RuntimeEvent>? progress, CancellationToken ct)
     {
@@ -77,8 +79,20 @@ public sealed class ContainerDriver : INodeDriver
     public async Task<string?> IsolationWarningAsync(CancellationToken ct) =>
         (await _engine.IsolationAsync(ct)).Warning("this lab host");
 
-    public Task CreateAsync(LabPlan plan, NodePlan node, MgmtState? mgmt, CancellationToken ct) =>
-        _nodes.CreateAsync(plan, node, mgmt, ct);
+    public async Task CreateAsync(LabPlan plan, NodePlan node, MgmtState? mgmt, CancellationToken ct)
+    {
+        await _nodes.CreateAsync(plan, node, mgmt, ct);
+        if (node.Restore is { } archive)
+        {
+            await _snapshots.RestoreAsync(plan.LabName, node.Name, archive, ct);
+        }
+    }
+
+    public Task SnapshotAsync(NodeSnapshotRequest request, Stream output, CancellationToken ct) => Refusing(request.Lab, request.Node, async () =>
+    {
+        await _snapshots.WriteAsync(request, (command, timeout, limit, t) => ExecAsync(request.Lab, request.Node, command, timeout, limit, t), output, ct);
+        return true;
+    });
 
     public async Task<NodeNamespace> StartAsync(string lab, NodePlan node, CancellationToken ct) =>
         new(await _nodes.StartAsync(lab, node, ct));

@@ -34,9 +34,6 @@ public enum NodeCapabilities
     Snapshot = 4,
 }
 
-/// <summary>A saved node state (issue #15).</summary>
-public sealed record NodeSnapshot(string Node, string Name, DateTimeOffset At, string Reference);
-
 /// <summary>
 /// Everything that runs a node of one <see cref="NodeRuntime"/> on this host: the orchestration (deploy, apply,
 /// destroy, inspect, node operations in <c>Labs/</c>) never talks to Docker or QEMU itself, only to the driver the
@@ -140,7 +137,11 @@ public interface INodeDriver
     Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct) =>
         throw NodeDrivers.NotSupported(Runtime, lab, node, "open a console");
 
-    /// <summary>Saves the node's state as <paramref name="name"/> (<see cref="NodeCapabilities.Snapshot"/>).</summary>
-    Task<NodeSnapshot> SnapshotAsync(string lab, string node, string name, CancellationToken ct) =>
-        throw NodeDrivers.NotSupported(Runtime, lab, node, "take a snapshot");
+    /// <summary>
+    /// Writes the running node's state to <paramref name="output"/> in the form of <see cref="NodeSnapshotStream"/>
+    /// (<see cref="NodeCapabilities.Snapshot"/>); past the request's limit it fails naming the node. Restoring is part
+    /// of <see cref="CreateAsync"/>: a plan's <see cref="NodePlan.Restore"/>.
+    /// </summary>
+    Task SnapshotAsync(NodeSnapshotRequest request, Stream output, CancellationToken ct) =>
+        throw NodeDrivers.NotSupported(Runtime, request.Lab, request.Node, "take a snapshot");
 }

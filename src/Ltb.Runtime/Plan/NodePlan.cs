@@ -111,4 +111,11 @@ public sealed record NodePlan
     public string? NetworkMode { get; init; }
     /// <summary>null: the node name.</summary>
     public string? Hostname { get; init; }
+    /// <summary>
+    /// A host path to a tar of the node's saved filesystem changes (a snapshot's, issue #15), put into the node's
+    /// filesystem after it is created and before it first starts. Left out of the JSON when null, so that plans and node
+    /// hashes of labs deployed before it existed stay the same.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Restore { get; init; }
 }

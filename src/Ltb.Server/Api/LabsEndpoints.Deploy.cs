@@ -10,6 +10,7 @@ using Ltb.Server.Labs.Placement;
 using Ltb.Server.Labs.Spanning;
 using Ltb.Server.Labs.Tasks;
 using Ltb.Server.Policy;
+using Ltb.Server.Snapshots;
 using Ltb.Server.Templates;
 using Microsoft.EntityFrameworkCore;
 
@@ -24,7 +25,7 @@ public static partial class LabsEndpoints
     private static async Task<Results<Accepted<LabTaskAccepted>, ProblemHttpResult, ValidationProblem>> DeployAsync(
         HttpRequest request, Caller caller, LtbDbContext db, ILabTaskQueue queue, LtbServerOptions options, AuditLog audit,
         NodeTypeStore nodeTypes, IResourceAuthorizer<LabTemplate> templates, IResourceAuthorizer<LabHost> hostAuthz,
-        PolicyStore policies, TimeProvider clock, CancellationToken ct)
+        PolicyStore policies, TimeProvider clock, SnapshotSource snapshots, CancellationToken ct)
     {
         if (!request.HasFormContentType)
         {
@@ -33,6 +34,8 @@ public static partial class LabsEndpoints
         var form = await request.ReadFormAsync(ct);
         var topology = form.Files.GetFile("topology");
         var reconfigure = form["reconfigure"] is [var r] && bool.TryParse(r, out var rb) && rb;
+        // A lab deployed from a snapshot that replaces the running lab of the same name (removed, then deployed again).
+        var reset = form["reset"] is [var rs] && bool.TryParse(rs, out var rsb) && rsb;
         var onFailure = form["onFailure"].ToString() is var of && of.Length > 0 ? of : "keep";
         if (onFailure is not ("keep" or "rollback"))
         {
@@ -61,7 +64,21 @@ public static partial class LabsEndpoints
         string fileName;
         string source;
         LabTemplateVersion? fromTemplate = null;
-        if (form["template"].ToString() is { Length: > 0 } templateRef)
+        var prepared = false; // the files may carry nodes' saved states (a snapshot, or a template published from one)
+        if (form["snapshot"].ToString() is { Length: > 0 } snapshotRef)
+        {
+            // A snapshot: its files and nodes' saved states, written out as if uploaded. Reading it is enough.
+            var (snapshot, written, refused) = await snapshots.WriteForDeploymentAsync(snapshotRef, caller, staging, ct);
+            if (refused is not null)
+            {
+                Discard();
+                return refused;
+            }
+            fileName = written!;
+            source = $"snapshot '{snapshot!.Name}' of lab {snapshot.LabName}";
+            prepared = true;
+        }
+        else if (form["template"].ToString() is { Length: > 0 } templateRef)
         {
             // A stored template: its version's topology and files, written out as if uploaded. Reading it is enough.
             var (version, missing) = await TemplateVersionAsync(templateRef, form["templateVersion"].ToString(), caller, db, templates, ct);
@@ -72,6 +89,7 @@ public static partial class LabsEndpoints
             fileName = await TemplateStore.WriteAsync(db, version, staging, ct);
             source = $"template {templateRef} version {version.Number}";
             fromTemplate = version;
+            prepared = true;
         }
         else if (topology is null)
         {
@@ -109,7 +127,7 @@ public static partial class LabsEndpoints
         var lab = await db.Labs.FirstOrDefaultAsync(l => l.OwnerId == caller.UserId && l.Name == name, ct);
         var apply = false;
         // A failed lab (a failed or interrupted deployment) is redeployed: removed first, then deployed, in one go.
-        var redeploy = lab is { State: LabLifecycle.Failed } && !reconfigure;
+        var redeploy = (lab is { State: LabLifecycle.Failed } && !reconfigure) || (lab is { State: LabLifecycle.Running } && reset && prepared);
         if (lab is not null && lab.State != LabLifecycle.Removed && !redeploy)
         {
             if (!reconfigure || lab.State != LabLifecycle.Running)
@@ -128,7 +146,7 @@ public static partial class LabsEndpoints
             Discard();
             return Problems.Invalid(new Dictionary<string, string[]> { ["topology"] = [.. planned.Errors] });
         }
-        var plan = planned.Plan;
+        var plan = prepared ? SnapshotStore.AttachRestore(planned.Plan, staging) : planned.Plan;
         // Pins first: their refusals point at the node in the topology.
         var (notPinned, invalidPin) = await NodePins.CheckAsync(db, hostAuthz, caller, loaded.Lab.Nodes, lab, ct);
         if (notPinned is not null || invalidPin is not null)
@@ -241,7 +259,7 @@ public static partial class LabsEndpoints
     }
 
     /// <summary>The plan the lab runs: its last deployment that succeeded.</summary>
-    private static async Task<Ltb.Runtime.Plan.LabPlan?> RunningPlanAsync(LtbDbContext db, Guid labId, CancellationToken ct)
+    internal static async Task<Ltb.Runtime.Plan.LabPlan?> RunningPlanAsync(LtbDbContext db, Guid labId, CancellationToken ct)
     {
         // SQLite cannot order DateTimeOffset in SQL; the ids and times of a lab's deployments are few.
         var done = await db.LabTasks.AsNoTracking()

@@ -23,7 +23,7 @@ public static partial class LabsEndpoints
     {
         var labs = api.MapGroup("/labs").WithTags("Labs");
         labs.MapPost("/", DeployAsync).WithName("DeployLab").DisableAntiforgery()
-            .WithSummary("Deploy a lab (multipart: topology and files, or template and templateVersion; name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
+            .WithSummary("Deploy a lab (multipart: topology and files, or template and templateVersion, or snapshot (restore; reset=true replaces the running lab of that name); name, reconfigure, onFailure=keep|rollback, linkBackend=veth|linux-bridge|ovs, groupId); answers 202 with the task");
         labs.MapGet("/", ListAsync).WithName("ListLabs").WithSummary("The labs the caller may see");
         labs.MapGet("/{lab}", GetAsync).WithName("GetLab").WithSummary("A lab's status (nodes, interfaces, links, as the host saw them at observedAt, at most a few seconds ago) and events");
         labs.MapDelete("/{lab}", DestroyAsync).WithName("DestroyLab").WithSummary("Destroy a lab (202 with the removal task)");

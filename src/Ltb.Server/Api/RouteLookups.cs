@@ -29,6 +29,8 @@ public static class RouteLookups
             ? db.Labs.Where(l => l.Id == id)
             : db.Labs.Where(l => l.State != LabLifecycle.Removed && l.OwnerId == caller.UserId && l.Name == lab)),
         ById("VM image", (db, id) => db.VmImages.Where(i => i.Id == id)),
+        new RouteLookup<StoredSnapshot>("snapshot", "snapshot", (db, _, value) =>
+            Guid.TryParse(value, out var id) ? db.Snapshots.Include(s => s.Owner).Where(s => s.Id == id) : null),
         ById("reservation", (db, id) => db.Reservations.Include(r => r.Owner).Where(r => r.Id == id)),
         // Checked as a collection only (no route value names one of them).
         new RouteLookup<AuditEntry>("audit entry", null, null),

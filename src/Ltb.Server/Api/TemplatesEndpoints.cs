@@ -7,6 +7,7 @@ using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
 using Ltb.Server.Policy;
+using Ltb.Server.Snapshots;
 using Ltb.Server.Templates;
 using Microsoft.EntityFrameworkCore;
 
@@ -27,13 +28,13 @@ public static partial class TemplatesEndpoints
         templates.MapGet("/", ListAsync).WithName("ListTemplates")
             .WithSummary("The templates one may see (filters: q = part of name or description, name, tag, owner = id or user name, visibility)");
         templates.MapPost("/", CreateAsync).WithName("CreateTemplate").DisableAntiforgery()
-            .WithSummary("Upload a template (multipart: topology, files, name, description, tags, visibility=private|group|everyone, groupId); 422 lists every diagnostic");
+            .WithSummary("Upload a template (multipart: topology and files, or snapshot = a snapshot's id (its prepared state); name, description, tags, visibility=private|group|everyone, groupId); 422 lists every diagnostic");
         templates.MapGet("/{id:guid}", GetAsync).WithName("GetTemplate").WithSummary("A template's metadata and current version; the ETag is its version");
         templates.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateTemplate").WithSummary("Change name, description, tags or visibility (If-Match)");
         templates.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteTemplate").WithSummary("Delete a template with all its versions");
         templates.MapGet("/{id:guid}/versions", ListVersionsAsync).WithName("ListTemplateVersions").WithSummary("The template's versions, newest first");
         templates.MapPost("/{id:guid}/versions", AddVersionAsync).WithName("AddTemplateVersion").DisableAntiforgery()
-            .WithSummary("Upload a new version (multipart: topology, files; If-Match); 422 lists every diagnostic");
+            .WithSummary("Upload a new version (multipart: topology and files, or snapshot = a snapshot's id; If-Match); 422 lists every diagnostic");
         templates.MapGet("/{id:guid}/versions/{number:int}", GetVersionAsync).WithName("GetTemplateVersion").WithSummary("One version: YAML as uploaded, resolved model, files, warnings");
         templates.MapGet("/{id:guid}/versions/{number:int}/source", SourceAsync).WithName("GetTemplateVersionSource")
             .Produces<string>(StatusCodes.Status200OK, "application/yaml")
@@ -123,7 +124,7 @@ public static partial class TemplatesEndpoints
     [Requires<LabTemplate>(Operation.Create)]
     private static async Task<Results<Created<TemplateDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(HttpRequest request,
         Caller caller, LtbDbContext db, NodeTypeStore nodeTypes, LtbServerOptions options, AuditLog audit, PolicyStore policy,
-        IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
+        IResourceAuthorizer<LabHost> hosts, SnapshotSource snapshots, CancellationToken ct)
     {
         if (!request.HasFormContentType)
         {
@@ -141,7 +142,7 @@ public static partial class TemplatesEndpoints
         {
             return Problems.Invalid("groupId", "no such group");
         }
-        var (upload, invalid, unprocessable) = await ReceiveAsync(form, caller, nodeTypes, options, policy, hosts, ct);
+        var (upload, invalid, unprocessable) = await ReceiveAsync(form, caller, nodeTypes, options, policy, hosts, snapshots, ct);
         if (invalid is not null)
         {
             return invalid;
@@ -178,7 +179,7 @@ public static partial class TemplatesEndpoints
     private static async Task<Results<Created<TemplateVersionDto>, ProblemHttpResult, ValidationProblem>> AddVersionAsync(
         [For(Operation.Update)] Authorized<LabTemplate> authorized, HttpRequest request, Caller caller, LtbDbContext db,
         NodeTypeStore nodeTypes, LtbServerOptions options, AuditLog audit, PolicyStore policy, IResourceAuthorizer<LabHost> hosts,
-        CancellationToken ct)
+        SnapshotSource snapshots, CancellationToken ct)
     {
         var template = authorized.Value;
         var id = template.Id;
@@ -190,7 +191,8 @@ public static partial class TemplatesEndpoints
         {
             return Problems.Invalid("topology", "send the version as multipart/form-data (a 'topology' file, its files as 'files')");
         }
-        var (upload, invalid, unprocessable) = await ReceiveAsync(await request.ReadFormAsync(ct), caller, nodeTypes, options, policy, hosts, ct);
+        var (upload, invalid, unprocessable) = await ReceiveAsync(await request.ReadFormAsync(ct), caller, nodeTypes, options, policy, hosts,
+            snapshots, ct);
         if (invalid is not null)
         {
             return invalid;
@@ -281,20 +283,38 @@ public static partial class TemplatesEndpoints
     /// <summary>Stages the upload, loads it with the effective catalog and the caller's rights; the upload or the problem.</summary>
     private static async Task<(TemplateUpload? Upload, ValidationProblem? Invalid, ProblemHttpResult? Unprocessable)> ReceiveAsync(
         IFormCollection form, Caller caller, NodeTypeStore nodeTypes, LtbServerOptions options, PolicyStore policy,
-        IResourceAuthorizer<LabHost> hosts, CancellationToken ct)
+        IResourceAuthorizer<LabHost> hosts, SnapshotSource snapshots, CancellationToken ct)
     {
-        if (form.Files.GetFile("topology") is not { } topology)
+        var topology = form.Files.GetFile("topology");
+        var snapshotRef = form["snapshot"].ToString();
+        if (topology is null && snapshotRef.Length == 0)
         {
-            return (null, Problems.Invalid("topology", "a 'topology' file is required"), null);
+            return (null, Problems.Invalid("topology", "a 'topology' file (or a 'snapshot' id) is required"), null);
         }
         var staging = TemplateStore.StagingDirectory(options.DataDirectory);
         try
         {
-            if (await LabSources.StoreAsync(staging, topology, form.Files.GetFiles("files"), ct) is { } stored)
+            string fileName;
+            if (snapshotRef.Length > 0)
+            {
+                // Published from a snapshot: its files and the nodes' saved states (.ltb-snapshot/), which a lab deployed
+                // from this version gets back ("the prepared state").
+                var (written, refused) = await snapshots.WriteAsync(snapshotRef, caller, staging, ct);
+                if (refused is not null)
+                {
+                    return (null, null, refused);
+                }
+                fileName = written!;
+            }
+            else if (await LabSources.StoreAsync(staging, topology!, form.Files.GetFiles("files"), ct) is { } stored)
             {
                 return (null, Problems.Invalid("files", stored), null);
             }
-            var upload = TemplateStore.Load(staging, topology.FileName, await policy.LoadOptionsAsync(caller, await nodeTypes.CatalogAsync(ct), hosts, ct));
+            else
+            {
+                fileName = topology!.FileName;
+            }
+            var upload = TemplateStore.Load(staging, fileName, await policy.LoadOptionsAsync(caller, await nodeTypes.CatalogAsync(ct), hosts, ct));
             if (upload.Topology.Result.HasErrors)
             {
                 return (null, null, TopologyProblems.Unprocessable(upload.Topology.Diagnostics, "topology"));

@@ -149,6 +149,31 @@ public sealed class LabAuthorizer : IResourceAuthorizer<Lab>
 }
 
 /// <summary>
+/// Lab snapshots (issue #15): admins see and delete all; the owner sees and deletes theirs; the members of the group the
+/// lab was shared with when it was taken see it (and so may restore it into a lab of their own). Taking one is an
+/// operation on the lab (the lab's Update).
+/// </summary>
+public sealed class SnapshotAuthorizer : IResourceAuthorizer<StoredSnapshot>
+{
+    public IQueryable<StoredSnapshot> Visible(IQueryable<StoredSnapshot> source, Caller caller)
+    {
+        if (caller.IsAdmin)
+        {
+            return source;
+        }
+        var groups = caller.GroupIds.ToList();
+        return source.Where(s => s.OwnerId == caller.UserId || (s.GroupId != null && groups.Contains(s.GroupId.Value)));
+    }
+
+    public bool Allows(Caller caller, Operation operation, StoredSnapshot? resource) => operation switch
+    {
+        Operation.Read or Operation.Create => true,
+        Operation.Update or Operation.Delete => caller.IsAdmin || resource?.OwnerId == caller.UserId,
+        _ => false,
+    };
+}
+
+/// <summary>
 /// Lab templates: admins see and manage all. Instructors create templates and manage (change, add versions, delete)
 /// their own. Everyone signed in reads the templates shared with them: their group's (visibility group) and everyone's
 /// (visibility everyone); a private template is seen by its owner only. Students do not create templates. Deploying a

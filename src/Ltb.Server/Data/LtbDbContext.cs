@@ -31,6 +31,7 @@ public abstract class LtbDbContext(DbContextOptions options)
     public DbSet<LabTemplateTag> LabTemplateTags => Set<LabTemplateTag>();
     public DbSet<LabTemplateVersion> LabTemplateVersions => Set<LabTemplateVersion>();
     public DbSet<LabTemplateFile> LabTemplateFiles => Set<LabTemplateFile>();
+    public DbSet<StoredSnapshot> Snapshots => Set<StoredSnapshot>();
     public DbSet<StoredNodeType> NodeTypes => Set<StoredNodeType>();
     public DbSet<ServerSetting> Settings => Set<ServerSetting>();
     public DbSet<Reservation> Reservations => Set<Reservation>();
@@ -202,6 +203,17 @@ public abstract class LtbDbContext(DbContextOptions options)
             e.HasIndex(s => s.HostId);
         });
 
+        builder.Entity<StoredSnapshot>(e =>
+        {
+            e.Property(s => s.Name).HasMaxLength(40);
+            e.Property(s => s.LabName).HasMaxLength(100);
+            e.Property(s => s.SourceFileName).HasMaxLength(255);
+            e.Property(s => s.State).HasConversion<string>().HasMaxLength(20);
+            e.HasIndex(s => new { s.LabId, s.Name }).IsUnique();
+            e.HasIndex(s => s.OwnerId);
+            e.HasOne(s => s.Owner).WithMany().HasForeignKey(s => s.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Group>().WithMany().HasForeignKey(s => s.GroupId).OnDelete(DeleteBehavior.SetNull);
+        });
         builder.Entity<LabTemplate>(e =>
         {
             e.Property(t => t.Name).HasMaxLength(40);

@@ -15,6 +15,12 @@ public sealed class LtbServerOptions
 
     public string DataDirectory { get; set; } = DefaultDataDirectory;
 
+    /// <summary>The snapshot store's folder (`--snapshots`, LTB_SNAPSHOTS); null: DATA/snapshots.</summary>
+    public string? SnapshotDirectory { get; set; }
+
+    /// <summary>The most bytes one user's snapshots may take together in the store (`--snapshot-quota`).</summary>
+    public long SnapshotQuotaBytes { get; set; } = 4L << 30;
+
     /// <summary>Where to listen; a port of 0 picks a free one (the bound address is in <see cref="LtbServer.Urls"/>).</summary>
     public IList<string> Urls { get; } = [DefaultUrl];
 

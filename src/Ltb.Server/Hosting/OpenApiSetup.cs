@@ -23,6 +23,7 @@ internal static class OpenApiSetup
         ["Audit"] = "Who did what (admin)",
         ["Labs"] = "Deployed labs, their nodes, links, tasks, exec, logs and live events",
         ["Templates"] = "Stored topologies and their versions",
+        ["Snapshots"] = "Saved states of labs: take, list, delete; restore with POST /labs (snapshot)",
         ["Node types"] = "The device catalog",
         ["VM images"] = "The controller's VM image library (disks agents fetch for VM nodes)",
         ["Policy"] = "The tenant policy: quotas and limits",

@@ -82,7 +82,10 @@ public static class ServerSetup
             .AddResourceAuthorizer<StoredNodeType, NodeTypeAuthorizer>()
             .AddResourceAuthorizer<ServerSetting, SettingAuthorizer>()
             .AddResourceAuthorizer<Reservation, ReservationAuthorizer>()
-            .AddResourceAuthorizer<StoredVmImage, VmImageAuthorizer>();
+            .AddResourceAuthorizer<StoredVmImage, VmImageAuthorizer>()
+            .AddResourceAuthorizer<StoredSnapshot, SnapshotAuthorizer>();
+        services.AddSingleton<Snapshots.SnapshotStore>();
+        services.AddScoped<Snapshots.SnapshotSource>();
         services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<Catalog.NodeTypeHosts>();
         // The host registers the system clock already: a clock of the options (tests) replaces it.
@@ -239,7 +242,8 @@ public static class ServerSetup
             .MapCalendarEndpoints()
             .MapUsageEndpoints()
             .MapUsageHistoryEndpoints()
-            .MapVmImagesEndpoints();
+            .MapVmImagesEndpoints()
+            .MapSnapshotsEndpoints();
         return api;
     }
 

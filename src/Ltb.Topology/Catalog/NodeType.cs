@@ -112,6 +112,13 @@ public sealed record NodeType
 
     public string? SaveConfigCommand { get; init; }
 
+    /// <summary>
+    /// The command whose output is the running configuration in the form the node reads at start from
+    /// <see cref="ConfigMethod.Path"/> (e.g. `vtysh -c 'show running-config no-header'`): a snapshot saves that output as
+    /// the node's startup configuration, which works where save-config cannot write (a bind-mounted config file).
+    /// </summary>
+    public string? RunningConfigCommand { get; init; }
+
     public string? ShowConfigCommand { get; init; }
 
     /// <summary>The command whose output names the running software and its version (device information), e.g. `vtysh -c 'show version'`.</summary>

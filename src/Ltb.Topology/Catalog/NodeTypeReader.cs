@@ -10,7 +10,7 @@ public static class NodeTypeReader
     private static readonly string[] TopKeys =
     [
         "name", "aliases", "description", "vendor", "os", "versions", "tags", "runtime", "image", "disk", "interfaces",
-        "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "show-config", "show-version",
+        "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "running-config", "show-config", "show-version",
         "ansible-network-os", "ansible-connection", "console-port",
     ];
 
@@ -67,6 +67,7 @@ public static class NodeTypeReader
             Console = m["console"] is { } con ? Enum<ConsoleType>(r, con, "'console'") ?? ConsoleType.Shell : ConsoleType.Shell,
             Ready = m["ready"] is { } ready ? ReadReady(r, ready) : null,
             SaveConfigCommand = Text(r, m, "save-config"),
+            RunningConfigCommand = Text(r, m, "running-config"),
             ShowConfigCommand = Text(r, m, "show-config"),
             ShowVersionCommand = Text(r, m, "show-version"),
             AnsibleNetworkOs = Text(r, m, "ansible-network-os"),

@@ -84,6 +84,21 @@ public abstract class MatrixServer : ServerFixture
         return (id, task.Id);
     }
 
+    /// <summary>A ready snapshot of student A's lab, which was shared with G1 (seeded: the lab never ran).</summary>
+    public async Task<Guid> CreateSnapshotOfAAsync(Guid lab)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
+        var snapshot = new StoredSnapshot
+        {
+            Id = Guid.NewGuid(), Name = Unique("snap"), OwnerId = A.Id, GroupId = G1.Id, LabId = lab, LabName = "m", SourceFileName = "lab.clab.yml",
+            State = SnapshotState.Ready, SizeBytes = 1, NodeCount = 1, CreatedAt = DateTimeOffset.UtcNow,
+        };
+        db.Snapshots.Add(snapshot);
+        await db.SaveChangesAsync();
+        return snapshot.Id;
+    }
+
     /// <summary>A template of the instructor shared with G1 (students cannot own templates).</summary>
     public async Task<TemplateDto> CreateTemplateOfIAsync() =>
         await Templates.TemplateTestSupport.CreateAsync(Client(Who.Instructor), Templates.TemplateTestSupport.SmallLab("m"),
@@ -205,6 +220,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
         var (labId, taskId) = s.CreateLabOfAAsync().GetAwaiter().GetResult();
         var template = s.CreateTemplateOfIAsync().GetAwaiter().GetResult().Id;
         var reservation = s.CreateReservationOfAAsync(template).GetAwaiter().GetResult();
+        var snapshot = s.CreateSnapshotOfAAsync(labId).GetAwaiter().GetResult();
         var customType = ServerFixture.Unique("host");
         Http.EnsureAsync(s.Admin.PostAsJsonAsync("/api/v1/node-types", new CreateNodeTypeRequest(Templates.TemplateTestSupport.HostType(customType)))
             .GetAwaiter().GetResult(), 201, "create node type").GetAwaiter().GetResult();
@@ -352,6 +368,15 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/labs/{lab}/captures/{id}/pcapng", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}/pcapng"), noCapture),
             R("DELETE", "/api/v1/labs/{lab}/captures/{id}", At($"/api/v1/labs/{labId}/captures/{Guid.NewGuid()}"), noCapture),
             R("GET", "/api/v1/tasks/{id}", At($"/api/v1/tasks/{taskId}"), sharedRead),
+
+            // Snapshots: taken like a lab is operated (the failed lab: 409); read by its lab's group; deleted by A and admins.
+            R("POST", "/api/v1/labs/{lab}/snapshots", At($"/api/v1/labs/{labId}/snapshots"), ownerOperates, () => new CreateSnapshotRequest("s1")),
+            R("GET", "/api/v1/labs/{lab}/snapshots", At($"/api/v1/labs/{labId}/snapshots"), sharedRead),
+            R("GET", "/api/v1/snapshots", At("/api/v1/snapshots"), all200),
+            R("GET", "/api/v1/snapshots/usage", At("/api/v1/snapshots/usage"), all200),
+            R("GET", "/api/v1/snapshots/{snapshot}", At($"/api/v1/snapshots/{snapshot}"), sharedRead),
+            R("DELETE", "/api/v1/snapshots/{snapshot}", async _ => $"/api/v1/snapshots/{await matrix.CreateSnapshotOfAAsync(labId)}",
+                [Unauth, NoContent, Forbid, NotFound, Forbid, NoContent]),
 
             // Templates belong to the instructor and are shared with G1: A and B read them, C does not see them; only the
             // owning instructor and the admin change them; students create none.

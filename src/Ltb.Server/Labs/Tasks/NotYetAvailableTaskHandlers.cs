@@ -2,9 +2,6 @@ using Ltb.Server.Data;
 
 namespace Ltb.Server.Labs.Tasks;
 
-/// <summary>A snapshot of the running lab (issue #15), named by its owner. Provisional until that issue defines it.</summary>
-public sealed record SnapshotInput(string Name);
-
 /// <summary>Thrown by the work of a task kind this server cannot do yet: final, and it says what is missing.</summary>
 public sealed class TaskKindUnavailableException(string what) : Exception($"{what} are not available yet on this server");
 
@@ -21,18 +18,4 @@ public abstract class LabSideTaskHandler<TInput>(LabJournal journal) : LabTaskHa
     }
 
     public override Task FailedAsync(LabTask task, Lab lab, string error, CancellationToken ct) => Task.CompletedTask;
-}
-
-/// <summary>
-/// Snapshots arrive with issue #15. Until then such a task fails at once, naming the lab, and the lab keeps its state.
-/// Retries: none.
-/// </summary>
-public sealed class SnapshotTaskHandler(LabJournal journal) : LabSideTaskHandler<SnapshotInput>(journal)
-{
-    public override LabTaskKind Kind => LabTaskKind.Snapshot;
-
-    public override LabTaskRetry Retry => LabTaskRetry.Never;
-
-    protected override Task<string> RunAsync(SnapshotInput input, LabTaskRun run, CancellationToken ct) =>
-        throw new TaskKindUnavailableException("snapshots");
 }

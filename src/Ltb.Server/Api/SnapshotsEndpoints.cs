@@ -1,0 +1,161 @@
+using Ltb.Runtime.Plan;
+using Ltb.Runtime.Planning;
+using Ltb.Server.Audit;
+using Ltb.Server.Auth;
+using Ltb.Server.Catalog;
+using Ltb.Server.Data;
+using Ltb.Server.Hosting;
+using Ltb.Server.Labs;
+using Ltb.Server.Labs.Tasks;
+using Ltb.Server.Snapshots;
+using Ltb.Topology.Catalog;
+using Microsoft.EntityFrameworkCore;
+
+namespace Ltb.Server.Api;
+
+/// <summary>
+/// Snapshots of labs (issue #15, docs/api.md "Snapshots"): <c>POST /labs/{lab}/snapshots</c> queues a snapshot task on
+/// the lab's host (an operation on the lab: its owner, an admin); <c>GET /labs/{lab}/snapshots</c> and
+/// <c>GET /snapshots</c> list them; <c>GET</c>/<c>DELETE /snapshots/{snapshot}</c> read and delete one (the snapshot
+/// outlives its lab). Restoring is a deployment: <c>POST /labs</c> with the form field <c>snapshot</c>. Access:
+/// <see cref="SnapshotAuthorizer"/>; each user's snapshots count toward <see cref="LtbServerOptions.SnapshotQuotaBytes"/>.
+/// </summary>
+public static class SnapshotsEndpoints
+{
+    private const string What = "snapshot";
+
+    public static RouteGroupBuilder MapSnapshotsEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapPost("/labs/{lab}/snapshots", CreateAsync).WithName("CreateSnapshot").WithTags("Snapshots")
+            .WithSummary("Take a snapshot of a running lab (save-config, then each node's changes, the lab's files and status): answers 202 with the snapshot and its task");
+        api.MapGet("/labs/{lab}/snapshots", ListOfLabAsync).WithName("ListLabSnapshots").WithTags("Snapshots")
+            .WithSummary("The snapshots of a lab the caller may read");
+        api.MapGet("/snapshots", ListAsync).WithName("ListSnapshots").WithTags("Snapshots")
+            .WithSummary("The snapshots the caller may read (theirs, their groups' labs', all for admins)");
+        api.MapGet("/snapshots/usage", UsageAsync).WithName("GetSnapshotQuota").WithTags("Snapshots")
+            .WithSummary("What the caller's snapshots take in the snapshot store, and their quota");
+        api.MapGet("/snapshots/{snapshot}", GetAsync).WithName("GetSnapshot").WithTags("Snapshots").WithSummary("A snapshot");
+        api.MapDelete("/snapshots/{snapshot}", DeleteAsync).WithName("DeleteSnapshot").WithTags("Snapshots")
+            .WithSummary("Delete a snapshot (its owner, an admin): frees its space");
+        return api;
+    }
+
+    private static async Task<Results<Accepted<SnapshotAccepted>, ProblemHttpResult, ValidationProblem>> CreateAsync(CreateSnapshotRequest body,
+        [For(Operation.Update)] Authorized<Lab> authorized, Caller caller, LtbDbContext db, NodeTypeStore nodeTypes, ILabTaskQueue queue,
+        LtbServerOptions options, AuditLog audit, CancellationToken ct)
+    {
+        var lab = authorized.Value;
+        if (body.Name is not { } name || !LabNames.Valid().IsMatch(name))
+        {
+            return Problems.Invalid("name", $"names the snapshot: {LabNames.Rule}");
+        }
+        if (lab.State != LabLifecycle.Running)
+        {
+            return Problems.Conflict($"lab '{lab.Name}' is {LabViews.State(lab.State)}; only a running lab can be snapshotted");
+        }
+        if (await db.Snapshots.AnyAsync(s => s.LabId == lab.Id && s.Name == name, ct))
+        {
+            return Problems.Conflict($"lab '{lab.Name}' has a snapshot named '{name}' already; choose another name or delete it");
+        }
+        var used = await db.Snapshots.Where(s => s.OwnerId == caller.UserId).SumAsync(s => s.SizeBytes, ct);
+        if (used >= options.SnapshotQuotaBytes)
+        {
+            return Problems.Conflict($"your snapshots take {used >> 20} MiB of your {options.SnapshotQuotaBytes >> 20} MiB snapshot quota; delete some (ltb lab snapshot delete) first");
+        }
+        var plan = await LabsEndpoints.RunningPlanAsync(db, lab.Id, ct);
+        if (plan is null)
+        {
+            return Problems.Conflict($"lab '{lab.Name}' has no successful deployment to snapshot");
+        }
+        if (plan.Nodes.FirstOrDefault(n => n.Runtime != NodeRuntime.Container) is { } vm)
+        {
+            return Problems.Conflict($"lab '{lab.Name}': node '{vm.Name}' is a {vm.Runtime.ToString().ToLowerInvariant()}; snapshots of such nodes are not available yet");
+        }
+        var catalog = await nodeTypes.CatalogAsync(ct);
+        var filesRoot = LabFolders.FilesRoot(options.DataDirectory, lab.Id);
+        var kinds = LabViews.Kinds(lab);
+        var nodes = plan.Nodes.Select(n => NodeInput(n, kinds.GetValueOrDefault(n.Name) ?? "linux", catalog, filesRoot)).ToList();
+        var now = DateTimeOffset.UtcNow;
+        var snapshot = new StoredSnapshot
+        {
+            Id = Guid.NewGuid(), Name = name, OwnerId = caller.UserId, GroupId = lab.GroupId, LabId = lab.Id, LabName = lab.Name,
+            SourceFileName = lab.SourceFileName, State = SnapshotState.Creating, NodeCount = nodes.Count, CreatedAt = now,
+        };
+        var input = new SnapshotInput(snapshot.Id, name, snapshot.SourceFileName, SourceFolder(filesRoot, snapshot.SourceFileName), nodes,
+            options.SnapshotQuotaBytes - used);
+        var task = LabReconciler.NewTask(lab, LabTaskKind.Snapshot, LabTaskInput.Write(input), now);
+        snapshot.TaskId = task.Id;
+        db.Snapshots.Add(snapshot);
+        db.LabTasks.Add(task);
+        db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info, Message = $"snapshot '{name}' requested by {caller.UserName}" });
+        audit.Record("lab.snapshot", What, snapshot.Id, $"{lab.Name}: {name}");
+        await db.SaveChangesAsync(ct);
+        queue.Enqueue(lab.HostId, task.Id);
+        return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", new SnapshotAccepted(ToDto(snapshot, caller.UserName), LabViews.ToDto(task)));
+    }
+
+    /// <summary>
+    /// What to save of one node: its device type's save-config and running-config (split into words here: the host runs
+    /// argument vectors), where its configuration lives, and the lab files it binds writable (or as its configuration).
+    /// </summary>
+    private static SnapshotNodeInput NodeInput(NodePlan node, string kind, NodeTypeCatalog catalog, string filesRoot)
+    {
+        var type = NodeInfo.DeviceType(catalog, kind, node.Image);
+        var configPath = type?.RunningConfigCommand is null ? null : type.Config.Path;
+        var binds = node.Binds
+            .Where(b => b.LabFile && (b.ContainerPath == configPath || !b.Mode.Split(',').Contains("ro")))
+            .Select(b => Agent.Remote.FileTree.TopFolder(b.HostPath, filesRoot) is { } top
+                ? new SnapshotBind(b.ContainerPath, Path.GetRelativePath(Path.Combine(filesRoot, top), b.HostPath).Replace(Path.DirectorySeparatorChar, '/'))
+                : null)
+            .OfType<SnapshotBind>().ToList();
+        return new SnapshotNodeInput(node.Name, kind, node.Image, Words(type?.SaveConfigCommand), Words(type?.RunningConfigCommand), configPath, binds);
+    }
+
+    private static List<string>? Words(string? command) =>
+        command is null ? null : ShellWords.Split(command, out var error) is { Count: > 0 } words && error is null ? [.. words] : null;
+
+    /// <summary>The lab's newest deployment folder that holds its topology (the files it was deployed from).</summary>
+    private static string? SourceFolder(string filesRoot, string fileName) => !Directory.Exists(filesRoot) ? null
+        : new DirectoryInfo(filesRoot).EnumerateDirectories()
+            .Where(d => d.LinkTarget is null && File.Exists(Path.Combine(d.FullName, fileName)))
+            .OrderByDescending(d => d.CreationTimeUtc).FirstOrDefault()?.FullName;
+
+    private static async Task<Results<Ok<Paged<SnapshotDto>>, ProblemHttpResult>> ListOfLabAsync([For(Operation.Read)] Authorized<Lab> authorized,
+        Caller caller, LtbDbContext db, IResourceAuthorizer<StoredSnapshot> authz, [AsParameters] PageQuery paging, CancellationToken ct) =>
+        TypedResults.Ok(await PageAsync(authz.Visible(db.Snapshots, caller).Where(s => s.LabId == authorized.Value.Id), paging, ct));
+
+    private static async Task<Ok<Paged<SnapshotDto>>> ListAsync(Caller caller, LtbDbContext db, IResourceAuthorizer<StoredSnapshot> authz,
+        [AsParameters] PageQuery paging, CancellationToken ct) =>
+        TypedResults.Ok(await PageAsync(authz.Visible(db.Snapshots, caller), paging, ct));
+
+    private static Task<Paged<SnapshotDto>> PageAsync(IQueryable<StoredSnapshot> query, PageQuery paging, CancellationToken ct) =>
+        query.Include(s => s.Owner).OrderBy(s => s.LabName).ThenBy(s => s.Name).ThenBy(s => s.Id)
+            .ToPageAsync(paging.Request, s => ToDto(s, s.Owner?.UserName ?? ""), ct);
+
+    private static async Task<Ok<SnapshotQuotaDto>> UsageAsync(Caller caller, LtbDbContext db, LtbServerOptions options, CancellationToken ct)
+    {
+        var mine = db.Snapshots.Where(s => s.OwnerId == caller.UserId);
+        return TypedResults.Ok(new SnapshotQuotaDto(await mine.SumAsync(s => s.SizeBytes, ct), options.SnapshotQuotaBytes, await mine.CountAsync(ct)));
+    }
+
+    private static Ok<SnapshotDto> GetAsync([For(Operation.Read)] Authorized<StoredSnapshot> authorized) =>
+        TypedResults.Ok(ToDto(authorized.Value, authorized.Value.Owner?.UserName ?? ""));
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<StoredSnapshot> authorized,
+        LtbDbContext db, SnapshotStore store, AuditLog audit, CancellationToken ct)
+    {
+        var snapshot = authorized.Value;
+        if (snapshot.State == SnapshotState.Creating)
+        {
+            return Problems.Conflict($"snapshot '{snapshot.Name}' is still being taken; delete it once its task has ended");
+        }
+        db.Snapshots.Remove(snapshot);
+        audit.Record("snapshot.delete", What, snapshot.Id, $"{snapshot.LabName}: {snapshot.Name}");
+        await db.SaveChangesAsync(ct);
+        store.Delete(snapshot.Id);
+        return TypedResults.NoContent();
+    }
+
+    public static SnapshotDto ToDto(StoredSnapshot s, string owner) => new(s.Id, s.Name, s.LabId, s.LabName, s.OwnerId, owner, s.GroupId,
+        s.State.ToString().ToLowerInvariant(), s.SizeBytes, s.NodeCount, s.TaskId, s.CreatedAt);
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Ltb.Agent.Remote;
+using Ltb.Runtime.Plan;
+using Ltb.Server.Hosting;
+
+namespace Ltb.Server.Snapshots;
+
+/// <summary>What a snapshot's folder says about itself (<c>snapshot.json</c>); the lab's status at the time is beside it.</summary>
+public sealed record SnapshotManifest(int Format, string Name, string LabName, string SourceFileName, DateTimeOffset CreatedAt,
+    IReadOnlyList<SnapshotNodeManifest> Nodes);
+
+/// <summary>
+/// One node in a snapshot: its kind and image (a snapshot references its image by name, never contains it), whether a
+/// filesystem archive was saved, the paths it deleted from its image, and what did not work while saving it.
+/// </summary>
+public sealed record SnapshotNodeManifest(string Name, string Kind, string Image, bool Archive, IReadOnlyList<string> Deleted,
+    IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// The snapshot store: a folder (<see cref="LtbServerOptions.SnapshotDirectory"/>, default DATA/snapshots) with one
+/// folder per snapshot: <c>files/</c> (the topology and the lab's files as they were when it was taken: writable binds
+/// and startup configurations carry the node's content), <c>nodes/NODE.tar</c> (each node's filesystem changes against
+/// its image), <c>snapshot.json</c> and <c>status.json</c> (the lab's nodes, addresses and links as the host saw them).
+/// A snapshot is made in <c>.staging/ID</c> and renamed into place whole, so a failed one leaves nothing.
+/// </summary>
+public sealed class SnapshotStore(LtbServerOptions options)
+{
+    public const int Format = 1;
+    public const string FilesFolder = "files";
+    public const string NodesFolder = "nodes";
+    public const string ManifestFile = "snapshot.json";
+    public const string StatusFile = "status.json";
+
+    /// <summary>
+    /// The folder, inside a deployment's files, where a snapshot's node archives travel with the lab's files (to a remote
+    /// host too): a plan's node gets <see cref="NodePlan.Restore"/> when NODE.tar is there.
+    /// </summary>
+    public const string RestoreFolder = ".ltb-snapshot";
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public string Root => options.SnapshotDirectory ?? Path.Combine(options.DataDirectory, "snapshots");
+
+    public string Folder(Guid id) => Path.Combine(Root, id.ToString("N"));
+
+    public string Staging(Guid id) => Path.Combine(Root, ".staging", id.ToString("N"));
+
+    /// <summary>Removes a snapshot's folder and any staging of it (links inside are removed, never followed).</summary>
+    public void Delete(Guid id)
+    {
+        FileTree.Delete(Staging(id));
+        FileTree.Delete(Folder(id));
+    }
+
+    public SnapshotManifest ReadManifest(Guid id) =>
+        JsonSerializer.Deserialize<SnapshotManifest>(File.ReadAllText(Path.Combine(Folder(id), ManifestFile)), Json)
+        ?? throw new InvalidDataException($"snapshot {id}: its manifest is empty");
+
+    /// <summary>
+    /// Writes a snapshot out as a deployment's files into <paramref name="target"/> (a fresh folder): its files, and its node
+    /// archives under <see cref="RestoreFolder"/>. Returns the topology's file name.
+    /// </summary>
+    public string WriteForDeployment(Guid id, string target)
+    {
+        var folder = Folder(id);
+        CopyTree(Path.Combine(folder, FilesFolder), target);
+        var nodes = Path.Combine(folder, NodesFolder);
+        if (Directory.Exists(nodes) && Directory.EnumerateFiles(nodes).Any())
+        {
+            CopyTree(nodes, Path.Combine(target, RestoreFolder));
+        }
+        return ReadManifest(id).SourceFileName;
+    }
+
+    /// <summary>
+    /// The plan with each node whose archive lies in <paramref name="deployment"/>'s <see cref="RestoreFolder"/> restored
+    /// from it (a lab deployed from a snapshot, or from a template published from one).
+    /// </summary>
+    public static LabPlan AttachRestore(LabPlan plan, string deployment)
+    {
+        var folder = Path.Combine(deployment, RestoreFolder);
+        if (!Directory.Exists(folder))
+        {
+            return plan;
+        }
+        return plan with
+        {
+            Nodes = plan.Nodes.Select(n => File.Exists(Path.Combine(folder, n.Name + ".tar")) && new FileInfo(Path.Combine(folder, n.Name + ".tar")).LinkTarget is null
+                ? n with { Restore = Path.Combine(folder, n.Name + ".tar") }
+                : n).ToList(),
+        };
+    }
+
+    /// <summary>Bytes the folder's regular files take.</summary>
+    public static long SizeOf(string folder) =>
+        new DirectoryInfo(folder).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Sum(f => f.Length);
+
+    /// <summary>
+    /// Copies folders and regular files from <paramref name="from"/> into <paramref name="to"/>; links and special files
+    /// are left out (a node may have planted a link in a writable bind folder: it is never followed).
+    /// </summary>
+    public static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        if (!Directory.Exists(from))
+        {
+            return;
+        }
+        foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+        {
+            if (entry.LinkTarget is not null)
+            {
+                continue;
+            }
+            var target = Path.Combine(to, entry.Name);
+            if (entry is DirectoryInfo dir)
+            {
+                CopyTree(dir.FullName, target);
+            }
+            else if (entry is FileInfo file && (file.Attributes & FileAttributes.Device) == 0)
+            {
+                file.CopyTo(target, overwrite: false);
+            }
+        }
+    }
+}

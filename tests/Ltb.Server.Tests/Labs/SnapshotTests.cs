@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Http.Json;
+using Ltb.Server.Tests.Infrastructure;
+
+namespace Ltb.Server.Tests.Labs;
+
+/// <summary>
+/// Issue #15 on this machine's engine, frr01 from the corpus: a route and an interface description configured on router1
+/// and a file written in PC1 are in the snapshot; the lab is destroyed; a new lab restored from the snapshot has them all
+/// and OSPF converges. A snapshot that fails leaves nothing; another student cannot read the snapshot; a template the
+/// instructor publishes from it gives a student of the group the prepared state; deleting it frees its space and folder.
+/// </summary>
+public sealed class SnapshotTests(SqliteServer server) : IClassFixture<SqliteServer>
+{
+    [Fact]
+    public async Task Frr01_restored_from_its_snapshot_into_a_new_lab_has_the_route_the_description_and_the_file_and_converges()
+    {
+        LabTestSupport.RequireDocker();
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var instructor = await server.CreateUserAsync("snpi", "instructor");
+        var student = await server.CreateUserAsync("snps");
+        var other = await server.CreateUserAsync("snpo");
+        var group = await server.CreateGroupAsync("snpg", instructor.Id, student.Id);
+        using var owner = await server.LoginAsync(instructor.UserName, ServerFixture.UserPassword);
+        using var learner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        using var stranger = await server.LoginAsync(other.UserName, ServerFixture.UserPassword);
+        var name = ServerFixture.Unique("snap");
+        await using var lab = await ServerLab.RunAsync(owner, CaptureTests.Frr01Upload(name));
+        await SnapshotScenario.WorkAsync(owner, lab.Id);
+
+        var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "afternoon");
+        Assert.Equal("ready", snapshot.State);
+        Assert.Equal(6, snapshot.Nodes);
+        Assert.InRange(snapshot.SizeBytes, 1, 64L << 20);
+        var folder = Path.Combine(server.DataDirectory, "snapshots", snapshot.Id.ToString("N"));
+        Assert.True(File.Exists(Path.Combine(folder, "snapshot.json")));
+
+        // A snapshot that fails (a node stopped) leaves the lab running and nothing of itself behind.
+        await Http.ReadAsync<LabNodeDto>(await owner.PostAsync($"/api/v1/labs/{lab.Id}/nodes/PC2/stop", null, ct), 200);
+        var failing = await Http.ReadAsync<SnapshotAccepted>(await owner.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/snapshots",
+            new CreateSnapshotRequest("broken"), ct), 202);
+        var failed = await LabTestSupport.WaitAsync(owner, failing.Task.Id);
+        Assert.Equal("failed", failed.State);
+        Assert.Contains("PC2", failed.Error);
+        var listed = await Http.ReadAsync<Paged<SnapshotDto>>(await owner.GetAsync($"/api/v1/labs/{lab.Id}/snapshots", ct), 200);
+        Assert.Equal(["afternoon"], listed.Items.Select(s => s.Name));
+        Assert.Equal("running", (await Http.ReadAsync<LabDto>(await owner.GetAsync($"/api/v1/labs/{lab.Id}", ct), 200)).State);
+        Assert.Equal([snapshot.Id.ToString("N")], Directory.GetDirectories(Path.Combine(server.DataDirectory, "snapshots"))
+            .Select(Path.GetFileName).Where(d => d == snapshot.Id.ToString("N") || d == failing.Snapshot.Id.ToString("N")));
+
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
+
+        // Another student neither sees nor restores it.
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/api/v1/snapshots/{snapshot.Id}", ct)).StatusCode);
+        using (var refused = SnapshotScenario.RestoreForm(snapshot.Id, name + "x"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsync("/api/v1/labs", refused, ct)).StatusCode);
+        }
+
+        await using var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(snapshot.Id, name + "r"));
+        await SnapshotScenario.AssertRestoredAsync(owner, restored.Id);
+        await restored.DestroyAsync();
+        await restored.AssertNoLeftoversAsync();
+
+        // Published as a template version for the group: a student's lab from it starts in the prepared state.
+        var form = new MultipartFormDataContent
+        {
+            { new StringContent(snapshot.Id.ToString()), "snapshot" }, { new StringContent(name + "-tpl"), "name" },
+            { new StringContent("group"), "visibility" }, { new StringContent(group.Id.ToString()), "groupId" },
+        };
+        var template = await Http.ReadAsync<TemplateDto>(await owner.PostAsync("/api/v1/templates", form, ct), 201);
+        var deployTemplate = new MultipartFormDataContent { { new StringContent(template.Id.ToString()), "template" }, { new StringContent(name + "s"), "name" } };
+        await using var prepared = await ServerLab.RunAsync(learner, deployTemplate);
+        await SnapshotScenario.AssertRestoredAsync(learner, prepared.Id);
+        await prepared.DestroyAsync();
+        await prepared.AssertNoLeftoversAsync();
+
+        var before = await Http.ReadAsync<SnapshotQuotaDto>(await owner.GetAsync("/api/v1/snapshots/usage", ct), 200);
+        Assert.Equal(snapshot.SizeBytes, before.UsedBytes);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"/api/v1/snapshots/{snapshot.Id}", ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/snapshots/{snapshot.Id}", ct)).StatusCode);
+        Assert.Equal(0, (await Http.ReadAsync<SnapshotQuotaDto>(await owner.GetAsync("/api/v1/snapshots/usage", ct), 200)).UsedBytes);
+        Assert.False(Directory.Exists(folder));
+    }
+}
