@@ -127,6 +127,10 @@ public sealed partial class LtbApiClient
             + (session is { } id ? $"&session={id}" : "") + (size is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : "")
             + (target is null ? "" : $"&target={Uri.EscapeDataString(target)}"), ct);
 
+    /// <summary>A single-use ticket (30 s) for the node's console WebSocket, for a browser: it opens the ticket's URL.</summary>
+    public Task<ConsoleTicketResponse> CreateConsoleTicketAsync(string lab, string node, ConsoleTicketRequest request, CancellationToken ct) =>
+        PostAsync<ConsoleTicketResponse>($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/console/tickets", request, ct);
+
     // Templates
 
     /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>
