@@ -133,6 +133,10 @@ public sealed partial class LtbApiClient
 
     // Templates
 
+    /// <summary>Validates a topology's YAML with the caller's rights (nothing is stored): the diagnostics at line and column.</summary>
+    public Task<TopologyValidationDto> ValidateTopologyAsync(ValidateTopologyRequest request, CancellationToken ct) =>
+        PostAsync<TopologyValidationDto>($"{Api}/topologies/validate", request, ct);
+
     /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>
     public Task<Paged<TemplateDto>> ListTemplatesAsync(string filter, CancellationToken ct, int page = 1, int pageSize = 200) =>
         GetAsync<Paged<TemplateDto>>($"{Api}/templates?{Paging(page, pageSize)}{(filter.Length > 0 ? "&" + filter : "")}", ct);
@@ -166,6 +170,10 @@ public sealed partial class LtbApiClient
     public Task<UserDto> GetUserAsync(Guid id, CancellationToken ct) => GetAsync<UserDto>($"{Api}/users/{id}", ct);
 
     public Task DeleteUserAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/users/{id}", ct);
+
+    /// <summary>Only the fields given change (roles replace the user's roles; locked locks or unlocks).</summary>
+    public Task<UserDto> UpdateUserAsync(Guid id, UpdateUserRequest request, CancellationToken ct) =>
+        SendAsync<UserDto>(HttpMethod.Patch, $"{Api}/users/{id}", request, ct);
 
     /// <summary><paramref name="query"/>: part of the name, or empty for all.</summary>
     public Task<Paged<GroupDto>> ListGroupsAsync(string query, CancellationToken ct, int page = 1, int pageSize = 200) =>

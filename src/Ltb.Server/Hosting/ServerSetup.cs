@@ -243,6 +243,7 @@ public static class ServerSetup
             .MapAuditEndpoints()
             .MapLabsEndpoints()
             .MapTemplatesEndpoints()
+            .MapTopologiesEndpoints()
             .MapNodeTypesEndpoints()
             .MapPolicyEndpoints()
             .MapReservationsEndpoints()

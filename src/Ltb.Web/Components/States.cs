@@ -26,10 +26,10 @@ public static class States
 
     public static StateKind Kind(string state) => state.ToLowerInvariant() switch
     {
-        "running" or "up" => StateKind.Running,
+        "running" or "up" or "ready" => StateKind.Running,
         "pending" or "deploying" or "created" or "starting" or "queued" => StateKind.Starting,
-        "failed" or "missing" => StateKind.Failed,
-        "destroying" or "removing" => StateKind.Removing,
+        "failed" or "missing" or "unreachable" => StateKind.Failed,
+        "destroying" or "removing" or "draining" => StateKind.Removing,
         _ => StateKind.Stopped,
     };
 }

@@ -337,6 +337,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             // Templates belong to the instructor and are shared with G1: A and B read them, C does not see them; only the
             // owning instructor and the admin change them; students create none.
             R("GET", "/api/v1/templates", At("/api/v1/templates"), all200),
+            R("POST", "/api/v1/topologies/validate", At("/api/v1/topologies/validate"), all200,
+                () => new ValidateTopologyRequest("name: m\ntopology:\n  nodes:\n    a: {kind: linux, image: alpine}\n")),
             R("POST", "/api/v1/templates", At("/api/v1/templates"), [Unauth, Forbid, Forbid, Forbid, Created, Created], Upload),
             R("GET", "/api/v1/templates/{id}", At($"/api/v1/templates/{template}"), sharedRead),
             R("PATCH", "/api/v1/templates/{id}", At($"/api/v1/templates/{template}"), [Unauth, Forbid, Forbid, NotFound, Ok, Ok],

@@ -28,6 +28,13 @@ export const editor = {
     editors.set(el, view);
     return true;
   },
+  // Replaces the whole text (a loaded file; tests): validated like typing.
+  setText(el, text) {
+    const view = editors.get(el);
+    if (!view) return false;
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+    return true;
+  },
   text(el) {
     return editors.get(el)?.state.doc.toString() ?? '';
   },
