@@ -58,9 +58,21 @@ public sealed class BrowserFixture : IAsyncLifetime
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
     }
 
-    /// <summary>Waits until Blazor's circuit is up (the page reacts to clicks).</summary>
-    public static Task WaitInteractiveAsync(IPage page) =>
-        page.WaitForFunctionAsync("() => window.Blazor !== undefined && document.querySelector('.mud-layout') !== null");
+    /// <summary>Waits until Blazor's circuit is up (the page reacts to clicks); says where the browser is if it never is.</summary>
+    public static async Task WaitInteractiveAsync(IPage page)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync("() => window.Blazor !== undefined && window.ltb !== undefined && document.querySelector('.mud-layout') !== null");
+            // The circuit is connected once an interactive component has rendered after the prerendered page.
+            await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=theme-toggle]') !== null && document.body.dataset.ltbInteractive === '1'");
+        }
+        catch (TimeoutException e)
+        {
+            var text = await page.InnerTextAsync("body");
+            throw new TimeoutException($"the page at {page.Url} did not become interactive; it shows: {text[..Math.Min(600, text.Length)]}", e);
+        }
+    }
 
     public static async Task ScreenshotAsync(IPage page, string name)
     {

@@ -15,9 +15,23 @@ function socketUrl(path, rows, cols) {
   return url.toString();
 }
 
+// The tab's element may appear a frame after Blazor's render that created it (MudTabs renders panels second).
+function whenPresent(elementId, tries = 150) {
+  return new Promise((resolve, reject) => {
+    const attempt = (left) => {
+      const el = document.getElementById(elementId);
+      if (el) resolve(el);
+      else if (left > 0) setTimeout(() => attempt(left - 1), 20);
+      else reject(new Error(`no element #${elementId}`));
+    };
+    attempt(tries);
+  });
+}
+
 export const consoleTabs = {
-  open(id, el, path, dotnet) {
+  async open(id, elementId, path, dotnet) {
     consoleTabs.close(id);
+    const el = await whenPresent(elementId);
     const term = new Terminal({ cursorBlink: true, fontSize: 13, scrollback: 5000, convertEol: false });
     const fit = new FitAddon();
     term.loadAddon(fit);

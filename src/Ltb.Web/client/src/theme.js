@@ -3,6 +3,8 @@ const key = 'ltb.theme';
 
 export const theme = {
   isDark() {
+    // Called by the layout's first interactive render: from here on the circuit answers (tests wait for this mark).
+    document.body.dataset.ltbInteractive = '1';
     const chosen = localStorage.getItem(key);
     if (chosen) return chosen === 'dark';
     return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
