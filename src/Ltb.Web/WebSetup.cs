@@ -18,7 +18,8 @@ public static class WebSetup
             o.DisconnectedCircuitRetentionPeriod = TimeSpan.FromMinutes(3);
         });
         services.AddCascadingAuthenticationState();
-        services.AddMudServices();
+        // Messages at the bottom: the top bar and the pages' action buttons stay reachable while one shows.
+        services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         services.AddSingleton<LoopbackApi>();
         services.AddScoped<UiSession>();
         return services;

@@ -29,8 +29,9 @@ public static class BrowserSessions
     public const string DefaultScheme = "ltb";
 
     public static AuthenticationBuilder AddLtbBrowserSessions(this AuthenticationBuilder auth, LtbServerOptions options) => auth
+        // A page is only ever rendered for the cookie (its calls need the cookie's token); a bearer token is the API's.
         .AddPolicyScheme(DefaultScheme, "LTB", o => o.ForwardDefaultSelector = c =>
-            WebConventions.IsUiPath(c.Request.Path) && !c.Request.Headers.ContainsKey("Authorization") ? Scheme : ApiTokens.Scheme)
+            WebConventions.IsUiPath(c.Request.Path) ? Scheme : ApiTokens.Scheme)
         .AddCookie(Scheme, o =>
         {
             o.Cookie.Name = "ltb.session";

@@ -66,7 +66,9 @@ public sealed class WebLabTests(SqliteServer server, BrowserFixture browser) : I
         Assert.Equal(status.Nodes.Single(n => n.Name == "b").State, states["b"]);
 
         // Destroy from the page (confirmed in the dialog): the API sees it go.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Destroy" }).First.ClickAsync();
+        // By keyboard: every action is reachable without a mouse.
+        await page.GetByTestId("lab-destroy").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
         await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Destroy" }).ClickAsync();
         await page.WaitForURLAsync(server.BaseAddress.ToString());
         var deadline = DateTime.UtcNow + LabTestSupport.TaskTimeout;
