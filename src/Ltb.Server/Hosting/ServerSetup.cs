@@ -166,6 +166,9 @@ public static class ServerSetup
             IsReadOnlyFunc = _ => true,
             DashboardTitle = "LTB lab tasks",
             DisplayStorageConnectionString = false,
+            // Hangfire checks antiforgery tokens on its POSTs once the web UI registers antiforgery; the dashboard takes
+            // a bearer token only (never the UI's cookie), so a cross-site request cannot ride on it.
+            IgnoreAntiforgeryToken = true,
             AppPath = null,
         };
         var pipeline = app.CreateApplicationBuilder()
