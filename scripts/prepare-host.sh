@@ -31,9 +31,12 @@ if [[ $profile == test ]]; then
   packages+=(openssh-client) # the SSH gateway tests drive the real ssh, scp and sftp
   packages+=(docker-compose openssl) # the deployment tests: deploy/compose.yaml (Debian's 1.29) with a private CA's certificates
   packages+=(systemd)       # systemd-analyze verify of deploy/systemd's units (systemd need not be PID 1)
+  packages+=(chromium)      # the web UI's browser tests (Playwright drives Debian's chromium headless)
 fi
 
 apt_install "${packages[@]}"
+# The web UI's browser bundle is built from npm packages (src/Ltb.Web/client) by the .NET build.
+command -v npm >/dev/null || apt_install nodejs npm
 start_dockerd
 start_ovs
 if [[ $profile == test ]]; then

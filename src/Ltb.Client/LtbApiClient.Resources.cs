@@ -214,8 +214,15 @@ public sealed partial class LtbApiClient
         }
         return DeployLabAsync(form, ct);
     }
+    /// <summary>A single-use ticket (30 s) for the node's console WebSocket, for a browser: it opens the ticket's URL.</summary>
+    public Task<ConsoleTicketResponse> CreateConsoleTicketAsync(string lab, string node, ConsoleTicketRequest request, CancellationToken ct) =>
+        PostAsync<ConsoleTicketResponse>($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/console/tickets", request, ct);
 
     // Templates
+
+    /// <summary>Validates a topology's YAML with the caller's rights (nothing is stored): the diagnostics at line and column.</summary>
+    public Task<TopologyValidationDto> ValidateTopologyAsync(ValidateTopologyRequest request, CancellationToken ct) =>
+        PostAsync<TopologyValidationDto>($"{Api}/topologies/validate", request, ct);
 
     /// <summary><paramref name="filter"/>: extra query parameters (name=, q=, tag=...), already escaped, or empty.</summary>
     public Task<Paged<TemplateDto>> ListTemplatesAsync(string filter, CancellationToken ct, int page = 1, int pageSize = 200) =>
@@ -250,6 +257,10 @@ public sealed partial class LtbApiClient
     public Task<UserDto> GetUserAsync(Guid id, CancellationToken ct) => GetAsync<UserDto>($"{Api}/users/{id}", ct);
 
     public Task DeleteUserAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/users/{id}", ct);
+
+    /// <summary>Only the fields given change (roles replace the user's roles; locked locks or unlocks).</summary>
+    public Task<UserDto> UpdateUserAsync(Guid id, UpdateUserRequest request, CancellationToken ct) =>
+        SendAsync<UserDto>(HttpMethod.Patch, $"{Api}/users/{id}", request, ct);
 
     /// <summary><paramref name="query"/>: part of the name, or empty for all.</summary>
     public Task<Paged<GroupDto>> ListGroupsAsync(string query, CancellationToken ct, int page = 1, int pageSize = 200) =>

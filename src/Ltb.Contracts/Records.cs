@@ -229,6 +229,13 @@ public sealed record ConsoleSessionDto(Guid Id, string User, string Node, DateTi
 /// <summary>One finding of a topology's (or node type's) validation, with its position.</summary>
 public sealed record DiagnosticDto(string File, int Line, int Column, string Severity, string Message);
 
+/// <summary>A topology's text to validate (POST /topologies/validate); <c>FileName</c> decides the format as for an upload
+/// (<c>*.clab.yml</c>: containerlab), default topology.yml.</summary>
+public sealed record ValidateTopologyRequest(string Text, string? FileName = null);
+
+/// <summary>The answer: whether it would deploy, the lab's name if it has one, and every diagnostic (errors and warnings).</summary>
+public sealed record TopologyValidationDto(bool Valid, string? Name, IReadOnlyList<DiagnosticDto> Diagnostics);
+
 public sealed record TemplateFileDto(string Path, long Size);
 
 /// <summary>A template version: the topology as uploaded (<c>Yaml</c>; byte for byte at <c>.../source</c>), the resolved

@@ -31,7 +31,8 @@ public static class AuthEndpoints
         return api;
     }
 
-    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem>> LoginAsync(
+    /// <summary>Also the web UI's sign-in form (Auth/BrowserSessions.cs): one place checks passwords.</summary>
+    internal static async Task<Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem>> LoginAsync(
         LoginRequest request, UserManager<LtbUser> users, LtbDbContext db, AuditLog audit, LtbServerOptions options,
         CancellationToken ct)
     {
@@ -91,7 +92,7 @@ public static class AuthEndpoints
         : $"password sign-in is locked after repeated failed logins until {user.LockoutEnd?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC; " +
           "wait until then or ask an admin to reset the password (sessions and personal tokens you have keep working)");
 
-    private static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, ChangeSignals changes, CancellationToken ct)
+    internal static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, ChangeSignals changes, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
         await db.ApiTokens.Where(t => t.Id == caller.TokenId && t.RevokedAt == null)

@@ -32,7 +32,7 @@ internal sealed class TokenAuthenticationHandler(
         }
         var hash = ApiTokens.HashOf(header[(ApiTokens.Scheme.Length + 1)..].Trim());
         var ct = Context.RequestAborted;
-        var resolved = hash is null ? null : callers.TryGet(hash, out var cached) ? cached : await ResolveAsync(hash, ct);
+        var resolved = hash is null ? null : await LookupAsync(db, callers, hash, ct);
         if (resolved is null)
         {
             // Never log the presented secret.
@@ -57,10 +57,14 @@ internal sealed class TokenAuthenticationHandler(
     }
 
     /// <summary>
-    /// The token's caller from the database (null: unknown, revoked, expired; a caller with an empty id: locked), cached
-    /// unless an invalidation came while it was read.
+    /// The token's caller, from the cache or the database (null: unknown, revoked, expired; a caller with an empty id:
+    /// locked). The browser's cookie session (<see cref="BrowserSessions"/>) asks the same question of the token it holds.
     /// </summary>
-    private async Task<CallerCache.Resolved?> ResolveAsync(byte[] hash, CancellationToken ct)
+    internal static async Task<CallerCache.Resolved?> LookupAsync(LtbDbContext db, CallerCache callers, byte[] hash, CancellationToken ct) =>
+        callers.TryGet(hash, out var cached) ? cached : await ResolveAsync(db, callers, hash, ct);
+
+    /// <summary>The token's caller from the database, cached unless an invalidation came while it was read.</summary>
+    private static async Task<CallerCache.Resolved?> ResolveAsync(LtbDbContext db, CallerCache callers, byte[] hash, CancellationToken ct)
     {
         var generation = callers.Generation;
         var token = await ApiTokens.FindLiveAsync(db, hash, ct);

@@ -35,8 +35,8 @@ public sealed class LtbServer : IAsyncDisposable
         // Request and SQL logs are noise at Information; warnings and errors stay. Nothing here logs a secret.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        // Data protection keys protect nothing of LTB's (tokens live hashed in the database), so its key-storage
-        // warning would only alarm the reader.
+        // Data protection keys encrypt the web UI's cookies; they are kept in the data folder, which only its owner may
+        // read (as the database's password hashes), so the warning that they are not encrypted at rest would only alarm.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         // The first migration probes a history table that does not exist yet and EF logs that probe as a failed
         // command; real database errors reach the exception handler (and its log) as exceptions.

@@ -9,6 +9,9 @@ using Ltb.Server.Data;
 using Ltb.Server.Events;
 using Ltb.Server.Labs;
 using Ltb.Server.Labs.Tasks;
+using Ltb.Web;
+using Ltb.Web.Services;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -58,7 +61,9 @@ public static class ServerSetup
 
         // The SSH gateway's session command authenticates with its own scheme (GatewayAuthenticationHandler).
         services.AddSingleton<SshGateway.GatewaySecret>();
-        var authentication = services.AddAuthentication(ApiTokens.Scheme)
+        // The default scheme picks the web UI's cookie for its pages and the bearer token everywhere else (BrowserSessions).
+        var authentication = services.AddAuthentication(BrowserSessions.DefaultScheme)
+            .AddLtbBrowserSessions(options)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiTokens.Scheme,
                 o => o.ForwardDefaultSelector = c => GatewayAuthenticationHandler.IsGatewayRequest(c) ? Ltb.Contracts.SshGatewayConventions.Scheme : null)
             .AddScheme<AuthenticationSchemeOptions, GatewayAuthenticationHandler>(Ltb.Contracts.SshGatewayConventions.Scheme, null);
@@ -149,6 +154,11 @@ public static class ServerSetup
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<AgentsHealthCheck>("agents", tags: ["ready"]);
         services.AddLtbOpenApi();
+        // The cookie of the web UI is encrypted with these keys: kept in the data folder, so a restart keeps sessions.
+        services.AddDataProtection().SetApplicationName("ltb")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
+        services.AddAntiforgery(o => o.Cookie.Name = "ltb.antiforgery");
+        services.AddLtbWeb();
         return services;
     }
 
@@ -166,6 +176,9 @@ public static class ServerSetup
             IsReadOnlyFunc = _ => true,
             DashboardTitle = "LTB lab tasks",
             DisplayStorageConnectionString = false,
+            // Hangfire checks antiforgery tokens on its POSTs once the web UI registers antiforgery; the dashboard takes
+            // a bearer token only (never the UI's cookie), so a cross-site request cannot ride on it.
+            IgnoreAntiforgeryToken = true,
             AppPath = null,
         };
         var pipeline = app.CreateApplicationBuilder()
@@ -188,11 +201,15 @@ public static class ServerSetup
         // Before everything that looks at the client's address or the scheme (rate limits, audit, OIDC cookies).
         app.UseLtbTrustedProxies();
         app.UseExceptionHandler();
+        // The UI's script and style files: before authentication (the sign-in page needs them; they hold nothing secret).
+        app.UseLtbUiAssets();
         // Empty error responses (401 challenges, 403, 404 of unknown routes, 405, 429) get a problem-details body.
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        // The UI's form posts (sign-in, sign-out) and Blazor's forms; the API's endpoints bind no forms that need it.
+        app.UseAntiforgery();
         // Interactive exec (GET .../exec/ws); each endpoint that accepts one authorizes it first.
         app.UseWebSockets();
 
@@ -208,6 +225,9 @@ public static class ServerSetup
         app.MapJobsDashboard();
         Usage.MetricsEndpoint.Map(app);
         var api = app.MapLtbApi();
+        // The web UI under / (Ltb.Web): its sign-in posts here, its pages there; the API above stays bearer-only.
+        app.MapBrowserSignIn();
+        app.MapLtbWeb();
         if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
         {
             api.MapOidcEndpoints();
@@ -236,6 +256,7 @@ public static class ServerSetup
             .MapAuditEndpoints()
             .MapLabsEndpoints()
             .MapTemplatesEndpoints()
+            .MapTopologiesEndpoints()
             .MapNodeTypesEndpoints()
             .MapPolicyEndpoints()
             .MapReservationsEndpoints()

@@ -1,0 +1,7 @@
+// The browser side of LTB's web UI, bundled by esbuild into one script (ui/ltb.js); Blazor pages call window.ltb.*.
+import { theme } from './theme.js';
+import { graph } from './graph.js';
+import { consoleTabs } from './console.js';
+import { editor } from './editor.js';
+
+window.ltb = { theme, graph, console: consoleTabs, editor };

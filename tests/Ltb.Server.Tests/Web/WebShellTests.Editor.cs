@@ -1,0 +1,59 @@
+using Ltb.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Ltb.Server.Tests.Web;
+
+public sealed partial class WebShellTests
+{
+    /// <summary>A link to a node that does not exist, on line 6.</summary>
+    private const string Broken = """
+        name: broken
+        topology:
+          nodes:
+            r1: {kind: linux, image: "ltb/tiny:latest"}
+          links:
+            - endpoints: ["r1:eth1", "r9:eth1"]
+
+        """;
+
+    [Fact]
+    public async Task The_editor_shows_the_servers_diagnostic_at_its_line_and_column()
+    {
+        server.Require();
+        browser.Require();
+        var student = await server.CreateUserAsync("uie");
+        var page = await browser.NewPageAsync(server.BaseAddress);
+        await BrowserFixture.SignInAsync(page, student.UserName, ServerFixture.UserPassword);
+        await BrowserFixture.WaitInteractiveAsync(page);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Topology editor" }).ClickAsync();
+        // The sample validates.
+        await Assertions.Expect(page.GetByTestId("valid")).ToContainTextAsync("my-lab is valid");
+
+        // What the server says of the broken text (the API directly), then the same in the editor.
+        using var api = server.Api(await server.LoginTokenAsync(student.UserName, ServerFixture.UserPassword));
+        var expected = await api.ValidateTopologyAsync(new ValidateTopologyRequest(Broken), TestContext.Current.CancellationToken);
+        Assert.False(expected.Valid);
+        var error = Assert.Single(expected.Diagnostics, d => d.Severity == "error");
+        Assert.Equal(6, error.Line);
+        Assert.Contains("r9", error.Message, StringComparison.Ordinal);
+
+        await page.EvaluateAsync("text => ltb.editor.setText(document.querySelector('#topology-editor'), text)", Broken);
+        var listed = page.Locator($".ltb-diagnostic[data-line='6'][data-column='{error.Column}']");
+        await Assertions.Expect(listed).ToContainTextAsync("r9");
+        // The squiggle is on line 6 and starts at the column the server named.
+        var squiggle = page.Locator("#topology-editor .cm-line").Nth(5).Locator(".cm-lintRange-error");
+        await Assertions.Expect(squiggle).ToHaveCountAsync(1);
+        var before = await page.EvaluateAsync<int>("""
+            () => {
+              const line = document.querySelectorAll('#topology-editor .cm-line')[5];
+              const range = document.createRange();
+              range.setStart(line, 0);
+              range.setEndBefore(line.querySelector('.cm-lintRange-error'));
+              return range.toString().length;
+            }
+            """);
+        Assert.Equal(error.Column - 1, before);
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Deploy" })).ToBeDisabledAsync();
+        await BrowserFixture.ScreenshotAsync(page, "editor-diagnostic");
+    }
+}
