@@ -129,10 +129,33 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         {
             if (Copy(entry, at) is { } copy)
             {
+                await using var data = await SeekableAsync(copy, ct);
                 await output.WriteEntryAsync(copy, ct);
             }
         }
     }
+
+    /// <summary>
+    /// Gives the entry a seekable copy of its data: a TarWriter on a stream it cannot seek (the agent's response) needs
+    /// each entry's length first. Small files in memory, larger ones in a temporary file deleted when closed.
+    /// </summary>
+    private static async Task<Stream?> SeekableAsync(TarEntry entry, CancellationToken ct)
+    {
+        if (entry.DataStream is not { CanSeek: false } source)
+        {
+            return null;
+        }
+        Stream copy = entry.Length <= InMemoryFileBytes
+            ? new MemoryStream()
+            : new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16,
+                FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        await source.CopyToAsync(copy, ct);
+        copy.Position = 0;
+        entry.DataStream = copy;
+        return copy;
+    }
+
+    private const long InMemoryFileBytes = 4L << 20;
 
     /// <summary>The entry under its new name; devices, fifos and other special files are not kept (null).</summary>
     private static PaxTarEntry? Copy(TarEntry entry, string at)
@@ -147,15 +170,20 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         {
             return null;
         }
-        return new PaxTarEntry(t, at + entry.Name)
+        var copy = new PaxTarEntry(t, at + entry.Name)
         {
             DataStream = t == TarEntryType.RegularFile ? entry.DataStream : null,
             Mode = entry.Mode,
             Uid = entry.Uid,
             Gid = entry.Gid,
             ModificationTime = entry.ModificationTime,
-            LinkName = t == TarEntryType.HardLink ? at + entry.LinkName : t == TarEntryType.SymbolicLink ? entry.LinkName : "",
         };
+        // Only links have a link name (TarEntry refuses one on any other entry).
+        if (t is TarEntryType.HardLink or TarEntryType.SymbolicLink)
+        {
+            copy.LinkName = t == TarEntryType.HardLink ? at + entry.LinkName : entry.LinkName;
+        }
+        return copy;
     }
 
     private static async Task WriteTextAsync(TarWriter tar, string name, string text, CancellationToken ct) =>
