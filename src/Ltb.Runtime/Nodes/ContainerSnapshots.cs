@@ -50,20 +50,20 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         }
         var changes = await engine.Client.Containers.InspectChangesAsync(container, ct);
         await using var tar = new TarWriter(bounded, TarEntryFormat.Pax, leaveOpen: true);
-        await WriteTextAsync(tar, NodeSnapshotStream.WarningsEntry, string.Join('\n', warnings), ct);
         if (config is not null)
         {
             await WriteTextAsync(tar, NodeSnapshotStream.ConfigEntry, config, ct);
         }
         foreach (var path in request.Paths)
         {
-            await CopyPathAsync(container, path, NodeSnapshotStream.PathsPrefix, tar, ct);
+            await CopyPathAsync(container, path, NodeSnapshotStream.PathsPrefix, tar, warnings, ct);
         }
         var (fetch, deleted) = Plan(changes, request.Paths);
         foreach (var path in fetch)
         {
-            await CopyPathAsync(container, path, NodeSnapshotStream.FsPrefix, tar, ct);
+            await CopyPathAsync(container, path, NodeSnapshotStream.FsPrefix, tar, warnings, ct);
         }
+        await WriteTextAsync(tar, NodeSnapshotStream.WarningsEntry, string.Join('\n', warnings), ct);
         await WriteTextAsync(tar, NodeSnapshotStream.DeletedEntry, string.Join('\n', deleted), ct);
         await tar.DisposeAsync();
         await bounded.FlushAsync(ct);
@@ -110,7 +110,7 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         }
     }
 
-    private async Task CopyPathAsync(string container, string path, string prefix, TarWriter output, CancellationToken ct)
+    private async Task CopyPathAsync(string container, string path, string prefix, TarWriter output, List<string> warnings, CancellationToken ct)
     {
         Stream stream;
         try
@@ -125,13 +125,23 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         await using var tar = new TarReader(stream, leaveOpen: true);
         var parent = Parent(path).TrimStart('/');
         var at = prefix + (parent.Length == 0 ? "" : parent + "/");
-        while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
+        try
         {
-            if (Copy(entry, at) is { } copy)
+            while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
             {
-                await using var data = await SeekableAsync(copy, ct);
-                await output.WriteEntryAsync(copy, ct);
+                if (Copy(entry, at) is { } copy)
+                {
+                    // Read whole before it is written, so that the output only ever holds complete entries.
+                    await using var data = await SeekableAsync(copy, entry.Length, ct);
+                    await output.WriteEntryAsync(copy, ct);
+                }
             }
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+        {
+            // The engine ends its archive early when a file changes while it is read (a daemon's log or state file), as
+            // tar's "file changed as we read it": what came before is kept, the rest of this path is not.
+            warnings.Add($"'{path}' changed while it was saved; part of it is not in the snapshot ({e.Message})");
         }
     }
 
@@ -139,13 +149,13 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
     /// Gives the entry a seekable copy of its data: a TarWriter on a stream it cannot seek (the agent's response) needs
     /// each entry's length first. Small files in memory, larger ones in a temporary file deleted when closed.
     /// </summary>
-    private static async Task<Stream?> SeekableAsync(TarEntry entry, CancellationToken ct)
+    private static async Task<Stream?> SeekableAsync(TarEntry entry, long length, CancellationToken ct)
     {
         if (entry.DataStream is not { CanSeek: false } source)
         {
             return null;
         }
-        Stream copy = entry.Length <= InMemoryFileBytes
+        Stream copy = length <= InMemoryFileBytes
             ? new MemoryStream()
             : new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16,
                 FileOptions.DeleteOnClose | FileOptions.Asynchronous);
@@ -172,14 +182,17 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         }
         var copy = new PaxTarEntry(t, at + entry.Name)
         {
-            DataStream = t == TarEntryType.RegularFile ? entry.DataStream : null,
             Mode = entry.Mode,
             Uid = entry.Uid,
             Gid = entry.Gid,
             ModificationTime = entry.ModificationTime,
         };
-        // Only links have a link name (TarEntry refuses one on any other entry).
-        if (t is TarEntryType.HardLink or TarEntryType.SymbolicLink)
+        // Only files have data and only links a link name (TarEntry refuses them on any other entry).
+        if (t == TarEntryType.RegularFile)
+        {
+            copy.DataStream = entry.DataStream;
+        }
+        else if (t is TarEntryType.HardLink or TarEntryType.SymbolicLink)
         {
             copy.LinkName = t == TarEntryType.HardLink ? at + entry.LinkName : entry.LinkName;
         }

@@ -17,11 +17,11 @@ public sealed record NodeSnapshotRequest(string Lab, string Node)
 }
 
 /// <summary>
-/// The byte stream of one node's snapshot: a tar (PAX) whose entries are, in this order: <see cref="WarningsEntry"/>
-/// (what did not work but did not stop the snapshot, one line each), <see cref="ConfigEntry"/> (the running-config
-/// command's output), <see cref="PathsPrefix"/>PATH (the requested container paths, whole), <see cref="FsPrefix"/>PATH
-/// (the files, links and folders added or changed against the image), <see cref="DeletedEntry"/> (the paths deleted
-/// from the image, one a line). Paths inside are relative to the node's root.
+/// The byte stream of one node's snapshot: a tar (PAX) whose entries are, in this order: <see cref="ConfigEntry"/> (the
+/// running-config command's output), <see cref="PathsPrefix"/>PATH (the requested container paths, whole),
+/// <see cref="FsPrefix"/>PATH (the files, links and folders added or changed against the image),
+/// <see cref="WarningsEntry"/> (what did not work but did not stop the snapshot, one line each), <see cref="DeletedEntry"/>
+/// (the paths deleted from the image, one a line). Paths inside are relative to the node's root.
 /// </summary>
 public static class NodeSnapshotStream
 {
