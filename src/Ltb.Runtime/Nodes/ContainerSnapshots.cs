@@ -49,6 +49,7 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
             config = shown.Stdout;
         }
         var changes = await engine.Client.Containers.InspectChangesAsync(container, ct);
+        var ids = await IdMap.OfAsync(engine, container, ct);
         await using var tar = new TarWriter(bounded, TarEntryFormat.Pax, leaveOpen: true);
         if (config is not null)
         {
@@ -56,12 +57,12 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         }
         foreach (var path in request.Paths)
         {
-            await CopyPathAsync(container, path, NodeSnapshotStream.PathsPrefix, tar, warnings, ct);
+            await CopyPathAsync(container, path, NodeSnapshotStream.PathsPrefix, tar, ids, warnings, ct);
         }
         var (fetch, deleted) = Plan(changes, request.Paths);
         foreach (var path in fetch)
         {
-            await CopyPathAsync(container, path, NodeSnapshotStream.FsPrefix, tar, warnings, ct);
+            await CopyPathAsync(container, path, NodeSnapshotStream.FsPrefix, tar, ids, warnings, ct);
         }
         await WriteTextAsync(tar, NodeSnapshotStream.WarningsEntry, string.Join('\n', warnings), ct);
         await WriteTextAsync(tar, NodeSnapshotStream.DeletedEntry, string.Join('\n', deleted), ct);
@@ -76,12 +77,15 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
     internal static (IReadOnlyList<string> Fetch, IReadOnlyList<string> Deleted) Plan(IEnumerable<ContainerFileSystemChangeResponse> changes,
         IReadOnlyList<string> skip)
     {
-        var kept = changes.Where(c => !NodeSnapshotStream.IsTransient(c.Path)
+        var all = changes?.ToList() ?? []; // the engine answers null for a container with no changes
+        var kept = all.Where(c => !NodeSnapshotStream.IsTransient(c.Path)
             && !skip.Any(s => c.Path == s || c.Path.StartsWith(s.TrimEnd('/') + "/", StringComparison.Ordinal))).ToList();
         var added = kept.Where(c => c.Kind == FileSystemChangeKind.Add).Select(c => c.Path).ToHashSet(StringComparer.Ordinal);
         var deleted = kept.Where(c => c.Kind == FileSystemChangeKind.Delete).Select(c => c.Path).ToHashSet(StringComparer.Ordinal);
+        // Over every change, transient ones included: a folder changed only below a transient path (/var for /var/tmp)
+        // must not be fetched whole.
         var ancestors = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var c in kept)
+        foreach (var c in all)
         {
             for (var p = Parent(c.Path); p.Length > 1; p = Parent(p))
             {
@@ -110,7 +114,7 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         }
     }
 
-    private async Task CopyPathAsync(string container, string path, string prefix, TarWriter output, List<string> warnings, CancellationToken ct)
+    private async Task CopyPathAsync(string container, string path, string prefix, TarWriter output, IdMap ids, List<string> warnings, CancellationToken ct)
     {
         Stream stream;
         try
@@ -129,7 +133,7 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         {
             while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
             {
-                if (Copy(entry, at) is { } copy)
+                if (Copy(entry, at, ids) is { } copy)
                 {
                     // Read whole before it is written, so that the output only ever holds complete entries.
                     await using var data = await SeekableAsync(copy, entry.Length, ct);
@@ -168,7 +172,7 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
     private const long InMemoryFileBytes = 4L << 20;
 
     /// <summary>The entry under its new name; devices, fifos and other special files are not kept (null).</summary>
-    private static PaxTarEntry? Copy(TarEntry entry, string at)
+    private static PaxTarEntry? Copy(TarEntry entry, string at, IdMap ids)
     {
         var type = entry.EntryType switch
         {
@@ -183,8 +187,8 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         var copy = new PaxTarEntry(t, at + entry.Name)
         {
             Mode = entry.Mode,
-            Uid = entry.Uid,
-            Gid = entry.Gid,
+            Uid = ids.InContainer(entry.Uid),
+            Gid = ids.InContainer(entry.Gid),
             ModificationTime = entry.ModificationTime,
         };
         // Only files have data and only links a link name (TarEntry refuses them on any other entry).
@@ -241,4 +245,33 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
     }
+}
+
+/// <summary>
+/// The container's user namespace (first line of /proc/PID/uid_map: inside, outside, count). The engine's archive of a
+/// remapped container gives files their owners as the host sees them (100101 for the node's uid 101); a restore into a
+/// new container needs the IDs inside it, or the engine refuses them ("cannot be mapped to a host ID").
+/// </summary>
+internal sealed record IdMap(long Inside, long Outside, long Count)
+{
+    private static readonly IdMap None = new(0, 0, 0);
+
+    public static async Task<IdMap> OfAsync(DockerEngine engine, string container, CancellationToken ct)
+    {
+        var pid = (await engine.Client.Containers.InspectContainerAsync(container, ct)).State?.Pid ?? 0;
+        try
+        {
+            var first = pid > 0 ? (await File.ReadAllLinesAsync($"/proc/{pid}/uid_map", ct)).FirstOrDefault() : null;
+            var parts = first?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return parts is { Length: 3 } && parts.All(p => long.TryParse(p, out _)) && long.Parse(parts[1]) != long.Parse(parts[0])
+                ? new IdMap(long.Parse(parts[0]), long.Parse(parts[1]), long.Parse(parts[2]))
+                : None;
+        }
+        catch (IOException)
+        {
+            return None;
+        }
+    }
+
+    public int InContainer(int id) => id >= Outside && id < Outside + Count && Count > 0 ? (int)(id - Outside + Inside) : id;
 }

@@ -73,14 +73,7 @@ public static class NodeSnapshotSplitter
                         }
                         break;
                     case var name when name.StartsWith(NodeSnapshotStream.FsPrefix, StringComparison.Ordinal) && name.Length > NodeSnapshotStream.FsPrefix.Length:
-                        var copy = new PaxTarEntry(entry.EntryType is TarEntryType.V7RegularFile ? TarEntryType.RegularFile : entry.EntryType,
-                            name[NodeSnapshotStream.FsPrefix.Length..])
-                        {
-                            DataStream = entry.DataStream, Mode = entry.Mode, Uid = entry.Uid, Gid = entry.Gid, ModificationTime = entry.ModificationTime,
-                            LinkName = entry.EntryType == TarEntryType.HardLink && entry.LinkName.StartsWith(NodeSnapshotStream.FsPrefix, StringComparison.Ordinal)
-                                ? entry.LinkName[NodeSnapshotStream.FsPrefix.Length..] : entry.LinkName,
-                        };
-                        await writer.WriteEntryAsync(copy, ct);
+                        await writer.WriteEntryAsync(Unprefixed(entry, name[NodeSnapshotStream.FsPrefix.Length..]), ct);
                         entries++;
                         break;
                 }
@@ -91,6 +84,27 @@ public static class NodeSnapshotSplitter
             File.Delete(archivePath);
         }
         return new NodeSnapshotParts(entries > 0, deleted, warnings);
+    }
+
+    /// <summary>An fs/ entry under its path in the node; only files carry data and only links a link name.</summary>
+    private static PaxTarEntry Unprefixed(TarEntry entry, string name)
+    {
+        var type = entry.EntryType is TarEntryType.V7RegularFile ? TarEntryType.RegularFile : entry.EntryType;
+        var copy = new PaxTarEntry(type, name) { Mode = entry.Mode, Uid = entry.Uid, Gid = entry.Gid, ModificationTime = entry.ModificationTime };
+        if (type == TarEntryType.RegularFile)
+        {
+            copy.DataStream = entry.DataStream;
+        }
+        else if (type == TarEntryType.HardLink)
+        {
+            copy.LinkName = entry.LinkName.StartsWith(NodeSnapshotStream.FsPrefix, StringComparison.Ordinal)
+                ? entry.LinkName[NodeSnapshotStream.FsPrefix.Length..] : entry.LinkName;
+        }
+        else if (type == TarEntryType.SymbolicLink)
+        {
+            copy.LinkName = entry.LinkName;
+        }
+        return copy;
     }
 
     /// <summary>The lab file a path in the node is (a bound file, or a file inside a bound folder); null: none.</summary>
