@@ -11,7 +11,8 @@ namespace Ltb.Runtime.Usage;
 /// interfaces' counters from <c>/proc/PID/net/dev</c> of the process holding its namespace (a file read: no process is
 /// started per node). CPU percentages are the difference to the previous sample, so the first sample of a node reads 0.
 /// A sample younger than <see cref="Reuse"/> is answered again instead of measuring twice. Disk use (a walk of the
-/// node's layer) is measured once per <see cref="DiskInterval"/> per node.
+/// node's layer) is measured once per <see cref="DiskInterval"/> per node, in the background, so a sample never waits
+/// for it (a node's first samples have no disk figure).
 /// </summary>
 public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, TimeProvider? time = null)
 {
@@ -24,6 +25,8 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
     private readonly ConcurrentDictionary<(string Lab, string Node), (long? Bytes, DateTimeOffset At)> _disk = new();
     private (ulong Busy, ulong Total) _hostCpu;
     private HostUsage? _last;
+    private readonly ConcurrentDictionary<(string Lab, string Node), INodeDriver> _diskDue = new();
+    private Task? _diskRefresh;
 
     /// <summary>
     /// A sample of the host and of <paramref name="labs"/> (runtime names), at most <see cref="Reuse"/> old. Callers that
@@ -58,6 +61,7 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         var memory = HostReadings.Memory();
         var disk = HostReadings.Disk(stateDirectory);
         Forget(labs);
+        StartDiskRefresh();
         var usage = new HostUsage(_time.GetUtcNow(), Environment.ProcessorCount, total == 0 ? 0 : Math.Round(100.0 * busy / total, 2),
             memory.Total, memory.Used, disk.Total, disk.Used, sampled);
         lock (_lock)
@@ -113,7 +117,7 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
                 : 0;
             _cpu[key] = (stats.CpuNanoseconds, now);
             return new NodeUsage(node.Name, node.State, Math.Round(percent, 2), stats.CpuNanoseconds, stats.MemoryBytes, stats.MemoryLimitBytes,
-                stats.Pids, await DiskAsync(driver, lab, node.Name, ct), interfaces);
+                stats.Pids, Disk(driver, lab, node.Name), interfaces);
         }
         catch (LabRuntimeException e)
         {
@@ -121,16 +125,50 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         }
     }
 
-    private async Task<long?> DiskAsync(INodeDriver driver, string lab, string node, CancellationToken ct)
+    /// <summary>
+    /// The node's last measured disk use (null until first measured). Measuring walks the node's layer, which can take
+    /// seconds per node on a busy host, so it is never on a sample's path: stale nodes are queued for
+    /// <see cref="RefreshDisksAsync"/>, which measures them one at a time in the background.
+    /// </summary>
+    private long? Disk(INodeDriver driver, string lab, string node)
     {
         var key = (lab, node);
-        if (_disk.TryGetValue(key, out var known) && _time.GetUtcNow() - known.At < DiskInterval)
+        var known = _disk.TryGetValue(key, out var k) ? k : default((long? Bytes, DateTimeOffset At)?);
+        if (known is null || _time.GetUtcNow() - known.Value.At >= DiskInterval)
         {
-            return known.Bytes;
+            _diskDue[key] = driver;
         }
-        var bytes = (await driver.DescribeAsync(lab, node, ct)).DiskBytes;
-        _disk[key] = (bytes, _time.GetUtcNow());
-        return bytes;
+        return known?.Bytes;
+    }
+
+    private void StartDiskRefresh()
+    {
+        lock (_lock)
+        {
+            if (_diskDue.IsEmpty || _diskRefresh is { IsCompleted: false })
+            {
+                return;
+            }
+            _diskRefresh = Task.Run(RefreshDisksAsync);
+        }
+    }
+
+    private async Task RefreshDisksAsync()
+    {
+        foreach (var (key, driver) in _diskDue.ToArray())
+        {
+            _diskDue.TryRemove(key, out _);
+            using var timeout = new CancellationTokenSource(SampleTimeout);
+            try
+            {
+                var bytes = (await driver.DescribeAsync(key.Lab, key.Node, timeout.Token)).DiskBytes;
+                _disk[key] = (bytes, _time.GetUtcNow());
+            }
+            catch (Exception e) when (e is LabRuntimeException or OperationCanceledException)
+            {
+                // Queued again by the next sample: a node being removed or a slow engine only delays its figure.
+            }
+        }
     }
 
     /// <summary>Drops what is kept of labs that are gone (the dictionaries stay as large as what runs).</summary>
@@ -144,6 +182,10 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         foreach (var key in _disk.Keys.Where(k => !live.Contains(k.Lab)))
         {
             _disk.TryRemove(key, out _);
+        }
+        foreach (var key in _diskDue.Keys.Where(k => !live.Contains(k.Lab)))
+        {
+            _diskDue.TryRemove(key, out _);
         }
     }
 }

@@ -40,7 +40,14 @@ internal static class SnapshotScenario
     /// <summary>The restored lab has the route, the description and the file, and OSPF converges: PC1 reaches PC3.</summary>
     public static async Task AssertRestoredAsync(HttpClient client, Guid lab)
     {
+        // FRR's daemons start a while after the node: its running configuration is read once vtysh reaches them.
+        var deadline = DateTime.UtcNow + Convergence;
         var config = await RunningConfigAsync(client, lab);
+        while (!config.Contains("router ospf", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(2000);
+            config = await RunningConfigAsync(client, lab);
+        }
         Assert.Contains(Route, config);
         Assert.Contains(Description, config);
         var proof = await ExecAsync(client, lab, "PC1", "cat", ProofFile);

@@ -64,8 +64,18 @@ public sealed class SnapshotTests(SqliteServer server) : IClassFixture<SqliteSer
         await restored.DestroyAsync();
         await restored.AssertNoLeftoversAsync();
 
-        // Templates published from a snapshot: not asserted yet. Its first run (stop 27) showed the student's lab
-        // without router1's saved route: the template path does not yet carry the saved running configuration.
+        // Published as a template version for the group: a student's lab from it starts in the prepared state.
+        var form = new MultipartFormDataContent
+        {
+            { new StringContent(snapshot.Id.ToString()), "snapshot" }, { new StringContent(name + "-tpl"), "name" },
+            { new StringContent("group"), "visibility" }, { new StringContent(group.Id.ToString()), "groupId" },
+        };
+        var template = await Http.ReadAsync<TemplateDto>(await owner.PostAsync("/api/v1/templates", form, ct), 201);
+        var deployTemplate = new MultipartFormDataContent { { new StringContent(template.Id.ToString()), "template" }, { new StringContent(name + "s"), "name" } };
+        await using var prepared = await ServerLab.RunAsync(learner, deployTemplate);
+        await SnapshotScenario.AssertRestoredAsync(learner, prepared.Id);
+        await prepared.DestroyAsync();
+        await prepared.AssertNoLeftoversAsync();
 
         var before = await Http.ReadAsync<SnapshotQuotaDto>(await owner.GetAsync("/api/v1/snapshots/usage", ct), 200);
         Assert.Equal(snapshot.SizeBytes, before.UsedBytes);
