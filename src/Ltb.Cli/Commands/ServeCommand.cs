@@ -100,11 +100,15 @@ internal static class ServeCommand
         {
             Description = "The most MiB one user's snapshots may take together [env LTB_SNAPSHOT_QUOTA; default 4096]",
         };
+        var usageRetention = new Option<int?>("--usage-retention")
+        {
+            Description = "How many days the usage history keeps its hourly rows (7 to 3650) [env LTB_USAGE_RETENTION; default 90]",
+        };
         var serve = new Command("serve", "Start the LTB server: REST API, web docs, and an agent for this host. " +
             "The first start creates the admin account (password from LTB_ADMIN_PASSWORD, else generated, printed and kept in " +
             $"DATA/{InitialAdminPassword.FileName} until the admin changes it).")
         {
-            listen, tasksPerHost, taskWorkers, replica, trustedProxy, policyFile, sshPort, snapshots, snapshotQuota,
+            listen, tasksPerHost, taskWorkers, replica, trustedProxy, policyFile, sshPort, snapshots, snapshotQuota, usageRetention,
         };
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
@@ -131,6 +135,15 @@ internal static class ServeCommand
                     return Fail($"--snapshot-quota (LTB_SNAPSHOT_QUOTA) is a number of MiB (0 or more), not '{quota}'");
                 }
                 options.SnapshotQuotaBytes = mib << 20;
+            }
+            var retention = parse.GetValue(usageRetention)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Env("LTB_USAGE_RETENTION");
+            if (retention is not null)
+            {
+                if (!int.TryParse(retention, System.Globalization.CultureInfo.InvariantCulture, out var days) || days is < 7 or > 3650)
+                {
+                    return Fail($"--usage-retention (LTB_USAGE_RETENTION) is a number of days from 7 to 3650, not '{retention}'");
+                }
+                options.UsageRetention = TimeSpan.FromDays(days);
             }
             // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
             options.AgentCaFile = Env("LTB_AGENT_CA");

@@ -56,11 +56,17 @@ internal static class UsageHistoryCommands
     public static Option<int?> StepOption() =>
         new("--step") { Description = "With --history: seconds per line (rounded up to what the history keeps for the period)." };
 
+    private static Option<string> ByOption(string description)
+    {
+        var by = new Option<string>("--by") { Description = description, DefaultValueFactory = _ => "user" };
+        by.AcceptOnlyFromAmong(["user", "group", "lab", "host"]);
+        return by;
+    }
+
     /// <summary>`ltb usage`: live sums and accounting reports across labs.</summary>
     public static Command Create(Option<string> server)
     {
-        var by = new Option<string>("--by") { Description = "Sum per user, group, lab or host.", DefaultValueFactory = _ => "user" };
-        by.AcceptOnlyFromAmong(["user", "group", "lab", "host"]);
+        var by = ByOption("Sum per user, group, lab or host.");
         var topOutput = new OutputOptions();
         var top = topOutput.AddTo(new Command("top", "Live usage summed per user, group, lab or host (what you may see: yours; an instructor's groups; admins all).")
         {
@@ -85,8 +91,7 @@ internal static class UsageHistoryCommands
 
     private static Command ReportCommand(Option<string> server)
     {
-        var by = new Option<string>("--by") { Description = "One line per user, group, lab or host.", DefaultValueFactory = _ => "user" };
-        by.AcceptOnlyFromAmong(["user", "group", "lab", "host"]);
+        var by = ByOption("One line per user, group, lab or host.");
         var from = new Option<string?>("--from") { Description = "The period's start: ISO 8601 (2026-12-01T00:00Z) or a DURATION ago (7d) [default: 30 days ago]." };
         var to = new Option<string?>("--to") { Description = "The period's end: ISO 8601 or a DURATION ago [default: now]." };
         var output = new OutputOptions();

@@ -185,4 +185,18 @@ public sealed class VmDriver : INodeDriver
         return Task.FromResult(new NodeStats(node, DateTimeOffset.UtcNow, usage.CpuNanoseconds, usage.Memory,
             (ulong)(record.MemoryBytes + VmCgroup.OverheadBytes), usage.Pids));
     }
+
+    /// <summary>
+    /// Device information of a VM node: its disk use is its overlay's size (what the guest wrote over its pristine base
+    /// image), and it runs since QEMU wrote its pid file.
+    /// </summary>
+    public async Task<NodeDescription> DescribeAsync(string lab, string node, CancellationToken ct)
+    {
+        var status = (await InspectAsync(lab, ct)).FirstOrDefault(n => n.Name == node)
+            ?? throw new LabRuntimeException(lab, node, "no such node on this host");
+        var files = _nodes.Files(lab, node);
+        var overlay = new FileInfo(files.Overlay);
+        DateTimeOffset? started = status.State == NodeState.Running && File.Exists(files.PidFile) ? File.GetLastWriteTimeUtc(files.PidFile) : null;
+        return new NodeDescription(node, status.State, status.Image, null, [], started, overlay.Exists ? overlay.Length : null);
+    }
 }

@@ -83,11 +83,11 @@ public static class UsageHistoryEndpoints
     private static async Task<Results<Ok<UsageReportDto>, ValidationProblem>> ReportAsync(string? by, DateTimeOffset? from, DateTimeOffset? to,
         Caller caller, LtbDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        by = string.IsNullOrEmpty(by) ? "user" : by.ToLowerInvariant();
-        if (!UsageHistoryQueries.Groupings.Contains(by))
+        if (Grouping(by, "user", out var invalid) is not { } grouping)
         {
-            return Problems.Invalid("by", $"'{by}' is not a grouping: give one of {string.Join(", ", UsageHistoryQueries.Groupings)}");
+            return invalid!;
         }
+        by = grouping;
         if (UsageHistoryQueries.Period(from, to, null, clock.GetUtcNow(), DefaultReport, out var error) is not { } period)
         {
             return Problems.Invalid("period", error!);
@@ -100,11 +100,20 @@ public static class UsageHistoryEndpoints
     private static async Task<Results<Ok<UsageSumsDto>, ValidationProblem>> SumsAsync(string? by, Caller caller, LtbDbContext db, UsageBoard board,
         CancellationToken ct)
     {
-        by = string.IsNullOrEmpty(by) ? "lab" : by.ToLowerInvariant();
-        if (!UsageHistoryQueries.Groupings.Contains(by))
+        if (Grouping(by, "lab", out var invalid) is not { } grouping)
         {
-            return Problems.Invalid("by", $"'{by}' is not a grouping: give one of {string.Join(", ", UsageHistoryQueries.Groupings)}");
+            return invalid!;
         }
+        by = grouping;
         return TypedResults.Ok(await UsageSums.OfAsync(board, db, await UsageScope.ForAsync(caller, db, ct), by, ct));
+    }
+
+    /// <summary>The sums' grouping (user, group, lab or host; <paramref name="fallback"/> when none is given), or why not.</summary>
+    private static string? Grouping(string? by, string fallback, out ValidationProblem? invalid)
+    {
+        var grouping = string.IsNullOrEmpty(by) ? fallback : by.ToLowerInvariant();
+        invalid = UsageHistoryQueries.Groupings.Contains(grouping) ? null
+            : Problems.Invalid("by", $"'{grouping}' is not a grouping: give one of {string.Join(", ", UsageHistoryQueries.Groupings)}");
+        return invalid is null ? grouping : null;
     }
 }

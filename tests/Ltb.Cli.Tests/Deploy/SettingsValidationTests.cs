@@ -39,6 +39,13 @@ public sealed class SettingsValidationTests : IDisposable
     public async Task Serve_refuses_a_listen_address_that_is_not_a_url(string listen, string expected) =>
         Assert.Contains(expected, await FailsAsync("serve", "--listen", listen, "--ssh-port", "off"));
 
+    [Theory]
+    [InlineData("3")]
+    [InlineData("forever")]
+    public async Task Serve_refuses_a_usage_retention_shorter_than_a_week_or_not_a_number(string days) =>
+        Assert.Contains($"--usage-retention (LTB_USAGE_RETENTION) is a number of days from 7 to 3650, not '{days}'",
+            await FailsAsync(new Dictionary<string, string> { ["LTB_USAGE_RETENTION"] = days }, "serve", "--ssh-port", "off"));
+
     [Fact]
     public async Task Serve_names_the_valid_database_providers() =>
         Assert.Contains("'mysql' is not a database (use sqlite or postgres)", await FailsAsync("serve", "--database", "mysql"));

@@ -67,6 +67,10 @@ public sealed class VmLabTests
         Assert.Equal((ulong)((256L + 192) << 20), stats.MemoryLimitBytes);
         Assert.InRange(stats.MemoryBytes, 16UL << 20, (256UL + 192) << 20);
         Assert.True(stats.CpuNanoseconds > 0 && stats.Pids > 0, $"cpu {stats.CpuNanoseconds} ns, {stats.Pids} pids");
+        // Device information: its disk use is its overlay's, and it runs since QEMU started.
+        var described = await lab.Runtime.DescribeNodeAsync(lab.Name, "vm1", TestLabs.Ct);
+        Assert.True(described.DiskBytes > 0, "the VM's overlay has no size");
+        Assert.InRange(described.StartedAt!.Value, DateTimeOffset.UtcNow.AddMinutes(-10), DateTimeOffset.UtcNow.AddMinutes(1));
         // The container reaches the VM over the link, and the host reaches it on its management address.
         await AssertPingsAsync(lab, "c1", "10.0.0.2");
         var mgmt = await lab.Net.RunAsync("ping", ["-c", "2", "-W", "3", vm.MgmtIpv4!.Split('/')[0]], null, TimeSpan.FromSeconds(20), TestLabs.Ct);
