@@ -188,7 +188,7 @@ public sealed class VmDriver : INodeDriver
 
     /// <summary>
     /// Device information of a VM node: its disk use is its overlay's size (what the guest wrote over its pristine base
-    /// image), and it runs since QEMU wrote its pid file.
+    /// image; none for a guest booted from a kernel without a disk), and it runs since QEMU wrote its pid file.
     /// </summary>
     public async Task<NodeDescription> DescribeAsync(string lab, string node, CancellationToken ct)
     {
@@ -197,6 +197,6 @@ public sealed class VmDriver : INodeDriver
         var files = _nodes.Files(lab, node);
         var overlay = new FileInfo(files.Overlay);
         DateTimeOffset? started = status.State == NodeState.Running && File.Exists(files.PidFile) ? File.GetLastWriteTimeUtc(files.PidFile) : null;
-        return new NodeDescription(node, status.State, status.Image, null, [], started, overlay.Exists ? overlay.Length : null);
+        return new NodeDescription(node, status.State, status.Image, null, [], started, overlay.Exists ? overlay.Length : 0);
     }
 }

@@ -61,8 +61,9 @@ public sealed class UsageCollector(IServiceScopeFactory scopes, IAgentDirectory 
         {
             await history.FlushAsync(cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
+            // Also when the host's shutdown time ran out: a stop must not fail because the last minute was not written.
             log.LogWarning("writing the last minute of the usage history failed: {Error}", e.Message);
         }
     }

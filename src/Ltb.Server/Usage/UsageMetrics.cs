@@ -10,19 +10,23 @@ namespace Ltb.Server.Usage;
 /// Labels are bounded: <c>host</c> (host names), <c>lab</c> (the lab's runtime name, unique per host) and <c>node</c>,
 /// never interfaces or users; node series stop at <see cref="LtbServerOptions.MetricsNodeSeriesLimit"/> and lab series at
 /// <see cref="LtbServerOptions.MetricsLabSeriesLimit"/> (the rest is in the lab and host sums), so a scrape stays the
-/// same size however many labs run.
+/// same size however many labs run. Which series are reported is sticky (<see cref="SeriesSlots{TKey}"/>): the exporter
+/// keeps exporting a series' last value once it stops being reported (opentelemetry-dotnet #5950), so a series that
+/// lost its place to another would stay in the scrape beside it and the bound would not hold.
 /// </summary>
 public sealed class UsageMetrics : IDisposable
 {
     public const string MeterName = "Ltb.Usage";
     private readonly Meter _meter = new(MeterName);
     private readonly UsageBoard _board;
-    private readonly LtbServerOptions _options;
+    private readonly SeriesSlots<(string Host, string Lab)> _labSlots;
+    private readonly SeriesSlots<(string Host, string Lab, string Node)> _nodeSlots;
 
     public UsageMetrics(UsageBoard board, LtbServerOptions options)
     {
         _board = board;
-        _options = options;
+        _labSlots = new(options.MetricsLabSeriesLimit);
+        _nodeSlots = new(options.MetricsNodeSeriesLimit);
         _meter.CreateObservableGauge("ltb_host_cpu_percent", () => Hosts(u => u.CpuPercent), description: "The host's CPU use, percent of all its cores");
         _meter.CreateObservableGauge("ltb_host_cpus", () => Hosts(u => u.Cpus), description: "The host's CPU cores");
         _meter.CreateObservableGauge("ltb_host_memory_used_bytes", () => Hosts(u => (double)u.MemoryUsedBytes), description: "The host's memory in use");
@@ -52,9 +56,13 @@ public sealed class UsageMetrics : IDisposable
     private IEnumerable<Measurement<double>> Hosts(Func<HostUsage, double> value) =>
         _board.Named.Select(h => new Measurement<double>(value(h.Usage), new KeyValuePair<string, object?>("host", h.Name)));
 
-    private IEnumerable<Measurement<double>> Labs(Func<LabUsage, double> value) =>
-        _board.Named.SelectMany(h => h.Usage.Labs.Select(l => (h.Name, Lab: l))).Take(_options.MetricsLabSeriesLimit)
-            .Select(x => new Measurement<double>(value(x.Lab), new("host", x.Name), new("lab", x.Lab.Lab)));
+    private IEnumerable<Measurement<double>> Labs(Func<LabUsage, double> value)
+    {
+        var labs = _board.Named.SelectMany(h => h.Usage.Labs.Select(l => (Key: (h.Name, l.Lab), Lab: l))).ToList();
+        var kept = _labSlots.Keep(labs.Select(x => x.Key));
+        return labs.Where(x => kept.Contains(x.Key))
+            .Select(x => new Measurement<double>(value(x.Lab), new("host", x.Key.Name), new("lab", x.Key.Lab)));
+    }
 
     private IEnumerable<Measurement<long>> Nodes(Func<NodeUsage, ulong> value) =>
         NodeSeries().Select(x => new Measurement<long>((long)Math.Min(value(x.Node), long.MaxValue), x.Tags));
@@ -62,9 +70,42 @@ public sealed class UsageMetrics : IDisposable
     private IEnumerable<Measurement<double>> Nodes(Func<NodeUsage, double> value) =>
         NodeSeries().Select(x => new Measurement<double>(value(x.Node), x.Tags));
 
-    private IEnumerable<(NodeUsage Node, KeyValuePair<string, object?>[] Tags)> NodeSeries() =>
-        _board.Named.SelectMany(h => h.Usage.Labs.SelectMany(l => l.Nodes.Select(n => (n, new KeyValuePair<string, object?>[]
-            { new("host", h.Name), new("lab", l.Lab), new("node", n.Node) })))).Take(_options.MetricsNodeSeriesLimit);
+    private IEnumerable<(NodeUsage Node, KeyValuePair<string, object?>[] Tags)> NodeSeries()
+    {
+        var nodes = _board.Named.SelectMany(h => h.Usage.Labs.SelectMany(l => l.Nodes.Select(n => (Key: (h.Name, l.Lab, n.Node), Node: n)))).ToList();
+        var kept = _nodeSlots.Keep(nodes.Select(x => x.Key));
+        return nodes.Where(x => kept.Contains(x.Key)).Select(x => (x.Node, new KeyValuePair<string, object?>[]
+            { new("host", x.Key.Name), new("lab", x.Key.Lab), new("node", x.Key.Node) }));
+    }
 
     public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>
+/// At most <c>limit</c> series keys, first come first served: a key keeps its slot while it is present, and a slot is
+/// given to a new key only when one is free (its key went away).
+/// </summary>
+public sealed class SeriesSlots<TKey>(int limit) where TKey : notnull
+{
+    private readonly Lock _lock = new();
+    private readonly HashSet<TKey> _held = [];
+
+    /// <summary>Of the keys present now, the ones that hold a slot.</summary>
+    public IReadOnlySet<TKey> Keep(IEnumerable<TKey> present)
+    {
+        var now = present.ToHashSet();
+        lock (_lock)
+        {
+            _held.IntersectWith(now);
+            foreach (var key in now)
+            {
+                if (_held.Count >= limit)
+                {
+                    break;
+                }
+                _held.Add(key);
+            }
+            return _held.ToHashSet();
+        }
+    }
 }

@@ -117,6 +117,9 @@ public sealed class VmImageLibraryTests(VmImageServer server) : IClassFixture<Vm
             await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
             await serial.TypeAsync("echo booted-$((6*7)) > /root/mark; cat /root/mark\n");
             await serial.WaitForAsync("booted-42");
+            // Device information: the VM's disk use is what it wrote to its overlay.
+            var info = await Http.ReadAsync<NodeInfoDto>(await owner.GetAsync($"/api/v1/labs/{lab.Id}/nodes/vm1/info", ct), 200);
+            Assert.True(info.DiskBytes > 0, "the VM's overlay has no size");
             await lab.DestroyAsync();
         }
         // The guest wrote to its overlay; the library's disk is the one uploaded.
