@@ -8,6 +8,7 @@ namespace Ltb.Server.Tests.Labs;
 /// A server of its own: the OpenTelemetry SDK keeps exporting an observable series' last value after the series stops
 /// being reported (opentelemetry-dotnet #5950), so labs destroyed by other tests would still be in the scrape.
 /// </summary>
+[Collection(MetricsServer.Collection)]
 public sealed class MetricsCardinalityTests(MetricsServer server) : IClassFixture<MetricsServer>
 {
     [Fact]

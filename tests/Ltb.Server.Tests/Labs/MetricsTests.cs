@@ -15,6 +15,9 @@ public sealed class MetricsServer : SqliteServer
     public const string ScrapeToken = "prometheus-scrape-secret";
     public const int NodeSeries = 12;
 
+    /// <summary>The metrics classes run one after the other: 20 labs being sampled starve a flood ping's figures on two cores.</summary>
+    public const string Collection = "metrics servers";
+
     protected override async Task ConfigureAsync(LtbServerOptions options)
     {
         await base.ConfigureAsync(options);
@@ -29,6 +32,7 @@ public sealed class MetricsServer : SqliteServer
 /// its CPU is above idle, the lab's and the host's series are there, and every series the Grafana dashboard names is in
 /// the scrape; who may scrape. (The bound with 20 labs is <see cref="MetricsCardinalityTests"/>.)
 /// </summary>
+[Collection(MetricsServer.Collection)]
 public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<MetricsServer>
 {
     private const string Pair = """
