@@ -91,6 +91,25 @@ public sealed class SnapshotArchiveTests(SmallSnapshotQuotaServer server) : ICla
         Assert.Empty(Directory.Exists(Path.Combine(Store, ".staging")) ? Directory.GetFileSystemEntries(Path.Combine(Store, ".staging")) : []);
     }
 
+    [Fact]
+    public async Task Deleting_a_user_deletes_their_snapshots_folders_and_leaves_others()
+    {
+        var (client, archive) = await ExportedSampleAsync("gone");
+        var imported = await Http.ReadAsync<SnapshotDto>(await client.PostAsync("/api/v1/snapshots/import", Body(archive)), 201);
+        var theirs = (await Http.ReadAsync<Paged<SnapshotDto>>(await client.GetAsync("/api/v1/snapshots"), 200)).Items.Select(s => s.Id).ToList();
+        Assert.Equal(2, theirs.Count);
+        Assert.All(theirs, id => Assert.True(Directory.Exists(Path.Combine(Store, id.ToString("N")))));
+        var other = await server.CreateUserAsync("keep");
+        var kept = await SnapshotSamples.StoreAsync(server, other.Id, null);
+        var me = await Http.ReadAsync<UserDto>(await client.GetAsync("/api/v1/me"), 200);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await server.Admin.DeleteAsync($"/api/v1/users/{me.Id}")).StatusCode);
+        Assert.All(theirs, id => Assert.False(Directory.Exists(Path.Combine(Store, id.ToString("N"))), $"snapshot {id}'s folder outlived its owner"));
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Admin.GetAsync($"/api/v1/snapshots/{imported.Id}")).StatusCode);
+        Assert.True(Directory.Exists(Path.Combine(Store, kept.ToString("N"))));
+        Assert.Equal(HttpStatusCode.OK, (await server.Admin.GetAsync($"/api/v1/snapshots/{kept}")).StatusCode);
+    }
+
     /// <summary>A fresh user with a stored sample snapshot, and its archive as the export endpoint streams it.</summary>
     private async Task<(HttpClient Client, byte[] Archive)> ExportedSampleAsync(string prefix)
     {

@@ -118,7 +118,7 @@ public sealed class SnapshotTaskHandler(LabJournal journal, LtbDbContext db, Sna
     {
         try
         {
-            return (await run.Agent.DescribeNodeAsync(run.RuntimeName, node, ct)).ImageDigests.FirstOrDefault();
+            return (await run.Agent.DescribeNodeAsync(run.RuntimeName, node, ct)).ImageDigests is [var digest, ..] ? digest : null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
