@@ -124,18 +124,21 @@ public sealed class SnapshotArchiveTests(SmallSnapshotQuotaServer server) : ICla
 
     private async Task<string> RefusedAsync(HttpClient client, byte[] archive, HttpStatusCode status, string expected)
     {
-        var before = Directory.GetDirectories(Store).Length;
+        var before = Stored();
         var mine = (await Http.ReadAsync<SnapshotQuotaDto>(await client.GetAsync("/api/v1/snapshots/usage"), 200)).Count;
         var response = await client.PostAsync("/api/v1/snapshots/import", Body(archive));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == status, $"{response.StatusCode}: {text}");
         var detail = JsonDocument.Parse(text).RootElement.GetProperty("detail").GetString()!;
         Assert.Contains(expected, detail);
-        Assert.Equal(before, Directory.GetDirectories(Store).Length);
+        Assert.Equal(before, Stored());
         Assert.Equal(mine, (await Http.ReadAsync<SnapshotQuotaDto>(await client.GetAsync("/api/v1/snapshots/usage"), 200)).Count);
         Assert.Empty(Directory.Exists(Path.Combine(Store, ".staging")) ? Directory.GetFileSystemEntries(Path.Combine(Store, ".staging")) : []);
         return detail;
     }
+
+    /// <summary>The snapshots' folders in the store (not its staging folder).</summary>
+    private string[] Stored() => [.. Directory.GetDirectories(Store).Select(Path.GetFileName).Where(d => !d!.StartsWith('.')).Order()!];
 
     private static ByteArrayContent Body(byte[] archive)
     {
