@@ -58,6 +58,25 @@ try
     await WaitAsync(admin, accepted.Task, ct);
     var snapshotTime = clock.Elapsed;
     var snapshot = await admin.GetSnapshotAsync(accepted.Snapshot.Id, ct);
+
+    // Export to a file and import it back (into the same server, as another snapshot): time and the archive's size.
+    var archive = Path.Combine(data, "bench" + ".ltbsnap.tar");
+    clock.Restart();
+    await using (var file = File.Create(archive))
+    {
+        await admin.ExportSnapshotAsync(snapshot.Id, file, ct);
+    }
+    var exportTime = clock.Elapsed;
+    var archiveBytes = new FileInfo(archive).Length;
+    clock.Restart();
+    SnapshotDto imported;
+    await using (var file = File.OpenRead(archive))
+    {
+        imported = await admin.ImportSnapshotAsync(file, "imported", ct);
+    }
+    var importTime = clock.Elapsed;
+    await admin.DeleteSnapshotAsync(imported.Id, ct);
+    File.Delete(archive);
     await WaitAsync(admin, (await admin.DestroyLabAsync(lab.Id.ToString(), ct)).Task, ct);
     labs.Clear();
 
@@ -72,6 +91,8 @@ try
     Console.WriteLine($"  docker commit of the 6 containers (baseline): {committed.TotalSeconds,6:0.0} s, top layers {committedBytes / 1024.0:0} KiB");
     Console.WriteLine($"  LTB snapshot (task requested -> succeeded):  {snapshotTime.TotalSeconds,6:0.0} s, size {snapshot.SizeBytes / 1024.0:0} KiB");
     Console.WriteLine($"  LTB restore into a new lab (-> running):     {restoreTime.TotalSeconds,6:0.0} s");
+    Console.WriteLine($"  export (archive written to a file):          {exportTime.TotalSeconds,6:0.0} s, archive {archiveBytes / 1024.0:0} KiB");
+    Console.WriteLine($"  import (archive checked and stored):         {importTime.TotalSeconds,6:0.0} s");
     await admin.DeleteSnapshotAsync(snapshot.Id, ct);
     exit = 0;
 }

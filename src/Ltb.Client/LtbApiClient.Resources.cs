@@ -193,6 +193,17 @@ public sealed partial class LtbApiClient
 
     public Task DeleteSnapshotAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/snapshots/{id}", ct);
 
+    /// <summary>Writes a snapshot's archive (docs/snapshot-format.md) to <paramref name="output"/> as it comes.</summary>
+    public Task ExportSnapshotAsync(Guid id, Stream output, CancellationToken ct) => DownloadAsync($"{Api}/snapshots/{id}/export", output, ct);
+
+    /// <summary>Streams a snapshot archive to the server, which makes it a snapshot of the caller's (optionally renamed).</summary>
+    public Task<SnapshotDto> ImportSnapshotAsync(Stream archive, string? name, CancellationToken ct)
+    {
+        var content = new StreamContent(archive, 1 << 20);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
+        return PostContentAsync<SnapshotDto>($"{Api}/snapshots/import{(name is null ? "" : "?name=" + Uri.EscapeDataString(name))}", content, ct);
+    }
+
     /// <summary>
     /// Deploys a lab from a snapshot (POST /labs with <c>snapshot</c>): a new lab named <paramref name="name"/> (default: the
     /// snapshot's topology's), or with <paramref name="reset"/> the running lab of that name replaced by it.

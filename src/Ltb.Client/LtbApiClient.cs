@@ -97,6 +97,14 @@ public sealed partial class LtbApiClient : IDisposable
         }
     }
 
+    /// <summary>Copies a (large) body to <paramref name="output"/> as it comes, never holding it whole.</summary>
+    public async Task DownloadAsync(string path, Stream output, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        await body.CopyToAsync(output, ct);
+    }
+
     /// <summary>A body as the server sent it, byte for byte (a template's YAML).</summary>
     public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct)
     {

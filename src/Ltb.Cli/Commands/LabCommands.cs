@@ -35,6 +35,8 @@ internal static class LabCommands
         lab.Subcommands.Add(LinkCommand());
         lab.Subcommands.Add(MirrorCommands.Create(LabArgument, Server));
         lab.Subcommands.Add(SnapshotCommands.Create(LabArgument, Server));
+        lab.Subcommands.Add(SnapshotCommands.Export(LabArgument(), Server));
+        lab.Subcommands.Add(SnapshotCommands.Import(Server));
         return lab;
     }
 

@@ -113,6 +113,65 @@ internal static class SnapshotCommands
         return command;
     }
 
+    /// <summary>`ltb lab export LAB [--snapshot NAME] -o FILE`: a lab with one of its snapshots (default: its newest) as one archive.</summary>
+    public static Command Export(Argument<string> lab, Option<string> server)
+    {
+        var name = new Option<string?>("--snapshot") { Description = "The snapshot to export [default: the lab's newest ready snapshot]" };
+        var file = new Option<string>("--output", "-o") { Description = "The archive file to write (docs/snapshot-format.md)", Required = true };
+        var command = new Command("export", "Write a lab with its snapshot as one archive file, to import into another LTB (ltb lab import).") { lab, name, file, server };
+        command.SetAction((parse, ct) => LabCommands.Run(async () =>
+        {
+            using var client = ServerConnection.Connect(parse.GetValue(server));
+            var labName = parse.GetValue(lab)!;
+            var snapshot = parse.GetValue(name) is { } n ? await FindAsync(client, $"{labName}/{n}", ct)
+                : (await client.ListSnapshotsAsync(ct)).Items.Where(s => s.LabName == labName && s.State == "ready").MaxBy(s => s.CreatedAt)
+                  ?? throw new LtbApiException(0, $"lab '{labName}' has no ready snapshot to export (ltb lab snapshot create {labName} NAME)");
+            var path = parse.GetValue(file)!;
+            var partial = path + ".part";
+            try
+            {
+                await using (var output = new FileStream(partial, FileMode.Create, FileAccess.Write))
+                {
+                    await client.ExportSnapshotAsync(snapshot.Id, output, ct);
+                }
+                File.Move(partial, path, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(partial); // an interrupted download leaves no half archive
+            }
+            Console.WriteLine($"snapshot '{snapshot.LabName}/{snapshot.Name}' exported to {path} ({Size(new FileInfo(path).Length)})");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>`ltb lab import FILE [--name NAME]`: an archive becomes a snapshot of yours, restorable with `ltb lab snapshot restore`.</summary>
+    public static Command Import(Option<string> server)
+    {
+        var file = new Argument<string>("FILE") { Description = "An archive written by ltb lab export." };
+        var name = new Option<string?>("--name") { Description = "The imported snapshot's name [default: the archived snapshot's]" };
+        var command = new Command("import", "Import a lab's snapshot archive (ltb lab export) as a snapshot of yours; restore it with ltb lab snapshot restore.")
+        {
+            file, name, server,
+        };
+        command.SetAction((parse, ct) => LabCommands.Run(async () =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!File.Exists(path))
+            {
+                throw new LtbApiException(0, $"'{path}' is not a file: give the archive ltb lab export wrote");
+            }
+            using var client = ServerConnection.Connect(parse.GetValue(server));
+            await using var archive = File.OpenRead(path);
+            var imported = await client.ImportSnapshotAsync(archive, parse.GetValue(name), ct);
+            Console.WriteLine($"snapshot '{imported.LabName}/{imported.Name}' imported ({Size(imported.SizeBytes)}, id {imported.Id}); "
+                + $"restore it with: ltb lab snapshot restore {imported.Id} --name NAME");
+            return 0;
+        }));
+        return command;
+    }
+
     private static Argument<string> SnapshotArgument() => new("SNAPSHOT") { Description = "The snapshot's id, or LAB/NAME (ltb lab snapshot list)." };
 
     /// <summary>An id, or LAB/NAME among the snapshots the caller may read.</summary>

@@ -171,37 +171,9 @@ internal sealed class ContainerSnapshots(DockerEngine engine)
 
     private const long InMemoryFileBytes = 4L << 20;
 
-    /// <summary>The entry under its new name; devices, fifos and other special files are not kept (null).</summary>
-    private static PaxTarEntry? Copy(TarEntry entry, string at, IdMap ids)
-    {
-        var type = entry.EntryType switch
-        {
-            TarEntryType.RegularFile or TarEntryType.V7RegularFile => TarEntryType.RegularFile,
-            TarEntryType.Directory or TarEntryType.SymbolicLink or TarEntryType.HardLink => entry.EntryType,
-            _ => (TarEntryType?)null,
-        };
-        if (type is not { } t)
-        {
-            return null;
-        }
-        var copy = new PaxTarEntry(t, at + entry.Name)
-        {
-            Mode = entry.Mode,
-            Uid = ids.InContainer(entry.Uid),
-            Gid = ids.InContainer(entry.Gid),
-            ModificationTime = entry.ModificationTime,
-        };
-        // Only files have data and only links a link name (TarEntry refuses them on any other entry).
-        if (t == TarEntryType.RegularFile)
-        {
-            copy.DataStream = entry.DataStream;
-        }
-        else if (t is TarEntryType.HardLink or TarEntryType.SymbolicLink)
-        {
-            copy.LinkName = t == TarEntryType.HardLink ? at + entry.LinkName : entry.LinkName;
-        }
-        return copy;
-    }
+    /// <summary>The entry under its new name, owners as the node sees them; devices, fifos and other special files are not kept (null).</summary>
+    private static PaxTarEntry? Copy(TarEntry entry, string at, IdMap ids) =>
+        NodeSnapshotStream.Rebuild(entry, at + entry.Name, link => at + link, ids.InContainer);
 
     private static async Task WriteTextAsync(TarWriter tar, string name, string text, CancellationToken ct) =>
         await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)) }, ct);

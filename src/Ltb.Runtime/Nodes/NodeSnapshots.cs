@@ -1,3 +1,5 @@
+using System.Formats.Tar;
+
 namespace Ltb.Runtime.Nodes;
 
 /// <summary>
@@ -40,6 +42,43 @@ public static class NodeSnapshotStream
 
     public static bool IsTransient(string path) =>
         Transient.Any(t => path == t || path.StartsWith(t + "/", StringComparison.Ordinal));
+
+    /// <summary>
+    /// An entry of a snapshot's tar rebuilt under <paramref name="name"/> (the one place entries are copied: from the engine's
+    /// archive into the stream on the host, from the stream into a node's archive on the controller). Files, folders and
+    /// links are kept, anything else (devices, fifos) is not (null). Only files carry data and only links a link name
+    /// (TarEntry refuses them on any other entry); a hard link's target is renamed by <paramref name="hardLinkName"/> like
+    /// the entries, a symbolic link's is kept as the node wrote it. <paramref name="ids"/> maps owners (a remapped container).
+    /// </summary>
+    public static PaxTarEntry? Rebuild(TarEntry entry, string name, Func<string, string> hardLinkName, Func<int, int>? ids = null)
+    {
+        var type = entry.EntryType switch
+        {
+            TarEntryType.RegularFile or TarEntryType.V7RegularFile => TarEntryType.RegularFile,
+            TarEntryType.Directory or TarEntryType.SymbolicLink or TarEntryType.HardLink => entry.EntryType,
+            _ => (TarEntryType?)null,
+        };
+        if (type is not { } t)
+        {
+            return null;
+        }
+        var copy = new PaxTarEntry(t, name)
+        {
+            Mode = entry.Mode,
+            Uid = ids?.Invoke(entry.Uid) ?? entry.Uid,
+            Gid = ids?.Invoke(entry.Gid) ?? entry.Gid,
+            ModificationTime = entry.ModificationTime,
+        };
+        if (t == TarEntryType.RegularFile)
+        {
+            copy.DataStream = entry.DataStream;
+        }
+        else if (t is TarEntryType.HardLink or TarEntryType.SymbolicLink)
+        {
+            copy.LinkName = t == TarEntryType.HardLink ? hardLinkName(entry.LinkName) : entry.LinkName;
+        }
+        return copy;
+    }
 }
 
 /// <summary>A write-only stream that hands what is written to a callback in pieces of at most <see cref="PieceBytes"/> (a byte stream of the agent contract).</summary>

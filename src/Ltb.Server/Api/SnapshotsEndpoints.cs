@@ -20,7 +20,7 @@ namespace Ltb.Server.Api;
 /// outlives its lab). Restoring is a deployment: <c>POST /labs</c> with the form field <c>snapshot</c>. Access:
 /// <see cref="SnapshotAuthorizer"/>; each user's snapshots count toward <see cref="LtbServerOptions.SnapshotQuotaBytes"/>.
 /// </summary>
-public static class SnapshotsEndpoints
+public static partial class SnapshotsEndpoints
 {
     private const string What = "snapshot";
 
@@ -37,6 +37,7 @@ public static class SnapshotsEndpoints
         api.MapGet("/snapshots/{snapshot}", GetAsync).WithName("GetSnapshot").WithTags("Snapshots").WithSummary("A snapshot");
         api.MapDelete("/snapshots/{snapshot}", DeleteAsync).WithName("DeleteSnapshot").WithTags("Snapshots")
             .WithSummary("Delete a snapshot (its owner, an admin): frees its space");
+        MapArchiveEndpoints(api);
         return api;
     }
 

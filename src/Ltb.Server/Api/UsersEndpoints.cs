@@ -19,7 +19,7 @@ public static class UsersEndpoints
         users.MapPost("/", CreateAsync).WithName("CreateUser").WithSummary("Create a user (admin)");
         users.MapGet("/{id:guid}", GetAsync).WithName("GetUser").WithSummary("One user; the ETag is its version");
         users.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateUser").WithSummary("Change display name, e-mail, roles, lock (admin; If-Match)");
-        users.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteUser").WithSummary("Delete a user with their tokens and keys (admin)");
+        users.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteUser").WithSummary("Delete a user with their tokens, keys and snapshots (admin); refused while they have labs not destroyed");
         users.MapPost("/{id:guid}/password", ResetPasswordAsync).WithName("ResetUserPassword")
             .WithSummary("Set a user's password and unlock the account; revokes all their tokens (admin)");
         return api;
@@ -142,7 +142,7 @@ public static class UsersEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync([For(Operation.Delete)] Authorized<LtbUser> user,
-        Caller caller, LtbDbContext db, AuditLog audit, CancellationToken ct)
+        Caller caller, LtbDbContext db, AuditLog audit, Snapshots.SnapshotStore snapshots, CancellationToken ct)
     {
         var id = user.Value.Id;
         if (id == caller.UserId)
@@ -160,9 +160,13 @@ public static class UsersEndpoints
                 $"{(labs.Count == 1 ? "is" : "are")} not destroyed: {names}{(labs.Count > 10 ? ", ..." : "")}; destroy them first " +
                 "(DELETE /api/v1/labs/ID, as admin), then delete the user: deleting the user now would leave their containers running");
         }
+        // The user's snapshots go with them (the database cascades their rows): their folders are deleted here, after the
+        // rows, so that no folder outlives its row (one still being taken is deleted by its task, which finds no row).
+        var owned = await db.Snapshots.Where(s => s.OwnerId == id).Select(s => s.Id).ToListAsync(ct);
         db.Users.Remove(user.Value);
-        audit.Record(AuditActions.Deleted, What, id, user.Value.UserName);
+        audit.Record(AuditActions.Deleted, What, id, user.Value.UserName + (owned.Count == 0 ? "" : $" and {owned.Count} snapshot(s)"));
         await db.SaveChangesAsync(ct);
+        owned.ForEach(snapshots.Delete);
         return TypedResults.NoContent();
     }
 

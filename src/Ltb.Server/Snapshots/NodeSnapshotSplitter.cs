@@ -73,8 +73,11 @@ public static class NodeSnapshotSplitter
                         }
                         break;
                     case var name when name.StartsWith(NodeSnapshotStream.FsPrefix, StringComparison.Ordinal) && name.Length > NodeSnapshotStream.FsPrefix.Length:
-                        await writer.WriteEntryAsync(Unprefixed(entry, name[NodeSnapshotStream.FsPrefix.Length..]), ct);
-                        entries++;
+                        if (Unprefixed(entry, name[NodeSnapshotStream.FsPrefix.Length..]) is { } copy)
+                        {
+                            await writer.WriteEntryAsync(copy, ct);
+                            entries++;
+                        }
                         break;
                 }
             }
@@ -86,26 +89,10 @@ public static class NodeSnapshotSplitter
         return new NodeSnapshotParts(entries > 0, deleted, warnings);
     }
 
-    /// <summary>An fs/ entry under its path in the node; only files carry data and only links a link name.</summary>
-    private static PaxTarEntry Unprefixed(TarEntry entry, string name)
-    {
-        var type = entry.EntryType is TarEntryType.V7RegularFile ? TarEntryType.RegularFile : entry.EntryType;
-        var copy = new PaxTarEntry(type, name) { Mode = entry.Mode, Uid = entry.Uid, Gid = entry.Gid, ModificationTime = entry.ModificationTime };
-        if (type == TarEntryType.RegularFile)
-        {
-            copy.DataStream = entry.DataStream;
-        }
-        else if (type == TarEntryType.HardLink)
-        {
-            copy.LinkName = entry.LinkName.StartsWith(NodeSnapshotStream.FsPrefix, StringComparison.Ordinal)
-                ? entry.LinkName[NodeSnapshotStream.FsPrefix.Length..] : entry.LinkName;
-        }
-        else if (type == TarEntryType.SymbolicLink)
-        {
-            copy.LinkName = entry.LinkName;
-        }
-        return copy;
-    }
+    /// <summary>An fs/ entry under its path in the node (a hard link's target too).</summary>
+    private static PaxTarEntry? Unprefixed(TarEntry entry, string name) =>
+        NodeSnapshotStream.Rebuild(entry, name, link => link.StartsWith(NodeSnapshotStream.FsPrefix, StringComparison.Ordinal)
+            ? link[NodeSnapshotStream.FsPrefix.Length..] : link);
 
     /// <summary>The lab file a path in the node is (a bound file, or a file inside a bound folder); null: none.</summary>
     private static string? BindOf(IReadOnlyList<SnapshotBind> binds, string inNode)

@@ -11,10 +11,11 @@ public sealed record SnapshotManifest(int Format, string Name, string LabName, s
 
 /// <summary>
 /// One node in a snapshot: its kind and image (a snapshot references its image by name, never contains it), whether a
-/// filesystem archive was saved, the paths it deleted from its image, and what did not work while saving it.
+/// filesystem archive was saved, the paths it deleted from its image, and what did not work while saving it; the image's
+/// repository digest when its host knew one (an export names it, so that the importer can pull the same image).
 /// </summary>
 public sealed record SnapshotNodeManifest(string Name, string Kind, string Image, bool Archive, IReadOnlyList<string> Deleted,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings, string? ImageDigest = null);
 
 /// <summary>
 /// The snapshot store: a folder (<see cref="LtbServerOptions.SnapshotDirectory"/>, default DATA/snapshots) with one

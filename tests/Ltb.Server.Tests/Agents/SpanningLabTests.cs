@@ -209,7 +209,7 @@ public sealed partial class SpanningLabTests
         return vnis;
     }
 
-    private static void CopyFolder(string from, string to)
+    internal static void CopyFolder(string from, string to)
     {
         foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
         {

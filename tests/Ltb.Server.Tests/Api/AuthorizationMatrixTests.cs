@@ -84,20 +84,8 @@ public abstract class MatrixServer : ServerFixture
         return (id, task.Id);
     }
 
-    /// <summary>A ready snapshot of student A's lab, which was shared with G1 (seeded: the lab never ran).</summary>
-    public async Task<Guid> CreateSnapshotOfAAsync(Guid lab)
-    {
-        await using var scope = Server.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
-        var snapshot = new StoredSnapshot
-        {
-            Id = Guid.NewGuid(), Name = Unique("snap"), OwnerId = A.Id, GroupId = G1.Id, LabId = lab, LabName = "m", SourceFileName = "lab.clab.yml",
-            State = SnapshotState.Ready, SizeBytes = 1, NodeCount = 1, CreatedAt = DateTimeOffset.UtcNow,
-        };
-        db.Snapshots.Add(snapshot);
-        await db.SaveChangesAsync();
-        return snapshot.Id;
-    }
+    /// <summary>A ready snapshot of student A's lab, which was shared with G1 (seeded with a small stored folder: the lab never ran).</summary>
+    public Task<Guid> CreateSnapshotOfAAsync(Guid lab) => Labs.SnapshotSamples.StoreAsync(this, A.Id, lab, G1.Id);
 
     /// <summary>A template of the instructor shared with G1 (students cannot own templates).</summary>
     public async Task<TemplateDto> CreateTemplateOfIAsync() =>
@@ -221,6 +209,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
         var template = s.CreateTemplateOfIAsync().GetAwaiter().GetResult().Id;
         var reservation = s.CreateReservationOfAAsync(template).GetAwaiter().GetResult();
         var snapshot = s.CreateSnapshotOfAAsync(labId).GetAwaiter().GetResult();
+        var snapshotArchive = Labs.SnapshotSamples.ArchiveAsync(s, "matrix").GetAwaiter().GetResult();
         var customType = ServerFixture.Unique("host");
         Http.EnsureAsync(s.Admin.PostAsJsonAsync("/api/v1/node-types", new CreateNodeTypeRequest(Templates.TemplateTestSupport.HostType(customType)))
             .GetAwaiter().GetResult(), 201, "create node type").GetAwaiter().GetResult();
@@ -377,6 +366,10 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/snapshots/{snapshot}", At($"/api/v1/snapshots/{snapshot}"), sharedRead),
             R("DELETE", "/api/v1/snapshots/{snapshot}", async _ => $"/api/v1/snapshots/{await matrix.CreateSnapshotOfAAsync(labId)}",
                 [Unauth, NoContent, Forbid, NotFound, Forbid, NoContent]),
+            // Exported by whoever may read it; anyone signed in imports an archive as a snapshot of their own.
+            R("GET", "/api/v1/snapshots/{snapshot}/export", At($"/api/v1/snapshots/{snapshot}/export"), sharedRead),
+            R("POST", "/api/v1/snapshots/import", At("/api/v1/snapshots/import"), [Unauth, Created, Created, Created, Created, Created],
+                () => new ByteArrayContent(snapshotArchive)),
 
             // Templates belong to the instructor and are shared with G1: A and B read them, C does not see them; only the
             // owning instructor and the admin change them; students create none.

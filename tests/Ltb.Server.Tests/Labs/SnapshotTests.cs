@@ -8,10 +8,14 @@ namespace Ltb.Server.Tests.Labs;
 /// Issue #15 on this machine's engine, frr01 from the corpus: a route and an interface description configured on router1
 /// and a file written in PC1 are in the snapshot; the lab is destroyed; a new lab restored from the snapshot has them all
 /// and OSPF converges. A snapshot that fails leaves nothing; another student cannot read the snapshot; a template the
-/// instructor publishes from it gives a student of the group the prepared state; deleting it frees its space and folder.
+/// instructor publishes from it gives a student of the group the prepared state; exported by `ltb lab export` and imported by
+/// `ltb lab import` into a second, fresh server, it restores there the same way; deleting it frees its space and folder.
 /// </summary>
-public sealed class SnapshotTests(SqliteServer server) : IClassFixture<SqliteServer>
+public sealed class SnapshotTests(SqliteServer server, SnapshotTests.SecondServer second) : IClassFixture<SqliteServer>, IClassFixture<SnapshotTests.SecondServer>
 {
+    /// <summary>Another LTB with a database and store of its own: where the exported snapshot is imported.</summary>
+    public sealed class SecondServer : SqliteServer;
+
     [Fact]
     public async Task Frr01_restored_from_its_snapshot_into_a_new_lab_has_the_route_the_description_and_the_file_and_converges()
     {
@@ -77,11 +81,71 @@ public sealed class SnapshotTests(SqliteServer server) : IClassFixture<SqliteSer
         await prepared.DestroyAsync();
         await prepared.AssertNoLeftoversAsync();
 
+        await ExportImportAndRestoreOnTheSecondServerAsync(owner, name, snapshot);
+
         var before = await Http.ReadAsync<SnapshotQuotaDto>(await owner.GetAsync("/api/v1/snapshots/usage", ct), 200);
         Assert.Equal(snapshot.SizeBytes, before.UsedBytes);
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"/api/v1/snapshots/{snapshot.Id}", ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/snapshots/{snapshot.Id}", ct)).StatusCode);
         Assert.Equal(0, (await Http.ReadAsync<SnapshotQuotaDto>(await owner.GetAsync("/api/v1/snapshots/usage", ct), 200)).UsedBytes);
         Assert.False(Directory.Exists(folder));
+    }
+
+    /// <summary>
+    /// `ltb lab export` on this server, `ltb lab import` into the second one (as a user of its own), a new lab restored there
+    /// from the import: the route, the description and the file are there and OSPF converges; the archive names the images.
+    /// </summary>
+    private async Task ExportImportAndRestoreOnTheSecondServerAsync(HttpClient owner, string labName, SnapshotDto snapshot)
+    {
+        second.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var folder = Directory.CreateTempSubdirectory("ltb-snapshot-export-").FullName;
+        try
+        {
+            var archive = Path.Combine(folder, "frr01" + Ltb.Server.Snapshots.SnapshotArchive.Extension);
+            var export = await CliAsync(server, owner, "lab", "export", labName, "--snapshot", snapshot.Name, "-o", archive);
+            Assert.True(export.ExitCode == 0, export.Stderr + export.Stdout);
+            Assert.Contains($"snapshot '{labName}/{snapshot.Name}' exported to {archive}", export.Stdout);
+            var manifest = ReadArchiveManifest(archive);
+            Assert.Equal(Ltb.Server.Snapshots.SnapshotArchive.Format, manifest.Format);
+            Assert.Contains(manifest.Images, i => i.Node == "router1" && i.Image.StartsWith("quay.io/frrouting/frr", StringComparison.Ordinal));
+            Assert.Contains(manifest.Members, m => m.Path == "nodes/PC1.tar");
+
+            var importer = await second.CreateUserAsync("snpimp");
+            using var there = await second.LoginAsync(importer.UserName, ServerFixture.UserPassword);
+            var import = await CliAsync(second, there, "lab", "import", archive);
+            Assert.True(import.ExitCode == 0, import.Stderr + import.Stdout);
+            var imported = Assert.Single((await Http.ReadAsync<Paged<SnapshotDto>>(await there.GetAsync("/api/v1/snapshots", ct), 200)).Items);
+            Assert.Equal((snapshot.Name, "ready", importer.UserName), (imported.Name, imported.State, imported.Owner));
+            Assert.Contains($"snapshot '{imported.LabName}/{imported.Name}' imported", import.Stdout);
+
+            await using var restored = await ServerLab.RunAsync(there, SnapshotScenario.RestoreForm(imported.Id, labName + "i"));
+            await SnapshotScenario.AssertRestoredAsync(there, restored.Id);
+            await restored.DestroyAsync();
+            await restored.AssertNoLeftoversAsync();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>`./ltb` against <paramref name="target"/> with the bearer token of <paramref name="client"/>.</summary>
+    private static Task<Ltb.Testing.HostCommand.Result> CliAsync(ServerFixture target, HttpClient client, params string[] args)
+    {
+        var home = Directory.CreateTempSubdirectory("ltb-snapshot-cli-").FullName;
+        var env = Cli.ServeProcess.HomeEnvironment(home);
+        env["LTB_SERVER"] = target.BaseAddress.ToString().TrimEnd('/');
+        env["LTB_TOKEN"] = client.DefaultRequestHeaders.Authorization!.Parameter!;
+        return Ltb.Testing.HostCommand.RunAsync(Path.Combine(Ltb.Testing.Repo.Root, "ltb"), args, TimeSpan.FromMinutes(5), env);
+    }
+
+    private static Ltb.Server.Snapshots.SnapshotArchiveManifest ReadArchiveManifest(string archive)
+    {
+        using var reader = new System.Formats.Tar.TarReader(File.OpenRead(archive));
+        var first = reader.GetNextEntry()!;
+        Assert.Equal(Ltb.Server.Snapshots.SnapshotArchive.ManifestEntry, first.Name);
+        return System.Text.Json.JsonSerializer.Deserialize<Ltb.Server.Snapshots.SnapshotArchiveManifest>(first.DataStream!,
+            Ltb.Server.Snapshots.SnapshotStore.Json)!;
     }
 }

@@ -56,7 +56,8 @@ public sealed class SnapshotTaskHandler(LabJournal journal, LtbDbContext db, Sna
                 }
                 var parts = await SaveNodeAsync(node, staging, left, run, ct);
                 warnings.AddRange(parts.Warnings.Select(w => $"{node.Node}: {w}"));
-                nodes.Add(new SnapshotNodeManifest(node.Node, node.Kind, node.Image, parts.Archive, parts.Deleted, parts.Warnings));
+                nodes.Add(new SnapshotNodeManifest(node.Node, node.Kind, node.Image, parts.Archive, parts.Deleted, parts.Warnings,
+                    await ImageDigestAsync(run, node.Node, ct)));
             }
             var status = await run.Agent.InspectAsync(run.RuntimeName, ct);
             await File.WriteAllTextAsync(Path.Combine(staging, SnapshotStore.StatusFile), JsonSerializer.Serialize(status, SnapshotStore.Json), ct);
@@ -110,6 +111,19 @@ public sealed class SnapshotTaskHandler(LabJournal journal, LtbDbContext db, Sna
             run.Progress.Report(new RuntimeEvent(DateTimeOffset.UtcNow, run.RuntimeName, node.Node, RuntimeEventKind.Warning, warning));
         }
         return parts;
+    }
+
+    /// <summary>The node's image's repository digest as its host knows it (an export names it); null for a locally built image or when the host cannot say.</summary>
+    private static async Task<string?> ImageDigestAsync(LabTaskRun run, string node, CancellationToken ct)
+    {
+        try
+        {
+            return (await run.Agent.DescribeNodeAsync(run.RuntimeName, node, ct)).ImageDigests is [var digest, ..] ? digest : null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null; // a digest is information for the importer, never a reason to fail the snapshot
+        }
     }
 
     private static void Report(LabTaskRun run, string node, string message) =>
