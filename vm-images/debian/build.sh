@@ -17,12 +17,13 @@ work="$(mktemp -d /var/tmp/ltb-vm-debian.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
 
-# python3-cffi-backend by name: debootstrap does not resolve the virtual packages python3-cryptography needs.
+# python3-cffi-backend by name: debootstrap does not resolve the virtual packages python3-cryptography needs. kmod:
+# the kernel loads modules (vfat for the seed) through modprobe.
 # The downloaded packages are kept between builds (a rebuild after a recipe change fetches nothing again).
 cache=/var/cache/ltb/debootstrap
 mkdir -p "$cache"
 debootstrap --variant=minbase --cache-dir="$cache" \
-  --include=systemd-sysv,udev,dbus,cloud-init,python3-cffi-backend,openssh-server,iproute2,iputils-ping,sudo,procps,less \
+  --include=systemd-sysv,udev,kmod,dbus,cloud-init,python3-cffi-backend,openssh-server,iproute2,iputils-ping,sudo,procps,less \
   bookworm "$root" "$mirror"
 
 # The kernel the tiny VM uses too: the newest cloud kernel of this Debian release, its modules in the root.

@@ -36,7 +36,7 @@ CFG
 systemctl --root="$root" enable systemd-networkd.service >/dev/null 2>&1
 systemctl --root="$root" mask systemd-networkd-wait-online.service getty@tty1.service \
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer \
-  systemd-timesyncd.service >/dev/null 2>&1
+  systemd-timesyncd.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount >/dev/null 2>&1
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\n' >"$root/etc/systemd/journald.conf.d/ltb.conf"
 # Host keys are made by cloud-init on first boot (each node its own), none ship in the image.
