@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Ltb.Client;
 using Ltb.Server.Tests.Infrastructure;
 using Ltb.Testing;
 
@@ -45,7 +46,9 @@ public sealed class DebianVmTests(SqliteServer server) : IClassFixture<SqliteSer
         server.Require();
         var ct = TestContext.Current.CancellationToken;
         var admin = server.Admin;
-        await using var lab = await ServerLab.RunAsync(admin, Topology(ServerFixture.Unique("deb")));
+        await using var lab = await ServerLab.StartAsync(admin, Topology(ServerFixture.Unique("deb")));
+        var deployed = await WaitAsync(lab.Accepted.Task.Id);
+        Assert.True(deployed.State == "succeeded", $"the deployment: {deployed.Error}\n{string.Join('\n', deployed.Log)}");
 
         var status = await Http.ReadAsync<LabDto>(await admin.GetAsync($"/api/v1/labs/{lab.Id}", ct), 200);
         var vm = status.Nodes.Single(n => n.Name == "vm1");
@@ -75,7 +78,10 @@ public sealed class DebianVmTests(SqliteServer server) : IClassFixture<SqliteSer
         await AssertConsoleLoginAsync(lab);
 
         // A restart (ACPI power-down, a new QEMU in a new namespace) keeps the link and the guest's host key.
-        var restarted = await Http.ReadAsync<LabNodeDto>(await admin.PostAsync($"/api/v1/labs/{lab.Id}/nodes/vm1/restart", null, ct), 200);
+        // The answer comes once the guest is ready again: minutes under emulation, past HttpClient's default 100 s.
+        using var patient = server.WithToken(await server.LoginTokenAsync("admin", ServerFixture.AdminPassword));
+        patient.Timeout = TimeSpan.FromMinutes(12);
+        var restarted = await Http.ReadAsync<LabNodeDto>(await patient.PostAsync($"/api/v1/labs/{lab.Id}/nodes/vm1/restart", null, ct), 200);
         Assert.Equal("running", restarted.State.ToLowerInvariant());
         await AssertPingsAsync(lab, "r1", "10.0.0.2");
         await AssertPingsAsync(lab, "vm1", "10.0.0.1");
@@ -107,6 +113,26 @@ public sealed class DebianVmTests(SqliteServer server) : IClassFixture<SqliteSer
         await serial.TypeAsync("echo console-$((6*7)) $(id -un)\n");
         await serial.WaitForAsync("console-42 root");
         await serial.TypeAsync("exit\n");
+    }
+
+    /// <summary>
+    /// Waits for a lab task with the budget of the guest's readiness under TCG (200 s x 3): a systemd and cloud-init boot
+    /// under emulation on a loaded two-core runner outlasts the tests' usual five minutes.
+    /// </summary>
+    private async Task<LabTaskDto> WaitAsync(Guid task)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(12));
+        using var api = new LtbApiClient(server.Admin);
+        while (true)
+        {
+            var t = await api.GetTaskAsync(task, timeout.Token);
+            if (t.State is "succeeded" or "failed" or "interrupted")
+            {
+                return t;
+            }
+            await Task.Delay(1000, timeout.Token);
+        }
     }
 
     private async Task<ExecResponse> ExecAsync(ServerLab lab, string node, params string[] argv)
