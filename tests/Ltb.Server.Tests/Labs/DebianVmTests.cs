@@ -162,7 +162,7 @@ public sealed class DebianVmTests(SqliteServer server) : IClassFixture<SqliteSer
         var env = Ltb.Server.Tests.Cli.ServeProcess.HomeEnvironment(Directory.CreateTempSubdirectory("ltb-debvm-home-").FullName);
         env["LTB_SERVER"] = server.BaseAddress.ToString();
         env["LTB_TOKEN"] = await server.LoginTokenAsync("admin", ServerFixture.AdminPassword);
-        return await HostCommand.RunAsync(Path.Combine(Repo.Root, "ltb"), ["lab", "exec", lab, .. args], TimeSpan.FromMinutes(3), env);
+        return await HostCommand.RunAsync(Path.Combine(Repo.Root, "ltb"), ["lab", "exec", lab, .. args], TimeSpan.FromMinutes(6), env);
     }
 
     /// <summary>QEMU processes of the lab (their -name is guest=ltb-LAB-NODE).</summary>
