@@ -21,6 +21,8 @@ packages=(
   openssh-server            # the SSH gateway (`ltb serve` runs sshd -i per connection; the host's sshd is not used)
   qemu-system-x86 qemu-utils # VM nodes (the VM driver runs qemu-system-x86_64; qemu-img makes their overlays)
   cpio                      # the test VM images' initramfs (scripts/build-vm-images.sh)
+  fdisk                     # sfdisk: the Debian test VM image's partition table (vm-images/debian; no loop device)
+  openssh-client            # ssh-keygen: the key a VM node's exec logs in with (Nodes/Vm/VmGuestExec)
   syslinux syslinux-common mtools dosfstools # cloud-init seeds of VM nodes (FAT volumes made in a file) and the tiny disk VM image
 )
 if [[ $profile == test ]]; then

@@ -12,6 +12,8 @@ using Ltb.Topology.Catalog;
 //    one-VM lab deployed by LTB until it is ready (QEMU started, confined, wired, ready line seen);
 //  - a lab of N VMs in a chain (LTB deploy until every VM is ready) against N plain qemu-system starts at once until
 //    every one printed its ready line.
+//  - boot-to-ready of every test image with a plain qemu-system start (tinyvm: direct kernel boot; tinydisk: syslinux
+//    disk; debian: systemd and cloud-init with a NoCloud seed, until its cloud-init final message), where built.
 // Prints the medians as a markdown table (docs/benchmarks.md, "VM nodes").
 var runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var vms = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
@@ -26,8 +28,19 @@ var runtime = new LabRuntime(engine, null, options);
 var results = new Dictionary<string, List<double>>();
 void Add(string what, double s) => (results.TryGetValue(what, out var l) ? l : results[what] = []).Add(s);
 
+var images = new VmImages(options.EffectiveVmImageDirectory);
+var seed = await DebianSeedAsync();
 for (var run = 0; run < runs; run++)
 {
+    foreach (var (name, ready, extra) in new[] { ("ltb/tinydisk", "ltb-tinyvm ready", Array.Empty<string>()),
+                 ("ltb/debian", "ltb-debian ready", ["-drive", $"file={seed},format=raw,if=virtio,readonly=on"]) })
+    {
+        if (images.Resolve(name, out _) is { Disk: { } disk })
+        {
+            Add($"plain qemu-system, {name} to ready", await PlainBootAsync(accel, ready,
+                ["-m", "512M", "-drive", $"file={disk},format=qcow2,if=virtio,snapshot=on", .. extra]));
+        }
+    }
     Add("plain qemu-system, 1 VM to ready", await PlainAsync(image, accel, 1));
     Add("LTB deploy, 1-VM lab to ready", await LtbAsync(runtime, 1, run));
     Add($"plain qemu-system, {vms} VMs at once to ready", await PlainAsync(image, accel, vms));
@@ -71,6 +84,55 @@ static async Task<(double Deploy, double Destroy)> LtbTimedAsync(LabRuntime runt
         sw.Restart();
         await runtime.DestroyAsync(lab);
         return sw.Elapsed.TotalSeconds;
+    }
+}
+
+/// <summary>A NoCloud seed for the plain Debian boot (hostname only; its network stays unconfigured).</summary>
+static async Task<string> DebianSeedAsync()
+{
+    var folder = Directory.CreateTempSubdirectory("ltb-bench-seed-").FullName;
+    var image = Path.Combine(folder, "seed.img");
+    await File.WriteAllTextAsync(Path.Combine(folder, "meta-data"), "instance-id: bench\nlocal-hostname: bench\n");
+    await File.WriteAllTextAsync(Path.Combine(folder, "user-data"), "#cloud-config\n");
+    foreach (var (tool, argv) in new[] { ("mkfs.vfat", new[] { "-n", "CIDATA", "-C", image, "1024" }),
+                 ("mcopy", ["-i", image, Path.Combine(folder, "meta-data"), Path.Combine(folder, "user-data"), "::"]) })
+    {
+        using var p = Process.Start(tool, argv);
+        await p.WaitForExitAsync();
+    }
+    return image;
+}
+
+/// <summary>One plain QEMU of a disk image (a throw-away overlay: snapshot=on) until its console prints the ready line.</summary>
+static async Task<double> PlainBootAsync(VmAccelerator accel, string ready, string[] machine)
+{
+    var sw = Stopwatch.StartNew();
+    var start = new ProcessStartInfo("qemu-system-x86_64") { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+    foreach (var a in new[] { "-machine", "pc", "-accel", accel == VmAccelerator.Kvm ? "kvm" : "tcg", "-nodefaults", "-display", "none", "-serial", "stdio" }
+                 .Concat(machine))
+    {
+        start.ArgumentList.Add(a);
+    }
+    using var q = Process.Start(start)!;
+    try
+    {
+        await Task.Run(async () =>
+        {
+            while (await q.StandardOutput.ReadLineAsync() is { } line)
+            {
+                if (line.Contains(ready, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            throw new InvalidOperationException($"a plain QEMU ended before it printed '{ready}'");
+        }).WaitAsync(TimeSpan.FromMinutes(15));
+        return sw.Elapsed.TotalSeconds;
+    }
+    finally
+    {
+        q.Kill();
+        await q.WaitForExitAsync();
     }
 }
 

@@ -145,14 +145,15 @@ public sealed class VmDriver : INodeDriver
     public async Task<IReadOnlyList<NodeStatus>> InspectAsync(string lab, CancellationToken ct) =>
         (await ListAsync(lab, ct)).Select(n => _nodes.Files(lab, n.Name!).Load()).OfType<VmNodeRecord>().Select(_nodes.Status).ToList();
 
+    /// <summary>Over SSH where the node type says so (<see cref="VmGuestExec"/>).</summary>
     public Task<ExecResult> ExecAsync(string lab, string node, IReadOnlyList<string> command, TimeSpan timeout, long limitBytes, CancellationToken ct) =>
-        throw NoExec(lab, node);
+        VmGuestExec.RunAsync(_nodes.Files(lab, node), _nodes.Record(lab, node), command, timeout, limitBytes, ct);
 
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct) => throw NoExec(request.Lab, request.Node);
 
     private static NodeExecException NoExec(string lab, string node) =>
-        new(lab, node, "a command cannot run in a VM node from the host; open its serial console (ltb console) or SSH to its management address",
-            timedOut: false);
+        new(lab, node, "an interactive command cannot run in a VM node (exec without a terminal runs over SSH where its node type says so); " +
+            "open its serial console (ltb console) or SSH to its management address", timedOut: false);
 
     public async Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct)
     {

@@ -55,6 +55,10 @@ public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", str
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool CloudInit { get; init; }
+
+    /// <summary>How exec reaches the guest (the node type's <c>exec</c>); null (and left out of the JSON): it cannot.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Ltb.Topology.Catalog.GuestExec? Exec { get; init; }
 }
 
 /// <summary>

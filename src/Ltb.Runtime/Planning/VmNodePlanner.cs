@@ -66,6 +66,8 @@ internal static partial class VmNodePlanner
                 ReadyPort = ready?.Port,
                 ReadyTimeoutSeconds = ready?.TimeoutSeconds ?? 300,
                 CloudInit = cloudInit,
+                // Exec over SSH needs the key in a cloud-init seed: only cloud-init types get it.
+                Exec = cloudInit ? node.NodeType.Exec : null,
             },
             StartupConfig = cloudInit && node.StartupConfig is { } config ? new Plan.StartupConfig("user-data", config.Path, config.Text) : null,
             Image = image,

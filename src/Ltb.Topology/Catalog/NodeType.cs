@@ -49,6 +49,24 @@ public sealed record ConfigMethod(ConfigInjection Injection, string? Path = null
 
 public sealed record Credentials(string Username, string Password);
 
+/// <summary>How LTB runs a command in a VM node (exec): <c>ssh</c> to its management address.</summary>
+public enum GuestExecMethod
+{
+    Ssh,
+}
+
+/// <summary>
+/// How a VM node type takes commands from LTB (node type key <c>exec</c>): over SSH to its management address as
+/// <paramref name="User"/>, with a key LTB makes for each node and gives the guest in its cloud-init seed.
+/// </summary>
+public sealed partial record GuestExec(GuestExecMethod Method, string User, int Port = 22)
+{
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$")]
+    private static partial System.Text.RegularExpressions.Regex UserPattern();
+
+    public static bool IsValidUser(string user) => UserPattern().IsMatch(user);
+}
+
 /// <summary>How to tell that the node has booted: a line in its log or console, a command that succeeds, or a TCP port on its management address that accepts connections (VMs).</summary>
 public sealed record ReadinessCheck(string? LogLine, string? Command, int TimeoutSeconds)
 {
@@ -109,6 +127,9 @@ public sealed record NodeType
     public int? ConsolePort { get; init; }
 
     public ReadinessCheck? Ready { get; init; }
+
+    /// <summary>How exec reaches a VM node of this type (null: it cannot; containers exec through their engine).</summary>
+    public GuestExec? Exec { get; init; }
 
     public string? SaveConfigCommand { get; init; }
 

@@ -11,7 +11,7 @@ public static class NodeTypeReader
     [
         "name", "aliases", "description", "vendor", "os", "versions", "tags", "runtime", "image", "disk", "interfaces",
         "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "running-config", "show-config", "show-version",
-        "ansible-network-os", "ansible-connection", "console-port",
+        "ansible-network-os", "ansible-connection", "console-port", "exec",
     ];
 
     public static NodeType? Read(string text, string file, DiagnosticBag diagnostics)
@@ -73,6 +73,7 @@ public static class NodeTypeReader
             AnsibleNetworkOs = Text(r, m, "ansible-network-os"),
             AnsibleConnection = Text(r, m, "ansible-connection"),
             ConsolePort = m["console-port"] is { } port ? (int?)r.Integer(port, "'console-port'", 1, 65535) : null,
+            Exec = m["exec"] is { } exec ? ReadExec(r, exec) : null,
         };
         return diagnostics.HasErrors && !before ? null : type;
     }
@@ -125,6 +126,23 @@ public static class NodeTypeReader
         r.RejectUnknownKeys(m, "'config'", ["method", "path", "env", "apply"]);
         var method = m["method"] is { } mm ? Enum<ConfigInjection>(r, mm, "'config.method'") ?? ConfigInjection.None : ConfigInjection.None;
         return new ConfigMethod(method, Text(r, m, "path"), Text(r, m, "env"), Text(r, m, "apply"));
+    }
+
+    private static GuestExec? ReadExec(YamlValueReader r, YNode node)
+    {
+        if (r.Mapping(node, "'exec'") is not { } m)
+        {
+            return null;
+        }
+        r.RejectUnknownKeys(m, "'exec'", ["method", "user", "port"]);
+        var method = m["method"] is { } mm ? Enum<GuestExecMethod>(r, mm, "'exec.method'") : null;
+        var user = Text(r, m, "user") ?? "root";
+        if (!GuestExec.IsValidUser(user))
+        {
+            r.Diagnostics.Error(m.Span, $"'exec.user' must be a Unix user name (lower-case letters, digits, '_' and '-'), not '{user}'");
+        }
+        var port = m["port"] is { } p ? r.Integer(p, "'exec.port'", 1, 65535) : null;
+        return method is { } chosen ? new GuestExec(chosen, user, (int?)port ?? 22) : null;
     }
 
     private static ReadinessCheck? ReadReady(YamlValueReader r, YNode node)

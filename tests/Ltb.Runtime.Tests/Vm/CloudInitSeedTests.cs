@@ -45,7 +45,8 @@ public sealed class CloudInitSeedTests
             Assert.Equal(Path.Combine(folder.FullName, "vm1.yaml"), node.StartupConfig!.HostFile);
 
             var mgmt = new MgmtState("br-x", "172.20.20.0/24", "172.20.20.1", "3fff:172:20:20::/64", "3fff:172:20:20::1", 1500, new Dictionary<string, MgmtAddresses>());
-            var files = CloudInitSeed.Compose("seedlab", node, mgmt, new MgmtAddresses("172.20.20.5", "3fff:172:20:20::5"), userData);
+            var files = CloudInitSeed.Compose("seedlab", node, mgmt, new MgmtAddresses("172.20.20.5", "3fff:172:20:20::5"), userData,
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTheSeed ltb-exec-seedlab-vm1");
             var image = Path.Combine(folder.FullName, "seed.img");
             await CloudInitSeed.WriteAsync(new HostNetwork(), image, files, TestContext.Current.CancellationToken);
 
@@ -55,6 +56,8 @@ public sealed class CloudInitSeedTests
             var meta = await Read("meta-data");
             Assert.Contains("local-hostname: \"vm1\"", meta);
             Assert.Matches("instance-id: \"ltb-[0-9a-f]{16}\"", meta);
+            // LTB's exec key for the guest's default user (and root, where the image allows it).
+            Assert.EndsWith("public-keys:\n  - \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTheSeed ltb-exec-seedlab-vm1\"\n", meta);
             var network = await Read("network-config");
             Assert.Contains($"  eth0:\n    match: {{macaddress: \"{QemuCommandLine.Mac("seedlab", "vm1", 0)}\"}}\n    set-name: \"eth0\"\n" +
                 "    addresses: [\"172.20.20.5/24\", \"3fff:172:20:20::5/64\"]\n" +

@@ -150,6 +150,30 @@ public sealed class NodeTypeCatalogTests
     }
 
     [Fact]
+    public void A_vm_type_says_how_exec_reaches_it_and_a_bad_user_or_method_is_refused()
+    {
+        Assert.Equal(new GuestExec(GuestExecMethod.Ssh, "root", 22), Catalog.Find("ltb_debian")!.Exec);
+        Assert.Null(Catalog.Find("ltb_tinyvm")!.Exec);
+
+        var diagnostics = new DiagnosticBag();
+        var ssh = NodeTypeReader.Read("""
+            name: vm-box
+            runtime: vm
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            exec: { method: ssh, user: admin, port: 2222 }
+            """, "t.yaml", diagnostics);
+        Assert.False(diagnostics.HasErrors, string.Join("; ", diagnostics.ToSortedList()));
+        Assert.Equal(new GuestExec(GuestExecMethod.Ssh, "admin", 2222), ssh!.Exec);
+        NodeTypeReader.Read("""
+            name: bad
+            runtime: vm
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            exec: { method: ssh, user: "root; reboot" }
+            """, "bad.yaml", diagnostics);
+        Assert.Contains(diagnostics.ToSortedList(), d => d.Message.Contains("'exec.user' must be a Unix user name", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void No_built_in_type_asks_for_privileged_mode_and_names_are_safe()
     {
         foreach (var type in Catalog.Types)

@@ -24,7 +24,9 @@ public static class CloudInitSeed
     public const string VolumeLabel = "CIDATA";
     private const int SizeKib = 1024;
 
-    public static CloudInitSeedFiles Compose(string lab, NodePlan node, MgmtState? mgmt, MgmtAddresses? addresses, string? userData)
+    /// <param name="publicKey">An SSH public key the guest authorizes (meta-data <c>public-keys</c>: LTB's exec key), or null.</param>
+    public static CloudInitSeedFiles Compose(string lab, NodePlan node, MgmtState? mgmt, MgmtAddresses? addresses, string? userData,
+        string? publicKey = null)
     {
         var hostname = node.Hostname ?? node.Name;
         var network = new StringBuilder("version: 2\nethernets:\n");
@@ -54,6 +56,11 @@ public static class CloudInitSeed
         var user = userData ?? $"#cloud-config\nhostname: \"{hostname}\"\n";
         var instance = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{lab}\n{node.Name}\n{network}\n{user}")))[..16];
         var meta = $"instance-id: \"ltb-{instance}\"\nlocal-hostname: \"{hostname}\"\n";
+        if (publicKey is not null)
+        {
+            // ssh-keygen's line (type, base64, comment of LTB's own names): no quote or newline to escape.
+            meta += $"public-keys:\n  - \"{publicKey.ReplaceLineEndings("").Replace("\"", "", StringComparison.Ordinal)}\"\n";
+        }
         return new CloudInitSeedFiles(user, meta, network.ToString());
     }
 

@@ -8,8 +8,10 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// <param name="Argv">QEMU's command line, as built at create (an argument vector: never a shell line).</param>
 /// <param name="ReadyLog">A regular expression the console prints when the guest is ready (null: no console check).</param>
 /// <param name="ReadyPort">A TCP port on the management address that answers when the guest is ready (null: none).</param>
+/// <param name="Exec">How exec reaches the guest (null: it cannot; <see cref="VmGuestExec"/>).</param>
 public sealed record VmNodeRecord(string Lab, string Node, string Image, IReadOnlyList<string> Argv, string? MgmtIpv4, string? MgmtIpv6,
-    int Interfaces, string? ReadyLog, int? ReadyPort, int ReadyTimeoutSeconds, double Cpu, long MemoryBytes, long? Pids, bool Tcg);
+    int Interfaces, string? ReadyLog, int? ReadyPort, int ReadyTimeoutSeconds, double Cpu, long MemoryBytes, long? Pids, bool Tcg,
+    Ltb.Topology.Catalog.GuestExec? Exec = null);
 
 /// <summary>
 /// Where a VM node's files live: <c>VMROOT/LAB/NODE/</c> holds <c>node.json</c>, the disk overlay, the pid file, the
@@ -30,6 +32,10 @@ public sealed class VmNodeFiles(string root, string lab, string node)
     public string Overlay => Path.Combine(Folder, "overlay.qcow2");
     /// <summary>The cloud-init NoCloud seed (a FAT volume labelled CIDATA) of a cloud-init node type's disk guest.</summary>
     public string Seed => Path.Combine(Folder, "seed.img");
+    /// <summary>The node's exec key (private; <c>.pub</c> beside it), given to the guest in its seed (<see cref="VmGuestExec"/>).</summary>
+    public string ExecKey => Path.Combine(Folder, "exec_key");
+    /// <summary>The SHA-256 fingerprint of the guest's SSH host key, pinned at the first exec.</summary>
+    public string HostKeyPin => Path.Combine(Folder, "host_key.sha256");
     public string PidFile => Path.Combine(Folder, "qemu.pid");
     public string ConsoleLog => Path.Combine(Folder, "console.log");
     /// <summary>Present while the node is stopped on purpose (LTB stopped it, or it was created and not started yet).</summary>

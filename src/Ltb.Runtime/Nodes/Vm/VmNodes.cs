@@ -44,21 +44,24 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
         var addresses = mgmt?.Nodes.GetValueOrDefault(node.Name);
         var dataInterfaces = plan.Links.SelectMany(LinkTypes.NodeEnds).Where(e => e.Node == node.Name)
             .Select(e => VmTaps.Index(e.Interface) ?? 0).DefaultIfEmpty(0).Max();
-        var seed = vm.CloudInit && !image.DirectKernelBoot ? await WriteSeedAsync(plan, node, mgmt, addresses, files, ct) : null;
+        var exec = vm.CloudInit && !image.DirectKernelBoot ? vm.Exec : null;
+        var execKey = exec is null ? null : await VmGuestExec.MakeKeyAsync(host, files, ct);
+        var seed = vm.CloudInit && !image.DirectKernelBoot ? await WriteSeedAsync(plan, node, mgmt, addresses, execKey, files, ct) : null;
         var machine = new QemuMachine(lab, node.Name, image, files, Math.Max(1, (int)Math.Ceiling(node.Cpu ?? 1)), node.Memory ?? 512L << 20,
             dataInterfaces, accelerator, GuestArgs(node, mgmt, addresses), vm.NicModel, seed);
         files.Save(new VmNodeRecord(lab, node.Name, vm.Disk, QemuCommandLine.Build(machine), addresses?.Ipv4, addresses?.Ipv6, dataInterfaces,
-            vm.ReadyLog, vm.ReadyPort, vm.ReadyTimeoutSeconds, node.Cpu ?? 1, machine.MemoryBytes, node.PidsLimit, accelerator == VmAccelerator.Tcg));
+            vm.ReadyLog, vm.ReadyPort, vm.ReadyTimeoutSeconds, node.Cpu ?? 1, machine.MemoryBytes, node.PidsLimit, accelerator == VmAccelerator.Tcg, exec));
         await File.WriteAllTextAsync(files.StoppedMark, "created", ct);
     }
 
-    /// <summary>The node's cloud-init NoCloud seed (its startup-config as user-data), written into its folder.</summary>
-    private async Task<string> WriteSeedAsync(LabPlan plan, NodePlan node, MgmtState? mgmt, MgmtAddresses? addresses, VmNodeFiles files, CancellationToken ct)
+    /// <summary>The node's cloud-init NoCloud seed (its startup-config as user-data, its exec key), written into its folder.</summary>
+    private async Task<string> WriteSeedAsync(LabPlan plan, NodePlan node, MgmtState? mgmt, MgmtAddresses? addresses, string? execKey, VmNodeFiles files,
+        CancellationToken ct)
     {
         var userData = node.StartupConfig is { } config ? config.InlineText ?? await File.ReadAllTextAsync(config.HostFile!, ct) : null;
         try
         {
-            await CloudInitSeed.WriteAsync(host, files.Seed, CloudInitSeed.Compose(plan.LabName, node, mgmt, addresses, userData), ct);
+            await CloudInitSeed.WriteAsync(host, files.Seed, CloudInitSeed.Compose(plan.LabName, node, mgmt, addresses, userData, execKey), ct);
         }
         catch (IOException e)
         {
