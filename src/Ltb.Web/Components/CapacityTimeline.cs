@@ -26,11 +26,11 @@ public sealed record CapacityTimeline(string Host, long MemoryCapacity, double C
                     .Select(_ => (Start: Max(r.StartsAt, from), End: Min(r.EndsAt, to), r.LabMemoryBytes, r.LabCpus)))
                 .Where(x => x.Start < x.End).ToList();
             var capacity = h.Capacity ?? new HostResourcesDto(h.CpusOverride ?? h.Cpus, h.MemoryBytesOverride ?? h.MemoryBytes);
-            return new CapacityTimeline(h.Name, capacity.MemoryBytes, capacity.Cpus, Steps(holds, from, to));
+            return new CapacityTimeline(h.Name, capacity.MemoryBytes, capacity.Cpus, StepsOf(holds, from, to));
         }).ToList();
     }
 
-    private static List<CapacityStep> Steps(List<(DateTimeOffset Start, DateTimeOffset End, long Memory, double Cpus)> holds,
+    private static List<CapacityStep> StepsOf(List<(DateTimeOffset Start, DateTimeOffset End, long Memory, double Cpus)> holds,
         DateTimeOffset from, DateTimeOffset to)
     {
         var edges = holds.SelectMany(x => new[] { x.Start, x.End }).Append(from).Append(to).Distinct().Order().ToList();

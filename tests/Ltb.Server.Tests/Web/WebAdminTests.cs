@@ -112,7 +112,7 @@ public sealed class WebAdminTests(SqliteServer server, BrowserFixture browser) :
         await page.GetByLabel("Initial password").FillAsync("Fresh-Passw0rd-1");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create user" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("users")).ToContainTextAsync(created);
-        await page.GetByRole(AriaRole.Button, new() { Name = $"Reset the password of {created}" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Reset password for {created}" }).ClickAsync();
         await page.GetByTestId("reset-password").GetByLabel("New password").FillAsync("Reset-Passw0rd-2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Set password" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("reset-password")).ToHaveCountAsync(0);
