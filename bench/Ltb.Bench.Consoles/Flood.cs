@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.WebSockets;
 using Ltb.Client;
 using Ltb.Contracts;
@@ -32,7 +31,7 @@ internal static class Flood
                 using var anonymous = new LtbApiClient(new Uri(url), null);
                 clients.Add(new LtbApiClient(new Uri(url), (await anonymous.SignInAsync(name, adminPassword, ct)).Token));
             }
-            var idleRss = RssMiB(serverPid);
+            var idleRss = ProcessStats.RssMiB(serverPid);
             var readers = new List<Task>();
             for (var i = 0; i < settings.Consoles; i++)
             {
@@ -55,7 +54,7 @@ internal static class Flood
                 }, CancellationToken.None));
             }
             await Task.Delay(TimeSpan.FromSeconds(3), ct); // every console flooding
-            var cpuBefore = CpuSeconds(serverPid);
+            var cpuBefore = ProcessStats.CpuSeconds(serverPid);
             var bytesBefore = Interlocked.Read(ref delivered);
             var clock = Stopwatch.StartNew();
             var maxRss = 0.0;
@@ -63,7 +62,7 @@ internal static class Flood
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    maxRss = Math.Max(maxRss, RssMiB(serverPid));
+                    maxRss = Math.Max(maxRss, ProcessStats.RssMiB(serverPid));
                     await Task.Delay(500, CancellationToken.None);
                 }
             }, CancellationToken.None);
@@ -92,7 +91,7 @@ internal static class Flood
                 await Task.Delay(remaining, ct);
             }
             var seconds = clock.Elapsed.TotalSeconds;
-            var cpu = (CpuSeconds(serverPid) - cpuBefore) / seconds * 100;
+            var cpu = (ProcessStats.CpuSeconds(serverPid) - cpuBefore) / seconds * 100;
             var mib = (Interlocked.Read(ref delivered) - bytesBefore) / seconds / 1024 / 1024;
             await stop.CancelAsync();
             await sampling;
@@ -112,15 +111,4 @@ internal static class Flood
             }
         }
     }
-
-    /// <summary>user + system time of the process so far (/proc/PID/stat, clock ticks of 1/100 s).</summary>
-    private static double CpuSeconds(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100;
-    }
-
-    private static double RssMiB(int pid) => File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-        .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1] is var kb ? double.Parse(kb, CultureInfo.InvariantCulture) / 1024 : 0;
 }

@@ -233,6 +233,7 @@ public sealed partial class LtbApiClient : IDisposable
         var status = (int)response.StatusCode;
         string? detail = null;
         IReadOnlyList<string> details = [];
+        IReadOnlyList<DiagnosticDto> diagnostics = [];
         try
         {
             var problem = await response.Content.ReadFromJsonAsync<Problem>(Json, ct);
@@ -242,16 +243,18 @@ public sealed partial class LtbApiClient : IDisposable
                 detail = string.Join("; ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")));
             }
             details = problem?.Errors?.SelectMany(e => e.Value).ToList() ?? [];
+            diagnostics = problem?.Diagnostics ?? [];
         }
         catch (JsonException)
         {
             // Not problem details (a proxy's page): the status line is all there is.
         }
         var hint = response.StatusCode == HttpStatusCode.Unauthorized && SignInHint is not null ? $" ({SignInHint})" : "";
-        return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}") { Details = details };
+        return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}") { Details = details, Diagnostics = diagnostics };
     }
 
-    private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors);
+    private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors,
+        List<DiagnosticDto>? Diagnostics = null);
 
     public void Dispose()
     {

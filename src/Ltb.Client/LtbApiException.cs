@@ -7,4 +7,7 @@ public sealed class LtbApiException(int status, string message, Exception? inner
 
     /// <summary>The individual messages of a validation problem (e.g. one topology diagnostic each), for printing line by line.</summary>
     public IReadOnlyList<string> Details { get; init; } = [];
+
+    /// <summary>A 422's diagnostics with their line and column (an invalid topology or node type), for an editor to mark.</summary>
+    public IReadOnlyList<Ltb.Contracts.DiagnosticDto> Diagnostics { get; init; } = [];
 }

@@ -29,8 +29,11 @@ public static class WebConventions
     /// </summary>
     public const string SignInErrorPurpose = "Ltb.Web.SignInError";
 
+    /// <summary>Hangfire's read-only dashboard of the lab task jobs (admins; the Tasks page links it).</summary>
+    public const string JobsDashboard = "/admin/jobs";
+
     /// <summary>The prefixes the UI does not own: the API and the server's other machine endpoints keep bearer tokens.</summary>
-    public static readonly string[] ApiPrefixes = ["/api", "/admin/jobs", "/metrics", "/openapi", "/docs", "/healthz", "/readyz"];
+    public static readonly string[] ApiPrefixes = ["/api", JobsDashboard, "/metrics", "/openapi", "/docs", "/healthz", "/readyz"];
 
     /// <summary>True for requests the browser UI serves (and the cookie authenticates).</summary>
     public static bool IsUiPath(Microsoft.AspNetCore.Http.PathString path) =>

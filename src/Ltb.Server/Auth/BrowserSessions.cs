@@ -28,13 +28,15 @@ public static class BrowserSessions
     /// <summary>The default scheme: the cookie for the UI's paths, the bearer token (and the gateway's scheme) elsewhere.</summary>
     public const string DefaultScheme = "ltb";
 
+    private const string SessionCookie = "ltb.session";
+
     public static AuthenticationBuilder AddLtbBrowserSessions(this AuthenticationBuilder auth, LtbServerOptions options) => auth
         // A page is only ever rendered for the cookie (its calls need the cookie's token); a bearer token is the API's.
         .AddPolicyScheme(DefaultScheme, "LTB", o => o.ForwardDefaultSelector = c =>
-            WebConventions.IsUiPath(c.Request.Path) ? Scheme : ApiTokens.Scheme)
+            WebConventions.IsUiPath(c.Request.Path) || IsJobsDashboardInBrowser(c.Request) ? Scheme : ApiTokens.Scheme)
         .AddCookie(Scheme, o =>
         {
-            o.Cookie.Name = "ltb.session";
+            o.Cookie.Name = SessionCookie;
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Lax;
             // HTTPS when the request came over HTTPS (directly or through a trusted proxy); plain HTTP on loopback works.
@@ -45,6 +47,16 @@ public static class BrowserSessions
             o.SlidingExpiration = false;
             o.Events.OnValidatePrincipal = ValidateAsync;
         });
+
+    /// <summary>
+    /// The jobs dashboard (/admin/jobs, read-only) opened from the admin UI's Tasks page: a browser that sends the session
+    /// cookie and no bearer token is signed in by the cookie (still admins only: the endpoint's policy). Safe without
+    /// antiforgery because the dashboard changes nothing and the cookie is SameSite=Lax (no cross-site POST carries it);
+    /// without the cookie the bearer scheme answers as before (401 for anonymous).
+    /// </summary>
+    private static bool IsJobsDashboardInBrowser(HttpRequest request) =>
+        request.Path.StartsWithSegments(WebConventions.JobsDashboard, StringComparison.OrdinalIgnoreCase)
+        && request.Headers.Authorization.Count == 0 && request.Cookies.ContainsKey(SessionCookie);
 
     public static IEndpointRouteBuilder MapBrowserSignIn(this IEndpointRouteBuilder app)
     {

@@ -16,6 +16,8 @@ export const editor = {
         doc: text,
         extensions: [
           basicSetup, yaml(), lintGutter(),
+          // Its accessible name (axe-core: an input needs one): the element's aria-label, or what it is.
+          EditorView.contentAttributes.of({ 'aria-label': el.getAttribute('aria-label') || 'YAML editor' }),
           EditorState.readOnly.of(!!readOnly), EditorView.editable.of(!readOnly),
           EditorView.updateListener.of((u) => {
             if (!u.docChanged || !dotnet) return;
