@@ -4,5 +4,6 @@ import { graph } from './graph.js';
 import { consoleTabs } from './console.js';
 import { editor } from './editor.js';
 import { download } from './download.js';
+import { files } from './files.js';
 
-window.ltb = { theme, graph, console: consoleTabs, editor, download };
+window.ltb = { theme, graph, console: consoleTabs, editor, download, files };
