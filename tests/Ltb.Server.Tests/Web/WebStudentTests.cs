@@ -82,7 +82,7 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
             await BrowserFixture.ScreenshotAsync(page, "lab-frr01-light");
 
             // A snapshot: its task runs, and the list shows it ready.
-            await page.GetByTestId("snapshot-name").Locator("input").FillAsync("ui-snap");
+            await page.GetByLabel("Snapshot name").FillAsync("ui-snap");
             await page.GetByTestId("snapshot-take").ClickAsync();
             await Assertions.Expect(page.GetByTestId("snapshot-list").Locator("[data-snapshot='ui-snap'] [data-state]"))
                 .ToHaveAttributeAsync("data-state", "ready", new() { Timeout = (float)Slow.TotalMilliseconds });
@@ -143,16 +143,18 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
         await Assertions.Expect(packets.Locator("tr[data-protocol='OSPF']").First).ToBeVisibleAsync(new() { Timeout = 40_000 });
         Assert.Contains($"ltb capture {lab} router1:eth1 -w - | wireshark -k -i -", await page.Locator(".ltb-command").InnerTextAsync(), StringComparison.Ordinal);
 
-        await page.GetByTestId("capture-filter").Locator("input").FillAsync("ospf");
+        var filter = page.GetByLabel("Display filter");
+        await filter.FillAsync("ospf");
         await page.GetByTestId("capture-apply").ClickAsync();
         await Assertions.Expect(packets.Locator("tr[data-protocol='OSPF']").First).ToBeVisibleAsync(new() { Timeout = 40_000 });
         Assert.Equal(await packets.Locator("tbody tr").CountAsync(), await packets.Locator("tr[data-protocol='OSPF']").CountAsync());
 
         // An invalid display filter is refused with tshark's words at the field.
-        await page.GetByTestId("capture-filter").Locator("input").FillAsync("ospf.nosuchfield == 1");
+        await filter.FillAsync("ospf.nosuchfield == 1");
         await page.GetByTestId("capture-apply").ClickAsync();
-        await Assertions.Expect(page.GetByTestId("capture-filter")).ToContainTextAsync("displayFilter", new() { Timeout = 20_000 });
-        await page.GetByTestId("capture-filter").Locator("input").FillAsync("ospf");
+        await Assertions.Expect(page.GetByTestId("capture-router1:eth1-panel")).ToContainTextAsync("displayFilter", new() { Timeout = 20_000 });
+        Assert.Equal(0, await packets.Locator("tbody tr").CountAsync());
+        await filter.FillAsync("ospf");
         await page.GetByTestId("capture-apply").ClickAsync();
         await Assertions.Expect(packets.Locator("tr[data-protocol='OSPF']").First).ToBeVisibleAsync(new() { Timeout = 40_000 });
 

@@ -114,7 +114,7 @@ public sealed class WebModelTests
         Assert.Equal("frr01/frr01.clab.yml", topology);
         Assert.Equal(["frr01/notes.yml", "frr01/router1/frr.conf", "frr01/router2/frr.conf"], files.Order());
         Assert.Equal("router1/frr.conf", TopologyFolder.Relative("frr01/router1/frr.conf"));
-        Assert.Equal("lab.yml", TopologyFolder.Split(["x/lab.yml", "x/a/b.cfg"]).Topology);
+        Assert.Equal("x/lab.yml", TopologyFolder.Split(["x/lab.yml", "x/a/b.cfg"]).Topology);
         Assert.Null(TopologyFolder.Split(["x/a.yml", "x/b.yml"]).Topology); // two candidates: the user is asked, not guessed for
     }
 
