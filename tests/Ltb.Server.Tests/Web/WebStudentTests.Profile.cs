@@ -26,7 +26,7 @@ public sealed partial class WebStudentTests
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = student.UserName })).ToBeVisibleAsync();
 
         await page.GetByLabel("Current password").FillAsync("not-the-password");
-        await page.GetByLabel("New password").FillAsync("a-new-long-password-1");
+        await page.GetByLabel("New password").FillAsync("A-new-long-password-1");
         await page.GetByTestId("password-change").ClickAsync();
         await Assertions.Expect(page.GetByText("is not the current password")).ToBeVisibleAsync();
 

@@ -39,6 +39,8 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
 
             // Upload the folder as a template; the page opens it.
             await page.GetByRole(AriaRole.Link, new() { Name = "Templates" }).First.ClickAsync();
+            // The folder picker works once Blazor's InputFile has hooked it (after the page's interactive render).
+            await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=template-folder]')?._blazorInputFileNextFileId !== undefined");
             await page.GetByTestId("template-folder").SetInputFilesAsync(folder);
             await Assertions.Expect(page.GetByTestId("template-upload")).ToContainTextAsync("router1/frr.conf");
             await page.GetByLabel("Template name (default: the topology's)").FillAsync(name);
