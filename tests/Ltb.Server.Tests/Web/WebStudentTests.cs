@@ -72,7 +72,7 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
                 Assert.Equal("rgb(46,125,50)", await page.EvaluateAsync<string>(
                     $"() => ltb.graph.colour(document.querySelector('#lab-graph'), '{node}').replace(/ /g, '')"));
             }
-            await Assertions.Expect(page.GetByTestId("lab-tasks").Locator("[data-task='deploy']")).ToHaveAttributeAsync("data-task-state", "succeeded");
+            await Assertions.Expect(page.GetByTestId("lab-tasks").Locator("[data-task='deployment']")).ToHaveAttributeAsync("data-task-state", "succeeded");
 
             await ConsoleSeesTwoNeighboursAsync(page);
             await CaptureSeesOspfAsync(page, name);
