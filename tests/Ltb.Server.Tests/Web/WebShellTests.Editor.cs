@@ -86,7 +86,7 @@ public sealed partial class WebShellTests
         var withFiles = await api.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Template: template.Id), ct);
         Assert.True(withFiles.Valid, string.Join("; ", withFiles.Diagnostics.Select(d => d.Message)));
         // The scratch folder is gone after the call.
-        Assert.Empty(Directory.GetDirectories(server.DataDirectory, "validate-*").Where(d => !d.EndsWith("validate-empty", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.GetDirectories(server.DataDirectory, "validate-*"), d => !d.EndsWith("validate-empty", StringComparison.Ordinal));
 
         using var other = server.Api(await server.LoginTokenAsync(stranger.UserName, ServerFixture.UserPassword));
         var refused = await Assert.ThrowsAsync<LtbApiException>(() => other.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Template: template.Id), ct));
