@@ -7,7 +7,8 @@ using Microsoft.Playwright;
 namespace Ltb.Server.Tests.Web;
 
 /// <summary>
-/// Issue #18's done-when in a real browser against a real server and real FRR routers: a student uploads frr01 (the
+/// Issue #18's done-when in a real browser against a real server and real FRR routers: a user (an instructor: students
+/// create no templates) uploads frr01 (the
 /// corpus folder, as a folder picker gives it), sees a broken version's error at its line in the editor, deploys, waits
 /// for every node on the graph to be green, runs vtysh in router1's console and sees two OSPF neighbours, captures a link
 /// and sees OSPF rows (display filter, pause, pcapng download), takes the link down and up, reads device information,
@@ -28,7 +29,9 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
         server.Require();
         browser.Require();
         var ct = TestContext.Current.CancellationToken;
-        var student = await server.CreateUserAsync("uis");
+        // Students may not create templates (docs/api.md, roles): the lab's user here is an instructor. A student's
+        // "upload and deploy a folder" (POST /labs with files) has no page yet.
+        var student = await server.CreateUserAsync("uis", "instructor");
         var name = ServerFixture.Unique("uifrr");
         var folder = CopyFrr01();
         try
