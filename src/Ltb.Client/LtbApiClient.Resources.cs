@@ -129,6 +129,10 @@ public sealed partial class LtbApiClient
     public Task CloseDecodedCaptureAsync(string lab, Guid capture, CancellationToken ct) =>
         SendWithoutAnswerAsync(HttpMethod.Delete, $"{Api}/labs/{Segment(lab)}/captures/{capture}", null, ct);
 
+    /// <summary>What a decoded capture captured so far, as pcapng (the caller reads the body and disposes the answer).</summary>
+    public Task<HttpResponseMessage> DownloadDecodedCaptureAsync(string lab, Guid capture, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"{Api}/labs/{Segment(lab)}/captures/{capture}/pcapng", null, ct, HttpCompletionOption.ResponseHeadersRead);
+
     /// <summary>The lab's live events (Server-Sent Events); null <paramref name="lab"/>: every lab the caller may see.</summary>
     public Task<HttpResponseMessage> StreamLabEventsAsync(string? lab, string? lastEventId, CancellationToken ct) =>
         OpenEventStreamAsync(lab is null ? $"{Api}/events" : $"{Api}/labs/{Segment(lab)}/events", lastEventId, ct);
@@ -292,6 +296,18 @@ public sealed partial class LtbApiClient
     public Task<CreatedTokenDto> CreateTokenAsync(CreateTokenRequest request, CancellationToken ct) =>
         PostAsync<CreatedTokenDto>($"{Api}/tokens", request, ct);
 
+    /// <summary>One's live API tokens (their secrets are never shown again).</summary>
+    public Task<Paged<TokenDto>> ListTokensAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<TokenDto>>($"{Api}/tokens?{Paging(page, pageSize)}", ct);
+
+    public Task RevokeTokenAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/tokens/{id}", ct);
+
+    /// <summary>One's SSH public keys.</summary>
+    public Task<Paged<SshKeyDto>> ListSshKeysAsync(CancellationToken ct, int page = 1, int pageSize = 200) =>
+        GetAsync<Paged<SshKeyDto>>($"{Api}/ssh-keys?{Paging(page, pageSize)}", ct);
+
+    public Task RemoveSshKeyAsync(Guid id, CancellationToken ct) => DeleteAsync($"{Api}/ssh-keys/{id}", ct);
+
     /// <summary>Registers one's SSH public key (the SSH gateway's login).</summary>
     public Task<SshKeyDto> AddSshKeyAsync(AddSshKeyRequest request, CancellationToken ct) =>
         PostAsync<SshKeyDto>($"{Api}/ssh-keys", request, ct);
@@ -314,11 +330,12 @@ public sealed partial class LtbApiClient
 
     public Task<ReservationDto> GetReservationAsync(Guid id, CancellationToken ct) => GetAsync<ReservationDto>($"{Api}/reservations/{id}", ct);
 
-    public Task<ReservationDto> CreateReservationAsync(CreateReservationRequest request, CancellationToken ct) =>
-        SendAsync<ReservationDto>(HttpMethod.Post, $"{Api}/reservations", request, ct);
+    /// <summary>Books a reservation; <paramref name="dryRun"/>: only asks whether it fits (the plan it would get, or the refusal).</summary>
+    public Task<ReservationDto> CreateReservationAsync(CreateReservationRequest request, CancellationToken ct, bool dryRun = false) =>
+        SendAsync<ReservationDto>(HttpMethod.Post, $"{Api}/reservations{(dryRun ? "?dryRun=true" : "")}", request, ct);
 
-    public Task<ReservationDto> UpdateReservationAsync(Guid id, UpdateReservationRequest request, CancellationToken ct) =>
-        SendAsync<ReservationDto>(HttpMethod.Patch, $"{Api}/reservations/{id}", request, ct);
+    public Task<ReservationDto> UpdateReservationAsync(Guid id, UpdateReservationRequest request, CancellationToken ct, bool dryRun = false) =>
+        SendAsync<ReservationDto>(HttpMethod.Patch, $"{Api}/reservations/{id}{(dryRun ? "?dryRun=true" : "")}", request, ct);
 
     public Task<ReservationDto> ExtendReservationAsync(Guid id, ExtendReservationRequest request, CancellationToken ct) =>
         SendAsync<ReservationDto>(HttpMethod.Post, $"{Api}/reservations/{id}/extend", request, ct);

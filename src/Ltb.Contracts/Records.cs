@@ -231,7 +231,9 @@ public sealed record DiagnosticDto(string File, int Line, int Column, string Sev
 
 /// <summary>A topology's text to validate (POST /topologies/validate); <c>FileName</c> decides the format as for an upload
 /// (<c>*.clab.yml</c>: containerlab), default topology.yml.</summary>
-public sealed record ValidateTopologyRequest(string Text, string? FileName = null);
+/// <c>Template</c> (with <c>TemplateVersion</c>, default its current): the text's relative paths (binds, startup
+/// configurations) resolve against that template version's files, as when one edits a template that came with files.
+public sealed record ValidateTopologyRequest(string Text, string? FileName = null, Guid? Template = null, int? TemplateVersion = null);
 
 /// <summary>The answer: whether it would deploy, the lab's name if it has one, and every diagnostic (errors and warnings).</summary>
 public sealed record TopologyValidationDto(bool Valid, string? Name, IReadOnlyList<DiagnosticDto> Diagnostics);

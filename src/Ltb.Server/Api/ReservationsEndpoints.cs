@@ -22,8 +22,9 @@ public static class ReservationsEndpoints
             .WithSummary("Reservations one may see: scope=mine (default: one's own and one's groups'), groups, or all (admins)");
         r.MapGet("/{id:guid}", Get).WithName("GetReservation").WithSummary("One reservation with its plan");
         r.MapPost("/", CreateAsync).WithName("CreateReservation")
-            .WithSummary("Book a template for a window (409 naming what is short, where and when, with the nearest window that fits)");
-        r.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateReservation").WithSummary("Change a scheduled reservation (admitted again)");
+            .WithSummary("Book a template for a window (409 naming what is short, where and when, with the nearest window that fits; dryRun=true: 200 with the plan, nothing booked)");
+        r.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateReservation")
+            .WithSummary("Change a scheduled reservation (admitted again; dryRun=true: 200 with the plan, nothing changed)");
         r.MapPost("/{id:guid}/extend", ExtendAsync).WithName("ExtendReservation")
             .WithSummary("Move the end of a scheduled or active reservation later, when capacity allows, up to the policy's maximum");
         r.MapDelete("/{id:guid}", CancelAsync).WithName("CancelReservation")
@@ -65,8 +66,9 @@ public static class ReservationsEndpoints
         TypedResults.Ok(await DtoAsync(db, r.Value, ct));
 
     [Requires<Reservation>(Operation.Create)]
-    private static async Task<Results<Created<ReservationDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(CreateReservationRequest request,
-        Caller caller, LtbDbContext db, ReservationForms forms, ReservationBook book, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    private static async Task<Results<Created<ReservationDto>, Ok<ReservationDto>, ProblemHttpResult, ValidationProblem>> CreateAsync(
+        CreateReservationRequest request, Caller caller, LtbDbContext db, ReservationForms forms, ReservationBook book, AuditLog audit,
+        TimeProvider clock, bool? dryRun, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var r = new Reservation { Id = Guid.NewGuid(), Name = request.Name ?? "", OwnerId = caller.UserId, CreatedAt = now, UpdatedAt = now };
@@ -85,6 +87,12 @@ public static class ReservationsEndpoints
         {
             return refused;
         }
+        if (dryRun == true)
+        {
+            // The capacity answer before confirming (the web UI's booking form): the plan it would get, nothing saved; the
+            // lock's transaction ends uncommitted.
+            return TypedResults.Ok(await DtoAsync(db, r, ct));
+        }
         db.Reservations.Add(r);
         audit.Record(AuditActions.Created, What, r.Id, $"{r.Name} {Shortage.Instant(r.StartsAt)}-{Shortage.Instant(r.EndsAt)}");
         await db.SaveChangesAsync(ct);
@@ -94,7 +102,7 @@ public static class ReservationsEndpoints
 
     private static async Task<Results<Ok<ReservationDto>, ProblemHttpResult, ValidationProblem>> UpdateAsync(
         [For(Operation.Update)] Authorized<Reservation> authorized, UpdateReservationRequest request, Caller caller, LtbDbContext db,
-        ReservationForms forms, ReservationBook book, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        ReservationForms forms, ReservationBook book, AuditLog audit, TimeProvider clock, bool? dryRun, CancellationToken ct)
     {
         var r = authorized.Value;
         if (r.State != ReservationState.Scheduled)
@@ -110,6 +118,10 @@ public static class ReservationsEndpoints
         if (await book.AdmitAsync(caller, r, ct) is { } refused)
         {
             return refused;
+        }
+        if (dryRun == true)
+        {
+            return TypedResults.Ok(await DtoAsync(db, r, ct)); // changed in memory only: nothing is saved
         }
         r.UpdatedAt = clock.GetUtcNow();
         audit.Record(AuditActions.Updated, What, r.Id, $"{r.Name} {Shortage.Instant(r.StartsAt)}-{Shortage.Instant(r.EndsAt)}");

@@ -1,7 +1,9 @@
 using Ltb.Server.Auth;
 using Ltb.Server.Catalog;
+using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Policy;
+using Microsoft.EntityFrameworkCore;
 
 namespace Ltb.Server.Api;
 
@@ -21,9 +23,9 @@ public static class TopologiesEndpoints
         return api;
     }
 
-    private static async Task<Results<Ok<TopologyValidationDto>, ValidationProblem>> ValidateAsync(ValidateTopologyRequest request,
+    private static async Task<Results<Ok<TopologyValidationDto>, ValidationProblem, ProblemHttpResult>> ValidateAsync(ValidateTopologyRequest request,
         Caller caller, NodeTypeStore nodeTypes, PolicyStore policies, IResourceAuthorizer<Data.LabHost> hosts, LtbServerOptions options,
-        CancellationToken ct)
+        LtbDbContext db, IResourceAuthorizer<LabTemplate> templates, CancellationToken ct)
     {
         var fileName = string.IsNullOrWhiteSpace(request.FileName) ? "topology.yml" : request.FileName.Trim();
         if (fileName.Contains('/', StringComparison.Ordinal) || fileName.Contains('\\', StringComparison.Ordinal) || fileName.Length > 200)
@@ -35,12 +37,51 @@ public static class TopologiesEndpoints
             return Problems.Invalid("text", "is required (the topology's YAML)");
         }
         var folder = Path.Combine(options.DataDirectory, EmptyFolder);
-        Directory.CreateDirectory(folder);
-        var loadOptions = await policies.LoadOptionsAsync(caller, await nodeTypes.CatalogAsync(ct), hosts, ct);
-        // The loader bounds the text itself (size, depth, aliases) and never throws for bad input.
-        var result = Ltb.Topology.TopologyLoader.LoadText(request.Text, Path.Combine(folder, fileName),
-            loadOptions with { Environment = new Dictionary<string, string>() });
-        var diagnostics = result.Diagnostics.Select(d => TopologyProblems.ToDto(d) with { File = Path.GetFileName(d.Span.File) }).ToList();
-        return TypedResults.Ok(new TopologyValidationDto(result.ValidLab is not null, result.Lab?.Name, diagnostics));
+        string? filesFolder = null;
+        if (request.Template is { } templateId)
+        {
+            // The template's files, with the caller's right to read the template (the same answer as GET /templates/{id}).
+            var template = await templates.Visible(db.LabTemplates, caller).FirstOrDefaultAsync(t => t.Id == templateId, ct);
+            if (template is null)
+            {
+                return Problems.NotFound("template");
+            }
+            var version = request.TemplateVersion ?? template.CurrentVersion;
+            filesFolder = folder = Path.Combine(options.DataDirectory, "validate-" + Guid.NewGuid().ToString("N"));
+            await WriteFilesAsync(db, templateId, version, folder, ct);
+        }
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var loadOptions = await policies.LoadOptionsAsync(caller, await nodeTypes.CatalogAsync(ct), hosts, ct);
+            // The loader bounds the text itself (size, depth, aliases) and never throws for bad input.
+            var result = Ltb.Topology.TopologyLoader.LoadText(request.Text, Path.Combine(folder, fileName),
+                loadOptions with { Environment = new Dictionary<string, string>() });
+            var diagnostics = result.Diagnostics.Select(d => TopologyProblems.ToDto(d) with { File = Path.GetFileName(d.Span.File) }).ToList();
+            return TypedResults.Ok(new TopologyValidationDto(result.ValidLab is not null, result.Lab?.Name, diagnostics));
+        }
+        finally
+        {
+            if (filesFolder is not null && Directory.Exists(filesFolder))
+            {
+                Directory.Delete(filesFolder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>A template version's files under their paths (stored bounded at upload: 500 files, 16 MiB each).</summary>
+    private static async Task WriteFilesAsync(LtbDbContext db, Guid template, int version, string folder, CancellationToken ct)
+    {
+        var files = await db.LabTemplateFiles.AsNoTracking().Where(f => f.TemplateId == template && f.VersionNumber == version).ToListAsync(ct);
+        foreach (var file in files)
+        {
+            var path = Path.GetFullPath(Path.Combine(folder, file.Path));
+            if (!path.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue; // paths were checked at upload; never write outside the folder
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllBytesAsync(path, file.Content, ct);
+        }
     }
 }

@@ -26,7 +26,7 @@ public static class States
 
     public static StateKind Kind(string state) => state.ToLowerInvariant() switch
     {
-        "running" or "up" or "ready" => StateKind.Running,
+        "running" or "up" or "ready" or "succeeded" => StateKind.Running,
         "pending" or "deploying" or "created" or "starting" or "queued" => StateKind.Starting,
         "failed" or "missing" or "unreachable" => StateKind.Failed,
         "destroying" or "removing" or "draining" => StateKind.Removing,

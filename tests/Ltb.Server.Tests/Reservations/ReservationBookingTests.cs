@@ -154,6 +154,29 @@ public abstract class ReservationBookingTests<TServer>(TServer fixture) : IClass
     }
 
     [Fact]
+    public async Task A_dry_run_answers_the_plan_or_the_refusal_and_books_nothing()
+    {
+        await using var hosts = new TestHosts(S.Admin, S.BaseAddress);
+        var host = await hosts.AddAsync("dry", 1, 4096);
+        using var user = await UserAsync("rdry");
+        var start = Ahead();
+        var fits = await Http.ReadAsync<ReservationDto>(await user.PostAsJsonAsync("/api/v1/reservations?dryRun=true",
+            Request("dry", Template, start, TimeSpan.FromHours(1))), 200);
+        Assert.Equal(host.Id, Assert.Single(fits.Labs).HostId);
+        Assert.Empty((await Http.ReadAsync<Paged<ReservationDto>>(await user.GetAsync("/api/v1/reservations"), 200)).Items);
+        // Booked for real, the same window then no longer fits, and the dry run says so as the booking would.
+        var booked = await CreateAsync(user, Request("dry", Template, start, TimeSpan.FromHours(1)));
+        var refusal = await RefusedAsync(await user.PostAsJsonAsync("/api/v1/reservations?dryRun=true", Request("dry2", Template, start, TimeSpan.FromHours(1))));
+        Assert.Contains("short of CPU", refusal.GetProperty("detail").GetString());
+        // A dry-run change leaves the reservation as it was.
+        var later = start.AddHours(3);
+        var moved = await Http.ReadAsync<ReservationDto>(await user.PatchAsJsonAsync($"/api/v1/reservations/{booked.Id}?dryRun=true",
+            new UpdateReservationRequest(StartsAt: later, EndsAt: later.AddHours(1))), 200);
+        Assert.Equal(later, moved.StartsAt);
+        Assert.Equal(start, (await Http.ReadAsync<ReservationDto>(await user.GetAsync($"/api/v1/reservations/{booked.Id}"), 200)).StartsAt);
+    }
+
+    [Fact]
     public async Task Quotas_bound_window_length_notice_weekly_hours_and_labs_at_once()
     {
         await using var hosts = new TestHosts(S.Admin, S.BaseAddress);

@@ -1,4 +1,5 @@
 using Ltb.Server.Tests.Infrastructure;
+using Ltb.Server.Tests.Templates;
 using Microsoft.Playwright;
 
 namespace Ltb.Server.Tests.Web;
@@ -55,5 +56,40 @@ public sealed partial class WebShellTests
         Assert.Equal(error.Column - 1, before);
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Deploy" })).ToBeDisabledAsync();
         await BrowserFixture.ScreenshotAsync(page, "editor-diagnostic");
+    }
+
+    /// <summary>A node binding a file of its folder: valid only where that file exists.</summary>
+    private const string WithBind = """
+        name: bound
+        topology:
+          nodes:
+            r1: {kind: linux, image: "ltb/tiny:latest", binds: ["cfg/motd:/etc/motd"]}
+
+        """;
+
+    [Fact]
+    public async Task Validation_resolves_relative_paths_in_a_templates_files_for_those_who_may_read_it()
+    {
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var owner = await server.CreateUserAsync("uiv");
+        var stranger = await server.CreateUserAsync("uivs");
+        using var ownerHttp = await server.LoginAsync(owner.UserName, ServerFixture.UserPassword);
+        using var content = TemplateTestSupport.Upload(WithBind, name: ServerFixture.Unique("uibind"), visibility: "private",
+            files: new Dictionary<string, byte[]> { ["cfg/motd"] = "hello"u8.ToArray() });
+        var template = await Http.ReadAsync<TemplateDto>(await ownerHttp.PostAsync("/api/v1/templates", content, ct), 201);
+        using var api = server.Api(await server.LoginTokenAsync(owner.UserName, ServerFixture.UserPassword));
+
+        var alone = await api.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind), ct);
+        Assert.False(alone.Valid);
+        Assert.Contains(alone.Diagnostics, d => d.Message.Contains("cfg/motd", StringComparison.Ordinal) && d.Line == 4);
+        var withFiles = await api.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Template: template.Id), ct);
+        Assert.True(withFiles.Valid, string.Join("; ", withFiles.Diagnostics.Select(d => d.Message)));
+        // The scratch folder is gone after the call.
+        Assert.DoesNotContain(Directory.GetDirectories(server.DataDirectory, "validate-*"), d => !d.EndsWith("validate-empty", StringComparison.Ordinal));
+
+        using var other = server.Api(await server.LoginTokenAsync(stranger.UserName, ServerFixture.UserPassword));
+        var refused = await Assert.ThrowsAsync<LtbApiException>(() => other.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Template: template.Id), ct));
+        Assert.Equal(404, refused.Status);
     }
 }

@@ -3,5 +3,7 @@ import { theme } from './theme.js';
 import { graph } from './graph.js';
 import { consoleTabs } from './console.js';
 import { editor } from './editor.js';
+import { download } from './download.js';
+import { files } from './files.js';
 
-window.ltb = { theme, graph, console: consoleTabs, editor };
+window.ltb = { theme, graph, console: consoleTabs, editor, download, files };
