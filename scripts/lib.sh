@@ -121,6 +121,18 @@ start_postgres() {
     log "creating PostgreSQL cluster $version/$cluster"
     pg_createcluster "$version" "$cluster" >/dev/null
   fi
+  # The suite runs several PostgreSQL-backed servers at once (each a pool, a change listener and an event relay):
+  # Debian's default of 100 connections ran out in CI ("53300: remaining connection slots are reserved").
+  pg_conftool "$version" "$cluster" set max_connections 300
+  local psql=(runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt)
+  if pg_isready -q -h 127.0.0.1 && [[ $("${psql[@]}" -c "SHOW max_connections") -lt 300 ]]; then
+    if [[ $("${psql[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ltb_test'") == 0 ]]; then
+      log "restarting PostgreSQL $version/$cluster for max_connections 300 (no test is connected)"
+      pg_ctlcluster "$version" "$cluster" restart || die "PostgreSQL did not restart (log: /var/log/postgresql/postgresql-$version-$cluster.log)"
+    else
+      log "PostgreSQL keeps max_connections $("${psql[@]}" -c "SHOW max_connections") until it restarts (tests are connected)"
+    fi
+  fi
   if ! pg_isready -q -h 127.0.0.1 -p "$(pg_conftool -s "$version" "$cluster" show port 2>/dev/null || echo 5432)"; then
     log "starting PostgreSQL $version/$cluster"
     pg_ctlcluster "$version" "$cluster" start || die "PostgreSQL did not start (log: /var/log/postgresql/postgresql-$version-$cluster.log)"
@@ -128,7 +140,6 @@ start_postgres() {
   local i
   for i in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
   pg_isready -q -h 127.0.0.1 || die "PostgreSQL does not answer on 127.0.0.1"
-  local psql=(runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt)
   if [[ $("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'ltb_test'") != 1 ]]; then
     "${psql[@]}" -c "CREATE ROLE ltb_test LOGIN CREATEDB PASSWORD 'ltb_test'" >/dev/null
   fi

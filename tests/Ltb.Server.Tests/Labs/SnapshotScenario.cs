@@ -54,7 +54,14 @@ internal static class SnapshotScenario
         Assert.True(proof.ExitCode == 0, $"PC1 lost its file: {proof.Stderr}");
         Assert.Equal(ProofText, proof.Stdout);
         await WaitForOspfAsync(client, lab);
+        // router1 has converged; the others may still be installing their routes back to PC1.
+        deadline = DateTime.UtcNow + Convergence;
         var ping = await ExecAsync(client, lab, "PC1", "ping", "-c", "2", "-W", "2", "192.168.13.2");
+        while (ping.ExitCode != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(3000);
+            ping = await ExecAsync(client, lab, "PC1", "ping", "-c", "2", "-W", "2", "192.168.13.2");
+        }
         Assert.True(ping.ExitCode == 0, $"PC1 does not reach PC3: {ping.Stdout}{ping.Stderr}");
     }
 

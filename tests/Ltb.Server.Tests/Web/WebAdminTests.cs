@@ -114,7 +114,7 @@ public sealed class WebAdminTests(SqliteServer server, BrowserFixture browser) :
         await Assertions.Expect(page.GetByTestId("users")).ToContainTextAsync(created);
         await page.GetByRole(AriaRole.Button, new() { Name = $"Reset password for {created}" }).ClickAsync();
         await page.GetByTestId("reset-password").GetByLabel("New password").FillAsync("Reset-Passw0rd-2");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Set password" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set password", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("reset-password")).ToHaveCountAsync(0);
         (await server.LoginAsync(created, "Reset-Passw0rd-2")).Dispose();
         await Assert.ThrowsAnyAsync<Exception>(() => server.LoginTokenAsync(created, "Fresh-Passw0rd-1"));

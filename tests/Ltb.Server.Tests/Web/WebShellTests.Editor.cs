@@ -72,7 +72,7 @@ public sealed partial class WebShellTests
     {
         server.Require();
         var ct = TestContext.Current.CancellationToken;
-        var owner = await server.CreateUserAsync("uiv");
+        var owner = await server.CreateUserAsync("uiv", "instructor"); // students create no templates
         var stranger = await server.CreateUserAsync("uivs");
         using var ownerHttp = await server.LoginAsync(owner.UserName, ServerFixture.UserPassword);
         using var content = TemplateTestSupport.Upload(WithBind, name: ServerFixture.Unique("uibind"), visibility: "private",
