@@ -37,16 +37,7 @@ public sealed partial class SpanningLabTests
         });
         var (a, b) = (cluster.Hosts[0], cluster.Hosts[1]);
         // router1 and router3 (and PC1) on A, router2, PC2 and PC3 on B: r1-r2, r2-r3 and PC3-r3 cross the hosts.
-        var pins = new Dictionary<string, ClusterHost> { ["router1"] = a, ["router3"] = a, ["PC1"] = a, ["router2"] = b, ["PC2"] = b, ["PC3"] = b };
-        var folder = Directory.CreateTempSubdirectory("ltb-span-frr01-").FullName;
-        CopyFolder(Path.Combine(Repo.ContainerlabCorpus, "frr01"), folder);
-        var topology = Path.Combine(folder, "frr01.clab.yml");
-        var text = await File.ReadAllTextAsync(topology, ct);
-        foreach (var (node, host) in pins)
-        {
-            text = text.Replace($"    {node}:\n", $"    {node}:\n      labels: {{ltb.host: {host.Name}}}\n", StringComparison.Ordinal);
-        }
-        await File.WriteAllTextAsync(topology, text, ct);
+        var (folder, topology, text, pins) = await PinnedFrr01Async(a, b, "ltb-span-frr01-", ct);
 
         await cluster.LoginCliAsync();
         var lab = "span" + Guid.NewGuid().ToString("N")[..6];
@@ -209,7 +200,27 @@ public sealed partial class SpanningLabTests
         return vnis;
     }
 
-    internal static void CopyFolder(string from, string to)
+    /// <summary>
+    /// frr01 from the corpus in a fresh temporary folder, its routers 1 and 3 and PC1 pinned to <paramref name="a"/> and the
+    /// rest to <paramref name="b"/>: the folder, the topology's path, its text and the pins.
+    /// </summary>
+    internal static async Task<(string Folder, string Topology, string Text, Dictionary<string, ClusterHost> Pins)> PinnedFrr01Async(ClusterHost a, ClusterHost b, string prefix,
+        CancellationToken ct)
+    {
+        var pins = new Dictionary<string, ClusterHost> { ["router1"] = a, ["router3"] = a, ["PC1"] = a, ["router2"] = b, ["PC2"] = b, ["PC3"] = b };
+        var folder = Directory.CreateTempSubdirectory(prefix).FullName;
+        CopyFolder(Path.Combine(Repo.ContainerlabCorpus, "frr01"), folder);
+        var topology = Path.Combine(folder, "frr01.clab.yml");
+        var text = await File.ReadAllTextAsync(topology, ct);
+        foreach (var (node, host) in pins)
+        {
+            text = text.Replace($"    {node}:\n", $"    {node}:\n      labels: {{ltb.host: {host.Name}}}\n", StringComparison.Ordinal);
+        }
+        await File.WriteAllTextAsync(topology, text, ct);
+        return (folder, topology, text, pins);
+    }
+
+    private static void CopyFolder(string from, string to)
     {
         foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
         {

@@ -28,16 +28,7 @@ public sealed class SpanningSnapshotTests
             AgentArgs = h => ["--tunnel-address", h.FabricAddress!.ToString()],
         });
         var (a, b) = (cluster.Hosts[0], cluster.Hosts[1]);
-        var pins = new Dictionary<string, ClusterHost> { ["router1"] = a, ["router3"] = a, ["PC1"] = a, ["router2"] = b, ["PC2"] = b, ["PC3"] = b };
-        var folder = Directory.CreateTempSubdirectory("ltb-span-snapshot-").FullName;
-        SpanningLabTests.CopyFolder(Path.Combine(Repo.ContainerlabCorpus, "frr01"), folder);
-        var topology = Path.Combine(folder, "frr01.clab.yml");
-        var text = await File.ReadAllTextAsync(topology, ct);
-        foreach (var (node, host) in pins)
-        {
-            text = text.Replace($"    {node}:\n", $"    {node}:\n      labels: {{ltb.host: {host.Name}}}\n", StringComparison.Ordinal);
-        }
-        await File.WriteAllTextAsync(topology, text, ct);
+        var (folder, topology, _, pins) = await SpanningLabTests.PinnedFrr01Async(a, b, "ltb-span-snapshot-", ct);
         await cluster.LoginCliAsync();
         var lab = "spsnap" + Guid.NewGuid().ToString("N")[..6];
         var agents = () => $"\nagent A:\n{a.Agent?.Output}\nagent B:\n{b.Agent?.Output}";
