@@ -889,6 +889,9 @@ namespace Ltb.Server.Data.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<bool>("SnapshotAtEnd")
+                        .HasColumnType("boolean");
+
                     b.Property<DateTimeOffset>("StartsAt")
                         .HasColumnType("timestamp with time zone");
 
