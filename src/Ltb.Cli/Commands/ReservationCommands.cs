@@ -39,13 +39,18 @@ internal static class ReservationCommands
     private static readonly Option<int?> Version = new("--template-version") { Description = "The template's version [default: its current one]" };
     private static readonly Option<string?> Members = new("--members") { Description = "A lab for each member of this group (name or id)." };
     private static readonly Option<string[]> Teams = new("--team") { Description = "A lab for this team (a group; repeat for several)." };
+    private static readonly Option<bool?> SnapshotAtEnd = new("--snapshot-at-end")
+    {
+        Description = "Snapshot each lab still running at the end before it is removed (its owner's snapshot); --snapshot-at-end false turns it off.",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
 
     private static Command CreateCommand()
     {
         var name = new Argument<string>("NAME") { Description = "The reservation's name (also its labs' name)." };
         var command = new Command("create", "Book a template for a window; refused with what is short, where and when, and the nearest window that fits.")
         {
-            name, Template, Version, Start, End, Duration, Members, Teams, Server,
+            name, Template, Version, Start, End, Duration, Members, Teams, SnapshotAtEnd, Server,
         };
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
@@ -56,7 +61,7 @@ internal static class ReservationCommands
             var end = EndOf(parse, start) ?? throw new LtbApiException(0, "--end or --duration is required");
             var (audience, group, teams) = await AudienceAsync(client, parse, ct);
             var created = await client.CreateReservationAsync(new CreateReservationRequest(parse.GetValue(name)!, template.Id, start, end,
-                parse.GetValue(Version), audience, group, teams), ct);
+                parse.GetValue(Version), audience, group, teams, parse.GetValue(SnapshotAtEnd)), ct);
             Print(created);
             return 0;
         }));
@@ -124,7 +129,7 @@ internal static class ReservationCommands
     {
         var command = new Command("update", "Change a scheduled reservation (admitted again; refused changes leave it as it was).")
         {
-            Id, Template, Version, Start, End, Duration, Members, Teams, Server,
+            Id, Template, Version, Start, End, Duration, Members, Teams, SnapshotAtEnd, Server,
         };
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
@@ -136,7 +141,7 @@ internal static class ReservationCommands
             var changesAudience = parse.GetValue(Members) is not null || parse.GetValue(Teams) is { Length: > 0 };
             var (audience, group, teams) = changesAudience ? await AudienceAsync(client, parse, ct) : (null, null, null);
             Print(await client.UpdateReservationAsync(r.Id, new UpdateReservationRequest(start, end, template, parse.GetValue(Version), audience, group,
-                teams), ct));
+                teams, parse.GetValue(SnapshotAtEnd)), ct));
             return 0;
         }));
         return command;
@@ -260,6 +265,10 @@ internal static class ReservationCommands
         foreach (var lab in r.Labs)
         {
             Console.WriteLine($"  {lab.Recipient}: host {lab.Host}{(lab.LabId is { } id ? $", lab {id}" : "")}");
+        }
+        if (r.SnapshotAtEnd)
+        {
+            Console.WriteLine("  at its end each running lab is snapshotted (its owner's snapshot), then removed");
         }
         if (r.Notice is { } notice)
         {

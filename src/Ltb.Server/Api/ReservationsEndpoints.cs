@@ -73,7 +73,7 @@ public static class ReservationsEndpoints
         var now = clock.GetUtcNow();
         var r = new Reservation { Id = Guid.NewGuid(), Name = request.Name ?? "", OwnerId = caller.UserId, CreatedAt = now, UpdatedAt = now };
         var change = new UpdateReservationRequest(request.StartsAt, request.EndsAt, request.TemplateId, request.TemplateVersion,
-            request.Audience ?? "owner", request.GroupId, request.TeamIds);
+            request.Audience ?? "owner", request.GroupId, request.TeamIds, request.SnapshotAtEnd);
         if (!LabNames.Valid().IsMatch(r.Name))
         {
             return Problems.Invalid("name", $"'{r.Name}' is not a valid name ({LabNames.Rule}); it names the labs");
@@ -207,7 +207,7 @@ public static class ReservationsEndpoints
         r.LabMemoryBytes,
         [.. ReservationPlan.Parse(r.PlanJson).Select(p => new ReservationLabDto(p.Recipient, p.RecipientId, p.HostId,
             hosts.GetValueOrDefault(p.HostId, "(removed)"), p.LabId))],
-        r.Extensions, r.Notice, r.CreatedAt, r.UpdatedAt, r.Version);
+        r.Extensions, r.Notice, r.CreatedAt, r.UpdatedAt, r.Version, r.SnapshotAtEnd);
 
     internal static string KindsJson(IEnumerable<string> kinds) => JsonSerializer.Serialize(kinds.ToList());
 }

@@ -42,84 +42,24 @@ public static partial class SnapshotsEndpoints
     }
 
     private static async Task<Results<Accepted<SnapshotAccepted>, ProblemHttpResult, ValidationProblem>> CreateAsync(CreateSnapshotRequest body,
-        [For(Operation.Update)] Authorized<Lab> authorized, Caller caller, LtbDbContext db, NodeTypeStore nodeTypes, ILabTaskQueue queue,
-        LtbServerOptions options, AuditLog audit, CancellationToken ct)
+        [For(Operation.Update)] Authorized<Lab> authorized, Caller caller, LtbDbContext db, SnapshotRequests requests, ILabTaskQueue queue,
+        AuditLog audit, CancellationToken ct)
     {
         var lab = authorized.Value;
         if (body.Name is not { } name || !LabNames.Valid().IsMatch(name))
         {
             return Problems.Invalid("name", $"names the snapshot: {LabNames.Rule}");
         }
-        if (lab.State != LabLifecycle.Running)
+        var (requested, conflict) = await requests.AddAsync(lab, name, caller.UserId, caller.UserName, DateTimeOffset.UtcNow, ct);
+        if (requested is not { Snapshot: var snapshot, Task: var task })
         {
-            return Problems.Conflict($"lab '{lab.Name}' is {LabViews.State(lab.State)}; only a running lab can be snapshotted");
+            return Problems.Conflict(conflict!);
         }
-        if (await db.Snapshots.AnyAsync(s => s.LabId == lab.Id && s.Name == name, ct))
-        {
-            return Problems.Conflict($"lab '{lab.Name}' has a snapshot named '{name}' already; choose another name or delete it");
-        }
-        var used = await db.Snapshots.Where(s => s.OwnerId == caller.UserId).SumAsync(s => s.SizeBytes, ct);
-        if (used >= options.SnapshotQuotaBytes)
-        {
-            return Problems.Conflict($"your snapshots take {used >> 20} MiB of your {options.SnapshotQuotaBytes >> 20} MiB snapshot quota; delete some (ltb lab snapshot delete) first");
-        }
-        var plan = await LabsEndpoints.RunningPlanAsync(db, lab.Id, ct);
-        if (plan is null)
-        {
-            return Problems.Conflict($"lab '{lab.Name}' has no successful deployment to snapshot");
-        }
-        if (plan.Nodes.FirstOrDefault(n => n.Runtime != NodeRuntime.Container) is { } vm)
-        {
-            return Problems.Conflict($"lab '{lab.Name}': node '{vm.Name}' is a {vm.Runtime.ToString().ToLowerInvariant()}; snapshots of such nodes are not available yet");
-        }
-        var catalog = await nodeTypes.CatalogAsync(ct);
-        var filesRoot = LabFolders.FilesRoot(options.DataDirectory, lab.Id);
-        var kinds = LabViews.Kinds(lab);
-        var nodes = plan.Nodes.Select(n => NodeInput(n, kinds.GetValueOrDefault(n.Name) ?? "linux", catalog, filesRoot)).ToList();
-        var now = DateTimeOffset.UtcNow;
-        var snapshot = new StoredSnapshot
-        {
-            Id = Guid.NewGuid(), Name = name, OwnerId = caller.UserId, GroupId = lab.GroupId, LabId = lab.Id, LabName = lab.Name,
-            SourceFileName = lab.SourceFileName, State = SnapshotState.Creating, NodeCount = nodes.Count, CreatedAt = now,
-        };
-        var input = new SnapshotInput(snapshot.Id, name, snapshot.SourceFileName, SourceFolder(filesRoot, snapshot.SourceFileName), nodes,
-            options.SnapshotQuotaBytes - used);
-        var task = LabReconciler.NewTask(lab, LabTaskKind.Snapshot, LabTaskInput.Write(input), now);
-        snapshot.TaskId = task.Id;
-        db.Snapshots.Add(snapshot);
-        db.LabTasks.Add(task);
-        db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info, Message = $"snapshot '{name}' requested by {caller.UserName}" });
         audit.Record("lab.snapshot", What, snapshot.Id, $"{lab.Name}: {name}");
         await db.SaveChangesAsync(ct);
         queue.Enqueue(lab.HostId, task.Id);
         return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", new SnapshotAccepted(ToDto(snapshot, caller.UserName), LabViews.ToDto(task)));
     }
-
-    /// <summary>
-    /// What to save of one node: its device type's save-config and running-config (split into words here: the host runs
-    /// argument vectors), where its configuration lives, and the lab files it binds writable (or as its configuration).
-    /// </summary>
-    private static SnapshotNodeInput NodeInput(NodePlan node, string kind, NodeTypeCatalog catalog, string filesRoot)
-    {
-        var type = NodeInfo.DeviceType(catalog, kind, node.Image);
-        var configPath = type?.RunningConfigCommand is null ? null : type.Config.Path;
-        var binds = node.Binds
-            .Where(b => b.LabFile && (b.ContainerPath == configPath || !b.Mode.Split(',').Contains("ro")))
-            .Select(b => Agent.Remote.FileTree.TopFolder(b.HostPath, filesRoot) is { } top
-                ? new SnapshotBind(b.ContainerPath, Path.GetRelativePath(Path.Combine(filesRoot, top), b.HostPath).Replace(Path.DirectorySeparatorChar, '/'))
-                : null)
-            .OfType<SnapshotBind>().ToList();
-        return new SnapshotNodeInput(node.Name, kind, node.Image, Words(type?.SaveConfigCommand), Words(type?.RunningConfigCommand), configPath, binds);
-    }
-
-    private static List<string>? Words(string? command) =>
-        command is null ? null : ShellWords.Split(command, out var error) is { Count: > 0 } words && error is null ? [.. words] : null;
-
-    /// <summary>The lab's newest deployment folder that holds its topology (the files it was deployed from).</summary>
-    private static string? SourceFolder(string filesRoot, string fileName) => !Directory.Exists(filesRoot) ? null
-        : new DirectoryInfo(filesRoot).EnumerateDirectories()
-            .Where(d => d.LinkTarget is null && File.Exists(Path.Combine(d.FullName, fileName)))
-            .OrderByDescending(d => d.CreationTimeUtc).FirstOrDefault()?.FullName;
 
     private static async Task<Results<Ok<Paged<SnapshotDto>>, ProblemHttpResult>> ListOfLabAsync([For(Operation.Read)] Authorized<Lab> authorized,
         Caller caller, LtbDbContext db, IResourceAuthorizer<StoredSnapshot> authz, [AsParameters] PageQuery paging, CancellationToken ct) =>

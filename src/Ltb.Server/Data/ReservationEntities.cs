@@ -54,6 +54,8 @@ public sealed class Reservation : IVersioned
     public int Extensions { get; set; }
     /// <summary>The end as booked (or last updated), before extensions: the policy's maximum extension counts from it.</summary>
     public DateTimeOffset BookedEndsAt { get; set; }
+    /// <summary>Each lab still running at the end is snapshotted (its owner's snapshot) before its removal.</summary>
+    public bool SnapshotAtEnd { get; set; }
     /// <summary>Set by the scheduler when it warned the labs' users of the end (once).</summary>
     public DateTimeOffset? WarnedAt { get; set; }
     /// <summary>The last thing the owner was told (a re-plan after a host left, or why it failed).</summary>

@@ -90,6 +90,7 @@ public static class ServerSetup
             .AddResourceAuthorizer<StoredVmImage, VmImageAuthorizer>()
             .AddResourceAuthorizer<StoredSnapshot, SnapshotAuthorizer>();
         services.AddSingleton<Snapshots.SnapshotStore>();
+        services.AddScoped<Snapshots.SnapshotRequests>();
         services.AddScoped<Snapshots.SnapshotSource>();
         services.AddScoped<Catalog.NodeTypeStore>();
         services.AddScoped<Catalog.NodeTypeHosts>();

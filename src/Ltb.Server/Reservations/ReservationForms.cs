@@ -46,6 +46,7 @@ public sealed class ReservationForms(LtbDbContext db, IResourceAuthorizer<LabTem
         }
         var lead = TimeSpan.FromSeconds((await policies.CurrentAsync(ct)).Scheduling.LeadSeconds);
         (r.StartsAt, r.EndsAt, r.BookedEndsAt) = (startsAt, endsAt, endsAt);
+        r.SnapshotAtEnd = change.SnapshotAtEnd ?? r.SnapshotAtEnd;
         // Labs deploy `lead` before the start (at once when that is past): they hold capacity from then on.
         r.HoldsFrom = startsAt - lead > now ? startsAt - lead : (startsAt < now ? startsAt : now);
         return null;

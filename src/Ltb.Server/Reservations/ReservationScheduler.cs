@@ -1,7 +1,9 @@
+using System.Globalization;
 using Ltb.Server.Data;
 using Ltb.Server.Hosting;
 using Ltb.Server.Labs;
 using Ltb.Server.Policy;
+using Ltb.Server.Snapshots;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Hosting;
@@ -50,6 +52,7 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<LtbDbContext>();
         var labs = scope.ServiceProvider.GetRequiredService<ReservationLabs>();
+        var snapshots = scope.ServiceProvider.GetRequiredService<SnapshotRequests>();
         var policy = await scope.ServiceProvider.GetRequiredService<PolicyStore>().CurrentAsync(ct);
         var now = clock.GetUtcNow();
         var warnFrom = now.AddSeconds(policy.Scheduling.WarningSeconds);
@@ -72,7 +75,7 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
         foreach (var id in await db.Reservations.AsNoTracking()
                      .Where(r => r.State == ReservationState.Active && r.EndsAt <= now).Select(r => r.Id).ToListAsync(ct))
         {
-            steps += await EndAsync(db, id, ReservationState.Ended, "its window ended", ct) ? 1 : 0;
+            steps += await EndAsync(db, id, ReservationState.Ended, "its window ended", ct, snapshots) ? 1 : 0;
         }
         steps += await LabExpiry.RunAsync(db, queue, now, warnFrom, ct);
         return steps;
@@ -133,8 +136,9 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
         foreach (var labId in await LabsOfAsync(db, id, ct))
         {
             db.LabEvents.Add(new LabEvent { LabId = labId, At = now, Level = LabEventLevel.Warning,
-                Message = $"reservation '{r.Name}' ends at {Shortage.Instant(r.EndsAt)} (in {minutes} min): this lab will be removed then; " +
-                    "save your work, or ask the owner to extend the reservation" });
+                Message = $"reservation '{r.Name}' ends at {Shortage.Instant(r.EndsAt)} (in {minutes} min): this lab will be removed then" +
+                    (r.SnapshotAtEnd ? ", after a snapshot that you can restore later (ltb lab snapshot list); " : "; save your work, or ") +
+                    (r.SnapshotAtEnd ? "or " : "") + "ask the owner to extend the reservation" });
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -143,9 +147,12 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
 
     /// <summary>
     /// Claims the end of a scheduled or active reservation (ended or cancelled): its capacity is released and each of its
-    /// labs gets a removal task. False when another replica or request ended it first.
+    /// labs gets a removal task; a reservation that asks for it, at its end, has each running lab snapshotted first (the
+    /// removal runs after the snapshot task, whatever its outcome). False when another replica or request ended it first.
     /// </summary>
-    public async Task<bool> EndAsync(LtbDbContext db, Guid id, ReservationState state, string why, CancellationToken ct)
+    /// <param name="snapshots">Where snapshots are asked for (the same context as <paramref name="db"/>); null: none.</param>
+    public async Task<bool> EndAsync(LtbDbContext db, Guid id, ReservationState state, string why, CancellationToken ct,
+        SnapshotRequests? snapshots = null)
     {
         var now = clock.GetUtcNow();
         var queued = new List<(Guid Host, Guid Task)>();
@@ -158,10 +165,17 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
                 return false;
             }
             await db.ReservationHostShares.Where(s => s.ReservationId == id).ExecuteDeleteAsync(ct);
-            var name = await db.Reservations.Where(r => r.Id == id).Select(r => r.Name).FirstAsync(ct);
+            var (name, snapshotAtEnd) = await db.Reservations.Where(r => r.Id == id).Select(r => ValueTuple.Create(r.Name, r.SnapshotAtEnd)).FirstAsync(ct);
             foreach (var lab in await db.Labs.Where(l => l.ReservationId == id && l.State != LabLifecycle.Removed && l.State != LabLifecycle.Destroying)
                          .ToListAsync(ct))
             {
+                var saved = state == ReservationState.Ended && snapshotAtEnd && snapshots is not null
+                    ? await SnapshotBeforeRemovalAsync(db, snapshots, lab, name, now, ct) : null;
+                if (saved is not null)
+                {
+                    queued.Add((lab.HostId, saved.Id));
+                }
+                // Queued after the snapshot, the removal's job continues the snapshot's (LabTaskQueue: a lab's tasks run in order).
                 var task = LabReconciler.NewTask(lab, LabTaskKind.Removal, "{}", now);
                 db.LabTasks.Add(task);
                 db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info,
@@ -177,6 +191,22 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
             log.LogInformation("reservation {Id}: {State} ({Why}), {Labs} lab(s) queued for removal", id, state, why, queued.Count);
         }
         return true;
+    }
+
+    /// <summary>The snapshot task of a lab whose reservation ends (its owner's snapshot, named after the reservation and the end), or null with a warning event saying why not.</summary>
+    private static async Task<LabTask?> SnapshotBeforeRemovalAsync(LtbDbContext db, SnapshotRequests snapshots, Lab lab, string reservation,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var owner = await db.Users.Where(u => u.Id == lab.OwnerId).Select(u => u.UserName).FirstOrDefaultAsync(ct) ?? "";
+        var stamp = now.UtcDateTime.ToString("yyyyMMdd-HHmm", CultureInfo.InvariantCulture);
+        var name = $"{reservation[..Math.Min(reservation.Length, 40 - stamp.Length - 5)]}-end-{stamp}";
+        var (requested, conflict) = await snapshots.AddAsync(lab, name, lab.OwnerId, $"reservation '{reservation}' at its end", now, ct);
+        if (requested is null)
+        {
+            db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Warning,
+                Message = $"reservation '{reservation}' ended: no snapshot of this lab for {owner} before its removal: {conflict}" });
+        }
+        return requested?.Task;
     }
 
     private static Task<List<Guid>> LabsOfAsync(LtbDbContext db, Guid reservation, CancellationToken ct) =>

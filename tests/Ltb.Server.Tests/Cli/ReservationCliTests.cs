@@ -49,8 +49,11 @@ public sealed class ReservationCliTests(ServeProcess server) : IClassFixture<Ser
         }
         Assert.Contains("booked", await OkAsync("reservation", "list"));
         Assert.Contains("admin: host local", await OkAsync("reservation", "show", "booked"));
-        var longer = await OkAsync("reservation", "update", "booked", "--duration", "2h");
+        Assert.DoesNotContain("snapshotted", created);
+        var longer = await OkAsync("reservation", "update", "booked", "--duration", "2h", "--snapshot-at-end");
         Assert.Contains($"to {start.AddHours(2).UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture)}", longer);
+        Assert.Contains("at its end each running lab is snapshotted", longer);
+        Assert.DoesNotContain("snapshotted", await OkAsync("reservation", "update", "booked", "--snapshot-at-end", "false"));
         var until = start.AddHours(2).AddMinutes(30).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture);
         Assert.Contains("(scheduled)", await OkAsync("reservation", "extend", "booked", "--until", until));
         var feed = (await OkAsync("reservation", "calendar")).Trim();

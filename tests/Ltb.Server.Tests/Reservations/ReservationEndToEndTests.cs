@@ -1,3 +1,4 @@
+using System.Formats.Tar;
 using System.Net.Http.Json;
 using Ltb.Server.Hosting;
 using Ltb.Server.Tests.Infrastructure;
@@ -20,15 +21,16 @@ public sealed class ScheduledServer : SqliteServer
 
 /// <summary>
 /// End to end on the real engine: an admin books a template for the two students of a group, starting a few seconds
-/// ahead; the scheduler deploys a real lab for each, warns both before the end, and at the end removes both, leaving
-/// nothing of them on the host.
+/// ahead, asking for a snapshot at the end; the scheduler deploys a real lab for each, warns both before the end, and at
+/// the end snapshots each lab (with a file its student wrote) for its student and then removes both, leaving nothing of
+/// them on the host.
 /// </summary>
 public sealed class ReservationEndToEndTests(ScheduledServer fixture) : IClassFixture<ScheduledServer>
 {
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(50);
 
     [Fact]
-    public async Task A_group_reservation_deploys_a_lab_per_student_warns_both_and_removes_both_at_its_end()
+    public async Task A_group_reservation_deploys_a_lab_per_student_warns_both_snapshots_and_removes_both_at_its_end()
     {
         LabTestSupport.RequireDocker();
         var s = fixture;
@@ -43,7 +45,8 @@ public sealed class ReservationEndToEndTests(ScheduledServer fixture) : IClassFi
             """, ServerFixture.Unique("e2e"), "everyone", null);
         var start = DateTimeOffset.UtcNow.AddSeconds(6);
         var r = await ReservationApi.CreateAsync(s.Admin, new CreateReservationRequest("e2e", template.Id, start, start + Window, null,
-            "members", group.Id));
+            "members", group.Id, SnapshotAtEnd: true));
+        Assert.True(r.SnapshotAtEnd);
         Assert.Equal(new[] { a.UserName, b.UserName }.Order(StringComparer.Ordinal), r.Labs.Select(l => l.Recipient));
         var labs = new List<LabDto>();
         try
@@ -56,12 +59,16 @@ public sealed class ReservationEndToEndTests(ScheduledServer fixture) : IClassFi
                 var lab = await Lab(planned.LabId!.Value);
                 Assert.Equal(planned.Recipient, lab.Owner);
                 Assert.Equal(1, await LabTestSupport.ContainersAsync(lab.RuntimeName));
+                var wrote = await Http.ReadAsync<ExecResponse>(await fixture.Admin.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/exec",
+                    new ExecRequest("n1", ["sh", "-c", $"echo {lab.Owner} > /root/work.txt"]), TestContext.Current.CancellationToken), 200);
+                Assert.True(wrote.ExitCode == 0, wrote.Stderr);
                 labs.Add(lab);
             }
             // Both warned before the end.
             foreach (var lab in labs)
             {
-                await WaitAsync(async () => (await Lab(lab.Id)).Events!.Any(e => e.Level == "warning" && e.Message.Contains("reservation 'e2e' ends at")),
+                await WaitAsync(async () => (await Lab(lab.Id)).Events!.Any(e => e.Level == "warning" && e.Message.Contains("reservation 'e2e' ends at")
+                        && e.Message.Contains("after a snapshot")),
                     start + Window, $"the end warning of {lab.Owner}'s lab");
                 Assert.True(DateTimeOffset.UtcNow < start + Window, "the warning came before the end");
             }
@@ -70,6 +77,11 @@ public sealed class ReservationEndToEndTests(ScheduledServer fixture) : IClassFi
             {
                 await WaitAsync(async () => (await Lab(lab.Id)).State == "removed", start + Window + TimeSpan.FromSeconds(60), $"{lab.Owner}'s lab removed");
                 Assert.Equal(0, await LabTestSupport.LeftoversAsync(lab.RuntimeName));
+                // Snapshotted before the removal, for the lab's student, with what the student wrote.
+                var saved = Assert.Single((await Http.ReadAsync<Paged<SnapshotDto>>(await fixture.Admin.GetAsync($"/api/v1/labs/{lab.Id}/snapshots"), 200)).Items);
+                Assert.Equal(("ready", lab.Owner), (saved.State, saved.Owner));
+                Assert.StartsWith("e2e-end-", saved.Name, StringComparison.Ordinal);
+                Assert.Equal(lab.Owner + "\n", await SnapshotFileAsync(saved.Id, "n1", "root/work.txt"));
             }
             Assert.Equal("ended", (await Get(r.Id)).State);
         }
@@ -77,6 +89,20 @@ public sealed class ReservationEndToEndTests(ScheduledServer fixture) : IClassFi
         {
             await s.SetPolicyAsync(TenantPolicy.Default);
         }
+    }
+
+    /// <summary>A file of a node's part of a stored snapshot (its filesystem changes: snapshots/ID/nodes/NODE.tar).</summary>
+    private async Task<string> SnapshotFileAsync(Guid snapshot, string node, string path)
+    {
+        await using var reader = new TarReader(File.OpenRead(Path.Combine(fixture.DataDirectory, "snapshots", snapshot.ToString("N"), "nodes", node + ".tar")));
+        while (await reader.GetNextEntryAsync(copyData: true) is { } entry)
+        {
+            if (entry.Name.TrimStart('.', '/') == path && entry.DataStream is { } data)
+            {
+                return await new StreamReader(data).ReadToEndAsync();
+            }
+        }
+        return $"(no {path} in {node}'s part of the snapshot)";
     }
 
     private async Task<ReservationDto> Get(Guid id) => await Http.ReadAsync<ReservationDto>(await fixture.Admin.GetAsync($"/api/v1/reservations/{id}"), 200);
