@@ -165,7 +165,8 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
                 return false;
             }
             await db.ReservationHostShares.Where(s => s.ReservationId == id).ExecuteDeleteAsync(ct);
-            var (name, snapshotAtEnd) = await db.Reservations.Where(r => r.Id == id).Select(r => ValueTuple.Create(r.Name, r.SnapshotAtEnd)).FirstAsync(ct);
+            var ended = await db.Reservations.Where(r => r.Id == id).Select(r => new { r.Name, r.SnapshotAtEnd }).FirstAsync(ct);
+            var (name, snapshotAtEnd) = (ended.Name, ended.SnapshotAtEnd);
             foreach (var lab in await db.Labs.Where(l => l.ReservationId == id && l.State != LabLifecycle.Removed && l.State != LabLifecycle.Destroying)
                          .ToListAsync(ct))
             {

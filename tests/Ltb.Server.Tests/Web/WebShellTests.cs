@@ -39,6 +39,8 @@ public sealed partial class WebShellTests(SqliteServer server, BrowserFixture br
 
         // The theme: dark, kept by this browser across a reload.
         await page.GetByTestId("theme-toggle").ClickAsync();
+        // The choice travels over the circuit to localStorage; reloading before it lands would lose it.
+        await page.WaitForFunctionAsync("() => localStorage.getItem('ltb.theme') === 'dark'");
         await page.ReloadAsync();
         await BrowserFixture.WaitInteractiveAsync(page);
         Assert.Equal("dark", await page.EvaluateAsync<string>("() => localStorage.getItem('ltb.theme')"));
