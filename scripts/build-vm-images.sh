@@ -9,7 +9,12 @@ source "$(dirname "$0")/lib.sh"
 need_root
 
 library="${LTB_VM_IMAGES:-/var/lib/ltb/vm-images}"
-recipe_hash() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16; }
+# The recipe's files and those of the recipes its build.sh runs ("$here/../tinyvm/build.sh"): tinydisk is rebuilt when tinyvm changes.
+recipe_hash() {
+  local d deps
+  deps=$(grep -o '\.\./[a-z0-9_-]*/' "$1/build.sh" | sort -u | sed "s|^\.\./|$LTB_ROOT/vm-images/|") || true
+  for d in "$1" $deps; do (cd "$d" && find . -type f -print0 | sort -z | xargs -0 sha256sum); done | sha256sum | cut -c1-16
+}
 
 build_one() { # NAME
   local name="$1" dir="$LTB_ROOT/vm-images/$1" hash target staging

@@ -18,8 +18,9 @@ version=$(ls "$work/kernel/lib/modules")
 root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,etc,tmp,root,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
-# The modules the guest needs, in load order: virtio PCI and network cards, and the ACPI power button (graceful stop).
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net button evdev; do
+# The modules the guest needs, in load order: virtio PCI, network cards and disks (a disk guest sees its disk as
+# /dev/vda), and the ACPI power button (graceful stop).
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk button evdev; do
   find "$work/kernel/lib/modules/$version" -name "$m.ko" -exec cp {} "$root/lib/modules/" \;
   [[ -f $root/lib/modules/$m.ko ]] || { echo "module $m missing from $pkg" >&2; exit 1; }
 done

@@ -85,7 +85,14 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
             request.FilesRoot = root;
             try
             {
-                request.FilesTarGz = ByteString.CopyFrom(LabFiles.Pack(root, folders));
+                var packed = LabFiles.Pack(root, folders);
+                // One message carries them (a snapshot's saved VM disks too): past the contract's limit, say so rather than gRPC.
+                if (packed.Length > AgentWire.MaxMessageBytes - (1 << 20))
+                {
+                    throw new LabRuntimeException(plan.LabName, null, $"the lab's files take {packed.Length >> 20} MiB compressed (saved VM disks included), " +
+                        $"more than the {AgentWire.MaxMessageBytes >> 20} MiB a deployment can send to host '{_hostName}'; deploy it on the controller's own host");
+                }
+                request.FilesTarGz = ByteString.CopyFrom(packed);
             }
             catch (IOException e)
             {

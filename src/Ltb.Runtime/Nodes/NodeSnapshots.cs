@@ -23,11 +23,15 @@ public sealed record NodeSnapshotRequest(string Lab, string Node)
 /// running-config command's output), <see cref="PathsPrefix"/>PATH (the requested container paths, whole),
 /// <see cref="FsPrefix"/>PATH (the files, links and folders added or changed against the image),
 /// <see cref="WarningsEntry"/> (what did not work but did not stop the snapshot, one line each), <see cref="DeletedEntry"/>
-/// (the paths deleted from the image, one a line). Paths inside are relative to the node's root.
+/// (the paths deleted from the image, one a line). Paths inside are relative to the node's root. A VM node's stream has
+/// <see cref="DiskBaseEntry"/> (the base image its disk was taken over, <see cref="Vm.VmDiskBase"/>), <see cref="DiskEntry"/>
+/// (its disk overlay, a qcow2 that names no backing file) and <see cref="WarningsEntry"/>.
 /// </summary>
 public static class NodeSnapshotStream
 {
     public const string WarningsEntry = "warnings";
+    public const string DiskBaseEntry = "disk.json";
+    public const string DiskEntry = "disk.qcow2";
     public const string ConfigEntry = "config";
     public const string PathsPrefix = "paths/";
     public const string FsPrefix = "fs/";

@@ -21,6 +21,7 @@ public sealed class VmDriver : INodeDriver
 {
     private readonly VmNodes _nodes;
     private readonly IHostNetwork _host;
+    private readonly VmDiskSnapshots _disks;
 
     /// <param name="root">Where the VM nodes' files live (<see cref="VmNodeFiles"/>).</param>
     /// <param name="imageLibrary">The host's VM image library (<see cref="VmImages"/>).</param>
@@ -29,11 +30,12 @@ public sealed class VmDriver : INodeDriver
     {
         _host = host;
         _nodes = new VmNodes(root, new VmImages(imageLibrary, controllerImages), host);
+        _disks = new VmDiskSnapshots(host);
     }
 
     public NodeRuntime Runtime => NodeRuntime.Vm;
 
-    public NodeCapabilities Capabilities => NodeCapabilities.Stats | NodeCapabilities.Console;
+    public NodeCapabilities Capabilities => NodeCapabilities.Stats | NodeCapabilities.Console | NodeCapabilities.Snapshot;
 
     private Task<(VmAccelerator Accelerator, string Reason)> AcceleratorAsync(CancellationToken ct) => KvmProbe.ProbeAsync(_nodes.Root, ct);
 
@@ -185,6 +187,28 @@ public sealed class VmDriver : INodeDriver
                     ?? throw new LabRuntimeException(lab, node, "its VM does not run (no resource reading)");
         return Task.FromResult(new NodeStats(node, DateTimeOffset.UtcNow, usage.CpuNanoseconds, usage.Memory,
             (ulong)(record.MemoryBytes + VmCgroup.OverheadBytes), usage.Pids));
+    }
+
+    /// <summary>
+    /// The node's disk state (<see cref="VmDiskSnapshots"/>): the guest paused while its overlay is copied, then running
+    /// again. Its node type's save-config command runs first where exec reaches the guest; a failure of it is a warning.
+    /// Restoring is part of <see cref="CreateAsync"/> (<see cref="NodePlan.Restore"/>).
+    /// </summary>
+    public async Task SnapshotAsync(NodeSnapshotRequest request, Stream output, CancellationToken ct)
+    {
+        var (lab, node) = (request.Lab, request.Node);
+        var record = _nodes.Record(lab, node);
+        var image = _nodes.Images.Resolve(record.Image, out var problem) ?? throw new LabRuntimeException(lab, node, problem!);
+        var warnings = new List<string>();
+        if (request.SaveConfig is { Count: > 0 } save && record.Exec is not null)
+        {
+            var saved = await ExecAsync(lab, node, save, TimeSpan.FromSeconds(60), 1 << 20, ct);
+            if (saved.ExitCode != 0)
+            {
+                warnings.Add($"'{string.Join(' ', save)}' ended with exit code {saved.ExitCode}");
+            }
+        }
+        await _disks.WriteAsync(_nodes.Files(lab, node), image, Math.Min(request.LimitBytes, NodeSnapshotStream.HardLimitBytes), warnings, output, ct);
     }
 
     /// <summary>

@@ -1,6 +1,8 @@
 using System.Formats.Tar;
 using System.Text;
+using System.Text.Json;
 using Ltb.Runtime.Nodes;
+using Ltb.Runtime.Nodes.Vm;
 using Ltb.Server.Labs;
 
 namespace Ltb.Server.Snapshots;
@@ -8,13 +10,17 @@ namespace Ltb.Server.Snapshots;
 /// <summary>A writable lab file a node binds: its path in the node and relative to the lab's files.</summary>
 public sealed record SnapshotBind(string ContainerPath, string RelativePath);
 
-/// <summary>What one node's part of a snapshot held besides its archive.</summary>
-public sealed record NodeSnapshotParts(bool Archive, IReadOnlyList<string> Deleted, IReadOnlyList<string> Warnings);
+/// <summary>
+/// What one node's part of a snapshot held besides its archive; a VM node's base image digest (<c>sha256:HEX</c> of the disk
+/// its saved overlay lies over), which an export names as the node's image digest.
+/// </summary>
+public sealed record NodeSnapshotParts(bool Archive, IReadOnlyList<string> Deleted, IReadOnlyList<string> Warnings, string? BaseDigest = null);
 
 /// <summary>
 /// Turns one node's <see cref="NodeSnapshotStream"/> (as received from its host) into the snapshot's parts: the bound lab
 /// files and the running configuration go into the snapshot's <c>files/</c> where the lab reads them at deployment, the
-/// filesystem changes into <c>nodes/NODE.tar</c> (entries relative to the node's root, as the engine takes them back).
+/// filesystem changes into <c>nodes/NODE.tar</c> (entries relative to the node's root, as the engine takes them back); a VM
+/// node's disk and its base image's identity go into <c>nodes/NODE.tar</c> as they came (the VM driver reads them back).
 /// Names are checked like uploads (<see cref="LabSources.CheckPath"/>): nothing lands outside the snapshot's folder.
 /// </summary>
 public static class NodeSnapshotSplitter
@@ -30,6 +36,7 @@ public static class NodeSnapshotSplitter
         var configBind = binds.FirstOrDefault(b => b.ContainerPath == configPath);
         var configSaved = false;
         var entries = 0;
+        string? baseDigest = null;
         await using (var input = new FileStream(stream, FileMode.Open, FileAccess.Read))
         await using (var reader = new TarReader(input))
         await using (var archive = new FileStream(archivePath, FileMode.CreateNew, FileAccess.Write))
@@ -44,6 +51,19 @@ public static class NodeSnapshotSplitter
                         break;
                     case NodeSnapshotStream.DeletedEntry:
                         deleted.AddRange(Lines(await TextAsync(entry, ct)));
+                        break;
+                    case NodeSnapshotStream.DiskBaseEntry:
+                        var diskBase = await VmBaseAsync(entry, ct);
+                        baseDigest = $"sha256:{diskBase.Sha256}";
+                        await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entry.Name)
+                        {
+                            DataStream = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(diskBase, VmDiskBase.Json)),
+                        }, ct);
+                        entries++;
+                        break;
+                    case NodeSnapshotStream.DiskEntry when entry.EntryType is TarEntryType.RegularFile:
+                        await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entry.Name) { DataStream = entry.DataStream }, ct);
+                        entries++;
                         break;
                     case NodeSnapshotStream.ConfigEntry when configPath is not null:
                         configSaved = true;
@@ -86,7 +106,18 @@ public static class NodeSnapshotSplitter
         {
             File.Delete(archivePath);
         }
-        return new NodeSnapshotParts(entries > 0, deleted, warnings);
+        return new NodeSnapshotParts(entries > 0, deleted, warnings, baseDigest);
+    }
+
+    /// <summary>A VM disk's base image as its host named it (small: read whole, bounded), checked to be one.</summary>
+    private static async Task<VmDiskBase> VmBaseAsync(TarEntry entry, CancellationToken ct)
+    {
+        var diskBase = entry.Length <= 64 << 10 && entry.DataStream is { } data
+            ? await JsonSerializer.DeserializeAsync<VmDiskBase>(data, VmDiskBase.Json, ct)
+            : null;
+        return diskBase is { Image: not null, Format: not null } && diskBase.Sha256 is { Length: 64 } sha && sha.All(char.IsAsciiHexDigitLower)
+            ? diskBase
+            : throw new InvalidDataException("a VM disk's base image is not named as it should be (image, format, SHA-256)");
     }
 
     /// <summary>An fs/ entry under its path in the node (a hard link's target too).</summary>

@@ -45,10 +45,6 @@ public sealed class SnapshotRequests(LtbDbContext db, NodeTypeStore nodeTypes, L
         {
             return (null, $"lab '{lab.Name}' has no successful deployment to snapshot");
         }
-        if (plan.Nodes.FirstOrDefault(n => n.Runtime != NodeRuntime.Container) is { } vm)
-        {
-            return (null, $"lab '{lab.Name}': node '{vm.Name}' is a {vm.Runtime.ToString().ToLowerInvariant()}; snapshots of such nodes are not available yet");
-        }
         var catalog = await nodeTypes.CatalogAsync(ct);
         var filesRoot = LabFolders.FilesRoot(options.DataDirectory, lab.Id);
         var kinds = LabViews.Kinds(lab);
@@ -75,6 +71,11 @@ public sealed class SnapshotRequests(LtbDbContext db, NodeTypeStore nodeTypes, L
     private static SnapshotNodeInput NodeInput(NodePlan node, string kind, NodeTypeCatalog catalog, string filesRoot)
     {
         var type = NodeInfo.DeviceType(catalog, kind, node.Image);
+        if (node.Runtime == NodeRuntime.Vm)
+        {
+            // A VM's configuration and files are on its disk, which its snapshot saves whole: only save-config runs first.
+            return new SnapshotNodeInput(node.Name, kind, node.Image, Words(type?.SaveConfigCommand), null, null, []);
+        }
         var configPath = type?.RunningConfigCommand is null ? null : type.Config.Path;
         var binds = node.Binds
             .Where(b => b.LabFile && (b.ContainerPath == configPath || !b.Mode.Split(',').Contains("ro")))

@@ -8,7 +8,7 @@ using Ltb.Runtime.Status;
 namespace Ltb.Runtime.Nodes.Vm;
 
 /// <summary>
-/// VM node lifecycle for <see cref="VmDriver"/>: create (the node's files, its disk overlay, QEMU's command line),
+/// VM node lifecycle for <see cref="VmDriver"/>: create (the node's files, its disk overlay, fresh or a snapshot's, QEMU's command line),
 /// start (QEMU in a new network namespace, confined to its cgroup, then let run), stop (ACPI power-down, then kill),
 /// remove (process, cgroup, sockets, overlay). QEMU runs daemonized: a QEMU outlives an agent restart as a container does.
 /// </summary>
@@ -31,7 +31,12 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
         var image = Images.Resolve(vm.Disk, out var problem) ?? throw new LabRuntimeException(lab, node.Name, problem!);
         var files = Files(lab, node.Name);
         Directory.CreateDirectory(files.Folder);
-        if (!image.DirectKernelBoot)
+        if (node.Restore is { } saved)
+        {
+            // A snapshot's disk (issue #15) instead of a fresh overlay, put over this host's base image.
+            await new VmDiskSnapshots(host).RestoreAsync(files, image, saved, ct);
+        }
+        else if (!image.DirectKernelBoot)
         {
             File.Delete(files.Overlay);
             var made = await host.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", image.DiskFormat!, "-b", image.Disk!, files.Overlay],

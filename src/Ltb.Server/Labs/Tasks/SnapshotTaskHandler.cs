@@ -57,7 +57,7 @@ public sealed class SnapshotTaskHandler(LabJournal journal, LtbDbContext db, Sna
                 var parts = await SaveNodeAsync(node, staging, left, run, ct);
                 warnings.AddRange(parts.Warnings.Select(w => $"{node.Node}: {w}"));
                 nodes.Add(new SnapshotNodeManifest(node.Node, node.Kind, node.Image, parts.Archive, parts.Deleted, parts.Warnings,
-                    await ImageDigestAsync(run, node.Node, ct)));
+                    parts.BaseDigest ?? await ImageDigestAsync(run, node.Node, ct)));
             }
             var status = await run.Agent.InspectAsync(run.RuntimeName, ct);
             await File.WriteAllTextAsync(Path.Combine(staging, SnapshotStore.StatusFile), JsonSerializer.Serialize(status, SnapshotStore.Json), ct);

@@ -1,0 +1,187 @@
+using System.Formats.Tar;
+using System.Text;
+using System.Text.Json;
+using Ltb.Runtime.Network;
+using Ltb.Runtime.Status;
+
+namespace Ltb.Runtime.Nodes.Vm;
+
+/// <summary>
+/// A VM node's snapshot and restore (issue #15): its disk state, the qcow2 overlay over its pristine base image. Saving
+/// pauses the guest (QMP <c>stop</c>: QEMU drains and flushes the disk first), copies the overlay next to it and lets
+/// the guest run again (<c>cont</c>, whatever happened), so the copy is crash-consistent (as after a power cut) and the
+/// pause lasts only a local copy. The copy is made stand-alone (it names no host path) and streamed with the base's
+/// identity (<see cref="VmDiskBase"/>). Restoring checks the saved file (<see cref="SavedOverlay"/>), refuses another
+/// base, and rebases it onto this host's copy of the base before QEMU starts: a header is never trusted.
+/// RAM state is not saved: a restored VM boots from its saved disk.
+/// </summary>
+internal sealed class VmDiskSnapshots(IHostNetwork host)
+{
+    private static readonly TimeSpan QemuImgTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan QmpTimeout = TimeSpan.FromSeconds(30);
+    private const int MaxBaseEntryBytes = 64 << 10;
+
+    /// <summary>Writes the node's <see cref="NodeSnapshotStream"/> (base, disk, warnings) to <paramref name="output"/>, at most <paramref name="limit"/> bytes of disk.</summary>
+    public async Task WriteAsync(VmNodeFiles files, VmImage image, long limit, IReadOnlyList<string> warnings, Stream output, CancellationToken ct)
+    {
+        await using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        if (image.DirectKernelBoot)
+        {
+            await WriteTextAsync(tar, NodeSnapshotStream.WarningsEntry, string.Join('\n', warnings.Append(
+                $"it boots {image.Reference} from a kernel without a disk: nothing of its state is saved (it starts afresh when restored)")), ct);
+            return;
+        }
+        var overlay = new FileInfo(files.Overlay);
+        if (overlay.Length > limit)
+        {
+            throw TooLarge(files, overlay.Length, limit);
+        }
+        var diskBase = await VmDiskBase.OfAsync(image, ct);
+        var copy = Path.Combine(files.Folder, $"snapshot-{Guid.NewGuid():N}.qcow2");
+        try
+        {
+            await CopyPausedAsync(files, copy, ct);
+            // Stand-alone: the copy names no backing file (no host path in the user's snapshot); restore names the base again.
+            await QemuImgAsync(files, "the saved disk could not be detached from its base", ["rebase", "-u", "-f", "qcow2", "-b", "", copy], ct);
+            var size = new FileInfo(copy).Length;
+            if (size > limit)
+            {
+                throw TooLarge(files, size, limit);
+            }
+            await WriteTextAsync(tar, NodeSnapshotStream.DiskBaseEntry, JsonSerializer.Serialize(diskBase, VmDiskBase.Json), ct);
+            await using (var disk = new FileStream(copy, FileMode.Open, FileAccess.Read))
+            {
+                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, NodeSnapshotStream.DiskEntry) { DataStream = disk }, ct);
+            }
+            await WriteTextAsync(tar, NodeSnapshotStream.WarningsEntry, string.Join('\n', warnings), ct);
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
+    }
+
+    /// <summary>Pauses the guest (unless it was paused already), copies its overlay, and lets it run again in any case.</summary>
+    private static async Task CopyPausedAsync(VmNodeFiles files, string copy, CancellationToken ct)
+    {
+        try
+        {
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            bounded.CancelAfter(QmpTimeout);
+            await using var qmp = await QmpClient.ConnectAsync(files.QmpSocket, bounded.Token);
+            var wasRunning = (await qmp.ExecuteAsync("query-status", null, bounded.Token))?["running"]?.GetValue<bool>() ?? true;
+            await qmp.ExecuteAsync("stop", null, bounded.Token);
+            try
+            {
+                File.Copy(files.Overlay, copy);
+            }
+            finally
+            {
+                if (wasRunning)
+                {
+                    // Not the caller's token: a cancelled snapshot still leaves the VM running.
+                    using var resume = new CancellationTokenSource(QmpTimeout);
+                    await qmp.ExecuteAsync("cont", null, resume.Token);
+                }
+            }
+        }
+        catch (Exception e) when (e is QmpException or System.Net.Sockets.SocketException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new LabRuntimeException(files.Lab, files.Node, $"its disk could not be saved: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Makes the node's overlay from a saved one (<paramref name="archive"/>: the node's part of a snapshot, a tar of
+    /// <see cref="NodeSnapshotStream.DiskBaseEntry"/> and <see cref="NodeSnapshotStream.DiskEntry"/>) over this host's
+    /// <paramref name="image"/>; refuses, naming the node and what to do, a different base or a disk that is not a
+    /// stand-alone qcow2. Nothing is left of a refused one.
+    /// </summary>
+    public async Task RestoreAsync(VmNodeFiles files, VmImage image, string archive, CancellationToken ct)
+    {
+        if (image.DirectKernelBoot)
+        {
+            throw new LabRuntimeException(files.Lab, files.Node, $"its saved disk cannot be restored: {image.Reference} boots from a kernel without a disk");
+        }
+        var incoming = files.Overlay + ".incoming";
+        try
+        {
+            var saved = await ExtractAsync(files, archive, incoming, ct);
+            var here = await VmDiskBase.OfAsync(image, ct);
+            if (saved.Image != here.Image || saved.Sha256 != here.Sha256)
+            {
+                throw new LabRuntimeException(files.Lab, files.Node, $"its saved disk was taken over VM image {saved.Image} (SHA-256 {saved.Sha256}); " +
+                    $"this host's {here.Image} has SHA-256 {here.Sha256}: a saved disk is restored over the very same base image only " +
+                    "(add that version of the image to the VM image library, or deploy the topology without the snapshot)");
+            }
+            if (await SavedOverlay.ProblemAsync(host, incoming, image.Disk!, image.DiskFormat!, ct) is { } problem)
+            {
+                throw new LabRuntimeException(files.Lab, files.Node, $"{problem}; it cannot be restored (a damaged or hand-made snapshot?)");
+            }
+            await QemuImgAsync(files, "its saved disk could not be put over its base image",
+                ["rebase", "-u", "-f", "qcow2", "-b", image.Disk!, "-F", image.DiskFormat!, incoming], ct);
+            File.Move(incoming, files.Overlay, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(incoming);
+        }
+    }
+
+    /// <summary>The saved base (read whole, bounded) and the disk (written to <paramref name="disk"/>); any other entry is refused.</summary>
+    private static async Task<VmDiskBase> ExtractAsync(VmNodeFiles files, string archive, string disk, CancellationToken ct)
+    {
+        VmDiskBase? saved = null;
+        var hasDisk = false;
+        try
+        {
+            await using var input = new FileStream(archive, FileMode.Open, FileAccess.Read);
+            await using var tar = new TarReader(input);
+            while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
+            {
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
+                {
+                    throw new InvalidDataException($"'{entry.Name}' is not a regular file");
+                }
+                if (entry.Name == NodeSnapshotStream.DiskBaseEntry)
+                {
+                    saved = entry.Length > MaxBaseEntryBytes
+                        ? throw new InvalidDataException($"'{entry.Name}' is larger than {MaxBaseEntryBytes >> 10} KiB") :
+                        await JsonSerializer.DeserializeAsync<VmDiskBase>(entry.DataStream, VmDiskBase.Json, ct);
+                }
+                else if (entry.Name == NodeSnapshotStream.DiskEntry)
+                {
+                    await using var output = new FileStream(disk, FileMode.Create, FileAccess.Write);
+                    await entry.DataStream.CopyToAsync(output, ct);
+                    hasDisk = true;
+                }
+                else
+                {
+                    throw new InvalidDataException($"'{entry.Name}' is not part of a VM node's saved state");
+                }
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException)
+        {
+            throw new LabRuntimeException(files.Lab, files.Node, $"its saved state is not a VM disk snapshot ({e.Message}); it cannot be restored", e);
+        }
+        return saved is { Image: not null, Sha256: not null } && hasDisk ? saved
+            : throw new LabRuntimeException(files.Lab, files.Node,
+                $"its saved state lacks {(hasDisk ? NodeSnapshotStream.DiskBaseEntry : NodeSnapshotStream.DiskEntry)}; it cannot be restored");
+    }
+
+    private async Task QemuImgAsync(VmNodeFiles files, string failure, IReadOnlyList<string> args, CancellationToken ct)
+    {
+        var run = await host.RunAsync("qemu-img", args, null, QemuImgTimeout, ct);
+        if (!run.Succeeded)
+        {
+            throw new LabRuntimeException(files.Lab, files.Node, $"{failure}: {run.Stderr.Trim()}");
+        }
+    }
+
+    private static LabRuntimeException TooLarge(VmNodeFiles files, long size, long limit) =>
+        new(files.Lab, files.Node, $"its disk overlay takes {size >> 20} MiB, more than the {limit >> 20} MiB this snapshot may take (free space by deleting snapshots)");
+
+    private static async Task WriteTextAsync(TarWriter tar, string name, string text, CancellationToken ct) =>
+        await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)) }, ct);
+}

@@ -1,0 +1,157 @@
+using System.Formats.Tar;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ltb.Server.Snapshots;
+using Ltb.Server.Tests.Infrastructure;
+using Ltb.Testing;
+
+namespace Ltb.Server.Tests.Labs;
+
+/// <summary>
+/// Issue #15 for a VM node, with LTB's tiny disk guest (vm-images/tinydisk, TCG here): a marker written to a sector of the
+/// guest's disk through its serial console is in the snapshot; the VM kept running through it (its console answers);
+/// the snapshot's node part is the disk (a stand-alone qcow2) and its base image's identity; exported and imported back,
+/// then the lab destroyed, a new lab restored from the import reads the marker from its disk. A saved disk whose base
+/// image is not this host's is refused naming the node and both checksums.
+/// </summary>
+public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteServer>
+{
+    /// <summary>A sector near the end of the disk, past what the FAT file system the guest boots from uses.</summary>
+    private const string Sector = "S=$(( $(cat /sys/block/vda/size) - 8 ))";
+
+    [Fact]
+    public async Task A_vms_disk_change_survives_snapshot_export_import_and_restore_and_the_vm_keeps_running()
+    {
+        TinyDiskImage.Require();
+        LabTestSupport.RequireDocker();
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var student = await server.CreateUserAsync("vmsn");
+        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        var name = ServerFixture.Unique("vmsn");
+        await using var lab = await ServerLab.RunAsync(owner, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                vm1: {kind: ltb_tinyvm, image: ltb/tinydisk}
+            """);
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
+            await serial.TypeAsync($"{Sector}; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n");
+            await serial.WaitForAsync("written-42");
+        }
+
+        var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "disk");
+        Assert.Equal(("ready", 1), (snapshot.State, snapshot.Nodes));
+        // Paused for the copy only: the guest answers afterwards.
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.TypeAsync("echo alive-$((6*7))\n");
+            await serial.WaitForAsync("alive-42");
+        }
+        var stored = Path.Combine(server.DataDirectory, "snapshots", snapshot.Id.ToString("N"));
+        await AssertStandAloneDiskAsync(Path.Combine(stored, "nodes", "vm1.tar"));
+
+        // Exported (the disk is a member, with its checksum; the base image named by its digest) and imported back.
+        var export = await owner.GetAsync($"/api/v1/snapshots/{snapshot.Id}/export", ct);
+        Assert.Equal(System.Net.HttpStatusCode.OK, export.StatusCode);
+        var archive = await export.Content.ReadAsByteArrayAsync(ct);
+        var manifest = ReadArchiveManifest(archive);
+        Assert.Contains(manifest.Members, m => m.Path == "nodes/vm1.tar" && m.Size > 0);
+        var image = Assert.Single(manifest.Images);
+        Assert.Equal(("vm1", "ltb/tinydisk", $"sha256:{TinyDiskImage.Sha256Of(TinyDiskImage.Path)}"), (image.Node, image.Image, image.Digest));
+        using var body = new ByteArrayContent(archive);
+        body.Headers.ContentType = new MediaTypeHeaderValue(SnapshotArchive.MediaType);
+        var imported = await Http.ReadAsync<SnapshotDto>(await owner.PostAsync("/api/v1/snapshots/import?name=imported", body, ct), 201);
+
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
+
+        await using (var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(imported.Id, name + "r")))
+        {
+            await using (var serial = await ConsoleAsync(owner, restored.Id))
+            {
+                await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
+                await serial.TypeAsync($"{Sector}; echo got:$(dd if=/dev/vda bs=512 skip=$S count=1 2>/dev/null | head -c 11)\n");
+                await serial.WaitForAsync("got:ltb-disk-42");
+            }
+            await restored.DestroyAsync();
+            await restored.AssertNoLeftoversAsync();
+        }
+
+        // The saved disk of another base (its recorded checksum changed) is refused before QEMU starts, naming node and checksums.
+        await RewriteBaseAsync(Path.Combine(stored, "nodes", "vm1.tar"), new string('0', 64));
+        await using var refused = await ServerLab.StartAsync(owner, SnapshotScenario.RestoreForm(snapshot.Id, name + "x"));
+        var task = await refused.WaitAsync();
+        Assert.Equal("failed", task.State);
+        Assert.Contains("'vm1'", task.Error);
+        Assert.Contains($"SHA-256 {new string('0', 64)}", task.Error);
+        Assert.Contains("the very same base image", task.Error);
+        await refused.DestroyAsync();
+        await refused.AssertNoLeftoversAsync();
+    }
+
+    private async Task<ExecSocketClient> ConsoleAsync(HttpClient client, Guid lab)
+    {
+        var console = $"/api/v1/labs/{lab}/nodes/vm1/console";
+        var ticket = (await Http.ReadAsync<ConsoleTicketResponse>(await client.PostAsJsonAsync($"{console}/tickets", new ConsoleTicketRequest()), 200)).Url;
+        var serial = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress, ticket, "&rows=24&cols=80");
+        await serial.SessionAsync();
+        return serial;
+    }
+
+    /// <summary>The node part holds the base's identity and the disk, a qcow2 that names no backing file (no host path).</summary>
+    private static async Task AssertStandAloneDiskAsync(string nodeArchive)
+    {
+        var folder = Directory.CreateTempSubdirectory("ltb-vmsnap-").FullName;
+        try
+        {
+            await TarFile.ExtractToDirectoryAsync(nodeArchive, folder, overwriteFiles: false);
+            Assert.Equal(["disk.json", "disk.qcow2"], Directory.GetFiles(folder).Select(Path.GetFileName).Order());
+            var diskBase = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "disk.json"))).RootElement;
+            Assert.Equal("ltb/tinydisk:latest", diskBase.GetProperty("image").GetString());
+            var info = (await HostCommand.RunAsync("qemu-img", ["info", "--output=json", Path.Combine(folder, "disk.qcow2")], TimeSpan.FromMinutes(1)))
+                .EnsureSuccess("qemu-img info").Stdout;
+            var disk = JsonDocument.Parse(info).RootElement;
+            Assert.Equal("qcow2", disk.GetProperty("format").GetString());
+            Assert.False(disk.TryGetProperty("backing-filename", out _), info);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Rewrites the node part's disk.json with another base checksum (as an archive from elsewhere would have it).</summary>
+    private static async Task RewriteBaseAsync(string nodeArchive, string sha256)
+    {
+        var copy = nodeArchive + ".new";
+        await using (var input = File.OpenRead(nodeArchive))
+        await using (var reader = new TarReader(input))
+        await using (var output = File.Create(copy))
+        await using (var writer = new TarWriter(output, TarEntryFormat.Pax))
+        {
+            while (await reader.GetNextEntryAsync() is { } entry)
+            {
+                if (entry.Name == "disk.json")
+                {
+                    var json = System.Text.Json.Nodes.JsonNode.Parse(entry.DataStream!)!;
+                    json["sha256"] = sha256;
+                    entry.DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
+                }
+                await writer.WriteEntryAsync(entry);
+            }
+        }
+        File.Move(copy, nodeArchive, overwrite: true);
+    }
+
+    private static SnapshotArchiveManifest ReadArchiveManifest(byte[] archive)
+    {
+        using var reader = new TarReader(new MemoryStream(archive));
+        var first = reader.GetNextEntry()!;
+        Assert.Equal(SnapshotArchive.ManifestEntry, first.Name);
+        return JsonSerializer.Deserialize<SnapshotArchiveManifest>(first.DataStream!, SnapshotStore.Json)!;
+    }
+}
