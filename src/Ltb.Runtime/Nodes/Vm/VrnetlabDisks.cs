@@ -193,7 +193,8 @@ public sealed partial class VrnetlabDisks(DockerEngine engine, string cacheRoot,
         }
         catch (Exception e) when (e is DockerApiException or HttpRequestException or OperationCanceledException)
         {
-            // Named ltb-vrnetlab-disk-* and labelled: host prune finds what could not be removed here.
+            // The engine is gone or stuck: the container (never started) stays, named ltb-vrnetlab-disk-* and labelled
+            // ltb.vrnetlab-disk so that an admin finds it (docker ps -a --filter label=ltb.vrnetlab-disk).
         }
     }
 
@@ -223,13 +224,29 @@ public sealed partial class VrnetlabDisks(DockerEngine engine, string cacheRoot,
                 throw new VmImageRefusedException($"the VM disk {path} of image {reference} has {entry.Length} bytes, more than the " +
                     $"{MaxDiskBytes} a disk taken from an image may have here");
             }
-            await using var output = new FileStream(disk, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            if (entry.DataStream is { } data)
-            {
-                await data.CopyToAsync(output, 1 << 20, ct);
-            }
+            await CopyExactlyAsync(entry.DataStream ?? Stream.Null, entry.Length, disk, ct);
         }
         return found;
+    }
+
+    /// <summary>
+    /// Copies the entry's <paramref name="length"/> bytes: exactly that many, since an unseekable archive's entry stream
+    /// throws when read at its end instead of returning 0 (so CopyToAsync cannot be used on it).
+    /// </summary>
+    private static async Task CopyExactlyAsync(Stream data, long length, string path, CancellationToken ct)
+    {
+        await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        var buffer = new byte[1 << 20];
+        for (var left = length; left > 0;)
+        {
+            var n = await data.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"the archive ended {left} bytes before the end of the disk");
+            }
+            await output.WriteAsync(buffer.AsMemory(0, n), ct);
+            left -= n;
+        }
     }
 
     /// <summary>"/NAME.qcow2" for an archive entry that is a qcow2 file directly in / or /vrnetlab/, else null.</summary>
