@@ -58,7 +58,15 @@ public sealed record RuntimeOptions
     /// </summary>
     public string? VmImageCacheDirectory { get; init; }
 
+    /// <summary>
+    /// Disks taken from vrnetlab container images (<c>Nodes/Vm/VrnetlabDisks</c>), one folder per image ID; null:
+    /// <c>vm-disks</c> beside <see cref="StateDirectory"/>.
+    /// </summary>
+    public string? VmDiskCacheDirectory { get; init; }
+
     public string EffectiveVmDirectory => VmDirectory ?? Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(StateDirectory)) ?? "/var/lib/ltb", "vms");
+
+    public string EffectiveVmDiskCacheDirectory => VmDiskCacheDirectory ?? Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(StateDirectory)) ?? "/var/lib/ltb", "vm-disks");
 
     public string EffectiveVmImageDirectory => VmImageDirectory ?? (Environment.GetEnvironmentVariable("LTB_VM_IMAGES") is { Length: > 0 } env ? env : "/var/lib/ltb/vm-images");
 }

@@ -63,7 +63,8 @@ public sealed class LabRuntime
         var store = new LabStateStore(options.StateDirectory);
         return new(new NodeDrivers([
             new ContainerDriver(engine, store),
-            new VmDriver(net, options.EffectiveVmDirectory, options.EffectiveVmImageDirectory, options.VmImageCacheDirectory),
+            new VmDriver(net, options.EffectiveVmDirectory, options.EffectiveVmImageDirectory, options.VmImageCacheDirectory,
+                new Nodes.Vm.VrnetlabDisks(engine, options.EffectiveVmDiskCacheDirectory, net)),
         ]), net, new MgmtNetworks(engine, net), store);
     }
 

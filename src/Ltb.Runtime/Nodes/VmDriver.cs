@@ -12,7 +12,8 @@ namespace Ltb.Runtime.Nodes;
 
 /// <summary>
 /// The VM node driver: one QEMU process per node (<see cref="VmNodes"/>), controlled over QMP (<see cref="QmpClient"/>),
-/// booted from the host's VM image library (<see cref="VmImages"/>). QEMU runs in a network namespace of its own that
+/// booted from the host's VM image library (<see cref="VmImages"/>) or from the qcow2 inside a vrnetlab container image
+/// (<see cref="VrnetlabDisks"/>). QEMU runs in a network namespace of its own that
 /// the orchestration pins like a container's; the wiring puts link ends and eth0 there, and
 /// <see cref="InterfacesWiredAsync"/> joins each to its tap (<see cref="VmTaps"/>), so every link type and backend
 /// reaches a VM unchanged. KVM where a test guest really runs, else TCG with a warning and a longer readiness budget.
@@ -26,10 +27,11 @@ public sealed class VmDriver : INodeDriver
     /// <param name="root">Where the VM nodes' files live (<see cref="VmNodeFiles"/>).</param>
     /// <param name="imageLibrary">The host's VM image library (<see cref="VmImages"/>).</param>
     /// <param name="controllerImages">The controller's VM images on this host, searched first (<see cref="VmImageLibrary"/>).</param>
-    public VmDriver(IHostNetwork host, string root, string imageLibrary, string? controllerImages = null)
+    /// <param name="containerImages">Disks taken from container images of this host (vrnetlab), when the library has no image of the name.</param>
+    public VmDriver(IHostNetwork host, string root, string imageLibrary, string? controllerImages = null, VrnetlabDisks? containerImages = null)
     {
         _host = host;
-        _nodes = new VmNodes(root, new VmImages(imageLibrary, controllerImages), host);
+        _nodes = new VmNodes(root, new VmDisks(new VmImages(imageLibrary, controllerImages), containerImages), host);
         _disks = new VmDiskSnapshots(host);
     }
 
@@ -58,10 +60,9 @@ public sealed class VmDriver : INodeDriver
         }
         foreach (var n in nodes)
         {
-            if (ImageProblem(n) is { } problem)
-            {
-                throw new LabRuntimeException(lab, n.Name, problem);
-            }
+            // Every node's image is found now, before anything is created; a vrnetlab image's disk is extracted here, once.
+            await _nodes.Disks.ResolveAsync(lab, n.Name, n.Vm?.Disk ?? n.Image, options.Pull, options.DockerTimeout * 10,
+                m => progress?.Report(new RuntimeEvent(DateTimeOffset.UtcNow, lab, n.Name, RuntimeEventKind.Info, m)), ct);
         }
         var (accelerator, reason) = await AcceleratorAsync(ct);
         if (accelerator == VmAccelerator.Tcg)
@@ -70,12 +71,6 @@ public sealed class VmDriver : INodeDriver
                 $"KVM is not usable on this host ({reason}): {nodes.Count} VM node(s) run under TCG emulation, much slower; their readiness " +
                 $"timeouts are {VmNodes.TcgReadinessFactor} times their node types'"));
         }
-    }
-
-    private string? ImageProblem(NodePlan n)
-    {
-        _nodes.Images.Resolve(n.Vm?.Disk ?? n.Image, out var problem);
-        return problem;
     }
 
     public Task<string?> IsolationWarningAsync(CancellationToken ct) => Task.FromResult<string?>(null);
@@ -198,7 +193,7 @@ public sealed class VmDriver : INodeDriver
     {
         var (lab, node) = (request.Lab, request.Node);
         var record = _nodes.Record(lab, node);
-        var image = _nodes.Images.Resolve(record.Image, out var problem) ?? throw new LabRuntimeException(lab, node, problem!);
+        var image = await _nodes.Disks.ResolveAsync(lab, node, record.Image, Labs.PullPolicy.Never, TimeSpan.Zero, null, ct);
         var warnings = new List<string>();
         if (request.SaveConfig is { Count: > 0 } save && record.Exec is not null)
         {

@@ -8,7 +8,7 @@ namespace Ltb.Runtime.Planning;
 
 /// <summary>
 /// The planner's part for VM nodes (node types with <c>runtime: vm</c>): the image names a VM image of the hosts'
-/// library, CPUs and memory as for containers, readiness from the node type, env words for the guest's kernel command
+/// library or a container image holding the VM's qcow2 (vrnetlab; which of the two is the host's business), CPUs and memory as for containers, readiness from the node type, env words for the guest's kernel command
 /// line. What only a container has (binds, cmd, entrypoint, network-mode, ports, exec, startup-config for now) is
 /// refused with a message naming the node, rather than silently dropped.
 /// </summary>
@@ -29,9 +29,10 @@ internal static partial class VmNodePlanner
             errors.Add($"{who} has no image; set 'image:' to a VM image of the hosts' library (e.g. ltb/tinyvm)");
             return null;
         }
-        if (!VmImages.IsValidReference(image))
+        if (!VmImages.IsValidReference(image) && !VrnetlabDisks.IsImageReference(image))
         {
-            errors.Add($"{who} names the VM image '{image}', which is not an image name (NAME[:VERSION] of the hosts' VM image library, never a path)");
+            errors.Add($"{who} names the VM image '{image}', which is not an image name (NAME[:VERSION] of the hosts' VM image library, " +
+                "or a vrnetlab container image holding the VM's qcow2; never a path)");
         }
         Refuse(who, errors, "binds", node.Binds.Count > 0);
         Refuse(who, errors, "cmd", node.Cmd is not null);

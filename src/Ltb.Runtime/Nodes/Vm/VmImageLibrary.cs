@@ -29,7 +29,7 @@ public sealed class VmImageLibrary(string root)
 {
     public const string ChecksumFile = ".sha256";
     public static readonly IReadOnlyList<string> Formats = ["qcow2", "raw"];
-    private const int HeaderBytes = 512;
+    internal const int HeaderBytes = 512;
     private static readonly byte[] Qcow2Magic = [(byte)'Q', (byte)'F', (byte)'I', 0xfb];
 
     public string Root { get; } = root;
@@ -149,7 +149,7 @@ public sealed class VmImageLibrary(string root)
     /// file, either of which QEMU would open on the host for the guest (any file the QEMU process may read). A raw disk
     /// must not be a qcow2 in disguise.
     /// </summary>
-    private static void CheckHeader(string format, byte[] header, long size)
+    internal static void CheckHeader(string format, byte[] header, long size)
     {
         if (size < HeaderBytes)
         {

@@ -12,7 +12,7 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// start (QEMU in a new network namespace, confined to its cgroup, then let run), stop (ACPI power-down, then kill),
 /// remove (process, cgroup, sockets, overlay). QEMU runs daemonized: a QEMU outlives an agent restart as a container does.
 /// </summary>
-internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
+internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
 {
     /// <summary>How much longer a guest may take to become ready under TCG (emulation) than its node type says.</summary>
     public const int TcgReadinessFactor = 3;
@@ -20,7 +20,7 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
 
     public string Root { get; } = root;
 
-    public VmImages Images { get; } = images;
+    public VmDisks Disks { get; } = disks;
 
     public VmNodeFiles Files(string lab, string node) => new(Root, lab, node);
 
@@ -28,7 +28,8 @@ internal sealed class VmNodes(string root, VmImages images, IHostNetwork host)
     {
         var lab = plan.LabName;
         var vm = node.Vm ?? throw new LabRuntimeException(lab, node.Name, "the plan gives this VM node no VM part");
-        var image = Images.Resolve(vm.Disk, out var problem) ?? throw new LabRuntimeException(lab, node.Name, problem!);
+        // Found where the preflight found it (a container image's disk is in the cache by now: no pull, no extraction).
+        var image = await Disks.ResolveAsync(lab, node.Name, vm.Disk, Labs.PullPolicy.Never, TimeSpan.Zero, null, ct);
         var files = Files(lab, node.Name);
         Directory.CreateDirectory(files.Folder);
         if (node.Restore is { } saved)
