@@ -217,7 +217,10 @@ public sealed class AgentHost : IAsyncDisposable
         var engine = _runtime.Engine;
         var facts = await engine.DescribeAsync(ct);
         var images = await engine.Client.Images.ListImagesAsync(new global::Docker.DotNet.Models.ImagesListParameters(), ct);
-        var tags = images.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>").Order(StringComparer.Ordinal).ToList();
+        // With the images of the host's VM image library (an admin put them there): non-admins' topologies may name both.
+        var tags = images.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>")
+            .Concat(Ltb.Runtime.Nodes.Vm.VmImages.List(new Ltb.Runtime.Labs.RuntimeOptions().EffectiveVmImageDirectory))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var kinds = _runtime.Kinds;
         return new AgentFacts((int)facts.Cpus, facts.MemoryBytes, new DriveInfo(_options.DataDirectory).AvailableFreeSpace, KvmUsable(),
             tags, kinds, facts.EngineVersion, _options.EffectiveTunnelAddress(Address)?.ToString(), facts.Isolation);

@@ -43,6 +43,20 @@ internal static class ReservationCommands
     {
         Description = "Snapshot each lab still running at the end before it is removed (its owner's snapshot); --snapshot-at-end false turns it off.",
         Arity = ArgumentArity.ZeroOrOne,
+        // Written alone it means true (a nullable bool has no implicit value of its own).
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+            {
+                return true;
+            }
+            if (bool.TryParse(result.Tokens[0].Value, out var value))
+            {
+                return value;
+            }
+            result.AddError($"--snapshot-at-end '{result.Tokens[0].Value}' is not true or false");
+            return null;
+        },
     };
 
     private static Command CreateCommand()

@@ -100,7 +100,7 @@ public sealed class PolicyCache(TimeProvider time)
     public void Set(TenantPolicy policy) => _entry = (policy, time.GetUtcNow());
 }
 
-/// <summary>The image tags of the local host's engine (the in-process agent's), listed at most every 30 seconds.</summary>
+/// <summary>The image tags of the local host's engine (the in-process agent's) and the references of its VM image library, listed at most every 30 seconds.</summary>
 public sealed class LocalHostImages(TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -121,6 +121,9 @@ public sealed class LocalHostImages(TimeProvider time) : IDisposable
                 using var engine = Ltb.Runtime.Docker.DockerEngine.Connect();
                 var list = await engine.Client.Images.ListImagesAsync(new Docker.DotNet.Models.ImagesListParameters(), ct);
                 images = list.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>").ToHashSet(StringComparer.Ordinal);
+                // The host's VM image library (the local runtime's, as it boots from): an admin put each image there.
+                images = images.Concat(Ltb.Runtime.Nodes.Vm.VmImages.List(new Ltb.Runtime.Labs.RuntimeOptions().EffectiveVmImageDirectory))
+                    .ToHashSet(StringComparer.Ordinal);
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException
                 or Docker.DotNet.DockerApiException)

@@ -33,6 +33,9 @@ public sealed partial class ReservationDraft
     public string Audience { get; set; } = "owner";
     public Guid? GroupId { get; set; }
 
+    /// <summary>At the end, each running lab is snapshotted for its owner before its removal.</summary>
+    public bool SnapshotAtEnd { get; set; }
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
     private static partial Regex ValidName();
 
@@ -45,6 +48,7 @@ public sealed partial class ReservationDraft
         EndsAt = TimeZoneInfo.ConvertTime(r.EndsAt, zone).DateTime,
         Audience = r.Audience,
         GroupId = r.Audience == "teams" && r.TeamIds.Count > 0 ? r.TeamIds[0] : r.GroupId,
+        SnapshotAtEnd = r.SnapshotAtEnd,
     };
 
     /// <summary>All the fields in one string: the form's capacity answer holds while it is unchanged.</summary>
@@ -83,11 +87,11 @@ public sealed partial class ReservationDraft
 
     public CreateReservationRequest ToCreate(TimeZoneInfo zone) =>
         new(Name, TemplateId!.Value, Instant(StartsAt!.Value, zone), Instant(EndsAt!.Value, zone), null, Audience,
-            Audience == "members" ? GroupId : null, Audience == "teams" ? [GroupId!.Value] : null);
+            Audience == "members" ? GroupId : null, Audience == "teams" ? [GroupId!.Value] : null, SnapshotAtEnd);
 
     public UpdateReservationRequest ToUpdate(TimeZoneInfo zone) =>
         new(Instant(StartsAt!.Value, zone), Instant(EndsAt!.Value, zone), TemplateId, null, Audience,
-            Audience == "members" ? GroupId : null, Audience == "teams" ? [GroupId!.Value] : null);
+            Audience == "members" ? GroupId : null, Audience == "teams" ? [GroupId!.Value] : null, SnapshotAtEnd);
 
     private const string InputFormat = "yyyy-MM-ddTHH:mm";
 

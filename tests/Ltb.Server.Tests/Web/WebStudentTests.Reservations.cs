@@ -57,15 +57,18 @@ public sealed partial class WebStudentTests
         await form.GetByTestId("reservation-check").ClickAsync();
         await Assertions.Expect(answer).ToHaveAttributeAsync("data-fits", "yes");
         await Assertions.Expect(answer).ToContainTextAsync("Fits: 2 labs");
+        await form.GetByLabel("Snapshot each lab at the end (before it is removed)").CheckAsync();
         await form.GetByTestId("reservation-confirm").ClickAsync();
         var booked = page.GetByTestId("calendar").Locator($"[data-day='{start:yyyy-MM-dd}'] [data-reservation='{name}']");
         await Assertions.Expect(booked).ToContainTextAsync("10:00–12:00");
         await Assertions.Expect(page.GetByTestId("reservation-details")).ToContainTextAsync(member.UserName);
+        await Assertions.Expect(page.GetByTestId("reservation-details")).ToContainTextAsync("snapshot at the end");
         await BrowserFixture.ScreenshotAsync(page, "reservations-light");
 
         using var api = new LtbApiClient(await server.LoginAsync(member.UserName, ServerFixture.UserPassword));
         var seen = Assert.Single((await api.ListReservationsAsync("", TestContext.Current.CancellationToken)).Items, r => r.Name == name);
         Assert.Equal(2, seen.Labs.Count);
+        Assert.True(seen.SnapshotAtEnd);
     }
 
     /// <summary>Picks an item of a MudSelect (its list opens in a popover).</summary>

@@ -33,6 +33,42 @@ public sealed partial class VmImages(string root, string? controllerImages = nul
     /// <summary>Whether <paramref name="reference"/> is a well-formed image reference (NAME[:VERSION], no path tricks).</summary>
     public static bool IsValidReference(string reference) => ReferencePattern().IsMatch(reference) && !reference.Contains("..", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The references (NAME:VERSION) of the images in the library folder <paramref name="root"/> that can boot (a
+    /// kernel or a disk in their folder), at most <paramref name="max"/>: what a host tells the controller it holds, so
+    /// that non-admins' topologies may name them (an admin put each one there). None when the folder does not exist.
+    /// </summary>
+    public static IReadOnlyList<string> List(string root, int max = 1000)
+    {
+        var found = new List<string>();
+        if (!Directory.Exists(root))
+        {
+            return found;
+        }
+        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        foreach (var folder in Directory.EnumerateDirectories(root, "*", options))
+        {
+            if (found.Count >= max)
+            {
+                break;
+            }
+            if (!BootFiles.Any(f => File.Exists(Path.Combine(folder, f))))
+            {
+                continue;
+            }
+            var relative = Path.GetRelativePath(root, folder).Replace(Path.DirectorySeparatorChar, '/');
+            var slash = relative.LastIndexOf('/');
+            var reference = slash > 0 ? $"{relative[..slash]}:{relative[(slash + 1)..]}" : "";
+            if (IsValidReference(reference))
+            {
+                found.Add(reference);
+            }
+        }
+        return found;
+    }
+
+    private static readonly string[] BootFiles = ["kernel", "disk.qcow2", "disk.raw"];
+
     /// <summary>The image's folder in the library, or why there is none (a message naming the image and what to do).</summary>
     public VmImage? Resolve(string reference, out string? problem)
     {
