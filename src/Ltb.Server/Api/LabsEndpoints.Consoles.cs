@@ -298,6 +298,14 @@ public static partial class LabsEndpoints
         {
             return (null, Problems.Conflict(refusal!), null);
         }
+        if (target.Type == ConsoleType.Serial && sessions.OfNode(l.Id, node).FirstOrDefault(s => s.Target == ConsoleType.Serial) is { } line)
+        {
+            // A VM's serial line serves one client (QEMU): a new console would wait for the open one to end. The user's
+            // own session (a closed tab within its grace period) is taken over; another user's is theirs.
+            return line.UserId == grant.UserId ? (line, null, null)
+                : (null, Problems.Conflict($"the serial console of node '{node}' is in use by {line.UserName}'s session; watch it " +
+                    "(mode watch) or ask them to close it"), null);
+        }
         var address = target.Type == ConsoleType.Shell ? null : await MgmtAddressAsync(l, node, db, agents, statuses, ct);
         var request = new ConsoleTargetRequest(l.RuntimeName, l.Name, node, agent, address, grant.Login?.ToCredentials() ?? type?.Credentials, size,
             target.Type == type?.Console ? type.ConsolePort : null);

@@ -44,5 +44,16 @@ public sealed class VmConsoleTests(SqliteServer server) : IClassFixture<SqliteSe
         await serial.WaitForAsync("marker-42 on vm1");
         var listed = Assert.Single(await Http.ReadAsync<List<ConsoleSessionDto>>(await owner.GetAsync($"{console}/sessions", ct), 200));
         Assert.Equal("serial", listed.Target);
+
+        // QEMU serves its serial line to one client: the owner's next console takes the open session over (as after a
+        // closed tab, within the grace period) instead of waiting for it; another user's new console is refused (409).
+        var next = (await Http.ReadAsync<ConsoleTicketResponse>(await owner.PostAsJsonAsync($"{console}/tickets", new ConsoleTicketRequest(), ct), 200)).Url;
+        await using var again = await ExecSocketClient.OpenConsoleAsync(server.BaseAddress, next, "&rows=24&cols=80");
+        Assert.Equal(listed.Id, await again.SessionAsync());
+        await again.TypeAsync("echo again-$((6*7))\n");
+        await again.WaitForAsync("again-42");
+        var admins = (await Http.ReadAsync<ConsoleTicketResponse>(await server.Admin.PostAsJsonAsync($"{console}/tickets", new ConsoleTicketRequest(), ct), 200)).Url;
+        Assert.Contains("409", (await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() =>
+            ExecSocketClient.OpenConsoleAsync(server.BaseAddress, admins, "&rows=24&cols=80"))).Message);
     }
 }
