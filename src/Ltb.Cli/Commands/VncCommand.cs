@@ -24,7 +24,7 @@ internal static class VncCommand
         var node = new Argument<string>("NODE") { Description = "The VM node (one with a display: node type 'display: vnc' or label 'ltb.display: vnc')." };
         var listen = new Option<string>("--listen", "-l")
         {
-            Description = "Where to listen for VNC viewers, ADDRESS:PORT (port 0: any free port) [default: 127.0.0.1:5900]",
+            Description = "Where to listen for VNC viewers, ADDRESS:PORT (port 0: any free port)",
             DefaultValueFactory = _ => "127.0.0.1:5900",
         };
         var command = new Command("vnc", "Open a VM node's graphical display to a VNC viewer: listens locally and forwards each connection through LTB.")

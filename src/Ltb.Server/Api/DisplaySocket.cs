@@ -16,8 +16,9 @@ public static class DisplaySocket
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Carries the display until it ends (the node stopped: the socket is closed with a reason) or the viewer leaves (the
-    /// caller disposes the display). Each side waits for the other, so a slow viewer slows the VNC server, never a queue.
+    /// Carries the display until it ends (the node stopped: the socket is closed with a reason) or the viewer leaves (its
+    /// close is answered; the caller disposes the display). Each side waits for the other, so a slow viewer slows the VNC
+    /// server, never a queue. Only one side sends the close, after the output has stopped sending: never two sends at once.
     /// </summary>
     public static async Task BridgeAsync(WebSocket socket, IExecSession display, CancellationToken ct)
     {
@@ -26,58 +27,69 @@ public static class DisplaySocket
         {
             try
             {
-                await InputAsync(socket, display, stop.Token);
+                return await InputAsync(socket, display, stop.Token);
             }
             finally
             {
                 await stop.CancelAsync();
             }
         }, CancellationToken.None);
+        var ended = await OutputAsync(socket, display, stop.Token);
+        if (ended is { } displayEnded)
+        {
+            await CloseAsync(socket, displayEnded, ct);
+        }
+        // The viewer's answer to our close, or its own close: at most CloseTimeout more.
+        stop.CancelAfter(CloseTimeout);
+        Closing? left;
+        try
+        {
+            left = await input;
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            left = null; // the viewer went away without closing
+        }
+        if (ended is null && left is { } viewerLeft)
+        {
+            await CloseAsync(socket, viewerLeft, ct);
+        }
+    }
+
+    /// <summary>How the socket is to be closed.</summary>
+    private readonly record struct Closing(WebSocketCloseStatus Status, string Reason);
+
+    /// <summary>The display's bytes to the viewer; answers how to close when the display ended, null when the viewer left.</summary>
+    private static async Task<Closing?> OutputAsync(WebSocket socket, IExecSession display, CancellationToken ct)
+    {
         try
         {
             var buffer = new byte[ChunkBytes];
             while (true)
             {
-                var (_, count) = await display.ReadAsync(buffer, stop.Token);
+                var (_, count) = await display.ReadAsync(buffer, ct);
                 if (count == 0)
                 {
-                    break;
+                    return new Closing(WebSocketCloseStatus.NormalClosure, DisplayEnded);
                 }
-                await socket.SendAsync(buffer.AsMemory(0, count), WebSocketMessageType.Binary, true, stop.Token);
+                await socket.SendAsync(buffer.AsMemory(0, count), WebSocketMessageType.Binary, true, ct);
             }
-            using var closing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            closing.CancelAfter(CloseTimeout);
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "the display ended (the node stopped)", closing.Token);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
         {
-            // The viewer left first.
+            return null; // the viewer left (or went away without closing)
         }
-        catch (Exception e) when (e is WebSocketException or IOException)
-        {
-            // The viewer went away without closing.
-        }
-        catch (Ltb.Runtime.Status.LabRuntimeException e) when (socket.State == WebSocketState.Open)
+        catch (Ltb.Runtime.Status.LabRuntimeException e)
         {
             // A remote host's display broke off: the reason in the close (at most 123 bytes, as WebSockets allow).
-            await socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, Cut(e.Message), CancellationToken.None);
-        }
-        finally
-        {
-            stop.CancelAfter(TimeSpan.FromSeconds(5));
-            try
-            {
-                await input;
-            }
-            catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
-            {
-                // The viewer went away without closing: the caller disposes the display.
-            }
+            return new Closing(WebSocketCloseStatus.InternalServerError, Cut(e.Message));
         }
     }
 
-    /// <summary>The viewer's bytes to the display, piece by piece as they arrive, until the viewer closes.</summary>
-    private static async Task InputAsync(WebSocket socket, IExecSession display, CancellationToken ct)
+    private const string DisplayEnded = "the display ended (the node stopped)";
+
+    /// <summary>The viewer's bytes to the display, piece by piece as they arrive; answers how to close once the viewer stops.</summary>
+    private static async Task<Closing> InputAsync(WebSocket socket, IExecSession display, CancellationToken ct)
     {
         var buffer = new byte[ChunkBytes];
         while (true)
@@ -86,10 +98,9 @@ public static class DisplaySocket
             switch (received.MessageType)
             {
                 case WebSocketMessageType.Close:
-                    return;
+                    return new Closing(WebSocketCloseStatus.NormalClosure, "");
                 case WebSocketMessageType.Text:
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.InvalidMessageType, "the display takes binary messages (RFB) only", ct);
-                    return;
+                    return new Closing(WebSocketCloseStatus.InvalidMessageType, "the display takes binary messages (RFB) only");
             }
             if (received.Count > 0)
             {
@@ -97,11 +108,30 @@ public static class DisplaySocket
                 {
                     await display.WriteAsync(buffer.AsMemory(0, received.Count), ct);
                 }
-                catch (Exception e) when (e is IOException or Ltb.Runtime.Status.LabRuntimeException or ObjectDisposedException)
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or Ltb.Runtime.Status.LabRuntimeException or ObjectDisposedException)
                 {
-                    return; // the display ended: the output side closes the socket
+                    return new Closing(WebSocketCloseStatus.NormalClosure, DisplayEnded);
                 }
             }
+        }
+    }
+
+    /// <summary>Sends the close if the socket can still take one, within CloseTimeout; a viewer that is gone is not waited for.</summary>
+    private static async Task CloseAsync(WebSocket socket, Closing closing, CancellationToken ct)
+    {
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(CloseTimeout);
+        try
+        {
+            await socket.CloseOutputAsync(closing.Status, closing.Reason, limit.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            // The viewer went away meanwhile.
         }
     }
 

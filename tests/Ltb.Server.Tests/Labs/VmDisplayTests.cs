@@ -52,7 +52,11 @@ public sealed partial class VmDisplayTests(SqliteServer server) : IClassFixture<
             var screen = await rfb.HandshakeAsync(ct);
             Assert.True(screen.Width > 0 && screen.Height > 0, $"the screen is {screen.Width}x{screen.Height}");
             Assert.Contains("vm1", screen.Name, StringComparison.Ordinal);
-            Assert.True(await rfb.RequestUpdateAsync(screen, ct) >= 1, "the framebuffer update carries no rectangle");
+            var update = await rfb.RequestUpdateAsync(screen, ct);
+            Assert.True(update.Rectangles >= 1, "the framebuffer update carries no rectangle");
+            // The whole screen (a full request), and a drawn one: the firmware's and the kernel's text, not one colour.
+            Assert.Equal((long)screen.Width * screen.Height, update.Pixels);
+            Assert.True(update.Colours >= 2, $"the {screen.Width}x{screen.Height} screen holds {update.Colours} colour(s): nothing is drawn on it");
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", ct);
         }
 
@@ -93,7 +97,9 @@ public sealed partial class VmDisplayTests(SqliteServer server) : IClassFixture<
             await viewer.ConnectAsync("127.0.0.1", port, ct);
             var rfb = RfbClient.Over(viewer.GetStream());
             var screen = await rfb.HandshakeAsync(ct);
-            Assert.True(await rfb.RequestUpdateAsync(screen, ct) >= 1, "no rectangle through ltb vnc");
+            var update = await rfb.RequestUpdateAsync(screen, ct);
+            Assert.Equal((long)screen.Width * screen.Height, update.Pixels);
+            Assert.True(update.Colours >= 2, $"through ltb vnc the screen holds {update.Colours} colour(s)");
         }
 
         // Stopping the node ends its display: the server closes the WebSocket.
