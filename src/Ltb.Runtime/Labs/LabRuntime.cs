@@ -142,10 +142,6 @@ public sealed class LabRuntime
     public Task<IExecSession> OpenConsoleAsync(string labName, string node, TerminalSize size, CancellationToken ct = default) =>
         _nodes.OpenExecSessionAsync(new ExecSessionRequest(labName, node, [], true, size) { NodeConsole = true }, ct);
 
-    /// <summary>Opens the graphical display of a running node that has one (a VM's VNC server: the raw RFB stream).</summary>
-    public Task<IExecSession> OpenDisplayAsync(string labName, string node, CancellationToken ct = default) =>
-        _nodes.OpenExecSessionAsync(new ExecSessionRequest(labName, node, [], false, null) { NodeDisplay = true }, ct);
-
     /// <summary>One reading of a node's resource use (where its driver offers it; else a failure naming node and runtime).</summary>
     public Task<NodeStats> NodeStatsAsync(string labName, string node, CancellationToken ct = default) => _nodes.StatsAsync(labName, node, ct);
 

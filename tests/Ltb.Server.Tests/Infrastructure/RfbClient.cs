@@ -39,6 +39,27 @@ internal sealed class RfbClient(Func<Memory<byte>, CancellationToken, ValueTask<
 
     public static RfbClient Over(Stream stream) => new(stream.ReadAsync, stream.WriteAsync);
 
+    /// <summary>Opens a display WebSocket of the API (<paramref name="path"/> from /api/v1) with a bearer token.</summary>
+    public static async Task<ClientWebSocket> ConnectAsync(Uri server, string path, string token, string? subprotocol, CancellationToken ct)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        if (subprotocol is not null)
+        {
+            socket.Options.AddSubProtocol(subprotocol);
+        }
+        try
+        {
+            await socket.ConnectAsync(new Uri(server.ToString().Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + path), ct);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Fills <paramref name="bytes"/>, however the transport cut them.</summary>
     private async Task ReadExactlyAsync(Memory<byte> bytes, CancellationToken ct)
     {

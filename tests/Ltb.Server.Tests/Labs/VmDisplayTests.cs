@@ -57,6 +57,8 @@ public sealed partial class VmDisplayTests(SqliteServer server) : IClassFixture<
             // The whole screen (a full request), and a drawn one: the firmware's and the kernel's text, not one colour.
             Assert.Equal((long)screen.Width * screen.Height, update.Pixels);
             Assert.True(update.Colours >= 2, $"the {screen.Width}x{screen.Height} screen holds {update.Colours} colour(s): nothing is drawn on it");
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"display '{screen.Name}': {screen.Width}x{screen.Height}, {screen.BytesPerPixel} bytes a pixel; update: {update.Rectangles} rectangle(s), {update.Pixels} pixels, {update.Colours} colour(s)");
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", ct);
         }
 
@@ -117,26 +119,8 @@ public sealed partial class VmDisplayTests(SqliteServer server) : IClassFixture<
         }
     }
 
-    private async Task<ClientWebSocket> ConnectAsync(string path, string token, string? subprotocol)
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
-        if (subprotocol is not null)
-        {
-            socket.Options.AddSubProtocol(subprotocol);
-        }
-        try
-        {
-            await socket.ConnectAsync(new Uri(server.BaseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + path),
-                TestContext.Current.CancellationToken);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private Task<ClientWebSocket> ConnectAsync(string path, string token, string? subprotocol) =>
+        RfbClient.ConnectAsync(server.BaseAddress, path, token, subprotocol, TestContext.Current.CancellationToken);
 
     private Dictionary<string, string> Env(string token)
     {
