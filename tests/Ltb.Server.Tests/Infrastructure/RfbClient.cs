@@ -145,6 +145,22 @@ internal sealed class RfbClient(Func<Memory<byte>, CancellationToken, ValueTask<
         }
     }
 
+    /// <summary>
+    /// The handshake and one full update, asserted to cover the whole screen and to be drawn (two colours at least: the
+    /// firmware's and the kernel's text on a text-mode screen, not a blank one).
+    /// </summary>
+    public async Task<(Screen Screen, Update Update)> DrawnScreenAsync(string where, CancellationToken ct)
+    {
+        var screen = await HandshakeAsync(ct);
+        var update = await RequestUpdateAsync(screen, ct);
+        Assert.True(update.Rectangles >= 1, $"{where}: the framebuffer update carries no rectangle");
+        Assert.Equal((long)screen.Width * screen.Height, update.Pixels);
+        Assert.True(update.Colours >= 2, $"{where}: the {screen.Width}x{screen.Height} screen holds {update.Colours} colour(s): nothing is drawn on it");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{where}: display '{screen.Name}' {screen.Width}x{screen.Height}, " +
+            $"{screen.BytesPerPixel} bytes a pixel; update: {update.Rectangles} rectangle(s), {update.Pixels} pixels, {update.Colours} colour(s)");
+        return (screen, update);
+    }
+
     /// <summary>The rest of a FramebufferUpdate (after its type): Raw rectangles inside the screen, pixels in pieces.</summary>
     private async Task<Update> ReadUpdateAsync(Screen screen, CancellationToken ct)
     {

@@ -44,64 +44,25 @@ public sealed partial class VmDisplayTests(SqliteServer server) : IClassFixture<
             """);
         var display = $"/api/v1/labs/{lab.Id}/nodes/vm1/vnc/ws";
 
-        // Over the API's WebSocket, noVNC's way (subprotocol binary): the handshake, ServerInit, a framebuffer update.
+        // Over the API's WebSocket, noVNC's way (subprotocol binary): the handshake, ServerInit, a full, drawn update.
         using (var socket = await ConnectAsync(display, token, "binary"))
         {
             Assert.Equal("binary", socket.SubProtocol);
-            var rfb = RfbClient.Over(socket);
-            var screen = await rfb.HandshakeAsync(ct);
-            Assert.True(screen.Width > 0 && screen.Height > 0, $"the screen is {screen.Width}x{screen.Height}");
+            var (screen, _) = await RfbClient.Over(socket).DrawnScreenAsync("the display WebSocket", ct);
             Assert.Contains("vm1", screen.Name, StringComparison.Ordinal);
-            var update = await rfb.RequestUpdateAsync(screen, ct);
-            Assert.True(update.Rectangles >= 1, "the framebuffer update carries no rectangle");
-            // The whole screen (a full request), and a drawn one: the firmware's and the kernel's text, not one colour.
-            Assert.Equal((long)screen.Width * screen.Height, update.Pixels);
-            Assert.True(update.Colours >= 2, $"the {screen.Width}x{screen.Height} screen holds {update.Colours} colour(s): nothing is drawn on it");
-            TestContext.Current.TestOutputHelper?.WriteLine(
-                $"display '{screen.Name}': {screen.Width}x{screen.Height}, {screen.BytesPerPixel} bytes a pixel; update: {update.Rectangles} rectangle(s), {update.Pixels} pixels, {update.Colours} colour(s)");
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", ct);
         }
+        await AssertOnlyAUnixSocketAsync(lab.RuntimeName, "vm1");
+        await AssertRefusedAsync(lab, display, owner, strangerToken, token);
+        await AssertLtbVncAsync(lab, token);
 
-        // QEMU's VNC server: a unix socket only the host's root may use, no TCP port on the host nor in QEMU's namespace.
-        var (pid, vncSocket) = Qemu(lab.RuntimeName, "vm1");
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(vncSocket));
-        var hostListeners = await HostCommand.RunAsync("ss", ["-ltnpH"]);
-        Assert.DoesNotContain($"pid={pid},", hostListeners.EnsureSuccess("ss").Stdout, StringComparison.Ordinal);
-        var qemuListeners = await HostCommand.RunAsync("nsenter", [$"--net=/proc/{pid}/ns/net", "ss", "-ltnH"]);
-        Assert.Equal("", qemuListeners.EnsureSuccess("ss in QEMU's namespace").Stdout.Trim());
-
-        // Another student sees nothing of the lab: refused before any WebSocket.
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(display, strangerToken, null));
-        Assert.Contains("404", refused.Message, StringComparison.Ordinal);
-        using (var strangerHttp = server.WithToken(strangerToken))
+        // A text message is no RFB: the server closes with 1003 and says why.
+        using (var socket = await ConnectAsync(display, token, null))
         {
-            Assert.Equal(404, (int)(await strangerHttp.GetAsync(display, ct)).StatusCode);
-        }
-
-        // A node without a display: a 409 naming it and how to give it one (also what `ltb vnc` prints).
-        var none = await owner.GetAsync($"/api/v1/labs/{lab.Id}/nodes/vm2/vnc/ws", ct);
-        var problem = await none.Content.ReadAsStringAsync(ct);
-        Assert.Equal(409, (int)none.StatusCode);
-        Assert.Contains("node 'vm2'", problem, StringComparison.Ordinal);
-        Assert.Contains("ltb.display: vnc", problem, StringComparison.Ordinal);
-        var cliEnv = Env(token);
-        var noDisplay = await HostCommand.RunAsync(Path.Combine(Repo.Root, "ltb"), ["vnc", lab.Name, "vm2", "--listen", "127.0.0.1:0"],
-            TimeSpan.FromMinutes(3), cliEnv);
-        Assert.NotEqual(0, noDisplay.ExitCode);
-        Assert.Contains("ltb.display: vnc", noDisplay.Stderr, StringComparison.Ordinal);
-
-        // `ltb vnc`: a local port any VNC viewer can use; the whole handshake works through it.
-        await using (var forward = LtbProcess.Start(["vnc", lab.Name, "vm1", "--listen", "127.0.0.1:0"], cliEnv, "ltb vnc"))
-        {
-            var port = int.Parse(ListeningLine().Match(await forward.WaitForLineAsync(l => ListeningLine().IsMatch(l), TimeSpan.FromMinutes(3)))
-                .Groups[1].Value, CultureInfo.InvariantCulture);
-            using var viewer = new TcpClient();
-            await viewer.ConnectAsync("127.0.0.1", port, ct);
-            var rfb = RfbClient.Over(viewer.GetStream());
-            var screen = await rfb.HandshakeAsync(ct);
-            var update = await rfb.RequestUpdateAsync(screen, ct);
-            Assert.Equal((long)screen.Width * screen.Height, update.Pixels);
-            Assert.True(update.Colours >= 2, $"through ltb vnc the screen holds {update.Colours} colour(s)");
+            Assert.Equal(RfbClient.Version, await RfbClient.Over(socket).BannerAsync(ct));
+            await socket.SendAsync("hello"u8.ToArray(), WebSocketMessageType.Text, true, ct);
+            Assert.Equal(WebSocketCloseStatus.InvalidMessageType, await ClosedWithAsync(socket, ct));
+            Assert.Contains("binary messages (RFB) only", socket.CloseStatusDescription, StringComparison.Ordinal);
         }
 
         // Stopping the node ends its display: the server closes the WebSocket.
@@ -109,14 +70,66 @@ public sealed partial class VmDisplayTests(SqliteServer server) : IClassFixture<
         {
             Assert.Equal(RfbClient.Version, await RfbClient.Over(socket).BannerAsync(ct));
             Assert.Equal(200, (int)(await owner.PostAsync($"/api/v1/labs/{lab.Id}/nodes/vm1/stop", null, ct)).StatusCode);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            wait.CancelAfter(TimeSpan.FromMinutes(2));
-            var buffer = new byte[4096];
-            while ((await socket.ReceiveAsync(buffer, wait.Token)).MessageType != WebSocketMessageType.Close)
-            {
-            }
-            Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+            Assert.Equal(WebSocketCloseStatus.NormalClosure, await ClosedWithAsync(socket, ct));
+            Assert.Equal("the display ended (the node stopped)", socket.CloseStatusDescription);
         }
+    }
+
+    /// <summary>QEMU's VNC server: a unix socket only the host's root may use, no TCP port on the host nor in QEMU's namespace.</summary>
+    private static async Task AssertOnlyAUnixSocketAsync(string runtimeName, string node)
+    {
+        var (pid, vncSocket) = Qemu(runtimeName, node);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(vncSocket));
+        var hostListeners = await HostCommand.RunAsync("ss", ["-ltnpH"]);
+        Assert.DoesNotContain($"pid={pid},", hostListeners.EnsureSuccess("ss").Stdout, StringComparison.Ordinal);
+        var qemuListeners = await HostCommand.RunAsync("nsenter", [$"--net=/proc/{pid}/ns/net", "ss", "-ltnH"]);
+        Assert.Equal("", qemuListeners.EnsureSuccess("ss in QEMU's namespace").Stdout.Trim());
+    }
+
+    /// <summary>Another student is refused before any WebSocket; a node without a display says how to give it one (API and CLI).</summary>
+    private async Task AssertRefusedAsync(ServerLab lab, string display, HttpClient owner, string strangerToken, string token)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(display, strangerToken, null));
+        Assert.Contains("404", refused.Message, StringComparison.Ordinal);
+        using (var strangerHttp = server.WithToken(strangerToken))
+        {
+            Assert.Equal(404, (int)(await strangerHttp.GetAsync(display, ct)).StatusCode);
+        }
+
+        var none = await owner.GetAsync($"/api/v1/labs/{lab.Id}/nodes/vm2/vnc/ws", ct);
+        var problem = await none.Content.ReadAsStringAsync(ct);
+        Assert.Equal(409, (int)none.StatusCode);
+        Assert.Contains("node 'vm2'", problem, StringComparison.Ordinal);
+        Assert.Contains("ltb.display: vnc", problem, StringComparison.Ordinal);
+        var noDisplay = await HostCommand.RunAsync(Path.Combine(Repo.Root, "ltb"), ["vnc", lab.Name, "vm2", "--listen", "127.0.0.1:0"],
+            TimeSpan.FromMinutes(3), Env(token));
+        Assert.NotEqual(0, noDisplay.ExitCode);
+        Assert.Contains("ltb.display: vnc", noDisplay.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>`ltb vnc`: a local port any VNC viewer can use; the whole handshake and a drawn update work through it.</summary>
+    private async Task AssertLtbVncAsync(ServerLab lab, string token)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var forward = LtbProcess.Start(["vnc", lab.Name, "vm1", "--listen", "127.0.0.1:0"], Env(token), "ltb vnc");
+        var port = int.Parse(ListeningLine().Match(await forward.WaitForLineAsync(l => ListeningLine().IsMatch(l), TimeSpan.FromMinutes(3)))
+            .Groups[1].Value, CultureInfo.InvariantCulture);
+        using var viewer = new TcpClient();
+        await viewer.ConnectAsync("127.0.0.1", port, ct);
+        await RfbClient.Over(viewer.GetStream()).DrawnScreenAsync("ltb vnc", ct);
+    }
+
+    /// <summary>Reads (and drops) what comes until the server's close, within two minutes; answers its status.</summary>
+    private static async Task<WebSocketCloseStatus?> ClosedWithAsync(ClientWebSocket socket, CancellationToken ct)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(TimeSpan.FromMinutes(2));
+        var buffer = new byte[4096];
+        while ((await socket.ReceiveAsync(buffer, wait.Token)).MessageType != WebSocketMessageType.Close)
+        {
+        }
+        return socket.CloseStatus;
     }
 
     private Task<ClientWebSocket> ConnectAsync(string path, string token, string? subprotocol) =>
