@@ -55,8 +55,20 @@ public sealed class VncDisplay : IExecSession
 
     public ValueTask CloseStdinAsync(CancellationToken ct)
     {
-        _socket.Shutdown(SocketShutdown.Send);
+        Shutdown(SocketShutdown.Send);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>QEMU may have closed the socket first (the VM stopped): then there is nothing left to shut.</summary>
+    private void Shutdown(SocketShutdown how)
+    {
+        try
+        {
+            _socket.Shutdown(how);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
     }
 
     /// <summary>The viewer sets the screen's size in RFB itself; there is no terminal.</summary>
@@ -67,7 +79,7 @@ public sealed class VncDisplay : IExecSession
     {
         if (ExecSignals.Number(signal) is 1 or 9 or 15)
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            Shutdown(SocketShutdown.Both);
         }
         return ValueTask.CompletedTask;
     }
