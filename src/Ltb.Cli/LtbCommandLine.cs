@@ -20,6 +20,7 @@ public static class LtbCommandLine
         root.Subcommands.Add(LabCommands.Create());
         root.Subcommands.Add(LabCommands.ConsoleCommand());
         root.Subcommands.Add(LabCommands.CaptureCommand());
+        root.Subcommands.Add(LabCommands.VncCommand());
         root.Subcommands.Add(LabCommands.ExtcapCommand());
         root.Subcommands.Add(TemplateCommands.Create());
         root.Subcommands.Add(VmImageCommands.Create());

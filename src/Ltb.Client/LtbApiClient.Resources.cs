@@ -153,6 +153,10 @@ public sealed partial class LtbApiClient
             + (session is { } id ? $"&session={id}" : "") + (size is { } s ? $"&rows={s.Rows}&cols={s.Columns}" : "")
             + (target is null ? "" : $"&target={Uri.EscapeDataString(target)}"), ct);
 
+    /// <summary>A VM node's graphical display (docs/api.md "VNC display"): the raw RFB stream in binary messages.</summary>
+    public Task<System.Net.WebSockets.ClientWebSocket> OpenDisplaySocketAsync(string lab, string node, CancellationToken ct) =>
+        ConnectSocketAsync($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/vnc/ws", ct);
+
     // VM images (the controller's library)
 
     public Task<Paged<VmImageDto>> ListVmImagesAsync(string? nodeType, CancellationToken ct, int page = 1, int pageSize = 200) =>

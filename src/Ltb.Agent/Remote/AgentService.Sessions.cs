@@ -23,7 +23,7 @@ public sealed partial class AgentService
         }
         var open = requestStream.Current.Open;
         await using var session = await agent.OpenExecSessionAsync(new ExecSessionRequest(open.Lab, open.Node, [.. open.Command], open.Tty,
-            open.Size is { } s ? new TerminalSize(s.Rows, s.Columns) : null) { NodeConsole = open.NodeConsole }, ct);
+            open.Size is { } s ? new TerminalSize(s.Rows, s.Columns) : null) { NodeConsole = open.NodeConsole, NodeDisplay = open.NodeDisplay }, ct);
         await responseStream.WriteAsync(new SessionOutput { Opened = true }, ct);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var input = PumpInputAsync(requestStream, session, stop.Token);

@@ -11,7 +11,8 @@ public sealed partial class GrpcLabHostAgent
 {
     public Task<IExecSession> OpenExecSessionAsync(ExecSessionRequest request, CancellationToken ct) => CallAsync<IExecSession>(request.Lab, async () =>
     {
-        var open = new SessionOpen { Lab = request.Lab, Node = request.Node, Tty = request.Tty, NodeConsole = request.NodeConsole };
+        var open = new SessionOpen { Lab = request.Lab, Node = request.Node, Tty = request.Tty, NodeConsole = request.NodeConsole,
+            NodeDisplay = request.NodeDisplay };
         open.Command.AddRange(request.Command);
         if (request.Size is { } size)
         {

@@ -205,6 +205,9 @@ internal static class LabCommands
 
     public static Command CaptureCommand() => Commands.CaptureCommand.Create(LabArgument(), Server);
 
+    /// <summary>`ltb vnc LAB NODE`: a VM node's display for a local VNC viewer.</summary>
+    public static Command VncCommand() => Commands.VncCommand.Create(LabArgument(), Server);
+
     /// <summary>`ltb extcap`: Wireshark's extcap interface to live captures.</summary>
     public static Command ExtcapCommand() => Commands.ExtcapCommand.Create(Server);
 

@@ -153,8 +153,8 @@ internal sealed class NodeOperations(LabContext x, LabInspection inspection)
     {
         await RequireRunningAsync(request.Lab, request.Node, ct);
         var driver = DriverOf(request.Lab, request.Node);
-        return request.NodeConsole
-            ? await driver.OpenConsoleAsync(request.Lab, request.Node, request.Size ?? new TerminalSize(24, 80), ct)
+        return request.NodeDisplay ? await driver.OpenDisplayAsync(request.Lab, request.Node, ct)
+            : request.NodeConsole ? await driver.OpenConsoleAsync(request.Lab, request.Node, request.Size ?? new TerminalSize(24, 80), ct)
             : await driver.OpenExecSessionAsync(request, ct);
     }
 

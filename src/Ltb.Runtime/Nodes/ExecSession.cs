@@ -20,6 +20,12 @@ public sealed record ExecSessionRequest(string Lab, string Node, IReadOnlyList<s
     /// <see cref="Command"/> and <see cref="Tty"/> are then ignored. One request shape reaches every agent (local, remote, spanning).
     /// </summary>
     public bool NodeConsole { get; init; }
+
+    /// <summary>
+    /// The node's graphical display (<see cref="NodeCapabilities.Display"/>: the raw RFB stream of a VM's VNC server)
+    /// instead of a command; <see cref="Command"/>, <see cref="Tty"/> and <see cref="Size"/> are then ignored.
+    /// </summary>
+    public bool NodeDisplay { get; init; }
 }
 
 /// <summary>Which output a piece of an interactive command's output came from (with a terminal: always stdout).</summary>

@@ -1,5 +1,6 @@
 using Ltb.Runtime.Docker;
 using Ltb.Runtime.Labs;
+using Ltb.Runtime.Nodes.Vm;
 using Ltb.Runtime.Plan;
 using Ltb.Runtime.Status;
 using Ltb.Topology.Catalog;
@@ -32,6 +33,8 @@ public enum NodeCapabilities
     Console = 2,
     /// <summary>Saving a node's state under a name and starting from it (issue #15).</summary>
     Snapshot = 4,
+    /// <summary>A graphical display (a VM's VNC server) for the nodes that have one (issue #14).</summary>
+    Display = 8,
 }
 
 /// <summary>
@@ -136,6 +139,13 @@ public interface INodeDriver
     /// <summary>Opens the node's console, a terminal of <paramref name="size"/> (<see cref="NodeCapabilities.Console"/>).</summary>
     Task<IExecSession> OpenConsoleAsync(string lab, string node, TerminalSize size, CancellationToken ct) =>
         throw NodeDrivers.NotSupported(Runtime, lab, node, "open a console");
+
+    /// <summary>
+    /// Opens the node's graphical display: the raw RFB stream of its VNC server (<see cref="NodeCapabilities.Display"/>;
+    /// only nodes given a display have one). Without one: a failure naming the node and how to give it one.
+    /// </summary>
+    Task<IExecSession> OpenDisplayAsync(string lab, string node, CancellationToken ct) =>
+        throw new LabRuntimeException(lab, node, VncDisplay.NoDisplay(vm: false));
 
     /// <summary>
     /// Writes the running node's state to <paramref name="output"/> in the form of <see cref="NodeSnapshotStream"/>

@@ -37,7 +37,7 @@ public sealed class VmDriver : INodeDriver
 
     public NodeRuntime Runtime => NodeRuntime.Vm;
 
-    public NodeCapabilities Capabilities => NodeCapabilities.Stats | NodeCapabilities.Console | NodeCapabilities.Snapshot;
+    public NodeCapabilities Capabilities => NodeCapabilities.Stats | NodeCapabilities.Console | NodeCapabilities.Snapshot | NodeCapabilities.Display;
 
     private Task<(VmAccelerator Accelerator, string Reason)> AcceleratorAsync(CancellationToken ct) => KvmProbe.ProbeAsync(_nodes.Root, ct);
 
@@ -162,6 +162,24 @@ public sealed class VmDriver : INodeDriver
         catch (System.Net.Sockets.SocketException e)
         {
             throw new LabRuntimeException(lab, node, $"its serial console cannot be reached: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The VM's screen: its VNC server's RFB stream (<see cref="VncDisplay"/>), for a node given a display.</summary>
+    public async Task<IExecSession> OpenDisplayAsync(string lab, string node, CancellationToken ct)
+    {
+        if (!_nodes.Record(lab, node).Display)
+        {
+            throw new LabRuntimeException(lab, node, VncDisplay.NoDisplay(vm: true));
+        }
+        await NamespaceAsync(lab, node, ct);
+        try
+        {
+            return await VncDisplay.OpenAsync(_nodes.Files(lab, node), ct);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new LabRuntimeException(lab, node, $"its display cannot be reached: {e.Message}", e);
         }
     }
 

@@ -59,6 +59,14 @@ public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", str
     /// <summary>How exec reaches the guest (the node type's <c>exec</c>); null (and left out of the JSON): it cannot.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Ltb.Topology.Catalog.GuestExec? Exec { get; init; }
+
+    /// <summary>
+    /// The guest has a graphical display: a VGA card whose screen QEMU serves over VNC on a unix socket of the node,
+    /// reached only through LTB's API (the node type's <c>display: vnc</c>, or the node label <c>ltb.display</c>). Left
+    /// out of the JSON when false, so that the node hashes of VM labs deployed before it existed stay the same.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Display { get; init; }
 }
 
 /// <summary>

@@ -51,6 +51,7 @@ internal static partial class VmNodePlanner
                     "and '_', values without blanks or quotes, at most 256 characters)");
             }
         }
+        var display = Display(node, who, errors);
         if (errors.Count > before)
         {
             return null;
@@ -69,6 +70,7 @@ internal static partial class VmNodePlanner
                 CloudInit = cloudInit,
                 // Exec over SSH needs the key in a cloud-init seed: only cloud-init types get it.
                 Exec = cloudInit ? node.NodeType.Exec : null,
+                Display = display,
             },
             StartupConfig = cloudInit && node.StartupConfig is { } config ? new Plan.StartupConfig("user-data", config.Path, config.Text) : null,
             Image = image,
@@ -82,6 +84,28 @@ internal static partial class VmNodePlanner
             WaitFor = node.WaitFor,
             Hostname = node.Name,
         };
+    }
+
+    /// <summary>The node label that gives one VM a display, or takes its type's away (<c>vnc</c> or <c>none</c>).</summary>
+    public const string DisplayLabel = "ltb.display";
+
+    /// <summary>Whether the VM gets a display: the node's <see cref="DisplayLabel"/> label, else its node type's <c>display</c>.</summary>
+    private static bool Display(Node node, string who, List<string> errors)
+    {
+        if (!node.Labels.TryGetValue(DisplayLabel, out var written))
+        {
+            return node.NodeType.Display == Ltb.Topology.Catalog.DisplayType.Vnc;
+        }
+        switch (written.Trim().ToLowerInvariant())
+        {
+            case "vnc":
+                return true;
+            case "none":
+                return false;
+            default:
+                errors.Add($"{who}: label {DisplayLabel} is 'vnc' (a graphical display reached through LTB) or 'none', not '{written}'");
+                return false;
+        }
     }
 
     private static void Refuse(string who, List<string> errors, string key, bool written)

@@ -38,6 +38,7 @@ public static partial class LabsEndpoints
         MapEventStreams(labs, api);
         MapSessionEndpoints(labs);
         MapConsoleEndpoints(labs);
+        MapDisplayEndpoints(labs);
         MapCaptureEndpoints(labs);
         MapMirrorEndpoints(labs);
         MapDecodedCaptureEndpoints(labs);

@@ -26,6 +26,16 @@ public enum ConsoleType
     None,
 }
 
+/// <summary>
+/// Whether a VM node has a graphical display (node type key <c>display</c>, or the node label <c>ltb.display</c>):
+/// <c>vnc</c> gives the guest a VGA card whose screen LTB serves over VNC, only through its API (never a TCP port).
+/// </summary>
+public enum DisplayType
+{
+    None,
+    Vnc,
+}
+
 /// <summary>How a startup configuration gets into the node.</summary>
 public enum ConfigInjection
 {
@@ -127,6 +137,9 @@ public sealed record NodeType
     public int? ConsolePort { get; init; }
 
     public ReadinessCheck? Ready { get; init; }
+
+    /// <summary>A VM type's graphical display (<see cref="DisplayType.Vnc"/>: VGA, served over VNC through LTB); none by default.</summary>
+    public DisplayType Display { get; init; } = DisplayType.None;
 
     /// <summary>How exec reaches a VM node of this type (null: it cannot; containers exec through their engine).</summary>
     public GuestExec? Exec { get; init; }

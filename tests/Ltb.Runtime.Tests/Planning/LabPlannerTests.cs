@@ -133,6 +133,34 @@ public sealed class LabPlannerTests
     }
 
     [Fact]
+    public void A_vm_node_gets_a_display_from_its_label_and_a_wrong_value_is_refused()
+    {
+        var result = PlanText("""
+            name: r
+            topology:
+              nodes:
+                vm1: {kind: ltb_tinyvm, labels: {ltb.display: vnc}}
+                vm2: {kind: ltb_tinyvm}
+                vm3: {kind: ltb_tinyvm, labels: {ltb.display: none}}
+            """);
+        Assert.Empty(result.Errors);
+        Assert.Equal([true, false, false], result.Plan!.Nodes.OrderBy(n => n.Name).Select(n => n.Vm!.Display));
+        // Left out of the stored plan without a display: the node hashes of labs deployed before stay the same.
+        Assert.DoesNotContain("display", System.Text.Json.JsonSerializer.Serialize(result.Plan.Nodes.Single(n => n.Name == "vm2").Vm),
+            StringComparison.OrdinalIgnoreCase);
+
+        var wrong = PlanText("""
+            name: r
+            topology:
+              nodes:
+                vm1: {kind: ltb_tinyvm, labels: {ltb.display: spice}}
+            """);
+        Assert.Null(wrong.Plan);
+        Assert.Contains("node 'vm1' (kind ltb_tinyvm): label ltb.display is 'vnc' (a graphical display reached through LTB) or 'none', not 'spice'",
+            wrong.Errors);
+    }
+
+    [Fact]
     public void Vxlan_and_vxlan_stitch_links_plan_into_one_vxlan_device_in_the_node()
     {
         var result = PlanText("""

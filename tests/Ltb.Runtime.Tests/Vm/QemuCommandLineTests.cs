@@ -62,6 +62,21 @@ public sealed class QemuCommandLineTests
         Assert.DoesNotContain(argv, a => a.Contains("vnc", StringComparison.OrdinalIgnoreCase) || a.Contains("tcp:", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_display_adds_a_vga_card_before_the_nics_and_vnc_on_the_nodes_unix_socket_only()
+    {
+        var argv = QemuCommandLine.Build(Machine(Kernel) with { Display = true });
+
+        Assert.Equal("VGA,addr=0x2", All(argv, "-device")[0]);
+        Assert.Equal($"unix:{Files.VncSocket}", After(argv, "-vnc"));
+        Assert.Equal(Files.SocketFolder, Path.GetDirectoryName(Files.VncSocket));
+        Assert.True(Files.VncSocket.Length < 108, "a unix socket path must fit in sun_path");
+        Assert.Equal("none", After(argv, "-display"));
+        Assert.DoesNotContain(argv, a => a.Contains("tcp:", StringComparison.Ordinal) || a.Contains("0.0.0.0", StringComparison.Ordinal));
+        // The cards keep their slots: the guest names its interfaces as without a display.
+        Assert.EndsWith(",addr=0x3", All(argv, "-device")[1], StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(VmAccelerator.Tcg, "tcg,tb-size=64", null)]
     [InlineData(VmAccelerator.Kvm, "kvm", "host")]

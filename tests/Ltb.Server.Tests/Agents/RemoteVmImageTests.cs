@@ -8,7 +8,9 @@ namespace Ltb.Server.Tests.Agents;
 /// Issue #14 on a remote (simulated) host: an admin adds LTB's tiny disk image to the controller's library with the CLI
 /// (`ltb image vm add`, streamed with its SHA-256); a VM lab placed on the remote host gets the disk from the
 /// controller through the agent's gRPC stream once (the agent verifies and caches it), boots it, and its serial console
-/// works through the agent; a second deployment uses the cache; nothing is left on the host after destroy.
+/// works through the agent, as does its VNC display (the `node_display` session of the agent's stream: the RFB handshake
+/// and a drawn framebuffer update through the controller's display WebSocket); a second deployment uses the cache;
+/// nothing is left on the host after destroy.
 /// </summary>
 public sealed class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture<RemoteHostFixture>
 {
@@ -33,7 +35,10 @@ public sealed class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture
             name: {{name}}
             topology:
               nodes:
-                vm1: {kind: ltb_tinyvm, image: "test/{{name}}:1"}
+                vm1:
+                  kind: ltb_tinyvm
+                  image: "test/{{name}}:1"
+                  labels: {ltb.display: vnc}
             """;
         var cached = Path.Combine(r.Host.Folder, "agent", "vm-images", "test", name, "1", "disk.qcow2");
         await using (var lab = await ServerLab.RunAsync(r.Admin, LabFolderTests.Form(yaml, [], host: r.HostName), r.Host.DockerHost))
@@ -51,6 +56,12 @@ public sealed class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture
                 await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
                 await serial.TypeAsync("echo remote-$((6*7))\n");
                 await serial.WaitForAsync("remote-42");
+            }
+            using (var display = await RfbClient.ConnectAsync(new Uri(r.Url), $"/api/v1/labs/{lab.Id}/nodes/vm1/vnc/ws",
+                r.Admin.DefaultRequestHeaders.Authorization!.Parameter!, "binary", ct))
+            {
+                await RfbClient.Over(display).DrawnScreenAsync("the remote VM's display", ct);
+                await display.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", ct);
             }
             await lab.DestroyAsync();
             await lab.AssertNoLeftoversAsync();

@@ -330,6 +330,8 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/console/tickets", At($"/api/v1/labs/{labId}/nodes/n1/console/tickets"), ownerOperates,
                 () => new ConsoleTicketRequest()),
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/console/ws", At($"/api/v1/labs/{labId}/nodes/n1/console/ws"), ownerOperates),
+            // A VM's VNC display: the rights of an interactive console, refused before any WebSocket.
+            R("GET", "/api/v1/labs/{lab}/nodes/{node}/vnc/ws", At($"/api/v1/labs/{labId}/nodes/n1/vnc/ws"), ownerOperates),
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/console/sessions", At($"/api/v1/labs/{labId}/nodes/n1/console/sessions"),
                 [Unauth, Ok, Forbid, NotFound, Ok, Ok]),
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),

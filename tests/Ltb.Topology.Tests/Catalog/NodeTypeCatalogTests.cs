@@ -174,6 +174,35 @@ public sealed class NodeTypeCatalogTests
     }
 
     [Fact]
+    public void A_vm_type_may_have_a_vnc_display_and_a_container_type_may_not()
+    {
+        Assert.Equal(DisplayType.None, Catalog.Find("ltb_tinyvm")!.Display);
+        var diagnostics = new DiagnosticBag();
+        var vnc = NodeTypeReader.Read("""
+            name: vm-screen
+            runtime: vm
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            display: vnc
+            """, "t.yaml", diagnostics);
+        Assert.False(diagnostics.HasErrors, string.Join("; ", diagnostics.ToSortedList()));
+        Assert.Equal(DisplayType.Vnc, vnc!.Display);
+        NodeTypeReader.Read("""
+            name: box
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            display: vnc
+            """, "bad.yaml", diagnostics);
+        NodeTypeReader.Read("""
+            name: vm-spice
+            runtime: vm
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            display: spice
+            """, "bad2.yaml", diagnostics);
+        var messages = diagnostics.ToSortedList().Select(d => d.Message).ToList();
+        Assert.Contains("node type 'box': 'display' is for VM types (runtime: vm); remove it", messages);
+        Assert.Contains("'display' must be one of none, vnc, not 'spice'", messages);
+    }
+
+    [Fact]
     public void No_built_in_type_asks_for_privileged_mode_and_names_are_safe()
     {
         foreach (var type in Catalog.Types)

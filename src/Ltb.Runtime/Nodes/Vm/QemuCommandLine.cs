@@ -11,13 +11,14 @@ public enum VmAccelerator { Kvm, Tcg }
 /// <param name="DataInterfaces">Data cards eth1..ethN (the management card eth0 comes first).</param>
 /// <param name="GuestArgs">KEY=VALUE words for the guest's kernel command line (direct kernel boot only).</param>
 /// <param name="Seed">A cloud-init NoCloud seed to attach read-only (null: none).</param>
+/// <param name="Display">A VGA card whose screen QEMU serves over VNC on the node's unix socket (<see cref="VmNodeFiles.VncSocket"/>).</param>
 public sealed record QemuMachine(string Lab, string Node, VmImage Image, VmNodeFiles Files, int Cpus, long MemoryBytes, int DataInterfaces,
-    VmAccelerator Accelerator, IReadOnlyList<string> GuestArgs, string NicModel = "virtio-net-pci", string? Seed = null);
+    VmAccelerator Accelerator, IReadOnlyList<string> GuestArgs, string NicModel = "virtio-net-pci", string? Seed = null, bool Display = false);
 
 /// <summary>
 /// Builds QEMU's command line as an argument vector (never a shell line): a daemonized QEMU, started paused (-S: the
 /// driver moves it into its cgroup before the guest runs), with its QMP and serial console on unix sockets (the console
-/// also logged to a file), confined by QEMU's seccomp sandbox, and one tap per interface (<see cref="Tap"/>) in the
+/// also logged to a file; with a display, its VNC server too), confined by QEMU's seccomp sandbox, and one tap per interface (<see cref="Tap"/>) in the
 /// network namespace it is started in. Cards sit at fixed PCI slots in interface order (eth0 = management at slot 3,
 /// ethN at slot 3+N), so the guest names them as the topology does.
 /// </summary>
@@ -71,6 +72,13 @@ public static class QemuCommandLine
             "-chardev", $"socket,id=console,path={Opt(f.ConsoleSocket)},server=on,wait=off,logfile={Opt(f.ConsoleLog)},logappend=on",
             "-serial", "chardev:console",
         });
+        if (m.Display)
+        {
+            // -nodefaults leaves the machine without a graphics card: VGA at slot 2 (before the cards at 3..31), its
+            // screen served over VNC on a unix socket only (never a TCP port; the node's socket folder is 0700, the
+            // socket 0600), which the API's display WebSocket reaches through the node's agent.
+            argv.AddRange(["-device", "VGA,addr=0x2", "-vnc", $"unix:{Opt(f.VncSocket)}"]);
+        }
         if (m.Image.DirectKernelBoot)
         {
             argv.AddRange(["-kernel", m.Image.Kernel!]);

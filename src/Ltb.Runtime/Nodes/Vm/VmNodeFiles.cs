@@ -9,13 +9,14 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// <param name="ReadyLog">A regular expression the console prints when the guest is ready (null: no console check).</param>
 /// <param name="ReadyPort">A TCP port on the management address that answers when the guest is ready (null: none).</param>
 /// <param name="Exec">How exec reaches the guest (null: it cannot; <see cref="VmGuestExec"/>).</param>
+/// <param name="Display">The guest has a display served over VNC on <see cref="VmNodeFiles.VncSocket"/>.</param>
 public sealed record VmNodeRecord(string Lab, string Node, string Image, IReadOnlyList<string> Argv, string? MgmtIpv4, string? MgmtIpv6,
     int Interfaces, string? ReadyLog, int? ReadyPort, int ReadyTimeoutSeconds, double Cpu, long MemoryBytes, long? Pids, bool Tcg,
-    Ltb.Topology.Catalog.GuestExec? Exec = null);
+    Ltb.Topology.Catalog.GuestExec? Exec = null, bool Display = false);
 
 /// <summary>
 /// Where a VM node's files live: <c>VMROOT/LAB/NODE/</c> holds <c>node.json</c>, the disk overlay, the pid file, the
-/// console log and the <c>stopped</c> mark; the sockets (QMP, serial console) are in <c>/run/ltb-vm/HASH/</c>, a short
+/// console log and the <c>stopped</c> mark; the sockets (QMP, serial console, VNC display) are in <c>/run/ltb-vm/HASH/</c>, a short
 /// path because a unix socket's path is limited to 107 bytes. Destroy removes both folders.
 /// </summary>
 public sealed class VmNodeFiles(string root, string lab, string node)
@@ -44,6 +45,8 @@ public sealed class VmNodeFiles(string root, string lab, string node)
     public string BootOffset => Path.Combine(Folder, "boot-offset");
     public string QmpSocket => Path.Combine(SocketFolder, "qmp.sock");
     public string ConsoleSocket => Path.Combine(SocketFolder, "console.sock");
+    /// <summary>QEMU's VNC server of a node with a display (RFB on a unix socket, mode 0600; no TCP port).</summary>
+    public string VncSocket => Path.Combine(SocketFolder, "vnc.sock");
 
     public VmNodeRecord? Load() =>
         File.Exists(Record) ? JsonSerializer.Deserialize<VmNodeRecord>(File.ReadAllText(Record), Labs.LabStateStore.Json) : null;

@@ -54,9 +54,10 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
         var execKey = exec is null ? null : await VmGuestExec.MakeKeyAsync(host, files, ct);
         var seed = vm.CloudInit && !image.DirectKernelBoot ? await WriteSeedAsync(plan, node, mgmt, addresses, execKey, files, ct) : null;
         var machine = new QemuMachine(lab, node.Name, image, files, Math.Max(1, (int)Math.Ceiling(node.Cpu ?? 1)), node.Memory ?? 512L << 20,
-            dataInterfaces, accelerator, GuestArgs(node, mgmt, addresses), vm.NicModel, seed);
+            dataInterfaces, accelerator, GuestArgs(node, mgmt, addresses), vm.NicModel, seed, vm.Display);
         files.Save(new VmNodeRecord(lab, node.Name, vm.Disk, QemuCommandLine.Build(machine), addresses?.Ipv4, addresses?.Ipv6, dataInterfaces,
-            vm.ReadyLog, vm.ReadyPort, vm.ReadyTimeoutSeconds, node.Cpu ?? 1, machine.MemoryBytes, node.PidsLimit, accelerator == VmAccelerator.Tcg, exec));
+            vm.ReadyLog, vm.ReadyPort, vm.ReadyTimeoutSeconds, node.Cpu ?? 1, machine.MemoryBytes, node.PidsLimit, accelerator == VmAccelerator.Tcg, exec,
+            vm.Display));
         await File.WriteAllTextAsync(files.StoppedMark, "created", ct);
     }
 
@@ -122,6 +123,11 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
         }
         try
         {
+            if (record.Display && !OperatingSystem.IsWindows())
+            {
+                // QEMU makes its sockets with the process's umask; the display is the VM's screen and keyboard: root only.
+                File.SetUnixFileMode(files.VncSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
             new VmCgroup(CgroupName(files)).Confine(pid, record.MemoryBytes, record.Cpu, record.Pids);
             await using var qmp = await QmpClient.ConnectAsync(files.QmpSocket, ct);
             await qmp.ExecuteAsync("cont", null, ct);
