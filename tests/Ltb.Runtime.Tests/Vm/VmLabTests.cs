@@ -131,7 +131,7 @@ public sealed class VmLabTests
     }
 
     /// <summary>Reads the console until <paramref name="text"/> appeared; fails with what it read when it does not in time.</summary>
-    private static async Task<string> ReadUntilAsync(IExecSession console, string text, TimeSpan timeout)
+    internal static async Task<string> ReadUntilAsync(IExecSession console, string text, TimeSpan timeout)
     {
         var seen = new StringBuilder();
         var buffer = new byte[4096];

@@ -85,9 +85,9 @@ public sealed class VrnetlabDiskTests
             foreach (var node in new[] { "vm1", "vm2" })
             {
                 await using var console = await lab.Runtime.OpenConsoleAsync(lab.Name, node, new TerminalSize(24, 80), TestLabs.Ct);
-                await ReadUntilAsync(console, "ltb-tinyvm ready: tinydisk", TimeSpan.FromSeconds(60));
+                await VmLabTests.ReadUntilAsync(console, "ltb-tinyvm ready: tinydisk", TimeSpan.FromSeconds(60));
                 await console.WriteAsync(Encoding.ASCII.GetBytes($"echo {node}-wrote-$((6*7)) > /root/mark; cat /root/mark\n"), TestLabs.Ct);
-                await ReadUntilAsync(console, $"{node}-wrote-42", TimeSpan.FromSeconds(60));
+                await VmLabTests.ReadUntilAsync(console, $"{node}-wrote-42", TimeSpan.FromSeconds(60));
             }
             await lab.DestroyAsync();
             await lab.AssertNoLeftoversAsync();
@@ -234,27 +234,6 @@ public sealed class VrnetlabDiskTests
         var stat = await new HostNetwork().RunAsync("stat", ["-c", "%i %y", path], null, TimeSpan.FromSeconds(10), TestLabs.Ct);
         Assert.True(stat.Succeeded, stat.Stderr);
         return stat.Stdout.Trim();
-    }
-
-    private static async Task ReadUntilAsync(IExecSession console, string text, TimeSpan timeout)
-    {
-        var seen = new StringBuilder();
-        var buffer = new byte[4096];
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestLabs.Ct);
-        limit.CancelAfter(timeout);
-        try
-        {
-            while (!seen.ToString().Contains(text, StringComparison.Ordinal))
-            {
-                var (_, n) = await console.ReadAsync(buffer, limit.Token);
-                Assert.True(n > 0, $"the console ended before '{text}'; it showed: {seen}");
-                seen.Append(Encoding.UTF8.GetString(buffer, 0, n));
-            }
-        }
-        catch (OperationCanceledException) when (!TestLabs.Ct.IsCancellationRequested)
-        {
-            Assert.Fail($"the console did not show '{text}' within {timeout.TotalSeconds:0} s; it showed: {seen}");
-        }
     }
 
     private sealed class TempFolder : IDisposable

@@ -234,9 +234,17 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
             Directory.Delete(files.Folder, recursive: true);
         }
         var labFolder = Path.Combine(Root, lab);
-        if (Directory.Exists(labFolder) && !Directory.EnumerateFileSystemEntries(labFolder).Any())
+        try
         {
-            Directory.Delete(labFolder);
+            if (Directory.Exists(labFolder) && !Directory.EnumerateFileSystemEntries(labFolder).Any())
+            {
+                Directory.Delete(labFolder);
+            }
+        }
+        catch (IOException) when (!Directory.Exists(labFolder) || Directory.EnumerateFileSystemEntries(labFolder).Any())
+        {
+            // The lab's nodes are removed in parallel: another node's removal took the folder away first, or a node of it is
+            // being created again (DirectoryNotFoundException is an IOException).
         }
     }
 
