@@ -71,7 +71,8 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var ping = flood.IsCompleted ? $"the ping ended: {(flood.IsCompletedSuccessfully ? await flood.Result.Content.ReadAsStringAsync(ct) : flood.Exception?.Message)}" : "the ping runs";
+            var ping = !flood.IsCompleted ? "the ping runs"
+                : flood.IsCompletedSuccessfully ? $"the ping ended: {await (await flood).Content.ReadAsStringAsync(ct)}" : $"the ping failed: {flood.Exception?.Message}";
             throw new Xunit.Sdk.XunitException($"{e.Message}; transmitted {Value(scrape, "ltb_node_network_transmit_bytes_total", a) - before} bytes since " +
                 $"the first sample, CPU {Value(scrape, "ltb_node_cpu_percent", a)} %; {ping}");
         }
