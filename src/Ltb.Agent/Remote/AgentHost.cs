@@ -219,7 +219,7 @@ public sealed class AgentHost : IAsyncDisposable
         var images = await engine.Client.Images.ListImagesAsync(new global::Docker.DotNet.Models.ImagesListParameters(), ct);
         // With the images of the host's VM image library (an admin put them there): non-admins' topologies may name both.
         var tags = images.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>")
-            .Concat(Ltb.Runtime.Nodes.Vm.VmImages.List(new Ltb.Runtime.Labs.RuntimeOptions().EffectiveVmImageDirectory))
+            .Concat(Ltb.Runtime.Nodes.Vm.VmImages.ListHostLibrary())
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var kinds = _runtime.Kinds;
         return new AgentFacts((int)facts.Cpus, facts.MemoryBytes, new DriveInfo(_options.DataDirectory).AvailableFreeSpace, KvmUsable(),

@@ -211,7 +211,7 @@ public sealed class VmDriver : INodeDriver
     {
         var (lab, node) = (request.Lab, request.Node);
         var record = _nodes.Record(lab, node);
-        var image = await _nodes.Disks.ResolveAsync(lab, node, record.Image, Labs.PullPolicy.Never, TimeSpan.Zero, null, ct);
+        var image = await _nodes.Disks.PreparedAsync(lab, node, record.Image, ct);
         var warnings = new List<string>();
         if (request.SaveConfig is { Count: > 0 } save && record.Exec is not null)
         {

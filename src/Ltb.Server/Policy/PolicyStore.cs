@@ -120,10 +120,9 @@ public sealed class LocalHostImages(TimeProvider time) : IDisposable
             {
                 using var engine = Ltb.Runtime.Docker.DockerEngine.Connect();
                 var list = await engine.Client.Images.ListImagesAsync(new Docker.DotNet.Models.ImagesListParameters(), ct);
-                images = list.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>").ToHashSet(StringComparer.Ordinal);
-                // The host's VM image library (the local runtime's, as it boots from): an admin put each image there.
-                images = images.Concat(Ltb.Runtime.Nodes.Vm.VmImages.List(new Ltb.Runtime.Labs.RuntimeOptions().EffectiveVmImageDirectory))
-                    .ToHashSet(StringComparer.Ordinal);
+                // With the host's VM image library (the local runtime's, as it boots from): an admin put each image there.
+                images = list.SelectMany(i => i.RepoTags ?? []).Where(t => t != "<none>:<none>")
+                    .Concat(Ltb.Runtime.Nodes.Vm.VmImages.ListHostLibrary()).ToHashSet(StringComparer.Ordinal);
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException
                 or Docker.DotNet.DockerApiException)

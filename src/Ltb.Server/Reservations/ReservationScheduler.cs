@@ -137,8 +137,8 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
         {
             db.LabEvents.Add(new LabEvent { LabId = labId, At = now, Level = LabEventLevel.Warning,
                 Message = $"reservation '{r.Name}' ends at {Shortage.Instant(r.EndsAt)} (in {minutes} min): this lab will be removed then" +
-                    (r.SnapshotAtEnd ? ", after a snapshot that you can restore later (ltb lab snapshot list); " : "; save your work, or ") +
-                    (r.SnapshotAtEnd ? "or " : "") + "ask the owner to extend the reservation" });
+                    (r.SnapshotAtEnd ? ", after a snapshot that you can restore later (ltb lab snapshot list); or " : "; save your work, or ") +
+                    "ask the owner to extend the reservation" });
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -166,12 +166,11 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
             }
             await db.ReservationHostShares.Where(s => s.ReservationId == id).ExecuteDeleteAsync(ct);
             var ended = await db.Reservations.Where(r => r.Id == id).Select(r => new { r.Name, r.SnapshotAtEnd }).FirstAsync(ct);
-            var (name, snapshotAtEnd) = (ended.Name, ended.SnapshotAtEnd);
             foreach (var lab in await db.Labs.Where(l => l.ReservationId == id && l.State != LabLifecycle.Removed && l.State != LabLifecycle.Destroying)
                          .ToListAsync(ct))
             {
-                var saved = state == ReservationState.Ended && snapshotAtEnd && snapshots is not null
-                    ? await SnapshotBeforeRemovalAsync(db, snapshots, lab, name, now, ct) : null;
+                var saved = state == ReservationState.Ended && ended.SnapshotAtEnd && snapshots is not null
+                    ? await SnapshotBeforeRemovalAsync(db, snapshots, lab, ended.Name, now, ct) : null;
                 if (saved is not null)
                 {
                     queued.Add((lab.HostId, saved.Id));
@@ -180,7 +179,7 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
                 var task = LabReconciler.NewTask(lab, LabTaskKind.Removal, "{}", now);
                 db.LabTasks.Add(task);
                 db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Info,
-                    Message = $"removal: reservation '{name}' {(state == ReservationState.Cancelled ? "was " + why : "ended")}" });
+                    Message = $"removal: reservation '{ended.Name}' {(state == ReservationState.Cancelled ? "was " + why : "ended")}" });
                 queued.Add((lab.HostId, task.Id));
             }
             await db.SaveChangesAsync(ct);
@@ -198,12 +197,12 @@ public sealed class ReservationScheduler(IServiceScopeFactory scopes, ILabTaskQu
     private static async Task<LabTask?> SnapshotBeforeRemovalAsync(LtbDbContext db, SnapshotRequests snapshots, Lab lab, string reservation,
         DateTimeOffset now, CancellationToken ct)
     {
-        var owner = await db.Users.Where(u => u.Id == lab.OwnerId).Select(u => u.UserName).FirstOrDefaultAsync(ct) ?? "";
         var stamp = now.UtcDateTime.ToString("yyyyMMdd-HHmm", CultureInfo.InvariantCulture);
         var name = $"{reservation[..Math.Min(reservation.Length, 40 - stamp.Length - 5)]}-end-{stamp}";
         var (requested, conflict) = await snapshots.AddAsync(lab, name, lab.OwnerId, $"reservation '{reservation}' at its end", now, ct);
         if (requested is null)
         {
+            var owner = await db.Users.Where(u => u.Id == lab.OwnerId).Select(u => u.UserName).FirstOrDefaultAsync(ct) ?? "";
             db.LabEvents.Add(new LabEvent { LabId = lab.Id, At = now, Level = LabEventLevel.Warning,
                 Message = $"reservation '{reservation}' ended: no snapshot of this lab for {owner} before its removal: {conflict}" });
         }

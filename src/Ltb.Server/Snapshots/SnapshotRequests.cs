@@ -17,7 +17,7 @@ public sealed record SnapshotRequested(StoredSnapshot Snapshot, LabTask Task);
 /// <summary>
 /// The one place a snapshot of a running lab is asked for (<c>POST /labs/{lab}/snapshots</c>, and the scheduler before a
 /// reservation's labs are removed): the checks (the lab runs, the name is free in the lab, the owner's quota has room,
-/// every node can be saved), the snapshot's row and its task with what to save of each node. The caller saves the
+/// it has a successful deployment), the snapshot's row and its task with what to save of each node. The caller saves the
 /// context and enqueues the task.
 /// </summary>
 public sealed class SnapshotRequests(LtbDbContext db, NodeTypeStore nodeTypes, LtbServerOptions options)

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -49,55 +48,28 @@ public sealed record VmDiskBase(string Image, string Format, string Sha256, long
 /// </summary>
 internal static class SavedOverlay
 {
-    private static readonly byte[] Qcow2Magic = [(byte)'Q', (byte)'F', (byte)'I', 0xfb];
-    private static readonly TimeSpan QemuImgTimeout = TimeSpan.FromMinutes(5);
-
     /// <summary>
-    /// Refuses (a message naming what is wrong) anything but a qcow2 (version 2 or 3) without an external data file whose
-    /// virtual size is the base's; read from the header first, so that qemu-img never opens a file the header names.
+    /// Refuses (a message naming what is wrong) anything but a stand-alone qcow2 (<see cref="StandAloneQcow2"/>) whose
+    /// virtual size is the base's.
     /// </summary>
     public static async Task<string?> ProblemAsync(IHostNetwork host, string overlay, string baseDisk, string baseFormat, CancellationToken ct)
     {
-        var header = new byte[80];
-        await using (var f = new FileStream(overlay, FileMode.Open, FileAccess.Read))
+        JsonNode info;
+        try
         {
-            if (await f.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, ct) < header.Length || !header.AsSpan(0, 4).SequenceEqual(Qcow2Magic))
-            {
-                return "its saved disk is not a qcow2 image";
-            }
+            info = await StandAloneQcow2.CheckAsync(host, overlay, ct);
         }
-        var version = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
-        // Version 3: incompatible feature bit 2 is "external data file" (the guest's data in another host file).
-        if (version is not (2 or 3) || version == 3 && (BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(72)) & 0x4) != 0)
+        catch (VmImageRefusedException e)
         {
-            return version is 2 or 3 ? "its saved disk keeps its data in an external data file" : $"its saved disk is a qcow2 of version {version}";
+            return $"its saved disk is refused: {e.Message}";
         }
-        // -U: the base may be open by running VMs; info opens neither a backing nor a data file here.
-        var info = await InfoAsync(host, overlay, "qcow2", ct);
-        var baseInfo = await InfoAsync(host, baseDisk, baseFormat, ct);
-        if (info is null || baseInfo is null)
+        var baseInfo = await StandAloneQcow2.InfoAsync(host, baseDisk, baseFormat, ct);
+        if (baseInfo is null)
         {
-            return "qemu-img cannot read its saved disk";
-        }
-        if (info["format"]?.GetValue<string>() != "qcow2" || info["format-specific"]?["data"]?["data-file"] is not null)
-        {
-            return "its saved disk is not a stand-alone qcow2 image";
+            return "qemu-img cannot read its base image";
         }
         var size = info["virtual-size"]?.GetValue<long>();
         var baseSize = baseInfo["virtual-size"]?.GetValue<long>();
         return size == baseSize ? null : $"its saved disk has {size} bytes of virtual size, its base image {baseSize}";
-    }
-
-    private static async Task<JsonNode?> InfoAsync(IHostNetwork host, string path, string format, CancellationToken ct)
-    {
-        var info = await host.RunAsync("qemu-img", ["info", "-U", "-f", format, "--output=json", path], null, QemuImgTimeout, ct);
-        try
-        {
-            return info.Succeeded ? JsonNode.Parse(info.Stdout) : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }

@@ -13,6 +13,10 @@ internal sealed class VmDisks(VmImages library, VrnetlabDisks? containerImages)
 {
     public VmImages Library { get; } = library;
 
+    /// <summary>The image as the preflight (<see cref="ResolveAsync"/>) prepared it: a container image's disk is in the cache by then (no pull, no extraction).</summary>
+    public Task<VmImage> PreparedAsync(string lab, string node, string reference, CancellationToken ct) =>
+        ResolveAsync(lab, node, reference, PullPolicy.Never, TimeSpan.Zero, null, ct);
+
     /// <summary>
     /// The image <paramref name="reference"/> for node <paramref name="node"/>, ready to boot; a container image's disk
     /// is extracted into the host's cache on first use (<paramref name="report"/> says so), and with

@@ -67,6 +67,9 @@ public sealed partial class VmImages(string root, string? controllerImages = nul
         return found;
     }
 
+    /// <summary><see cref="List"/> of the library the host's runtime boots from (<see cref="Labs.RuntimeOptions.EffectiveVmImageDirectory"/>).</summary>
+    public static IReadOnlyList<string> ListHostLibrary() => List(new Labs.RuntimeOptions().EffectiveVmImageDirectory);
+
     private static readonly string[] BootFiles = ["kernel", "disk.qcow2", "disk.raw"];
 
     /// <summary>The image's folder in the library, or why there is none (a message naming the image and what to do).</summary>

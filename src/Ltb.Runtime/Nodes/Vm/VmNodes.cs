@@ -28,8 +28,7 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
     {
         var lab = plan.LabName;
         var vm = node.Vm ?? throw new LabRuntimeException(lab, node.Name, "the plan gives this VM node no VM part");
-        // Found where the preflight found it (a container image's disk is in the cache by now: no pull, no extraction).
-        var image = await Disks.ResolveAsync(lab, node.Name, vm.Disk, Labs.PullPolicy.Never, TimeSpan.Zero, null, ct);
+        var image = await Disks.PreparedAsync(lab, node.Name, vm.Disk, ct);
         var files = Files(lab, node.Name);
         Directory.CreateDirectory(files.Folder);
         if (node.Restore is { } saved)
@@ -241,10 +240,13 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
                 Directory.Delete(labFolder);
             }
         }
-        catch (IOException) when (!Directory.Exists(labFolder) || Directory.EnumerateFileSystemEntries(labFolder).Any())
+        catch (DirectoryNotFoundException)
         {
-            // The lab's nodes are removed in parallel: another node's removal took the folder away first, or a node of it is
-            // being created again (DirectoryNotFoundException is an IOException).
+            // The lab's nodes are removed in parallel: another node's removal took the folder away first.
+        }
+        catch (IOException) when (Directory.Exists(labFolder))
+        {
+            // Not empty after all: a node of the lab is being created again.
         }
     }
 

@@ -267,41 +267,16 @@ public sealed partial class VrnetlabDisks(DockerEngine engine, string cacheRoot,
         return inRoot || inVrnetlab ? "/" + name : null;
     }
 
-    /// <summary>
-    /// The disk is a qcow2 that stands alone: its header first (read by LTB, before any program opens it), then
-    /// <c>qemu-img info</c> (format forced: no probing) must agree. A backing file or external data file would make
-    /// QEMU open a host file for the guest.
-    /// </summary>
+    /// <summary>The disk is a qcow2 that stands alone (<see cref="StandAloneQcow2"/>); a refusal names it and the image.</summary>
     private async Task CheckStandsAloneAsync(string disk, string what, CancellationToken ct)
     {
-        var header = new byte[VmImageLibrary.HeaderBytes];
-        int read;
-        await using (var file = File.OpenRead(disk))
-        {
-            read = await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, ct);
-        }
         try
         {
-            VmImageLibrary.CheckHeader("qcow2", header.AsSpan(0, read).ToArray(), new FileInfo(disk).Length);
+            await StandAloneQcow2.CheckAsync(host, disk, ct);
         }
         catch (VmImageRefusedException e)
         {
             throw new VmImageRefusedException($"{what} is refused: {e.Message}");
-        }
-        var info = await host.RunAsync("qemu-img", ["info", "--output=json", "-f", "qcow2", disk], null, TimeSpan.FromMinutes(1), ct);
-        if (!info.Succeeded)
-        {
-            throw new VmImageRefusedException($"{what} is not a qcow2 disk qemu-img can read: {info.Stderr.Trim()}");
-        }
-        using var json = JsonDocument.Parse(info.Stdout);
-        var root = json.RootElement;
-        if (root.TryGetProperty("backing-filename", out var backing))
-        {
-            throw new VmImageRefusedException($"{what} is refused: it names a backing file ({backing.GetString()}), which QEMU would open on the host");
-        }
-        if (root.TryGetProperty("format-specific", out var specific) && specific.TryGetProperty("data", out var data) && data.TryGetProperty("data-file", out var external))
-        {
-            throw new VmImageRefusedException($"{what} is refused: it keeps its data in an external file ({external.GetString()}), which QEMU would open on the host");
         }
     }
 }
