@@ -128,6 +128,10 @@ public sealed class UsageHistory(IServiceScopeFactory scopes, TimeProvider clock
         foreach (var host in minute.GroupBy(m => m.Key.Host))
         {
             db.ChangeTracker.Clear();
+            if (await db.UsageRecords.AnyAsync(r => r.Tier == UsageTier.Minute && r.Start == start && r.HostId == host.Key, ct))
+            {
+                continue; // written by another replica already: asked first, as EF logs every failed insert as an error
+            }
             foreach (var (key, sums) in host)
             {
                 var lab = key.Lab.Length > 0 ? labs.GetValueOrDefault(key.Lab) : null;
@@ -148,7 +152,7 @@ public sealed class UsageHistory(IServiceScopeFactory scopes, TimeProvider clock
             }
             catch (DbUpdateException e)
             {
-                // The same minute was written before: by another replica (each samples on its own), or by this one before a restart.
+                // Another replica wrote the same minute between the question above and this insert (each samples on its own).
                 if (log.IsEnabled(LogLevel.Information))
                 {
                     log.LogInformation("usage history: the minute {Start:u} of host {Host} was written already ({Error})", start, host.Key,
