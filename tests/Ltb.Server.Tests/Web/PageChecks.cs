@@ -33,7 +33,7 @@ public static class PageChecks
             async () => {
               const r = await axe.run(document, { resultTypes: ['violations'] });
               return JSON.stringify(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical' || v.id === 'color-contrast')
-                .map(v => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map(n => n.target.join(' ')) })));
+                .map(v => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map(n => n.target.join(' ') + (v.id === 'color-contrast' && n.any.length ? ` (${n.any[0].message})` : '')) })));
             }
             """);
         using var doc = JsonDocument.Parse(json);

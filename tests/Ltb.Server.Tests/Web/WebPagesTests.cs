@@ -70,10 +70,8 @@ public sealed class WebPagesTests(SqliteServer server, BrowserFixture browser) :
             JsonSerializer.Serialize(times, new JsonSerializerOptions { WriteIndented = true }), TestContext.Current.CancellationToken);
         TestContext.Current.SendDiagnosticMessage("render times (ms): " + string.Join(", ", times.Select(t => $"{t.Key} {t.Value:0}")));
         await File.WriteAllLinesAsync(Path.Combine(BrowserFixture.ScreenshotDirectory, "axe.txt"), violations, TestContext.Current.CancellationToken);
-        // Colour contrast is recorded (axe.txt, docs/ui.md) but not yet enforced: the theme's palettes were tuned for it,
-        // CodeMirror's and some MudBlazor parts still miss 4.5:1 (an open item of issue #18). Every other rule is enforced.
-        var enforced = violations.Where(v => !v.Contains(": color-contrast (", StringComparison.Ordinal)).ToList();
-        Assert.True(enforced.Count == 0, "axe-core: " + string.Join("\n", enforced));
+        // Every page, light and dark: no serious or critical violation of any rule, and no colour contrast below 4.5:1 at all.
+        Assert.True(violations.Count == 0, "axe-core: " + string.Join("\n", violations));
         Assert.All(times, t => Assert.True(t.Value < RenderBound.TotalMilliseconds, $"{t.Key} took {t.Value:0} ms"));
     }
 
@@ -84,15 +82,19 @@ public sealed class WebPagesTests(SqliteServer server, BrowserFixture browser) :
     private async Task VisitAllAsync(string user, MainPage[] pages, Dictionary<string, double> times, List<string> violations)
     {
         var page = await browser.NewPageAsync(server.BaseAddress);
-        // The floor (a static file, the sign-in page), cold in this browser context like the pages' first visits.
-        var (asset, signIn) = await PageChecks.FloorAsync(page);
-        times.TryAdd("floor-static-file", asset.TotalMilliseconds);
-        times.TryAdd("floor-signin-page", signIn.TotalMilliseconds);
         await BrowserFixture.SignInAsync(page, user, ServerFixture.UserPassword);
         await BrowserFixture.WaitInteractiveAsync(page);
         foreach (var dark in new[] { false, true })
         {
             await PageChecks.SetThemeAsync(page, dark);
+            if (!dark)
+            {
+                // The floor, timed like the pages and in the same state (signed in, the browser's cache warm): a static
+                // file and the sign-in page (rendered on the server, no circuit, no API call).
+                var (asset, signIn) = await PageChecks.FloorAsync(page);
+                times.TryAdd("floor-static-file", asset.TotalMilliseconds);
+                times.TryAdd("floor-signin-page", signIn.TotalMilliseconds);
+            }
             foreach (var p in pages)
             {
                 var took = await PageChecks.OpenAsync(page, p.Path, p.Ready(page));
