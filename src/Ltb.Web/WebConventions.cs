@@ -14,6 +14,15 @@ public static class WebConventions
 
     public const string SignOutPost = "/account/signout";
 
+    /// <summary>
+    /// The browser's sign-in through the OpenID Connect provider (when one is configured): GET with ?returnUrl= (a path of
+    /// this site) starts it; the provider's answer comes back through the API's callback to the completion, which sets the
+    /// session cookie and returns to that path.
+    /// </summary>
+    public const string OidcSignInStart = "/account/oidc";
+
+    public const string OidcSignInComplete = "/account/oidc/complete";
+
     /// <summary>Where a signed-in user lands who may not open a page (a student on an admin page).</summary>
     public const string DeniedPage = "/denied";
 

@@ -9,8 +9,10 @@ namespace Ltb.Web;
 /// <summary>The UI's services and endpoints; Ltb.Server's ServerSetup calls these (docs/architecture.md, "Web UI").</summary>
 public static class WebSetup
 {
-    public static IServiceCollection AddLtbWeb(this IServiceCollection services)
+    /// <param name="singleSignOnName">The OpenID Connect provider's name for the sign-in page's button; null: none configured.</param>
+    public static IServiceCollection AddLtbWeb(this IServiceCollection services, string? singleSignOnName = null)
     {
+        services.AddSingleton(new SignInChoices(singleSignOnName));
         services.AddRazorComponents().AddInteractiveServerComponents(o =>
         {
             // Bounds per circuit: a browser that sends megabytes or leaves circuits behind is cut off, not buffered.
@@ -24,6 +26,9 @@ public static class WebSetup
         services.AddScoped<UiSession>();
         return services;
     }
+
+    /// <summary>How the sign-in page offers to sign in: always the password form; a provider's button when one is configured.</summary>
+    public sealed record SignInChoices(string? SingleSignOnName);
 
     /// <summary>The pages under / (the hub at /_blazor); each page declares its own [Authorize].</summary>
     public static RazorComponentsEndpointConventionBuilder MapLtbWeb(this IEndpointRouteBuilder app) =>

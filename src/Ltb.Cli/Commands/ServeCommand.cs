@@ -302,7 +302,7 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// OpenID Connect from LTB_OIDC_AUTHORITY, LTB_OIDC_CLIENT_ID, LTB_OIDC_CLIENT_SECRET, LTB_OIDC_GROUPS_CLAIM and
+    /// OpenID Connect from LTB_OIDC_AUTHORITY, LTB_OIDC_CLIENT_ID, LTB_OIDC_CLIENT_SECRET, LTB_OIDC_DISPLAY_NAME, LTB_OIDC_GROUPS_CLAIM and
     /// LTB_OIDC_ROLE_GROUPS ("provider-group=role,..."); none set: local accounts only.
     /// </summary>
     private static LtbOidcOptions? OidcFromEnvironment(out string? error)
@@ -326,6 +326,7 @@ internal static class ServeCommand
         }
         var oidc = new LtbOidcOptions { Authority = authority, ClientId = client, ClientSecret = Env("LTB_OIDC_CLIENT_SECRET") };
         oidc.GroupsClaim = Env("LTB_OIDC_GROUPS_CLAIM") ?? oidc.GroupsClaim;
+        oidc.DisplayName = Env("LTB_OIDC_DISPLAY_NAME") ?? oidc.DisplayName;
         foreach (var pair in (Env("LTB_OIDC_ROLE_GROUPS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (pair.Split('=', 2) is not [var group, var role] || !Ltb.Server.Auth.LtbRoles.IsKnown(role))

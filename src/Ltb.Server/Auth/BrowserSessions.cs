@@ -122,7 +122,7 @@ public static class BrowserSessions
         return Results.Redirect(WebConventions.SignInPage);
     }
 
-    private static ClaimsPrincipal PrincipalOf(Guid id, string name, IEnumerable<string> roles, string token)
+    internal static ClaimsPrincipal PrincipalOf(Guid id, string name, IEnumerable<string> roles, string token)
     {
         var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, id.ToString()), new(ClaimTypes.Name, name), new(WebConventions.TokenClaim, token) };
         claims.AddRange(roles.Select(r => new Claim(ClaimTypes.Role, r)));
@@ -130,6 +130,6 @@ public static class BrowserSessions
     }
 
     /// <summary>Only a path of this site: "/x" but not "//host" or "/\host" (an open redirect).</summary>
-    private static bool IsLocal(string? url) =>
+    internal static bool IsLocal(string? url) =>
         !string.IsNullOrEmpty(url) && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'));
 }

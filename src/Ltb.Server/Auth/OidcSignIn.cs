@@ -75,11 +75,39 @@ public static partial class OidcSignIn
     private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> CompleteAsync(HttpContext http,
         UserManager<LtbUser> users, LtbDbContext db, AuditLog audit, LtbServerOptions options, CancellationToken ct)
     {
+        var (user, problem) = await AccountAfterProviderAsync(http, users, db, ct);
+        if (user is null)
+        {
+            return problem!;
+        }
+        var issued = IssueSession(db, audit, options, user);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new LoginResponse(issued.Secret, issued.Token.ExpiresAt!.Value, await UserViews.ToDtoAsync(db, user, ct)));
+    }
+
+    /// <summary>A session token for the provider's user (audited as a sign-in); the caller saves the changes.</summary>
+    internal static ApiTokens.Issued IssueSession(LtbDbContext db, AuditLog audit, LtbServerOptions options, LtbUser user)
+    {
+        var issued = ApiTokens.Issue(db, user.Id, ApiTokenKind.Session, "oidc", DateTimeOffset.UtcNow + options.SessionLifetime);
+        audit.RecordAs(user.Id, user.UserName!, AuditActions.Login, "user", user.Id, "OpenID Connect");
+        return issued;
+    }
+
+    /// <summary>
+    /// The LTB account of the identity the provider just vouched for (the flow cookie, read once and dropped): linked by
+    /// subject, created on the first sign-in, its roles and groups set from the provider's groups; or the problem that
+    /// stops the sign-in. Shared by the API's /complete and the web UI's browser sign-in (OidcBrowserSignIn).
+    /// </summary>
+    internal static async Task<(LtbUser? User, ProblemHttpResult? Problem)> AccountAfterProviderAsync(HttpContext http,
+        UserManager<LtbUser> users, LtbDbContext db, CancellationToken ct)
+    {
+        var audit = http.RequestServices.GetRequiredService<AuditLog>();
+        var options = http.RequestServices.GetRequiredService<LtbServerOptions>();
         var external = await http.AuthenticateAsync(FlowScheme);
         await http.SignOutAsync(FlowScheme);
         if (!external.Succeeded || external.Principal.FindFirstValue("sub") is not { Length: > 0 } subject)
         {
-            return Problems.Unauthorized("no sign-in at the identity provider in progress; start at /api/v1/auth/oidc/login");
+            return (null, Problems.Unauthorized("no sign-in at the identity provider in progress; start at /api/v1/auth/oidc/login"));
         }
         var oidc = options.Oidc!;
         var principal = external.Principal;
@@ -91,8 +119,8 @@ public static partial class OidcSignIn
             var name = UserNameFrom(principal.FindFirstValue("preferred_username") ?? principal.FindFirstValue("email") ?? subject);
             if (name is null || await users.FindByNameAsync(name) is not null)
             {
-                return Problems.Conflict($"the provider's user name '{principal.FindFirstValue("preferred_username")}' is taken by " +
-                    "a local account or is not a valid LTB user name; ask an admin");
+                return (null, Problems.Conflict($"the provider's user name '{principal.FindFirstValue("preferred_username")}' is taken by " +
+                    "a local account or is not a valid LTB user name; ask an admin"));
             }
             user = new LtbUser
             {
@@ -105,7 +133,7 @@ public static partial class OidcSignIn
             var created = await users.CreateAsync(user);
             if (!created.Succeeded)
             {
-                return Problems.Conflict(string.Join(" ", created.Errors.Select(e => e.Description)));
+                return (null, Problems.Conflict(string.Join(" ", created.Errors.Select(e => e.Description))));
             }
             await users.AddLoginAsync(user, new UserLoginInfo(Provider, subject, "OpenID Connect"));
             audit.RecordAs(user.Id, name, AuditActions.Created, "user", user.Id, "from the identity provider");
@@ -113,7 +141,7 @@ public static partial class OidcSignIn
         // Wrong local passwords lock password sign-in only; the provider checked who this is.
         if (UserViews.IsDisabled(user))
         {
-            return Problems.Unauthorized("the account is locked; ask an admin");
+            return (null, Problems.Unauthorized("the account is locked; ask an admin"));
         }
 
         await ApplyRolesAsync(users, user, oidc, groups);
@@ -121,10 +149,7 @@ public static partial class OidcSignIn
         {
             await JoinGroupsAsync(db, user, groups.Where(g => !oidc.RoleGroups.ContainsKey(g)), ct);
         }
-        var issued = ApiTokens.Issue(db, user.Id, ApiTokenKind.Session, "oidc", DateTimeOffset.UtcNow + options.SessionLifetime);
-        audit.RecordAs(user.Id, user.UserName!, AuditActions.Login, "user", user.Id, "OpenID Connect");
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new LoginResponse(issued.Secret, issued.Token.ExpiresAt!.Value, await UserViews.ToDtoAsync(db, user, ct)));
+        return (user, null);
     }
 
     /// <summary>The provider is the source of truth for the roles of its users: they are set anew at each sign-in.</summary>

@@ -187,6 +187,9 @@ public sealed class LtbOidcOptions
 
     public string? ClientSecret { get; set; }
 
+    /// <summary>The provider's name on the web UI's sign-in page: "Sign in with {DisplayName}" (LTB_OIDC_DISPLAY_NAME).</summary>
+    public string DisplayName { get; set; } = "single sign-on";
+
     /// <summary>The claim that lists the user's groups at the provider ("groups" for Keycloak's group mapper).</summary>
     public string GroupsClaim { get; set; } = "groups";
 

@@ -159,7 +159,7 @@ public static class ServerSetup
         services.AddDataProtection().SetApplicationName("ltb")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
         services.AddAntiforgery(o => o.Cookie.Name = "ltb.antiforgery");
-        services.AddLtbWeb();
+        services.AddLtbWeb(options.Oidc?.DisplayName);
         return services;
     }
 
@@ -202,6 +202,8 @@ public static class ServerSetup
         // Before everything that looks at the client's address or the scheme (rate limits, audit, OIDC cookies).
         app.UseLtbTrustedProxies();
         app.UseExceptionHandler();
+        // nosniff and the referrer policy on every answer; the UI's Content-Security-Policy on its pages (Ltb.Web).
+        app.UseLtbSecurityHeaders();
         // The UI's script and style files: before authentication (the sign-in page needs them; they hold nothing secret).
         app.UseLtbUiAssets();
         // Empty error responses (401 challenges, 403, 404 of unknown routes, 405, 429) get a problem-details body.
@@ -232,6 +234,7 @@ public static class ServerSetup
         if (app.Services.GetRequiredService<LtbServerOptions>().Oidc is not null)
         {
             api.MapOidcEndpoints();
+            app.MapOidcBrowserSignIn();
         }
         return app;
     }

@@ -18,6 +18,9 @@ public static class LtbTheme
             Primary = "#7aa7e8", PrimaryContrastText = "#0b1a2e", Success = "#81c784", SuccessContrastText = "#000000",
             Info = "#81d4fa", InfoContrastText = "#000000", Error = "#ef9a9a", ErrorContrastText = "#000000",
             Warning = "#ffb74d", WarningContrastText = "#000000", TextSecondary = "rgba(255,255,255,0.78)",
+            // MudBlazor writes the text of alerts (and other tinted text) in the "darken" shade: on the dark surface a darker
+            // green or blue falls under 4.5:1, so these are lighter tints instead.
+            SuccessDarken = "#a5d6a7", InfoDarken = "#b3e5fc", ErrorDarken = "#ffcdd2", WarningDarken = "#ffe0b2",
         },
         Typography = new Typography
         {

@@ -8,6 +8,9 @@ namespace Ltb.Server.Tests.Api;
 /// <summary>An LTB server whose sign-in goes through the loopback test identity provider.</summary>
 public class OidcServer : SqliteServer
 {
+    /// <summary>The provider's name on the web UI's sign-in button.</summary>
+    public const string ProviderName = "Test SSO";
+
     public TestIdentityProvider Provider { get; private set; } = null!;
 
     protected override async Task ConfigureAsync(LtbServerOptions options)
@@ -20,6 +23,7 @@ public class OidcServer : SqliteServer
             ClientId = TestIdentityProvider.ClientId,
             ClientSecret = TestIdentityProvider.ClientSecret,
             RequireHttpsMetadata = false,
+            DisplayName = ProviderName,
         };
         options.Oidc.RoleGroups["ltb-instructors"] = "instructor";
         options.Oidc.RoleGroups["ltb-admins"] = "admin";

@@ -47,7 +47,35 @@ public sealed class BrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
         context.SetDefaultTimeout(30_000);
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        await WatchContentSecurityPolicyAsync(page);
+        return page;
+    }
+
+    /// <summary>What the Content-Security-Policy refused on the page so far (each as chromium reported it).</summary>
+    public static IReadOnlyList<string> CspViolations(IPage page) =>
+        Violations.TryGetValue(page, out var found) ? [.. found] : [];
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IPage, System.Collections.Concurrent.ConcurrentQueue<string>> Violations = new();
+
+    /// <summary>
+    /// Records every CSP refusal: chromium's console message ("Refused to ...") and the securitypolicyviolation event of
+    /// each document (the init script runs through DevTools, so the policy does not block it).
+    /// </summary>
+    private static async Task WatchContentSecurityPolicyAsync(IPage page)
+    {
+        var found = Violations.GetValue(page, _ => new());
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Refused to", StringComparison.Ordinal) || message.Text.StartsWith("ltb-csp-violation", StringComparison.Ordinal))
+            {
+                found.Enqueue($"{page.Url}: {message.Text}");
+            }
+        };
+        await page.AddInitScriptAsync("""
+            document.addEventListener('securitypolicyviolation', e =>
+              console.warn(`ltb-csp-violation ${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));
+            """);
     }
 
     public static async Task SignInAsync(IPage page, string user, string password)

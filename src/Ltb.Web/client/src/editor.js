@@ -4,6 +4,7 @@ import { EditorView, basicSetup } from 'codemirror';
 import { EditorState } from '@codemirror/state';
 import { yaml } from '@codemirror/lang-yaml';
 import { lintGutter, setDiagnostics } from '@codemirror/lint';
+import { editorTheme } from './editor-theme.js';
 
 const editors = new WeakMap();
 
@@ -15,7 +16,7 @@ export const editor = {
       state: EditorState.create({
         doc: text,
         extensions: [
-          basicSetup, yaml(), lintGutter(),
+          basicSetup, yaml(), lintGutter(), editorTheme,
           // Its accessible name (axe-core: an input needs one): the element's aria-label, or what it is.
           EditorView.contentAttributes.of({ 'aria-label': el.getAttribute('aria-label') || 'YAML editor' }),
           EditorState.readOnly.of(!!readOnly), EditorView.editable.of(!readOnly),
