@@ -130,4 +130,11 @@ public sealed record NodePlan
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Restore { get; init; }
+
+    /// <summary>
+    /// The paths a snapshot saw deleted from the node's image, deleted again once the restored node has started
+    /// (<see cref="Nodes.RestoredDeletions"/>). Checked there, not trusted: an imported archive may carry them.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? RestoreDeleted { get; init; }
 }
