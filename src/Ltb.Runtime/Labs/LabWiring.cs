@@ -69,6 +69,8 @@ internal sealed class LabWiring(LabContext x)
                 _ns[n.Name] = await x.Driver(_lab, n).StartAsync(_lab, n, t.Token);
                 _started[n.Name] = DateTime.UtcNow;
                 LabContext.Report(progress, _lab, n.Name, "started", RuntimeEventKind.Progress);
+                // As early as the engine allows: it can add a created container's files, never remove them.
+                await RestoredDeletions.ApplyAsync(x.Driver(_lab, n), _lab, n, progress, c);
             });
 
         /// <summary>Pins the wave's namespaces as /run/netns/ltb-LAB-NODE (one ip -batch), replacing stale pins of an earlier attempt.</summary>

@@ -221,7 +221,7 @@ public sealed class VmDriver : INodeDriver
                 warnings.Add($"'{string.Join(' ', save)}' ended with exit code {saved.ExitCode}");
             }
         }
-        await _disks.WriteAsync(_nodes.Files(lab, node), image, Math.Min(request.LimitBytes, NodeSnapshotStream.HardLimitBytes), warnings, output, ct);
+        await _disks.WriteAsync(_nodes.Files(lab, node), record, image, Math.Min(request.LimitBytes, NodeSnapshotStream.HardLimitBytes), warnings, output, ct);
     }
 
     /// <summary>

@@ -67,6 +67,13 @@ public sealed record VmPlan(string Disk, string NicModel = "virtio-net-pci", str
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool Display { get; init; }
+
+    /// <summary>
+    /// A snapshot powers the guest down (ACPI) for the disk copy and boots it again, rather than pausing it (the node
+    /// type's <c>snapshot-guest: poweroff</c>). Left out of the JSON when false, so that node hashes stay the same.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool SnapshotPowerOff { get; init; }
 }
 
 /// <summary>
@@ -130,4 +137,11 @@ public sealed record NodePlan
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Restore { get; init; }
+
+    /// <summary>
+    /// The paths a snapshot saw deleted from the node's image, deleted again once the restored node has started
+    /// (<see cref="Nodes.RestoredDeletions"/>). Checked there, not trusted: an imported archive may carry them.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? RestoreDeleted { get; init; }
 }

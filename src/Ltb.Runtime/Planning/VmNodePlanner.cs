@@ -71,6 +71,7 @@ internal static partial class VmNodePlanner
                 // Exec over SSH needs the key in a cloud-init seed: only cloud-init types get it.
                 Exec = cloudInit ? node.NodeType.Exec : null,
                 Display = display,
+                SnapshotPowerOff = node.NodeType.SnapshotGuest == Ltb.Topology.Catalog.SnapshotGuest.PowerOff,
             },
             StartupConfig = cloudInit && node.StartupConfig is { } config ? new Plan.StartupConfig("user-data", config.Path, config.Text) : null,
             Image = image,

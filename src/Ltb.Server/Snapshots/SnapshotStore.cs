@@ -2,6 +2,7 @@ using System.Text.Json;
 using Ltb.Agent.Remote;
 using Ltb.Runtime.Plan;
 using Ltb.Server.Hosting;
+using Ltb.Server.Labs;
 
 namespace Ltb.Server.Snapshots;
 
@@ -70,8 +71,20 @@ public sealed class SnapshotStore(LtbServerOptions options)
         {
             CopyTree(nodes, Path.Combine(target, RestoreFolder));
         }
-        return ReadManifest(id).SourceFileName;
+        var manifest = ReadManifest(id);
+        foreach (var node in manifest.Nodes.Where(n => n.Deleted.Count > 0 && LabSources.CheckPath(n.Name + DeletedSuffix) is null))
+        {
+            Directory.CreateDirectory(Path.Combine(target, RestoreFolder));
+            File.WriteAllLines(Path.Combine(target, RestoreFolder, node.Name + DeletedSuffix), node.Deleted);
+        }
+        return manifest.SourceFileName;
     }
+
+    /// <summary>Beside NODE.tar in <see cref="RestoreFolder"/>: the paths the snapshot saw deleted from the node's image, one a line.</summary>
+    public const string DeletedSuffix = ".deleted";
+
+    /// <summary>The most bytes a NODE.deleted file is read (longer: the rest is not deleted, which restore reports).</summary>
+    private const int DeletedFileLimit = 4 << 20;
 
     /// <summary>
     /// The plan with each node whose archive lies in <paramref name="deployment"/>'s <see cref="RestoreFolder"/> restored
@@ -86,10 +99,21 @@ public sealed class SnapshotStore(LtbServerOptions options)
         }
         return plan with
         {
-            Nodes = plan.Nodes.Select(n => File.Exists(Path.Combine(folder, n.Name + ".tar")) && new FileInfo(Path.Combine(folder, n.Name + ".tar")).LinkTarget is null
-                ? n with { Restore = Path.Combine(folder, n.Name + ".tar") }
-                : n).ToList(),
+            Nodes = plan.Nodes.Select(n => RegularFile(Path.Combine(folder, n.Name + ".tar")) is { } tar ? n with { Restore = tar } : n)
+                .Select(n => RegularFile(Path.Combine(folder, n.Name + DeletedSuffix)) is { } deleted ? n with { RestoreDeleted = ReadDeleted(deleted) } : n)
+                .ToList(),
         };
+    }
+
+    private static string? RegularFile(string path) => File.Exists(path) && new FileInfo(path).LinkTarget is null ? path : null;
+
+    /// <summary>A node's saved deletions, bounded (the runtime checks each path before it deletes it).</summary>
+    private static string[] ReadDeleted(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+        var bytes = new byte[(int)Math.Min(file.Length, DeletedFileLimit)];
+        file.ReadExactly(bytes);
+        return System.Text.Encoding.UTF8.GetString(bytes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>Bytes the folder's regular files take.</summary>

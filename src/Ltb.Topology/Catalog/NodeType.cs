@@ -26,6 +26,18 @@ public enum ConsoleType
     None,
 }
 
+/// <summary>How a snapshot holds a VM guest still while its disk is copied (node type key <c>snapshot-guest</c>).</summary>
+public enum SnapshotGuest
+{
+    /// <summary>QMP <c>stop</c> while the disk is copied, then <c>cont</c>: a crash-consistent disk, a pause of a local copy.</summary>
+    Pause,
+    /// <summary>
+    /// ACPI power-down, the copy once the guest has shut down, then a fresh boot: a clean disk for guests that do not take a
+    /// power cut well, at the price of a reboot.
+    /// </summary>
+    PowerOff,
+}
+
 /// <summary>
 /// Whether a VM node has a graphical display (node type key <c>display</c>, or the node label <c>ltb.display</c>):
 /// <c>vnc</c> gives the guest a VGA card whose screen LTB serves over VNC, only through its API (never a TCP port).
@@ -145,6 +157,9 @@ public sealed record NodeType
     public GuestExec? Exec { get; init; }
 
     public string? SaveConfigCommand { get; init; }
+
+    /// <summary>How a snapshot holds a VM guest still while its disk is copied (<c>snapshot-guest</c>: pause, the default, or poweroff).</summary>
+    public SnapshotGuest SnapshotGuest { get; init; } = SnapshotGuest.Pause;
 
     /// <summary>
     /// The command whose output is the running configuration in the form the node reads at start from

@@ -11,7 +11,7 @@ public static class NodeTypeReader
     [
         "name", "aliases", "description", "vendor", "os", "versions", "tags", "runtime", "image", "disk", "interfaces",
         "credentials", "config", "cpu", "memory", "capabilities", "sysctls", "env", "console", "ready", "save-config", "running-config", "show-config", "show-version",
-        "ansible-network-os", "ansible-connection", "console-port", "exec", "display",
+        "ansible-network-os", "ansible-connection", "console-port", "exec", "display", "snapshot-guest",
     ];
 
     public static NodeType? Read(string text, string file, DiagnosticBag diagnostics)
@@ -75,10 +75,15 @@ public static class NodeTypeReader
             ConsolePort = m["console-port"] is { } port ? (int?)r.Integer(port, "'console-port'", 1, 65535) : null,
             Exec = m["exec"] is { } exec ? ReadExec(r, exec) : null,
             Display = m["display"] is { } display ? Enum<DisplayType>(r, display, "'display'") ?? DisplayType.None : DisplayType.None,
+            SnapshotGuest = m["snapshot-guest"] is { } sg ? Enum<SnapshotGuest>(r, sg, "'snapshot-guest'") ?? SnapshotGuest.Pause : SnapshotGuest.Pause,
         };
         if (type.Display != DisplayType.None && type.Runtime != NodeRuntime.Vm)
         {
             diagnostics.Error(m["display"]!.Span, $"node type '{name}': 'display' is for VM types (runtime: vm); remove it");
+        }
+        if (m["snapshot-guest"] is { } guest && type.Runtime != NodeRuntime.Vm)
+        {
+            diagnostics.Error(guest.Span, $"node type '{name}': 'snapshot-guest' is for VM types (runtime: vm); remove it");
         }
         return diagnostics.HasErrors && !before ? null : type;
     }

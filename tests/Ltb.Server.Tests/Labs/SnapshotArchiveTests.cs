@@ -138,7 +138,9 @@ public sealed class SnapshotArchiveTests(SmallSnapshotQuotaServer server) : ICla
     }
 
     /// <summary>The snapshots' folders in the store (not its staging folder).</summary>
-    private string[] Stored() => [.. Directory.GetDirectories(Store).Select(Path.GetFileName).Where(d => !d!.StartsWith('.')).Order()!];
+    private string[] Stored() => Directory.Exists(Store) // none before the server's first snapshot
+        ? [.. Directory.GetDirectories(Store).Select(Path.GetFileName).Where(d => !d!.StartsWith('.')).Order()!]
+        : [];
 
     private static ByteArrayContent Body(byte[] archive)
     {

@@ -92,6 +92,43 @@ public sealed class SnapshotTests(SqliteServer server, SnapshotTests.SecondServe
     }
 
     /// <summary>
+    /// A file deleted from the node's image stays deleted in the restored lab (the snapshot records it and restore deletes it
+    /// again once the node started); an added file and the image's other files are there.
+    /// </summary>
+    [Fact]
+    public async Task A_file_deleted_from_the_image_is_gone_after_restore_and_the_others_survive()
+    {
+        LabTestSupport.RequireDocker();
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var user = await server.CreateUserAsync("snpdel");
+        using var owner = await server.LoginAsync(user.UserName, ServerFixture.UserPassword);
+        var name = ServerFixture.Unique("snpdel");
+        await using var lab = await ServerLab.RunAsync(owner, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                h1: {kind: linux, image: "ltb/tiny:latest"}
+            """);
+        var work = await SnapshotScenario.ExecAsync(owner, lab.Id, "h1", "sh", "-c", "rm /etc/group /bin/arch && echo kept > /etc/added");
+        Assert.True(work.ExitCode == 0, work.Stderr);
+
+        var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "deleted");
+        var manifest = System.Text.Json.JsonSerializer.Deserialize<Ltb.Server.Snapshots.SnapshotManifest>(await File.ReadAllTextAsync(
+            Path.Combine(server.DataDirectory, "snapshots", snapshot.Id.ToString("N"), "snapshot.json"), ct), Ltb.Server.Snapshots.SnapshotStore.Json)!;
+        Assert.Equal(["/bin/arch", "/etc/group"], Assert.Single(manifest.Nodes).Deleted);
+        await lab.DestroyAsync();
+
+        await using var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(snapshot.Id, name + "r"));
+        var seen = await SnapshotScenario.ExecAsync(owner, restored.Id, "h1", "sh", "-c",
+            "for f in /etc/group /bin/arch /etc/passwd /bin/ash /etc/added; do if [ -e $f ] || [ -L $f ]; then echo $f; fi; done; cat /etc/added");
+        Assert.True(seen.ExitCode == 0, seen.Stderr);
+        Assert.Equal("/etc/passwd\n/bin/ash\n/etc/added\nkept\n", seen.Stdout);
+        await restored.DestroyAsync();
+        await restored.AssertNoLeftoversAsync();
+    }
+
+    /// <summary>
     /// `ltb lab export` on this server, `ltb lab import` into the second one (as a user of its own), a new lab restored there
     /// from the import: the route, the description and the file are there and OSPF converges; the archive names the images.
     /// </summary>

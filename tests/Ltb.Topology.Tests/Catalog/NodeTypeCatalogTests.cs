@@ -203,6 +203,35 @@ public sealed class NodeTypeCatalogTests
     }
 
     [Fact]
+    public void A_vm_type_may_ask_snapshots_to_power_it_off_and_a_container_type_may_not()
+    {
+        Assert.Equal(SnapshotGuest.Pause, Catalog.Find("ltb_tinyvm")!.SnapshotGuest);
+        var diagnostics = new DiagnosticBag();
+        var off = NodeTypeReader.Read("""
+            name: vm-off
+            runtime: vm
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            snapshot-guest: poweroff
+            """, "t.yaml", diagnostics);
+        Assert.False(diagnostics.HasErrors, string.Join("; ", diagnostics.ToSortedList()));
+        Assert.Equal(SnapshotGuest.PowerOff, off!.SnapshotGuest);
+        NodeTypeReader.Read("""
+            name: box
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            snapshot-guest: pause
+            """, "bad.yaml", diagnostics);
+        NodeTypeReader.Read("""
+            name: vm-hibernate
+            runtime: vm
+            interfaces: { management: eth0, patterns: [{ name: "eth*" }] }
+            snapshot-guest: hibernate
+            """, "bad2.yaml", diagnostics);
+        var messages = diagnostics.ToSortedList().Select(d => d.Message).ToList();
+        Assert.Contains("node type 'box': 'snapshot-guest' is for VM types (runtime: vm); remove it", messages);
+        Assert.Contains("'snapshot-guest' must be one of pause, poweroff, not 'hibernate'", messages);
+    }
+
+    [Fact]
     public void No_built_in_type_asks_for_privileged_mode_and_names_are_safe()
     {
         foreach (var type in Catalog.Types)

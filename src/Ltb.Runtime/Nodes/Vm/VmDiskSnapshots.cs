@@ -13,6 +13,7 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// pause lasts only a local copy. The copy is made stand-alone (it names no host path) and streamed with the base's
 /// identity (<see cref="VmDiskBase"/>). Restoring checks the saved file (<see cref="SavedOverlay"/>), refuses another
 /// base, and rebases it onto this host's copy of the base before QEMU starts: a header is never trusted.
+/// A node type with <c>snapshot-guest: poweroff</c> powers the guest down instead and boots it again (<see cref="VmPowerOffCopy"/>).
 /// RAM state is not saved: a restored VM boots from its saved disk.
 /// </summary>
 internal sealed class VmDiskSnapshots(IHostNetwork host)
@@ -22,7 +23,8 @@ internal sealed class VmDiskSnapshots(IHostNetwork host)
     private const int MaxBaseEntryBytes = 64 << 10;
 
     /// <summary>Writes the node's <see cref="NodeSnapshotStream"/> (base, disk, warnings) to <paramref name="output"/>, at most <paramref name="limit"/> bytes of disk.</summary>
-    public async Task WriteAsync(VmNodeFiles files, VmImage image, long limit, IReadOnlyList<string> warnings, Stream output, CancellationToken ct)
+    public async Task WriteAsync(VmNodeFiles files, VmNodeRecord record, VmImage image, long limit, IReadOnlyList<string> warnings, Stream output,
+        CancellationToken ct)
     {
         await using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         if (image.DirectKernelBoot)
@@ -40,7 +42,14 @@ internal sealed class VmDiskSnapshots(IHostNetwork host)
         var copy = Path.Combine(files.Folder, $"snapshot-{Guid.NewGuid():N}.qcow2");
         try
         {
-            await CopyPausedAsync(files, copy, ct);
+            if (record.SnapshotPowerOff)
+            {
+                await PoweredOffAsync(files, () => VmPowerOffCopy.CopyAsync(files, record, copy, ct), ct);
+            }
+            else
+            {
+                await CopyPausedAsync(files, copy, ct);
+            }
             // Stand-alone: the copy names no backing file (no host path in the user's snapshot); restore names the base again.
             await QemuImgAsync(files, "the saved disk could not be detached from its base", ["rebase", "-u", "-f", "qcow2", "-b", "", copy], ct);
             var size = new FileInfo(copy).Length;
@@ -58,6 +67,19 @@ internal sealed class VmDiskSnapshots(IHostNetwork host)
         finally
         {
             File.Delete(copy);
+        }
+    }
+
+    /// <summary>QEMU's own failures of a power-off copy as the node's (the guest's refusal to power off names itself).</summary>
+    private static async Task PoweredOffAsync(VmNodeFiles files, Func<Task> copy, CancellationToken ct)
+    {
+        try
+        {
+            await copy();
+        }
+        catch (Exception e) when (e is QmpException or System.Net.Sockets.SocketException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new LabRuntimeException(files.Lab, files.Node, $"its disk could not be saved with the guest powered off: {e.Message}", e);
         }
     }
 

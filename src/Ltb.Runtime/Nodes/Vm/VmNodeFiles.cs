@@ -12,7 +12,7 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// <param name="Display">The guest has a display served over VNC on <see cref="VmNodeFiles.VncSocket"/>.</param>
 public sealed record VmNodeRecord(string Lab, string Node, string Image, IReadOnlyList<string> Argv, string? MgmtIpv4, string? MgmtIpv6,
     int Interfaces, string? ReadyLog, int? ReadyPort, int ReadyTimeoutSeconds, double Cpu, long MemoryBytes, long? Pids, bool Tcg,
-    Ltb.Topology.Catalog.GuestExec? Exec = null, bool Display = false);
+    Ltb.Topology.Catalog.GuestExec? Exec = null, bool Display = false, bool SnapshotPowerOff = false);
 
 /// <summary>
 /// Where a VM node's files live: <c>VMROOT/LAB/NODE/</c> holds <c>node.json</c>, the disk overlay, the pid file, the

@@ -56,7 +56,7 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
             dataInterfaces, accelerator, GuestArgs(node, mgmt, addresses), vm.NicModel, seed, vm.Display);
         files.Save(new VmNodeRecord(lab, node.Name, vm.Disk, QemuCommandLine.Build(machine), addresses?.Ipv4, addresses?.Ipv6, dataInterfaces,
             vm.ReadyLog, vm.ReadyPort, vm.ReadyTimeoutSeconds, node.Cpu ?? 1, machine.MemoryBytes, node.PidsLimit, accelerator == VmAccelerator.Tcg, exec,
-            vm.Display));
+            vm.Display, vm.SnapshotPowerOff));
         await File.WriteAllTextAsync(files.StoppedMark, "created", ct);
     }
 
