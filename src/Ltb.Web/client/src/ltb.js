@@ -5,5 +5,6 @@ import { consoleTabs } from './console.js';
 import { editor } from './editor.js';
 import { download } from './download.js';
 import { files } from './files.js';
+import { display } from './display.js';
 
-window.ltb = { theme, graph, console: consoleTabs, editor, download, files };
+window.ltb = { theme, graph, console: consoleTabs, editor, download, files, display };
