@@ -221,6 +221,12 @@ public sealed record ConsoleTicketRequest(string? Mode = null, Guid? Session = n
 /// <summary>A single-use ticket for the console WebSocket at <paramref name="Url"/> (?ticket=...), valid until <paramref name="ExpiresAt"/>.</summary>
 public sealed record ConsoleTicketResponse(string Ticket, DateTimeOffset ExpiresAt, string Url);
 
+/// <summary>A bulk transfer the browser makes itself (POST /api/v1/auth/transfer-tickets): the method and the API path.</summary>
+public sealed record TransferTicketRequest(string Method, string Path);
+
+/// <summary>A single-use ticket for one transfer: Url is the path with <c>?transfer=TICKET</c> (add the other query parameters).</summary>
+public sealed record TransferTicketResponse(string Ticket, DateTimeOffset ExpiresAt, string Url);
+
 /// <summary>A console session of a node: whose it is, whether its owner is connected, who watches it, what it is connected to
 /// (<paramref name="Target"/>: shell, ssh or telnet).</summary>
 public sealed record ConsoleSessionDto(Guid Id, string User, string Node, DateTimeOffset StartedAt, bool Attached, IReadOnlyList<string> Watchers,
