@@ -52,14 +52,15 @@ public sealed partial class WebAdminTests
         await Assertions.Expect(form.GetByTestId("upload-error")).ToContainTextAsync("1.0", new() { Timeout = 60_000 });
         await Assertions.Expect(form.GetByTestId("upload-error")).ToContainTextAsync("[HTTP 409]");
 
-        // A file that is no disk image (a qcow2 by name only, text inside): refused in words, nothing added.
+        // A file that is no qcow2 but is named so (1 MiB of zeros): refused in words, nothing added.
         var text = Path.Combine(Path.GetTempPath(), ServerFixture.Unique("notadisk") + ".qcow2");
-        await File.WriteAllTextAsync(text, "not a disk, only a name that ends in .qcow2\n", ct);
+        await File.WriteAllBytesAsync(text, new byte[1 << 20], ct);
         try
         {
             await UploadAsync(text, "2.0");
             await Assertions.Expect(form.GetByTestId("upload-error")).ToContainTextAsync("was not added", new() { Timeout = 60_000 });
             await Assertions.Expect(form.GetByTestId("upload-error")).ToContainTextAsync("[HTTP 400]");
+            await Assertions.Expect(form.GetByTestId("upload-error")).ToContainTextAsync("qcow2");
         }
         finally
         {
