@@ -237,6 +237,14 @@ public sealed partial class LtbApiClient
     public Task<ConsoleTicketResponse> CreateConsoleTicketAsync(string lab, string node, ConsoleTicketRequest request, CancellationToken ct) =>
         PostAsync<ConsoleTicketResponse>($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/console/tickets", request, ct);
 
+    /// <summary>A single-use ticket with which a browser makes one bulk transfer itself (an upload, an export) as this client's session.</summary>
+    public Task<TransferTicketResponse> CreateTransferTicketAsync(string method, string path, CancellationToken ct) =>
+        PostAsync<TransferTicketResponse>($"{Api}/auth/transfer-tickets", new TransferTicketRequest(method, path), ct);
+
+    /// <summary>A single-use ticket for a VM node's display WebSocket (raw RFB), for a browser's noVNC.</summary>
+    public Task<ConsoleTicketResponse> CreateDisplayTicketAsync(string lab, string node, CancellationToken ct) =>
+        PostAsync<ConsoleTicketResponse>($"{Api}/labs/{Segment(lab)}/nodes/{Segment(node)}/vnc/tickets", new { }, ct);
+
     // Templates
 
     /// <summary>Validates a topology's YAML with the caller's rights (nothing is stored): the diagnostics at line and column.</summary>

@@ -230,13 +230,22 @@ public sealed partial class LtbApiClient : IDisposable
 
     private async Task<LtbApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
     {
-        var status = (int)response.StatusCode;
+        var hint = response.StatusCode == HttpStatusCode.Unauthorized && SignInHint is not null ? $" ({SignInHint})" : "";
+        return ToException((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct), response.ReasonPhrase, hint);
+    }
+
+    /// <summary>
+    /// The exception for an error answer (problem details, else the status line): also for an answer the browser got
+    /// itself (the web UI's uploads, which bypass this client), so its words are the same.
+    /// </summary>
+    public static LtbApiException ToException(int status, string? body, string? reason = null, string hint = "")
+    {
         string? detail = null;
         IReadOnlyList<string> details = [];
         IReadOnlyList<DiagnosticDto> diagnostics = [];
         try
         {
-            var problem = await response.Content.ReadFromJsonAsync<Problem>(Json, ct);
+            var problem = string.IsNullOrWhiteSpace(body) ? null : JsonSerializer.Deserialize<Problem>(body, Json);
             detail = problem?.Detail ?? problem?.Title;
             if (problem?.Errors is { Count: > 0 } errors && problem.Detail is null)
             {
@@ -249,8 +258,7 @@ public sealed partial class LtbApiClient : IDisposable
         {
             // Not problem details (a proxy's page): the status line is all there is.
         }
-        var hint = response.StatusCode == HttpStatusCode.Unauthorized && SignInHint is not null ? $" ({SignInHint})" : "";
-        return new LtbApiException(status, $"{detail ?? response.ReasonPhrase ?? "request failed"} [HTTP {status}]{hint}") { Details = details, Diagnostics = diagnostics };
+        return new LtbApiException(status, $"{detail ?? reason ?? "request failed"} [HTTP {status}]{hint}") { Details = details, Diagnostics = diagnostics };
     }
 
     private sealed record Problem(string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors,

@@ -24,4 +24,8 @@ public static class ApiConventions
     /// <summary>A node's console WebSocket, from the server's root (opened with <c>?ticket=</c> or a bearer header).</summary>
     public static string ConsoleSocketPath(Guid lab, string node) =>
         $"/{Prefix}/labs/{lab}/nodes/{Uri.EscapeDataString(node)}/console/ws";
+
+    /// <summary>A VM node's display WebSocket (raw RFB in binary messages).</summary>
+    public static string DisplaySocketPath(Guid lab, string node) =>
+        $"/{Prefix}/labs/{lab}/nodes/{Uri.EscapeDataString(node)}/vnc/ws";
 }

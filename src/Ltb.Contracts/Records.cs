@@ -185,11 +185,13 @@ public sealed record LabAccessDto(Guid Lab, string Name, string State, IReadOnly
 /// WebSocket (opened with a ticket from <c>POST .../console/tickets</c>, or a bearer header); <c>SshCommand</c>
 /// (through the SSH gateway) is null until the gateway exists. <c>AnsibleConnection</c>: the type's Ansible connection
 /// plugin (network_cli for a network OS, ssh for a Linux host); <c>ConsoleTarget</c>: what the console opens by default
-/// (shell, ssh, telnet, serial, none).
+/// (shell, ssh, telnet, serial, none). <c>DisplayUrl</c>: a VM node's display WebSocket (null for a container; whether the
+/// VM has a display the ticket request <c>POST .../vnc/tickets</c> answers, since a node label may give or take one).
 /// </summary>
 public sealed record NodeAccessDto(string Name, string Kind, string State, string? MgmtIpv4, string? MgmtIpv6,
     IReadOnlyList<LabPortDto> Ports, NodeCredentialsDto? Credentials, IReadOnlyList<string> Groups, string? AnsibleNetworkOs,
-    string? ConsoleUrl = null, string? SshCommand = null, string? AnsibleConnection = null, string? ConsoleTarget = null);
+    string? ConsoleUrl = null, string? SshCommand = null, string? AnsibleConnection = null, string? ConsoleTarget = null,
+    string? DisplayUrl = null);
 
 /// <summary>A node type's default login, as the catalog gives it (the lab's own configuration may have changed it).</summary>
 public sealed record NodeCredentialsDto(string Username, string Password);
@@ -218,6 +220,12 @@ public sealed record ConsoleTicketRequest(string? Mode = null, Guid? Session = n
 
 /// <summary>A single-use ticket for the console WebSocket at <paramref name="Url"/> (?ticket=...), valid until <paramref name="ExpiresAt"/>.</summary>
 public sealed record ConsoleTicketResponse(string Ticket, DateTimeOffset ExpiresAt, string Url);
+
+/// <summary>A bulk transfer the browser makes itself (POST /api/v1/auth/transfer-tickets): the method and the API path.</summary>
+public sealed record TransferTicketRequest(string Method, string Path);
+
+/// <summary>A single-use ticket for one transfer: Url is the path with <c>?transfer=TICKET</c> (add the other query parameters).</summary>
+public sealed record TransferTicketResponse(string Ticket, DateTimeOffset ExpiresAt, string Url);
 
 /// <summary>A console session of a node: whose it is, whether its owner is connected, who watches it, what it is connected to
 /// (<paramref name="Target"/>: shell, ssh or telnet).</summary>

@@ -23,6 +23,8 @@ public static class AuthEndpoints
         auth.MapPost("/login", LoginAsync).WithName("SignIn").AllowAnonymous().RequireRateLimiting(RateLimits.Login)
             .WithSummary("Sign in with user name and password; returns a session token (shown once)");
         auth.MapPost("/logout", LogoutAsync).WithName("SignOut").WithSummary("Revoke the token of this request");
+        auth.MapPost("/transfer-tickets", TransferTicketAsync).WithName("CreateTransferTicket")
+            .WithSummary("A single-use ticket (valid 60 s) that authenticates one bulk transfer as this token: a VM image upload, a snapshot import or export (the web UI's way to stream a large body from the browser)");
 
         var me = api.MapGroup("/me").WithTags("Authentication");
         me.MapGet("/", MeAsync).WithName("GetMe").WithSummary("The signed-in user");
@@ -91,6 +93,27 @@ public static class AuthEndpoints
         ? "the account is locked by an admin; ask an admin to unlock it"
         : $"password sign-in is locked after repeated failed logins until {user.LockoutEnd?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC; " +
           "wait until then or ask an admin to reset the password (sessions and personal tokens you have keep working)");
+
+    private static Results<Ok<TransferTicketResponse>, ProblemHttpResult, ValidationProblem> TransferTicketAsync(TransferTicketRequest request,
+        HttpContext http, TransferTickets tickets)
+    {
+        if (string.IsNullOrEmpty(request.Method) || string.IsNullOrEmpty(request.Path) || !TransferTickets.Allows(request.Method, request.Path))
+        {
+            return Problems.Invalid("path", "a transfer ticket is for POST /api/v1/vm-images, POST /api/v1/snapshots/import or GET /api/v1/snapshots/{id}/export");
+        }
+        // Only a bearer token can ask (the handler's own tickets cannot: they are for their transfer alone).
+        string? header = http.Request.Headers.Authorization;
+        if (header is null || ApiTokens.HashOf(header[Math.Min(header.Length, ApiTokens.Scheme.Length + 1)..].Trim()) is not { } hash)
+        {
+            return Problems.Unauthorized("a transfer ticket is asked for with 'Authorization: Bearer TOKEN'");
+        }
+        if (tickets.Issue(hash, request.Method, request.Path) is not { } issued)
+        {
+            return Problems.Conflict($"this session holds {TransferTickets.MaxPerToken} unused transfer tickets; use them or wait a minute");
+        }
+        return TypedResults.Ok(new TransferTicketResponse(issued.Ticket, issued.ExpiresAt,
+            $"{request.Path.TrimEnd('/')}?{TransferTickets.QueryName}={issued.Ticket}"));
+    }
 
     internal static async Task<NoContent> LogoutAsync(Caller caller, LtbDbContext db, AuditLog audit, ChangeSignals changes, CancellationToken ct)
     {

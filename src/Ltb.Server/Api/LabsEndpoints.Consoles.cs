@@ -176,10 +176,12 @@ public static partial class LabsEndpoints
     }
 
     private static async Task<(ConsoleTicket? Grant, Lab? Lab, ILabHostAgent? Agent, ProblemHttpResult? Problem)> RedeemAsync(string ticket,
-        string lab, string node, LtbDbContext db, IAgentDirectory agents, ConsoleTickets tickets, CancellationToken ct)
+        string lab, string node, LtbDbContext db, IAgentDirectory agents, ConsoleTickets tickets, CancellationToken ct, bool display = false)
     {
-        var refused = Problems.Unauthorized("the console ticket is unknown, used or expired: ask for a new one (POST .../console/tickets)");
-        if (tickets.Redeem(ticket) is not { } grant || grant.Node != node)
+        var refused = Problems.Unauthorized(display
+            ? "the display ticket is unknown, used or expired: ask for a new one (POST .../vnc/tickets)"
+            : "the console ticket is unknown, used or expired: ask for a new one (POST .../console/tickets)");
+        if (tickets.Redeem(ticket) is not { } grant || grant.Node != node || grant.Display != display)
         {
             return (null, null, null, refused);
         }

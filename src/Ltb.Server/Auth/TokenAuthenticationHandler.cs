@@ -17,7 +17,7 @@ namespace Ltb.Server.Auth;
 /// </summary>
 internal sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, LtbDbContext db,
-    CallerCache callers)
+    CallerCache callers, TransferTickets transfers)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     /// <summary>Writing "last used" on every request would turn every read into a write; a few minutes is precise enough.</summary>
@@ -26,11 +26,25 @@ internal sealed class TokenAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header) || !header.StartsWith(ApiTokens.Scheme + " ", StringComparison.OrdinalIgnoreCase))
+        byte[]? hash;
+        if (!string.IsNullOrEmpty(header) && header.StartsWith(ApiTokens.Scheme + " ", StringComparison.OrdinalIgnoreCase))
+        {
+            hash = ApiTokens.HashOf(header[(ApiTokens.Scheme.Length + 1)..].Trim());
+        }
+        else if (string.IsNullOrEmpty(header) && Request.Query[TransferTickets.QueryName] is [{ } ticket]
+                 && TransferTickets.Allows(Request.Method, Request.Path))
+        {
+            // The browser's bulk transfer (TransferTickets): the ticket stands for the session token that asked for it.
+            hash = transfers.Redeem(ticket, Request.Method, Request.Path);
+            if (hash is null)
+            {
+                return AuthenticateResult.Fail("the transfer ticket is unknown, used or expired: start the transfer again");
+            }
+        }
+        else
         {
             return AuthenticateResult.NoResult();
         }
-        var hash = ApiTokens.HashOf(header[(ApiTokens.Scheme.Length + 1)..].Trim());
         var ct = Context.RequestAborted;
         var resolved = hash is null ? null : await LookupAsync(db, callers, hash, ct);
         if (resolved is null)

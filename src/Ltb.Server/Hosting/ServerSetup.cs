@@ -128,6 +128,7 @@ public static class ServerSetup
         services.AddSingleton<SshGateway.SshGatewayListener>();
         services.AddHostedService(sp => sp.GetRequiredService<SshGateway.SshGatewayListener>());
         services.AddSingleton<Consoles.ConsoleTickets>();
+        services.AddSingleton<Auth.TransferTickets>();
         services.AddSingleton<Consoles.ConsoleSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<Consoles.ConsoleSessions>());
         services.AddSingleton<Captures.CaptureHub>();

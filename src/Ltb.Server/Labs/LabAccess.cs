@@ -37,7 +37,8 @@ public static partial class LabAccess
                 groups.TryGetValue(name, out var group) ? [group] : [], type?.AnsibleNetworkOs,
                 ConsoleUrl: ApiConventions.ConsoleSocketPath(lab.Id, name),
                 SshCommand: gateway?.Command(lab.Name, name), AnsibleConnection: type?.EffectiveAnsibleConnection ?? "ssh",
-                ConsoleTarget: (type?.Console ?? ConsoleType.Shell).ToString().ToLowerInvariant());
+                ConsoleTarget: (type?.Console ?? ConsoleType.Shell).ToString().ToLowerInvariant(),
+                DisplayUrl: type?.Runtime == NodeRuntime.Vm ? ApiConventions.DisplaySocketPath(lab.Id, name) : null);
         }).ToList();
         return new LabAccessDto(lab.Id, lab.Name, LabViews.State(lab.State), nodes, SshConfig(lab.Name, nodes, gateway), AnsibleInventory(nodes, gateway));
     }

@@ -7,6 +7,9 @@ public static class Formats
 
     public static string Gib(long bytes) => bytes <= 0 ? "—" : $"{bytes / GiB:0.#} GiB";
 
+    /// <summary>A file's size: MiB below a GiB (a small disk, an archive), else GiB.</summary>
+    public static string Size(long bytes) => bytes < GiB ? $"{bytes / (1024.0 * 1024):0.#} MiB" : Gib(bytes);
+
     public static string Time(DateTimeOffset? at) => at?.ToLocalTime().ToString("yyyy-MM-dd HH:mm") ?? "—";
 
     public static string Seconds(DateTimeOffset? at) => at?.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss") ?? "—";

@@ -240,6 +240,9 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("POST", "/api/v1/auth/logout", At("/api/v1/auth/logout"), [Unauth, NoContent, NoContent, NoContent, NoContent, NoContent],
                 freshSession: true),
             R("GET", "/api/v1/me", At("/api/v1/me"), all200),
+            // A ticket is only the caller's own session for one bulk transfer; the transfer itself is authorized as usual.
+            R("POST", "/api/v1/auth/transfer-tickets", At("/api/v1/auth/transfer-tickets"), all200,
+                () => new TransferTicketRequest("POST", "/api/v1/snapshots/import")),
             // The SSH gateway's key lookup answers the gateway's secret only: every user's token, the admin's too, is 401.
             R("GET", "/api/v1/ssh-gateway/authorized-keys", At("/api/v1/ssh-gateway/authorized-keys?fingerprint=SHA256:x"),
                 [Unauth, Unauth, Unauth, Unauth, Unauth, Unauth]),
@@ -332,6 +335,7 @@ public abstract partial class AuthorizationMatrixTests<TServer>(TServer fixture)
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/console/ws", At($"/api/v1/labs/{labId}/nodes/n1/console/ws"), ownerOperates),
             // A VM's VNC display: the rights of an interactive console, refused before any WebSocket.
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/vnc/ws", At($"/api/v1/labs/{labId}/nodes/n1/vnc/ws"), ownerOperates),
+            R("POST", "/api/v1/labs/{lab}/nodes/{node}/vnc/tickets", At($"/api/v1/labs/{labId}/nodes/n1/vnc/tickets"), ownerOperates, () => new { }),
             R("GET", "/api/v1/labs/{lab}/nodes/{node}/console/sessions", At($"/api/v1/labs/{labId}/nodes/n1/console/sessions"),
                 [Unauth, Ok, Forbid, NotFound, Ok, Ok]),
             R("POST", "/api/v1/labs/{lab}/nodes/{node}/{action}", At($"/api/v1/labs/{labId}/nodes/n1/restart"), ownerOperates),

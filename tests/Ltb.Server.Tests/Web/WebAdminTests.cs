@@ -16,7 +16,7 @@ namespace Ltb.Server.Tests.Web;
 /// members, adds a node type whose broken definition is shown at its line, imports and deletes a VM image, edits the
 /// policy, sees a student's real lab in all labs with its deploy task, the capacity timeline and the audit entries.
 /// </summary>
-public sealed class WebAdminTests(SqliteServer server, BrowserFixture browser) : IClassFixture<SqliteServer>, IClassFixture<BrowserFixture>
+public sealed partial class WebAdminTests(SqliteServer server, BrowserFixture browser) : IClassFixture<SqliteServer>, IClassFixture<BrowserFixture>
 {
     /// <summary>Every page of Ltb.Web under /admin, with the roles its [Authorize] names.</summary>
     public static IReadOnlyList<(string Route, string? Roles)> AdminPages() =>
@@ -193,11 +193,12 @@ public sealed class WebAdminTests(SqliteServer server, BrowserFixture browser) :
         {
             await page.GetByRole(AriaRole.Link, new() { Name = "VM images" }).ClickAsync();
             var name = ServerFixture.Unique("uiimg");
-            await page.GetByLabel("Image name").FillAsync(name);
-            await page.GetByLabel("Version").FillAsync("1.0");
-            await page.GetByLabel("Node type").ClickAsync();
+            var form = page.GetByTestId("vm-image-import");
+            await form.GetByLabel("Image name").FillAsync(name);
+            await form.GetByLabel("Version").FillAsync("1.0");
+            await form.GetByLabel("Node type").ClickAsync();
             await page.GetByRole(AriaRole.Option, new() { Name = "openbsd" }).ClickAsync();
-            await page.GetByLabel("Disk file path").FillAsync(disk);
+            await form.GetByLabel("Disk file path").FillAsync(disk);
             await page.GetByRole(AriaRole.Button, new() { Name = "Add image" }).ClickAsync();
             await Assertions.Expect(page.GetByTestId("vm-images")).ToContainTextAsync(name);
             Assert.Contains((await server.AdminApi.ListVmImagesAsync(null, ct)).Items, i => i.Name == name && i.Format == "raw");

@@ -11,7 +11,7 @@ namespace Ltb.Server.Tests.Web;
 /// ticket the cookie session asked for) runs a command in the node, a node stopped from the page turns grey on the graph
 /// without a reload (the event stream), and the lab is destroyed from the page.
 /// </summary>
-public sealed class WebLabTests(SqliteServer server, BrowserFixture browser) : IClassFixture<SqliteServer>, IClassFixture<BrowserFixture>
+public sealed partial class WebLabTests(SqliteServer server, BrowserFixture browser) : IClassFixture<SqliteServer>, IClassFixture<BrowserFixture>
 {
     private const string Green = "rgb(46,125,50)";
 

@@ -16,7 +16,7 @@ function socketUrl(path, rows, cols) {
 }
 
 // The tab's element may appear a frame after Blazor's render that created it (MudTabs renders panels second).
-function whenPresent(elementId, tries = 150) {
+export function whenPresent(elementId, tries = 150) {
   return new Promise((resolve, reject) => {
     const attempt = (left) => {
       const el = document.getElementById(elementId);

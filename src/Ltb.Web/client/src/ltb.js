@@ -5,5 +5,7 @@ import { consoleTabs } from './console.js';
 import { editor } from './editor.js';
 import { download } from './download.js';
 import { files } from './files.js';
+import { display } from './display.js';
+import { transfer } from './transfer.js';
 
-window.ltb = { theme, graph, console: consoleTabs, editor, download, files };
+window.ltb = { theme, graph, console: consoleTabs, editor, download, files, display, transfer };
