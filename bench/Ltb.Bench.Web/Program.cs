@@ -60,6 +60,8 @@ try
         users.Add(name);
     }
 
+    // The deployment's last work (readiness, the first usage samples) is not the idle server's.
+    await Task.Delay(TimeSpan.FromSeconds(20), ct);
     var idle = await MeasureAsync(server.Pid, settings.Seconds, null, ct);
     Report("0. baseline: server idle, lab running, no browser", idle);
 
@@ -78,7 +80,18 @@ try
     {
         // Five users per client address: the sign-in rate limit is ten a minute per address.
         var host = $"http://127.0.0.{1 + i / 5}:{port}";
-        pages.Add(await OpenLabPageAsync(browser, host, users[i], password, lab));
+        try
+        {
+            pages.Add(await OpenLabPageAsync(browser, host, users[i], password, lab));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"user {i + 1} of {users.Count} ({users[i]} from {host}): {e.Message}", e);
+        }
+        if ((i + 1) % 10 == 0)
+        {
+            Console.WriteLine($"   {i + 1} lab pages open after {watch.Elapsed.TotalSeconds:0} s; load average {Machine.LoadAverage()}");
+        }
     }
     Console.WriteLine($"{pages.Count} lab pages open and live after {watch.Elapsed.TotalSeconds:0} s");
     var watching = await MeasureAsync(server.Pid, settings.Seconds, null, ct);

@@ -241,7 +241,10 @@ public sealed record DiagnosticDto(string File, int Line, int Column, string Sev
 /// (<c>*.clab.yml</c>: containerlab), default topology.yml.</summary>
 /// <c>Template</c> (with <c>TemplateVersion</c>, default its current): the text's relative paths (binds, startup
 /// configurations) resolve against that template version's files, as when one edits a template that came with files.
-public sealed record ValidateTopologyRequest(string Text, string? FileName = null, Guid? Template = null, int? TemplateVersion = null);
+/// <c>Files</c> (instead of a template): the paths of the files beside the topology in a folder not uploaded yet (the web
+/// editor's opened folder); their content is not needed to check that the references resolve.
+public sealed record ValidateTopologyRequest(string Text, string? FileName = null, Guid? Template = null, int? TemplateVersion = null,
+    IReadOnlyList<string>? Files = null);
 
 /// <summary>The answer: whether it would deploy, the lab's name if it has one, and every diagnostic (errors and warnings).</summary>
 public sealed record TopologyValidationDto(bool Valid, string? Name, IReadOnlyList<DiagnosticDto> Diagnostics);

@@ -24,6 +24,7 @@ public static class WebSetup
         services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         services.AddSingleton<LoopbackApi>();
         services.AddScoped<UiSession>();
+        services.AddScoped<TopologyDraft>();
         return services;
     }
 

@@ -1,3 +1,4 @@
+using Ltb.Server.Labs;
 using Ltb.Server.Auth;
 using Ltb.Server.Catalog;
 using Ltb.Server.Data;
@@ -36,9 +37,18 @@ public static class TopologiesEndpoints
         {
             return Problems.Invalid("text", "is required (the topology's YAML)");
         }
+        if (request.Files is { } paths && (request.Template is not null || FilesProblem(paths) is not null))
+        {
+            return Problems.Invalid("files", request.Template is not null
+                ? "are for a folder not uploaded yet; a template brings its own files" : FilesProblem(paths)!);
+        }
         var folder = Path.Combine(options.DataDirectory, EmptyFolder);
         string? filesFolder = null;
-        if (request.Template is { } templateId)
+        if (request.Files is { Count: > 0 })
+        {
+            filesFolder = folder = Path.Combine(options.DataDirectory, "validate-" + Guid.NewGuid().ToString("N"));
+        }
+        else if (request.Template is { } templateId)
         {
             // The template's files, with the caller's right to read the template (the same answer as GET /templates/{id}).
             var template = await templates.Visible(db.LabTemplates, caller).FirstOrDefaultAsync(t => t.Id == templateId, ct);
@@ -53,6 +63,10 @@ public static class TopologiesEndpoints
         try
         {
             Directory.CreateDirectory(folder);
+            if (request.Files is { Count: > 0 } placeholders)
+            {
+                WritePlaceholders(placeholders, folder);
+            }
             var loadOptions = await policies.LoadOptionsAsync(caller, await nodeTypes.CatalogAsync(ct), hosts, ct);
             // The loader bounds the text itself (size, depth, aliases) and never throws for bad input.
             var result = Ltb.Topology.TopologyLoader.LoadText(request.Text, Path.Combine(folder, fileName),
@@ -65,6 +79,33 @@ public static class TopologiesEndpoints
             if (filesFolder is not null && Directory.Exists(filesFolder))
             {
                 Directory.Delete(filesFolder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Null when the paths are acceptable: as many as an upload may carry, each one as an upload's.</summary>
+    private static string? FilesProblem(IReadOnlyList<string> paths) =>
+        paths.Count > LabSources.MaxFiles ? $"at most {LabSources.MaxFiles} paths"
+        : paths.Select(LabSources.CheckPath).FirstOrDefault(why => why is not null);
+
+    /// <summary>An empty file under each path: the loader checks that references resolve, not what the files hold.</summary>
+    private static void WritePlaceholders(IReadOnlyList<string> paths, string folder)
+    {
+        foreach (var path in paths)
+        {
+            var full = Path.GetFullPath(Path.Combine(folder, path));
+            if (!full.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue; // checked above; never write outside the folder
+            }
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                File.Create(full).Dispose();
+            }
+            catch (IOException)
+            {
+                // "a" and "a/b" both: one of them cannot be; a reference to it then reports itself unresolved
             }
         }
     }

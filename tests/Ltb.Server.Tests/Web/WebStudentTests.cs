@@ -7,9 +7,8 @@ using Microsoft.Playwright;
 namespace Ltb.Server.Tests.Web;
 
 /// <summary>
-/// Issue #18's done-when in a real browser against a real server and real FRR routers: a user (an instructor: students
-/// create no templates) uploads frr01 (the
-/// corpus folder, as a folder picker gives it), sees a broken version's error at its line in the editor, deploys, waits
+/// Issue #18's done-when in a real browser against a real server and real FRR routers: a student opens frr01 (the corpus
+/// folder, as a folder picker gives it) in the editor, sees a broken version's error at its line, deploys it, waits
 /// for every node on the graph to be green, runs vtysh in router1's console and sees two OSPF neighbours, captures a link
 /// and sees OSPF rows (display filter, pause, pcapng download), takes the link down and up, reads device information,
 /// takes a snapshot and destroys the lab.
@@ -29,9 +28,7 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
         server.Require();
         browser.Require();
         var ct = TestContext.Current.CancellationToken;
-        // Students may not create templates (docs/api.md, roles): the lab's user here is an instructor. A student's
-        // "upload and deploy a folder" (POST /labs with files) has no page yet.
-        var student = await server.CreateUserAsync("uis", "instructor");
+        var student = await server.CreateUserAsync("uis");
         var name = ServerFixture.Unique("uifrr");
         var folder = CopyFrr01();
         try
@@ -40,19 +37,14 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
             await BrowserFixture.SignInAsync(page, student.UserName, ServerFixture.UserPassword);
             await BrowserFixture.WaitInteractiveAsync(page);
 
-            // Upload the folder as a template; the page opens it.
-            await page.GetByRole(AriaRole.Link, new() { Name = "Templates" }).First.ClickAsync();
-            // The folder picker works once Blazor's InputFile has hooked it (after the page's interactive render).
-            await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=template-folder]')?._blazorInputFileNextFileId !== undefined");
-            await page.GetByTestId("template-folder").SetInputFilesAsync(folder);
-            await Assertions.Expect(page.GetByTestId("template-upload")).ToContainTextAsync("router1/frr.conf");
-            await page.GetByLabel("Template name (default: the topology's)").FillAsync(name);
-            await page.GetByTestId("template-upload-button").ClickAsync();
-            await page.WaitForURLAsync("**/templates/*");
-            await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+            // Open the folder in the editor (students publish no templates: that button is not theirs).
+            await PickFolderAsync(page, folder);
+            await Assertions.Expect(page.GetByTestId("template-upload-button")).ToHaveCountAsync(0);
+            await page.GetByTestId("folder-edit-button").ClickAsync();
+            await page.WaitForURLAsync("**/templates/editor?folder=true");
+            await Assertions.Expect(page.GetByTestId("editing-folder")).ToContainTextAsync("frr01.clab.yml");
 
-            // In the editor: it validates; a link to a router that does not exist is an error at that link's line.
-            await page.GetByTestId("template-edit").ClickAsync();
+            // It validates with the folder's files; a link to a router that does not exist is an error at that link's line.
             await Assertions.Expect(page.GetByTestId("valid")).ToContainTextAsync("frr01 is valid");
             var yaml = await page.EvaluateAsync<string>("() => ltb.editor.text(document.querySelector('#topology-editor'))");
             var broken = yaml.Replace("\"router2:eth2\", \"router3:eth2\"", "\"router2:eth2\", \"router9:eth2\"", StringComparison.Ordinal);
@@ -61,9 +53,10 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
             await page.EvaluateAsync("text => ltb.editor.setText(document.querySelector('#topology-editor'), text)", broken);
             await Assertions.Expect(page.Locator($".ltb-diagnostic[data-line='{line}']")).ToContainTextAsync("router9");
             await Assertions.Expect(page.Locator("#topology-editor .cm-line").Nth(line - 1).Locator(".cm-lintRange-error")).ToHaveCountAsync(1);
+            await page.EvaluateAsync("text => ltb.editor.setText(document.querySelector('#topology-editor'), text)", yaml);
+            await Assertions.Expect(page.GetByTestId("valid")).ToContainTextAsync("frr01 is valid");
 
-            // Deploy the template (its files go with it) from its page; the lab page follows the deployment live.
-            await page.GetByTestId("editing-template").GetByRole(AriaRole.Link).ClickAsync();
+            // Deploy it from the editor (the folder's files go with it); the lab page follows the deployment live.
             await page.GetByLabel("Lab name").FillAsync(name);
             await page.GetByRole(AriaRole.Button, new() { Name = "Deploy" }).ClickAsync();
             await page.WaitForURLAsync($"**/labs/{name}");
@@ -114,6 +107,45 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
         {
             Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task An_instructor_publishes_a_topology_folder_as_a_template_with_its_files()
+    {
+        server.Require();
+        browser.Require();
+        var instructor = await server.CreateUserAsync("uit", "instructor");
+        var name = ServerFixture.Unique("uitpl");
+        var folder = CopyFrr01();
+        try
+        {
+            var page = await browser.NewPageAsync(server.BaseAddress);
+            await BrowserFixture.SignInAsync(page, instructor.UserName, ServerFixture.UserPassword);
+            await BrowserFixture.WaitInteractiveAsync(page);
+            await PickFolderAsync(page, folder);
+            await page.GetByLabel("Template name (default: the topology's)").FillAsync(name);
+            await page.GetByTestId("template-upload-button").ClickAsync();
+            await page.WaitForURLAsync("**/templates/*");
+            await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+            using var api = new LtbApiClient(await server.LoginAsync(instructor.UserName, ServerFixture.UserPassword));
+            var template = (await api.ListTemplatesAsync("name=" + name, TestContext.Current.CancellationToken)).Items.Single(t => t.Name == name);
+            Assert.Contains((await api.GetTemplateAsync(template.Id, TestContext.Current.CancellationToken)).Current!.Files,
+                f => f.Path == "router1/frr.conf");
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
+        }
+    }
+
+    /// <summary>The templates page's folder picker, with <paramref name="folder"/> picked (as a user picks the whole folder).</summary>
+    private static async Task PickFolderAsync(IPage page, string folder)
+    {
+        await page.GetByRole(AriaRole.Link, new() { Name = "Templates" }).First.ClickAsync();
+        // The folder picker works once Blazor's InputFile has hooked it (after the page's interactive render).
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=template-folder]')?._blazorInputFileNextFileId !== undefined");
+        await page.GetByTestId("template-folder").SetInputFilesAsync(folder);
+        await Assertions.Expect(page.GetByTestId("template-upload")).ToContainTextAsync("router1/frr.conf");
     }
 
     /// <summary>vtysh in router1's console until OSPF has converged with router2 and router3 (the wait timer is 40 s).</summary>
