@@ -145,6 +145,15 @@ internal static class ServeCommand
                 }
                 options.UsageRetention = TimeSpan.FromDays(days);
             }
+            // A classroom behind one NAT address signs in from one address: the admin may allow more than the default.
+            if (Env("LTB_SIGN_IN_RATE") is { } rate)
+            {
+                if (!int.TryParse(rate, System.Globalization.CultureInfo.InvariantCulture, out var perMinute) || perMinute is < 1 or > 10_000)
+                {
+                    return Fail($"LTB_SIGN_IN_RATE is the sign-ins allowed per minute from one address, 1 to 10000, not '{rate}'");
+                }
+                options.LoginPermitsPerMinute = perMinute;
+            }
             // The CA that signed the remote agents' certificates (docs/operations.md); unset: the system's trust store.
             options.AgentCaFile = Env("LTB_AGENT_CA");
             if (options.AgentCaFile is { } ca && SettingChecks.CaFile("LTB_AGENT_CA", ca) is { } caError)

@@ -46,6 +46,13 @@ public sealed class SettingsValidationTests : IDisposable
         Assert.Contains($"--usage-retention (LTB_USAGE_RETENTION) is a number of days from 7 to 3650, not '{days}'",
             await FailsAsync(new Dictionary<string, string> { ["LTB_USAGE_RETENTION"] = days }, "serve", "--ssh-port", "off"));
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("many")]
+    public async Task Serve_refuses_a_sign_in_rate_that_is_not_1_to_10000_a_minute(string rate) =>
+        Assert.Contains($"LTB_SIGN_IN_RATE is the sign-ins allowed per minute from one address, 1 to 10000, not '{rate}'",
+            await FailsAsync(new Dictionary<string, string> { ["LTB_SIGN_IN_RATE"] = rate }, "serve", "--ssh-port", "off"));
+
     [Fact]
     public async Task Serve_names_the_valid_database_providers() =>
         Assert.Contains("'mysql' is not a database (use sqlite or postgres)", await FailsAsync("serve", "--database", "mysql"));

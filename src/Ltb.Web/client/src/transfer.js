@@ -4,6 +4,7 @@
 // Files are read in pieces (a disk may have GiBs): hashed piece by piece, sent by XMLHttpRequest from the File itself.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { save } from './download.js';
 
 const piece = 4 << 20;
 const progressEvery = 250; // ms between progress reports to the page
@@ -62,11 +63,6 @@ export const transfer = {
 
   // Saves what url (a ticket's GET) answers with the browser's own download: streamed to disk, never held in the page.
   download(url, fileName) {
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = fileName;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
+    save(url, fileName);
   },
 };
