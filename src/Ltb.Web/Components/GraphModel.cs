@@ -1,3 +1,4 @@
+using Ltb.Contracts;
 using System.Text.Json;
 
 namespace Ltb.Web.Components;
