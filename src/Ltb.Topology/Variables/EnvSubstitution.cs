@@ -83,7 +83,8 @@ public sealed class EnvSubstitution(IReadOnlyDictionary<string, string> environm
         }
         var emptyCounts = rest.StartsWith(':');
         var op = emptyCounts ? rest.Length > 1 ? rest[1] : '\0' : rest[0];
-        var word = Unquote(rest[(emptyCounts ? 2 : 1)..]);
+        // "${NAME:}" has no operator: the word starts past the end (the switch below names the unsupported operator).
+        var word = Unquote(rest[Math.Min(rest.Length, emptyCounts ? 2 : 1)..]);
         var useDefault = current is null || (emptyCounts && current.Length == 0);
         switch (op)
         {

@@ -26,12 +26,14 @@ public sealed class MetricsCardinalityTests(MetricsServer server) : IClassFixtur
             ServerLab.RunAsync(server.Admin, one.Replace("NAME", ServerFixture.Unique("card"), StringComparison.Ordinal))));
         try
         {
-            // A generous wait: sampling 20 labs on a loaded two-core runner takes a while (docs/benchmarks.md has the cost).
+            // A generous wait: sampling 20 labs on a loaded two-core runner (the web tests' browsers beside it) takes a while
+            // (docs/benchmarks.md has the cost); the test is about the series' bound, not the sampler's speed.
             var scrape = await MetricsTests.ScrapeAsync(server.Admin);
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-            while (!labs.All(l => MetricsTests.Value(scrape, "ltb_lab_nodes", $"host=local,lab={l.RuntimeName}") == 1))
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+            int Seen(string text) => labs.Count(l => MetricsTests.Value(text, "ltb_lab_nodes", $"host=local,lab={l.RuntimeName}") == 1);
+            while (Seen(scrape) < labs.Length)
             {
-                Assert.True(DateTime.UtcNow < deadline, "waited 2 minutes for every one of the 20 labs in the scrape");
+                Assert.True(DateTime.UtcNow < deadline, $"waited 4 minutes for every one of the 20 labs in the scrape; {Seen(scrape)} are in it");
                 await Task.Delay(1000, TestContext.Current.CancellationToken);
                 scrape = await MetricsTests.ScrapeAsync(server.Admin);
             }

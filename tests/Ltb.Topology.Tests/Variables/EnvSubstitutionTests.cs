@@ -42,6 +42,16 @@ public sealed class EnvSubstitutionTests
         Assert.Equal("the variable reference at character 3 has no closing '}'; write ${NAME} or $$ for a literal $", error);
     }
 
+    [Theory]
+    [InlineData("${SET:}")]
+    [InlineData("${SET:?}")]
+    [InlineData("${SET+x}")]
+    public void A_reference_without_a_supported_operator_is_an_error(string input)
+    {
+        Assert.Null(Expand(input, out var error));
+        Assert.Contains("uses an unsupported operator", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Variables_in_a_topology_are_substituted_and_errors_positioned()
     {
