@@ -35,9 +35,9 @@ public sealed record GraphModel(IReadOnlyList<GraphModel.GraphNode> Nodes, IRead
         return new GraphModel(nodes, links);
     }
 
-    private static IEnumerable<JsonElement> Items(JsonElement parent, string name) =>
+    private static List<JsonElement> Items(JsonElement parent, string name) =>
         parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray()
+            ? [.. list.EnumerateArray()]
             : [];
 
     private static string Text(JsonElement parent, string name) =>
