@@ -38,10 +38,10 @@ public static class TopologiesEndpoints
         {
             return Problems.Invalid("text", "is required (the topology's YAML)");
         }
-        if (request.Files is { } paths && (request.Template is not null || FilesProblem(paths) is not null))
+        if (request.Files is { } paths
+            && (request.Template is not null ? "are for a folder not uploaded yet; a template brings its own files" : FilesProblem(paths)) is { } filesProblem)
         {
-            return Problems.Invalid("files", request.Template is not null
-                ? "are for a folder not uploaded yet; a template brings its own files" : FilesProblem(paths)!);
+            return Problems.Invalid("files", filesProblem);
         }
         var folder = Path.Combine(options.DataDirectory, EmptyFolder);
         string? filesFolder = null;
