@@ -246,8 +246,11 @@ public sealed record DiagnosticDto(string File, int Line, int Column, string Sev
 public sealed record ValidateTopologyRequest(string Text, string? FileName = null, Guid? Template = null, int? TemplateVersion = null,
     IReadOnlyList<string>? Files = null);
 
-/// <summary>The answer: whether it would deploy, the lab's name if it has one, and every diagnostic (errors and warnings).</summary>
-public sealed record TopologyValidationDto(bool Valid, string? Name, IReadOnlyList<DiagnosticDto> Diagnostics);
+/// <summary>The answer: whether it would deploy, the lab's name if it has one, and every diagnostic (errors and warnings);
+/// <c>Model</c>, when it is valid: its nodes (name, kind) and links (endpoints' node and interface), as in the JSON of
+/// `ltb topology show` (the editor's preview graph).</summary>
+public sealed record TopologyValidationDto(bool Valid, string? Name, IReadOnlyList<DiagnosticDto> Diagnostics,
+    System.Text.Json.JsonElement? Model = null);
 
 public sealed record TemplateFileDto(string Path, long Size);
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Ltb.Server.Labs;
 using Ltb.Server.Auth;
 using Ltb.Server.Catalog;
@@ -72,7 +73,15 @@ public static class TopologiesEndpoints
             var result = Ltb.Topology.TopologyLoader.LoadText(request.Text, Path.Combine(folder, fileName),
                 loadOptions with { Environment = new Dictionary<string, string>() });
             var diagnostics = result.Diagnostics.Select(d => TopologyProblems.ToDto(d) with { File = Path.GetFileName(d.Span.File) }).ToList();
-            return TypedResults.Ok(new TopologyValidationDto(result.ValidLab is not null, result.Lab?.Name, diagnostics));
+            // Only what a preview draws: the full model names paths in the server's scratch folder.
+            var model = result.ValidLab is { } valid
+                ? JsonSerializer.SerializeToElement(new
+                {
+                    nodes = valid.Nodes.Select(n => new { name = n.Name, kind = n.Kind }),
+                    links = valid.Links.Select(l => new { endpoints = l.Endpoints.Select(e => new { node = e.Node, @interface = e.Interface }) }),
+                })
+                : (JsonElement?)null;
+            return TypedResults.Ok(new TopologyValidationDto(result.ValidLab is not null, result.Lab?.Name, diagnostics, model));
         }
         finally
         {

@@ -15,6 +15,16 @@ public sealed partial class WebLabTests(SqliteServer server, BrowserFixture brow
 {
     private const string Green = "rgb(46,125,50)";
 
+    /// <summary>Where the graph draws <paramref name="node"/>: in the page (to drag it) and in the graph's own coordinates.</summary>
+    private static async Task<GraphPoint> WhereAsync(IPage page, string node)
+    {
+        var at = await page.EvaluateAsync<JsonElement>($"() => ltb.graph.where(document.querySelector('#lab-graph'), '{node}')");
+        return new GraphPoint(at.GetProperty("pageX").GetSingle(), at.GetProperty("pageY").GetSingle(), at.GetProperty("x").GetInt32(),
+            at.GetProperty("y").GetInt32());
+    }
+
+    private sealed record GraphPoint(float PageX, float PageY, int X, int Y);
+
     [Fact]
     public async Task A_student_watches_the_lab_live_types_in_a_console_stops_a_node_and_destroys_the_lab()
     {
@@ -42,6 +52,19 @@ public sealed partial class WebLabTests(SqliteServer server, BrowserFixture brow
         Assert.Equal(Green, await ColourAsync(page, "b"));
         // The link between them is drawn with its interfaces.
         Assert.Equal(1, await page.EvaluateAsync<int>("() => document.querySelectorAll('#lab-graph canvas').length > 0 ? 1 : 0"));
+
+        // Node a dragged with the mouse stays where it was put when the page is opened again (the layout is kept per lab).
+        var before = await WhereAsync(page, "a");
+        await page.Mouse.MoveAsync(before.PageX, before.PageY);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(before.PageX + 60, before.PageY + 40, new() { Steps = 8 });
+        await page.Mouse.UpAsync();
+        var dragged = await WhereAsync(page, "a");
+        Assert.True(Math.Abs(dragged.X - before.X) > 20, $"node a did not move: {before} -> {dragged}");
+        await page.ReloadAsync();
+        await page.WaitForFunctionAsync("() => !!document.querySelector('#lab-graph')?.dataset.states");
+        var reopened = await WhereAsync(page, "a");
+        Assert.Equal((dragged.X, dragged.Y), (reopened.X, reopened.Y));
 
         // A console of node a: what is typed runs in the node, and its output shows in the terminal.
         await page.GetByTestId("console-a").ClickAsync();

@@ -27,8 +27,9 @@ public sealed partial class WebShellTests
         await BrowserFixture.SignInAsync(page, student.UserName, ServerFixture.UserPassword);
         await BrowserFixture.WaitInteractiveAsync(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "Topology editor" }).ClickAsync();
-        // The sample validates.
+        // The sample validates, and its graph is previewed beside it (nodes only on paper).
         await Assertions.Expect(page.GetByTestId("valid")).ToContainTextAsync("my-lab is valid");
+        await Assertions.Expect(page.Locator("#preview-graph")).ToHaveAttributeAsync("data-states", "{\"pc1\":\"defined\",\"pc2\":\"defined\"}");
 
         // What the server says of the broken text (the API directly), then the same in the editor.
         using var api = server.Api(await server.LoginTokenAsync(student.UserName, ServerFixture.UserPassword));
@@ -55,6 +56,7 @@ public sealed partial class WebShellTests
             """);
         Assert.Equal(error.Column - 1, before);
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Deploy" })).ToBeDisabledAsync();
+        await Assertions.Expect(page.Locator("#preview-graph")).ToHaveCountAsync(0); // no preview of what would not deploy
         await BrowserFixture.ScreenshotAsync(page, "editor-diagnostic");
     }
 
@@ -85,7 +87,17 @@ public sealed partial class WebShellTests
         Assert.Contains(alone.Diagnostics, d => d.Message.Contains("cfg/motd", StringComparison.Ordinal) && d.Line == 4);
         var withFiles = await api.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Template: template.Id), ct);
         Assert.True(withFiles.Valid, string.Join("; ", withFiles.Diagnostics.Select(d => d.Message)));
-        // The scratch folder is gone after the call.
+        Assert.Equal("r1", withFiles.Model!.Value.GetProperty("nodes")[0].GetProperty("name").GetString());
+        // A folder not uploaded yet (the editor's opened folder) names its files' paths instead; never both, never outside it.
+        var named = await api.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Files: ["cfg/motd"]), ct);
+        Assert.True(named.Valid, string.Join("; ", named.Diagnostics.Select(d => d.Message)));
+        var outside = await Assert.ThrowsAsync<LtbApiException>(() => api.ValidateTopologyAsync(new ValidateTopologyRequest(WithBind, Files: ["../cfg/motd"]), ct));
+        Assert.Equal(400, outside.Status);
+        Assert.Contains("'..'", outside.Message, StringComparison.Ordinal);
+        var both = await Assert.ThrowsAsync<LtbApiException>(() => api.ValidateTopologyAsync(
+            new ValidateTopologyRequest(WithBind, Template: template.Id, Files: ["cfg/motd"]), ct));
+        Assert.Equal(400, both.Status);
+        // The scratch folders are gone after the calls.
         Assert.DoesNotContain(Directory.GetDirectories(server.DataDirectory, "validate-*"), d => !d.EndsWith("validate-empty", StringComparison.Ordinal));
 
         using var other = server.Api(await server.LoginTokenAsync(stranger.UserName, ServerFixture.UserPassword));

@@ -127,6 +127,9 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
             await page.GetByTestId("template-upload-button").ClickAsync();
             await page.WaitForURLAsync("**/templates/*");
             await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+            // Its graph beside its YAML: the six nodes, on paper.
+            await page.WaitForFunctionAsync("() => { const s = document.querySelector('#template-graph')?.dataset.states; " +
+                "return !!s && Object.keys(JSON.parse(s)).length === 6 && Object.values(JSON.parse(s)).every(x => x === 'defined'); }");
             using var api = new LtbApiClient(await server.LoginAsync(instructor.UserName, ServerFixture.UserPassword));
             var template = (await api.ListTemplatesAsync("name=" + name, TestContext.Current.CancellationToken)).Items.Single(t => t.Name == name);
             Assert.Contains((await api.GetTemplateAsync(template.Id, TestContext.Current.CancellationToken)).Current!.Files,

@@ -1,7 +1,10 @@
-// The lab's topology graph (cytoscape.js): nodes coloured by state (the table of Ltb.Web/Components/States.cs), links
-// by state, labels with the interfaces. The page calls render once and update on every change of the lab; positions
-// are kept across updates. The container's data-states attribute mirrors what is drawn (for tests and tools).
+// A topology's graph (cytoscape.js): nodes coloured by state (the table of Ltb.Web/Components/States.cs), links by
+// state, labels with the interfaces. The page calls render once and update on every change of the lab; positions are
+// kept across updates, and with a layout key (a lab's graph) where the user dragged the nodes is kept in the browser's
+// storage and used when the page is opened again. The container's data-states attribute mirrors what is drawn (for
+// tests and tools).
 import cytoscape from 'cytoscape';
+import { theme } from './theme.js';
 
 const colours = {
   running: '#2e7d32', up: '#2e7d32',
@@ -37,9 +40,46 @@ function mirror(el, model) {
   el.dataset.states = JSON.stringify(Object.fromEntries(model.nodes.map((n) => [n.name, n.state])));
 }
 
+const layoutPrefix = 'ltb.layout.';
+const maxStoredNodes = 500; // a lab's node limit is lower; the browser's storage is not the place for more
+
+function storedLayout(key) {
+  try {
+    const saved = key ? JSON.parse(localStorage.getItem(layoutPrefix + key) || 'null') : null;
+    return saved && typeof saved === 'object' ? saved : null;
+  } catch {
+    return null; // unreadable: laid out afresh
+  }
+}
+
+function keepLayout(cy, key) {
+  const positions = {};
+  cy.nodes().slice(0, maxStoredNodes).forEach((n) => {
+    const p = n.position();
+    positions[n.id()] = { x: Math.round(p.x), y: Math.round(p.y) };
+  });
+  try {
+    localStorage.setItem(layoutPrefix + key, JSON.stringify(positions));
+  } catch {
+    // storage full or refused: the layout is simply not kept
+  }
+}
+
+function applyLayout(cy, saved) {
+  let moved = false;
+  cy.nodes().forEach((n) => {
+    const p = saved[n.id()];
+    if (p && Number.isFinite(p.x) && Number.isFinite(p.y)) {
+      n.position({ x: p.x, y: p.y });
+      moved = true;
+    }
+  });
+  if (moved) cy.fit(undefined, 30);
+}
+
 export const graph = {
-  render(el, model, dark) {
-    const text = dark ? '#e0e0e0' : '#212121';
+  render(el, model, dark, layoutKey) {
+    const text = (dark ?? theme.isDark()) ? '#e0e0e0' : '#212121';
     const cy = cytoscape({
       container: el,
       elements: elements(model),
@@ -59,6 +99,11 @@ export const graph = {
       layout: { name: model.nodes.length > 8 ? 'circle' : 'cose', animate: false, padding: 30 },
     });
     graphs.set(el, cy);
+    if (layoutKey) {
+      const saved = storedLayout(layoutKey);
+      if (saved) applyLayout(cy, saved);
+      cy.on('dragfree', 'node', () => keepLayout(cy, layoutKey));
+    }
     mirror(el, model);
     return true;
   },
@@ -82,6 +127,16 @@ export const graph = {
   colour(el, node) {
     const cy = graphs.get(el);
     return cy ? cy.getElementById(node).style('background-color') : null;
+  },
+  // Where a node is drawn, in the page's coordinates (for tests that drag it) and in the graph's own (what is kept).
+  where(el, node) {
+    const cy = graphs.get(el);
+    const n = cy?.getElementById(node);
+    if (!n || n.empty()) return null;
+    const box = el.getBoundingClientRect();
+    const r = n.renderedPosition();
+    const p = n.position();
+    return { pageX: box.left + r.x, pageY: box.top + r.y, x: Math.round(p.x), y: Math.round(p.y) };
   },
   destroy(el) {
     graphs.get(el)?.destroy();

@@ -2,7 +2,7 @@ using Ltb.Web.Components;
 
 namespace Ltb.Server.Tests.Web.Components;
 
-/// <summary>The web UI's models with logic: the reservations calendar, the booking form, a capture's rows, a picked folder.</summary>
+/// <summary>The web UI's models with logic: the reservations calendar, the booking form, a capture's rows, a picked folder, the graph.</summary>
 public sealed class WebModelTests
 {
     private static readonly TimeZoneInfo Utc = TimeZoneInfo.Utc;
@@ -116,6 +116,22 @@ public sealed class WebModelTests
         Assert.Equal("router1/frr.conf", TopologyFolder.Relative("frr01/router1/frr.conf"));
         Assert.Equal("x/lab.yml", TopologyFolder.Split(["x/lab.yml", "x/a/b.cfg"]).Topology);
         Assert.Null(TopologyFolder.Split(["x/a.yml", "x/b.yml"]).Topology); // two candidates: the user is asked, not guessed for
+    }
+
+    [Fact]
+    public void A_topologys_model_gives_the_graph_its_nodes_and_the_links_between_their_interfaces()
+    {
+        using var model = System.Text.Json.JsonDocument.Parse("""
+            {"name": "m", "nodes": [{"name": "r1", "kind": "linux"}, {"name": "r2", "kind": "frr"}, {"kind": "nameless"}],
+             "links": [{"type": "veth", "endpoints": [{"node": "r1", "interface": "eth1"}, {"node": "r2", "interface": "eth1"}]},
+                       {"type": "dummy", "endpoints": [{"node": "r2", "interface": "dummy0"}]},
+                       {"type": "veth", "endpoints": []}]}
+            """);
+        var graph = GraphModel.FromModel(model.RootElement);
+        Assert.Equal([new("r1", GraphModel.Defined, "linux"), new("r2", GraphModel.Defined, "frr")], graph.Nodes);
+        Assert.Equal([new("r1:eth1", "r2:eth1", "up", "link-1"), new("r2:dummy0", null, "up", "link-2")], graph.Links);
+        using var odd = System.Text.Json.JsonDocument.Parse("""{"nodes": "not a list"}""");
+        Assert.Empty(GraphModel.FromModel(odd.RootElement).Nodes);
     }
 
     [Fact]
