@@ -18,7 +18,8 @@ public sealed partial class WebStudentTests
         var ct = TestContext.Current.CancellationToken;
         var student = await server.CreateUserAsync("uidr");
         var template = await TemplateTestSupport.CreateAsync(server.Admin, Template("small", "0.1"), ServerFixture.Unique("uidrtpl"), "everyone");
-        using var api = new LtbApiClient(await server.LoginAsync(student.UserName, ServerFixture.UserPassword));
+        using var http = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        using var api = new LtbApiClient(http);
         var start = new DateTimeOffset(DateTime.Now.Date.AddDays(3).AddHours(9));
         var name = ServerFixture.Unique("uidrres");
         await api.CreateReservationAsync(new CreateReservationRequest(name, template.Id, start, start.AddHours(2)), ct);
