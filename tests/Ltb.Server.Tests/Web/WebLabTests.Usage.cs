@@ -27,7 +27,8 @@ public sealed partial class WebLabTests
 
     /// <summary>
     /// With node a's console open: b's console too, the split view by keyboard shows both terminals at once side by side
-    /// (1280x800), a command typed in b runs there while a's terminal still holds what it printed, and back to tabs.
+    /// (1280x800; one above the other at a tablet's 800 px), a command typed in b runs there while a's terminal still
+    /// holds what it printed, and back to tabs.
     /// </summary>
     private static async Task SplitViewAsync(IPage page)
     {
@@ -61,6 +62,13 @@ public sealed partial class WebLabTests
         await Assertions.Expect(a.Locator(".xterm-rows")).ToContainTextAsync("ui-42 a");
         await b.ScrollIntoViewIfNeededAsync();
         await PageChecks.ScreenshotAsync(page, "lab-consoles-split-light");
+
+        // At a tablet's width one column: b under a, both still visible.
+        await page.SetViewportSizeAsync(800, 1024);
+        await page.WaitForFunctionAsync("() => { const a = document.querySelector('#console-a').getBoundingClientRect(), " +
+            "b = document.querySelector('#console-b').getBoundingClientRect(); return a.width > 0 && b.top >= a.bottom; }");
+        await Assertions.Expect(b.Locator(".xterm-rows")).ToContainTextAsync("split-42 b");
+        await page.SetViewportSizeAsync(1280, 800);
 
         await page.GetByLabel("Split view (every tab at once)").FocusAsync();
         await page.Keyboard.PressAsync("Space");
