@@ -69,8 +69,19 @@ public static class PageChecks
         await Assertions.Expect(ready).ToBeVisibleAsync();
         watch.Stop();
         await BrowserFixture.WaitInteractiveAsync(page);
+        await ThemeSettledAsync(page);
         return watch.Elapsed;
     }
+
+    /// <summary>
+    /// Waits until the page wears the theme the browser chose (the layout switches to it after its first interactive
+    /// render, a moment after the circuit is up) and no colour transition is under way: axe measures the colours the
+    /// user sees, not a chip half-way from the light palette's green to the dark one's (on a loaded machine it caught one).
+    /// </summary>
+    private static async Task ThemeSettledAsync(IPage page) => await page.WaitForFunctionAsync("""
+        () => (getComputedStyle(document.body).backgroundColor === 'rgb(255, 255, 255)') === (localStorage.getItem('ltb.theme') !== 'dark')
+          && document.getAnimations().every(a => !(a instanceof CSSTransition))
+        """);
 
     /// <summary>
     /// The floor the pages are measured against, timed the same way in the same browser: a static file of the UI and the

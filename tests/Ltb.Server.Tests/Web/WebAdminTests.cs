@@ -135,6 +135,7 @@ public sealed partial class WebAdminTests(SqliteServer server, BrowserFixture br
 
         await NodeTypeAsync(page, ct);
         await VmImageAsync(page, ct);
+        await HostUsageAsync(page, ct);
 
         // The policy: the quota table from the document; a document the server refuses is said in words; a valid one saved.
         await page.GetByRole(AriaRole.Link, new() { Name = "Quotas & policy" }).ClickAsync();

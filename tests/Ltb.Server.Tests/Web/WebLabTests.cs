@@ -8,7 +8,8 @@ namespace Ltb.Server.Tests.Web;
 /// <summary>
 /// Issue #18, the lab page in a real browser against a real deployed lab (two ltb/tiny nodes): the dashboard lists it,
 /// the graph shows every node green once running, a console tab (xterm.js over the console WebSocket, opened with a
-/// ticket the cookie session asked for) runs a command in the node, a node stopped from the page turns grey on the graph
+/// ticket the cookie session asked for) runs a command in the node, a node's CPU sparkline shows a real sample, two
+/// consoles side by side in the split view each run their own, a node stopped from the page turns grey on the graph
 /// without a reload (the event stream), and the lab is destroyed from the page.
 /// </summary>
 public sealed partial class WebLabTests(SqliteServer server, BrowserFixture browser) : IClassFixture<SqliteServer>, IClassFixture<BrowserFixture>
@@ -60,7 +61,8 @@ public sealed partial class WebLabTests(SqliteServer server, BrowserFixture brow
         await page.Mouse.MoveAsync(before.PageX + 60, before.PageY + 40, new() { Steps = 8 });
         await page.Mouse.UpAsync();
         var dragged = await WhereAsync(page, "a");
-        Assert.True(Math.Abs(dragged.X - before.X) > 20, $"node a did not move: {before} -> {dragged}");
+        // On screen (the graph's own units depend on the zoom its layout fitted: 60 px were 19 units at a zoom of 3).
+        Assert.True(Math.Abs(dragged.PageX - before.PageX) > 30 && dragged.X != before.X, $"node a did not move: {before} -> {dragged}");
         await page.ReloadAsync();
         await page.WaitForFunctionAsync("() => !!document.querySelector('#lab-graph')?.dataset.states");
         var reopened = await WhereAsync(page, "a");
@@ -75,6 +77,10 @@ public sealed partial class WebLabTests(SqliteServer server, BrowserFixture brow
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(terminal.Locator(".xterm-rows")).ToContainTextAsync("ui-42 a", new() { Timeout = 20_000 });
         await BrowserFixture.ScreenshotAsync(page, "lab-light");
+
+        // Node a's CPU sparkline with a real sample; then consoles of a and b side by side in the split view.
+        await AssertUsageSparklineAsync(page, "a");
+        await SplitViewAsync(page);
 
         // Stop b from the page: the graph follows the event stream (no reload).
         var nodeB = page.GetByTestId("node-list").GetByRole(AriaRole.Row).Filter(new() { HasText = "ltb/tiny" }).Filter(new() { Has = page.Locator("[data-node='b']") });

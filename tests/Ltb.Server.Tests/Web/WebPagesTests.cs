@@ -36,6 +36,11 @@ public sealed class WebPagesTests(SqliteServer server, BrowserFixture browser) :
         var template = await TemplateTestSupport.CreateAsync(server.Admin, TemplateTestSupport.SmallLab(ServerFixture.Unique("uiptpl")),
             visibility: "everyone", tags: ["ospf"]);
         await server.CreateGroupAsync("uipgrp", student.Id);
+        // A booking of the student's for the dashboard's upcoming reservations (the day after tomorrow: nothing deploys).
+        using var studentApi = new LtbApiClient(owner);
+        var start = new DateTimeOffset(DateTime.Now.Date.AddDays(2).AddHours(9));
+        await studentApi.CreateReservationAsync(new CreateReservationRequest(ServerFixture.Unique("uipres"), template.Id, start, start.AddHours(2)),
+            TestContext.Current.CancellationToken);
 
         MainPage[] studentPages =
         [

@@ -62,8 +62,11 @@ export const consoleTabs = {
     term.onResize(({ rows, cols }) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'resize', rows, cols }));
     });
-    entry.onWindowResize = () => { try { fit.fit(); } catch { /* ignore */ } };
-    window.addEventListener('resize', entry.onWindowResize);
+    // Refit whenever the element's size changes: the window, a tab shown (hidden ones measure 0), the split view.
+    entry.resizes = new ResizeObserver(() => {
+      if (el.clientWidth > 0 && el.clientHeight > 0) { try { fit.fit(); } catch { /* ignore */ } }
+    });
+    entry.resizes.observe(el);
     term.focus();
     return true;
   },
@@ -84,7 +87,7 @@ export const consoleTabs = {
     const c = consoles.get(id);
     if (!c) return;
     consoles.delete(id);
-    window.removeEventListener('resize', c.onWindowResize);
+    c.resizes.disconnect();
     try { c.ws.close(); } catch { /* ignore */ }
     c.term.dispose();
   },
