@@ -13,10 +13,14 @@ public sealed record SnapshotManifest(int Format, string Name, string LabName, s
 /// <summary>
 /// One node in a snapshot: its kind and image (a snapshot references its image by name, never contains it), whether a
 /// filesystem archive was saved, the paths it deleted from its image, and what did not work while saving it; the image's
-/// repository digest when its host knew one (an export names it, so that the importer can pull the same image).
+/// repository digest when its host knew one (an export names it, so that the importer can pull the same image); whether a
+/// VM node's RAM state was saved (<see cref="Memory"/>: a restore resumes the guest instead of booting it).
 /// </summary>
 public sealed record SnapshotNodeManifest(string Name, string Kind, string Image, bool Archive, IReadOnlyList<string> Deleted,
-    IReadOnlyList<string> Warnings, string? ImageDigest = null);
+    IReadOnlyList<string> Warnings, string? ImageDigest = null)
+{
+    public bool Memory { get; init; }
+}
 
 /// <summary>
 /// The snapshot store: a folder (<see cref="LtbServerOptions.SnapshotDirectory"/>, default DATA/snapshots) with one
