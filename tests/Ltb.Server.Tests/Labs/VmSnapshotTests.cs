@@ -13,7 +13,7 @@ namespace Ltb.Server.Tests.Labs;
 /// guest's disk through its serial console is in the snapshot; the VM kept running through it (its console answers);
 /// the snapshot's node part is the disk (a stand-alone qcow2) and its base image's identity; exported and imported back,
 /// then the lab destroyed, a new lab restored from the import reads the marker from its disk. A saved disk whose base
-/// image is not this host's is refused naming the node and both checksums.
+/// image is not this host's is refused naming the node and both checksums. With memory, the guest resumes where it was.
 /// </summary>
 public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteServer>
 {
@@ -176,6 +176,98 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         await restored.AssertNoLeftoversAsync();
     }
 
+    /// <summary>
+    /// A snapshot with memory: what the guest held only in RAM (a file in its tmpfs) is there after the lab was destroyed
+    /// and a new lab restored from the exported and imported snapshot, and the guest did not boot (the same boot id); it ran
+    /// on after the save. A RAM state QEMU cannot read fails the node naming it, and leaves nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_with_memory_resumes_the_vm_where_it_was_without_booting_it()
+    {
+        TinyDiskImage.Require();
+        LabTestSupport.RequireDocker();
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var student = await server.CreateUserAsync("vmram");
+        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        var name = ServerFixture.Unique("vmram");
+        await using var lab = await ServerLab.RunAsync(owner, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                vm1: {kind: ltb_tinyvm, image: ltb/tinydisk}
+            """);
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
+            await serial.TypeAsync("cat /proc/sys/kernel/random/boot_id > /tmp/boot-id; echo only-in-ram-$((6*7)) > /tmp/ram-only; echo kept-$((6*7))\n");
+            await serial.WaitForAsync("kept-42");
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "mem", memory: true);
+        var saved = watch.Elapsed;
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.TypeAsync("cat /tmp/ram-only; echo alive-$((6*7))\n");
+            await serial.WaitForAsync("alive-42");
+        }
+        var stored = Path.Combine(server.DataDirectory, "snapshots", snapshot.Id.ToString("N"));
+        var ram = await EntrySizeAsync(Path.Combine(stored, "nodes", "vm1.tar"), "ram.state");
+        Assert.InRange(ram, 1, (256L + 64) << 20);
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(stored, "snapshot.json"), ct)).RootElement;
+        Assert.True(manifest.GetProperty("nodes")[0].GetProperty("memory").GetBoolean());
+
+        // Exported as format 2 (an older LTB refuses it rather than restoring the node wrongly), imported back.
+        var archive = await (await owner.GetAsync($"/api/v1/snapshots/{snapshot.Id}/export", ct)).Content.ReadAsByteArrayAsync(ct);
+        Assert.Equal(2, ReadArchiveManifest(archive).Format);
+        using var body = new ByteArrayContent(archive);
+        body.Headers.ContentType = new MediaTypeHeaderValue(SnapshotArchive.MediaType);
+        var imported = await Http.ReadAsync<SnapshotDto>(await owner.PostAsync("/api/v1/snapshots/import?name=imported", body, ct), 201);
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
+
+        watch.Restart();
+        await using (var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(imported.Id, name + "r")))
+        {
+            var restoreTime = watch.Elapsed;
+            await using (var serial = await ConsoleAsync(owner, restored.Id))
+            {
+                await serial.TypeAsync("cat /tmp/ram-only; test \"$(cat /proc/sys/kernel/random/boot_id)\" = \"$(cat /tmp/boot-id)\" && echo same-boot-$((6*7))\n");
+                await serial.WaitForAsync("only-in-ram-42");
+                await serial.WaitForAsync("same-boot-42");
+            }
+            TestContext.Current.SendDiagnosticMessage($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s");
+            Console.WriteLine($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s");
+            await restored.DestroyAsync();
+            await restored.AssertNoLeftoversAsync();
+        }
+
+        // A RAM state QEMU cannot read (its bytes damaged) fails the node naming it; nothing of the VM is left running.
+        await RewriteEntryAsync(Path.Combine(stored, "nodes", "vm1.tar"), "ram.state", new byte[4096]);
+        await using var refused = await ServerLab.StartAsync(owner, SnapshotScenario.RestoreForm(snapshot.Id, name + "x"));
+        var task = await refused.WaitAsync();
+        Assert.Equal("failed", task.State);
+        Assert.Contains("'vm1'", task.Error);
+        Assert.Contains("QEMU refused the snapshot's RAM state", task.Error);
+        await refused.DestroyAsync();
+        await refused.AssertNoLeftoversAsync();
+    }
+
+    private static async Task<long> EntrySizeAsync(string nodeArchive, string name)
+    {
+        await using var input = File.OpenRead(nodeArchive);
+        await using var reader = new TarReader(input);
+        while (await reader.GetNextEntryAsync() is { } entry)
+        {
+            if (entry.Name == name)
+            {
+                return entry.Length;
+            }
+        }
+        return 0;
+    }
+
     private async Task<ExecSocketClient> ConsoleAsync(HttpClient client, Guid lab)
     {
         var console = $"/api/v1/labs/{lab}/nodes/vm1/console";
@@ -208,7 +300,17 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
     }
 
     /// <summary>Rewrites the node part's disk.json with another base checksum (as an archive from elsewhere would have it).</summary>
-    private static async Task RewriteBaseAsync(string nodeArchive, string sha256)
+    private static Task RewriteBaseAsync(string nodeArchive, string sha256) => RewriteEntryAsync(nodeArchive, "disk.json", data =>
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(data)!;
+        json["sha256"] = sha256;
+        return System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+    });
+
+    private static Task RewriteEntryAsync(string nodeArchive, string name, byte[] content) => RewriteEntryAsync(nodeArchive, name, _ => content);
+
+    /// <summary>Rewrites one entry of a node part (as a damaged or hand-made snapshot would have it).</summary>
+    private static async Task RewriteEntryAsync(string nodeArchive, string name, Func<Stream, byte[]> content)
     {
         var copy = nodeArchive + ".new";
         await using (var input = File.OpenRead(nodeArchive))
@@ -218,11 +320,9 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         {
             while (await reader.GetNextEntryAsync() is { } entry)
             {
-                if (entry.Name == "disk.json")
+                if (entry.Name == name)
                 {
-                    var json = System.Text.Json.Nodes.JsonNode.Parse(entry.DataStream!)!;
-                    json["sha256"] = sha256;
-                    entry.DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
+                    entry.DataStream = new MemoryStream(content(entry.DataStream!));
                 }
                 await writer.WriteEntryAsync(entry);
             }
