@@ -81,6 +81,7 @@ public sealed class SnapshotStore(LtbServerOptions options)
             Directory.CreateDirectory(Path.Combine(target, RestoreFolder));
             File.WriteAllLines(Path.Combine(target, RestoreFolder, node.Name + DeletedSuffix), node.Deleted);
         }
+        SnapshotResume.Write(folder, manifest, Path.Combine(target, RestoreFolder));
         return manifest.SourceFileName;
     }
 
@@ -92,7 +93,8 @@ public sealed class SnapshotStore(LtbServerOptions options)
 
     /// <summary>
     /// The plan with each node whose archive lies in <paramref name="deployment"/>'s <see cref="RestoreFolder"/> restored
-    /// from it (a lab deployed from a snapshot, or from a template published from one).
+    /// from it (a lab deployed from a snapshot, or from a template published from one), and the management addresses
+    /// its resumed VMs held as hints (<see cref="SnapshotResume"/>).
     /// </summary>
     public static LabPlan AttachRestore(LabPlan plan, string deployment)
     {
@@ -101,9 +103,10 @@ public sealed class SnapshotStore(LtbServerOptions options)
         {
             return plan;
         }
-        return plan with
+        var resumed = SnapshotResume.Attach(plan, folder);
+        return resumed with
         {
-            Nodes = plan.Nodes.Select(n => RegularFile(Path.Combine(folder, n.Name + ".tar")) is { } tar ? n with { Restore = tar } : n)
+            Nodes = resumed.Nodes.Select(n => RegularFile(Path.Combine(folder, n.Name + ".tar")) is { } tar ? n with { Restore = tar } : n)
                 .Select(n => RegularFile(Path.Combine(folder, n.Name + DeletedSuffix)) is { } deleted ? n with { RestoreDeleted = ReadDeleted(deleted) } : n)
                 .ToList(),
         };
