@@ -20,6 +20,9 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
     /// <summary>A sector near the end of the disk, past what the FAT file system the guest boots from uses.</summary>
     private const string Sector = "S=$(( $(cat /sys/block/vda/size) - 8 ))";
 
+    /// <summary>Writes ltb-disk-42 into <see cref="Sector"/> of the guest's disk (synced), then prints written-42.</summary>
+    private const string DiskMarker = Sector + "; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n";
+
     [Fact]
     public async Task A_vms_disk_change_survives_snapshot_export_import_and_restore_and_the_vm_keeps_running()
     {
@@ -27,21 +30,8 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         LabTestSupport.RequireDocker();
         server.Require();
         var ct = TestContext.Current.CancellationToken;
-        var student = await server.CreateUserAsync("vmsn");
-        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
-        var name = ServerFixture.Unique("vmsn");
-        await using var lab = await ServerLab.RunAsync(owner, $$"""
-            name: {{name}}
-            topology:
-              nodes:
-                vm1: {kind: ltb_tinyvm, image: ltb/tinydisk}
-            """);
-        await using (var serial = await ConsoleAsync(owner, lab.Id))
-        {
-            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
-            await serial.TypeAsync($"{Sector}; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n");
-            await serial.WaitForAsync("written-42");
-        }
+        await using var tiny = await TinyDiskLabAsync("vmsn", "ltb_tinyvm", DiskMarker, "written-42");
+        var (owner, lab, name) = tiny;
 
         var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "disk");
         Assert.Equal(("ready", 1), (snapshot.State, snapshot.Nodes));
@@ -69,8 +59,11 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         await lab.DestroyAsync();
         await lab.AssertNoLeftoversAsync();
 
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         await using (var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(imported.Id, name + "r")))
         {
+            // Without memory the guest boots from its saved disk: its console prints the ready line of a fresh boot.
+            Console.WriteLine($"tiny VM (256 MiB): restore without memory (cold boot from the saved disk) {watch.Elapsed.TotalSeconds:0.0} s");
             await using (var serial = await ConsoleAsync(owner, restored.Id))
             {
                 await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
@@ -123,23 +116,8 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
     private async Task PoweredOffSnapshotAsync(string kind)
     {
         var ct = TestContext.Current.CancellationToken;
-        var student = await server.CreateUserAsync("vmoff");
-        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
-        var name = ServerFixture.Unique("vmoff");
-        await using var lab = await ServerLab.RunAsync(owner, $$"""
-            name: {{name}}
-            topology:
-              nodes:
-                vm1: {kind: {{kind}}, image: ltb/tinydisk}
-            """);
-        await using (var serial = await ConsoleAsync(owner, lab.Id))
-        {
-            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
-            await serial.TypeAsync($"{Sector}; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n");
-            await serial.WaitForAsync("written-42");
-            await serial.TypeAsync("echo ram > /tmp/ram-only; echo deaf-$((6*7))\n");
-            await serial.WaitForAsync("deaf-42");
-        }
+        await using var tiny = await TinyDiskLabAsync("vmoff", kind, DiskMarker + "echo ram > /tmp/ram-only; echo deaf-$((6*7))\n", "deaf-42");
+        var (owner, lab, name) = tiny;
 
         // Deaf to the power button (the tiny guest's acpid does not act on it): the snapshot fails naming the node and the policy; the guest runs on, RAM and all.
         var refused = await Http.ReadAsync<SnapshotAccepted>(await owner.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/snapshots",
@@ -188,21 +166,9 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         LabTestSupport.RequireDocker();
         server.Require();
         var ct = TestContext.Current.CancellationToken;
-        var student = await server.CreateUserAsync("vmram");
-        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
-        var name = ServerFixture.Unique("vmram");
-        await using var lab = await ServerLab.RunAsync(owner, $$"""
-            name: {{name}}
-            topology:
-              nodes:
-                vm1: {kind: ltb_tinyvm, image: ltb/tinydisk}
-            """);
-        await using (var serial = await ConsoleAsync(owner, lab.Id))
-        {
-            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
-            await serial.TypeAsync("cat /proc/sys/kernel/random/boot_id > /tmp/boot-id; echo only-in-ram-$((6*7)) > /tmp/ram-only; echo kept-$((6*7))\n");
-            await serial.WaitForAsync("kept-42");
-        }
+        await using var tiny = await TinyDiskLabAsync("vmram", "ltb_tinyvm",
+            "cat /proc/sys/kernel/random/boot_id > /tmp/boot-id; echo only-in-ram-$((6*7)) > /tmp/ram-only; echo kept-$((6*7))\n", "kept-42");
+        var (owner, lab, name) = tiny;
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "mem", memory: true);
@@ -266,6 +232,39 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// A new student's running lab of one tiny disk VM (vm1, of <paramref name="kind"/>), in whose serial console
+    /// <paramref name="typed"/> ran once the guest was ready, until it printed <paramref name="printed"/>.
+    /// </summary>
+    private async Task<TinyDiskLab> TinyDiskLabAsync(string prefix, string kind, string typed, string printed)
+    {
+        var student = await server.CreateUserAsync(prefix);
+        var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        var name = ServerFixture.Unique(prefix);
+        var lab = await ServerLab.RunAsync(owner, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                vm1: {kind: {{kind}}, image: ltb/tinydisk}
+            """);
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
+            await serial.TypeAsync(typed);
+            await serial.WaitForAsync(printed);
+        }
+        return new TinyDiskLab(owner, lab, name);
+    }
+
+    private sealed record TinyDiskLab(HttpClient Owner, ServerLab Lab, string Name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Lab.DisposeAsync();
+            Owner.Dispose();
+        }
     }
 
     private async Task<ExecSocketClient> ConsoleAsync(HttpClient client, Guid lab)

@@ -123,7 +123,7 @@ internal static class VmRamState
             if (total > limit)
             {
                 throw new LabRuntimeException(files.Lab, files.Node,
-                    $"its RAM state is larger than the {limit >> 20} MiB it may take (the guest's RAM and a margin, or what is left of the snapshot quota); no snapshot was taken");
+                    $"its RAM state is larger than the {limit >> 20} MiB it may take (the guest's RAM and a margin, or what is left of the snapshot quota)");
             }
             await output.WriteAsync(buffer.AsMemory(0, n), ct);
         }
