@@ -170,6 +170,7 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
             "cat /proc/sys/kernel/random/boot_id > /tmp/boot-id; echo only-in-ram-$((6*7)) > /tmp/ram-only; echo kept-$((6*7))\n", "kept-42");
         var (owner, lab, name) = tiny;
 
+        var address = await MgmtAddressAsync(owner, lab.Id);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "mem", memory: true);
         var saved = watch.Elapsed;
@@ -203,8 +204,16 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
                 await serial.WaitForAsync("only-in-ram-42");
                 await serial.WaitForAsync("same-boot-42");
             }
+            // The guest woke holding its address: the restore asked for the snapshot's subnet and that address. Another lab
+            // deployed in between may have taken the subnet (then the host allocates as for any lab): only then may it differ.
+            var restoredAddress = await MgmtAddressAsync(owner, restored.Id);
+            if (Subnet(restoredAddress) == Subnet(address))
+            {
+                Assert.Equal(address, restoredAddress);
+            }
             TestContext.Current.SendDiagnosticMessage($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s");
-            Console.WriteLine($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s");
+            Console.WriteLine($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s; " +
+                $"management address {address}, restored {restoredAddress}");
             await restored.DestroyAsync();
             await restored.AssertNoLeftoversAsync();
         }
@@ -219,6 +228,11 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         await refused.DestroyAsync();
         await refused.AssertNoLeftoversAsync();
     }
+
+    private static async Task<string> MgmtAddressAsync(HttpClient client, Guid lab) =>
+        (await client.GetFromJsonAsync<LabAccessDto>($"/api/v1/labs/{lab}/access", TestContext.Current.CancellationToken))!.Nodes.Single().MgmtIpv4!;
+
+    private static string Subnet(string address) => address[..address.LastIndexOf('.')];
 
     private static async Task<long> EntrySizeAsync(string nodeArchive, string name)
     {
