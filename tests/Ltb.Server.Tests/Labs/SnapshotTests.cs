@@ -169,7 +169,7 @@ public sealed class SnapshotTests(SqliteServer server, SnapshotTests.SecondServe
     }
 
     /// <summary>`./ltb` against <paramref name="target"/> with the bearer token of <paramref name="client"/>.</summary>
-    private static Task<Ltb.Testing.HostCommand.Result> CliAsync(ServerFixture target, HttpClient client, params string[] args)
+    internal static Task<Ltb.Testing.HostCommand.Result> CliAsync(ServerFixture target, HttpClient client, params string[] args)
     {
         var home = Directory.CreateTempSubdirectory("ltb-snapshot-cli-").FullName;
         var env = Cli.ServeProcess.HomeEnvironment(home);

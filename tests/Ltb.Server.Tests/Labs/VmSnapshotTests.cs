@@ -172,8 +172,12 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
 
         var address = await MgmtAddressAsync(owner, lab.Id);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "mem", memory: true);
+        // Through the CLI (ltb lab snapshot create --memory), which waits for the task.
+        var created = await SnapshotTests.CliAsync(server, owner, "lab", "snapshot", "create", name, "mem", "--memory");
         var saved = watch.Elapsed;
+        Assert.True(created.ExitCode == 0, created.Stderr + created.Stdout);
+        Assert.Contains($"snapshot '{name}/mem' stored", created.Stdout);
+        var snapshot = Assert.Single((await owner.GetFromJsonAsync<Paged<SnapshotDto>>($"/api/v1/labs/{lab.Id}/snapshots", ct))!.Items);
         await using (var serial = await ConsoleAsync(owner, lab.Id))
         {
             await serial.TypeAsync("cat /tmp/ram-only; echo alive-$((6*7))\n");
