@@ -96,10 +96,10 @@ internal static class SnapshotScenario
             TestContext.Current.CancellationToken), 200);
 
     /// <summary>Takes a snapshot through the API and waits for its task; returns the snapshot as listed afterwards.</summary>
-    public static async Task<SnapshotDto> TakeAsync(HttpClient client, Guid lab, string name, bool memory = false)
+    public static async Task<SnapshotDto> TakeAsync(HttpClient client, Guid lab, string name)
     {
         var accepted = await Http.ReadAsync<SnapshotAccepted>(await client.PostAsJsonAsync($"/api/v1/labs/{lab}/snapshots",
-            new CreateSnapshotRequest(name, memory), TestContext.Current.CancellationToken), 202);
+            new CreateSnapshotRequest(name), TestContext.Current.CancellationToken), 202);
         Assert.Equal("creating", accepted.Snapshot.State);
         var task = await LabTestSupport.WaitAsync(client, accepted.Task.Id);
         Assert.True(task.State == "succeeded", $"{task.Error}\n{string.Join('\n', task.Log)}");
