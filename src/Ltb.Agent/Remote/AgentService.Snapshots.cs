@@ -17,6 +17,7 @@ public sealed partial class AgentService
                 RunningConfig = request.RunningConfig.Count == 0 ? null : [.. request.RunningConfig],
                 Paths = [.. request.Paths],
                 LimitBytes = request.LimitBytes is > 0 and < NodeSnapshotStream.HardLimitBytes ? request.LimitBytes : NodeSnapshotStream.HardLimitBytes,
+                Memory = request.Memory,
             };
             await agent.SnapshotNodeAsync(snapshot, async (bytes, c) => await responseStream.WriteAsync(new ByteChunk { Data = ByteString.CopyFrom(bytes.Span) }, c),
                 context.CancellationToken);

@@ -9,7 +9,7 @@ public sealed partial class GrpcLabHostAgent
     public Task SnapshotNodeAsync(NodeSnapshotRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct) =>
         CallAsync(request.Lab, async () =>
         {
-            var message = new SnapshotNodeRequest { Lab = request.Lab, Node = request.Node, LimitBytes = request.LimitBytes };
+            var message = new SnapshotNodeRequest { Lab = request.Lab, Node = request.Node, LimitBytes = request.LimitBytes, Memory = request.Memory };
             message.SaveConfig.AddRange(request.SaveConfig ?? []);
             message.RunningConfig.AddRange(request.RunningConfig ?? []);
             message.Paths.AddRange(request.Paths);

@@ -8,7 +8,7 @@ using Ltb.Contracts;
 namespace Ltb.Cli.Commands;
 
 /// <summary>
-/// `ltb lab snapshot create LAB NAME`, `list [LAB]`, `restore SNAPSHOT [--name N] [--reset]`, `delete SNAPSHOT`: snapshots
+/// `ltb lab snapshot create LAB NAME [--memory]`, `list [LAB]`, `restore SNAPSHOT [--name N] [--reset]`, `delete SNAPSHOT`: snapshots
 /// of labs (docs/api.md "Snapshots"). SNAPSHOT is an id or LAB/NAME. Creating and restoring run as tasks and wait for them.
 /// </summary>
 internal static class SnapshotCommands
@@ -36,11 +36,15 @@ internal static class SnapshotCommands
     private static Command Take(Argument<string> lab, Option<string> server)
     {
         var name = new Argument<string>("NAME") { Description = "The snapshot's name (unique per lab)." };
-        var command = new Command("create", "Take a snapshot of a running lab (each node's config saved first); waits until it is stored.") { lab, name, server };
+        var memory = new Option<bool>("--memory")
+        {
+            Description = "Save each VM node's RAM state too: restored, the VM runs on where it was instead of booting (not for node types that power the guest off for a snapshot; containers ignore it).",
+        };
+        var command = new Command("create", "Take a snapshot of a running lab (each node's config saved first); waits until it is stored.") { lab, name, memory, server };
         command.SetAction((parse, ct) => LabCommands.Run(async () =>
         {
             using var client = ServerConnection.Connect(parse.GetValue(server));
-            var accepted = await client.CreateSnapshotAsync(parse.GetValue(lab)!, new CreateSnapshotRequest(parse.GetValue(name)!), ct);
+            var accepted = await client.CreateSnapshotAsync(parse.GetValue(lab)!, new CreateSnapshotRequest(parse.GetValue(name)!, parse.GetValue(memory)), ct);
             var task = await new TaskFollower(client, accepted.Task.LabId).FollowAsync(accepted.Task, ct);
             if (task.State != "succeeded")
             {

@@ -57,7 +57,7 @@ public static class MgmtAttachments
 
 /// <summary>
 /// Gives every node on the management network its addresses: those of <c>fixedNodes</c> (running nodes an apply keeps)
-/// as they are, then static mgmt-ipv4/ipv6 from the topology, then a node's previous address where it is still free,
+/// as they are, then static mgmt-ipv4/ipv6 from the topology, then a node's previous (or preferred, <see cref="Plan.NodePlan.PreferredMgmtIpv4"/>) address where it is still free,
 /// then the lowest free address of the subnet. Never the network or broadcast address, never the gateway, never twice.
 /// </summary>
 public static class MgmtAllocator
@@ -91,7 +91,7 @@ public static class MgmtAllocator
         {
             var before = previous?.GetValueOrDefault(n.Name);
             result[n.Name] = new MgmtAddresses(
-                v4 is null ? null : n.MgmtIpv4 ?? v4.PreferOrNext(n.Name, before?.Ipv4),
+                v4 is null ? null : n.MgmtIpv4 ?? v4.PreferOrNext(n.Name, before?.Ipv4 ?? n.PreferredMgmtIpv4),
                 v6 is null ? null : n.MgmtIpv6 ?? v6.PreferOrNext(n.Name, before?.Ipv6));
         }
         return result;

@@ -42,7 +42,7 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net) : IMgm
             {
                 var taken = (await TakenAsync(System.Net.Sockets.AddressFamily.InterNetwork, ct)).Select(t => t.Network).ToList();
                 taken.AddRange(refused);
-                var free = Candidates(pool).FirstOrDefault(c => !taken.Any(t => Overlaps(t, c)));
+                var free = Preferred(pool, m.PreferredIpv4Subnet).Concat(Candidates(pool)).FirstOrDefault(c => !taken.Any(t => Overlaps(t, c)));
                 if (free == default)
                 {
                     break;
@@ -102,6 +102,10 @@ internal sealed class MgmtNetworks(DockerEngine engine, IHostNetwork net) : IMgm
             throw new LabRuntimeException(plan.LabName, null, $"the management network {plan.MgmtNetworkName} could not be created: {ContainerNodes.DockerMessage(e)}", e);
         }
     }
+
+    /// <summary>The plan's preferred subnet when it is one of the pool's candidates (a /24 inside it); else none.</summary>
+    private static IEnumerable<IPNetwork> Preferred(IPNetwork pool, string? preferred) =>
+        IPNetwork.TryParse(preferred, out var p) && p.PrefixLength == Math.Max(24, pool.PrefixLength) && pool.Contains(p.BaseAddress) ? [p] : [];
 
     private static IEnumerable<IPNetwork> Candidates(IPNetwork pool)
     {

@@ -16,6 +16,8 @@ public sealed record NodeSnapshotRequest(string Lab, string Node)
     public IReadOnlyList<string>? RunningConfig { get; init; }
     public IReadOnlyList<string> Paths { get; init; } = [];
     public long LimitBytes { get; init; } = NodeSnapshotStream.HardLimitBytes;
+    /// <summary>A VM node's RAM state too (<see cref="NodeSnapshotStream.RamEntry"/>), where its type pauses the guest; containers ignore it.</summary>
+    public bool Memory { get; init; }
 }
 
 /// <summary>
@@ -25,13 +27,15 @@ public sealed record NodeSnapshotRequest(string Lab, string Node)
 /// <see cref="WarningsEntry"/> (what did not work but did not stop the snapshot, one line each), <see cref="DeletedEntry"/>
 /// (the paths deleted from the image, one a line). Paths inside are relative to the node's root. A VM node's stream has
 /// <see cref="DiskBaseEntry"/> (the base image its disk was taken over, <see cref="Vm.VmDiskBase"/>), <see cref="DiskEntry"/>
-/// (its disk overlay, a qcow2 that names no backing file) and <see cref="WarningsEntry"/>.
+/// (its disk overlay, a qcow2 that names no backing file), with memory <see cref="RamEntry"/> (QEMU's migration stream of
+/// the same pause as the disk) and <see cref="WarningsEntry"/>.
 /// </summary>
 public static class NodeSnapshotStream
 {
     public const string WarningsEntry = "warnings";
     public const string DiskBaseEntry = "disk.json";
     public const string DiskEntry = "disk.qcow2";
+    public const string RamEntry = "ram.state";
     public const string ConfigEntry = "config";
     public const string PathsPrefix = "paths/";
     public const string FsPrefix = "fs/";

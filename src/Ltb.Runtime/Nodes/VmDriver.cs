@@ -203,8 +203,8 @@ public sealed class VmDriver : INodeDriver
     }
 
     /// <summary>
-    /// The node's disk state (<see cref="VmDiskSnapshots"/>): the guest paused while its overlay is copied, then running
-    /// again. Its node type's save-config command runs first where exec reaches the guest; a failure of it is a warning.
+    /// The node's disk state (<see cref="VmDiskSnapshots"/>): the guest paused while its overlay is copied (and, with
+    /// <see cref="NodeSnapshotRequest.Memory"/>, its RAM state saved), then running again. Its node type's save-config command runs first where exec reaches the guest; a failure of it is a warning.
     /// Restoring is part of <see cref="CreateAsync"/> (<see cref="NodePlan.Restore"/>).
     /// </summary>
     public async Task SnapshotAsync(NodeSnapshotRequest request, Stream output, CancellationToken ct)
@@ -221,7 +221,8 @@ public sealed class VmDriver : INodeDriver
                 warnings.Add($"'{string.Join(' ', save)}' ended with exit code {saved.ExitCode}");
             }
         }
-        await _disks.WriteAsync(_nodes.Files(lab, node), record, image, Math.Min(request.LimitBytes, NodeSnapshotStream.HardLimitBytes), warnings, output, ct);
+        await _disks.WriteAsync(_nodes.Files(lab, node), record, image, Math.Min(request.LimitBytes, NodeSnapshotStream.HardLimitBytes), request.Memory,
+            warnings, output, ct);
     }
 
     /// <summary>

@@ -19,6 +19,11 @@ public sealed record MgmtNetworkPlan
     /// <summary>IPv4 subnet in CIDR form; null: the runtime picks a free /24 from <see cref="Labs.DeployOptions.MgmtIpv4Pool"/>.</summary>
     public string? Ipv4Subnet { get; init; }
     public string? Ipv4Gateway { get; init; }
+    /// <summary>
+    /// A hint for an automatic subnet (<see cref="Ipv4Subnet"/> null): tried first when it is a /24 inside the pool and free.
+    /// A restore whose VMs resume from their RAM state asks for the snapshot's subnet, so their guests keep a working address.
+    /// </summary>
+    public string? PreferredIpv4Subnet { get; init; }
     /// <summary>IPv6 subnet; null: no IPv6 on the management network.</summary>
     public string? Ipv6Subnet { get; init; }
     public string? Ipv6Gateway { get; init; }

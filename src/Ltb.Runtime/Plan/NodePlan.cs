@@ -114,6 +114,8 @@ public sealed record NodePlan
     public long? LogMaxBytes { get; init; }
     public string? CpuSet { get; init; }
     public string? MgmtIpv4 { get; init; }
+    /// <summary>A hint: the management IPv4 address this node gets when it is in the subnet and free (a VM resumed from its RAM state holds it).</summary>
+    public string? PreferredMgmtIpv4 { get; init; }
     public string? MgmtIpv6 { get; init; }
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<PortMapping> Ports { get; init; } = [];

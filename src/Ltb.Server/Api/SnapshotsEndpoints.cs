@@ -50,12 +50,12 @@ public static partial class SnapshotsEndpoints
         {
             return Problems.Invalid("name", $"names the snapshot: {LabNames.Rule}");
         }
-        var (requested, conflict) = await requests.AddAsync(lab, name, caller.UserId, caller.UserName, DateTimeOffset.UtcNow, ct);
+        var (requested, conflict) = await requests.AddAsync(lab, name, caller.UserId, caller.UserName, DateTimeOffset.UtcNow, ct, body.Memory);
         if (requested is not { Snapshot: var snapshot, Task: var task })
         {
             return Problems.Conflict(conflict!);
         }
-        audit.Record("lab.snapshot", What, snapshot.Id, $"{lab.Name}: {name}");
+        audit.Record("lab.snapshot", What, snapshot.Id, $"{lab.Name}: {name}{(body.Memory ? " (with memory)" : "")}");
         await db.SaveChangesAsync(ct);
         queue.Enqueue(lab.HostId, task.Id);
         return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", new SnapshotAccepted(ToDto(snapshot, caller.UserName), LabViews.ToDto(task)));

@@ -14,13 +14,15 @@ public sealed record SnapshotBind(string ContainerPath, string RelativePath);
 /// What one node's part of a snapshot held besides its archive; a VM node's base image digest (<c>sha256:HEX</c> of the disk
 /// its saved overlay lies over), which an export names as the node's image digest.
 /// </summary>
-public sealed record NodeSnapshotParts(bool Archive, IReadOnlyList<string> Deleted, IReadOnlyList<string> Warnings, string? BaseDigest = null);
+/// <param name="Memory">A VM node's RAM state is in its archive (<see cref="NodeSnapshotStream.RamEntry"/>).</param>
+public sealed record NodeSnapshotParts(bool Archive, IReadOnlyList<string> Deleted, IReadOnlyList<string> Warnings, string? BaseDigest = null,
+    bool Memory = false);
 
 /// <summary>
 /// Turns one node's <see cref="NodeSnapshotStream"/> (as received from its host) into the snapshot's parts: the bound lab
 /// files and the running configuration go into the snapshot's <c>files/</c> where the lab reads them at deployment, the
 /// filesystem changes into <c>nodes/NODE.tar</c> (entries relative to the node's root, as the engine takes them back); a VM
-/// node's disk and its base image's identity go into <c>nodes/NODE.tar</c> as they came (the VM driver reads them back).
+/// node's disk, its RAM state and its base image's identity go into <c>nodes/NODE.tar</c> as they came (the VM driver reads them back).
 /// Names are checked like uploads (<see cref="LabSources.CheckPath"/>): nothing lands outside the snapshot's folder.
 /// </summary>
 public static class NodeSnapshotSplitter
@@ -37,6 +39,7 @@ public static class NodeSnapshotSplitter
         var configSaved = false;
         var entries = 0;
         string? baseDigest = null;
+        var memory = false;
         await using (var input = new FileStream(stream, FileMode.Open, FileAccess.Read))
         await using (var reader = new TarReader(input))
         await using (var archive = new FileStream(archivePath, FileMode.CreateNew, FileAccess.Write))
@@ -61,8 +64,9 @@ public static class NodeSnapshotSplitter
                         }, ct);
                         entries++;
                         break;
-                    case NodeSnapshotStream.DiskEntry when entry.EntryType is TarEntryType.RegularFile:
+                    case NodeSnapshotStream.DiskEntry or NodeSnapshotStream.RamEntry when entry.EntryType is TarEntryType.RegularFile:
                         await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entry.Name) { DataStream = entry.DataStream }, ct);
+                        memory |= entry.Name == NodeSnapshotStream.RamEntry;
                         entries++;
                         break;
                     case NodeSnapshotStream.ConfigEntry when configPath is not null:
@@ -106,7 +110,7 @@ public static class NodeSnapshotSplitter
         {
             File.Delete(archivePath);
         }
-        return new NodeSnapshotParts(entries > 0, deleted, warnings, baseDigest);
+        return new NodeSnapshotParts(entries > 0, deleted, warnings, baseDigest, memory);
     }
 
     /// <summary>A VM disk's base image as its host named it (small: read whole, bounded), checked to be one.</summary>

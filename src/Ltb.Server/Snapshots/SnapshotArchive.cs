@@ -31,7 +31,10 @@ public sealed class SnapshotArchiveException(string message) : Exception(message
 public static class SnapshotArchive
 {
     public const string Kind = "ltb-snapshot";
-    public const int Format = 1;
+    /// <summary>The newest format this LTB reads and writes (docs/snapshot-format.md "Versions").</summary>
+    public const int Format = 2;
+    /// <summary>Format 2 added a VM node's RAM state; an archive without one is written as format 1, which older LTBs read.</summary>
+    public const int RamStateFormat = 2;
     public const string ManifestEntry = "ltb-snapshot.json";
     public const string MediaType = "application/x-tar";
     public const string Extension = ".ltbsnap.tar";
@@ -53,7 +56,7 @@ public static class SnapshotArchive
             members.Add(new SnapshotArchiveMember(path, file.Length, Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct))));
         }
         var images = snapshot.Nodes.Select(n => new SnapshotArchiveImage(n.Name, n.Image, n.ImageDigest)).ToList();
-        var manifest = new SnapshotArchiveManifest(Kind, Format, snapshot.Name, snapshot.LabName, snapshot.SourceFileName, snapshot.CreatedAt,
+        var manifest = new SnapshotArchiveManifest(Kind, WrittenFormat(snapshot), snapshot.Name, snapshot.LabName, snapshot.SourceFileName, snapshot.CreatedAt,
             DateTimeOffset.UtcNow, images, members);
         await using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         await tar.WriteEntryAsync(Regular(ManifestEntry, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(manifest, SnapshotStore.Json))), ct);
@@ -63,6 +66,9 @@ public static class SnapshotArchive
             await tar.WriteEntryAsync(Regular(path, data), ct);
         }
     }
+
+    /// <summary>The oldest format that holds the snapshot: an older LTB could restore a saved RAM state's node only wrongly (it refuses the entry at deployment).</summary>
+    public static int WrittenFormat(SnapshotManifest snapshot) => snapshot.Nodes.Any(n => n.Memory) ? RamStateFormat : 1;
 
     /// <summary>
     /// Reads an archive into <paramref name="target"/> (an empty folder), reading at most <paramref name="maxBytes"/> of

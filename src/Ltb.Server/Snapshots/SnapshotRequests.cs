@@ -24,7 +24,7 @@ public sealed class SnapshotRequests(LtbDbContext db, NodeTypeStore nodeTypes, L
 {
     /// <summary>The snapshot and its task, or why not (a conflict the caller reports as it must).</summary>
     public async Task<(SnapshotRequested? Requested, string? Conflict)> AddAsync(Lab lab, string name, Guid ownerId, string requestedBy,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, CancellationToken ct, bool memory = false)
     {
         if (lab.State != LabLifecycle.Running)
         {
@@ -48,7 +48,7 @@ public sealed class SnapshotRequests(LtbDbContext db, NodeTypeStore nodeTypes, L
         var catalog = await nodeTypes.CatalogAsync(ct);
         var filesRoot = LabFolders.FilesRoot(options.DataDirectory, lab.Id);
         var kinds = LabViews.Kinds(lab);
-        var nodes = plan.Nodes.Select(n => NodeInput(n, kinds.GetValueOrDefault(n.Name) ?? "linux", catalog, filesRoot)).ToList();
+        var nodes = plan.Nodes.Select(n => NodeInput(n, kinds.GetValueOrDefault(n.Name) ?? "linux", catalog, filesRoot, memory)).ToList();
         var snapshot = new StoredSnapshot
         {
             Id = Guid.NewGuid(), Name = name, OwnerId = ownerId, GroupId = lab.GroupId, LabId = lab.Id, LabName = lab.Name,
@@ -66,15 +66,16 @@ public sealed class SnapshotRequests(LtbDbContext db, NodeTypeStore nodeTypes, L
 
     /// <summary>
     /// What to save of one node: its device type's save-config and running-config (split into words here: the host runs
-    /// argument vectors), where its configuration lives, and the lab files it binds writable (or as its configuration).
+    /// argument vectors), where its configuration lives, and the lab files it binds writable (or as its configuration);
+    /// a VM node's RAM state when the snapshot is taken with memory.
     /// </summary>
-    private static SnapshotNodeInput NodeInput(NodePlan node, string kind, NodeTypeCatalog catalog, string filesRoot)
+    private static SnapshotNodeInput NodeInput(NodePlan node, string kind, NodeTypeCatalog catalog, string filesRoot, bool memory)
     {
         var type = NodeInfo.DeviceType(catalog, kind, node.Image);
         if (node.Runtime == NodeRuntime.Vm)
         {
             // A VM's configuration and files are on its disk, which its snapshot saves whole: only save-config runs first.
-            return new SnapshotNodeInput(node.Name, kind, node.Image, Words(type?.SaveConfigCommand), null, null, []);
+            return new SnapshotNodeInput(node.Name, kind, node.Image, Words(type?.SaveConfigCommand), null, null, [], memory);
         }
         var configPath = type?.RunningConfigCommand is null ? null : type.Config.Path;
         var binds = node.Binds

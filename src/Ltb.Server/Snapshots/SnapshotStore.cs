@@ -13,10 +13,14 @@ public sealed record SnapshotManifest(int Format, string Name, string LabName, s
 /// <summary>
 /// One node in a snapshot: its kind and image (a snapshot references its image by name, never contains it), whether a
 /// filesystem archive was saved, the paths it deleted from its image, and what did not work while saving it; the image's
-/// repository digest when its host knew one (an export names it, so that the importer can pull the same image).
+/// repository digest when its host knew one (an export names it, so that the importer can pull the same image); whether a
+/// VM node's RAM state was saved (<see cref="Memory"/>: a restore resumes the guest instead of booting it).
 /// </summary>
 public sealed record SnapshotNodeManifest(string Name, string Kind, string Image, bool Archive, IReadOnlyList<string> Deleted,
-    IReadOnlyList<string> Warnings, string? ImageDigest = null);
+    IReadOnlyList<string> Warnings, string? ImageDigest = null)
+{
+    public bool Memory { get; init; }
+}
 
 /// <summary>
 /// The snapshot store: a folder (<see cref="LtbServerOptions.SnapshotDirectory"/>, default DATA/snapshots) with one
@@ -77,6 +81,7 @@ public sealed class SnapshotStore(LtbServerOptions options)
             Directory.CreateDirectory(Path.Combine(target, RestoreFolder));
             File.WriteAllLines(Path.Combine(target, RestoreFolder, node.Name + DeletedSuffix), node.Deleted);
         }
+        SnapshotResume.Write(folder, manifest, Path.Combine(target, RestoreFolder));
         return manifest.SourceFileName;
     }
 
@@ -88,7 +93,8 @@ public sealed class SnapshotStore(LtbServerOptions options)
 
     /// <summary>
     /// The plan with each node whose archive lies in <paramref name="deployment"/>'s <see cref="RestoreFolder"/> restored
-    /// from it (a lab deployed from a snapshot, or from a template published from one).
+    /// from it (a lab deployed from a snapshot, or from a template published from one), and the management addresses
+    /// its resumed VMs held as hints (<see cref="SnapshotResume"/>).
     /// </summary>
     public static LabPlan AttachRestore(LabPlan plan, string deployment)
     {
@@ -97,9 +103,10 @@ public sealed class SnapshotStore(LtbServerOptions options)
         {
             return plan;
         }
-        return plan with
+        var resumed = SnapshotResume.Attach(plan, folder);
+        return resumed with
         {
-            Nodes = plan.Nodes.Select(n => RegularFile(Path.Combine(folder, n.Name + ".tar")) is { } tar ? n with { Restore = tar } : n)
+            Nodes = resumed.Nodes.Select(n => RegularFile(Path.Combine(folder, n.Name + ".tar")) is { } tar ? n with { Restore = tar } : n)
                 .Select(n => RegularFile(Path.Combine(folder, n.Name + DeletedSuffix)) is { } deleted ? n with { RestoreDeleted = ReadDeleted(deleted) } : n)
                 .ToList(),
         };

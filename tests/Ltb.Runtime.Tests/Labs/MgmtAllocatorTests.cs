@@ -36,6 +36,21 @@ public sealed class MgmtAllocatorTests
         Assert.Equal("10.9.0.2", a["new"].Ipv4);
     }
 
+    [Fact]
+    public void A_preferred_address_is_taken_where_free_and_in_the_subnet_else_the_next_free_one()
+    {
+        // A restore whose VMs resume from RAM asks for the addresses their guests hold.
+        var plan = new LabPlan
+        {
+            LabName = "l",
+            Nodes = [Node("vm") with { PreferredMgmtIpv4 = "10.9.0.9" }, Node("elsewhere") with { PreferredMgmtIpv4 = "10.8.0.9" }, Node("c")],
+        };
+        var a = MgmtAllocator.Allocate(plan, Net, new Dictionary<string, MgmtAddresses>());
+        Assert.Equal("10.9.0.9", a["vm"].Ipv4);
+        Assert.Equal("10.9.0.2", a["elsewhere"].Ipv4);
+        Assert.Equal("10.9.0.3", a["c"].Ipv4);
+    }
+
     [Theory]
     [InlineData("10.9.0.1", "already taken by the gateway")]
     [InlineData("10.9.1.5", "not an address of the management subnet")]

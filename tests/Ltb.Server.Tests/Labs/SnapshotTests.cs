@@ -144,7 +144,8 @@ public sealed class SnapshotTests(SqliteServer server, SnapshotTests.SecondServe
             Assert.True(export.ExitCode == 0, export.Stderr + export.Stdout);
             Assert.Contains($"snapshot '{labName}/{snapshot.Name}' exported to {archive}", export.Stdout);
             var manifest = ReadArchiveManifest(archive);
-            Assert.Equal(Ltb.Server.Snapshots.SnapshotArchive.Format, manifest.Format);
+            // Without a VM's RAM state the archive is format 1: LTBs that read format 1 only import it too.
+            Assert.Equal(1, manifest.Format);
             Assert.Contains(manifest.Images, i => i.Node == "router1" && i.Image.StartsWith("quay.io/frrouting/frr", StringComparison.Ordinal));
             Assert.Contains(manifest.Members, m => m.Path == "nodes/PC1.tar");
 
@@ -168,7 +169,7 @@ public sealed class SnapshotTests(SqliteServer server, SnapshotTests.SecondServe
     }
 
     /// <summary>`./ltb` against <paramref name="target"/> with the bearer token of <paramref name="client"/>.</summary>
-    private static Task<Ltb.Testing.HostCommand.Result> CliAsync(ServerFixture target, HttpClient client, params string[] args)
+    internal static Task<Ltb.Testing.HostCommand.Result> CliAsync(ServerFixture target, HttpClient client, params string[] args)
     {
         var home = Directory.CreateTempSubdirectory("ltb-snapshot-cli-").FullName;
         var env = Cli.ServeProcess.HomeEnvironment(home);

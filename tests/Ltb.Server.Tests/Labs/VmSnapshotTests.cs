@@ -13,12 +13,15 @@ namespace Ltb.Server.Tests.Labs;
 /// guest's disk through its serial console is in the snapshot; the VM kept running through it (its console answers);
 /// the snapshot's node part is the disk (a stand-alone qcow2) and its base image's identity; exported and imported back,
 /// then the lab destroyed, a new lab restored from the import reads the marker from its disk. A saved disk whose base
-/// image is not this host's is refused naming the node and both checksums.
+/// image is not this host's is refused naming the node and both checksums. With memory, the guest resumes where it was.
 /// </summary>
 public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteServer>
 {
     /// <summary>A sector near the end of the disk, past what the FAT file system the guest boots from uses.</summary>
     private const string Sector = "S=$(( $(cat /sys/block/vda/size) - 8 ))";
+
+    /// <summary>Writes ltb-disk-42 into <see cref="Sector"/> of the guest's disk (synced), then prints written-42.</summary>
+    private const string DiskMarker = Sector + "; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n";
 
     [Fact]
     public async Task A_vms_disk_change_survives_snapshot_export_import_and_restore_and_the_vm_keeps_running()
@@ -27,21 +30,8 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         LabTestSupport.RequireDocker();
         server.Require();
         var ct = TestContext.Current.CancellationToken;
-        var student = await server.CreateUserAsync("vmsn");
-        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
-        var name = ServerFixture.Unique("vmsn");
-        await using var lab = await ServerLab.RunAsync(owner, $$"""
-            name: {{name}}
-            topology:
-              nodes:
-                vm1: {kind: ltb_tinyvm, image: ltb/tinydisk}
-            """);
-        await using (var serial = await ConsoleAsync(owner, lab.Id))
-        {
-            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
-            await serial.TypeAsync($"{Sector}; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n");
-            await serial.WaitForAsync("written-42");
-        }
+        await using var tiny = await TinyDiskLabAsync("vmsn", "ltb_tinyvm", DiskMarker, "written-42");
+        var (owner, lab, name) = tiny;
 
         var snapshot = await SnapshotScenario.TakeAsync(owner, lab.Id, "disk");
         Assert.Equal(("ready", 1), (snapshot.State, snapshot.Nodes));
@@ -69,8 +59,11 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         await lab.DestroyAsync();
         await lab.AssertNoLeftoversAsync();
 
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         await using (var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(imported.Id, name + "r")))
         {
+            // Without memory the guest boots from its saved disk: its console prints the ready line of a fresh boot.
+            Console.WriteLine($"tiny VM (256 MiB): restore without memory (cold boot from the saved disk) {watch.Elapsed.TotalSeconds:0.0} s");
             await using (var serial = await ConsoleAsync(owner, restored.Id))
             {
                 await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
@@ -123,23 +116,8 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
     private async Task PoweredOffSnapshotAsync(string kind)
     {
         var ct = TestContext.Current.CancellationToken;
-        var student = await server.CreateUserAsync("vmoff");
-        using var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
-        var name = ServerFixture.Unique("vmoff");
-        await using var lab = await ServerLab.RunAsync(owner, $$"""
-            name: {{name}}
-            topology:
-              nodes:
-                vm1: {kind: {{kind}}, image: ltb/tinydisk}
-            """);
-        await using (var serial = await ConsoleAsync(owner, lab.Id))
-        {
-            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
-            await serial.TypeAsync($"{Sector}; echo ltb-disk-$((6*7)) > /tmp/m && dd if=/tmp/m of=/dev/vda bs=512 seek=$S conv=sync,fsync && echo written-$((6*7))\n");
-            await serial.WaitForAsync("written-42");
-            await serial.TypeAsync("echo ram > /tmp/ram-only; echo deaf-$((6*7))\n");
-            await serial.WaitForAsync("deaf-42");
-        }
+        await using var tiny = await TinyDiskLabAsync("vmoff", kind, DiskMarker + "echo ram > /tmp/ram-only; echo deaf-$((6*7))\n", "deaf-42");
+        var (owner, lab, name) = tiny;
 
         // Deaf to the power button (the tiny guest's acpid does not act on it): the snapshot fails naming the node and the policy; the guest runs on, RAM and all.
         var refused = await Http.ReadAsync<SnapshotAccepted>(await owner.PostAsJsonAsync($"/api/v1/labs/{lab.Id}/snapshots",
@@ -176,6 +154,137 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         await restored.AssertNoLeftoversAsync();
     }
 
+    /// <summary>
+    /// A snapshot with memory: what the guest held only in RAM (a file in its tmpfs) is there after the lab was destroyed
+    /// and a new lab restored from the exported and imported snapshot, and the guest did not boot (the same boot id); it ran
+    /// on after the save. A RAM state QEMU cannot read fails the node naming it, and leaves nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_with_memory_resumes_the_vm_where_it_was_without_booting_it()
+    {
+        TinyDiskImage.Require();
+        LabTestSupport.RequireDocker();
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        await using var tiny = await TinyDiskLabAsync("vmram", "ltb_tinyvm",
+            "cat /proc/sys/kernel/random/boot_id > /tmp/boot-id; echo only-in-ram-$((6*7)) > /tmp/ram-only; echo kept-$((6*7))\n", "kept-42");
+        var (owner, lab, name) = tiny;
+
+        var address = await MgmtAddressAsync(owner, lab.Id);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // Through the CLI (ltb lab snapshot create --memory), which waits for the task.
+        var created = await SnapshotTests.CliAsync(server, owner, "lab", "snapshot", "create", name, "mem", "--memory");
+        var saved = watch.Elapsed;
+        Assert.True(created.ExitCode == 0, created.Stderr + created.Stdout);
+        Assert.Contains($"snapshot '{name}/mem' stored", created.Stdout);
+        var snapshot = Assert.Single((await owner.GetFromJsonAsync<Paged<SnapshotDto>>($"/api/v1/labs/{lab.Id}/snapshots", ct))!.Items);
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.TypeAsync("cat /tmp/ram-only; echo alive-$((6*7))\n");
+            await serial.WaitForAsync("alive-42");
+        }
+        var stored = Path.Combine(server.DataDirectory, "snapshots", snapshot.Id.ToString("N"));
+        var ram = await EntrySizeAsync(Path.Combine(stored, "nodes", "vm1.tar"), "ram.state");
+        Assert.InRange(ram, 1, (256L + 64) << 20);
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(stored, "snapshot.json"), ct)).RootElement;
+        Assert.True(manifest.GetProperty("nodes")[0].GetProperty("memory").GetBoolean());
+
+        // Exported as format 2 (an older LTB refuses it rather than restoring the node wrongly), imported back.
+        var archive = await (await owner.GetAsync($"/api/v1/snapshots/{snapshot.Id}/export", ct)).Content.ReadAsByteArrayAsync(ct);
+        Assert.Equal(2, ReadArchiveManifest(archive).Format);
+        using var body = new ByteArrayContent(archive);
+        body.Headers.ContentType = new MediaTypeHeaderValue(SnapshotArchive.MediaType);
+        var imported = await Http.ReadAsync<SnapshotDto>(await owner.PostAsync("/api/v1/snapshots/import?name=imported", body, ct), 201);
+        await lab.DestroyAsync();
+        await lab.AssertNoLeftoversAsync();
+
+        watch.Restart();
+        await using (var restored = await ServerLab.RunAsync(owner, SnapshotScenario.RestoreForm(imported.Id, name + "r")))
+        {
+            var restoreTime = watch.Elapsed;
+            await using (var serial = await ConsoleAsync(owner, restored.Id))
+            {
+                await serial.TypeAsync("cat /tmp/ram-only; test \"$(cat /proc/sys/kernel/random/boot_id)\" = \"$(cat /tmp/boot-id)\" && echo same-boot-$((6*7))\n");
+                await serial.WaitForAsync("only-in-ram-42");
+                await serial.WaitForAsync("same-boot-42");
+            }
+            // The guest woke holding its address: the restore asked for the snapshot's subnet and that address. Another lab
+            // deployed in between may have taken the subnet (then the host allocates as for any lab): only then may it differ.
+            var restoredAddress = await MgmtAddressAsync(owner, restored.Id);
+            if (Subnet(restoredAddress) == Subnet(address))
+            {
+                Assert.Equal(address, restoredAddress);
+            }
+            TestContext.Current.SendDiagnosticMessage($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s");
+            Console.WriteLine($"tiny VM (256 MiB): RAM state {ram} bytes; snapshot with memory {saved.TotalSeconds:0.0} s; restore {restoreTime.TotalSeconds:0.0} s; " +
+                $"management address {address}, restored {restoredAddress}");
+            await restored.DestroyAsync();
+            await restored.AssertNoLeftoversAsync();
+        }
+
+        // A RAM state QEMU cannot read (its bytes damaged) fails the node naming it; nothing of the VM is left running.
+        await RewriteEntryAsync(Path.Combine(stored, "nodes", "vm1.tar"), "ram.state", new byte[4096]);
+        await using var refused = await ServerLab.StartAsync(owner, SnapshotScenario.RestoreForm(snapshot.Id, name + "x"));
+        var task = await refused.WaitAsync();
+        Assert.Equal("failed", task.State);
+        Assert.Contains("'vm1'", task.Error);
+        Assert.Contains("QEMU refused the snapshot's RAM state", task.Error);
+        await refused.DestroyAsync();
+        await refused.AssertNoLeftoversAsync();
+    }
+
+    private static async Task<string> MgmtAddressAsync(HttpClient client, Guid lab) =>
+        (await client.GetFromJsonAsync<LabAccessDto>($"/api/v1/labs/{lab}/access", TestContext.Current.CancellationToken))!.Nodes.Single().MgmtIpv4!;
+
+    private static string Subnet(string address) => address[..address.LastIndexOf('.')];
+
+    private static async Task<long> EntrySizeAsync(string nodeArchive, string name)
+    {
+        await using var input = File.OpenRead(nodeArchive);
+        await using var reader = new TarReader(input);
+        while (await reader.GetNextEntryAsync() is { } entry)
+        {
+            if (entry.Name == name)
+            {
+                return entry.Length;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// A new student's running lab of one tiny disk VM (vm1, of <paramref name="kind"/>), in whose serial console
+    /// <paramref name="typed"/> ran once the guest was ready, until it printed <paramref name="printed"/>.
+    /// </summary>
+    private async Task<TinyDiskLab> TinyDiskLabAsync(string prefix, string kind, string typed, string printed)
+    {
+        var student = await server.CreateUserAsync(prefix);
+        var owner = await server.LoginAsync(student.UserName, ServerFixture.UserPassword);
+        var name = ServerFixture.Unique(prefix);
+        var lab = await ServerLab.RunAsync(owner, $$"""
+            name: {{name}}
+            topology:
+              nodes:
+                vm1: {kind: {{kind}}, image: ltb/tinydisk}
+            """);
+        await using (var serial = await ConsoleAsync(owner, lab.Id))
+        {
+            await serial.WaitForAsync("ltb-tinyvm ready: tinydisk");
+            await serial.TypeAsync(typed);
+            await serial.WaitForAsync(printed);
+        }
+        return new TinyDiskLab(owner, lab, name);
+    }
+
+    private sealed record TinyDiskLab(HttpClient Owner, ServerLab Lab, string Name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Lab.DisposeAsync();
+            Owner.Dispose();
+        }
+    }
+
     private async Task<ExecSocketClient> ConsoleAsync(HttpClient client, Guid lab)
     {
         var console = $"/api/v1/labs/{lab}/nodes/vm1/console";
@@ -208,7 +317,17 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
     }
 
     /// <summary>Rewrites the node part's disk.json with another base checksum (as an archive from elsewhere would have it).</summary>
-    private static async Task RewriteBaseAsync(string nodeArchive, string sha256)
+    private static Task RewriteBaseAsync(string nodeArchive, string sha256) => RewriteEntryAsync(nodeArchive, "disk.json", data =>
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(data)!;
+        json["sha256"] = sha256;
+        return System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+    });
+
+    private static Task RewriteEntryAsync(string nodeArchive, string name, byte[] content) => RewriteEntryAsync(nodeArchive, name, _ => content);
+
+    /// <summary>Rewrites one entry of a node part (as a damaged or hand-made snapshot would have it).</summary>
+    private static async Task RewriteEntryAsync(string nodeArchive, string name, Func<Stream, byte[]> content)
     {
         var copy = nodeArchive + ".new";
         await using (var input = File.OpenRead(nodeArchive))
@@ -218,11 +337,9 @@ public sealed class VmSnapshotTests(SqliteServer server) : IClassFixture<SqliteS
         {
             while (await reader.GetNextEntryAsync() is { } entry)
             {
-                if (entry.Name == "disk.json")
+                if (entry.Name == name)
                 {
-                    var json = System.Text.Json.Nodes.JsonNode.Parse(entry.DataStream!)!;
-                    json["sha256"] = sha256;
-                    entry.DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
+                    entry.DataStream = new MemoryStream(content(entry.DataStream!));
                 }
                 await writer.WriteEntryAsync(entry);
             }

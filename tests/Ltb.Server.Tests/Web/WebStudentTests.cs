@@ -79,8 +79,9 @@ public sealed partial class WebStudentTests(SqliteServer server, BrowserFixture 
             await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Close" }).Last.ClickAsync();
             await BrowserFixture.ScreenshotAsync(page, "lab-frr01-light");
 
-            // A snapshot: its task runs, and the list shows it ready.
+            // A snapshot: its task runs, and the list shows it ready ("VM memory" asked: containers ignore it).
             await page.GetByLabel("Snapshot name").FillAsync("ui-snap");
+            await page.GetByLabel("VM memory").CheckAsync();
             await page.GetByTestId("snapshot-take").ClickAsync();
             await Assertions.Expect(page.GetByTestId("snapshot-list").Locator("[data-snapshot='ui-snap'] [data-state]"))
                 .ToHaveAttributeAsync("data-state", "ready", new() { Timeout = (float)Slow.TotalMilliseconds });

@@ -42,6 +42,12 @@ public static class QemuCommandLine
     /// <summary>A value inside a QEMU option list, where a comma separates options and a doubled one is a comma.</summary>
     public static string Opt(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The same command line waiting for a snapshot's RAM state (<see cref="VmRamState"/>): QEMU sets up the very same
+    /// machine (the state loads only into the devices it was saved from) and takes the state by QMP <c>migrate-incoming</c>.
+    /// </summary>
+    public static IReadOnlyList<string> WithIncoming(IReadOnlyList<string> argv) => [.. argv, "-incoming", "defer"];
+
     public static IReadOnlyList<string> Build(QemuMachine m)
     {
         if (m.DataInterfaces is < 0 or > MaxDataInterfaces)

@@ -37,6 +37,10 @@ public sealed class VmNodeFiles(string root, string lab, string node)
     public string ExecKey => Path.Combine(Folder, "exec_key");
     /// <summary>The SHA-256 fingerprint of the guest's SSH host key, pinned at the first exec.</summary>
     public string HostKeyPin => Path.Combine(Folder, "host_key.sha256");
+    /// <summary>A snapshot's RAM state waiting to be loaded at the node's next start (<see cref="VmRamState"/>; 0600, deleted once loaded or refused).</summary>
+    public string IncomingRam => Path.Combine(Folder, "incoming.ram");
+    /// <summary>Present while the running guest was resumed from a RAM state rather than booted: it printed its ready line before it was saved.</summary>
+    public string ResumedMark => Path.Combine(Folder, "resumed");
     public string PidFile => Path.Combine(Folder, "qemu.pid");
     public string ConsoleLog => Path.Combine(Folder, "console.log");
     /// <summary>Present while the node is stopped on purpose (LTB stopped it, or it was created and not started yet).</summary>
@@ -47,6 +51,9 @@ public sealed class VmNodeFiles(string root, string lab, string node)
     public string ConsoleSocket => Path.Combine(SocketFolder, "console.sock");
     /// <summary>QEMU's VNC server of a node with a display (RFB on a unix socket, mode 0600; no TCP port).</summary>
     public string VncSocket => Path.Combine(SocketFolder, "vnc.sock");
+
+    /// <summary>QEMU's migration stream while a RAM state is saved or loaded (<see cref="VmRamState"/>): in the root-only socket folder.</summary>
+    public string MigrationSocket => Path.Combine(SocketFolder, "migrate.sock");
 
     public VmNodeRecord? Load() =>
         File.Exists(Record) ? JsonSerializer.Deserialize<VmNodeRecord>(File.ReadAllText(Record), Labs.LabStateStore.Json) : null;

@@ -17,6 +17,7 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
     /// <summary>How much longer a guest may take to become ready under TCG (emulation) than its node type says.</summary>
     public const int TcgReadinessFactor = 3;
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
+    private const long DefaultMemoryBytes = 512L << 20;
 
     public string Root { get; } = root;
 
@@ -34,10 +35,11 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
         if (node.Restore is { } saved)
         {
             // A snapshot's disk (issue #15) instead of a fresh overlay, put over this host's base image.
-            await new VmDiskSnapshots(host).RestoreAsync(files, image, saved, ct);
+            await new VmDiskSnapshots(host).RestoreAsync(files, image, saved, node.Memory ?? DefaultMemoryBytes, ct);
         }
         else if (!image.DirectKernelBoot)
         {
+            File.Delete(files.IncomingRam);
             File.Delete(files.Overlay);
             var made = await host.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", image.DiskFormat!, "-b", image.Disk!, files.Overlay],
                 null, TimeSpan.FromSeconds(60), ct);
@@ -52,7 +54,7 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
         var exec = vm.CloudInit && !image.DirectKernelBoot ? vm.Exec : null;
         var execKey = exec is null ? null : await VmGuestExec.MakeKeyAsync(host, files, ct);
         var seed = vm.CloudInit && !image.DirectKernelBoot ? await WriteSeedAsync(plan, node, mgmt, addresses, execKey, files, ct) : null;
-        var machine = new QemuMachine(lab, node.Name, image, files, Math.Max(1, (int)Math.Ceiling(node.Cpu ?? 1)), node.Memory ?? 512L << 20,
+        var machine = new QemuMachine(lab, node.Name, image, files, Math.Max(1, (int)Math.Ceiling(node.Cpu ?? 1)), node.Memory ?? DefaultMemoryBytes,
             dataInterfaces, accelerator, GuestArgs(node, mgmt, addresses), vm.NicModel, seed, vm.Display);
         files.Save(new VmNodeRecord(lab, node.Name, vm.Disk, QemuCommandLine.Build(machine), addresses?.Ipv4, addresses?.Ipv6, dataInterfaces,
             vm.ReadyLog, vm.ReadyPort, vm.ReadyTimeoutSeconds, node.Cpu ?? 1, machine.MemoryBytes, node.PidsLimit, accelerator == VmAccelerator.Tcg, exec,
@@ -100,7 +102,11 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
     public VmNodeRecord Record(string lab, string node) =>
         Files(lab, node).Load() ?? throw new LabRuntimeException(lab, node, "the node's VM does not exist on this host (removed outside LTB?); destroy and deploy the lab again");
 
-    /// <summary>Starts QEMU (paused) in a new network namespace, confines it to its cgroup, lets the guest run; returns its pid.</summary>
+    /// <summary>
+    /// Starts QEMU (paused) in a new network namespace, confines it to its cgroup, loads a snapshot's RAM state if one
+    /// waits (<see cref="VmNodeFiles.IncomingRam"/>: QEMU started with <c>-incoming defer</c>, the state consumed by this
+    /// start only), lets the guest run; returns its pid.
+    /// </summary>
     public async Task<long> StartAsync(string lab, string node, CancellationToken ct)
     {
         var files = Files(lab, node);
@@ -115,9 +121,13 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
             (File.Exists(files.ConsoleLog) ? new FileInfo(files.ConsoleLog).Length : 0).ToString(CultureInfo.InvariantCulture), ct);
         // unshare gives QEMU a network namespace of its own (its taps live there); with -daemonize the command returns
         // once QEMU is set up (or failed, saying why on stderr).
-        var started = await host.RunAsync("unshare", ["--net", "--", .. record.Argv], null, TimeSpan.FromSeconds(60), ct);
+        var incoming = File.Exists(files.IncomingRam);
+        File.Delete(files.ResumedMark);
+        var argv = incoming ? QemuCommandLine.WithIncoming(record.Argv) : record.Argv;
+        var started = await host.RunAsync("unshare", ["--net", "--", .. argv], null, TimeSpan.FromSeconds(60), ct);
         if (!started.Succeeded || files.RunningPid() is not { } pid)
         {
+            File.Delete(files.IncomingRam);
             throw new LabRuntimeException(lab, node, $"QEMU did not start (exit code {started.ExitCode}): {FirstLines(started.Stderr + started.Stdout)}");
         }
         try
@@ -129,6 +139,10 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
             }
             new VmCgroup(CgroupName(files)).Confine(pid, record.MemoryBytes, record.Cpu, record.Pids);
             await using var qmp = await QmpClient.ConnectAsync(files.QmpSocket, ct);
+            if (incoming)
+            {
+                await LoadRamAsync(qmp, files, record, ct);
+            }
             await qmp.ExecuteAsync("cont", null, ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or QmpException or System.Net.Sockets.SocketException)
@@ -136,8 +150,36 @@ internal sealed class VmNodes(string root, VmDisks disks, IHostNetwork host)
             await KillAsync(files, CancellationToken.None);
             throw new LabRuntimeException(lab, node, $"QEMU started but could not be confined and resumed: {e.Message}", e);
         }
+        catch (LabRuntimeException)
+        {
+            await KillAsync(files, CancellationToken.None);
+            throw;
+        }
         File.Delete(files.StoppedMark);
         return pid;
+    }
+
+    /// <summary>
+    /// Loads the snapshot's RAM state; the file is gone afterwards whatever happened (a later start boots from the disk).
+    /// Decided: QEMU's refusal (another QEMU version or machine shape) fails the node naming it, rather than a silent cold
+    /// boot of a guest the user asked to find as it was.
+    /// </summary>
+    private static async Task LoadRamAsync(QmpClient qmp, VmNodeFiles files, VmNodeRecord record, CancellationToken ct)
+    {
+        try
+        {
+            await VmRamState.LoadAsync(qmp, files, files.IncomingRam, VmDiskSnapshots.RamTimeout(record), ct);
+            await File.WriteAllTextAsync(files.ResumedMark, "resumed from a snapshot's RAM state", ct);
+        }
+        catch (LabRuntimeException e)
+        {
+            throw new LabRuntimeException(files.Lab, files.Node, $"{e.Cause}; QEMU refused the snapshot's RAM state " +
+                "(taken with another QEMU version or VM shape?): deploy the topology without the snapshot, or take a snapshot without memory", e);
+        }
+        finally
+        {
+            File.Delete(files.IncomingRam);
+        }
     }
 
     private static void PrepareSockets(VmNodeFiles files)

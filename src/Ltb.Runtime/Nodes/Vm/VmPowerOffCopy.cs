@@ -39,6 +39,7 @@ internal static class VmPowerOffCopy
                 finally
                 {
                     // Boots again whatever happened to the copy; readiness counts from this boot's console output.
+                    File.Delete(files.ResumedMark);
                     await File.WriteAllTextAsync(files.BootOffset,
                         (File.Exists(files.ConsoleLog) ? new FileInfo(files.ConsoleLog).Length : 0).ToString(CultureInfo.InvariantCulture), CancellationToken.None);
                     using var boot = new CancellationTokenSource(QmpTimeout);

@@ -8,6 +8,7 @@ namespace Ltb.Runtime.Nodes.Vm;
 /// <summary>
 /// Waits until a VM is ready as its node type says: its serial console printed a line matching a pattern (read from
 /// the console log, from where this boot began), and/or a TCP port on its management address accepts connections. The
+/// console check is met by a guest resumed from a RAM state (<see cref="VmNodeFiles.ResumedMark"/>: it does not boot). The
 /// budget is the type's timeout (times <see cref="VmNodes.TcgReadinessFactor"/> under TCG); a guest that is not ready by
 /// then, or whose QEMU ends meanwhile, fails naming the node, the check and what the console printed last.
 /// </summary>
@@ -27,7 +28,8 @@ internal static class VmReadiness
         var budget = Budget(r);
         var until = DateTime.UtcNow + budget;
         var pattern = r.ReadyLog is null ? null : new Regex(r.ReadyLog, RegexOptions.Multiline, TimeSpan.FromSeconds(1));
-        var logSeen = pattern is null;
+        // A guest resumed from a snapshot's RAM state does not boot: its console printed the line before it was saved.
+        var logSeen = pattern is null || File.Exists(files.ResumedMark);
         var portSeen = r.ReadyPort is null;
         while (true)
         {

@@ -9,10 +9,10 @@ namespace Ltb.Server.Labs.Tasks;
 
 /// <summary>
 /// One node's part of a snapshot, decided by the endpoint from the lab's plan and the node's type: the commands (argument
-/// vectors), where its running configuration goes, and the writable lab files it binds.
+/// vectors), where its running configuration goes, the writable lab files it binds, and (a VM node) whether its RAM state is wanted.
 /// </summary>
 public sealed record SnapshotNodeInput(string Node, string Kind, string Image, IReadOnlyList<string>? SaveConfig,
-    IReadOnlyList<string>? RunningConfig, string? ConfigPath, IReadOnlyList<SnapshotBind> Binds);
+    IReadOnlyList<string>? RunningConfig, string? ConfigPath, IReadOnlyList<SnapshotBind> Binds, bool Memory = false);
 
 /// <summary>
 /// A snapshot to take (its row exists, state creating): the lab's files as deployed (<paramref name="FilesFolder"/>, on
@@ -57,7 +57,7 @@ public sealed class SnapshotTaskHandler(LabJournal journal, LtbDbContext db, Sna
                 var parts = await SaveNodeAsync(node, staging, left, run, ct);
                 warnings.AddRange(parts.Warnings.Select(w => $"{node.Node}: {w}"));
                 nodes.Add(new SnapshotNodeManifest(node.Node, node.Kind, node.Image, parts.Archive, parts.Deleted, parts.Warnings,
-                    parts.BaseDigest ?? await ImageDigestAsync(run, node.Node, ct)));
+                    parts.BaseDigest ?? await ImageDigestAsync(run, node.Node, ct)) { Memory = parts.Memory });
             }
             var status = await run.Agent.InspectAsync(run.RuntimeName, ct);
             await File.WriteAllTextAsync(Path.Combine(staging, SnapshotStore.StatusFile), JsonSerializer.Serialize(status, SnapshotStore.Json), ct);
@@ -89,6 +89,7 @@ public sealed class SnapshotTaskHandler(LabJournal journal, LtbDbContext db, Sna
             RunningConfig = node.ConfigPath is null ? null : node.RunningConfig,
             Paths = [.. node.Binds.Select(b => b.ContainerPath)],
             LimitBytes = limit,
+            Memory = node.Memory,
         };
         await using (var file = new FileStream(stream, FileMode.CreateNew, FileAccess.Write))
         {
