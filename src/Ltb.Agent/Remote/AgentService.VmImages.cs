@@ -40,7 +40,7 @@ public sealed partial class AgentService
                 {
                     return new VmImageReply { Cached = true }; // sent meanwhile by another deployment
                 }
-                await using var bytes = new PartStream(requestStream, ct);
+                await using var bytes = new PartStream<VmImagePart>(requestStream, p => p.Data, ct);
                 var disk = await vmImages.Library.WriteAsync(header.Name, header.Version, header.Format, bytes, header.SizeBytes, header.Sha256, ct);
                 if (disk.SizeBytes != header.SizeBytes)
                 {
@@ -58,37 +58,4 @@ public sealed partial class AgentService
                 vmImages.Writing.Release();
             }
         });
-
-    /// <summary>The data parts of a <see cref="VmImagePart"/> stream, read as a stream (never more than one part held).</summary>
-    private sealed class PartStream(IAsyncStreamReader<VmImagePart> parts, CancellationToken ct) : Stream
-    {
-        private ReadOnlyMemory<byte> _current;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            while (_current.IsEmpty)
-            {
-                if (!await parts.MoveNext(ct))
-                {
-                    return 0;
-                }
-                _current = parts.Current.Data.Memory;
-            }
-            var n = Math.Min(buffer.Length, _current.Length);
-            _current[..n].CopyTo(buffer);
-            _current = _current[n..];
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("read asynchronously");
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }

@@ -35,7 +35,9 @@ public sealed partial class AgentService(ILabHostAgent agent, AgentFilesFolder f
             var paths = FilePaths.None;
             if (request.FilesRoot.Length > 0)
             {
-                paths = new FilePaths(files.Unpack(plan.LabName, request.FilesTarGz.ToByteArray()), request.FilesRoot);
+                paths = new FilePaths(request.FilesUpload.Length > 0
+                    ? files.UnpackUpload(plan.LabName, request.FilesUpload)
+                    : files.Unpack(plan.LabName, request.FilesTarGz.ToByteArray()), request.FilesRoot);
                 plan = LabFiles.Rebase(plan, request.FilesRoot, paths.Local);
             }
             var options = new AgentDeployOptions(request.Options?.Rollback ?? false, request.Options?.TimeoutSeconds is > 0 and var t ? t : 600,
@@ -234,7 +236,37 @@ public sealed class AgentFilesFolder(string root)
             ? throw new LabRuntimeException(lab, null, "not a lab name")
             : Path.Combine(root, lab);
 
-    public string Unpack(string lab, byte[] tarGz)
+    public string Unpack(string lab, byte[] tarGz) => Unpack(lab, new MemoryStream(tarGz));
+
+    /// <summary>Unpacks the lab's files a controller sent ahead (<see cref="ReceiveAsync"/>) and deletes them.</summary>
+    public string UnpackUpload(string lab, string upload)
+    {
+        var path = Uploads.PathOf(lab, upload);
+        try
+        {
+            using var tarGz = new FileStream(path, FileMode.Open, FileAccess.Read);
+            return Unpack(lab, tarGz);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new LabRuntimeException(lab, null, $"the lab's files sent ahead ({upload}) are not on this host (older than {LabFileUploads.Lifetime.TotalMinutes:0} minutes, or the agent restarted with another data folder): deploy again");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Receives a lab's files ahead of its deployment (PutLabFiles): its id for <see cref="UnpackUpload"/>.</summary>
+    public Task<string> ReceiveAsync(string lab, Stream tarGz, long size, string sha256, CancellationToken ct)
+    {
+        PathOf(lab); // refuses what is not a lab name
+        return Uploads.ReceiveAsync(lab, tarGz, size, sha256, ct);
+    }
+
+    private LabFileUploads Uploads => new(Path.Combine(root, ".uploads"));
+
+    private string Unpack(string lab, Stream tarGz)
     {
         var target = PathOf(lab);
         try

@@ -45,14 +45,8 @@ public sealed partial class GrpcLabHostAgent
             }, ct);
             await using (var file = new FileStream(disk.Path, FileMode.Open, FileAccess.Read, FileShare.Read, VmImagePartBytes, FileOptions.Asynchronous))
             {
-                var buffer = new byte[VmImagePartBytes];
-                int n;
-                while ((n = await file.ReadAsync(buffer, ct)) > 0)
-                {
-                    await call.RequestStream.WriteAsync(new VmImagePart { Data = ByteString.CopyFrom(buffer, 0, n) }, ct);
-                }
+                await WritePartsAsync(call.RequestStream, file, data => new VmImagePart { Data = data }, ct);
             }
-            await call.RequestStream.CompleteAsync();
             await call.ResponseAsync;
             Report(progress, plan.LabName,
                 $"VM image {disk.Reference} sent to host '{_hostName}' in {watch.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s (checksum verified there)");

@@ -83,21 +83,7 @@ public sealed partial class GrpcLabHostAgent : ILabHostAgent, IDisposable
         if (options.FilesRoot is { } root && Directory.Exists(root) && LabFiles.Folders(plan, root) is { Count: > 0 } folders)
         {
             request.FilesRoot = root;
-            try
-            {
-                var packed = LabFiles.Pack(root, folders);
-                // One message carries them (a snapshot's saved VM disks too): past the contract's limit, say so rather than gRPC.
-                if (packed.Length > AgentWire.MaxMessageBytes - (1 << 20))
-                {
-                    throw new LabRuntimeException(plan.LabName, null, $"the lab's files take {packed.Length >> 20} MiB compressed (saved VM disks included), " +
-                        $"more than the {AgentWire.MaxMessageBytes >> 20} MiB a deployment can send to host '{_hostName}'; deploy it on the controller's own host");
-                }
-                request.FilesTarGz = ByteString.CopyFrom(packed);
-            }
-            catch (IOException e)
-            {
-                throw new LabRuntimeException(plan.LabName, null, $"the lab's files cannot be sent to host '{_hostName}': {e.Message}");
-            }
+            await SendLabFilesAsync(plan.LabName, root, folders, request, progress, ct);
         }
         using var call = apply
             ? _client.Apply(request, _headers, cancellationToken: ct)

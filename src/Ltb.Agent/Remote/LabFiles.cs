@@ -31,7 +31,14 @@ public static class LabFiles
     public static byte[] Pack(string root, IEnumerable<string> folders)
     {
         using var buffer = new MemoryStream();
-        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        Pack(root, folders, buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>The same tar.gz written to <paramref name="output"/> (left open): a snapshot's saved disks can be gigabytes.</summary>
+    public static void Pack(string root, IEnumerable<string> folders, Stream output)
+    {
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         using (var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true))
         {
             foreach (var folder in folders.Order(StringComparer.Ordinal))
@@ -50,7 +57,6 @@ public static class LabFiles
                 }
             }
         }
-        return buffer.ToArray();
     }
 
     /// <summary>
@@ -58,7 +64,10 @@ public static class LabFiles
     /// new temporary folder, then renamed into place); a folder the agent has already is kept as it is. Only folders
     /// and regular files are accepted, with relative names; every file is created new (never opened through a link).
     /// </summary>
-    public static void Unpack(byte[] tarGz, string target)
+    public static void Unpack(byte[] tarGz, string target) => Unpack(new MemoryStream(tarGz), target);
+
+    /// <inheritdoc cref="Unpack(byte[], string)"/>
+    public static void Unpack(Stream tarGz, string target)
     {
         Directory.CreateDirectory(target);
         var incoming = Path.Combine(target, ".incoming-" + Guid.NewGuid().ToString("N"));
@@ -66,7 +75,7 @@ public static class LabFiles
         try
         {
             var fresh = new HashSet<string>(StringComparer.Ordinal);
-            using (var gzip = new GZipStream(new MemoryStream(tarGz), CompressionMode.Decompress))
+            using (var gzip = new GZipStream(tarGz, CompressionMode.Decompress))
             using (var tar = new TarReader(gzip))
             {
                 while (tar.GetNextEntry() is { } entry)

@@ -62,6 +62,35 @@ public sealed class LabFilesTests : IDisposable
         Assert.Equal("canary", File.ReadAllText(canary));
     }
 
+    [Fact]
+    public async Task Files_sent_ahead_are_kept_only_whole_and_unaltered_and_gone_once_unpacked()
+    {
+        var folder = new AgentFilesFolder(Path.Combine(_root, "files"));
+        var archive = Archive(FileEntry("d1/a.txt", "ahead"));
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(archive));
+        var ct = TestContext.Current.CancellationToken;
+        var uploads = Path.Combine(_root, "files", ".uploads");
+
+        var id = await folder.ReceiveAsync("lab1", new MemoryStream(archive), archive.Length, sha, ct);
+        var target = folder.UnpackUpload("lab1", id);
+        Assert.Equal("ahead", File.ReadAllText(Path.Combine(target, "d1", "a.txt")));
+        Assert.Empty(Directory.GetFiles(uploads));
+        Assert.Contains("are not on this host", Assert.Throws<Ltb.Runtime.Status.LabRuntimeException>(() => folder.UnpackUpload("lab1", id)).Message);
+
+        async Task<string> RefusedAsync(byte[] bytes, long size, string hash) =>
+            (await Assert.ThrowsAsync<Ltb.Runtime.Status.LabRuntimeException>(() => folder.ReceiveAsync("lab1", new MemoryStream(bytes), size, hash, ct))).Cause;
+        Assert.Equal($"the lab's files arrived with {archive.Length} of their {archive.Length + 1} bytes", await RefusedAsync(archive, archive.Length + 1, sha));
+        Assert.Equal($"the lab's files arrived longer than the {archive.Length - 1} bytes announced", await RefusedAsync(archive, archive.Length - 1, sha));
+        var altered = archive.ToArray();
+        altered[^1] ^= 1;
+        Assert.Equal("the lab's files arrived altered (their SHA-256 is not the one announced)", await RefusedAsync(altered, altered.Length, sha));
+        Assert.Contains("64 GiB", await RefusedAsync(archive, LabFileUploads.MaxBytes + 1, sha));
+        Assert.Empty(Directory.GetFiles(uploads));
+        // Ids come from the wire: only ours name a file, never a path.
+        Assert.Contains("is not an id", Assert.Throws<Ltb.Runtime.Status.LabRuntimeException>(() => folder.UnpackUpload("lab1", "../../etc/passwd")).Message);
+        await Assert.ThrowsAsync<Ltb.Runtime.Status.LabRuntimeException>(() => folder.ReceiveAsync("../x", new MemoryStream(archive), archive.Length, sha, ct));
+    }
+
     public void Dispose() => FileTree.Delete(_root);
 }
 

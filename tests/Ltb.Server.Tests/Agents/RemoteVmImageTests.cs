@@ -12,7 +12,7 @@ namespace Ltb.Server.Tests.Agents;
 /// and a drawn framebuffer update through the controller's display WebSocket); a second deployment uses the cache;
 /// nothing is left on the host after destroy.
 /// </summary>
-public sealed class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture<RemoteHostFixture>
+public sealed partial class RemoteVmImageTests(RemoteHostFixture remote) : IClassFixture<RemoteHostFixture>
 {
     [Fact]
     public async Task A_vm_lab_on_a_remote_host_boots_a_disk_fetched_from_the_controller_once_and_its_console_works()
