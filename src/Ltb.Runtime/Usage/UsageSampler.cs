@@ -50,6 +50,12 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
 
     public static readonly TimeSpan SampleTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long one lab's listing or one node's reading may take: on a loaded host a few slow answers must not cost the
+    /// whole sample its <see cref="SampleTimeout"/>, which would leave the host without figures at all.
+    /// </summary>
+    private static readonly TimeSpan ReadingTimeout = TimeSpan.FromSeconds(8);
+
     private async Task<HostUsage> MeasureAsync(IReadOnlyList<string> labs)
     {
         using var timeout = new CancellationTokenSource(SampleTimeout);
@@ -82,9 +88,20 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         {
             foreach (var driver in drivers.All)
             {
-                foreach (var node in await driver.InspectAsync(lab, t))
+                // One lab the driver cannot list now (being removed, the engine slow to answer) leaves the others' figures.
+                using var limit = CancellationTokenSource.CreateLinkedTokenSource(t);
+                limit.CancelAfter(ReadingTimeout);
+                try
                 {
-                    found.Add((lab, driver, node));
+                    foreach (var node in await driver.InspectAsync(lab, limit.Token))
+                    {
+                        found.Add((lab, driver, node));
+                    }
+                }
+                catch (Exception e) when (!t.IsCancellationRequested && e is LabRuntimeException or OperationCanceledException or IOException
+                    or HttpRequestException or TimeoutException or global::Docker.DotNet.DockerApiException)
+                {
+                    // left out of this sample; the next one asks again
                 }
             }
         });
@@ -107,9 +124,11 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         {
             return new NodeUsage(node.Name, node.State, 0, 0, 0, null, 0, null, interfaces, $"its {driver.Runtime} driver reports no CPU or memory");
         }
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(ReadingTimeout);
         try
         {
-            var stats = await driver.StatsAsync(lab, node.Name, ct);
+            var stats = await driver.StatsAsync(lab, node.Name, limit.Token);
             var now = _time.GetTimestamp();
             var key = (lab, node.Name);
             var percent = _cpu.TryGetValue(key, out var before) && stats.CpuNanoseconds >= before.CpuNs
@@ -122,6 +141,11 @@ public sealed class UsageSampler(NodeDrivers drivers, string stateDirectory, Tim
         catch (LabRuntimeException e)
         {
             return new NodeUsage(node.Name, node.State, 0, 0, 0, null, 0, null, interfaces, e.Cause);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new NodeUsage(node.Name, node.State, 0, 0, 0, null, 0, null, interfaces,
+                $"its {driver.Runtime} driver gave no reading within {ReadingTimeout.TotalSeconds:0} s (the host is busy)");
         }
     }
 
