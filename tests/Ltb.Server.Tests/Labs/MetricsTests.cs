@@ -146,3 +146,11 @@ public sealed partial class MetricsTests(MetricsServer server) : IClassFixture<M
         _ => [],
     };
 }
+
+/// <summary>
+/// The metrics classes run alone, after the others: OpenTelemetry's SDK listens to meters by name across the process, so a
+/// test server alive beside the <see cref="MetricsServer"/> (servers run in the test process) registers the same
+/// instruments first and the scrape shows its labs instead (a full run's MetricsCardinalityTests saw none of its 20 labs).
+/// </summary>
+[CollectionDefinition(MetricsServer.Collection, DisableParallelization = true)]
+public sealed class MetricsServersCollection;
