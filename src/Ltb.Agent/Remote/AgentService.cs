@@ -231,6 +231,9 @@ public sealed record FilePaths(string Local, string Controller)
 /// </summary>
 public sealed class AgentFilesFolder(string root)
 {
+    /// <summary>Lab files sent ahead of their deployment (PutLabFiles), beside the labs' folders (a lab name never starts with '.').</summary>
+    private readonly LabFileUploads _uploads = new(Path.Combine(root, ".uploads"));
+
     public string PathOf(string lab) =>
         lab.Length == 0 || lab.Contains('/', StringComparison.Ordinal) || lab.StartsWith('.')
             ? throw new LabRuntimeException(lab, null, "not a lab name")
@@ -241,7 +244,7 @@ public sealed class AgentFilesFolder(string root)
     /// <summary>Unpacks the lab's files a controller sent ahead (<see cref="ReceiveAsync"/>) and deletes them.</summary>
     public string UnpackUpload(string lab, string upload)
     {
-        var path = Uploads.PathOf(lab, upload);
+        var path = _uploads.PathOf(lab, upload);
         try
         {
             using var tarGz = new FileStream(path, FileMode.Open, FileAccess.Read);
@@ -261,10 +264,8 @@ public sealed class AgentFilesFolder(string root)
     public Task<string> ReceiveAsync(string lab, Stream tarGz, long size, string sha256, CancellationToken ct)
     {
         PathOf(lab); // refuses what is not a lab name
-        return Uploads.ReceiveAsync(lab, tarGz, size, sha256, ct);
+        return _uploads.ReceiveAsync(lab, tarGz, size, sha256, ct);
     }
-
-    private LabFileUploads Uploads => new(Path.Combine(root, ".uploads"));
 
     private string Unpack(string lab, Stream tarGz)
     {
