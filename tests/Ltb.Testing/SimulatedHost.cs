@@ -14,6 +14,7 @@ namespace Ltb.Testing;
 public sealed class SimulatedHost : IAsyncDisposable
 {
     private const string Prefix = "ltbsim-";
+    private static readonly SemaphoreSlim SubnetChoice = new(1, 1);
     private readonly List<Process> _processes = [];
     private Process? _dockerd;
 
@@ -51,10 +52,29 @@ public sealed class SimulatedHost : IAsyncDisposable
     public static async Task<SimulatedHost> StartAsync(TimeSpan? timeout = null)
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
-        var host = new SimulatedHost(id, await FreeSubnetAsync());
+        // Choosing a subnet and taking it is one step: two hosts started side by side could otherwise both see N free,
+        // and the root namespace would route the second one's traffic to the first.
+        SimulatedHost host;
+        await SubnetChoice.WaitAsync();
         try
         {
-            await host.CreateNetworkAsync();
+            host = new SimulatedHost(id, await FreeSubnetAsync());
+            try
+            {
+                await host.CreateNetworkAsync();
+            }
+            catch
+            {
+                await host.DisposeAsync();
+                throw;
+            }
+        }
+        finally
+        {
+            SubnetChoice.Release();
+        }
+        try
+        {
             await host.StartDockerAsync(timeout ?? TimeSpan.FromSeconds(60));
             return host;
         }

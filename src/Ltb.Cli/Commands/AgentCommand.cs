@@ -36,6 +36,7 @@ internal static class AgentCommand
         };
         agent.SetAction(async (parse, ct) =>
         {
+            using var signals = StopSignals.Announce("ltb agent");
             var controllerUrl = parse.GetValue(controller) ?? Env("LTB_CONTROLLER");
             var secret = parse.GetValue(token) ?? Env("LTB_HOST_TOKEN");
             if (SettingChecks.CalledUrl("--controller (LTB_CONTROLLER)", controllerUrl, "https://ltb.example.org") is { } controllerError)

@@ -113,6 +113,7 @@ internal static class ServeCommand
         store.AddTo(serve);
         serve.SetAction(async (parse, ct) =>
         {
+            using var signals = StopSignals.Announce("ltb serve");
             if (store.Read(parse, out var storeError) is not { } options)
             {
                 return Fail(storeError!);
