@@ -25,16 +25,18 @@ public sealed partial class GrpcLabHostAgent
             Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Options = FileOptions.DeleteOnClose | FileOptions.Asynchronous,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         });
+        using var hash = SHA256.Create();
         try
         {
-            LabFiles.Pack(root, folders, packed);
+            // Hashed as it is written: a snapshot's files can be gigabytes, not worth reading twice.
+            using var hashing = new CryptoStream(packed, hash, CryptoStreamMode.Write, leaveOpen: true);
+            LabFiles.Pack(root, folders, hashing);
         }
         catch (IOException e)
         {
             throw new LabRuntimeException(lab, null, $"the lab's files cannot be sent to host '{_hostName}': {e.Message}");
         }
-        packed.Position = 0;
-        var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(packed, ct));
+        var sha256 = Convert.ToHexStringLower(hash.Hash!);
         packed.Position = 0;
         if (packed.Length >= ReportedFilesBytes)
         {

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Ltb.Runtime.Files;
 using Ltb.Runtime.Status;
 
 namespace Ltb.Agent.Remote;
@@ -28,31 +28,20 @@ public sealed class LabFileUploads(string folder)
         var path = Path.Combine(folder, id);
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long total = 0;
+            CopiedBytes copied;
             await using (var file = new FileStream(path, new FileStreamOptions
                          {
                              Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
                          }))
             {
-                var buffer = new byte[1 << 20];
-                int n;
-                while ((n = await tarGz.ReadAsync(buffer, ct)) > 0)
-                {
-                    total += n;
-                    if (total > size)
-                    {
-                        throw new LabRuntimeException(lab, null, $"the lab's files arrived longer than the {size} bytes announced");
-                    }
-                    hash.AppendData(buffer, 0, n);
-                    await file.WriteAsync(buffer.AsMemory(0, n), ct);
-                }
+                copied = await BoundedCopy.CopyHashedAsync(tarGz, file, size,
+                    () => new LabRuntimeException(lab, null, $"the lab's files arrived longer than the {size} bytes announced"), ct);
             }
-            if (total != size)
+            if (copied.Length != size)
             {
-                throw new LabRuntimeException(lab, null, $"the lab's files arrived with {total} of their {size} bytes");
+                throw new LabRuntimeException(lab, null, $"the lab's files arrived with {copied.Length} of their {size} bytes");
             }
-            if (!string.Equals(Convert.ToHexStringLower(hash.GetHashAndReset()), sha256, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(copied.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw new LabRuntimeException(lab, null, "the lab's files arrived altered (their SHA-256 is not the one announced)");
             }

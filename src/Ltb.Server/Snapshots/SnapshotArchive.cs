@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Ltb.Runtime.Files;
 using Ltb.Server.Labs;
 
 namespace Ltb.Server.Snapshots;
@@ -168,18 +169,13 @@ public static class SnapshotArchive
         }
         var path = Path.Combine(target, member.Path);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        CopiedBytes copied;
         await using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
         {
-            var buffer = new byte[1 << 16];
-            int read;
-            while (entry.DataStream is not null && (read = await entry.DataStream.ReadAsync(buffer, ct)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                await output.WriteAsync(buffer.AsMemory(0, read), ct);
-            }
+            copied = await BoundedCopy.CopyHashedAsync(entry.DataStream ?? Stream.Null, output, member.Size,
+                () => new SnapshotArchiveException($"member '{member.Path}' is longer than the {member.Size} bytes its manifest says: the archive was changed"), ct);
         }
-        if (!string.Equals(Convert.ToHexStringLower(hash.GetHashAndReset()), member.Sha256, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(copied.Sha256, member.Sha256, StringComparison.OrdinalIgnoreCase))
         {
             throw new SnapshotArchiveException($"member '{member.Path}' does not match its SHA-256 checksum in the manifest: the archive was changed or damaged");
         }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
+using Ltb.Runtime.Files;
 
 namespace Ltb.Runtime.Nodes.Vm;
 
@@ -123,25 +123,19 @@ public sealed class VmImageLibrary(string root)
 
     private static async Task<(string Sha256, long Size, byte[] Header)> CopyAsync(Stream source, string path, long maxBytes, CancellationToken ct)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var header = new List<byte>(HeaderBytes);
-        var buffer = new byte[1 << 20];
-        long total = 0;
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-        int n;
-        while ((n = await source.ReadAsync(buffer, ct)) > 0)
+        CopiedBytes copied;
+        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
         {
-            total += n;
-            if (total > maxBytes)
-            {
-                throw new VmImageRefusedException($"the disk is larger than the {maxBytes.ToString(CultureInfo.InvariantCulture)} bytes a VM image may have here " +
-                    "(the server's limit, LTB_VM_IMAGE_MAX_BYTES); nothing was kept", tooLarge: true);
-            }
-            hash.AppendData(buffer, 0, n);
-            header.AddRange(buffer.AsSpan(0, Math.Min(n, HeaderBytes - header.Count)).ToArray());
-            await file.WriteAsync(buffer.AsMemory(0, n), ct);
+            copied = await BoundedCopy.CopyHashedAsync(source, file, maxBytes, () => new VmImageRefusedException(
+                $"the disk is larger than the {maxBytes.ToString(CultureInfo.InvariantCulture)} bytes a VM image may have here " +
+                "(the server's limit, LTB_VM_IMAGE_MAX_BYTES); nothing was kept", tooLarge: true), ct);
         }
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), total, header.ToArray());
+        var header = new byte[Math.Min(HeaderBytes, copied.Length)];
+        await using (var file = File.OpenRead(path))
+        {
+            await file.ReadExactlyAsync(header, ct);
+        }
+        return (copied.Sha256, copied.Length, header);
     }
 
     /// <summary>

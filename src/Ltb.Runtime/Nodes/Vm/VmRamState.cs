@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Ltb.Runtime.Files;
 using Ltb.Runtime.Status;
 
 namespace Ltb.Runtime.Nodes.Vm;
@@ -112,22 +113,9 @@ internal static class VmRamState
     }
 
     /// <summary>Copies until the end of <paramref name="input"/>; more than <paramref name="limit"/> bytes is refused.</summary>
-    public static async Task CopyBoundedAsync(Stream input, Stream output, long limit, VmNodeFiles files, CancellationToken ct)
-    {
-        var buffer = new byte[1 << 20];
-        long total = 0;
-        int n;
-        while ((n = await input.ReadAsync(buffer, ct)) > 0)
-        {
-            total += n;
-            if (total > limit)
-            {
-                throw new LabRuntimeException(files.Lab, files.Node,
-                    $"its RAM state is larger than the {limit >> 20} MiB it may take (the guest's RAM and a margin, or what is left of the snapshot quota)");
-            }
-            await output.WriteAsync(buffer.AsMemory(0, n), ct);
-        }
-    }
+    public static Task<long> CopyBoundedAsync(Stream input, Stream output, long limit, VmNodeFiles files, CancellationToken ct) =>
+        BoundedCopy.CopyAsync(input, output, limit, () => new LabRuntimeException(files.Lab, files.Node,
+            $"its RAM state is larger than the {limit >> 20} MiB it may take (the guest's RAM and a margin, or what is left of the snapshot quota)"), ct);
 
     /// <summary>Polls <c>query-migrate</c> until <c>completed</c>; <c>failed</c> or <c>cancelled</c> is an error with QEMU's reason.</summary>
     private static async Task CompletedAsync(QmpClient qmp, VmNodeFiles files, string verb, CancellationToken ct)
