@@ -9,7 +9,8 @@ namespace Ltb.Runtime.Nodes;
 /// An interactive command in a container (Docker exec with stdin attached, optionally a TTY) as an
 /// <see cref="IExecSession"/>: the engine's hijacked connection carries stdin one way and the output the other, resize
 /// is the engine's exec resize. The engine has no "signal an exec" call: a signal goes to the exec's process on this
-/// machine (its pid is a host pid); with a TTY, ^C in stdin is the terminal's own way and needs no pid.
+/// machine (its pid is a host pid) once it is seen in the container's cgroup; with a TTY, ^C in stdin is the terminal's
+/// own way and needs no pid.
 /// </summary>
 public sealed partial class InteractiveExec : IExecSession
 {
@@ -108,10 +109,28 @@ public sealed partial class InteractiveExec : IExecSession
     {
         var number = ExecSignals.Number(signal) ?? throw new ArgumentException($"'{signal}' is not a signal LTB sends ({string.Join(", ", ExecSignals.Names)})", nameof(signal));
         var inspect = await _engine.Client.Exec.InspectContainerExecAsync(_execId, ct);
-        if (inspect.Running && inspect.Pid > 0)
+        // The pid is the engine's: in another pid namespace (an agent in a container, an engine elsewhere) it names some
+        // other process here, or one that took the number since. Only a process in the container's own cgroup is
+        // signalled; otherwise the signal is left undelivered (^C through a TTY still works).
+        if (inspect.Running && inspect.Pid > 0 && InContainer(inspect.Pid, inspect.ContainerID))
         {
-            // An engine on another machine (no such pid here) leaves the signal undelivered: ^C through a TTY still works.
             _ = kill((int)inspect.Pid, number);
+        }
+    }
+
+    private static bool InContainer(long pid, string? containerId)
+    {
+        try
+        {
+            return containerId is { Length: 64 } && File.ReadAllText($"/proc/{pid}/cgroup").Contains(containerId, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false; // ended meanwhile, or not a process of this machine
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
