@@ -92,7 +92,7 @@ public sealed class LtbProcess : IAsyncDisposable
             if (Process.HasExited)
             {
                 // The last lines may still be on their way from the pipes: WaitForExitAsync also waits for their end.
-                using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+                using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
                 {
                     try
                     {
