@@ -54,33 +54,28 @@ public sealed class SimulatedHost : IAsyncDisposable
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
         // Choosing a subnet and taking it is one step: two hosts started side by side could otherwise both see N free,
         // and the root namespace would route the second one's traffic to the first.
-        SimulatedHost host;
-        await SubnetChoice.WaitAsync();
+        SimulatedHost? host = null;
         try
         {
-            host = new SimulatedHost(id, await FreeSubnetAsync());
+            await SubnetChoice.WaitAsync();
             try
             {
+                host = new SimulatedHost(id, await FreeSubnetAsync());
                 await host.CreateNetworkAsync();
             }
-            catch
+            finally
             {
-                await host.DisposeAsync();
-                throw;
+                SubnetChoice.Release();
             }
-        }
-        finally
-        {
-            SubnetChoice.Release();
-        }
-        try
-        {
             await host.StartDockerAsync(timeout ?? TimeSpan.FromSeconds(60));
             return host;
         }
         catch
         {
-            await host.DisposeAsync();
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
             throw;
         }
     }

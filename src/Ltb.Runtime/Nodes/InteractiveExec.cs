@@ -124,13 +124,9 @@ public sealed partial class InteractiveExec : IExecSession
         {
             return containerId is { Length: 64 } && File.ReadAllText($"/proc/{pid}/cgroup").Contains(containerId, StringComparison.Ordinal);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false; // ended meanwhile, or not a process of this machine
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
         }
     }
 
